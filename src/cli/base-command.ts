@@ -1,0 +1,111 @@
+import {resolve} from 'node:path'
+
+import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
+
+import {Authority, DEFAULT_DATABASE} from '../core/authority.js'
+import {loadConfig, type PassportConfig} from '../core/config.js'
+import {PassportError, UsageError} from '../core/errors.js'
+import {keyLocation, type KeyLocation} from '../core/keys.js'
+import {stderrColor} from './output.js'
+
+export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
+export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
+
+/**
+ * The base of every command: the global flags (`--config`, `--database`, `--key-path`, `--json`),
+ * their resolution (flag > environment > config file > default), and the single place where an
+ * error becomes an exit code: 2 for usage errors, 1 for anything else, never a stack trace.
+ */
+export abstract class BaseCommand<T extends typeof Command> extends Command {
+  static override baseFlags = {
+    config: Flags.string({description: 'Configuration file (default ./passport.config.json).', env: 'PASSPORT_CONFIG', helpGroup: 'GLOBAL'}),
+    database: Flags.string({description: 'SQLite database file (default storage/passport.sqlite).', env: 'PASSPORT_DATABASE', helpGroup: 'GLOBAL'}),
+    'key-path': Flags.string({description: 'Directory holding oauth-private.key and oauth-public.key (default storage/).', env: 'PASSPORT_KEY_PATH', helpGroup: 'GLOBAL'}),
+  }
+
+  static override enableJsonFlag = true
+
+  protected flags!: BaseFlags<T>
+  protected args!: BaseArgs<T>
+  private cachedConfig?: PassportConfig
+  private cachedAuthority?: Authority
+
+  public override async init(): Promise<void> {
+    await super.init()
+    const {args, flags} = await this.parse({
+      flags: this.ctor.flags,
+      baseFlags: (super.ctor as typeof BaseCommand).baseFlags,
+      enableJsonFlag: this.ctor.enableJsonFlag,
+      args: this.ctor.args,
+      strict: this.ctor.strict,
+    })
+    this.flags = flags as BaseFlags<T>
+    this.args = args as BaseArgs<T>
+  }
+
+  /** The configuration file, read once. */
+  protected get config_(): PassportConfig {
+    this.cachedConfig ??= loadConfig(this.flags.config)
+    return this.cachedConfig
+  }
+
+  protected databasePath(): string {
+    const path = this.flags.database ?? this.config_.database ?? DEFAULT_DATABASE
+    return path === ':memory:' ? path : resolve(path)
+  }
+
+  protected keyLocation(): KeyLocation {
+    return keyLocation(this.flags['key-path'] ?? this.config_.keyPath)
+  }
+
+  /** Opens the database (created on first use) with the configured clients upserted. */
+  protected authority(options: {issuer?: string} = {}): Authority {
+    this.cachedAuthority ??= Authority.open({
+      config: this.config_,
+      database: this.databasePath(),
+      keys: this.keyLocation(),
+      ...(options.issuer === undefined ? {} : {issuer: options.issuer}),
+    })
+    return this.cachedAuthority
+  }
+
+  /** A line for people on stderr (stdout stays clean for `--json` and piped tokens). */
+  protected note(message: string): void {
+    process.stderr.write(`${message}\n`)
+  }
+
+  protected warning(message: string): void {
+    process.stderr.write(`${stderrColor.yellow('Warning:')} ${message}\n`)
+  }
+
+  protected override async catch(error: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<void> {
+    // oclif's own control flow (help, version, this.exit()) must pass through.
+    if (error instanceof Errors.ExitError) throw error
+    const usage = error instanceof UsageError || error instanceof Errors.CLIError && error.oclif?.exit === 2 || (error as {name?: string}).name === 'CLIParseError'
+    const known = usage || error instanceof PassportError || error instanceof Errors.CLIError
+    const prompted = (error as {name?: string}).name === 'ExitPromptError'
+    const message = prompted ? 'Cancelled.' : known ? oneLine(error.message) : `Unexpected error: ${oneLine(error.message)}`
+    const exitCode = usage || isOclifParseError(error) ? 2 : prompted ? 130 : 1
+    if (this.jsonEnabled()) {
+      process.stdout.write(`${JSON.stringify({error: {code: (error as {code?: string}).code ?? (usage ? 'ERR_USAGE' : 'ERR_UNEXPECTED'), message}})}\n`)
+    }
+    process.stderr.write(`${stderrColor.red('Error:')} ${message}\n`)
+    if (process.env.PASSPORT_DEBUG && !known) process.stderr.write(`${error.stack ?? ''}\n`)
+    process.exitCode = exitCode
+  }
+
+  protected override async finally(error: Error | undefined): Promise<void> {
+    this.cachedAuthority?.close()
+    await super.finally(error)
+  }
+}
+
+function isOclifParseError(error: Error): boolean {
+  // oclif's parser errors (unknown flag, missing arg, bad option) all carry exit code 2.
+  return (error as {oclif?: {exit?: number}}).oclif?.exit === 2
+}
+
+/** One sentence: no stack, no multi-line dumps (oclif's messages can carry "See more help"). */
+function oneLine(message: string): string {
+  return message.split('\n').map((l) => l.trim()).filter(Boolean).join(' ')
+}

@@ -1,0 +1,247 @@
+import {isIP} from 'node:net'
+
+import {type PassportConfig, knownScopes} from './config.js'
+import {matchesHash, randomToken, sha256} from './crypto.js'
+import {InvalidInputError, NotFoundError, ConflictError} from './errors.js'
+import {uuidv7} from './ids.js'
+import {scopeProblem} from './scopes.js'
+import type {Store} from '../store/index.js'
+import type {ClientRow} from '../store/clients.js'
+
+export const GRANT_AUTHORIZATION_CODE = 'authorization_code'
+export const GRANT_CLIENT_CREDENTIALS = 'client_credentials'
+export const GRANT_REFRESH_TOKEN = 'refresh_token'
+export const GRANT_DEVICE_CODE = 'urn:ietf:params:oauth:grant-type:device_code'
+export const GRANT_PERSONAL_ACCESS = 'personal_access'
+
+export const GRANT_TYPES = [GRANT_AUTHORIZATION_CODE, GRANT_CLIENT_CREDENTIALS, GRANT_REFRESH_TOKEN, GRANT_DEVICE_CODE, GRANT_PERSONAL_ACCESS] as const
+
+/** Short names accepted in the config file and on the command line. */
+const GRANT_ALIASES: Record<string, string> = {device_code: GRANT_DEVICE_CODE, device: GRANT_DEVICE_CODE}
+
+export const PERSONAL_ACCESS_CLIENT_ID = '__personal_access__'
+export const CLI_CLIENT_ID = '__cli__'
+
+/** The kinds of client `passport client` makes, as in the seed's flags. */
+export type ClientKind = 'standard' | 'public' | 'client-credentials' | 'device' | 'personal'
+
+const KIND_SHAPES: Record<ClientKind, {type: ClientRow['type']; grants: string[]}> = {
+  standard: {type: 'confidential', grants: [GRANT_AUTHORIZATION_CODE, GRANT_REFRESH_TOKEN]},
+  public: {type: 'public', grants: [GRANT_AUTHORIZATION_CODE, GRANT_REFRESH_TOKEN]},
+  'client-credentials': {type: 'confidential', grants: [GRANT_CLIENT_CREDENTIALS]},
+  device: {type: 'public', grants: [GRANT_DEVICE_CODE, GRANT_REFRESH_TOKEN]},
+  personal: {type: 'confidential', grants: [GRANT_PERSONAL_ACCESS]},
+}
+
+export interface NewClient {
+  name: string
+  kind?: ClientKind
+  redirectUris?: string[]
+  scopes?: string[]
+  id?: string
+  autoApprove?: boolean
+  /** Allow plain-http redirect URIs on hosts other than localhost and loopback addresses. */
+  allowInsecureRedirects?: boolean
+}
+
+/** A client as shown to users (`--json`): OAuth vocabulary, never a secret hash. */
+export interface ClientView {
+  client_id: string
+  client_secret?: string
+  name: string
+  type: ClientRow['type']
+  grant_types: string[]
+  redirect_uris: string[]
+  scopes: string[] | null
+  auto_approve: boolean
+  source: ClientRow['source']
+  created_at: string
+}
+
+export function clientView(client: ClientRow, secret?: string): ClientView {
+  return {
+    client_id: client.id,
+    ...(secret === undefined ? {} : {client_secret: secret}),
+    name: client.name,
+    type: client.type,
+    grant_types: client.grantTypes,
+    redirect_uris: client.redirectUris,
+    scopes: client.scopes,
+    auto_approve: client.autoApprove,
+    source: client.source,
+    created_at: new Date(client.createdAt).toISOString(),
+  }
+}
+
+/** Creates a client; returns it with its plain secret (confidential clients), shown once. */
+export function createClient(store: Store, config: PassportConfig, input: NewClient, now = Date.now()): {client: ClientRow; secret?: string} {
+  const name = input.name.trim()
+  if (name === '') throw new InvalidInputError('A client needs a non-empty name.')
+  const kind = input.kind ?? 'standard'
+  const shape = KIND_SHAPES[kind]
+  const id = input.id ?? uuidv7(now)
+  assertClientId(id)
+  const redirectUris = (input.redirectUris ?? []).map((uri) => validateRedirectUri(uri, input.allowInsecureRedirects))
+  if (shape.grants.includes(GRANT_AUTHORIZATION_CODE) && redirectUris.length === 0) {
+    throw new InvalidInputError(`Client "${name}" uses the authorization code grant and needs at least one --redirect-uri.`)
+  }
+  const scopes = input.scopes && input.scopes.length > 0 ? [...new Set(input.scopes)] : null
+  if (scopes) {
+    const problem = scopeProblem(scopes, {id, scopes: null}, knownScopes(config))
+    if (problem) throw new InvalidInputError(problem)
+  }
+  if (store.clients.find(id)) throw new ConflictError(`A client with id ${id} already exists.`)
+  const secret = shape.type === 'confidential' ? randomToken() : undefined
+  const client: ClientRow = {
+    id,
+    name,
+    secretHash: secret === undefined ? null : sha256(secret),
+    type: shape.type,
+    grantTypes: shape.grants,
+    redirectUris,
+    scopes,
+    autoApprove: input.autoApprove ?? false,
+    source: 'cli',
+    createdAt: now,
+    updatedAt: now,
+  }
+  store.clients.insert(client)
+  return secret === undefined ? {client} : {client, secret}
+}
+
+export function findClient(store: Store, id: string): ClientRow {
+  const client = store.clients.find(id)
+  if (!client) throw new NotFoundError(`No client with id ${id}; "passport client:list" shows the registered clients.`)
+  return client
+}
+
+/** Deletes a client and (by cascade) every token, code and device code it holds. */
+export function deleteClient(store: Store, id: string): ClientRow {
+  return store.transaction(() => {
+    const client = findClient(store, id)
+    store.clients.delete(id)
+    return client
+  })
+}
+
+/** Replaces a confidential client's secret; the old one stops working at once. */
+export function regenerateSecret(store: Store, id: string, now = Date.now()): {client: ClientRow; secret: string} {
+  const client = findClient(store, id)
+  if (client.type !== 'confidential') throw new InvalidInputError(`Client ${id} is public and has no secret.`)
+  if (client.source === 'config') throw new InvalidInputError(`Client ${id} comes from the configuration file; change its "secret" there.`)
+  const secret = randomToken()
+  store.clients.setSecretHash(id, sha256(secret), now)
+  return {client: {...client, secretHash: sha256(secret), updatedAt: now}, secret}
+}
+
+/** Constant-time check of a presented secret against the stored SHA-256. */
+export function secretMatches(client: ClientRow, presented: string): boolean {
+  // Compare against a dummy hash for public clients so timing does not reveal the client type.
+  return matchesHash(presented, client.secretHash ?? DUMMY_HASH) && client.secretHash !== null
+}
+
+const DUMMY_HASH = sha256('passport:no-secret')
+
+/** Returns (and on first use creates) an internal client such as `__cli__` or `__personal_access__`. */
+export function internalClient(store: Store, id: typeof CLI_CLIENT_ID | typeof PERSONAL_ACCESS_CLIENT_ID, now = Date.now()): ClientRow {
+  const existing = store.clients.find(id)
+  if (existing) return existing
+  const client: ClientRow = {
+    id,
+    name: id === CLI_CLIENT_ID ? 'passport CLI' : 'Personal Access Client',
+    secretHash: null,
+    type: 'confidential',
+    grantTypes: id === CLI_CLIENT_ID ? [GRANT_CLIENT_CREDENTIALS] : [GRANT_PERSONAL_ACCESS],
+    redirectUris: [],
+    scopes: null,
+    autoApprove: false,
+    source: 'internal',
+    createdAt: now,
+    updatedAt: now,
+  }
+  store.clients.upsert(client)
+  return client
+}
+
+/** Upserts the configuration file's clients (secrets hashed); idempotent. */
+export function syncConfigClients(store: Store, config: PassportConfig, now = Date.now()): void {
+  if (config.clients.length === 0) return
+  const known = knownScopes(config)
+  const rows = config.clients.map((c, index): ClientRow => {
+    const at = `${config.file ?? 'configuration'}: clients[${index}]`
+    const type = c.secret === undefined ? 'public' : 'confidential'
+    const grantTypes = (c.grants ?? KIND_SHAPES[type === 'public' ? 'public' : 'standard'].grants).map((g) => GRANT_ALIASES[g] ?? g)
+    for (const grant of grantTypes) {
+      if (!(GRANT_TYPES as readonly string[]).includes(grant)) throw new InvalidInputError(`${at}.grants: unknown grant "${grant}" (known: ${GRANT_TYPES.join(', ')}).`)
+    }
+    if (type === 'public' && grantTypes.includes(GRANT_CLIENT_CREDENTIALS)) {
+      throw new InvalidInputError(`${at}: the client_credentials grant needs a confidential client; give it a "secret".`)
+    }
+    const redirectUris = c.redirectUris.map((uri) => {
+      try {
+        return validateRedirectUri(uri, true)
+      } catch (error) {
+        throw new InvalidInputError(`${at}.redirectUris: ${(error as Error).message}`)
+      }
+    })
+    if (c.scopes) {
+      const problem = scopeProblem(c.scopes, {id: c.id, scopes: null}, known)
+      if (problem) throw new InvalidInputError(`${at}.scopes: ${problem}`)
+    }
+    return {
+      id: c.id,
+      name: c.name,
+      secretHash: c.secret === undefined ? null : sha256(c.secret),
+      type,
+      grantTypes,
+      redirectUris,
+      scopes: c.scopes ?? null,
+      autoApprove: c.autoApprove,
+      source: 'config',
+      createdAt: now,
+      updatedAt: now,
+    }
+  })
+  store.transaction(() => {
+    for (const row of rows) store.clients.upsert(row)
+  })
+}
+
+/**
+ * Validates a redirect URI for registration (RFC 6749 §3.1.2, RFC 9700 §2.6): absolute, no
+ * fragment; plain http only for localhost and loopback addresses unless explicitly allowed.
+ * Returns the URI unchanged: matching later is exact string comparison.
+ */
+export function validateRedirectUri(uri: string, allowInsecure = false): string {
+  let url: URL
+  try {
+    url = new URL(uri)
+  } catch {
+    throw new InvalidInputError(`Redirect URI "${uri}" is not an absolute URI (e.g. http://localhost:3000/callback).`)
+  }
+  if (uri.includes('#')) throw new InvalidInputError(`Redirect URI "${uri}" must not contain a fragment (#).`)
+  if (/\s/.test(uri)) throw new InvalidInputError(`Redirect URI "${uri}" must not contain whitespace.`)
+  if (url.protocol === 'http:' && !allowInsecure && !isLoopbackHost(url.hostname)) {
+    throw new InvalidInputError(`Redirect URI "${uri}" uses plain http on a host that is not localhost or a loopback address; use https, or pass --allow-insecure-redirect.`)
+  }
+  if ((url.protocol === 'https:' || url.protocol === 'http:') && url.hostname === '') {
+    throw new InvalidInputError(`Redirect URI "${uri}" has no host.`)
+  }
+  if (url.protocol === 'javascript:' || url.protocol === 'data:' || url.protocol === 'file:') {
+    throw new InvalidInputError(`Redirect URI "${uri}" uses the ${url.protocol} scheme, which cannot receive a redirect safely.`)
+  }
+  return uri
+}
+
+/** localhost, 127.0.0.0/8 or [::1]. */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname
+  if (host === 'localhost') return true
+  if (isIP(host) === 4) return host.startsWith('127.')
+  return host === '::1'
+}
+
+function assertClientId(id: string): void {
+  if (!/^[\x21-\x7e]{1,128}$/.test(id)) throw new InvalidInputError(`Client id "${id}" must be 1–128 printable ASCII characters without spaces.`)
+  if (id.includes(':')) throw new InvalidInputError(`Client id "${id}" must not contain ":" (it would break HTTP Basic authentication).`)
+}

@@ -1,0 +1,235 @@
+import {readFileSync} from 'node:fs'
+import {dirname, resolve} from 'node:path'
+
+import {parseDuration} from './duration.js'
+import {ConfigError} from './errors.js'
+
+export interface UserConfig {
+  name?: string
+  email?: string
+  email_verified?: boolean
+  claims?: Record<string, unknown>
+}
+
+export type ClientType = 'confidential' | 'public'
+
+export interface ClientConfig {
+  id: string
+  name: string
+  /** Plain secret from the file; stored only as SHA-256. Absent for public clients. */
+  secret?: string
+  redirectUris: string[]
+  grants?: string[]
+  scopes?: string[]
+  autoApprove: boolean
+}
+
+/** The resolved configuration: every value present, lifetimes in milliseconds. */
+export interface PassportConfig {
+  /** Absolute path of the file it came from, or undefined when none was found. */
+  file?: string
+  issuer?: string
+  scopes: Record<string, string>
+  tokensExpireIn: number
+  refreshTokensExpireIn: number
+  personalAccessTokensExpireIn: number
+  authCodesExpireIn: number
+  deviceCodesExpireIn: number
+  idTokensExpireIn: number
+  users: Record<string, UserConfig>
+  clients: ClientConfig[]
+  keyPath?: string
+  database?: string
+}
+
+const DAY = 86_400_000
+
+/** The seed's scopes, used when the configuration names none. */
+export const DEFAULT_SCOPES: Readonly<Record<string, string>> = {
+  read: 'Read access',
+  write: 'Write access',
+  admin: 'Full administrative access',
+}
+
+/** OpenID Connect scopes: always known, in addition to the configured ones. */
+export const OIDC_SCOPES: Readonly<Record<string, string>> = {
+  openid: 'Sign you in (OpenID Connect)',
+  profile: 'Your name and profile',
+  email: 'Your email address',
+  offline_access: 'Stay signed in (refresh tokens)',
+}
+
+export function defaultConfig(): PassportConfig {
+  return {
+    scopes: {...DEFAULT_SCOPES},
+    tokensExpireIn: 15 * DAY,
+    refreshTokensExpireIn: 30 * DAY,
+    personalAccessTokensExpireIn: 6 * 30 * DAY,
+    authCodesExpireIn: 10 * 60_000,
+    deviceCodesExpireIn: 10 * 60_000,
+    idTokensExpireIn: 60 * 60_000,
+    users: {},
+    clients: [],
+  }
+}
+
+const LIFETIME_KEYS = [
+  'tokensExpireIn',
+  'refreshTokensExpireIn',
+  'personalAccessTokensExpireIn',
+  'authCodesExpireIn',
+  'deviceCodesExpireIn',
+  'idTokensExpireIn',
+] as const
+
+const TOP_LEVEL_KEYS = new Set<string>(['$schema', 'issuer', 'scopes', 'users', 'clients', 'keyPath', 'database', ...LIFETIME_KEYS])
+const USER_KEYS = new Set(['name', 'email', 'email_verified', 'claims'])
+const CLIENT_KEYS = new Set(['id', 'name', 'secret', 'redirectUris', 'grants', 'scopes', 'autoApprove'])
+
+export const DEFAULT_CONFIG_FILE = 'passport.config.json'
+
+/**
+ * Reads and validates the configuration file. `path` is the explicit `--config` /
+ * `PASSPORT_CONFIG` value (then the file must exist); without it `./passport.config.json` is read
+ * when present. Relative paths inside the file resolve against the file's directory.
+ */
+export function loadConfig(path?: string, cwd = process.cwd()): PassportConfig {
+  const file = resolve(cwd, path ?? DEFAULT_CONFIG_FILE)
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ENOENT' && path === undefined) return defaultConfig()
+    if (code === 'ENOENT') throw new ConfigError(`Configuration file ${file} does not exist.`)
+    throw new ConfigError(`Configuration file ${file} cannot be read (${code ?? 'unknown error'}).`)
+  }
+  let raw: unknown
+  try {
+    raw = JSON.parse(text)
+  } catch (error) {
+    throw new ConfigError(`Configuration file ${file} is not valid JSON: ${(error as Error).message}.`)
+  }
+  return parseConfig(raw, file)
+}
+
+/** Validates a configuration object (from a file or the library API). */
+export function parseConfig(raw: unknown, file?: string): PassportConfig {
+  const where = file ?? 'the configuration'
+  const fail = (key: string, expected: string): never => {
+    throw new ConfigError(`${where}: "${key}" must be ${expected}.`)
+  }
+  if (!isObject(raw)) fail('(top level)', 'a JSON object')
+  const input = raw as Record<string, unknown>
+  for (const key of Object.keys(input)) {
+    if (!TOP_LEVEL_KEYS.has(key)) {
+      throw new ConfigError(`${where}: unknown key "${key}" (known keys: ${[...TOP_LEVEL_KEYS].filter((k) => k !== '$schema').join(', ')}).`)
+    }
+  }
+  const config = defaultConfig()
+  if (file) config.file = file
+  const base = file ? dirname(file) : process.cwd()
+
+  if (input.issuer !== undefined) {
+    if (typeof input.issuer !== 'string' || !isHttpUrl(input.issuer)) fail('issuer', 'an absolute http(s) URL without query or fragment, e.g. "http://localhost:9000"')
+    config.issuer = input.issuer as string
+  }
+  if (input.scopes !== undefined) {
+    if (!isObject(input.scopes)) fail('scopes', 'an object mapping scope names to descriptions')
+    const scopes: Record<string, string> = {}
+    for (const [name, description] of Object.entries(input.scopes as object)) {
+      if (!isScopeToken(name)) fail(`scopes.${name}`, 'a scope name of printable characters without spaces or quotes')
+      if (typeof description !== 'string') fail(`scopes.${name}`, 'a description string')
+      scopes[name] = description as string
+    }
+    config.scopes = scopes
+  }
+  for (const key of LIFETIME_KEYS) {
+    if (input[key] === undefined) continue
+    try {
+      config[key] = parseDuration(input[key], key)
+    } catch {
+      fail(key, `milliseconds or a duration like "15m", "1h", "30d" (got ${JSON.stringify(input[key])})`)
+    }
+  }
+  if (input.keyPath !== undefined) {
+    if (typeof input.keyPath !== 'string' || input.keyPath === '') fail('keyPath', 'a directory path')
+    config.keyPath = resolve(base, input.keyPath as string)
+  }
+  if (input.database !== undefined) {
+    if (typeof input.database !== 'string' || input.database === '') fail('database', 'a file path or ":memory:"')
+    config.database = input.database === ':memory:' ? ':memory:' : resolve(base, input.database as string)
+  }
+  if (input.users !== undefined) {
+    if (!isObject(input.users)) fail('users', 'an object mapping subjects to {name, email, claims}')
+    for (const [sub, user] of Object.entries(input.users as object)) {
+      const at = `users.${sub}`
+      if (sub === '' || sub.length > 255) fail(at, 'keyed by a non-empty subject of at most 255 characters')
+      if (!isObject(user)) fail(at, 'an object with name, email, email_verified and claims')
+      for (const key of Object.keys(user)) if (!USER_KEYS.has(key)) fail(`${at}.${key}`, `one of ${[...USER_KEYS].join(', ')} (unknown key)`)
+      const u = user as Record<string, unknown>
+      if (u.name !== undefined && typeof u.name !== 'string') fail(`${at}.name`, 'a string')
+      if (u.email !== undefined && typeof u.email !== 'string') fail(`${at}.email`, 'a string')
+      if (u.email_verified !== undefined && typeof u.email_verified !== 'boolean') fail(`${at}.email_verified`, 'true or false')
+      if (u.claims !== undefined && !isObject(u.claims)) fail(`${at}.claims`, 'an object of claim names to values')
+      config.users[sub] = u as UserConfig
+    }
+  }
+  if (input.clients !== undefined) {
+    if (!Array.isArray(input.clients)) fail('clients', 'an array of client objects')
+    const seen = new Set<string>()
+    ;(input.clients as unknown[]).forEach((client, index) => {
+      const at = `clients[${index}]`
+      if (!isObject(client)) fail(at, 'an object with id, name, secret, redirectUris, grants, scopes, autoApprove')
+      const c = client as Record<string, unknown>
+      for (const key of Object.keys(c)) if (!CLIENT_KEYS.has(key)) fail(`${at}.${key}`, `one of ${[...CLIENT_KEYS].join(', ')} (unknown key)`)
+      if (typeof c.id !== 'string' || !/^[\x21-\x7e]{1,128}$/.test(c.id)) fail(`${at}.id`, 'a client id of 1–128 printable ASCII characters without spaces')
+      if (seen.has(c.id as string)) fail(`${at}.id`, `unique ("${c.id as string}" appears twice)`)
+      seen.add(c.id as string)
+      if (c.name !== undefined && (typeof c.name !== 'string' || c.name === '')) fail(`${at}.name`, 'a non-empty string')
+      if (c.secret !== undefined && (typeof c.secret !== 'string' || c.secret.length < 8)) fail(`${at}.secret`, 'a string of at least 8 characters (omit it for a public client)')
+      if (c.redirectUris !== undefined && !isStringArray(c.redirectUris)) fail(`${at}.redirectUris`, 'an array of URI strings')
+      if (c.grants !== undefined && !isStringArray(c.grants)) fail(`${at}.grants`, 'an array of grant type strings')
+      if (c.scopes !== undefined && !isStringArray(c.scopes)) fail(`${at}.scopes`, 'an array of scope names')
+      if (c.autoApprove !== undefined && typeof c.autoApprove !== 'boolean') fail(`${at}.autoApprove`, 'true or false')
+      const entry: ClientConfig = {
+        id: c.id as string,
+        name: (c.name as string | undefined) ?? (c.id as string),
+        redirectUris: (c.redirectUris as string[] | undefined) ?? [],
+        autoApprove: (c.autoApprove as boolean | undefined) ?? false,
+      }
+      if (c.secret !== undefined) entry.secret = c.secret as string
+      if (c.grants !== undefined) entry.grants = c.grants as string[]
+      if (c.scopes !== undefined) entry.scopes = c.scopes as string[]
+      config.clients.push(entry)
+    })
+  }
+  return config
+}
+
+/** Every scope the authority knows: configured ones plus the OpenID Connect scopes. */
+export function knownScopes(config: PassportConfig): Record<string, string> {
+  return {...OIDC_SCOPES, ...config.scopes}
+}
+
+export function isScopeToken(value: string): boolean {
+  // RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
+  return /^[\x21\x23-\x5b\x5d-\x7e]+$/.test(value)
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value)
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.search === '' && url.hash === '' && !value.includes('#')
+  } catch {
+    return false
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function isStringArray(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((v) => typeof v === 'string')
+}

@@ -1,0 +1,101 @@
+/**
+ * Errors raised by the core. Each class carries a stable string `code`; the CLI maps classes to
+ * exit codes in one place and the server maps {@link OAuthError} to HTTP responses in one place.
+ */
+export class PassportError extends Error {
+  readonly code: string = 'ERR_PASSPORT'
+
+  constructor(message: string, options?: {cause?: unknown}) {
+    super(message, options)
+    this.name = new.target.name
+  }
+}
+
+/** A problem the user can fix: wrong input, missing file, unknown id. CLI exit code 1. */
+export class UserError extends PassportError {
+  override readonly code: string = 'ERR_USER'
+}
+
+/** The configuration file or an environment variable holds something invalid. */
+export class ConfigError extends UserError {
+  override readonly code = 'ERR_CONFIG'
+}
+
+/** Keys are missing, unreadable or malformed. */
+export class KeyError extends UserError {
+  override readonly code = 'ERR_KEYS'
+}
+
+/** A named thing (client, token, device code) does not exist. */
+export class NotFoundError extends UserError {
+  override readonly code = 'ERR_NOT_FOUND'
+}
+
+/** Refusal to overwrite or a state conflict (key exists, code already decided). */
+export class ConflictError extends UserError {
+  override readonly code = 'ERR_CONFLICT'
+}
+
+/** A value given on the command line or through the library API is malformed. */
+export class InvalidInputError extends UserError {
+  override readonly code = 'ERR_INVALID_INPUT'
+}
+
+/** A required value is missing and cannot be asked for (no TTY). CLI exit code 2. */
+export class UsageError extends PassportError {
+  override readonly code = 'ERR_USAGE'
+}
+
+/**
+ * An OAuth 2 protocol error (RFC 6749 §5.2, RFC 6750 §3.1, RFC 8628 §3.5) with the HTTP status it
+ * is answered with. `error_description` must say exactly which check failed.
+ */
+export class OAuthError extends PassportError {
+  override readonly code: string
+  readonly status: number
+  /** Extra response headers, e.g. `WWW-Authenticate` for `invalid_client`. */
+  readonly headers: Record<string, string>
+
+  constructor(error: string, description: string, status = 400, headers: Record<string, string> = {}) {
+    super(description)
+    this.code = error
+    this.status = status
+    this.headers = headers
+  }
+
+  get error(): string {
+    return this.code
+  }
+
+  get description(): string {
+    return this.message
+  }
+
+  toJSON(): {error: string; error_description: string} {
+    return {error: this.code, error_description: this.message}
+  }
+}
+
+export const invalidRequest = (d: string) => new OAuthError('invalid_request', d)
+export const invalidGrant = (d: string) => new OAuthError('invalid_grant', d)
+export const invalidScope = (d: string) => new OAuthError('invalid_scope', d)
+export const unauthorizedClient = (d: string) => new OAuthError('unauthorized_client', d)
+export const unsupportedGrantType = (d: string) => new OAuthError('unsupported_grant_type', d)
+export const accessDenied = (d: string) => new OAuthError('access_denied', d)
+
+/** A bearer token failed verification (RFC 6750 §3.1 `invalid_token`). */
+export class InvalidTokenError extends UserError {
+  override readonly code = 'invalid_token'
+}
+
+/** A valid bearer token lacks a scope the resource needs (RFC 6750 §3.1 `insufficient_scope`). */
+export class InsufficientScopeError extends UserError {
+  override readonly code = 'insufficient_scope'
+
+  constructor(
+    message: string,
+    readonly scopes: string[],
+  ) {
+    super(message)
+  }
+}

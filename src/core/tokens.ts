@@ -1,0 +1,157 @@
+import {SignJWT} from 'jose'
+
+import type {Authority} from './authority.js'
+import {randomToken, sha256} from './crypto.js'
+import {InvalidInputError} from './errors.js'
+import {uuidv7} from './ids.js'
+import type {SigningKeys} from './keys.js'
+import {formatScope} from './scopes.js'
+import type {AccessTokenRow} from '../store/access-tokens.js'
+import type {ClientRow} from '../store/clients.js'
+import type {RefreshTokenRow} from '../store/refresh-tokens.js'
+import type {Store} from '../store/index.js'
+
+/** Claims an access token always sets itself; `--claim` and `claims` may not override them. */
+export const RESERVED_CLAIMS = new Set(['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'client_id', 'scope', 'scopes', 'typ', 'cnf', 'act'])
+
+export interface TokenRequest {
+  client: Pick<ClientRow, 'id'>
+  /** The user the token acts for; null for client-credentials tokens (then `sub` is the client id). */
+  userId: string | null
+  scopes: string[]
+  /** Lifetime of the access token in milliseconds. */
+  ttl: number
+  grantType: string
+  /** RFC 8707 resource / explicit audience; defaults to the client id. */
+  audience?: string
+  /** Extra claims (not reserved ones). */
+  claims?: Record<string, unknown>
+  /** Name of a personal access token. */
+  name?: string
+  /** The code, device code or refresh family the tokens descend from. */
+  familyId?: string
+  /** Issue a refresh token too (user tokens only). */
+  refresh?: {ttl: number; authTime?: number | null; nonce?: string | null}
+}
+
+/** Tokens planned but not yet signed: the rows to insert and the secrets to hand out. */
+export interface PlannedTokens {
+  request: TokenRequest
+  now: number
+  accessRow: Omit<AccessTokenRow, 'revokedAt'>
+  refreshRow?: Omit<RefreshTokenRow, 'rotatedAt' | 'revokedAt'>
+  refreshToken?: string
+}
+
+/** The RFC 6749 §5.1 token response. */
+export interface TokenResponse {
+  access_token: string
+  token_type: 'Bearer'
+  expires_in: number
+  scope: string
+  refresh_token?: string
+  id_token?: string
+}
+
+export interface IssuedTokens {
+  response: TokenResponse
+  jti: string
+  expiresAt: number
+  refreshTokenId?: string
+}
+
+/** Creates ids, secrets and rows for a token (pair). Pure: nothing is written yet. */
+export function planTokens(request: TokenRequest, now = Date.now()): PlannedTokens {
+  for (const claim of Object.keys(request.claims ?? {})) {
+    if (RESERVED_CLAIMS.has(claim)) throw new InvalidInputError(`Claim "${claim}" is set by passport itself and cannot be overridden.`)
+  }
+  if (!Number.isSafeInteger(request.ttl) || request.ttl <= 0) throw new InvalidInputError('A token lifetime must be a positive number of milliseconds.')
+  const jti = uuidv7(now)
+  const familyId = request.familyId ?? (request.refresh ? jti : null)
+  const planned: PlannedTokens = {
+    request,
+    now,
+    accessRow: {
+      id: jti,
+      clientId: request.client.id,
+      userId: request.userId,
+      name: request.name ?? null,
+      scopes: request.scopes,
+      audience: request.audience ?? request.client.id,
+      grantType: request.grantType,
+      familyId,
+      createdAt: now,
+      // JWT times are whole seconds; store the same instant the token states.
+      expiresAt: Math.floor(now / 1000) * 1000 + Math.ceil(request.ttl / 1000) * 1000,
+    },
+  }
+  if (request.refresh && request.userId !== null) {
+    const refreshToken = randomToken()
+    planned.refreshToken = refreshToken
+    planned.refreshRow = {
+      id: uuidv7(now),
+      tokenHash: sha256(refreshToken),
+      accessTokenId: jti,
+      familyId: familyId!,
+      clientId: request.client.id,
+      userId: request.userId,
+      scopes: request.scopes,
+      audience: request.audience ?? null,
+      authTime: request.refresh.authTime ?? null,
+      nonce: request.refresh.nonce ?? null,
+      createdAt: now,
+      expiresAt: now + request.refresh.ttl,
+    }
+  }
+  return planned
+}
+
+/** Inserts the planned rows. Call inside the transaction that makes the grant's state change. */
+export function saveTokens(store: Store, planned: PlannedTokens): void {
+  store.accessTokens.insert(planned.accessRow)
+  if (planned.refreshRow) store.refreshTokens.insert(planned.refreshRow)
+}
+
+/** Signs the access token (RFC 9068 `at+jwt`) and assembles the token response. */
+export async function finishTokens(issuer: string, keys: SigningKeys, planned: PlannedTokens): Promise<IssuedTokens> {
+  const {accessRow, request} = planned
+  const accessToken = await signAccessToken(issuer, keys, accessRow, request.claims)
+  const response: TokenResponse = {
+    access_token: accessToken,
+    token_type: 'Bearer',
+    expires_in: Math.round((accessRow.expiresAt - planned.now) / 1000),
+    scope: formatScope(accessRow.scopes),
+  }
+  if (planned.refreshToken) response.refresh_token = planned.refreshToken
+  const issued: IssuedTokens = {response, jti: accessRow.id, expiresAt: accessRow.expiresAt}
+  if (planned.refreshRow) issued.refreshTokenId = planned.refreshRow.id
+  return issued
+}
+
+/**
+ * Issues an access token (and refresh token when asked): the one function behind
+ * `passport token`, personal access tokens and the client-credentials grant.
+ */
+export async function issueTokens(authority: Authority, request: TokenRequest, now = Date.now()): Promise<IssuedTokens> {
+  const keys = await authority.signingKeys()
+  const planned = planTokens(request, now)
+  authority.store.transaction(() => saveTokens(authority.store, planned))
+  return finishTokens(authority.issuer, keys, planned)
+}
+
+export function signAccessToken(
+  issuer: string,
+  keys: SigningKeys,
+  row: Pick<AccessTokenRow, 'id' | 'clientId' | 'userId' | 'scopes' | 'audience' | 'createdAt' | 'expiresAt'>,
+  claims: Record<string, unknown> = {},
+): Promise<string> {
+  return new SignJWT({...claims, client_id: row.clientId, scope: formatScope(row.scopes), scopes: row.scopes})
+    .setProtectedHeader({alg: 'RS256', typ: 'at+jwt', kid: keys.kid})
+    .setIssuer(issuer)
+    .setSubject(row.userId ?? row.clientId)
+    .setAudience(row.audience)
+    .setJti(row.id)
+    .setIssuedAt(Math.floor(row.createdAt / 1000))
+    .setExpirationTime(Math.floor(row.expiresAt / 1000))
+    .sign(keys.privateKey)
+}

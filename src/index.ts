@@ -1,0 +1,23 @@
+export {Authority, DEFAULT_DATABASE, DEFAULT_ISSUER} from './core/authority.js'
+export type {AuthorityOptions} from './core/authority.js'
+export {defaultConfig, loadConfig, parseConfig} from './core/config.js'
+export type {ClientConfig, PassportConfig, UserConfig} from './core/config.js'
+export {parseDuration, formatDuration} from './core/duration.js'
+export {
+  ConfigError,
+  ConflictError,
+  InsufficientScopeError,
+  InvalidInputError,
+  InvalidTokenError,
+  KeyError,
+  NotFoundError,
+  OAuthError,
+  PassportError,
+  UsageError,
+  UserError,
+} from './core/errors.js'
+export {generateKeys, keyLocation, loadKeys, publicJwks, rotateKeys} from './core/keys.js'
+export type {SigningKeys} from './core/keys.js'
+export {tokenCan} from './core/scopes.js'
+export {verifyAccessToken} from './core/verify.js'
+export type {AccessTokenClaims, VerifiedAccessToken, VerifyAccessTokenOptions} from './core/verify.js'

@@ -1,0 +1,107 @@
+import type {Db} from './database.js'
+
+export interface AuthCodeRow {
+  id: string
+  codeHash: string
+  clientId: string
+  userId: string
+  scopes: string[]
+  /** The redirect_uri sent to /authorize, or null when it was omitted. */
+  redirectUri: string | null
+  codeChallenge: string | null
+  codeChallengeMethod: string | null
+  nonce: string | null
+  resource: string | null
+  authTime: number | null
+  redeemedAt: number | null
+  revokedAt: number | null
+  createdAt: number
+  expiresAt: number
+}
+
+interface Raw {
+  id: string
+  code_hash: string
+  client_id: string
+  user_id: string
+  scopes: string
+  redirect_uri: string | null
+  code_challenge: string | null
+  code_challenge_method: string | null
+  nonce: string | null
+  resource: string | null
+  auth_time: number | null
+  redeemed_at: number | null
+  revoked_at: number | null
+  created_at: number
+  expires_at: number
+}
+
+const fromRaw = (r: Raw): AuthCodeRow => ({
+  id: r.id,
+  codeHash: r.code_hash,
+  clientId: r.client_id,
+  userId: r.user_id,
+  scopes: JSON.parse(r.scopes) as string[],
+  redirectUri: r.redirect_uri,
+  codeChallenge: r.code_challenge,
+  codeChallengeMethod: r.code_challenge_method,
+  nonce: r.nonce,
+  resource: r.resource,
+  authTime: r.auth_time,
+  redeemedAt: r.redeemed_at,
+  revokedAt: r.revoked_at,
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
+})
+
+export class AuthCodeRepository {
+  private readonly insertStmt
+  private readonly byHash
+  private readonly redeemStmt
+  private readonly revokeStmt
+
+  constructor(db: Db) {
+    this.insertStmt = db.prepare(
+      `INSERT INTO oauth_auth_codes (id, code_hash, client_id, user_id, scopes, redirect_uri, code_challenge, code_challenge_method, nonce, resource, auth_time, redeemed_at, revoked_at, created_at, expires_at)
+       VALUES (@id, @code_hash, @client_id, @user_id, @scopes, @redirect_uri, @code_challenge, @code_challenge_method, @nonce, @resource, @auth_time, NULL, NULL, @created_at, @expires_at)`,
+    )
+    this.byHash = db.prepare<[string], Raw>('SELECT * FROM oauth_auth_codes WHERE code_hash = ?')
+    this.redeemStmt = db.prepare<[number, string, number]>(
+      'UPDATE oauth_auth_codes SET redeemed_at = ? WHERE id = ? AND redeemed_at IS NULL AND revoked_at IS NULL AND expires_at > ?',
+    )
+    this.revokeStmt = db.prepare<[number, string]>('UPDATE oauth_auth_codes SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL')
+  }
+
+  insert(row: Omit<AuthCodeRow, 'redeemedAt' | 'revokedAt'>): void {
+    this.insertStmt.run({
+      id: row.id,
+      code_hash: row.codeHash,
+      client_id: row.clientId,
+      user_id: row.userId,
+      scopes: JSON.stringify(row.scopes),
+      redirect_uri: row.redirectUri,
+      code_challenge: row.codeChallenge,
+      code_challenge_method: row.codeChallengeMethod,
+      nonce: row.nonce,
+      resource: row.resource,
+      auth_time: row.authTime,
+      created_at: row.createdAt,
+      expires_at: row.expiresAt,
+    })
+  }
+
+  findByHash(codeHash: string): AuthCodeRow | undefined {
+    const raw = this.byHash.get(codeHash)
+    return raw && fromRaw(raw)
+  }
+
+  /** Marks the code redeemed. True only for the one caller that wins the race. */
+  redeem(id: string, now: number): boolean {
+    return this.redeemStmt.run(now, id, now).changes === 1
+  }
+
+  revoke(id: string, now: number): boolean {
+    return this.revokeStmt.run(now, id).changes > 0
+  }
+}

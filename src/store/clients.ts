@@ -1,0 +1,117 @@
+import type {Db} from './database.js'
+
+export type ClientSource = 'cli' | 'config' | 'internal'
+
+export interface ClientRow {
+  id: string
+  name: string
+  secretHash: string | null
+  type: 'confidential' | 'public'
+  grantTypes: string[]
+  redirectUris: string[]
+  /** Allowed scopes; null means every known scope. */
+  scopes: string[] | null
+  autoApprove: boolean
+  source: ClientSource
+  createdAt: number
+  updatedAt: number
+}
+
+interface Raw {
+  id: string
+  name: string
+  secret_hash: string | null
+  type: 'confidential' | 'public'
+  grant_types: string
+  redirect_uris: string
+  scopes: string | null
+  auto_approve: number
+  source: ClientSource
+  created_at: number
+  updated_at: number
+}
+
+const fromRaw = (r: Raw): ClientRow => ({
+  id: r.id,
+  name: r.name,
+  secretHash: r.secret_hash,
+  type: r.type,
+  grantTypes: JSON.parse(r.grant_types) as string[],
+  redirectUris: JSON.parse(r.redirect_uris) as string[],
+  scopes: r.scopes === null ? null : (JSON.parse(r.scopes) as string[]),
+  autoApprove: r.auto_approve === 1,
+  source: r.source,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+})
+
+const toParams = (c: ClientRow) => ({
+  id: c.id,
+  name: c.name,
+  secret_hash: c.secretHash,
+  type: c.type,
+  grant_types: JSON.stringify(c.grantTypes),
+  redirect_uris: JSON.stringify(c.redirectUris),
+  scopes: c.scopes === null ? null : JSON.stringify(c.scopes),
+  auto_approve: c.autoApprove ? 1 : 0,
+  source: c.source,
+  created_at: c.createdAt,
+  updated_at: c.updatedAt,
+})
+
+export class ClientRepository {
+  private readonly byId
+  private readonly all
+  private readonly insertStmt
+  private readonly upsertStmt
+  private readonly deleteStmt
+  private readonly secretStmt
+
+  constructor(db: Db) {
+    this.byId = db.prepare<[string], Raw>('SELECT * FROM oauth_clients WHERE id = ?')
+    this.all = db.prepare<[], Raw>('SELECT * FROM oauth_clients ORDER BY created_at, id')
+    this.insertStmt = db.prepare(
+      `INSERT INTO oauth_clients (id, name, secret_hash, type, grant_types, redirect_uris, scopes, auto_approve, source, created_at, updated_at)
+       VALUES (@id, @name, @secret_hash, @type, @grant_types, @redirect_uris, @scopes, @auto_approve, @source, @created_at, @updated_at)`,
+    )
+    this.upsertStmt = db.prepare(
+      `INSERT INTO oauth_clients (id, name, secret_hash, type, grant_types, redirect_uris, scopes, auto_approve, source, created_at, updated_at)
+       VALUES (@id, @name, @secret_hash, @type, @grant_types, @redirect_uris, @scopes, @auto_approve, @source, @created_at, @updated_at)
+       ON CONFLICT (id) DO UPDATE SET name = excluded.name, secret_hash = excluded.secret_hash, type = excluded.type,
+         grant_types = excluded.grant_types, redirect_uris = excluded.redirect_uris, scopes = excluded.scopes,
+         auto_approve = excluded.auto_approve, source = excluded.source, updated_at = excluded.updated_at
+       WHERE oauth_clients.name IS NOT excluded.name OR oauth_clients.secret_hash IS NOT excluded.secret_hash
+         OR oauth_clients.type IS NOT excluded.type OR oauth_clients.grant_types IS NOT excluded.grant_types
+         OR oauth_clients.redirect_uris IS NOT excluded.redirect_uris OR oauth_clients.scopes IS NOT excluded.scopes
+         OR oauth_clients.auto_approve IS NOT excluded.auto_approve OR oauth_clients.source IS NOT excluded.source`,
+    )
+    this.deleteStmt = db.prepare<[string]>('DELETE FROM oauth_clients WHERE id = ?')
+    this.secretStmt = db.prepare<[string | null, number, string]>('UPDATE oauth_clients SET secret_hash = ?, updated_at = ? WHERE id = ?')
+  }
+
+  find(id: string): ClientRow | undefined {
+    const raw = this.byId.get(id)
+    return raw && fromRaw(raw)
+  }
+
+  list(): ClientRow[] {
+    return this.all.all().map(fromRaw)
+  }
+
+  insert(client: ClientRow): void {
+    this.insertStmt.run(toParams(client))
+  }
+
+  /** Inserts or updates; returns true when a row was written (false when already identical). */
+  upsert(client: ClientRow): boolean {
+    return this.upsertStmt.run(toParams(client)).changes > 0
+  }
+
+  delete(id: string): boolean {
+    return this.deleteStmt.run(id).changes > 0
+  }
+
+  setSecretHash(id: string, secretHash: string | null, now: number): boolean {
+    return this.secretStmt.run(secretHash, now, id).changes > 0
+  }
+}

@@ -1,0 +1,123 @@
+import type {Db} from './database.js'
+
+export type DeviceCodeStatus = 'pending' | 'approved' | 'denied' | 'redeemed'
+
+export interface DeviceCodeRow {
+  id: string
+  deviceCodeHash: string
+  userCodeHash: string
+  clientId: string
+  scopes: string[]
+  status: DeviceCodeStatus
+  /** Who approved or denied it. */
+  userId: string | null
+  /** Seconds the client must wait between polls; raised by 5 on each `slow_down`. */
+  interval: number
+  lastPolledAt: number | null
+  decidedAt: number | null
+  redeemedAt: number | null
+  createdAt: number
+  expiresAt: number
+}
+
+interface Raw {
+  id: string
+  device_code_hash: string
+  user_code_hash: string
+  client_id: string
+  scopes: string
+  status: DeviceCodeStatus
+  user_id: string | null
+  interval: number
+  last_polled_at: number | null
+  decided_at: number | null
+  redeemed_at: number | null
+  created_at: number
+  expires_at: number
+}
+
+const fromRaw = (r: Raw): DeviceCodeRow => ({
+  id: r.id,
+  deviceCodeHash: r.device_code_hash,
+  userCodeHash: r.user_code_hash,
+  clientId: r.client_id,
+  scopes: JSON.parse(r.scopes) as string[],
+  status: r.status,
+  userId: r.user_id,
+  interval: r.interval,
+  lastPolledAt: r.last_polled_at,
+  decidedAt: r.decided_at,
+  redeemedAt: r.redeemed_at,
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
+})
+
+export class DeviceCodeRepository {
+  private readonly insertStmt
+  private readonly byDeviceHash
+  private readonly byUserHash
+  private readonly decideStmt
+  private readonly redeemStmt
+  private readonly pollStmt
+  private readonly slowDownStmt
+
+  constructor(db: Db) {
+    this.insertStmt = db.prepare(
+      `INSERT INTO oauth_device_codes (id, device_code_hash, user_code_hash, client_id, scopes, status, user_id, interval, last_polled_at, decided_at, redeemed_at, created_at, expires_at)
+       VALUES (@id, @device_code_hash, @user_code_hash, @client_id, @scopes, 'pending', NULL, @interval, NULL, NULL, NULL, @created_at, @expires_at)`,
+    )
+    this.byDeviceHash = db.prepare<[string], Raw>('SELECT * FROM oauth_device_codes WHERE device_code_hash = ?')
+    // The newest code with this user code: an old expired one must not shadow a new one.
+    this.byUserHash = db.prepare<[string], Raw>('SELECT * FROM oauth_device_codes WHERE user_code_hash = ? ORDER BY id DESC LIMIT 1')
+    this.decideStmt = db.prepare<[string, string, number, string, number]>(
+      "UPDATE oauth_device_codes SET status = ?, user_id = ?, decided_at = ? WHERE id = ? AND status = 'pending' AND expires_at > ?",
+    )
+    this.redeemStmt = db.prepare<[number, string, number]>(
+      "UPDATE oauth_device_codes SET status = 'redeemed', redeemed_at = ? WHERE id = ? AND status = 'approved' AND expires_at > ?",
+    )
+    this.pollStmt = db.prepare<[number, string]>('UPDATE oauth_device_codes SET last_polled_at = ? WHERE id = ?')
+    this.slowDownStmt = db.prepare<[number, string]>('UPDATE oauth_device_codes SET interval = interval + 5, last_polled_at = ? WHERE id = ?')
+  }
+
+  insert(row: Pick<DeviceCodeRow, 'id' | 'deviceCodeHash' | 'userCodeHash' | 'clientId' | 'scopes' | 'interval' | 'createdAt' | 'expiresAt'>): void {
+    this.insertStmt.run({
+      id: row.id,
+      device_code_hash: row.deviceCodeHash,
+      user_code_hash: row.userCodeHash,
+      client_id: row.clientId,
+      scopes: JSON.stringify(row.scopes),
+      interval: row.interval,
+      created_at: row.createdAt,
+      expires_at: row.expiresAt,
+    })
+  }
+
+  findByDeviceCodeHash(hash: string): DeviceCodeRow | undefined {
+    const raw = this.byDeviceHash.get(hash)
+    return raw && fromRaw(raw)
+  }
+
+  findByUserCodeHash(hash: string): DeviceCodeRow | undefined {
+    const raw = this.byUserHash.get(hash)
+    return raw && fromRaw(raw)
+  }
+
+  /** Approves or denies a pending, unexpired code. True only for the one caller that wins. */
+  decide(id: string, decision: 'approved' | 'denied', userId: string, now: number): boolean {
+    return this.decideStmt.run(decision, userId, now, id, now).changes === 1
+  }
+
+  /** Marks an approved code exchanged for tokens. True only for the one caller that wins. */
+  redeem(id: string, now: number): boolean {
+    return this.redeemStmt.run(now, id, now).changes === 1
+  }
+
+  recordPoll(id: string, now: number): void {
+    this.pollStmt.run(now, id)
+  }
+
+  /** RFC 8628 §3.5: `slow_down` raises the interval by 5 seconds for good. */
+  slowDown(id: string, now: number): void {
+    this.slowDownStmt.run(now, id)
+  }
+}

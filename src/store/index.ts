@@ -1,0 +1,42 @@
+import {AccessTokenRepository} from './access-tokens.js'
+import {AuthCodeRepository} from './auth-codes.js'
+import {ClientRepository} from './clients.js'
+import {type Db, openDatabase} from './database.js'
+import {DeviceCodeRepository} from './device-codes.js'
+import {RefreshTokenRepository} from './refresh-tokens.js'
+
+/** The database and one repository per table. */
+export class Store {
+  readonly clients: ClientRepository
+  readonly accessTokens: AccessTokenRepository
+  readonly refreshTokens: RefreshTokenRepository
+  readonly authCodes: AuthCodeRepository
+  readonly deviceCodes: DeviceCodeRepository
+
+  constructor(readonly db: Db) {
+    this.clients = new ClientRepository(db)
+    this.accessTokens = new AccessTokenRepository(db)
+    this.refreshTokens = new RefreshTokenRepository(db)
+    this.authCodes = new AuthCodeRepository(db)
+    this.deviceCodes = new DeviceCodeRepository(db)
+  }
+
+  static open(path: string): Store {
+    return new Store(openDatabase(path))
+  }
+
+  /** Runs `fn` in one `BEGIN IMMEDIATE` transaction: all of it happens, or none. */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate()
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close()
+  }
+}
+
+export type {AccessTokenRow} from './access-tokens.js'
+export type {AuthCodeRow} from './auth-codes.js'
+export type {ClientRow} from './clients.js'
+export type {DeviceCodeRow, DeviceCodeStatus} from './device-codes.js'
+export type {RefreshTokenRow} from './refresh-tokens.js'

@@ -1,0 +1,102 @@
+/**
+ * Schema migrations, applied in order; `PRAGMA user_version` holds the number applied. Each runs
+ * in one `BEGIN IMMEDIATE` transaction. Times are Unix milliseconds; lists are JSON arrays; every
+ * credential column holds a SHA-256 hex digest, never the credential.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE oauth_clients (
+    id             TEXT PRIMARY KEY,
+    name           TEXT NOT NULL,
+    secret_hash    TEXT,
+    type           TEXT NOT NULL CHECK (type IN ('confidential', 'public')),
+    grant_types    TEXT NOT NULL,
+    redirect_uris  TEXT NOT NULL,
+    scopes         TEXT,
+    auto_approve   INTEGER NOT NULL DEFAULT 0,
+    source         TEXT NOT NULL DEFAULT 'cli' CHECK (source IN ('cli', 'config', 'internal')),
+    created_at     INTEGER NOT NULL,
+    updated_at     INTEGER NOT NULL
+  );
+
+  CREATE TABLE oauth_access_tokens (
+    id          TEXT PRIMARY KEY,
+    client_id   TEXT NOT NULL REFERENCES oauth_clients (id) ON DELETE CASCADE,
+    user_id     TEXT,
+    name        TEXT,
+    scopes      TEXT NOT NULL,
+    audience    TEXT NOT NULL,
+    grant_type  TEXT NOT NULL,
+    family_id   TEXT,
+    revoked_at  INTEGER,
+    created_at  INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL
+  );
+  CREATE INDEX oauth_access_tokens_client ON oauth_access_tokens (client_id);
+  CREATE INDEX oauth_access_tokens_user ON oauth_access_tokens (user_id);
+  CREATE INDEX oauth_access_tokens_family ON oauth_access_tokens (family_id) WHERE family_id IS NOT NULL;
+  CREATE INDEX oauth_access_tokens_expires ON oauth_access_tokens (expires_at);
+  CREATE INDEX oauth_access_tokens_revoked ON oauth_access_tokens (revoked_at) WHERE revoked_at IS NOT NULL;
+
+  CREATE TABLE oauth_refresh_tokens (
+    id               TEXT PRIMARY KEY,
+    token_hash       TEXT NOT NULL UNIQUE,
+    access_token_id  TEXT NOT NULL,
+    family_id        TEXT NOT NULL,
+    client_id        TEXT NOT NULL REFERENCES oauth_clients (id) ON DELETE CASCADE,
+    user_id          TEXT NOT NULL,
+    scopes           TEXT NOT NULL,
+    audience         TEXT,
+    auth_time        INTEGER,
+    nonce            TEXT,
+    rotated_at       INTEGER,
+    revoked_at       INTEGER,
+    created_at       INTEGER NOT NULL,
+    expires_at       INTEGER NOT NULL
+  );
+  CREATE INDEX oauth_refresh_tokens_access ON oauth_refresh_tokens (access_token_id);
+  CREATE INDEX oauth_refresh_tokens_family ON oauth_refresh_tokens (family_id);
+  CREATE INDEX oauth_refresh_tokens_client ON oauth_refresh_tokens (client_id);
+  CREATE INDEX oauth_refresh_tokens_user ON oauth_refresh_tokens (user_id);
+  CREATE INDEX oauth_refresh_tokens_expires ON oauth_refresh_tokens (expires_at);
+
+  CREATE TABLE oauth_auth_codes (
+    id                     TEXT PRIMARY KEY,
+    code_hash              TEXT NOT NULL UNIQUE,
+    client_id              TEXT NOT NULL REFERENCES oauth_clients (id) ON DELETE CASCADE,
+    user_id                TEXT NOT NULL,
+    scopes                 TEXT NOT NULL,
+    redirect_uri           TEXT,
+    code_challenge         TEXT,
+    code_challenge_method  TEXT,
+    nonce                  TEXT,
+    resource               TEXT,
+    auth_time              INTEGER,
+    redeemed_at            INTEGER,
+    revoked_at             INTEGER,
+    created_at             INTEGER NOT NULL,
+    expires_at             INTEGER NOT NULL
+  );
+  CREATE INDEX oauth_auth_codes_client ON oauth_auth_codes (client_id);
+  CREATE INDEX oauth_auth_codes_expires ON oauth_auth_codes (expires_at);
+
+  CREATE TABLE oauth_device_codes (
+    id                TEXT PRIMARY KEY,
+    device_code_hash  TEXT NOT NULL UNIQUE,
+    user_code_hash    TEXT NOT NULL,
+    client_id         TEXT NOT NULL REFERENCES oauth_clients (id) ON DELETE CASCADE,
+    scopes            TEXT NOT NULL,
+    status            TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'approved', 'denied', 'redeemed')),
+    user_id           TEXT,
+    interval          INTEGER NOT NULL,
+    last_polled_at    INTEGER,
+    decided_at        INTEGER,
+    redeemed_at       INTEGER,
+    created_at        INTEGER NOT NULL,
+    expires_at        INTEGER NOT NULL
+  );
+  CREATE INDEX oauth_device_codes_user_code ON oauth_device_codes (user_code_hash);
+  CREATE INDEX oauth_device_codes_client ON oauth_device_codes (client_id);
+  CREATE INDEX oauth_device_codes_expires ON oauth_device_codes (expires_at);
+  `,
+]
