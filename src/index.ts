@@ -16,6 +16,8 @@ export {
   UsageError,
   UserError,
 } from './core/errors.js'
+export {createPersonalAccessToken, GRANT_CLI, mintToken} from './core/mint.js'
+export type {MintedToken, MintTokenOptions, PersonalAccessToken, PersonalAccessTokenOptions} from './core/mint.js'
 export {generateKeys, keyLocation, loadKeys, publicJwks, rotateKeys} from './core/keys.js'
 export type {SigningKeys} from './core/keys.js'
 export {tokenCan} from './core/scopes.js'

@@ -1,0 +1,136 @@
+import type {Authority} from './authority.js'
+import {CLI_CLIENT_ID, findClient, GRANT_CLIENT_CREDENTIALS, GRANT_PERSONAL_ACCESS, internalClient, PERSONAL_ACCESS_CLIENT_ID} from './clients.js'
+import {parseDuration} from './duration.js'
+import {InvalidInputError} from './errors.js'
+import {assertScopes} from './scopes.js'
+import {type IssuedTokens, issueTokens, RESERVED_CLAIMS} from './tokens.js'
+import type {ClientRow} from '../store/clients.js'
+
+/** Recorded as the grant of a user token minted offline (`passport token --user`, {@link mintToken}). */
+export const GRANT_CLI = 'cli'
+
+export interface MintTokenOptions {
+  /** Client the token is issued to; default the internal `__cli__` client (created on first use). */
+  client?: string
+  /** The user the token acts for; omitted, the token is a client-credentials token (`sub` = client id). */
+  user?: string
+  /** Scopes to grant: known scopes the client is allowed (the wildcard `*` is refused here). */
+  scopes?: readonly string[]
+  /** Lifetime: milliseconds or a duration string like `"15m"`; default `tokensExpireIn`. */
+  ttl?: number | string
+  /** Extra claims; reserved ones (`sub`, `exp`, `scope`…) are refused. */
+  claims?: Record<string, unknown>
+  /** `aud` of the token; default the client id. */
+  audience?: string
+  now?: number
+}
+
+export interface MintedToken extends IssuedTokens {
+  clientId: string
+  /** Null for a client-credentials token. */
+  userId: string | null
+  scopes: string[]
+}
+
+/**
+ * Mints an access token without a server (the library face of `passport token`). It goes through
+ * {@link issueTokens}, the function behind the server's client-credentials grant, so the token is
+ * recorded in the database and the server's introspection and revocation see it.
+ */
+export async function mintToken(authority: Authority, options: MintTokenOptions = {}): Promise<MintedToken> {
+  const now = options.now ?? Date.now()
+  const scopes = uniqueScopes(options.scopes)
+  const userId = normalizeUser(options.user)
+  const claims = checkClaims(options.claims)
+  const ttl = options.ttl === undefined ? authority.config.tokensExpireIn : parseDuration(options.ttl, 'The token lifetime (ttl)')
+  const audience = normalizeAudience(options.audience)
+  const client = resolveClient(authority, options.client, now)
+  if (userId !== null && userId === client.id) {
+    throw new InvalidInputError(`The user "${userId}" has the id of the client it would be issued to; such a token would read as a client-credentials token (sub = client_id).`)
+  }
+  assertScopes(scopes, client, authority.config)
+  const issued = await issueTokens(
+    authority,
+    {
+      client,
+      userId,
+      scopes,
+      ttl,
+      grantType: userId === null ? GRANT_CLIENT_CREDENTIALS : GRANT_CLI,
+      ...(audience === undefined ? {} : {audience}),
+      ...(claims === undefined ? {} : {claims}),
+    },
+    now,
+  )
+  return {...issued, clientId: client.id, userId, scopes}
+}
+
+export interface PersonalAccessTokenOptions {
+  /** Shown in `passport token:list`, like a GitHub token's note. */
+  name: string
+  user: string
+  /** Known scopes, or `*` for every scope. */
+  scopes?: readonly string[]
+  now?: number
+}
+
+export interface PersonalAccessToken extends IssuedTokens {
+  name: string
+  userId: string
+  scopes: string[]
+}
+
+/**
+ * Creates a personal access token (the seed's `user.createToken(name, scopes)`) on the internal
+ * `__personal_access__` client, valid for `personalAccessTokensExpireIn`. The plain token is
+ * returned once; only its `jti` is stored.
+ */
+export async function createPersonalAccessToken(authority: Authority, options: PersonalAccessTokenOptions): Promise<PersonalAccessToken> {
+  const now = options.now ?? Date.now()
+  const name = options.name.trim()
+  if (name === '') throw new InvalidInputError('A personal access token needs a non-empty name.')
+  if (name.length > 255) throw new InvalidInputError('A personal access token name must be at most 255 characters.')
+  const userId = normalizeUser(options.user)
+  if (userId === null) throw new InvalidInputError('A personal access token belongs to a user; give --user.')
+  const scopes = uniqueScopes(options.scopes)
+  const client = internalClient(authority.store, PERSONAL_ACCESS_CLIENT_ID, now)
+  assertScopes(scopes, client, authority.config, {allowWildcard: true})
+  const issued = await issueTokens(
+    authority,
+    {client, userId, scopes, ttl: authority.config.personalAccessTokensExpireIn, grantType: GRANT_PERSONAL_ACCESS, name},
+    now,
+  )
+  return {...issued, name, userId, scopes}
+}
+
+function resolveClient(authority: Authority, id: string | undefined, now: number): ClientRow {
+  if (id === undefined || id === CLI_CLIENT_ID) return internalClient(authority.store, CLI_CLIENT_ID, now)
+  return findClient(authority.store, id)
+}
+
+function uniqueScopes(scopes: readonly string[] | undefined): string[] {
+  // Accept "read write" as well as ["read", "write"]: both spellings appear in scripts.
+  return [...new Set((scopes ?? []).flatMap((s) => s.split(' ')).filter((s) => s !== ''))]
+}
+
+function normalizeUser(user: string | undefined): string | null {
+  if (user === undefined) return null
+  if (user.trim() === '' || user !== user.trim()) throw new InvalidInputError(`The user "${user}" is not a subject: it must be non-empty, without leading or trailing spaces.`)
+  if (user.length > 255) throw new InvalidInputError('A user subject must be at most 255 characters.')
+  return user
+}
+
+function normalizeAudience(audience: string | undefined): string | undefined {
+  if (audience === undefined) return undefined
+  if (audience.trim() === '') throw new InvalidInputError('The audience must be a non-empty string (e.g. https://api.example.test).')
+  return audience
+}
+
+function checkClaims(claims: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  if (claims === undefined) return undefined
+  for (const claim of Object.keys(claims)) {
+    if (RESERVED_CLAIMS.has(claim)) throw new InvalidInputError(`Claim "${claim}" is set by passport itself and cannot be overridden.`)
+    if (claim === '') throw new InvalidInputError('A claim needs a non-empty name.')
+  }
+  return Object.keys(claims).length === 0 ? undefined : claims
+}
