@@ -1,0 +1,49 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../../cli/base-command.js'
+import {checkIssuer, issuerFlag, parseClaims} from '../../cli/tokens.js'
+import {mintToken} from '../../core/mint.js'
+import {parseDuration} from '../../core/duration.js'
+import type {TokenResponse} from '../../core/tokens.js'
+
+export default class Token extends BaseCommand<typeof Token> {
+  static override description = `Mint an access token without a server (scripts and CI). Prints the bare JWT, so TOKEN=$(passport token …) works.
+The token is recorded in the database: a running server's introspection and revocation see it. Without --user it is a client-credentials token (sub = client id).`
+
+  static override examples = [
+    '<%= config.bin %> token --user alice --scope read',
+    'TOKEN=$(<%= config.bin %> token --user alice --scope read --scope write --ttl 1h)',
+    '<%= config.bin %> token --client service --scope read --json',
+    '<%= config.bin %> token --user alice --claim role=admin --claim tenant=42 --audience https://api.example.test',
+  ]
+
+  static override flags = {
+    client: Flags.string({description: 'Client the token is issued to (default: the internal __cli__ client).'}),
+    user: Flags.string({description: 'Subject (sub) the token acts for; omit for a client-credentials token.'}),
+    scope: Flags.string({description: 'Scope to grant (repeatable); must be configured and allowed for the client.', multiple: true}),
+    ttl: Flags.string({description: 'Lifetime: milliseconds or a duration like 90s, 15m, 1h, 30d (default: tokensExpireIn, 15d).'}),
+    claim: Flags.string({description: 'Extra claim name=value (repeatable); JSON values (numbers, true, {"a":1}) are kept as JSON.', multiple: true}),
+    audience: Flags.string({description: 'Audience (aud) of the token (default: the client id).'}),
+    issuer: issuerFlag,
+  }
+
+  async run(): Promise<Pick<TokenResponse, 'access_token' | 'token_type' | 'expires_in' | 'scope'>> {
+    const claims = parseClaims(this.flags.claim)
+    const ttl = this.flags.ttl === undefined ? undefined : parseDuration(this.flags.ttl, '--ttl')
+    const issuer = checkIssuer(this.flags.issuer)
+    const authority = this.authority(issuer === undefined ? {} : {issuer})
+    const minted = await mintToken(authority, {
+      scopes: this.flags.scope ?? [],
+      ...(this.flags.client === undefined ? {} : {client: this.flags.client}),
+      ...(this.flags.user === undefined ? {} : {user: this.flags.user}),
+      ...(ttl === undefined ? {} : {ttl}),
+      ...(claims === undefined ? {} : {claims}),
+      ...(this.flags.audience === undefined ? {} : {audience: this.flags.audience}),
+    })
+    const keys = await authority.signingKeys()
+    if (keys.permissionWarning) this.warning(keys.permissionWarning)
+    const {access_token, token_type, expires_in, scope} = minted.response
+    if (!this.jsonEnabled()) this.log(access_token)
+    return {access_token, token_type, expires_in, scope}
+  }
+}

@@ -1,0 +1,44 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../../cli/base-command.js'
+import {table} from '../../cli/output.js'
+import {type TokenView, tokenView} from '../../cli/tokens.js'
+
+export default class TokenList extends BaseCommand<typeof TokenList> {
+  static override description = 'List access tokens, newest first: active ones by default, with --all also revoked and expired ones.'
+
+  static override examples = [
+    '<%= config.bin %> token:list',
+    '<%= config.bin %> token:list --user alice',
+    '<%= config.bin %> token:list --client service --all --json',
+  ]
+
+  static override flags = {
+    user: Flags.string({description: 'Only tokens of this user (subject).'}),
+    client: Flags.string({description: 'Only tokens issued to this client.'}),
+    all: Flags.boolean({description: 'Include revoked and expired tokens.'}),
+  }
+
+  async run(): Promise<TokenView[]> {
+    const now = Date.now()
+    const rows = this.authority().store.accessTokens.list({
+      ...(this.flags.user === undefined ? {} : {userId: this.flags.user}),
+      ...(this.flags.client === undefined ? {} : {clientId: this.flags.client}),
+      ...(this.flags.all ? {} : {activeAt: now}),
+    })
+    const views = rows.map((row) => tokenView(row, now))
+    if (!this.jsonEnabled()) {
+      if (views.length === 0) {
+        this.log(this.flags.all ? 'No tokens.' : 'No active tokens (--all also shows revoked and expired ones).')
+      } else {
+        this.log(
+          table(
+            ['ID', 'CLIENT', 'USER', 'NAME', 'SCOPES', 'EXPIRES', 'STATUS'],
+            views.map((t) => [t.id, t.client_id, t.user_id ?? '(client)', t.name ?? '', t.scopes.join(' ') || '-', t.expires_at, t.status]),
+          ),
+        )
+      }
+    }
+    return views
+  }
+}

@@ -1,0 +1,57 @@
+import {Args, Flags} from '@oclif/core'
+
+import {BaseCommand} from '../../cli/base-command.js'
+import {color} from '../../cli/output.js'
+import {prompts, requireInteractive} from '../../cli/prompts.js'
+import {checkIssuer, issuerFlag} from '../../cli/tokens.js'
+import {type AccessTokenClaims, verifyAccessToken} from '../../core/verify.js'
+
+export default class TokenVerify extends BaseCommand<typeof TokenVerify> {
+  static override args = {
+    token: Args.string({description: 'The access token (JWT) to verify.'}),
+  }
+
+  static override description = `Verify an access token as a resource server would: RS256 signature against the current and still-published earlier keys, typ at+jwt, issuer, expiry, revocation in the database, and the scopes given with --scope (* grants all).
+Exit 0 and print the claims when valid; exit 1 with the reason when not.`
+
+  static override examples = [
+    '<%= config.bin %> token:verify "$TOKEN"',
+    '<%= config.bin %> token:verify "$TOKEN" --scope read --scope write',
+    '<%= config.bin %> token:verify "$TOKEN" --issuer http://localhost:9000 --json',
+  ]
+
+  static override flags = {
+    scope: Flags.string({description: 'Scope the token must grant (repeatable).', multiple: true}),
+    issuer: issuerFlag,
+  }
+
+  async run(): Promise<{active: true; claims: AccessTokenClaims}> {
+    let token = this.args.token
+    if (token === undefined) {
+      requireInteractive('Missing the TOKEN argument: run passport token:verify TOKEN [--scope S]…')
+      const {password} = await prompts()
+      token = await password({message: 'Access token to verify', mask: true})
+    }
+    const issuer = checkIssuer(this.flags.issuer)
+    const authority = this.authority(issuer === undefined ? {} : {issuer})
+    const keys = await authority.signingKeys()
+    const verified = await verifyAccessToken(token.trim(), {
+      issuer: authority.issuer,
+      publicKey: keys.publicKeys,
+      store: authority.store,
+      scopes: (this.flags.scope ?? []).flatMap((s) => s.split(' ')).filter(Boolean),
+    })
+    const {claims} = verified
+    if (!this.jsonEnabled()) {
+      const who = verified.userId === null ? `client ${verified.clientId} (client credentials)` : `user ${verified.userId} via client ${verified.clientId}`
+      this.log(color.green(`Valid access token for ${who}, expires ${new Date(claims.exp * 1000).toISOString()}.`))
+      const width = Math.max(...Object.keys(claims).map((k) => k.length))
+      for (const [name, value] of Object.entries(claims)) {
+        const shown = typeof value === 'string' ? value : JSON.stringify(value)
+        const time = (name === 'iat' || name === 'exp' || name === 'nbf') && typeof value === 'number' ? `  (${new Date(value * 1000).toISOString()})` : ''
+        this.log(`  ${name.padEnd(width)}  ${shown}${time}`)
+      }
+    }
+    return {active: true, claims}
+  }
+}
