@@ -1,0 +1,91 @@
+import {readFileSync} from 'node:fs'
+import {join} from 'node:path'
+
+import Database from 'better-sqlite3'
+import {decodeJwt, decodeProtectedHeader} from 'jose'
+import {expect} from 'vitest'
+
+import {type CliResult, runCli, tempDir, writeJson} from '../helpers.js'
+
+export const CONFIG = {
+  scopes: {read: 'Read access', write: 'Write access', admin: 'Full administrative access'},
+  users: {alice: {name: 'Alice Example', email: 'alice@example.test'}},
+  clients: [
+    {id: 'service', name: 'Service', secret: 'service-secret', grants: ['client_credentials'], scopes: ['read']},
+    {id: 'web', name: 'Web app', secret: 'web-secret-1', redirectUris: ['http://localhost:3000/callback'], grants: ['authorization_code', 'refresh_token']},
+  ],
+}
+
+export interface Workspace {
+  dir: string
+  cleanup: () => void
+  run: (args: string[], env?: Record<string, string | undefined>) => Promise<CliResult>
+  /** Runs and expects exit 0; returns trimmed stdout. */
+  ok: (args: string[], env?: Record<string, string | undefined>) => Promise<string>
+  dbPath: string
+  privateKeyPem: () => string
+  publicKeyPem: () => string
+  db: () => Database.Database
+}
+
+/** A temp dir with a config file and a key pair (via the CLI), ready for `passport token`. */
+export async function workspace(config: object = CONFIG): Promise<Workspace> {
+  const {dir, cleanup} = tempDir('passport-tokens-')
+  writeJson(join(dir, 'passport.config.json'), config)
+  const run = (args: string[], env?: Record<string, string | undefined>) => runCli(args, {cwd: dir, ...(env ? {env} : {})})
+  const ok = async (args: string[], env?: Record<string, string | undefined>) => {
+    const result = await run(args, env)
+    expect(result.stderr, `passport ${args.join(' ')}`).toBe('')
+    expect(result.code, `passport ${args.join(' ')}: ${result.stderr}`).toBe(0)
+    return result.stdout.trim()
+  }
+  await ok(['keys'])
+  const dbPath = join(dir, 'storage', 'passport.sqlite')
+  return {
+    dir,
+    cleanup,
+    run,
+    ok,
+    dbPath,
+    privateKeyPem: () => readFileSync(join(dir, 'storage', 'oauth-private.key'), 'utf8'),
+    publicKeyPem: () => readFileSync(join(dir, 'storage', 'oauth-public.key'), 'utf8'),
+    db: () => new Database(dbPath, {readonly: true}),
+  }
+}
+
+export interface AccessRow {
+  id: string
+  client_id: string
+  user_id: string | null
+  name: string | null
+  scopes: string
+  audience: string
+  grant_type: string
+  family_id: string | null
+  revoked_at: number | null
+  created_at: number
+  expires_at: number
+}
+
+export function accessRow(ws: Workspace, jti: string): AccessRow | undefined {
+  const db = ws.db()
+  try {
+    return db.prepare('SELECT * FROM oauth_access_tokens WHERE id = ?').get(jti) as AccessRow | undefined
+  } finally {
+    db.close()
+  }
+}
+
+export function jtiOf(token: string): string {
+  return decodeJwt(token).jti!
+}
+
+export {decodeJwt, decodeProtectedHeader}
+
+/** Splits stderr into its lines, checking it is exactly one "Error: …" sentence. */
+export function oneError(result: CliResult): string {
+  const lines = result.stderr.trimEnd().split('\n')
+  expect(lines, result.stderr).toHaveLength(1)
+  expect(lines[0]).toMatch(/^Error: /)
+  return lines[0]!.slice('Error: '.length)
+}
