@@ -3,7 +3,7 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {keyLocation, loadKeys, publicJwks} from '../../src/core/keys.js'
-import {accessRow, decodeJwt, decodeProtectedHeader, jtiOf, oneError, type Workspace, workspace} from './fixture.js'
+import {accessRow, decodeJwt, decodeProtectedHeader, oneError, type Workspace, workspace} from './fixture.js'
 
 const DEFAULT_ISSUER = 'http://127.0.0.1:9000'
 
