@@ -138,7 +138,7 @@ export function runAsync(command, args, {cwd, env, timeoutMs = 300_000} = {}) {
 }
 
 export function firstLine(text) {
-  return String(text).trim().split('\n')[0]?.slice(0, 200) ?? ''
+  return (String(text).trim().split('\n')[0] ?? '').replace(/^[\s›]+/, '').slice(0, 200)
 }
 
 // ---- memory -------------------------------------------------------------------------------
