@@ -71,7 +71,15 @@ export function countTokens(path) {
   const db = new Database(path, {readonly: true, fileMustExist: true})
   try {
     const count = (table) => db.prepare(`SELECT count(*) AS n FROM ${table}`).get().n
-    return {access: count('oauth_access_tokens'), refresh: count('oauth_refresh_tokens'), codes: count('oauth_auth_codes'), device: count('oauth_device_codes')}
+    const now = Date.now()
+    const expired = (table) => db.prepare(`SELECT count(*) AS n FROM ${table} WHERE expires_at < ?`).get(now).n
+    return {
+      access: count('oauth_access_tokens'),
+      refresh: count('oauth_refresh_tokens'),
+      codes: count('oauth_auth_codes'),
+      device: count('oauth_device_codes'),
+      expired: expired('oauth_access_tokens') + expired('oauth_refresh_tokens') + expired('oauth_auth_codes') + expired('oauth_device_codes'),
+    }
   } finally {
     db.close()
   }
