@@ -33,11 +33,13 @@ const {values: flags} = parseArgs({
 })
 const DURATION = Number(process.env.BENCH_DURATION ?? (flags.quick ? 3 : 10))
 const RUNS = Number(process.env.BENCH_RUNS ?? (flags.quick ? 3 : 7))
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2)
 const ROWS = Number(flags.rows ?? process.env.BENCH_ROWS ?? 1_000_000)
 const CONNECTIONS = [10, 50]
 const SECTIONS = new Set((flags.only ?? 'token,bearer,cold,scale').split(',').map((s) => s.trim()))
 if (!(DURATION > 0 && DURATION <= 600)) throw new Error('BENCH_DURATION must be 1–600 seconds')
 if (!(RUNS >= 1 && RUNS <= 50)) throw new Error('BENCH_RUNS must be 1–50')
+if (!(ROUNDS >= 1 && ROUNDS <= 10)) throw new Error('BENCH_ROUNDS must be 1–10')
 
 const CLIENT = {id: 'bench', name: 'Bench', secret: 'bench-secret-123', scopes: ['read']}
 const BASIC = `Basic ${Buffer.from(`${CLIENT.id}:${CLIENT.secret}`).toString('base64')}`
@@ -49,7 +51,8 @@ const NA = 'passport: not available'
 const results = {
   started_at: new Date().toISOString(),
   machine: {node: process.version, cpus: (await import('node:os')).cpus().length, platform: process.platform},
-  settings: {duration_s: DURATION, cold_runs: RUNS, rows: ROWS, connections: CONNECTIONS},
+  settings: {duration_s: DURATION, rounds: ROUNDS, cold_runs: RUNS, rows: ROWS, connections: CONNECTIONS},
+  load_average: {start: (await import('node:os')).loadavg()},
   token: [],
   bearer: [],
   cold: [],
@@ -199,6 +202,26 @@ async function tryStart(def) {
 
 // ---- 1. token endpoint --------------------------------------------------------------------
 
+/** Sums interleaved rounds of one server at one connection count into one row. */
+function combine(rounds) {
+  const total = rounds.reduce((sum, r) => sum + r.duration_s, 0)
+  const ok = rounds.reduce((sum, r) => sum + r.ok, 0)
+  const sum = (key) => rounds.reduce((acc, r) => acc + r[key], 0)
+  return {
+    connections: rounds[0].connections,
+    duration_s: total,
+    req_per_s: Math.round(ok / total),
+    p50_ms: Math.round((sum('p50_ms') / rounds.length) * 10) / 10,
+    p99_ms: Math.max(...rounds.map((r) => r.p99_ms)),
+    rss_peak_mb: Math.max(...rounds.map((r) => r.rss_peak_mb)),
+    ok,
+    non_2xx: sum('non_2xx'),
+    errors: sum('errors'),
+    timeouts: sum('timeouts'),
+    rounds_req_per_s: rounds.map((r) => r.req_per_s),
+  }
+}
+
 async function benchTokenEndpoint() {
   const defs = [
     ['passport', servers.passport(await passportDatabase('token-passport.sqlite'))],
@@ -206,27 +229,44 @@ async function benchTokenEndpoint() {
     ['oauth2-mock-server', servers.mock()],
     ['oidc-provider', servers.oidc()],
   ]
-  for (const [name, def] of defs) {
-    log(`token endpoint: ${def.label}`)
-    const row = {name, label: def.label, runs: []}
-    results.token.push(row)
-    const {server, error} = await tryStart(def)
-    if (!server) {
-      row.unavailable = name === 'passport' ? `${NA} (${error})` : error
-      continue
-    }
-    try {
+  // All servers run at once (idle ones cost nothing) and are measured in interleaved rounds,
+  // A B C D then D C B A, so drift and other load on a shared machine hit every server alike.
+  const live = []
+  try {
+    for (const [name, def] of defs) {
+      log(`token endpoint: starting ${def.label}`)
+      const row = {name, label: def.label, runs: []}
+      results.token.push(row)
+      const {server, error} = await tryStart(def)
+      if (!server) {
+        row.unavailable = name === 'passport' ? `${NA} (${error})` : error
+        continue
+      }
+      live.push({row, def, server})
       const first = await probe(`http://127.0.0.1:${server.info.port}${def.tokenPath}`, {method: 'POST', headers: {authorization: BASIC, 'content-type': FORM}, body: TOKEN_BODY})
       row.first_status = first.status
       row.token_format = tokenFormat(first.json?.access_token)
       if (first.status !== 200) row.note = `first request: ${first.status} ${first.text.slice(0, 160)}`
-      await tokenLoad(server, def.tokenPath, 10, Math.min(2, DURATION)) // warm-up, not recorded
-      for (const connections of CONNECTIONS) row.runs.push(await tokenLoad(server, def.tokenPath, connections))
-    } catch (error_) {
-      row.unavailable = `error: ${error_.message}`
-    } finally {
-      await stop(server.child)
     }
+    for (const {def, server} of live) await tokenLoad(server, def.tokenPath, 10, Math.min(2, DURATION)) // warm-up, not recorded
+    const roundSeconds = Math.max(1, Math.round(DURATION / ROUNDS))
+    for (const connections of CONNECTIONS) {
+      const rounds = new Map(live.map((l) => [l, []]))
+      for (let round = 0; round < ROUNDS; round++) {
+        const order = round % 2 === 0 ? live : [...live].reverse()
+        for (const l of order) {
+          log(`token endpoint: ${l.def.label}, ${connections} connections, round ${round + 1}/${ROUNDS}`)
+          try {
+            rounds.get(l).push(await tokenLoad(l.server, l.def.tokenPath, connections, roundSeconds))
+          } catch (error) {
+            l.row.unavailable = `error: ${error.message}`
+          }
+        }
+      }
+      for (const l of live) if (rounds.get(l).length) l.row.runs.push(combine(rounds.get(l)))
+    }
+  } finally {
+    for (const {server} of live) await stop(server.child)
   }
 }
 
@@ -522,8 +562,12 @@ function printTable() {
   const out = []
   const line = (s = '') => out.push(s)
   line(`passport bench — ${results.machine.cpus} CPUs, Node ${results.machine.node}, ${DURATION} s per load run (only same-run ratios count)`)
+  const [l1] = results.load_average.start
+  if (Math.max(l1, results.load_average.end?.[0] ?? 0) > results.machine.cpus * 0.75) {
+    line(`   WARNING: load average ${l1.toFixed(1)} → ${results.load_average.end?.[0]?.toFixed(1)} on ${results.machine.cpus} CPUs: other work shared the machine; figures are noisy`)
+  }
   line()
-  line('1. Token endpoint, client_credentials, RS256-2048, loopback (autocannon)')
+  line(`1. Token endpoint, client_credentials, RS256-2048, loopback (autocannon, ${ROUNDS} interleaved rounds per row)`)
   line(`   ${pad('server', 34)} ${pad('conn', 4, true)} ${pad('req/s', 7, true)} ${pad('p50 ms', 7, true)} ${pad('p99 ms', 7, true)} ${pad('RSS MB', 7, true)} ${pad('non-2xx', 8, true)}  token`)
   for (const row of results.token) {
     if (row.unavailable) {
@@ -603,6 +647,7 @@ try {
     }
   }
   computeTargets()
+  results.load_average.end = (await import('node:os')).loadavg()
   results.finished_at = new Date().toISOString()
   mkdirSync(join(ROOT, 'bench', 'results'), {recursive: true})
   writeFileSync(join(ROOT, 'bench', 'results', 'latest.json'), `${JSON.stringify(results, null, 2)}\n`)
