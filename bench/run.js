@@ -1,0 +1,663 @@
+#!/usr/bin/env node
+// `npm run bench`: every performance figure of SPEC §9 in one run on one machine, side by side,
+// as a table on stdout and as JSON in bench/results/latest.json. Only same-run ratios count.
+//
+//   npm run bench [-- --quick] [-- --only token,bearer,cold,scale] [-- --rows N]
+//   BENCH_DURATION=seconds per load run (default 10, 3 with --quick); BENCH_RUNS=cold-start runs.
+//
+// Everything listens on 127.0.0.1 port 0, every loop is bounded, every child is killed on exit.
+import {generateKeyPairSync} from 'node:crypto'
+import {copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {dirname, join, resolve} from 'node:path'
+import {fileURLToPath, pathToFileURL} from 'node:url'
+import {parseArgs} from 'node:util'
+
+import autocannon from 'autocannon'
+import {SignJWT, decodeJwt, decodeProtectedHeader} from 'jose'
+
+import {cleanEnv, firstLine, run, runAsync, sampleRss, startServer, stop} from './lib/proc.js'
+import {countTokens, ensureClient, seedTokens} from './lib/seed.js'
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+const NODE = process.execPath
+const BIN = join(ROOT, 'bin', 'run.js')
+
+const {values: flags} = parseArgs({
+  options: {
+    quick: {type: 'boolean', default: false},
+    only: {type: 'string'},
+    rows: {type: 'string'},
+    keep: {type: 'boolean', default: false},
+  },
+})
+const DURATION = Number(process.env.BENCH_DURATION ?? (flags.quick ? 3 : 10))
+const RUNS = Number(process.env.BENCH_RUNS ?? (flags.quick ? 3 : 7))
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2)
+const ROWS = Number(flags.rows ?? process.env.BENCH_ROWS ?? 1_000_000)
+const CONNECTIONS = [10, 50]
+const SECTIONS = new Set((flags.only ?? 'token,bearer,cold,scale').split(',').map((s) => s.trim()))
+if (!(DURATION > 0 && DURATION <= 600)) throw new Error('BENCH_DURATION must be 1–600 seconds')
+if (!(RUNS >= 1 && RUNS <= 50)) throw new Error('BENCH_RUNS must be 1–50')
+if (!(ROUNDS >= 1 && ROUNDS <= 10)) throw new Error('BENCH_ROUNDS must be 1–10')
+
+const CLIENT = {id: 'bench', name: 'Bench', secret: 'bench-secret-123', scopes: ['read']}
+const BASIC = `Basic ${Buffer.from(`${CLIENT.id}:${CLIENT.secret}`).toString('base64')}`
+const TOKEN_BODY = 'grant_type=client_credentials&scope=read'
+const FORM = 'application/x-www-form-urlencoded'
+const ISSUER = 'http://127.0.0.1:9000'
+const NA = 'passport: not available'
+
+const results = {
+  started_at: new Date().toISOString(),
+  machine: {node: process.version, cpus: (await import('node:os')).cpus().length, platform: process.platform},
+  settings: {duration_s: DURATION, rounds: ROUNDS, cold_runs: RUNS, rows: ROWS, connections: CONNECTIONS},
+  load_average: {start: (await import('node:os')).loadavg()},
+  token: [],
+  bearer: [],
+  cold: [],
+  scale: {},
+  targets: [],
+}
+
+// ---- setup --------------------------------------------------------------------------------
+
+const work = mkdtempSync(join(tmpdir(), 'passport-bench-'))
+const keyDir = join(work, 'keys')
+const configFile = join(work, 'passport.config.json')
+
+function log(message) {
+  process.stderr.write(`[bench] ${message}\n`)
+}
+
+function setup() {
+  if (!existsSync(join(ROOT, 'dist', 'store', 'database.js'))) {
+    log('dist/ missing: running npm run build')
+    const built = run('npm', ['run', 'build'], {cwd: ROOT, timeoutMs: 300_000})
+    if (built.code !== 0) log(`build failed: ${firstLine(built.stderr || built.stdout)}`)
+  }
+  mkdirSync(keyDir, {recursive: true, mode: 0o700})
+  const pair = generateKeyPairSync('rsa', {modulusLength: 2048, publicKeyEncoding: {type: 'spki', format: 'pem'}, privateKeyEncoding: {type: 'pkcs8', format: 'pem'}})
+  writeFileSync(join(keyDir, 'oauth-private.key'), pair.privateKey, {mode: 0o600})
+  writeFileSync(join(keyDir, 'oauth-public.key'), pair.publicKey, {mode: 0o644})
+  writeFileSync(
+    configFile,
+    `${JSON.stringify(
+      {
+        issuer: ISSUER,
+        scopes: {read: 'Read access'},
+        users: {alice: {name: 'Alice Example', email: 'alice@example.test'}, a: {name: 'A'}},
+        clients: [{id: CLIENT.id, name: CLIENT.name, secret: CLIENT.secret, grants: ['client_credentials'], scopes: CLIENT.scopes}],
+      },
+      null,
+      2,
+    )}\n`,
+  )
+  return pair.privateKey
+}
+
+/** Global flags pointing passport at the bench's config, database and keys. */
+const passportFlags = (database) => ['--config', configFile, '--database', database, '--key-path', keyDir]
+
+/** A database file with passport's schema (via the built dist/) and the bench client. */
+async function passportDatabase(name) {
+  const path = join(work, name)
+  const {openDatabase} = await import(pathToFileURL(join(ROOT, 'dist', 'store', 'database.js')).href)
+  const db = openDatabase(path)
+  ensureClient(db, CLIENT)
+  db.close()
+  return path
+}
+
+// ---- servers ------------------------------------------------------------------------------
+
+const servers = {
+  passport: (database) => ({
+    label: 'passport serve',
+    tokenPath: '/oauth/token',
+    start: () => startServer(NODE, [BIN, 'serve', '--port', '0', '--json', '--quiet', ...passportFlags(database)], {cwd: work}),
+  }),
+  baseline: (database) => ({
+    label: 'baseline (node:http+jose+SQLite)',
+    tokenPath: '/oauth/token',
+    start: () => startServer(NODE, [join(ROOT, 'bench', 'baseline-server.js'), '--key-dir', keyDir, '--database', database, '--issuer', ISSUER], {cwd: work}),
+  }),
+  mock: () => ({
+    label: 'oauth2-mock-server',
+    tokenPath: '/token',
+    start: () => startServer(NODE, [join(ROOT, 'bench', 'peers', 'oauth2-mock-server.js'), '--key-dir', keyDir], {cwd: work}),
+  }),
+  oidc: () => ({
+    label: 'oidc-provider',
+    tokenPath: '/token',
+    start: () => startServer(NODE, [join(ROOT, 'bench', 'peers', 'oidc-provider.js'), '--key-dir', keyDir], {cwd: work}),
+  }),
+}
+
+/** One request with a bounded timeout; never throws. */
+async function probe(url, init = {}) {
+  try {
+    const response = await fetch(url, {...init, signal: AbortSignal.timeout(10_000)})
+    const text = await response.text()
+    let json
+    try {
+      json = JSON.parse(text)
+    } catch {
+      // not JSON
+    }
+    return {status: response.status, text, json}
+  } catch (error) {
+    return {status: 0, text: error.message}
+  }
+}
+
+/** Says what an access token is: JWT (alg, typ) or opaque. */
+function tokenFormat(token) {
+  if (typeof token !== 'string') return 'none'
+  try {
+    const header = decodeProtectedHeader(token)
+    decodeJwt(token)
+    return `JWT ${header.alg}${header.typ ? ` typ=${header.typ}` : ''}`
+  } catch {
+    return `opaque (${token.length} chars)`
+  }
+}
+
+/** One autocannon run against a server, with the server's peak RSS sampled meanwhile. */
+async function load(server, {path, method = 'GET', headers = {}, body, connections, duration = DURATION}) {
+  const rss = sampleRss(server.pid)
+  let result
+  let peak
+  try {
+    result = await autocannon({url: `http://127.0.0.1:${server.info.port}${path}`, method, headers, body, connections, duration, timeout: 10})
+  } finally {
+    peak = rss.stop()
+  }
+  const ok = result['2xx'] ?? 0
+  return {
+    connections,
+    duration_s: result.duration,
+    req_per_s: Math.round(ok / result.duration),
+    p50_ms: result.latency.p50,
+    p99_ms: result.latency.p99,
+    rss_peak_mb: peak,
+    ok,
+    non_2xx: result.non2xx ?? 0,
+    errors: result.errors ?? 0,
+    timeouts: result.timeouts ?? 0,
+  }
+}
+
+const tokenLoad = (server, path, connections, duration) =>
+  load(server, {path, method: 'POST', headers: {authorization: BASIC, 'content-type': FORM}, body: TOKEN_BODY, connections, duration})
+
+/** Starts a server or returns the reason it is not available. */
+async function tryStart(def) {
+  try {
+    return {server: await def.start()}
+  } catch (error) {
+    return {error: error.message}
+  }
+}
+
+// ---- 1. token endpoint --------------------------------------------------------------------
+
+/** Sums interleaved rounds of one server at one connection count into one row. */
+function combine(rounds) {
+  const total = rounds.reduce((sum, r) => sum + r.duration_s, 0)
+  const ok = rounds.reduce((sum, r) => sum + r.ok, 0)
+  const sum = (key) => rounds.reduce((acc, r) => acc + r[key], 0)
+  return {
+    connections: rounds[0].connections,
+    duration_s: total,
+    req_per_s: Math.round(ok / total),
+    p50_ms: Math.round((sum('p50_ms') / rounds.length) * 10) / 10,
+    p99_ms: Math.max(...rounds.map((r) => r.p99_ms)),
+    rss_peak_mb: Math.max(...rounds.map((r) => r.rss_peak_mb)),
+    ok,
+    non_2xx: sum('non_2xx'),
+    errors: sum('errors'),
+    timeouts: sum('timeouts'),
+    rounds_req_per_s: rounds.map((r) => r.req_per_s),
+  }
+}
+
+async function benchTokenEndpoint() {
+  const defs = [
+    ['passport', servers.passport(await passportDatabase('token-passport.sqlite'))],
+    ['baseline', servers.baseline(await passportDatabase('token-baseline.sqlite'))],
+    ['oauth2-mock-server', servers.mock()],
+    ['oidc-provider', servers.oidc()],
+  ]
+  // All servers run at once (idle ones cost nothing) and are measured in interleaved rounds,
+  // A B C D then D C B A, so drift and other load on a shared machine hit every server alike.
+  const live = []
+  try {
+    for (const [name, def] of defs) {
+      log(`token endpoint: starting ${def.label}`)
+      const row = {name, label: def.label, runs: []}
+      results.token.push(row)
+      const {server, error} = await tryStart(def)
+      if (!server) {
+        row.unavailable = name === 'passport' ? `${NA} (${error})` : error
+        continue
+      }
+      live.push({row, def, server})
+      const first = await probe(`http://127.0.0.1:${server.info.port}${def.tokenPath}`, {method: 'POST', headers: {authorization: BASIC, 'content-type': FORM}, body: TOKEN_BODY})
+      row.first_status = first.status
+      row.token_format = tokenFormat(first.json?.access_token)
+      if (first.status !== 200) row.note = `first request: ${first.status} ${first.text.slice(0, 160)}`
+    }
+    for (const {def, server} of live) await tokenLoad(server, def.tokenPath, 10, Math.min(2, DURATION)) // warm-up, not recorded
+    const roundSeconds = Math.max(1, Math.round(DURATION / ROUNDS))
+    for (const connections of CONNECTIONS) {
+      const rounds = new Map(live.map((l) => [l, []]))
+      for (let round = 0; round < ROUNDS; round++) {
+        const order = round % 2 === 0 ? live : [...live].reverse()
+        for (const l of order) {
+          log(`token endpoint: ${l.def.label}, ${connections} connections, round ${round + 1}/${ROUNDS}`)
+          try {
+            rounds.get(l).push(await tokenLoad(l.server, l.def.tokenPath, connections, roundSeconds))
+          } catch (error) {
+            l.row.unavailable = `error: ${error.message}`
+          }
+        }
+      }
+      for (const l of live) if (rounds.get(l).length) l.row.runs.push(combine(rounds.get(l)))
+    }
+  } finally {
+    for (const {server} of live) await stop(server.child)
+  }
+}
+
+// ---- 2. bearer verification and introspection ----------------------------------------------
+
+async function benchBearer(privateKeyPem) {
+  const connections = 50
+  const passportDb = await passportDatabase('bearer-passport.sqlite')
+  const rows = [
+    ['passport', servers.passport(passportDb)],
+    ['baseline', servers.baseline(await passportDatabase('bearer-baseline.sqlite'))],
+  ]
+  for (const [name, def] of rows) {
+    log(`bearer: ${def.label}`)
+    const row = {name, label: def.label, runs: {}}
+    results.bearer.push(row)
+    let token
+    if (name === 'passport') {
+      let minted = run(NODE, [BIN, 'token', '--user', 'alice', '--scope', 'openid', '--json', ...passportFlags(passportDb)], {cwd: work, timeoutMs: 30_000})
+      if (minted.code !== 0) minted = run(NODE, [BIN, 'token', '--user', 'alice', '--json', ...passportFlags(passportDb)], {cwd: work, timeoutMs: 30_000})
+      try {
+        token = JSON.parse(minted.stdout).access_token
+      } catch {
+        row.unavailable = `${NA} (passport token: ${firstLine(minted.stderr || minted.stdout) || `exit ${minted.code}`})`
+        continue
+      }
+    } else {
+      const now = Math.floor(Date.now() / 1000)
+      const {createPrivateKey} = await import('node:crypto')
+      token = await new SignJWT({client_id: CLIENT.id, scope: 'openid read', scopes: ['openid', 'read']})
+        .setProtectedHeader({alg: 'RS256', typ: 'at+jwt', kid: 'baseline'})
+        .setIssuer(ISSUER)
+        .setSubject('alice')
+        .setAudience(CLIENT.id)
+        .setJti(crypto.randomUUID())
+        .setIssuedAt(now)
+        .setExpirationTime(now + 3600)
+        .sign(createPrivateKey(privateKeyPem))
+    }
+    const {server, error} = await tryStart(def)
+    if (!server) {
+      row.unavailable = name === 'passport' ? `${NA} (${error})` : error
+      continue
+    }
+    try {
+      const base = `http://127.0.0.1:${server.info.port}`
+      const userinfoInit = {headers: {authorization: `Bearer ${token}`}}
+      const introspectInit = {method: 'POST', headers: {authorization: BASIC, 'content-type': FORM}, body: `token=${encodeURIComponent(token)}`}
+      const u = await probe(`${base}/oauth/userinfo`, userinfoInit)
+      const i = await probe(`${base}/oauth/introspect`, introspectInit)
+      row.userinfo_first = `${u.status} ${u.text.slice(0, 120)}`
+      row.introspect_first = `${i.status} ${i.text.slice(0, 120)}`
+      await load(server, {path: '/oauth/userinfo', ...userinfoInit, connections: 10, duration: Math.min(2, DURATION)})
+      row.runs.userinfo = await load(server, {path: '/oauth/userinfo', ...userinfoInit, connections})
+      row.runs.introspect = await load(server, {path: '/oauth/introspect', ...introspectInit, connections})
+    } catch (error_) {
+      row.unavailable = `error: ${error_.message}`
+    } finally {
+      await stop(server.child)
+    }
+  }
+}
+
+// ---- 3. CLI cold start --------------------------------------------------------------------
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+}
+
+async function benchColdStart() {
+  const database = await passportDatabase('cold.sqlite')
+  const env = cleanEnv()
+  const cases = [
+    ['node -e 0', [NODE, ['-e', '0']]],
+    ['bare jose sign script', [NODE, [join(ROOT, 'bench', 'cold', 'jose-sign.js'), join(keyDir, 'oauth-private.key')]]],
+    ['passport --help', [NODE, [BIN, '--help']]],
+    ['passport token --user a', [NODE, [BIN, 'token', '--user', 'a', ...passportFlags(database)]]],
+    ['passport client:list', [NODE, [BIN, 'client:list', ...passportFlags(database)]]],
+  ]
+  for (const [name, [command, args]] of cases) {
+    log(`cold start: ${name}`)
+    const row = {name, runs_ms: []}
+    results.cold.push(row)
+    const first = run(command, args, {cwd: work, env, timeoutMs: 30_000}) // warms the page cache; detects absence
+    if (first.code !== 0) {
+      row.unavailable = `${name.startsWith('passport') ? NA : 'not available'} (exit ${first.code ?? first.signal}: ${firstLine(first.stderr || first.stdout)})`
+      continue
+    }
+    for (let i = 0; i < RUNS; i++) {
+      const r = run(command, args, {cwd: work, env, timeoutMs: 30_000})
+      if (r.code === 0) row.runs_ms.push(Math.round(r.ms * 10) / 10)
+    }
+    row.median_ms = row.runs_ms.length ? Math.round(median(row.runs_ms) * 10) / 10 : null
+  }
+}
+
+// ---- 4. scale -----------------------------------------------------------------------------
+
+/** Sequential request loop: one request every `everyMs`, until `until()` or limits; max latency. */
+/** Only requests started while `window.open` count (warm-up requests open connections first). */
+async function stream(url, init, everyMs, until, window, {maxCount = 50_000, maxMs = 300_000} = {}) {
+  const started = Date.now()
+  let worst = 0
+  let count = 0
+  let failures = 0
+  while (!until() && count < maxCount && Date.now() - started < maxMs) {
+    const counted = window.open
+    const t0 = performance.now()
+    const r = await probe(url, init)
+    const ms = performance.now() - t0
+    if (counted) {
+      worst = Math.max(worst, ms)
+      count++
+      if (r.status < 200 || r.status >= 300) failures++
+    }
+    const wait = everyMs - ms
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
+  }
+  return {requests: count, failures, max_ms: Math.round(worst * 10) / 10}
+}
+
+/** Runs a purge command while a server answers a /healthz stream (10 ms) and a token stream (50 ms). */
+async function purgeUnderLoad(server, command, args) {
+  let done = false
+  const window = {open: false}
+  const base = `http://127.0.0.1:${server.info.port}`
+  const health = stream(`${base}/healthz`, {}, 10, () => done, window)
+  const tokens = stream(`${base}${server.tokenPath}`, {method: 'POST', headers: {authorization: BASIC, 'content-type': FORM}, body: TOKEN_BODY}, 50, () => done, window)
+  await new Promise((resolve) => setTimeout(resolve, 500)) // streams warm before the purge starts
+  window.open = true
+  const purge = await runAsync(command, args, {cwd: work, timeoutMs: 300_000})
+  window.open = false
+  done = true
+  const [h, t] = await Promise.all([health, tokens])
+  return {purge, healthz: h, token: t, longest_stall_ms: Math.max(h.max_ms, t.max_ms)}
+}
+
+async function benchScale() {
+  const connections = 50
+  const scale = results.scale
+  const empty = await passportDatabase('scale-empty.sqlite')
+  const big = await passportDatabase('scale-big.sqlite')
+  log(`scale: seeding ${ROWS.toLocaleString('en')} expired token rows`)
+  scale.seed = seedTokens(big, {rows: ROWS, clientId: CLIENT.id})
+  scale.seed.seconds = Math.round(scale.seed.seconds * 10) / 10
+  const bigCopy = join(work, 'scale-big-copy.sqlite')
+  copyFileSync(big, bigCopy) // for the reference purge; seeded once, copied (checkpointed: no -wal)
+  const emptyBaseline = await passportDatabase('scale-empty-baseline.sqlite')
+
+  // Throughput with 0 and with ROWS rows, passport and (for reference) the baseline.
+  for (const [name, make, dbs] of [
+    ['passport', servers.passport, [empty, big]],
+    ['baseline', servers.baseline, [emptyBaseline, bigCopy]],
+  ]) {
+    const entry = (scale[name] = {})
+    for (const [key, db] of [['empty', dbs[0]], ['rows', dbs[1]]]) {
+      log(`scale: ${name} token endpoint, ${key}`)
+      const def = make(db)
+      const {server, error} = await tryStart(def)
+      if (!server) {
+        entry[key] = {unavailable: name === 'passport' ? `${NA} (${error})` : error}
+        continue
+      }
+      try {
+        await tokenLoad(server, def.tokenPath, 10, Math.min(2, DURATION))
+        entry[key] = await tokenLoad(server, def.tokenPath, connections)
+      } catch (error_) {
+        entry[key] = {unavailable: `error: ${error_.message}`}
+      } finally {
+        await stop(server.child)
+      }
+    }
+  }
+
+  // passport purge of ROWS expired rows, with request streams against passport serve.
+  log('scale: passport purge')
+  scale.purge = {}
+  const before = countTokens(big)
+  const check = run(NODE, [BIN, 'purge', '--help'], {cwd: work, timeoutMs: 30_000})
+  if (check.code !== 0) {
+    scale.purge.unavailable = `${NA} (purge: ${firstLine(check.stderr || check.stdout)})`
+  } else {
+    const def = servers.passport(big)
+    const {server, error} = await tryStart(def)
+    if (!server) scale.purge.unavailable = `${NA} (serve: ${error}; purge needs a server for the stall measurement)`
+    else {
+      try {
+        server.tokenPath = def.tokenPath
+        const r = await purgeUnderLoad(server, NODE, [BIN, 'purge', '--json', ...passportFlags(big)])
+        const after = countTokens(big)
+        Object.assign(scale.purge, {
+          exit: r.purge.code,
+          seconds: Math.round(r.purge.ms / 100) / 10,
+          rows_before: before,
+          rows_after: after,
+          longest_stall_ms: r.longest_stall_ms,
+          healthz: r.healthz,
+          token: r.token,
+          output: firstLine(r.purge.stdout || r.purge.stderr),
+        })
+      } finally {
+        await stop(server.child)
+      }
+    }
+  }
+
+  // Reference: plain batched DELETEs (bench/baseline-purge.js) with streams against the baseline.
+  log('scale: reference purge (plain SQL) against the baseline server')
+  const def = servers.baseline(bigCopy)
+  const {server, error} = await tryStart(def)
+  if (!server) scale.reference_purge = {unavailable: error}
+  else {
+    try {
+      server.tokenPath = def.tokenPath
+      const before2 = countTokens(bigCopy)
+      const r = await purgeUnderLoad(server, NODE, [join(ROOT, 'bench', 'baseline-purge.js'), bigCopy])
+      scale.reference_purge = {
+        exit: r.purge.code,
+        seconds: Math.round(r.purge.ms / 100) / 10,
+        rows_before: before2,
+        rows_after: countTokens(bigCopy),
+        longest_stall_ms: r.longest_stall_ms,
+        healthz: r.healthz,
+        token: r.token,
+      }
+    } finally {
+      await stop(server.child)
+    }
+  }
+}
+
+// ---- report -------------------------------------------------------------------------------
+
+function target(name, value, ok, detail) {
+  const status = value === null || value === undefined || Number.isNaN(value) ? 'unavailable' : ok ? 'pass' : 'short'
+  results.targets.push({name, value: value ?? null, status, detail})
+}
+
+const ratio = (a, b) => (typeof a === 'number' && typeof b === 'number' && b > 0 ? Math.round((a / b) * 100) / 100 : null)
+
+function computeTargets() {
+  const tokenRun = (name, c) => results.token.find((r) => r.name === name)?.runs.find((x) => x.connections === c)
+  for (const c of SECTIONS.has('token') ? CONNECTIONS : []) {
+    const p = tokenRun('passport', c)?.req_per_s
+    const b = ratio(p, tokenRun('baseline', c)?.req_per_s)
+    target(`token ${c} conn: passport ÷ baseline ≥ 0.9`, b, b >= 0.9)
+    for (const peer of ['oauth2-mock-server', 'oidc-provider']) {
+      const r = ratio(p, tokenRun(peer, c)?.req_per_s)
+      target(`token ${c} conn: passport ÷ ${peer} ≥ 1.5`, r, r >= 1.5)
+    }
+  }
+  for (const kind of ['userinfo', 'introspect']) {
+    const p = results.bearer.find((r) => r.name === 'passport')?.runs[kind]?.req_per_s
+    const b = results.bearer.find((r) => r.name === 'baseline')?.runs[kind]?.req_per_s
+    results.bearer_ratios ??= {}
+    results.bearer_ratios[kind] = ratio(p, b)
+  }
+  const cold = (name) => results.cold.find((r) => r.name === name)?.median_ms
+  const tokenMs = cold('passport token --user a')
+  const jose = cold('bare jose sign script')
+  const help = cold('passport --help')
+  const node = cold('node -e 0')
+  const tr = ratio(tokenMs, jose)
+  if (SECTIONS.has('cold')) target('cold: passport token ≤ 2× bare jose script', tr, tr <= 2, tokenMs && jose ? `${tokenMs} ms vs ${jose} ms` : undefined)
+  const helpLimit = typeof node === 'number' ? 2 * node + 100 : null
+  if (SECTIONS.has('cold')) target('cold: passport --help ≤ 2× node -e 0 + 100 ms', help ?? null, help !== undefined && helpLimit !== null && help <= helpLimit, helpLimit ? `${help ?? '—'} ms vs limit ${Math.round(helpLimit)} ms` : undefined)
+  const s = results.scale
+  if (s.passport) {
+    const r = ratio(s.passport.rows?.req_per_s, s.passport.empty?.req_per_s)
+    target(`scale: ${ROWS.toLocaleString('en')} rows ≥ 0.9× empty (passport)`, r, r >= 0.9)
+  }
+  if (s.purge) {
+    target('scale: passport purge ≤ 5 s', s.purge.seconds ?? null, s.purge.seconds <= 5 && s.purge.exit === 0)
+    target('scale: no request stalled > 100 ms during purge', s.purge.longest_stall_ms ?? null, s.purge.longest_stall_ms <= 100)
+  }
+  const passportRss = [
+    ...(results.token.find((r) => r.name === 'passport')?.runs ?? []).map((r) => r.rss_peak_mb),
+    s.passport?.empty?.rss_peak_mb,
+    s.passport?.rows?.rss_peak_mb,
+  ].filter((v) => typeof v === 'number')
+  const rss = passportRss.length ? Math.max(...passportRss) : null
+  if (SECTIONS.has('token') || SECTIONS.has('scale')) target('passport RSS under load ≤ 120 MB', rss, rss <= 120)
+}
+
+const pad = (value, width, right = false) => {
+  const text = value === null || value === undefined ? '—' : String(value)
+  return right ? text.padStart(width) : text.padEnd(width)
+}
+
+function printTable() {
+  const out = []
+  const line = (s = '') => out.push(s)
+  line(`passport bench — ${results.machine.cpus} CPUs, Node ${results.machine.node}, ${DURATION} s per load run (only same-run ratios count)`)
+  const [l1] = results.load_average.start
+  if (Math.max(l1, results.load_average.end?.[0] ?? 0) > results.machine.cpus * 0.75) {
+    line(`   WARNING: load average ${l1.toFixed(1)} → ${results.load_average.end?.[0]?.toFixed(1)} on ${results.machine.cpus} CPUs: other work shared the machine; figures are noisy`)
+  }
+  line()
+  line(`1. Token endpoint, client_credentials, RS256-2048, loopback (autocannon, ${ROUNDS} interleaved rounds per row)`)
+  line(`   ${pad('server', 34)} ${pad('conn', 4, true)} ${pad('req/s', 7, true)} ${pad('p50 ms', 7, true)} ${pad('p99 ms', 7, true)} ${pad('RSS MB', 7, true)} ${pad('non-2xx', 8, true)}  token`)
+  for (const row of results.token) {
+    if (row.unavailable) {
+      line(`   ${pad(row.label, 34)} ${row.unavailable}`)
+      continue
+    }
+    for (const r of row.runs) {
+      line(`   ${pad(row.label, 34)} ${pad(r.connections, 4, true)} ${pad(r.req_per_s, 7, true)} ${pad(r.p50_ms, 7, true)} ${pad(r.p99_ms, 7, true)} ${pad(r.rss_peak_mb, 7, true)} ${pad(r.non_2xx + r.errors + r.timeouts, 8, true)}  ${row.token_format ?? ''}`)
+    }
+    if (row.note) line(`   ${pad('', 34)} note: ${row.note}`)
+  }
+  line()
+  line('2. Bearer verification and introspection (50 connections)')
+  line(`   ${pad('server', 34)} ${pad('endpoint', 11)} ${pad('req/s', 7, true)} ${pad('p50 ms', 7, true)} ${pad('p99 ms', 7, true)} ${pad('RSS MB', 7, true)} ${pad('non-2xx', 8, true)}`)
+  for (const row of results.bearer) {
+    const label = row.name === 'baseline' ? 'baseline (bare jose.jwtVerify)' : row.label
+    if (row.unavailable) {
+      line(`   ${pad(label, 34)} ${row.unavailable}`)
+      continue
+    }
+    for (const [kind, r] of Object.entries(row.runs)) {
+      line(`   ${pad(label, 34)} ${pad(kind, 11)} ${pad(r.req_per_s, 7, true)} ${pad(r.p50_ms, 7, true)} ${pad(r.p99_ms, 7, true)} ${pad(r.rss_peak_mb, 7, true)} ${pad(r.non_2xx + r.errors + r.timeouts, 8, true)}`)
+    }
+  }
+  if (results.bearer_ratios) line(`   passport ÷ baseline: userinfo ${results.bearer_ratios.userinfo ?? '—'}, introspect ${results.bearer_ratios.introspect ?? '—'}`)
+  line()
+  line(`3. CLI cold start (whole process, median of ${RUNS}, NODE_EXTRA_CA_CERTS cleared)`)
+  for (const row of results.cold) {
+    line(`   ${pad(row.name, 34)} ${row.unavailable ?? `${pad(row.median_ms, 7, true)} ms   (runs: ${row.runs_ms.join(', ')})`}`)
+  }
+  line()
+  const s = results.scale
+  if (s.seed || s.passport) {
+    line(`4. Scale (${ROWS.toLocaleString('en')} expired rows seeded in ${s.seed?.seconds ?? '—'} s: ${s.seed?.access ?? '—'} access + ${s.seed?.refresh ?? '—'} refresh)`)
+    for (const name of ['passport', 'baseline']) {
+      const e = s[name]
+      if (!e) continue
+      const fmt = (r) => (r?.unavailable ? r.unavailable : r ? `${r.req_per_s} req/s (p99 ${r.p99_ms} ms, RSS ${r.rss_peak_mb} MB, non-2xx ${r.non_2xx + r.errors + r.timeouts})` : '—')
+      line(`   ${pad(`${name} token, empty`, 34)} ${fmt(e.empty)}`)
+      line(`   ${pad(`${name} token, ${ROWS.toLocaleString('en')} rows`, 34)} ${fmt(e.rows)}`)
+    }
+    const purge = (label, p) => {
+      if (!p) return
+      if (p.unavailable) return line(`   ${pad(label, 34)} ${p.unavailable}`)
+      const deleted = p.rows_before && p.rows_after ? p.rows_before.expired - p.rows_after.expired : '—'
+      line(`   ${pad(label, 34)} ${p.seconds} s, exit ${p.exit}, ${deleted} expired rows gone (${p.rows_after?.expired ?? '—'} left); longest stall ${p.longest_stall_ms} ms (healthz ${p.healthz.max_ms} ms over ${p.healthz.requests} req, token ${p.token.max_ms} ms over ${p.token.requests} req)`)
+    }
+    purge('passport purge', s.purge)
+    purge('reference purge (batched SQL)', s.reference_purge)
+    line()
+  }
+  line('Targets')
+  for (const t of results.targets) {
+    line(`   ${pad(t.status.toUpperCase(), 11)} ${pad(t.name, 52)} ${pad(t.value, 8, true)}${t.detail ? `   ${t.detail}` : ''}`)
+  }
+  process.stdout.write(`${out.join('\n')}\n`)
+}
+
+// ---- main ---------------------------------------------------------------------------------
+
+let exitCode = 0
+try {
+  const privateKeyPem = setup()
+  const sections = [
+    ['token', () => benchTokenEndpoint()],
+    ['bearer', () => benchBearer(privateKeyPem)],
+    ['cold', () => benchColdStart()],
+    ['scale', () => benchScale()],
+  ]
+  for (const [name, fn] of sections) {
+    if (!SECTIONS.has(name)) continue
+    try {
+      await fn()
+    } catch (error) {
+      log(`section ${name} failed: ${error.stack ?? error.message}`)
+      results[`${name}_error`] = error.message
+    }
+  }
+  computeTargets()
+  results.load_average.end = (await import('node:os')).loadavg()
+  results.finished_at = new Date().toISOString()
+  mkdirSync(join(ROOT, 'bench', 'results'), {recursive: true})
+  writeFileSync(join(ROOT, 'bench', 'results', 'latest.json'), `${JSON.stringify(results, null, 2)}\n`)
+  printTable()
+  log('wrote bench/results/latest.json')
+} catch (error) {
+  log(`failed: ${error.stack ?? error.message}`)
+  exitCode = 1
+} finally {
+  if (flags.keep) log(`kept ${work}`)
+  else rmSync(work, {recursive: true, force: true})
+}
+process.exit(exitCode)
