@@ -90,6 +90,8 @@ export async function generateKeys(directory: string, options: {bits?: number; f
  */
 export async function rotateKeys(directory: string, publishUntil: number, options: {bits?: number; now?: number} = {}): Promise<{kid: string; retiredKid: string}> {
   const current = loadKeysFromDirectory(directory)
+  // loadKeysFromDirectory leaves the kid empty; the retired entry must carry the real thumbprint.
+  current.kid = await keyId(current.publicKeys[0]!.key)
   const pair = await newKeyPair(options.bits ?? (current.privateKey.asymmetricKeyDetails?.modulusLength ?? 2048))
   const now = options.now ?? Date.now()
   const retired = readRetired(directory)
