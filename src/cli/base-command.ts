@@ -79,6 +79,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   protected override async catch(error: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<void> {
+    // A parse failure is reported here; without this oclif adds an "UnparsedCommand" warning
+    // (under NODE_ENV=development or test) to the one-line message.
+    this.parsed = true
     // oclif's own control flow (help, version, this.exit()) must pass through.
     if (error instanceof Errors.ExitError) throw error
     const usage = error instanceof UsageError || error instanceof Errors.CLIError && error.oclif?.exit === 2 || (error as {name?: string}).name === 'CLIParseError'

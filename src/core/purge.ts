@@ -1,0 +1,96 @@
+import type {Store} from '../store/index.js'
+
+export const PURGE_TABLES = ['oauth_refresh_tokens', 'oauth_access_tokens', 'oauth_auth_codes', 'oauth_device_codes'] as const
+export type PurgeTable = (typeof PURGE_TABLES)[number]
+export type PurgeCounts = Record<PurgeTable, number>
+
+export interface PurgeOptions {
+  /** Remove revoked rows. With neither `revoked` nor `expired`, both are removed (Laravel Passport's `passport:purge`). */
+  revoked?: boolean
+  /** Remove expired rows. */
+  expired?: boolean
+  /** Only rows that expired or were revoked more than this many hours ago (default 0). */
+  hours?: number
+  now?: number
+  /** Rows examined per write transaction (default 2,000: about 15 ms of lock on a slow machine). */
+  batchSize?: number
+}
+
+/**
+ * Deletes expired and revoked refresh tokens, access tokens, authorization codes and device codes,
+ * in short `BEGIN IMMEDIATE` batches with a pause between them, so a server writing to the same
+ * file is never held up for long. It never deletes what something still valid depends on:
+ *
+ * - a refresh token (revoked, rotated or expired) whose family still has a live member: replaying
+ *   it must still be detected as reuse and revoke the family;
+ * - an access-token row that a remaining refresh-token row points to (refresh rows go first).
+ *
+ * Each table is walked once in rowid order, a window of `batchSize` rows at a time, so the cost is
+ * linear in the table size and no batch scans more than one window, however many rows are kept.
+ */
+export async function purge(store: Store, options: PurgeOptions = {}): Promise<PurgeCounts> {
+  const both = !options.revoked && !options.expired
+  const revoked = both || Boolean(options.revoked)
+  const expired = both || Boolean(options.expired)
+  const now = options.now ?? Date.now()
+  const hours = options.hours ?? 0
+  if (!Number.isFinite(hours) || hours < 0) throw new RangeError('hours must be a non-negative number')
+  const params = {now, cutoff: now - Math.round(hours * 3_600_000)}
+
+  const when = (revokedColumn: string | null): string => {
+    const parts: string[] = []
+    if (expired) parts.push('expires_at < @cutoff')
+    if (revoked && revokedColumn) parts.push(`(${revokedColumn} IS NOT NULL AND ${revokedColumn} < @cutoff)`)
+    return parts.length === 0 ? '0' : parts.join(' OR ')
+  }
+
+  const conditions: Record<PurgeTable, string> = {
+    oauth_refresh_tokens: `(${when('revoked_at')}) AND NOT EXISTS (
+        SELECT 1 FROM oauth_refresh_tokens AS live
+        WHERE live.family_id = t.family_id AND live.revoked_at IS NULL AND live.expires_at > @now)`,
+    oauth_access_tokens: `(${when('revoked_at')}) AND NOT EXISTS (
+        SELECT 1 FROM oauth_refresh_tokens AS r WHERE r.access_token_id = t.id)`,
+    oauth_auth_codes: when('revoked_at'),
+    // Device codes are never revoked; a denied or redeemed one goes when it expires.
+    oauth_device_codes: expired ? 'expires_at < @cutoff' : '0',
+  }
+
+  const counts = {} as PurgeCounts
+  for (const table of PURGE_TABLES) {
+    counts[table] = await purgeTable(store, table, conditions[table], params, options.batchSize ?? 2000)
+  }
+  return counts
+}
+
+async function purgeTable(store: Store, table: PurgeTable, condition: string, params: Record<string, number>, batchSize: number): Promise<number> {
+  if (condition === '0') return 0
+  const {db} = store
+  // The upper rowid of the next window: the batchSize-th row after `lo` (or the last row).
+  const windowEnd = db.prepare<{lo: number}, {rowid: number}>(
+    `SELECT rowid FROM ${table} WHERE rowid > @lo ORDER BY rowid LIMIT 1 OFFSET ${batchSize - 1}`,
+  )
+  const lastRow = db.prepare<{lo: number}, {rowid: number}>(`SELECT MAX(rowid) AS rowid FROM ${table} WHERE rowid > @lo`)
+  const remove = db.prepare(`DELETE FROM ${table} AS t WHERE t.rowid > @lo AND t.rowid <= @hi AND (${condition})`)
+  const batch = db.transaction((lo: number): {hi: number | null; deleted: number} => {
+    const hi = windowEnd.get({lo})?.rowid ?? lastRow.get({lo})?.rowid ?? null
+    if (hi === null) return {hi, deleted: 0}
+    return {hi, deleted: remove.run({...params, lo, hi}).changes}
+  })
+
+  let deleted = 0
+  let lo = Number.MIN_SAFE_INTEGER
+  for (;;) {
+    const started = performance.now()
+    const result = batch.immediate(lo)
+    if (result.hi === null) return deleted
+    deleted += result.deleted
+    lo = result.hi
+    // Let other writers in: a writer waiting on the lock polls with growing sleeps (SQLite's busy
+    // handler), so pause for half as long as this batch held the lock (1–25 ms).
+    await pause(Math.min(25, Math.max(1, (performance.now() - started) / 2)))
+  }
+}
+
+function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
