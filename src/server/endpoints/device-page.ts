@@ -1,0 +1,11 @@
+import type {RequestContext} from '../context.js'
+import {sendJson} from '../http.js'
+
+export function handleDevicePage(ctx: RequestContext): void {
+  sendJson(ctx.res, 501, {error: 'server_error', error_description: 'Not implemented yet.'})
+}
+
+export function handleDeviceApprove(ctx: RequestContext): void {
+  sendJson(ctx.res, 501, {error: 'server_error', error_description: 'Not implemented yet.'})
+}
+
