@@ -1,5 +1,5 @@
 import type {Route} from './context.js'
-import {handleAuthorize, handleAuthorizeDecision, handleLogin} from './endpoints/authorize.js'
+import {handleAuthorize, handleAuthorizeDecision} from './endpoints/authorize.js'
 import {handleDashboard} from './endpoints/dashboard.js'
 import {handleDeviceApprove, handleDevicePage} from './endpoints/device-page.js'
 import {handleDeviceCode} from './endpoints/device-code.js'
@@ -7,6 +7,7 @@ import {handleDiscovery} from './endpoints/discovery.js'
 import {handleHealth} from './endpoints/health.js'
 import {handleIntrospect} from './endpoints/introspect.js'
 import {handleJwks} from './endpoints/jwks.js'
+import {handleLogin, handleLogout} from './endpoints/login.js'
 import {handleRevoke} from './endpoints/revoke.js'
 import {handleScopes} from './endpoints/scopes.js'
 import {handleToken} from './endpoints/token.js'
@@ -23,7 +24,9 @@ export function routes(): Route[] {
 
     {method: 'GET', path: '/authorize', prefixed: true, group: 'authorize', handler: handleAuthorize},
     {method: 'POST', path: '/authorize', prefixed: true, group: 'authorize', handler: handleAuthorizeDecision},
-    {method: 'POST', path: '/login', prefixed: true, group: 'authorize', handler: handleLogin},
+    // Sign-in serves both the authorization and the device pages, so it belongs to neither group.
+    {method: 'POST', path: '/login', prefixed: true, handler: handleLogin},
+    {method: 'POST', path: '/logout', prefixed: true, handler: handleLogout},
 
     {method: 'POST', path: '/token', prefixed: true, group: 'token', handler: handleToken},
 

@@ -1,5 +1,6 @@
 import type {IncomingMessage} from 'node:http'
 
+import type {AuthorizationRequest} from '../core/authorization.js'
 import {randomToken} from '../core/crypto.js'
 
 export const SESSION_COOKIE = 'passport_session'
@@ -16,6 +17,17 @@ export interface Session {
   deviceLockedUntil?: number
   /** Clients this user consented to in this session, with the scopes granted. */
   consents: Map<string, Set<string>>
+  /** Authorization requests waiting for this session's consent, by request id (server-side, so nothing can be tampered with). */
+  pending: Map<string, PendingAuthorization>
+  expiresAt: number
+}
+
+/** A validated authorization request shown on the consent page and awaiting approve / deny. */
+export interface PendingAuthorization {
+  id: string
+  request: AuthorizationRequest
+  /** Who saw the consent page; the decision must come from the same user. */
+  userId: string
   expiresAt: number
 }
 
@@ -42,10 +54,28 @@ export class SessionStore {
   findOrCreate(req: IncomingMessage, now = Date.now()): {session: Session; created: boolean} {
     const existing = this.find(req, now)
     if (existing) return {session: existing, created: false}
+    return {session: this.create(now), created: true}
+  }
+
+  /** A new, empty session (the caller must then send {@link cookie}). */
+  create(now = Date.now()): Session {
     this.sweep(now)
-    const session: Session = {id: randomToken(), csrf: randomToken(), deviceFailures: 0, consents: new Map(), expiresAt: now + SESSION_TTL}
+    const session: Session = {id: randomToken(), csrf: randomToken(), deviceFailures: 0, consents: new Map(), pending: new Map(), expiresAt: now + SESSION_TTL}
     this.sessions.set(session.id, session)
-    return {session, created: true}
+    return session
+  }
+
+  /**
+   * Replaces a session by a new one with fresh id and CSRF token (on sign-in, against session
+   * fixation). The device-code failure count and lock carry over, so signing in again does not
+   * reset them.
+   */
+  rotate(session: Session, now = Date.now()): Session {
+    this.sessions.delete(session.id)
+    const next = this.create(now)
+    next.deviceFailures = session.deviceFailures
+    if (session.deviceLockedUntil !== undefined) next.deviceLockedUntil = session.deviceLockedUntil
+    return next
   }
 
   destroy(session: Session): void {
