@@ -12,7 +12,8 @@ import {sendSignIn} from './login.js'
 /**
  * The device verification page (RFC 8628 §3.3).
  *
- * `GET {prefix}/device` — needs a signed-in user (the sign-in page first; `--login-as` signs in
+ * `GET {prefix}/device` (`Accept: application/json` gets `{user, csrf_token}`, or with a user_code
+ * `{user, user_code, client, scopes, csrf_token}`) — needs a signed-in user (the sign-in page first; `--login-as` signs in
  * directly). Without `user_code`: the form to enter it. With `user_code` (typed, or from
  * `verification_uri_complete`): the confirmation page showing the client and its scopes with
  * Approve and Deny — never an approval by itself.
@@ -46,11 +47,14 @@ export function handleDevicePage(ctx: RequestContext): void {
   }
   const lock = lockMessage(session)
   if (lock) {
-    sendHtml(ctx.res, 429, deviceEnterPage({action, user, error: lock.message, locked: true}), {...headers, 'Retry-After': String(lock.seconds)})
+    if (wantsJson(ctx.req)) sendJson(ctx.res, 429, {error: 'too_many_attempts', error_description: lock.message}, {'Cache-Control': 'no-store', ...headers, 'Retry-After': String(lock.seconds)})
+    else sendHtml(ctx.res, 429, deviceEnterPage({action, user, error: lock.message, locked: true}), {...headers, 'Retry-After': String(lock.seconds)})
     return
   }
+  const json = wantsJson(ctx.req)
   if (typed === undefined) {
-    sendHtml(ctx.res, 200, deviceEnterPage({action, user}), headers)
+    if (json) sendJson(ctx.res, 200, {user, csrf_token: session.csrf}, {'Cache-Control': 'no-store', ...headers})
+    else sendHtml(ctx.res, 200, deviceEnterPage({action, user}), headers)
     return
   }
 
@@ -59,6 +63,10 @@ export function handleDevicePage(ctx: RequestContext): void {
     row = findPendingDeviceAuthorization(ctx.authority.store, typed)
   } catch (error) {
     const failure = codeFailure(session, error)
+    if (json) {
+      sendJson(ctx.res, failure.locked ? 429 : 400, {error: failure.error, error_description: failure.message}, {'Cache-Control': 'no-store', ...headers, ...(failure.locked ? {'Retry-After': String(LOCK_MS / 1000)} : {})})
+      return
+    }
     if (failure.locked) {
       sendHtml(ctx.res, 429, deviceEnterPage({action, user, error: failure.message, locked: true}), {...headers, 'Retry-After': String(LOCK_MS / 1000)})
       return
@@ -68,13 +76,19 @@ export function handleDevicePage(ctx: RequestContext): void {
   }
   const client = ctx.authority.store.clients.find(row.clientId)
   const known = knownScopes(ctx.authority.config)
+  const scopes = row.scopes.map((id) => ({id, description: known[id] ?? id}))
+  const userCode = formatUserCode(normalizeUserCode(typed)!)
+  if (json) {
+    sendJson(ctx.res, 200, {user, user_code: userCode, client: {id: row.clientId, name: client?.name ?? row.clientId}, scopes, csrf_token: session.csrf}, {'Cache-Control': 'no-store', ...headers})
+    return
+  }
   const page = deviceConfirmPage({
     action: `${ctx.options.prefix}/device/approve`,
     csrf: session.csrf,
     user,
-    userCode: formatUserCode(normalizeUserCode(typed)!),
+    userCode,
     client: {id: row.clientId, name: client?.name ?? row.clientId},
-    scopes: row.scopes.map((id) => ({id, description: known[id] ?? id})),
+    scopes,
   })
   sendHtml(ctx.res, 200, page, headers)
 }
@@ -153,7 +167,8 @@ function deviceUser(ctx: RequestContext): {session: Session; headers: Record<str
   }
   const session = ctx.sessions.find(ctx.req)
   if (session?.userId === undefined) {
-    sendSignIn(ctx, {returnTo: currentPath(ctx), purpose: 'to connect a device'})
+    if (wantsJson(ctx.req)) sendJson(ctx.res, 401, {error: 'login_required', error_description: 'No user is signed in: sign in through POST /login (or the page) first, or start passport serve with --login-as SUB.'}, {'Cache-Control': 'no-store'})
+    else sendSignIn(ctx, {returnTo: currentPath(ctx), purpose: 'to connect a device'})
     return undefined
   }
   return {session, headers: {}, user: session.userId}
