@@ -13,6 +13,7 @@ import {
   location,
   pkce,
   sha256Hex,
+  signInToConsent,
   startTestServer,
   type TestServer,
 } from './harness.js'
@@ -409,7 +410,7 @@ describe('/authorize checklist', () => {
 
     // The device approval likewise.
     const {userCode, id} = plain.deviceAuthorization('tv', ['read'])
-    for (const form of [{user_code: userCode, action: 'approve'}, {user_code: userCode, action: 'approve', csrf: 'wrong'}]) {
+    for (const form of [{user_code: userCode, action: 'approve'}, {user_code: userCode, action: 'approve', csrf: 'wrong'}] as Record<string, string>[]) {
       const res = await browser.post(`${plain.prefix}/device/approve`, form)
       expect(res.status).toBe(403)
     }
@@ -441,18 +442,3 @@ describe('/authorize checklist', () => {
   })
 })
 
-/** Opens an authorization request in `browser`, signs in as `subject`, and returns the consent page. */
-export async function signInToConsent(browser: Browser, server: TestServer, params: Record<string, string | undefined>, subject: string): Promise<string> {
-  const path = authorizePath(server.prefix, params)
-  const first = await browser.get(path)
-  let html = await first.text()
-  if (html.includes('name="subject"')) {
-    const login = await browser.post(`${server.prefix}/login`, {csrf: field(html, 'csrf'), return_to: field(html, 'return_to'), subject})
-    expect(login.status).toBe(303)
-    const consent = await browser.get(login.headers.get('location')!)
-    expect(consent.status).toBe(200)
-    html = await consent.text()
-  }
-  expect(html).toContain('name="request_id"')
-  return html
-}

@@ -175,3 +175,19 @@ export function expectPageHeaders(res: Response): void {
 export function expectSelfContained(html: string): void {
   expect(html).not.toMatch(/<script|<link|<img|<iframe|@import|url\(|src=/i)
 }
+
+/** Opens an authorization request in `browser`, signs in as `subject`, and returns the consent page. */
+export async function signInToConsent(browser: Browser, server: TestServer, params: Record<string, string | undefined>, subject: string): Promise<string> {
+  const path = authorizePath(server.prefix, params)
+  const first = await browser.get(path)
+  let html = await first.text()
+  if (html.includes('name="subject"')) {
+    const login = await browser.post(`${server.prefix}/login`, {csrf: field(html, 'csrf'), return_to: field(html, 'return_to'), subject})
+    expect(login.status).toBe(303)
+    const consent = await browser.get(login.headers.get('location')!)
+    expect(consent.status).toBe(200)
+    html = await consent.text()
+  }
+  expect(html).toContain('name="request_id"')
+  return html
+}
