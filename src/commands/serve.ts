@@ -1,0 +1,91 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../cli/base-command.js'
+import {color} from '../cli/output.js'
+import {generateKeys, keysExist} from '../core/keys.js'
+
+export default class Serve extends BaseCommand<typeof Serve> {
+  static override description = 'Run the OAuth 2 / OpenID Connect authorization server.'
+
+  static override examples = [
+    '<%= config.bin %> serve',
+    '<%= config.bin %> serve --port 0 --json',
+    '<%= config.bin %> serve --port 0 --login-as alice --auto-approve',
+    '<%= config.bin %> serve --prefix /api/oauth --except scopes --except introspect',
+  ]
+
+  static override flags = {
+    host: Flags.string({description: 'Interface to listen on.', default: '127.0.0.1', env: 'PASSPORT_HOST'}),
+    port: Flags.integer({description: 'Port to listen on (0 picks a free one).', default: 9000, min: 0, max: 65535, env: 'PASSPORT_PORT'}),
+    issuer: Flags.string({description: 'Issuer URL (default: the config file\'s, else http://HOST:PORT).', env: 'PASSPORT_ISSUER'}),
+    prefix: Flags.string({description: 'Path prefix of the OAuth routes.', default: '/oauth'}),
+    except: Flags.string({description: 'Route group not to serve (repeatable).', multiple: true, options: ['authorize', 'token', 'revoke', 'introspect', 'scopes', 'device', 'userinfo']}),
+    'login-as': Flags.string({description: 'Sign every authorization request in as this subject (a login_hint overrides it).'}),
+    'auto-approve': Flags.boolean({description: 'Skip the consent page for every client.'}),
+    quiet: Flags.boolean({description: 'No access log on stderr.'}),
+  }
+
+  async run(): Promise<{issuer: string; port: number; url: string}> {
+    const {serve} = await import('../server/index.js')
+    const prefix = normalizePrefix(this.flags.prefix)
+    const location = this.keyLocation()
+    if (!location.privateKeyPem && !location.publicKeyPem && !keysExist(location.directory)) {
+      const created = await generateKeys(location.directory)
+      this.note(`No signing keys found: created ${created.privateKeyPath} (kid ${created.kid}).`)
+    }
+    const authority = this.authority()
+    const keys = await authority.signingKeys()
+    if (keys.permissionWarning) this.warning(keys.permissionWarning)
+    const quiet = this.flags.quiet
+    const running = await serve(
+      authority,
+      {
+        host: this.flags.host,
+        port: this.flags.port,
+        prefix,
+        except: (this.flags.except ?? []) as never[],
+        autoApprove: this.flags['auto-approve'],
+        ...(this.flags['login-as'] === undefined ? {} : {loginAs: this.flags['login-as']}),
+        ...(quiet ? {} : {log: (line: string) => process.stderr.write(`${line}\n`)}),
+      },
+      this.flags.issuer,
+    )
+    const summary = {issuer: running.issuer, port: running.port, url: running.url}
+    if (this.jsonEnabled()) {
+      process.stdout.write(`${JSON.stringify(summary)}\n`)
+    } else {
+      this.log(`${color.bold('passport')} is serving ${color.cyan(running.issuer)}`)
+      this.log(`  Discovery:  ${running.issuer}/.well-known/openid-configuration`)
+      this.log(`  JWKS:       ${running.issuer}/.well-known/jwks.json`)
+      this.log(`  Authorize:  ${running.issuer}${prefix}/authorize`)
+      this.log(`  Token:      ${running.issuer}${prefix}/token`)
+      const clients = authority.store.clients.list().filter((c) => c.source !== 'internal')
+      this.log(clients.length ? `  Clients:    ${clients.map((c) => `${c.id} (${c.name})`).join(', ')}` : '  Clients:    none yet — create one with "passport client"')
+      this.log('Press Ctrl+C to stop.')
+    }
+    await new Promise<void>((resolve) => {
+      const stop = () => {
+        process.off('SIGINT', stop)
+        process.off('SIGTERM', stop)
+        void running.close().then(resolve)
+      }
+      process.on('SIGINT', stop)
+      process.on('SIGTERM', stop)
+    })
+    // The summary was already printed once listening; oclif must not print it again.
+    this.jsonPrinted = true
+    return summary
+  }
+
+  private jsonPrinted = false
+
+  protected override logJson(json: unknown): void {
+    if (!this.jsonPrinted) super.logJson(json)
+  }
+}
+
+function normalizePrefix(prefix: string): string {
+  const trimmed = prefix.replace(/\/+$/, '')
+  if (trimmed === '') return ''
+  return trimmed.startsWith('/') ? trimmed : `/${trimmed}`
+}

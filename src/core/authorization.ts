@@ -1,0 +1,272 @@
+import {isIP} from 'node:net'
+
+import {GRANT_AUTHORIZATION_CODE} from './clients.js'
+import {knownScopes, type PassportConfig} from './config.js'
+import {OAuthError, UserError} from './errors.js'
+import {parseScope, scopeProblem} from './scopes.js'
+import type {ClientRow} from '../store/clients.js'
+import type {Store} from '../store/index.js'
+
+/**
+ * Where authorization request parameters come from: the query string or a POSTed form.
+ * `get` returns undefined for an absent or empty value and throws an {@link OAuthError}
+ * (`invalid_request`) for a repeated one (RFC 6749 §3.1).
+ */
+export interface ParameterSource {
+  get(name: string): string | undefined
+}
+
+/** A validated authorization request (RFC 6749 §4.1.1, RFC 7636 §4.3). */
+export interface AuthorizationRequest {
+  client: ClientRow
+  /** Where the response goes: the redirect_uri sent, or the client's only registered one. */
+  redirectUri: string
+  /** The redirect_uri parameter exactly as sent; null when it was omitted (stored on the code). */
+  redirectUriParam: string | null
+  /** Echoed byte for byte; undefined when none was sent (then none is returned). */
+  state: string | undefined
+  scopes: string[]
+  codeChallenge: string | null
+  codeChallengeMethod: 'S256' | null
+  /** OpenID Connect and RFC 8707 parameters, carried to the code. */
+  nonce: string | null
+  resource: string | null
+  loginHint: string | undefined
+  prompt: string[]
+  maxAge: number | undefined
+}
+
+/**
+ * An authorization error that must not be redirected (RFC 6749 §4.1.2.1): the client or the
+ * redirect URI could not be verified. Shown to the person as a page that says what to fix.
+ */
+export class AuthorizationPageError extends UserError {
+  override readonly code = 'ERR_AUTHORIZATION_REQUEST'
+
+  constructor(
+    /** The OAuth error code for JSON callers: `invalid_request` or `invalid_client`. */
+    readonly error: 'invalid_request' | 'invalid_client',
+    message: string,
+    /** One sentence on how to fix it. */
+    readonly fix: string,
+  ) {
+    super(message)
+  }
+}
+
+/**
+ * An authorization error with a verified client and redirect URI: sent back to the client as
+ * `error`, `error_description`, `state` and `iss` on the redirect URI (RFC 6749 §4.1.2.1, RFC 9207).
+ */
+export class AuthorizationRedirectError extends OAuthError {
+  constructor(
+    error: string,
+    description: string,
+    readonly redirectUri: string,
+    readonly state: string | undefined,
+  ) {
+    super(error, description)
+  }
+}
+
+/** RFC 7636 §4.2: code_challenge is 43–128 characters of the unreserved set. */
+const CODE_CHALLENGE = /^[A-Za-z0-9\-._~]{43,128}$/
+const PROMPT_VALUES = new Set(['none', 'login', 'consent', 'select_account'])
+
+/**
+ * Validates an authorization request in the order RFC 6749 §4.1.2.1 requires: first the client
+ * and the redirect URI (failures throw {@link AuthorizationPageError}), then everything else
+ * (failures throw {@link AuthorizationRedirectError}).
+ */
+export function validateAuthorizationRequest(store: Store, config: PassportConfig, params: ParameterSource): AuthorizationRequest {
+  const client = verifyClient(store, params)
+  const {redirectUri, redirectUriParam} = verifyRedirectUri(client, params)
+
+  let state: string | undefined
+  try {
+    state = params.get('state')
+  } catch (error) {
+    throw new AuthorizationRedirectError('invalid_request', describe(error), redirectUri, undefined)
+  }
+  const fail = (error: string, description: string): never => {
+    throw new AuthorizationRedirectError(error, description, redirectUri, state)
+  }
+  const read = (name: string): string | undefined => {
+    try {
+      return params.get(name)
+    } catch (error) {
+      return fail('invalid_request', describe(error))
+    }
+  }
+
+  const responseType = read('response_type')
+  const scope = read('scope')
+  const codeChallenge = read('code_challenge')
+  const codeChallengeMethod = read('code_challenge_method')
+  const nonce = read('nonce')
+  const resource = read('resource')
+  const loginHint = read('login_hint')
+  const prompt = read('prompt')
+  const maxAge = read('max_age')
+
+  if (responseType === undefined) fail('invalid_request', 'The "response_type" parameter is missing; send response_type=code.')
+  if (responseType !== 'code') fail('unsupported_response_type', `response_type "${responseType}" is not supported; only "code" is (the authorization code flow).`)
+  if (!client.grantTypes.includes(GRANT_AUTHORIZATION_CODE)) {
+    fail('unauthorized_client', `Client ${client.id} may not use the authorization code grant; its grants are: ${client.grantTypes.join(', ') || '(none)'}.`)
+  }
+
+  if (codeChallenge === undefined) {
+    if (codeChallengeMethod !== undefined) fail('invalid_request', 'code_challenge_method was sent without code_challenge.')
+    if (client.type === 'public') fail('invalid_request', `Client ${client.id} is public and must use PKCE: send code_challenge with code_challenge_method=S256.`)
+  } else {
+    if (codeChallengeMethod === undefined) fail('invalid_request', 'code_challenge_method is missing; send code_challenge_method=S256 (plain is not supported).')
+    if (codeChallengeMethod !== 'S256') fail('invalid_request', `code_challenge_method "${codeChallengeMethod}" is not supported; use S256.`)
+    if (!CODE_CHALLENGE.test(codeChallenge)) {
+      fail('invalid_request', `code_challenge must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~ (got ${codeChallenge.length} characters${/^[A-Za-z0-9\-._~]*$/.test(codeChallenge) ? '' : ' including others'}).`)
+    }
+  }
+
+  const scopes = parseScope(scope)
+  const problem = scopeProblem(scopes, client, knownScopes(config))
+  if (problem) fail('invalid_scope', problem)
+
+  const prompts = prompt === undefined ? [] : parseScope(prompt)
+  for (const value of prompts) if (!PROMPT_VALUES.has(value)) fail('invalid_request', `prompt "${value}" is not one of none, login, consent, select_account.`)
+  if (prompts.includes('none') && prompts.length > 1) fail('invalid_request', 'prompt=none cannot be combined with other prompt values.')
+
+  let maxAgeSeconds: number | undefined
+  if (maxAge !== undefined) {
+    if (!/^\d{1,10}$/.test(maxAge)) fail('invalid_request', 'max_age must be a non-negative whole number of seconds.')
+    maxAgeSeconds = Number(maxAge)
+  }
+
+  if (resource !== undefined && !isResourceIndicator(resource)) {
+    fail('invalid_target', 'resource must be an absolute URI without a fragment (RFC 8707).')
+  }
+
+  return {
+    client,
+    redirectUri,
+    redirectUriParam,
+    state,
+    scopes,
+    codeChallenge: codeChallenge ?? null,
+    codeChallengeMethod: codeChallenge === undefined ? null : 'S256',
+    nonce: nonce ?? null,
+    resource: resource ?? null,
+    loginHint,
+    prompt: prompts,
+    maxAge: maxAgeSeconds,
+  }
+}
+
+function verifyClient(store: Store, params: ParameterSource): ClientRow {
+  let clientId: string | undefined
+  try {
+    clientId = params.get('client_id')
+  } catch {
+    throw new AuthorizationPageError('invalid_request', 'The client_id parameter is repeated.', 'Send client_id exactly once.')
+  }
+  if (clientId === undefined) {
+    throw new AuthorizationPageError('invalid_request', 'The authorization request has no client_id.', 'Add client_id=<your client id> to the authorization URL; "passport client:list" shows the registered clients.')
+  }
+  const client = store.clients.find(clientId)
+  if (!client) {
+    throw new AuthorizationPageError('invalid_client', `No client with id ${clientId}.`, '"passport client:list" shows the registered clients; create one with "passport client".')
+  }
+  return client
+}
+
+function verifyRedirectUri(client: ClientRow, params: ParameterSource): {redirectUri: string; redirectUriParam: string | null} {
+  let sent: string | undefined
+  try {
+    sent = params.get('redirect_uri')
+  } catch {
+    throw new AuthorizationPageError('invalid_request', 'The redirect_uri parameter is repeated.', 'Send redirect_uri exactly once.')
+  }
+  const registered = client.redirectUris
+  const list = registered.length ? registered.join(', ') : '(none)'
+  if (sent === undefined) {
+    if (registered.length === 1) return {redirectUri: registered[0]!, redirectUriParam: null}
+    if (registered.length === 0) {
+      throw new AuthorizationPageError('invalid_request', `Client ${client.id} has no registered redirect URI.`, registerHint(client, 'http://localhost:3000/callback'))
+    }
+    throw new AuthorizationPageError(
+      'invalid_request',
+      `The request has no redirect_uri, and client ${client.id} registers ${registered.length} (${list}), so the server cannot choose.`,
+      'Add redirect_uri with one of the registered URIs to the authorization URL.',
+    )
+  }
+  if (registered.some((uri) => redirectUriMatches(uri, sent))) return {redirectUri: sent, redirectUriParam: sent}
+  throw new AuthorizationPageError(
+    'invalid_request',
+    `redirect_uri ${sent} is not registered for client ${client.id}; registered: ${list}.`,
+    `The comparison is exact (case, trailing slash, query and port all count; only loopback IP literals such as http://127.0.0.1 match on any port). ${registerHint(client, sent)}`,
+  )
+}
+
+function registerHint(client: ClientRow, uri: string): string {
+  if (client.source === 'config') return `Add ${uri} to "redirectUris" of client "${client.id}" in the configuration file and restart passport serve.`
+  return `Use a registered URI, or add it with passport client "${client.name}" --redirect-uri ${uri} (a new client).`
+}
+
+/**
+ * RFC 3986 §6.2.1 simple string comparison, except that a registered loopback IP literal
+ * (`http://127.0.0.1/…`, `http://[::1]/…`) matches on any port (RFC 8252 §7.3, OAuth 2.1 §8.4.2).
+ * Path and query must still match exactly; hosts are parsed, never prefix-matched.
+ */
+export function redirectUriMatches(registered: string, sent: string): boolean {
+  if (registered === sent) return true
+  const a = loopbackParts(registered)
+  const b = loopbackParts(sent)
+  return a !== undefined && b !== undefined && a.host === b.host && a.rest === b.rest
+}
+
+/** Splits `http://<IP literal>[:port]<rest>` into host and rest; undefined for anything else. */
+function loopbackParts(uri: string): {host: string; rest: string} | undefined {
+  const match = /^http:\/\/(\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:.]+\])(?::(\d{1,5}))?([/?][^#]*)?$/.exec(uri)
+  if (!match) return undefined
+  const host = match[1]!
+  const bare = host.startsWith('[') ? host.slice(1, -1) : host
+  const loopback = isIP(bare) === 4 ? bare.startsWith('127.') : bare === '::1'
+  if (!loopback) return undefined
+  if (match[2] !== undefined && Number(match[2]) > 65535) return undefined
+  return {host, rest: match[3] ?? ''}
+}
+
+function isResourceIndicator(value: string): boolean {
+  if (value.includes('#')) return false
+  try {
+    new URL(value)
+    return true
+  } catch {
+    return false
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : 'A parameter is malformed.'
+}
+
+/**
+ * The authorization response URI: the redirect URI exactly as registered (its query kept) with the
+ * response parameters appended. Undefined values are left out.
+ */
+export function authorizationResponseUri(redirectUri: string, params: Record<string, string | undefined>): string {
+  const query = new URLSearchParams()
+  for (const [key, value] of Object.entries(params)) if (value !== undefined) query.append(key, value)
+  const text = query.toString()
+  if (text === '') return redirectUri
+  const separator = !redirectUri.includes('?') ? '?' : redirectUri.endsWith('?') || redirectUri.endsWith('&') ? '' : '&'
+  return `${redirectUri}${separator}${text}`
+}
+
+/** Why a subject typed on the sign-in page (or given as login_hint / --login-as) is unusable. */
+export function subjectProblem(subject: string): string | undefined {
+  if (subject.trim() === '') return 'Enter a subject (a user id such as alice).'
+  if (subject !== subject.trim()) return 'A subject must not start or end with spaces.'
+  if (subject.length > 255) return 'A subject is at most 255 characters.'
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x1f\x7f]/.test(subject)) return 'A subject must not contain control characters.'
+  return undefined
+}

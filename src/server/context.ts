@@ -1,0 +1,45 @@
+import type {IncomingMessage, ServerResponse} from 'node:http'
+
+import type {Authority} from '../core/authority.js'
+import type {SessionStore} from './session.js'
+
+export const ROUTE_GROUPS = ['authorize', 'token', 'revoke', 'introspect', 'scopes', 'device', 'userinfo'] as const
+export type RouteGroup = (typeof ROUTE_GROUPS)[number]
+
+export interface ServerOptions {
+  host: string
+  port: number
+  /** Path prefix of the OAuth routes (the seed's `registerPassportRoutes({prefix})`). */
+  prefix: string
+  /** Route groups not served (the seed's `except`). */
+  except: RouteGroup[]
+  /** Sign every authorization request in as this subject (a `login_hint` overrides it). */
+  loginAs?: string
+  /** Skip the consent page for every client. */
+  autoApprove: boolean
+  /** One line per request and server events; undefined silences the log. */
+  log?: (line: string) => void
+}
+
+/** What a route handler gets: the request, the response, and the server's shared state. */
+export interface RequestContext {
+  req: IncomingMessage
+  res: ServerResponse
+  url: URL
+  authority: Authority
+  options: ServerOptions
+  sessions: SessionStore
+  /** Absolute URL of a route under the prefix, from the configured issuer (never the Host header). */
+  endpoint(path: string): string
+}
+
+export type Handler = (ctx: RequestContext) => void | Promise<void>
+
+export interface Route {
+  method: 'GET' | 'POST'
+  path: string
+  /** Under the prefix (OAuth routes) or at the root (discovery, JWKS, health, dashboard). */
+  prefixed: boolean
+  group?: RouteGroup
+  handler: Handler
+}

@@ -1,0 +1,249 @@
+import {randomToken} from '../../core/crypto.js'
+import {
+  type AuthorizationRequest,
+  AuthorizationPageError,
+  AuthorizationRedirectError,
+  authorizationResponseUri,
+  subjectProblem,
+  validateAuthorizationRequest,
+} from '../../core/authorization.js'
+import {createAuthorizationCode} from '../../core/codes.js'
+import {knownScopes} from '../../core/config.js'
+import {cspAllowingRedirect, csrfMatches, currentPath, ensureSession, presentedCsrf, sendCsrfFailure, sendErrorPage} from '../browser.js'
+import type {RequestContext} from '../context.js'
+import {PAGE_HEADERS, Params, readParams, redirect, sendHtml, sendJson, wantsJson} from '../http.js'
+import type {PendingAuthorization, Session} from '../session.js'
+import {consentPage} from '../views/consent.js'
+import {sendSignIn} from './login.js'
+
+/**
+ * `GET {prefix}/authorize` (RFC 6749 §4.1.1) and `POST {prefix}/authorize` (the consent decision).
+ *
+ * Steps of a GET: validate the request (client and redirect URI first: their errors are a page,
+ * later errors go back to the client); find who is signed in (`--login-as` / `login_hint`, else
+ * the session, else the sign-in page); skip consent when auto-approved or already granted in this
+ * session; otherwise keep the validated request server-side under a random id and show consent.
+ */
+
+/** How long a consent page stays answerable. */
+const PENDING_TTL = 10 * 60_000
+const MAX_PENDING_PER_SESSION = 20
+
+export async function handleAuthorize(ctx: RequestContext): Promise<void> {
+  const request = validateOrAnswer(ctx, Params.fromSearch(ctx.url.searchParams), 302)
+  if (!request) return
+
+  const session = ctx.sessions.find(ctx.req)
+  let user: string | undefined
+  if (ctx.options.loginAs !== undefined) {
+    user = request.loginHint ?? ctx.options.loginAs
+    const problem = subjectProblem(user)
+    if (problem) {
+      redirectError(ctx, request, 'invalid_request', `login_hint cannot be used as a subject: ${problem}`, 302)
+      return
+    }
+  } else {
+    user = session?.userId
+  }
+
+  if (user === undefined) {
+    if (request.prompt.includes('none')) {
+      redirectError(ctx, request, 'login_required', 'No user is signed in and prompt=none forbids showing the sign-in page.', 302)
+      return
+    }
+    if (wantsJson(ctx.req)) {
+      sendJson(ctx.res, 401, {error: 'login_required', error_description: 'No user is signed in: open this URL in a browser to sign in, or start passport serve with --login-as SUB.'}, {'Cache-Control': 'no-store'})
+      return
+    }
+    sendSignIn(ctx, {returnTo: currentPath(ctx), purpose: `to continue to ${request.client.name}`, ...(request.loginHint === undefined ? {} : {subject: request.loginHint})})
+    return
+  }
+
+  const sameSessionUser = session !== undefined && session.userId === user
+  const alreadyGranted = sameSessionUser && covers(session.consents.get(request.client.id), request.scopes) && !request.prompt.includes('consent')
+  if (ctx.options.autoApprove || request.client.autoApprove || alreadyGranted) {
+    const location = issueCode(ctx, request, user, sameSessionUser ? (session.authTime ?? null) : Date.now())
+    redirect(ctx.res, location, 302)
+    return
+  }
+  if (request.prompt.includes('none')) {
+    redirectError(ctx, request, 'consent_required', `The user has not approved client ${request.client.id} and prompt=none forbids showing the consent page.`, 302)
+    return
+  }
+
+  const {session: current, headers} = ensureSession(ctx)
+  if (current.userId !== user) {
+    // --login-as (or its login_hint) signs this session in as `user`.
+    current.userId = user
+    current.authTime = Date.now()
+    current.consents.clear()
+    current.pending.clear()
+  }
+  const pending = remember(current, request, user)
+  const scopes = describeScopes(ctx, request.scopes)
+  if (wantsJson(ctx.req)) {
+    sendJson(
+      ctx.res,
+      200,
+      {
+        client: {id: request.client.id, name: request.client.name},
+        scopes,
+        redirect_uri: request.redirectUri,
+        state: request.state ?? null,
+        request_id: pending.id,
+        csrf_token: current.csrf,
+      },
+      {'Cache-Control': 'no-store', ...headers},
+    )
+    return
+  }
+  const page = consentPage({
+    action: `${ctx.options.prefix}/authorize`,
+    csrf: current.csrf,
+    requestId: pending.id,
+    user,
+    client: {id: request.client.id, name: request.client.name},
+    scopes,
+    redirectUri: request.redirectUri,
+    switchUser: ctx.options.loginAs === undefined ? {action: `${ctx.options.prefix}/logout`, returnTo: currentPath(ctx)} : undefined,
+  })
+  sendHtml(ctx.res, 200, page, {...headers, 'Content-Security-Policy': cspAllowingRedirect(PAGE_HEADERS['Content-Security-Policy'], request.redirectUri)})
+}
+
+/**
+ * The consent decision. Form: `request_id`, `action=approve|deny`, `csrf`. JSON (the seed's API):
+ * `{request_id, approved: true|false}` with the CSRF token as `csrf` or an `X-CSRF-Token` header;
+ * instead of `request_id` the original authorization parameters may be sent again (they are
+ * validated afresh). Always needs the session cookie of a signed-in user.
+ */
+export async function handleAuthorizeDecision(ctx: RequestContext): Promise<void> {
+  const params = await readParams(ctx.req)
+  const session = ctx.sessions.find(ctx.req)
+  if (!csrfMatches(session, presentedCsrf(ctx, () => params.get('csrf')))) {
+    sendCsrfFailure(ctx, session)
+    return
+  }
+  if (session.userId === undefined) {
+    sendErrorPage(ctx, 403, {error: 'access_denied', title: 'Not signed in', message: 'Nobody is signed in in this browser session, so nothing can be approved.', fix: 'Start again from the application.'})
+    return
+  }
+  const user = session.userId
+
+  let approve: boolean | undefined
+  let requestId: string | undefined
+  try {
+    approve = decision(params)
+    requestId = params.get('request_id')
+  } catch (error) {
+    sendErrorPage(ctx, 400, {error: 'invalid_request', title: 'Invalid decision', message: (error as Error).message, user})
+    return
+  }
+  if (approve === undefined) {
+    sendErrorPage(ctx, 400, {error: 'invalid_request', title: 'Invalid decision', message: 'The request says neither approve nor deny.', fix: 'Send action=approve or action=deny (JSON: "approved": true or false).', user})
+    return
+  }
+
+  let request: AuthorizationRequest | undefined
+  if (requestId !== undefined) {
+    request = takePending(ctx, session, requestId)
+    if (!request) return
+  } else {
+    request = validateOrAnswer(ctx, params, 303)
+    if (!request) return
+  }
+
+  if (!approve) {
+    redirectError(ctx, request, 'access_denied', `The user denied client ${request.client.id} access.`, 303)
+    return
+  }
+  const granted = session.consents.get(request.client.id) ?? new Set<string>()
+  for (const scope of request.scopes) granted.add(scope)
+  session.consents.set(request.client.id, granted)
+  redirect(ctx.res, issueCode(ctx, request, user, session.authTime ?? null), 303)
+}
+
+/** Validates, or answers the error itself (a page, or a redirect to the client) and returns undefined. */
+function validateOrAnswer(ctx: RequestContext, params: Params, status: 302 | 303): AuthorizationRequest | undefined {
+  try {
+    return validateAuthorizationRequest(ctx.authority.store, ctx.authority.config, params)
+  } catch (error) {
+    if (error instanceof AuthorizationPageError) {
+      const title = error.error === 'invalid_client' ? 'Unknown client' : error.message.startsWith('redirect_uri') || error.message.includes('redirect') ? 'Redirect URI not accepted' : 'Invalid authorization request'
+      sendErrorPage(ctx, 400, {error: error.error, title, message: error.message, fix: error.fix})
+      return undefined
+    }
+    if (error instanceof AuthorizationRedirectError) {
+      redirect(ctx.res, authorizationResponseUri(error.redirectUri, {error: error.error, error_description: error.description, state: error.state, iss: ctx.authority.issuer}), status)
+      return undefined
+    }
+    throw error
+  }
+}
+
+function redirectError(ctx: RequestContext, request: AuthorizationRequest, error: string, description: string, status: 302 | 303): void {
+  redirect(ctx.res, authorizationResponseUri(request.redirectUri, {error, error_description: description, state: request.state, iss: ctx.authority.issuer}), status)
+}
+
+/** Issues the code (RFC 6749 §4.1.2) and returns the redirect with `code`, `state` and `iss` (RFC 9207). */
+function issueCode(ctx: RequestContext, request: AuthorizationRequest, userId: string, authTime: number | null): string {
+  const {code} = createAuthorizationCode(
+    ctx.authority.store,
+    {
+      clientId: request.client.id,
+      userId,
+      scopes: request.scopes,
+      redirectUri: request.redirectUriParam,
+      codeChallenge: request.codeChallenge,
+      codeChallengeMethod: request.codeChallengeMethod,
+      nonce: request.nonce,
+      resource: request.resource,
+      authTime,
+    },
+    ctx.authority.config.authCodesExpireIn,
+  )
+  return authorizationResponseUri(request.redirectUri, {code, state: request.state, iss: ctx.authority.issuer})
+}
+
+function decision(params: Params): boolean | undefined {
+  const action = params.get('action')
+  const approved = params.boolean('approved')
+  if (action !== undefined && approved !== undefined) throw new Error('Send either action or approved, not both.')
+  if (action === undefined) return approved
+  if (action === 'approve') return true
+  if (action === 'deny') return false
+  throw new Error(`action must be approve or deny, not "${action}".`)
+}
+
+function remember(session: Session, request: AuthorizationRequest, userId: string): PendingAuthorization {
+  const now = Date.now()
+  for (const [id, entry] of session.pending) if (entry.expiresAt <= now) session.pending.delete(id)
+  while (session.pending.size >= MAX_PENDING_PER_SESSION) session.pending.delete(session.pending.keys().next().value!)
+  const pending: PendingAuthorization = {id: randomToken(), request, userId, expiresAt: now + PENDING_TTL}
+  session.pending.set(pending.id, pending)
+  return pending
+}
+
+/** The pending request for a decision, once; answers the error page itself when there is none. */
+function takePending(ctx: RequestContext, session: Session, requestId: string): AuthorizationRequest | undefined {
+  const pending = session.pending.get(requestId)
+  session.pending.delete(requestId)
+  const user = session.userId
+  const fail = (message: string) => {
+    sendErrorPage(ctx, 400, {error: 'invalid_request', title: 'Authorization request expired', message, fix: 'Start the sign-in again from the application.', ...(user ? {user} : {})})
+    return undefined
+  }
+  if (!pending || pending.expiresAt <= Date.now()) return fail('This authorization request is no longer waiting for an answer: it was already answered, it expired, or the server restarted.')
+  if (pending.userId !== user) return fail(`This consent page was shown to ${pending.userId}, but ${user ?? 'nobody'} is signed in now.`)
+  const client = ctx.authority.store.clients.find(pending.request.client.id)
+  if (!client) return fail(`Client ${pending.request.client.id} was deleted while the consent page was open.`)
+  return {...pending.request, client}
+}
+
+function covers(granted: Set<string> | undefined, scopes: string[]): boolean {
+  return granted !== undefined && scopes.every((scope) => granted.has(scope))
+}
+
+function describeScopes(ctx: RequestContext, scopes: string[]): {id: string; description: string}[] {
+  const known = knownScopes(ctx.authority.config)
+  return scopes.map((id) => ({id, description: known[id] ?? id}))
+}

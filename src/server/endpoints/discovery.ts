@@ -1,0 +1,41 @@
+import {knownScopes} from '../../core/config.js'
+import {GRANT_AUTHORIZATION_CODE, GRANT_CLIENT_CREDENTIALS, GRANT_DEVICE_CODE, GRANT_REFRESH_TOKEN} from '../../core/clients.js'
+import type {RequestContext} from '../context.js'
+import {sendJson} from '../http.js'
+
+/** RFC 8414 and OpenID Connect Discovery metadata: only what the server really supports. */
+export function metadata(ctx: Pick<RequestContext, 'authority' | 'options' | 'endpoint'>): Record<string, unknown> {
+  const {authority, options} = ctx
+  const served = (group: string) => !options.except.includes(group as never)
+  const issuer = authority.issuer
+  const meta: Record<string, unknown> = {
+    issuer,
+    jwks_uri: `${issuer}/.well-known/jwks.json`,
+    response_types_supported: ['code'],
+    response_modes_supported: ['query'],
+    grant_types_supported: [GRANT_AUTHORIZATION_CODE, GRANT_CLIENT_CREDENTIALS, GRANT_REFRESH_TOKEN, GRANT_DEVICE_CODE],
+    code_challenge_methods_supported: ['S256'],
+    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+    scopes_supported: Object.keys(knownScopes(authority.config)),
+    subject_types_supported: ['public'],
+    id_token_signing_alg_values_supported: ['RS256'],
+    authorization_response_iss_parameter_supported: true,
+  }
+  if (served('authorize')) meta.authorization_endpoint = ctx.endpoint('/authorize')
+  if (served('token')) meta.token_endpoint = ctx.endpoint('/token')
+  if (served('device')) meta.device_authorization_endpoint = ctx.endpoint('/device/code')
+  if (served('revoke')) {
+    meta.revocation_endpoint = ctx.endpoint('/revoke')
+    meta.revocation_endpoint_auth_methods_supported = ['client_secret_basic', 'client_secret_post', 'none']
+  }
+  if (served('introspect')) {
+    meta.introspection_endpoint = ctx.endpoint('/introspect')
+    meta.introspection_endpoint_auth_methods_supported = ['client_secret_basic', 'client_secret_post']
+  }
+  if (served('userinfo')) meta.userinfo_endpoint = ctx.endpoint('/userinfo')
+  return meta
+}
+
+export function handleDiscovery(ctx: RequestContext): void {
+  sendJson(ctx.res, 200, metadata(ctx), {'Cache-Control': 'public, max-age=60'})
+}

@@ -1,0 +1,83 @@
+import {subjectProblem} from '../../core/authorization.js'
+import {cookieHeader, csrfMatches, currentPath, ensureSession, presentedCsrf, safeReturnTo, sendCsrfFailure} from '../browser.js'
+import type {RequestContext} from '../context.js'
+import {readParams, redirect, sendHtml} from '../http.js'
+import {signInPage} from '../views/sign-in.js'
+
+/**
+ * The development sign-in: `POST {prefix}/login` with a subject (a configured user picked with
+ * one click, or any typed subject) and the session's CSRF token; then back to where the person
+ * came from. `POST {prefix}/logout` signs out.
+ */
+
+export interface SignInOptions {
+  returnTo?: string
+  subject?: string
+  purpose?: string
+  error?: string
+  status?: number
+}
+
+/** Shows the sign-in page (creating the session that carries its CSRF token). */
+export function sendSignIn(ctx: RequestContext, options: SignInOptions = {}): void {
+  const {session, headers} = ensureSession(ctx)
+  const users = Object.entries(ctx.authority.config.users).map(([id, user]) => ({
+    id,
+    ...(user.name === undefined ? {} : {name: user.name}),
+    ...(user.email === undefined ? {} : {email: user.email}),
+  }))
+  const page = signInPage({
+    action: `${ctx.options.prefix}/login`,
+    csrf: session.csrf,
+    returnTo: options.returnTo ?? currentPath(ctx),
+    users,
+    ...(options.subject === undefined ? {} : {subject: options.subject}),
+    ...(options.purpose === undefined ? {} : {purpose: options.purpose}),
+    ...(options.error === undefined ? {} : {error: options.error}),
+  })
+  sendHtml(ctx.res, options.status ?? 200, page, headers)
+}
+
+export async function handleLogin(ctx: RequestContext): Promise<void> {
+  const params = await readParams(ctx.req)
+  const session = ctx.sessions.find(ctx.req)
+  if (!csrfMatches(session, presentedCsrf(ctx, () => params.get('csrf')))) {
+    sendCsrfFailure(ctx, session)
+    return
+  }
+  let returnTo: string | undefined
+  let subject: string | undefined
+  try {
+    returnTo = safeReturnTo(ctx, params.get('return_to'))
+    subject = params.get('subject')
+  } catch (error) {
+    sendSignIn(ctx, {status: 400, error: (error as Error).message, ...(returnTo === undefined ? {} : {returnTo})})
+    return
+  }
+  const problem = subjectProblem(subject ?? '')
+  if (problem || subject === undefined) {
+    sendSignIn(ctx, {status: 400, error: problem ?? 'Enter a subject.', returnTo: returnTo ?? `${ctx.options.prefix}/device`, ...(subject === undefined ? {} : {subject})})
+    return
+  }
+  const next = ctx.sessions.rotate(session)
+  next.userId = subject
+  next.authTime = Date.now()
+  redirect(ctx.res, returnTo ?? `${ctx.options.prefix}/device`, 303, cookieHeader(ctx, next))
+}
+
+export async function handleLogout(ctx: RequestContext): Promise<void> {
+  const params = await readParams(ctx.req)
+  const session = ctx.sessions.find(ctx.req)
+  if (!csrfMatches(session, presentedCsrf(ctx, () => params.get('csrf')))) {
+    sendCsrfFailure(ctx, session)
+    return
+  }
+  let returnTo: string | undefined
+  try {
+    returnTo = safeReturnTo(ctx, params.get('return_to'))
+  } catch {
+    returnTo = undefined
+  }
+  const next = ctx.sessions.rotate(session)
+  redirect(ctx.res, returnTo ?? `${ctx.options.prefix}/device`, 303, cookieHeader(ctx, next))
+}

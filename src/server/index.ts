@@ -1,0 +1,181 @@
+import {generateKeyPairSync} from 'node:crypto'
+import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
+import type {AddressInfo} from 'node:net'
+
+import {Authority} from '../core/authority.js'
+import {defaultConfig, loadConfig, type PassportConfig, parseConfig} from '../core/config.js'
+import {OAuthError} from '../core/errors.js'
+import {keyLocation, type KeyLocation} from '../core/keys.js'
+import type {RequestContext, Route, RouteGroup, ServerOptions} from './context.js'
+import {sendError} from './errors.js'
+import {sendJson} from './http.js'
+import {routes} from './routes.js'
+import {SessionStore} from './session.js'
+
+export type {RouteGroup, ServerOptions} from './context.js'
+export {ROUTE_GROUPS} from './context.js'
+
+export interface RunningServer {
+  /** The issuer: configured, or http://HOST:PORT of the listening socket. */
+  issuer: string
+  /** Base URL of the listening socket. */
+  url: string
+  port: number
+  server: Server
+  /** Stops accepting connections, lets in-flight requests finish, then closes the database. */
+  close(): Promise<void>
+}
+
+/**
+ * Serves an authority over HTTP. The issuer is the configured one; without one it becomes
+ * `http://HOST:PORT` once the socket listens (never taken from a request's Host header).
+ */
+export async function serve(authority: Authority, options: ServerOptions, explicitIssuer?: string): Promise<RunningServer> {
+  const sessions = new SessionStore()
+  const table = buildRouteTable(routes(), options)
+  const log = options.log
+
+  const server = createServer({requestTimeout: 30_000, headersTimeout: 15_000, keepAliveTimeout: 5_000}, (req, res) => {
+    const started = performance.now()
+    if (log) {
+      res.on('finish', () => {
+        // Path only: a query string can carry codes or state.
+        log(`${req.method} ${(req.url ?? '').split('?')[0]} ${res.statusCode} ${(performance.now() - started).toFixed(1)}ms`)
+      })
+    }
+    void handle(req, res)
+  })
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      let url: URL
+      try {
+        url = new URL(req.url ?? '/', 'http://passport.invalid')
+      } catch {
+        throw new OAuthError('invalid_request', 'The request target is not a valid URL.')
+      }
+      const byMethod = table.get(url.pathname)
+      if (!byMethod) {
+        sendJson(res, 404, {error: 'not_found', error_description: `No route ${url.pathname}.`})
+        return
+      }
+      const route = byMethod.get(req.method ?? '')
+      if (!route) {
+        const allowed = [...byMethod.keys()].join(', ')
+        sendJson(res, 405, {error: 'invalid_request', error_description: `${req.method} is not allowed on ${url.pathname}; use ${allowed}.`}, {Allow: allowed})
+        return
+      }
+      const ctx: RequestContext = {
+        req,
+        res,
+        url,
+        authority,
+        options,
+        sessions,
+        endpoint: (path) => `${authority.issuer}${options.prefix}${path}`,
+      }
+      await route.handler(ctx)
+    } catch (error) {
+      sendError(res, error, log)
+    }
+  }
+
+  server.on('clientError', (_error, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
+  })
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  const port = (server.address() as AddressInfo).port
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host === '0.0.0.0' || options.host === '::' ? 'localhost' : options.host
+  const url = `http://${host}:${port}`
+  authority.issuer = explicitIssuer ?? authority.config.issuer ?? url
+
+  let closing: Promise<void> | undefined
+  return {
+    issuer: authority.issuer,
+    url,
+    port,
+    server,
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        server.close(() => {
+          authority.close()
+          resolve()
+        })
+        server.closeIdleConnections()
+      })
+      return closing
+    },
+  }
+}
+
+export interface StartServerOptions {
+  /** Database file; default an in-memory database. */
+  database?: string
+  /** A configuration object (as in passport.config.json) or a path to such a file. */
+  config?: Partial<Record<keyof PassportConfig, unknown>> | string
+  /** Key directory; default: a fresh key pair held in memory. */
+  keyPath?: string
+  port?: number
+  host?: string
+  prefix?: string
+  except?: RouteGroup[]
+  issuer?: string
+  loginAs?: string
+  autoApprove?: boolean
+  /** Receives the access log; silent by default. */
+  log?: (line: string) => void
+}
+
+/**
+ * The same server as `passport serve`, in-process: for a test runner's global set-up.
+ * `await close()` when done.
+ */
+export async function startServer(options: StartServerOptions = {}): Promise<{issuer: string; url: string; port: number; close(): Promise<void>}> {
+  const config = typeof options.config === 'string' ? loadConfig(options.config) : options.config ? parseConfig(options.config) : defaultConfig()
+  let keys: KeyLocation
+  if (options.keyPath) {
+    keys = keyLocation(options.keyPath, {})
+  } else {
+    const pair = generateKeyPairSync('rsa', {modulusLength: 2048, publicKeyEncoding: {type: 'spki', format: 'pem'}, privateKeyEncoding: {type: 'pkcs8', format: 'pem'}})
+    keys = {directory: '', privateKeyPem: pair.privateKey, publicKeyPem: pair.publicKey}
+  }
+  const authority = Authority.open({config, database: options.database ?? config.database ?? ':memory:', keys})
+  try {
+    const running = await serve(
+      authority,
+      {
+        host: options.host ?? '127.0.0.1',
+        port: options.port ?? 0,
+        prefix: options.prefix ?? '/oauth',
+        except: options.except ?? [],
+        autoApprove: options.autoApprove ?? false,
+        ...(options.loginAs === undefined ? {} : {loginAs: options.loginAs}),
+        ...(options.log === undefined ? {} : {log: options.log}),
+      },
+      options.issuer,
+    )
+    return {issuer: running.issuer, url: running.url, port: running.port, close: () => running.close()}
+  } catch (error) {
+    authority.close()
+    throw error
+  }
+}
+
+function buildRouteTable(all: Route[], options: ServerOptions): Map<string, Map<string, Route>> {
+  const table = new Map<string, Map<string, Route>>()
+  for (const route of all) {
+    if (route.group && options.except.includes(route.group)) continue
+    const path = route.prefixed ? `${options.prefix}${route.path}` : route.path
+    const byMethod = table.get(path) ?? new Map<string, Route>()
+    byMethod.set(route.method, route)
+    table.set(path, byMethod)
+  }
+  return table
+}

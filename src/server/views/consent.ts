@@ -1,0 +1,49 @@
+import {type Html, html, layout} from './layout.js'
+
+export interface ScopeView {
+  id: string
+  description: string
+}
+
+export function scopeList(scopes: ScopeView[]): Html {
+  if (scopes.length === 0) return html`<p>No specific permissions (no scope was requested).</p>`
+  return html`<ul class="scopes">${scopes.map((s) => html`<li><span class="id"><code>${s.id}</code></span> — ${s.description}</li>`)}</ul>`
+}
+
+export interface ConsentView {
+  action: string
+  csrf: string
+  requestId: string
+  user: string
+  client: {id: string; name: string}
+  scopes: ScopeView[]
+  /** Where the answer will be sent (shown so a person can spot a wrong app). */
+  redirectUri: string
+  /** "Sign in as someone else" (absent under --login-as). */
+  switchUser: {action: string; returnTo: string} | undefined
+}
+
+export function consentPage(view: ConsentView): string {
+  return layout(
+    {title: `Authorize ${view.client.name}`, user: view.user},
+    html`<h1><span>${view.client.name}</span> wants to access your account</h1>
+<p class="muted">Client id <code>${view.client.id}</code> · answers go to <code>${view.redirectUri}</code></p>
+<h2>It asks for</h2>
+${scopeList(view.scopes)}
+<form method="post" action="${view.action}">
+<input type="hidden" name="csrf" value="${view.csrf}">
+<input type="hidden" name="request_id" value="${view.requestId}">
+<div class="actions">
+<button type="submit" name="action" value="approve">Approve</button>
+<button type="submit" name="action" value="deny" class="secondary">Deny</button>
+</div>
+</form>
+${view.switchUser
+  ? html`<form method="post" action="${view.switchUser.action}">
+<input type="hidden" name="csrf" value="${view.csrf}">
+<input type="hidden" name="return_to" value="${view.switchUser.returnTo}">
+<p class="hint">Not <code>${view.user}</code>? <button type="submit" class="link">Sign in as someone else</button></p>
+</form>`
+  : ''}`,
+  )
+}

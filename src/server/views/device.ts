@@ -1,0 +1,74 @@
+import {scopeList, type ScopeView} from './consent.js'
+import {html, layout} from './layout.js'
+
+export interface DeviceEnterView {
+  /** GET target that looks the code up, e.g. /oauth/device. */
+  action: string
+  user: string
+  value?: string
+  error?: string
+  /** True when the session is locked after too many wrong codes. */
+  locked?: boolean
+}
+
+export function deviceEnterPage(view: DeviceEnterView): string {
+  return layout(
+    {title: 'Connect a device', user: view.user},
+    html`<h1>Connect a device</h1>
+<p>Enter the code shown on the device or in the terminal.</p>
+${view.error ? html`<div class="alert error" role="alert">${view.error}</div>` : ''}
+${view.locked
+  ? ''
+  : html`<form method="get" action="${view.action}">
+<label for="user_code">Code</label>
+<input type="text" id="user_code" name="user_code" class="usercode" value="${view.value ?? ''}" placeholder="XXXX-XXXX" autocomplete="one-time-code" spellcheck="false" autocapitalize="characters" maxlength="32" required autofocus aria-describedby="user_code_hint">
+<p class="hint" id="user_code_hint">8 letters, e.g. BCDF-GHJK; case, spaces and hyphens do not matter.</p>
+<div class="actions"><button type="submit">Continue</button></div>
+</form>`}`,
+  )
+}
+
+export interface DeviceConfirmView {
+  action: string
+  csrf: string
+  user: string
+  userCode: string
+  client: {id: string; name: string}
+  scopes: ScopeView[]
+}
+
+export function deviceConfirmPage(view: DeviceConfirmView): string {
+  return layout(
+    {title: `Connect ${view.client.name}`, user: view.user},
+    html`<h1>Connect <span>${view.client.name}</span>?</h1>
+<p>Check that the device shows this code:</p>
+<div class="usercode-display" aria-label="User code">${view.userCode}</div>
+<p class="muted">Client id <code>${view.client.id}</code></p>
+<h2>It asks for</h2>
+${scopeList(view.scopes)}
+<form method="post" action="${view.action}">
+<input type="hidden" name="csrf" value="${view.csrf}">
+<input type="hidden" name="user_code" value="${view.userCode}">
+<div class="actions">
+<button type="submit" name="action" value="approve">Approve</button>
+<button type="submit" name="action" value="deny" class="secondary">Deny</button>
+</div>
+</form>
+<p class="hint">Only approve if you started this sign-in yourself. A denial is final.</p>`,
+  )
+}
+
+export interface DeviceDoneView {
+  user: string
+  approved: boolean
+  client: {id: string; name: string}
+}
+
+export function deviceDonePage(view: DeviceDoneView): string {
+  return layout(
+    {title: view.approved ? 'Device connected' : 'Device denied', user: view.user},
+    view.approved
+      ? html`<h1>Device connected</h1><div class="alert ok" role="status">You approved <strong>${view.client.name}</strong>. Return to your device; it will continue on its own.</div>`
+      : html`<h1>Device denied</h1><div class="alert error" role="status">You denied <strong>${view.client.name}</strong>. The device will be told; the code cannot be used again.</div>`,
+  )
+}

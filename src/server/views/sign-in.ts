@@ -1,0 +1,42 @@
+import {type Html, html, layout} from './layout.js'
+
+export interface SignInView {
+  /** Form target, e.g. /oauth/login. */
+  action: string
+  csrf: string
+  /** Where to go once signed in (a path on this server). */
+  returnTo: string
+  users: {id: string; name?: string; email?: string}[]
+  /** Prefills the subject field (from login_hint). */
+  subject?: string
+  /** What the sign-in is for, e.g. "to continue to Web app". */
+  purpose?: string
+  error?: string
+}
+
+/** Development sign-in: configured users as one-click choices, or any subject. */
+export function signInPage(view: SignInView): string {
+  const hidden = html`<input type="hidden" name="csrf" value="${view.csrf}"><input type="hidden" name="return_to" value="${view.returnTo}">`
+  const users: Html = view.users.length
+    ? html`<h2 id="users-heading">Choose a user</h2>
+<form method="post" action="${view.action}" aria-labelledby="users-heading">${hidden}
+<div class="users">${view.users.map(
+        (user) => html`<button type="submit" name="subject" value="${user.id}"><span>${user.name ?? user.id}</span><span class="email">${user.email ?? user.id}</span></button>`,
+      )}</div>
+</form>
+<h2>Or another subject</h2>`
+    : html``
+  return layout(
+    {title: 'Sign in'},
+    html`<h1>Sign in${view.purpose ? html` <span class="muted">${view.purpose}</span>` : ''}</h1>
+<p class="muted">This is a development server: there are no passwords. Pick who you want to be.</p>
+${view.error ? html`<div class="alert error" role="alert">${view.error}</div>` : ''}
+${users}
+<form method="post" action="${view.action}">${hidden}
+<label for="subject">Subject (user id)</label>
+<input type="text" id="subject" name="subject" value="${view.subject ?? ''}" autocomplete="username" spellcheck="false" autocapitalize="none" maxlength="255" required${view.users.length ? '' : ' autofocus'}>
+<p class="hint">Becomes the <code>sub</code> claim of the tokens, e.g. <code>alice</code>.</p>
+<div class="actions"><button type="submit">Sign in</button></div>
+</form>`,
+  )
+}
