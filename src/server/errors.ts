@@ -35,7 +35,7 @@ function describe(error: unknown): string {
 
 /**
  * RFC 6749 §5.2: `error_description` may hold only %x20-21 / %x23-5B / %x5D-7E — no control
- * characters (CR, LF, TAB), no `"` or `\\`, nothing outside ASCII.
+ * characters (CR, LF, TAB), no `"` or backslash, nothing outside ASCII.
  */
 export function rfcText(value: string): string {
   return value
