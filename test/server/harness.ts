@@ -5,6 +5,7 @@ import Database from 'better-sqlite3'
 import {createAuthorizationCode} from '../../dist/core/codes.js'
 import {s256} from '../../dist/core/crypto.js'
 import {decideDeviceAuthorization} from '../../dist/core/device.js'
+import {generateKeys} from '../../dist/core/keys.js'
 import {startServer} from '../../dist/server/index.js'
 import {Store} from '../../dist/store/index.js'
 import {tempDir} from '../helpers.js'
@@ -39,6 +40,8 @@ export interface TestServer {
   issuer: string
   token: string
   dbPath: string
+  /** The key directory, when started with `withKeys` (the private key is `oauth-private.key` there). */
+  keyPath?: string
   /** A second connection to the same database file, for setting up codes and approvals. */
   store: InstanceType<typeof Store>
   /** Read-only SQL on the server's database file. */
@@ -48,10 +51,12 @@ export interface TestServer {
   close(): Promise<void>
 }
 
-export async function startTestServer(options: {config?: Record<string, unknown>} = {}): Promise<TestServer> {
+export async function startTestServer(options: {config?: Record<string, unknown>; withKeys?: boolean} = {}): Promise<TestServer> {
   const {dir, cleanup} = tempDir('passport-server-')
   const dbPath = join(dir, 'passport.sqlite')
-  const running = await startServer({database: dbPath, config: {...CONFIG, ...options.config}})
+  const keyPath = options.withKeys ? join(dir, 'keys') : undefined
+  if (keyPath) await generateKeys(keyPath)
+  const running = await startServer({database: dbPath, config: {...CONFIG, ...options.config}, ...(keyPath ? {keyPath} : {})})
   const store = Store.open(dbPath)
   const db = new Database(dbPath)
   return {
@@ -59,6 +64,7 @@ export async function startTestServer(options: {config?: Record<string, unknown>
     issuer: running.issuer,
     token: `${running.url}/oauth/token`,
     dbPath,
+    ...(keyPath ? {keyPath} : {}),
     store,
     row: (sql, ...params) => db.prepare(sql).get(...params) as never,
     rows: (sql, ...params) => db.prepare(sql).all(...params) as never,
