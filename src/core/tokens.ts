@@ -119,7 +119,8 @@ export async function finishTokens(issuer: string, keys: SigningKeys, planned: P
   const response: TokenResponse = {
     access_token: accessToken,
     token_type: 'Bearer',
-    expires_in: Math.round((accessRow.expiresAt - planned.now) / 1000),
+    // exp − iat: both whole seconds, so the lifetime reads exactly as configured.
+    expires_in: Math.round((accessRow.expiresAt - Math.floor(planned.now / 1000) * 1000) / 1000),
     scope: formatScope(accessRow.scopes),
   }
   if (planned.refreshToken) response.refresh_token = planned.refreshToken

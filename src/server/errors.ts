@@ -14,7 +14,7 @@ export function sendError(res: ServerResponse, error: unknown, log?: (line: stri
     return
   }
   if (error instanceof OAuthError) {
-    sendJson(res, error.status, error.toJSON(), {...NO_STORE, ...error.headers})
+    sendJson(res, error.status, {error: error.code, error_description: rfcText(error.message)}, {...NO_STORE, ...error.headers})
     return
   }
   const storage = isStorageError(error)
@@ -31,4 +31,17 @@ function isStorageError(error: unknown): boolean {
 function describe(error: unknown): string {
   if (error instanceof Error) return `${error.name}${(error as {code?: string}).code ? ` (${(error as {code?: string}).code})` : ''}`
   return typeof error
+}
+
+/**
+ * RFC 6749 §5.2: `error_description` may hold only %x20-21 / %x23-5B / %x5D-7E — no control
+ * characters (CR, LF, TAB), no `"` or backslash, nothing outside ASCII.
+ */
+export function rfcText(value: string): string {
+  return value
+    .replace(/[\u2013\u2014]/g, '-')
+    .replace(/\u2026/g, '...')
+    .replace(/[\u2018\u2019"]/g, "'")
+    .replace(/\\/g, '/')
+    .replace(/[^\x20-\x21\x23-\x5b\x5d-\x7e]/g, '?')
 }

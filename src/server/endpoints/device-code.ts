@@ -1,7 +1,36 @@
+import {GRANT_DEVICE_CODE} from '../../core/clients.js'
+import {createDeviceAuthorization} from '../../core/device.js'
+import {unauthorizedClient} from '../../core/errors.js'
+import {checkScopes} from '../../core/grants/common.js'
+import {parseScope} from '../../core/scopes.js'
+import {authenticateClient} from '../client-auth.js'
 import type {RequestContext} from '../context.js'
-import {sendJson} from '../http.js'
+import {NO_STORE, readParams, sendJson} from '../http.js'
 
-export function handleDeviceCode(ctx: RequestContext): void {
-  sendJson(ctx.res, 501, {error: 'server_error', error_description: 'Not implemented yet.'})
+/** `POST {prefix}/device/code` (RFC 8628 §3.1–3.2): starts a device authorization. */
+export async function handleDeviceCode(ctx: RequestContext): Promise<void> {
+  const {authority} = ctx
+  const params = await readParams(ctx.req)
+  const {client} = authenticateClient(ctx.req, params, authority.store)
+  if (!client.grantTypes.includes(GRANT_DEVICE_CODE)) {
+    throw unauthorizedClient(`Client ${client.id} may not use the device authorization grant.`)
+  }
+  const scopes = parseScope(params.get('scope'))
+  checkScopes(authority, client, scopes)
+  const ttl = authority.config.deviceCodesExpireIn
+  const {deviceCode, userCode, row} = createDeviceAuthorization(authority.store, client, scopes, ttl)
+  const verificationUri = ctx.endpoint('/device')
+  sendJson(
+    ctx.res,
+    200,
+    {
+      device_code: deviceCode,
+      user_code: userCode,
+      verification_uri: verificationUri,
+      verification_uri_complete: `${verificationUri}?user_code=${encodeURIComponent(userCode)}`,
+      expires_in: Math.round(ttl / 1000),
+      interval: row.interval,
+    },
+    {...NO_STORE},
+  )
 }
-

@@ -1,7 +1,72 @@
+import type {Authority} from '../../core/authority.js'
+import {sha256} from '../../core/crypto.js'
+import {InvalidTokenError} from '../../core/errors.js'
+import {formatScope} from '../../core/scopes.js'
+import {verifyAccessToken} from '../../core/verify.js'
+import type {ClientRow} from '../../store/clients.js'
+import {authenticateClient, invalidClient} from '../client-auth.js'
 import type {RequestContext} from '../context.js'
-import {sendJson} from '../http.js'
+import {NO_STORE, readParams, sendJson} from '../http.js'
 
-export function handleIntrospect(ctx: RequestContext): void {
-  sendJson(ctx.res, 501, {error: 'server_error', error_description: 'Not implemented yet.'})
+const INACTIVE = {active: false} as const
+
+/**
+ * `POST {prefix}/introspect` (RFC 7662). Only confidential clients may introspect (a public
+ * client cannot keep the credential that would protect the answer). A token is active only if
+ * the database knows it, it is neither revoked nor expired, and it belongs to the caller (issued
+ * to it, or an access token whose audience it is); anything else is exactly `{"active": false}`.
+ * Refresh tokens are introspected too, with `token_type: "refresh_token"`.
+ */
+export async function handleIntrospect(ctx: RequestContext): Promise<void> {
+  const params = await readParams(ctx.req)
+  const {client} = authenticateClient(ctx.req, params, ctx.authority.store)
+  if (client.type !== 'confidential') throw invalidClient(`Client ${client.id} is public; only confidential clients may introspect tokens.`)
+  const token = params.require('token')
+  params.get('token_type_hint') // read only so that a repeated hint is refused; the lookup does not need it
+  const answer = (await introspectRefreshToken(ctx.authority, client, token)) ?? (await introspectAccessToken(ctx.authority, client, token)) ?? INACTIVE
+  sendJson(ctx.res, 200, answer, {...NO_STORE})
 }
 
+async function introspectRefreshToken(authority: Authority, client: ClientRow, token: string): Promise<Record<string, unknown> | undefined> {
+  const row = authority.store.refreshTokens.findByHash(sha256(token))
+  if (!row) return undefined
+  if (row.clientId !== client.id || row.revokedAt !== null || row.expiresAt <= Date.now()) return INACTIVE
+  return {
+    active: true,
+    scope: formatScope(row.scopes),
+    client_id: row.clientId,
+    sub: row.userId,
+    username: row.userId,
+    exp: Math.floor(row.expiresAt / 1000),
+    iat: Math.floor(row.createdAt / 1000),
+    iss: authority.issuer,
+    token_type: 'refresh_token',
+  }
+}
+
+async function introspectAccessToken(authority: Authority, client: ClientRow, token: string): Promise<Record<string, unknown> | undefined> {
+  const keys = await authority.signingKeys()
+  let verified
+  try {
+    verified = await verifyAccessToken(token, {issuer: authority.issuer, publicKey: keys.publicKeys, store: authority.store})
+  } catch (error) {
+    if (error instanceof InvalidTokenError) return undefined
+    throw error
+  }
+  const {claims, record} = verified
+  const audiences = Array.isArray(claims.aud) ? claims.aud : [claims.aud]
+  if (record!.clientId !== client.id && !audiences.includes(client.id)) return undefined
+  return {
+    active: true,
+    scope: formatScope(verified.scopes),
+    client_id: verified.clientId,
+    sub: claims.sub,
+    ...(verified.userId === null ? {} : {username: verified.userId}),
+    aud: claims.aud,
+    exp: claims.exp,
+    iat: claims.iat,
+    iss: claims.iss,
+    jti: claims.jti,
+    token_type: 'Bearer',
+  }
+}

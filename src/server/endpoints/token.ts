@@ -1,7 +1,38 @@
+import {GRANTS} from '../../core/grants/index.js'
+import {type Grant} from '../../core/grants/types.js'
+import {unauthorizedClient, unsupportedGrantType} from '../../core/errors.js'
+import type {ClientRow} from '../../store/clients.js'
+import {authenticateClient} from '../client-auth.js'
 import type {RequestContext} from '../context.js'
-import {sendJson} from '../http.js'
+import {NO_STORE, readParams, sendJson, type Params} from '../http.js'
 
-export function handleToken(ctx: RequestContext): void {
-  sendJson(ctx.res, 501, {error: 'server_error', error_description: 'Not implemented yet.'})
+/** `POST {prefix}/token` (RFC 6749 §3.2, §5): one short list of named steps. */
+export async function handleToken(ctx: RequestContext): Promise<void> {
+  const params = await readParams(ctx.req)
+  const {grantType, grant} = selectGrant(params)
+  const {client} = authenticateClient(ctx.req, params, ctx.authority.store)
+  assertGrantAllowed(client, grantType)
+  const response = await grant({authority: ctx.authority, client, params})
+  sendJson(ctx.res, 200, response, {...NO_STORE})
 }
 
+/** `grant_type` missing → `invalid_request`; not one we serve → `unsupported_grant_type`. */
+function selectGrant(params: Params): {grantType: string; grant: Grant} {
+  const grantType = params.require('grant_type')
+  const grant = GRANTS.get(grantType)
+  if (!grant) throw unsupportedGrantType(`The grant_type "${printable(grantType)}" is not supported; use one of: ${[...GRANTS.keys()].join(', ')}.`)
+  return {grantType, grant}
+}
+
+/** A grant the client was not registered for → `unauthorized_client`. */
+function assertGrantAllowed(client: ClientRow, grantType: string): void {
+  if (!client.grantTypes.includes(grantType)) {
+    throw unauthorizedClient(`Client ${client.id} may not use the ${grantType} grant (allowed: ${client.grantTypes.join(', ') || 'none'}).`)
+  }
+}
+
+/** Echoed request values are shortened and stripped of control characters (no CR/LF in descriptions). */
+function printable(value: string): string {
+  const clean = value.replace(/[^\x20-\x7e]/g, '?')
+  return clean.length > 80 ? `${clean.slice(0, 80)}…` : clean
+}

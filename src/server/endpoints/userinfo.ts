@@ -1,7 +1,19 @@
+import {userClaims} from '../../core/id-token.js'
+import {requireBearer, sendBearerError} from '../bearer.js'
 import type {RequestContext} from '../context.js'
-import {sendJson} from '../http.js'
+import {NO_STORE, sendJson} from '../http.js'
 
-export function handleUserinfo(ctx: RequestContext): void {
-  sendJson(ctx.res, 501, {error: 'server_error', error_description: 'Not implemented yet.'})
+/**
+ * `GET|POST {prefix}/userinfo` (OpenID Connect Core §5.3): the claims of the token's user that
+ * its scopes release. Needs `openid` and a user: a client-credentials token has none (the
+ * database row says so, whatever its `sub`), and is refused with `insufficient_scope`.
+ */
+export async function handleUserinfo(ctx: RequestContext): Promise<void> {
+  const verified = await requireBearer({authority: ctx.authority, scopes: ['openid']})(ctx.req, ctx.res)
+  if (!verified) return
+  if (verified.userId === null) {
+    sendBearerError(ctx.res, 403, 'passport', 'insufficient_scope', 'The token was issued to a client for itself (client credentials) and has no user.', ['openid'])
+    return
+  }
+  sendJson(ctx.res, 200, {...userClaims(ctx.authority.config, verified.userId, verified.scopes), sub: verified.userId}, {...NO_STORE})
 }
-

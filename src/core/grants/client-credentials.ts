@@ -1,0 +1,34 @@
+import {GRANT_CLIENT_CREDENTIALS} from '../clients.js'
+import {OIDC_SCOPES} from '../config.js'
+import {invalidScope, unauthorizedClient} from '../errors.js'
+import {parseScope} from '../scopes.js'
+import {planTokens, saveTokens, type TokenResponse} from '../tokens.js'
+import {checkScopes, readResource, respond} from './common.js'
+import type {GrantInput} from './types.js'
+
+/** Parameters this grant reads. */
+export const parameters = ['scope', 'resource'] as const
+
+/**
+ * The client credentials grant (RFC 6749 §4.4): confidential clients only, no refresh token,
+ * `sub` = the client id and no user behind the token. Without a `scope` parameter the token
+ * gets no scopes (nothing is granted implicitly); the OpenID Connect scopes need a user and are
+ * refused.
+ */
+export async function clientCredentialsGrant({authority, client, params, now = Date.now()}: GrantInput): Promise<TokenResponse> {
+  if (client.type !== 'confidential') {
+    throw unauthorizedClient(`Client ${client.id} is public; the client_credentials grant needs a confidential client.`)
+  }
+  const scopes = parseScope(params.get('scope'))
+  const userScope = scopes.find((scope) => scope in OIDC_SCOPES)
+  if (userScope !== undefined) throw invalidScope(`Scope "${userScope}" needs a signed-in user and cannot be granted to client credentials.`)
+  checkScopes(authority, client, scopes)
+  const audience = readResource(params)
+  const keys = await authority.signingKeys()
+  const planned = planTokens(
+    {client, userId: null, scopes, ttl: authority.config.tokensExpireIn, grantType: GRANT_CLIENT_CREDENTIALS, ...(audience === undefined ? {} : {audience})},
+    now,
+  )
+  authority.store.transaction(() => saveTokens(authority.store, planned))
+  return respond(authority, keys, planned, {authTime: null, nonce: null})
+}

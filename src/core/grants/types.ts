@@ -1,0 +1,23 @@
+import type {Authority} from '../authority.js'
+import type {TokenResponse} from '../tokens.js'
+import type {ClientRow} from '../../store/clients.js'
+
+/** The request parameters a grant reads (the server's `Params` satisfies it). */
+export interface GrantParams {
+  /** A parameter's value, or undefined when absent or empty; throws `invalid_request` for repeats. */
+  get(name: string): string | undefined
+  /** Like get(), but absence is `invalid_request` naming the parameter. */
+  require(name: string): string
+}
+
+/** What every grant gets: the authority, the already authenticated client and the parameters. */
+export interface GrantInput {
+  authority: Authority
+  client: ClientRow
+  params: GrantParams
+  /** Clock, Unix ms. */
+  now?: number
+}
+
+/** A grant: validates its parameters, makes its once-only state change and issues tokens. */
+export type Grant = (input: GrantInput) => Promise<TokenResponse>

@@ -1,0 +1,71 @@
+import {spawn} from 'node:child_process'
+import {existsSync} from 'node:fs'
+import {join} from 'node:path'
+
+import Database from 'better-sqlite3'
+import {afterEach, describe, expect, it} from 'vitest'
+
+import {BIN, cleanEnv, tempDir, writeJson} from '../helpers.js'
+
+const cleanups: Array<() => void> = []
+afterEach(() => {
+  for (const cleanup of cleanups.splice(0)) cleanup()
+})
+
+function serve(cwd: string, args: string[]) {
+  const child = spawn(process.execPath, [BIN, 'serve', ...args], {cwd, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe']})
+  let stdout = ''
+  let stderr = ''
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+  const firstLine = new Promise<string>((resolve, reject) => {
+    const check = () => {
+      const index = stdout.indexOf('\n')
+      if (index !== -1) resolve(stdout.slice(0, index))
+    }
+    child.stdout.on('data', check)
+    child.on('close', (code) => reject(new Error(`serve exited with ${code} before listening\nstderr: ${stderr}`)))
+  })
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
+  return {child, firstLine, exited, output: () => ({stdout, stderr})}
+}
+
+describe('passport serve (the built CLI)', () => {
+  it('--port 0 --json prints exactly one JSON line; the server answers; SIGTERM exits 0 and closes', async () => {
+    const {dir, cleanup} = tempDir()
+    cleanups.push(cleanup)
+    writeJson(join(dir, 'passport.config.json'), {clients: [{id: 'svc', name: 'Service', secret: 'svc-secret-123', grants: ['client_credentials'], scopes: ['read']}]})
+    const running = serve(dir, ['--port', '0', '--json'])
+    const line = JSON.parse(await running.firstLine) as {issuer: string; port: number; url: string}
+    expect(line.port).toBeGreaterThan(0)
+    expect(line.issuer).toBe(`http://127.0.0.1:${line.port}`)
+
+    const health = await fetch(`${line.url}/healthz`)
+    expect(health.status).toBe(200)
+    const token = await fetch(`${line.url}/oauth/token`, {
+      method: 'POST',
+      headers: {'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from('svc:svc-secret-123').toString('base64')}`},
+      body: 'grant_type=client_credentials&scope=read',
+    })
+    expect(token.status).toBe(200)
+    const {access_token: accessToken} = (await token.json()) as {access_token: string}
+
+    running.child.kill('SIGTERM')
+    expect(await running.exited).toBe(0)
+    const {stdout, stderr} = running.output()
+    expect(stdout.split('\n').filter(Boolean)).toHaveLength(1)
+    // The access log names the requests, never the token or the secret.
+    expect(stderr).toMatch(/POST \/oauth\/token 200/)
+    expect(stderr).not.toContain(accessToken)
+    expect(stderr).not.toContain('svc-secret-123')
+    await expect(fetch(`${line.url}/healthz`)).rejects.toThrow()
+    // Keys and database were created on first run; the token is recorded.
+    expect(existsSync(join(dir, 'storage', 'oauth-private.key'))).toBe(true)
+    const db = new Database(join(dir, 'storage', 'passport.sqlite'), {readonly: true})
+    try {
+      expect(db.prepare("SELECT COUNT(*) AS n FROM oauth_access_tokens WHERE client_id = 'svc'").get()).toEqual({n: 1})
+    } finally {
+      db.close()
+    }
+  })
+})
