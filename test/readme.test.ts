@@ -1,0 +1,68 @@
+import {readFileSync} from 'node:fs'
+import {join} from 'node:path'
+
+import {describe, expect, it} from 'vitest'
+
+import {ROOT} from './helpers.js'
+
+interface Manifest {
+  commands: Record<string, {flags: Record<string, {char?: string}>}>
+}
+
+/** Every `passport COMMAND --flag` written in the README and docs/, with where it was found. */
+function documentedInvocations(): Array<{file: string; command: string; flags: string[]; line: string}> {
+  const found: Array<{file: string; command: string; flags: string[]; line: string}> = []
+  for (const file of ['README.md', 'docs/cli.md', 'docs/tokens.md']) {
+    const text = readFileSync(join(ROOT, file), 'utf8')
+    let inBlock = false
+    for (const line of text.split('\n')) {
+      if (line.trimStart().startsWith('```')) {
+        inBlock = !inBlock
+        continue
+      }
+      // Code only: whole lines inside fenced blocks, inline `code spans` elsewhere.
+      const code = inBlock ? [line] : [...line.matchAll(/`([^`]+)`/g)].map((m) => m[1]!)
+      for (const snippet of code) {
+        for (const match of snippet.matchAll(/\bpassport ([a-z]+(?::[a-z]+)?)\b([^|;&)]*)/g)) {
+          const flags = [...(match[2] ?? '').matchAll(/(?:^|\s|\[)--([a-z][a-z-]*)/g)].map((m) => m[1]!)
+          found.push({file, command: match[1]!, flags, line: line.trim()})
+        }
+      }
+    }
+  }
+  return found
+}
+
+describe('README and docs', () => {
+  const manifest = JSON.parse(readFileSync(join(ROOT, 'oclif.manifest.json'), 'utf8')) as Manifest
+  const invocations = documentedInvocations()
+
+  it('name only commands that exist, with flags those commands accept', () => {
+    expect(invocations.length).toBeGreaterThan(30)
+    const problems: string[] = []
+    for (const {file, command, flags, line} of invocations) {
+      const entry = manifest.commands[command]
+      if (!entry) {
+        problems.push(`${file}: unknown command "${command}" in: ${line}`)
+        continue
+      }
+      for (const flag of flags) {
+        if (flag === 'help') continue
+        if (!(flag in entry.flags)) problems.push(`${file}: "passport ${command}" has no --${flag} in: ${line}`)
+      }
+    }
+    expect(problems).toEqual([])
+  })
+
+  it('show the two set-up commands', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
+    expect(readme).toContain('npm install && npm start')
+    expect(readme).toContain('npm test')
+  })
+
+  it('list every command in the README', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
+    const missing = Object.keys(manifest.commands).filter((id) => id !== 'help' && !readme.includes(`\`${id}\``) && !readme.includes(`passport ${id}`))
+    expect(missing).toEqual([])
+  })
+})
