@@ -271,7 +271,8 @@ function takePending(ctx: RequestContext, session: Session, requestId: string): 
 function signInReason(request: AuthorizationRequest, authTime: number | undefined, now: number): {sentence: string; purpose: string} | undefined {
   if (request.prompt.includes('login')) return {sentence: 'The request asks for a new sign-in (prompt=login)', purpose: 'again to continue to'}
   if (request.prompt.includes('select_account')) return {sentence: 'The request asks the user to choose an account (prompt=select_account)', purpose: 'with the account to use for'}
-  if (request.maxAge !== undefined && (authTime === undefined || now - authTime > request.maxAge * 1000)) {
+  // max_age=0 is prompt=login (OIDC Core §3.1.2.1), whatever the clock's resolution.
+  if (request.maxAge !== undefined && (request.maxAge === 0 || authTime === undefined || now - authTime > request.maxAge * 1000)) {
     return {sentence: `The sign-in is older than max_age=${request.maxAge} seconds`, purpose: 'again (your last sign-in is too old) to continue to'}
   }
   return undefined
