@@ -1,4 +1,4 @@
-import {decodeJwt, decodeProtectedHeader} from 'jose'
+import {decodeProtectedHeader} from 'jose'
 import * as client from 'openid-client'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
