@@ -236,7 +236,7 @@ describe('RP-initiated logout (end_session_endpoint)', () => {
 
   it('a post_logout_redirect_uri without client_id or id_token_hint, or with a hint that is not an id token, is not followed', async () => {
     const {tokens} = await signIn('openid')
-    const cases = [
+    const cases: {params: Record<string, string>; says: string}[] = [
       {params: {post_logout_redirect_uri: WEB.redirect}, says: 'only followed when the request names its client'},
       {params: {id_token_hint: tokens.access_token, post_logout_redirect_uri: WEB.redirect}, says: 'The id_token_hint is not an id token (its typ is not JWT).'},
       {params: {id_token_hint: `${tokens.id_token!.slice(0, -4)}AAAA`, post_logout_redirect_uri: WEB.redirect}, says: 'not an id token signed by this authority'},
