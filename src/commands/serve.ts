@@ -21,7 +21,7 @@ export default class Serve extends BaseCommand<typeof Serve> {
     prefix: Flags.string({description: 'Path prefix of the OAuth routes.', default: '/oauth'}),
     except: Flags.string({description: 'Route group not to serve (repeatable).', multiple: true, options: ['authorize', 'token', 'revoke', 'introspect', 'scopes', 'device', 'userinfo']}),
     'login-as': Flags.string({description: 'Sign every authorization request in as this subject (a login_hint overrides it).'}),
-    'auto-approve': Flags.boolean({description: 'Skip the consent page for every client.'}),
+    'auto-approve': Flags.boolean({description: 'Skip the consent page (and the sign-out confirmation) for every client.'}),
     quiet: Flags.boolean({description: 'No access log on stderr.'}),
   }
 

@@ -1,6 +1,7 @@
 import {readFileSync} from 'node:fs'
 import {dirname, resolve} from 'node:path'
 
+import {claimMappingProblem, userClaimProblem} from './claims.js'
 import {parseDuration} from './duration.js'
 import {ConfigError} from './errors.js'
 
@@ -37,6 +38,11 @@ export interface PassportConfig {
   deviceCodesExpireIn: number
   idTokensExpireIn: number
   users: Record<string, UserConfig>
+  /**
+   * Which scope releases each custom user claim (claim name → scope name). A custom claim not
+   * listed here is released with `profile`.
+   */
+  claims: Record<string, string>
   clients: ClientConfig[]
   keyPath?: string
   database?: string
@@ -69,6 +75,7 @@ export function defaultConfig(): PassportConfig {
     deviceCodesExpireIn: 10 * 60_000,
     idTokensExpireIn: 60 * 60_000,
     users: {},
+    claims: {},
     clients: [],
   }
 }
@@ -82,7 +89,7 @@ const LIFETIME_KEYS = [
   'idTokensExpireIn',
 ] as const
 
-const TOP_LEVEL_KEYS = new Set<string>(['$schema', 'issuer', 'scopes', 'users', 'clients', 'keyPath', 'database', ...LIFETIME_KEYS])
+const TOP_LEVEL_KEYS = new Set<string>(['$schema', 'issuer', 'scopes', 'users', 'claims', 'clients', 'keyPath', 'database', ...LIFETIME_KEYS])
 const USER_KEYS = new Set(['name', 'email', 'email_verified', 'claims'])
 const CLIENT_KEYS = new Set(['id', 'name', 'secret', 'redirectUris', 'grants', 'scopes', 'autoApprove'])
 
@@ -172,7 +179,23 @@ export function parseConfig(raw: unknown, file?: string): PassportConfig {
       if (u.email !== undefined && typeof u.email !== 'string') fail(`${at}.email`, 'a string')
       if (u.email_verified !== undefined && typeof u.email_verified !== 'boolean') fail(`${at}.email_verified`, 'true or false')
       if (u.claims !== undefined && !isObject(u.claims)) fail(`${at}.claims`, 'an object of claim names to values')
+      for (const name of Object.keys((u.claims as object | undefined) ?? {})) {
+        const problem = userClaimProblem(name)
+        if (problem) throw new ConfigError(`${where}: "${at}.claims.${name}" is not allowed: ${problem}.`)
+      }
       config.users[sub] = u as UserConfig
+    }
+  }
+  if (input.claims !== undefined) {
+    if (!isObject(input.claims)) fail('claims', 'an object mapping custom claim names to the scope that releases them, e.g. {"role": "profile"}')
+    const known = knownScopes(config)
+    for (const [name, scope] of Object.entries(input.claims as object)) {
+      const problem = claimMappingProblem(name)
+      if (problem) throw new ConfigError(`${where}: "claims.${name}" cannot be mapped: ${problem}.`)
+      if (typeof scope !== 'string' || !Object.hasOwn(known, scope)) {
+        fail(`claims.${name}`, `the name of a known scope (one of ${Object.keys(known).join(', ')}; got ${JSON.stringify(scope)})`)
+      }
+      config.claims[name] = scope as string
     }
   }
   if (input.clients !== undefined) {

@@ -2,60 +2,9 @@ import {createHash} from 'node:crypto'
 
 import {SignJWT} from 'jose'
 
+import {userClaims} from './claims.js'
 import type {PassportConfig} from './config.js'
 import type {SigningKeys} from './keys.js'
-
-/** OpenID Connect Core §5.1 claims released by the `profile` scope. */
-export const PROFILE_CLAIMS = [
-  'name',
-  'family_name',
-  'given_name',
-  'middle_name',
-  'nickname',
-  'preferred_username',
-  'profile',
-  'picture',
-  'website',
-  'gender',
-  'birthdate',
-  'zoneinfo',
-  'locale',
-  'updated_at',
-] as const
-
-/** Standard claims of scopes passport does not offer (`address`, `phone`): never released. */
-const OTHER_STANDARD_CLAIMS = new Set(['address', 'phone_number', 'phone_number_verified', 'email', 'email_verified'])
-
-/** Claims passport sets itself in id tokens and userinfo; configured user claims cannot replace them. */
-const PROTOCOL_CLAIMS = new Set(['iss', 'sub', 'aud', 'exp', 'iat', 'nbf', 'jti', 'auth_time', 'nonce', 'at_hash', 'c_hash', 'azp', 'acr', 'amr', 'sid', 'typ', 'client_id', 'scope', 'scopes', 'cnf'])
-
-/**
- * The claims about user `sub` that the granted scopes release, from `config.users`:
- * `profile` → `name` and the other profile claims found in the user's `claims`; `email` →
- * `email` and `email_verified`; custom (non-standard) claims with `openid` itself. An unknown
- * subject has no claims beyond `sub`.
- */
-export function userClaims(config: Pick<PassportConfig, 'users'>, sub: string, scopes: readonly string[]): Record<string, unknown> {
-  const user = Object.hasOwn(config.users, sub) ? config.users[sub] : undefined
-  if (!user) return {}
-  const extra = user.claims ?? {}
-  const claims: Record<string, unknown> = {}
-  for (const [name, value] of Object.entries(extra)) {
-    if (PROTOCOL_CLAIMS.has(name) || OTHER_STANDARD_CLAIMS.has(name) || (PROFILE_CLAIMS as readonly string[]).includes(name)) continue
-    claims[name] = value
-  }
-  // The seed's wildcard scope (personal access tokens) releases everything.
-  const has = (scope: string) => scopes.includes(scope) || scopes.includes('*')
-  if (has('profile')) {
-    for (const name of PROFILE_CLAIMS) if (extra[name] !== undefined) claims[name] = extra[name]
-    if (user.name !== undefined) claims.name = user.name
-  }
-  if (has('email') && user.email !== undefined) {
-    claims.email = user.email
-    claims.email_verified = user.email_verified ?? false
-  }
-  return claims
-}
 
 export interface IdTokenInput {
   clientId: string
@@ -80,7 +29,7 @@ export function accessTokenHash(accessToken: string): string {
  * Signs an OpenID Connect id token (RS256, `typ: JWT`): never acceptable as an access token,
  * which must be `at+jwt`.
  */
-export function signIdToken(issuer: string, keys: SigningKeys, config: Pick<PassportConfig, 'users'>, input: IdTokenInput): Promise<string> {
+export function signIdToken(issuer: string, keys: SigningKeys, config: Pick<PassportConfig, 'users' | 'claims'>, input: IdTokenInput): Promise<string> {
   const payload: Record<string, unknown> = {...userClaims(config, input.userId, input.scopes), at_hash: accessTokenHash(input.accessToken), azp: input.clientId}
   if (input.authTime !== null) payload.auth_time = Math.floor(input.authTime / 1000)
   if (input.nonce !== null) payload.nonce = input.nonce

@@ -4,6 +4,7 @@ import {handleDashboard} from './endpoints/dashboard.js'
 import {handleDeviceApprove, handleDevicePage} from './endpoints/device-page.js'
 import {handleDeviceCode} from './endpoints/device-code.js'
 import {handleDiscovery} from './endpoints/discovery.js'
+import {handleEndSession} from './endpoints/end-session.js'
 import {handleHealth} from './endpoints/health.js'
 import {handleIntrospect} from './endpoints/introspect.js'
 import {handleJwks} from './endpoints/jwks.js'
@@ -27,6 +28,9 @@ export function routes(): Route[] {
     // Sign-in serves both the authorization and the device pages, so it belongs to neither group.
     {method: 'POST', path: '/login', prefixed: true, handler: handleLogin},
     {method: 'POST', path: '/logout', prefixed: true, handler: handleLogout},
+    // OpenID Connect RP-Initiated Logout (the end_session_endpoint); /logout stays the consent page's "switch user".
+    {method: 'GET', path: '/end_session', prefixed: true, handler: handleEndSession},
+    {method: 'POST', path: '/end_session', prefixed: true, handler: handleEndSession},
 
     {method: 'POST', path: '/token', prefixed: true, group: 'token', handler: handleToken},
 

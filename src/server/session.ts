@@ -12,6 +12,12 @@ export interface Session {
   /** Signed-in subject. */
   userId?: string
   authTime?: number
+  /**
+   * The path the person signed in for (the sign-in form's return path). An authorization request
+   * at exactly this path counts as freshly signed in once, so `prompt=login` and `max_age` do not
+   * send the person back to the sign-in page in a loop.
+   */
+  signedInFor?: string
   /** Failed user-code attempts on the device page (RFC 8628 §5.1), and when the lock ends. */
   deviceFailures: number
   deviceLockedUntil?: number

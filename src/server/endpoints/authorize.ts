@@ -33,8 +33,14 @@ export async function handleAuthorize(ctx: RequestContext): Promise<void> {
   const request = validateOrAnswer(ctx, Params.fromSearch(ctx.url.searchParams), 302)
   if (!request) return
 
+  const now = Date.now()
   const session = ctx.sessions.find(ctx.req)
+  // Back from the sign-in form at exactly this URL: that sign-in satisfies prompt=login and max_age, once.
+  const fresh = session?.signedInFor !== undefined && session.signedInFor === currentPath(ctx)
+  if (fresh) delete session.signedInFor
+
   let user: string | undefined
+  let authTime: number | undefined
   if (ctx.options.loginAs !== undefined) {
     user = request.loginHint ?? ctx.options.loginAs
     const problem = subjectProblem(user)
@@ -42,8 +48,26 @@ export async function handleAuthorize(ctx: RequestContext): Promise<void> {
       redirectError(ctx, request, 'invalid_request', `login_hint cannot be used as a subject: ${problem}`, 302)
       return
     }
-  } else {
-    user = session?.userId
+    // --login-as signs in without a page, so a forced or too old sign-in simply happens again now.
+    const previous = session?.userId === user ? session.authTime : undefined
+    authTime = previous !== undefined && signInReason(request, previous, now) === undefined ? previous : now
+    if (session?.userId === user) session.authTime = authTime
+  } else if (session?.userId !== undefined) {
+    user = session.userId
+    authTime = session.authTime
+    const reason = fresh ? undefined : signInReason(request, authTime, now)
+    if (reason !== undefined) {
+      if (request.prompt.includes('none')) {
+        redirectError(ctx, request, 'login_required', `${reason.sentence} and prompt=none forbids showing the sign-in page.`, 302)
+        return
+      }
+      if (wantsJson(ctx.req)) {
+        sendJson(ctx.res, 401, {error: 'login_required', error_description: `${reason.sentence}: open this URL in a browser to sign in again.`}, {'Cache-Control': 'no-store'})
+        return
+      }
+      sendSignIn(ctx, {returnTo: currentPath(ctx), purpose: `${reason.purpose} ${request.client.name}`, subject: request.loginHint ?? user})
+      return
+    }
   }
 
   if (user === undefined) {
@@ -62,7 +86,7 @@ export async function handleAuthorize(ctx: RequestContext): Promise<void> {
   const sameSessionUser = session !== undefined && session.userId === user
   const alreadyGranted = sameSessionUser && covers(session.consents.get(request.client.id), request.scopes) && !request.prompt.includes('consent')
   if (ctx.options.autoApprove || request.client.autoApprove || alreadyGranted) {
-    const location = issueCode(ctx, request, user, sameSessionUser ? (session.authTime ?? null) : Date.now())
+    const location = issueCode(ctx, request, user, authTime ?? now)
     redirect(ctx.res, location, 302)
     return
   }
@@ -75,7 +99,7 @@ export async function handleAuthorize(ctx: RequestContext): Promise<void> {
   if (current.userId !== user) {
     // --login-as (or its login_hint) signs this session in as `user`.
     current.userId = user
-    current.authTime = Date.now()
+    current.authTime = authTime ?? now
     current.consents.clear()
     current.pending.clear()
   }
@@ -237,6 +261,21 @@ function takePending(ctx: RequestContext, session: Session, requestId: string): 
   const client = ctx.authority.store.clients.find(pending.request.client.id)
   if (!client) return fail(`Client ${pending.request.client.id} was deleted while the consent page was open.`)
   return {...pending.request, client}
+}
+
+/**
+ * Why the person must sign in (again) although signed in, or undefined: `prompt=login`,
+ * `prompt=select_account` (the sign-in page is the account chooser), or a sign-in older than
+ * `max_age` seconds (OIDC Core §3.1.2.1).
+ */
+function signInReason(request: AuthorizationRequest, authTime: number | undefined, now: number): {sentence: string; purpose: string} | undefined {
+  if (request.prompt.includes('login')) return {sentence: 'The request asks for a new sign-in (prompt=login)', purpose: 'again to continue to'}
+  if (request.prompt.includes('select_account')) return {sentence: 'The request asks the user to choose an account (prompt=select_account)', purpose: 'with the account to use for'}
+  // max_age=0 is prompt=login (OIDC Core §3.1.2.1), whatever the clock's resolution.
+  if (request.maxAge !== undefined && (request.maxAge === 0 || authTime === undefined || now - authTime > request.maxAge * 1000)) {
+    return {sentence: `The sign-in is older than max_age=${request.maxAge} seconds`, purpose: 'again (your last sign-in is too old) to continue to'}
+  }
+  return undefined
 }
 
 function covers(granted: Set<string> | undefined, scopes: string[]): boolean {

@@ -1,3 +1,4 @@
+import {supportedClaims} from '../../core/claims.js'
 import {knownScopes} from '../../core/config.js'
 import {GRANT_AUTHORIZATION_CODE, GRANT_CLIENT_CREDENTIALS, GRANT_DEVICE_CODE, GRANT_REFRESH_TOKEN} from '../../core/clients.js'
 import type {RequestContext} from '../context.js'
@@ -19,8 +20,13 @@ export function metadata(ctx: Pick<RequestContext, 'authority' | 'options' | 'en
     scopes_supported: Object.keys(knownScopes(authority.config)),
     subject_types_supported: ['public'],
     id_token_signing_alg_values_supported: ['RS256'],
+    claims_supported: supportedClaims(authority.config),
     authorization_response_iss_parameter_supported: true,
+    // OpenID Connect Discovery defaults this one to true; passport has no request objects.
+    request_uri_parameter_supported: false,
+    end_session_endpoint: ctx.endpoint('/end_session'),
   }
+  if (served('authorize')) meta.prompt_values_supported = ['none', 'login', 'consent', 'select_account']
   if (served('authorize')) meta.authorization_endpoint = ctx.endpoint('/authorize')
   if (served('token')) meta.token_endpoint = ctx.endpoint('/token')
   if (served('device')) meta.device_authorization_endpoint = ctx.endpoint('/device/code')

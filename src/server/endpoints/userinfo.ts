@@ -1,4 +1,4 @@
-import {userClaims} from '../../core/id-token.js'
+import {userClaims} from '../../core/claims.js'
 import {requireBearer, sendBearerError} from '../bearer.js'
 import type {RequestContext} from '../context.js'
 import {NO_STORE, sendJson} from '../http.js'

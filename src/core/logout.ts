@@ -1,0 +1,133 @@
+import {errors as joseErrors, jwtVerify} from 'jose'
+
+import {redirectUriMatches} from './authorization.js'
+import type {SigningKeys} from './keys.js'
+import type {ClientRow} from '../store/clients.js'
+import type {Store} from '../store/index.js'
+
+/**
+ * OpenID Connect RP-Initiated Logout 1.0: who asks (`client_id`, or the audience of an
+ * `id_token_hint` signed by this authority) and where the person may be sent afterwards.
+ *
+ * There is no separate list of post-logout redirect URIs (that would need a database column):
+ * a `post_logout_redirect_uri` is registered for a client when it equals one of the client's
+ * redirect URIs, or has the same origin (scheme, host and port) as one of its http(s) redirect
+ * URIs — for a loopback IP literal (`http://127.0.0.1`, `http://[::1]`) any port, as for redirect
+ * URIs (RFC 8252 §7.3).
+ */
+
+export interface LogoutRequestInput {
+  idTokenHint?: string
+  clientId?: string
+  postLogoutRedirectUri?: string
+}
+
+export interface ResolvedLogout {
+  /** The client the request is from, when it could be identified. */
+  client?: ClientRow
+  /** The subject of a valid `id_token_hint`. */
+  hintSubject?: string
+  /** Where to redirect after signing out; undefined → show the signed-out page. */
+  redirectUri?: string
+  /** Why a `post_logout_redirect_uri` or `id_token_hint` was not accepted (one sentence, for the page). */
+  problem?: string
+}
+
+/** Decides the client and the post-logout redirect of a logout request. Never throws for bad input. */
+export async function resolveLogout(store: Store, issuer: string, keys: SigningKeys, input: LogoutRequestInput): Promise<ResolvedLogout> {
+  const result: ResolvedLogout = {}
+  let hintClientIds: string[] | undefined
+  if (input.idTokenHint !== undefined) {
+    const verified = await verifyIdTokenHint(input.idTokenHint, issuer, keys)
+    if ('problem' in verified) {
+      result.problem = verified.problem
+      return result
+    }
+    result.hintSubject = verified.sub
+    hintClientIds = verified.audience
+  }
+  let clientId = input.clientId
+  if (clientId !== undefined && hintClientIds !== undefined && !hintClientIds.includes(clientId)) {
+    result.problem = `client_id ${clientId} is not the audience of the id_token_hint.`
+    return result
+  }
+  clientId ??= hintClientIds?.length === 1 ? hintClientIds[0] : undefined
+  if (clientId !== undefined) {
+    const client = store.clients.find(clientId)
+    if (client) result.client = client
+    else {
+      result.problem = `No client with id ${clientId}.`
+      return result
+    }
+  }
+  const uri = input.postLogoutRedirectUri
+  if (uri === undefined) return result
+  if (!result.client) {
+    result.problem = 'A post_logout_redirect_uri is only followed when the request names its client (client_id or id_token_hint).'
+    return result
+  }
+  if (postLogoutRedirectUriAllowed(result.client, uri)) result.redirectUri = uri
+  else {
+    result.problem = `post_logout_redirect_uri ${uri} is not registered for client ${result.client.id}: it must be one of its redirect URIs or on the same origin as one (${origins(result.client).join(', ') || 'none'}).`
+  }
+  return result
+}
+
+/** Is `uri` a registered post-logout redirect URI of `client` (see the module comment)? */
+export function postLogoutRedirectUriAllowed(client: Pick<ClientRow, 'redirectUris'>, uri: string): boolean {
+  if (client.redirectUris.some((registered) => redirectUriMatches(registered, uri))) return true
+  const target = httpUrl(uri)
+  if (!target) return false
+  return client.redirectUris.some((registered) => {
+    const base = httpUrl(registered)
+    if (!base) return false
+    if (base.origin === target.origin) return true
+    // Loopback IP literals match on any port, as redirect URIs do.
+    return base.protocol === 'http:' && target.protocol === 'http:' && base.hostname === target.hostname && isLoopbackLiteral(base.hostname)
+  })
+}
+
+function origins(client: Pick<ClientRow, 'redirectUris'>): string[] {
+  return [...new Set(client.redirectUris.map((uri) => httpUrl(uri)?.origin).filter((o): o is string => o !== undefined))]
+}
+
+function httpUrl(value: string): URL | undefined {
+  if (value.includes('#')) return undefined
+  try {
+    const url = new URL(value)
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.username === '' && url.password === '' ? url : undefined
+  } catch {
+    return undefined
+  }
+}
+
+function isLoopbackLiteral(hostname: string): boolean {
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname) || hostname === '[::1]'
+}
+
+/**
+ * An `id_token_hint`: an id token (`typ: JWT`, RS256) signed by one of this authority's published
+ * keys, naming this issuer. It may have expired (RP-Initiated Logout §2: the OP should accept
+ * hints whose `exp` has passed). Access tokens (`at+jwt`) are not id tokens.
+ */
+async function verifyIdTokenHint(token: string, issuer: string, keys: SigningKeys): Promise<{sub: string; audience: string[]} | {problem: string}> {
+  try {
+    const {payload} = await jwtVerify(
+      token,
+      (header) => {
+        const entry = keys.publicKeys.find((k) => k.kid === header.kid)
+        if (!entry) throw new joseErrors.JWKSNoMatchingKey()
+        return entry.key
+      },
+      {issuer, algorithms: ['RS256'], typ: 'JWT', requiredClaims: ['sub', 'aud'], clockTolerance: Number.MAX_SAFE_INTEGER},
+    )
+    const audience = typeof payload.aud === 'string' ? [payload.aud] : payload.aud!
+    // With several audiences the authorized party is the client (OIDC Core §2).
+    const clients = audience.length > 1 && typeof payload.azp === 'string' ? [payload.azp] : audience
+    return {sub: payload.sub!, audience: clients}
+  } catch (error) {
+    if (error instanceof joseErrors.JWTClaimValidationFailed && error.claim === 'typ') return {problem: 'The id_token_hint is not an id token (its typ is not JWT).'}
+    if (error instanceof joseErrors.JWTClaimValidationFailed && error.claim === 'iss') return {problem: `The id_token_hint was not issued by ${issuer}.`}
+    return {problem: 'The id_token_hint is not an id token signed by this authority.'}
+  }
+}
