@@ -1,0 +1,17 @@
+import type {RequestContext} from '../context.js'
+import {PASSPORT_JS} from '../views/script.js'
+
+/**
+ * `GET /assets/passport.js`: the pages' only script (progressive enhancement; every page works
+ * without it). Served from this origin so the pages' CSP can say `script-src 'self'`.
+ */
+export function handleScript(ctx: RequestContext): void {
+  ctx.res.writeHead(200, {
+    'Content-Type': 'text/javascript; charset=utf-8',
+    'Content-Length': Buffer.byteLength(PASSPORT_JS),
+    'Cache-Control': 'no-cache',
+    'X-Content-Type-Options': 'nosniff',
+    'Cross-Origin-Resource-Policy': 'same-origin',
+  })
+  ctx.res.end(PASSPORT_JS)
+}
