@@ -1,4 +1,5 @@
 import type {RequestContext} from '../context.js'
+import {LOGO_SVG} from '../views/layout.js'
 import {PASSPORT_JS} from '../views/script.js'
 
 /**
@@ -14,4 +15,16 @@ export function handleScript(ctx: RequestContext): void {
     'Cross-Origin-Resource-Policy': 'same-origin',
   })
   ctx.res.end(PASSPORT_JS)
+}
+
+/** `GET /favicon.ico`: the logo (SVG), so browsers asking for it get no 404. */
+export function handleFavicon(ctx: RequestContext): void {
+  ctx.res.writeHead(200, {
+    'Content-Type': 'image/svg+xml',
+    'Content-Length': Buffer.byteLength(LOGO_SVG),
+    'Cache-Control': 'public, max-age=86400',
+    'X-Content-Type-Options': 'nosniff',
+    'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'",
+  })
+  ctx.res.end(LOGO_SVG)
 }

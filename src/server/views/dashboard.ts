@@ -14,7 +14,7 @@ export interface DashboardView {
 
 /** A URL (or other value) with a copy button that /assets/passport.js reveals. */
 export function copyable(id: string, value: string, label: string): Html {
-  return html`<code id="${id}">${value}</code><button type="button" class="small secondary" data-copy="${id}" aria-label="Copy ${label}" hidden>Copy</button>`
+  return html`<code id="${id}">${value}</code><button type="button" class="small secondary" data-copy="${id}" hidden><span class="label">Copy</span><span class="sr-only"> ${label}</span></button>`
 }
 
 /** The dashboard at `/`: read-only apart from the "try it" flow. */
@@ -40,7 +40,7 @@ ${view.demoUnavailable
 <table>
 <thead><tr><th scope="col">Endpoint</th><th scope="col">URL</th></tr></thead>
 <tbody>${view.endpoints.map(
-      (e, index) => html`<tr><th scope="row">${e.name}${e.note ? html`<span class="hint block plain">${e.note}</span>` : ''}</th><td class="url">${copyable(`endpoint-${index}`, e.url, `${e.name} URL`)}</td></tr>`,
+      (e, index) => html`<tr><th scope="row">${e.name}${e.note ? html` <span class="hint plain">· ${e.note}</span>` : ''}</th><td><div class="url">${copyable(`endpoint-${index}`, e.url, `${e.name} URL`)}</div></td></tr>`,
     )}</tbody>
 </table>
 </div>

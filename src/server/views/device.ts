@@ -22,7 +22,7 @@ ${view.locked
   ? ''
   : html`<form method="get" action="${view.action}">
 <label for="user_code">Code</label>
-<input type="text" id="user_code" name="user_code" class="usercode" data-usercode value="${view.value ?? ''}" placeholder="XXXX-XXXX" autocomplete="one-time-code" spellcheck="false" autocapitalize="characters" maxlength="32" required autofocus aria-describedby="user_code_hint"${view.error ? ' aria-invalid="true"' : ''}>
+<input type="text" id="user_code" name="user_code" class="usercode" data-usercode value="${view.value ?? ''}" placeholder="XXXX-XXXX" autocomplete="one-time-code" spellcheck="false" autocapitalize="characters" maxlength="32" required autofocus aria-describedby="user_code_hint"${view.error ? html` aria-invalid="true"` : ''}>
 <p class="hint" id="user_code_hint">8 letters, e.g. BCDF-GHJK; case, spaces and hyphens do not matter.</p>
 <div class="actions"><button type="submit">Continue</button></div>
 </form>`}`,

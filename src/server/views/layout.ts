@@ -107,11 +107,13 @@ input.usercode{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;
 .status.revoked{color:var(--danger);background:var(--danger-bg)}
 .table-wrap{overflow-x:auto;border:1px solid var(--line);border-radius:.6rem}
 table{border-collapse:collapse;width:100%;font-size:.9rem}
-th,td{text-align:left;padding:.55rem .75rem;border-top:1px solid var(--line);vertical-align:top}
+th,td{text-align:left;padding:.45rem .75rem;border-top:1px solid var(--line);vertical-align:top}
 thead th{border-top:0;background:var(--soft);color:var(--muted);font-weight:600;font-size:.8rem;text-transform:uppercase;letter-spacing:.04em;white-space:nowrap}
-td.url{display:flex;align-items:center;gap:.5rem;justify-content:space-between}
-td.url code{flex:1}
-.grid{display:grid;gap:1rem;grid-template-columns:repeat(auto-fit,minmax(18rem,1fr))}
+td .url{display:flex;align-items:center;gap:.5rem;justify-content:space-between}
+td .url code{flex:1}
+.grid{display:grid;gap:1rem;grid-template-columns:repeat(auto-fit,minmax(18rem,1fr));margin-top:1rem;align-items:start}
+.grid>.card{margin-top:0}
+tbody th{font-weight:600}
 .hero{display:flex;flex-wrap:wrap;align-items:center;justify-content:space-between;gap:1rem}
 .hero .issuer{display:flex;align-items:center;gap:.5rem;flex-wrap:wrap;font-size:1.05rem}
 .empty{color:var(--muted);padding:.75rem;margin:0}
@@ -125,7 +127,9 @@ footer a{color:var(--muted)}
 @media (max-width:36rem){main{padding:.5rem}.card{padding:1.1rem;border-radius:.7rem}h1{font-size:1.25rem}.facts{grid-template-columns:1fr}.facts dd{margin-bottom:.3rem}}
 `
 
-const LOGO = new Html('<svg viewBox="0 0 32 32" aria-hidden="true" focusable="false"><rect width="32" height="32" rx="8" fill="#1d4ed8"/><rect x="8" y="6" width="16" height="20" rx="3" fill="none" stroke="#fff" stroke-width="2.2"/><circle cx="16" cy="14" r="3.2" fill="#fff"/><path d="M11 22c1.2-2.6 3-3.6 5-3.6s3.8 1 5 3.6" fill="none" stroke="#fff" stroke-width="2.2" stroke-linecap="round"/></svg>')
+/** The logo, also served as /favicon.ico (an SVG). */
+export const LOGO_SVG = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32" aria-hidden="true" focusable="false"><rect width="32" height="32" rx="8" fill="#1d4ed8"/><rect x="8" y="6" width="16" height="20" rx="3" fill="none" stroke="#fff" stroke-width="2.2"/><circle cx="16" cy="14" r="3.2" fill="#fff"/><path d="M11 22c1.2-2.6 3-3.6 5-3.6s3.8 1 5 3.6" fill="none" stroke="#fff" stroke-width="2.2" stroke-linecap="round"/></svg>'
+const LOGO = new Html(LOGO_SVG)
 
 export interface LayoutOptions {
   title: string

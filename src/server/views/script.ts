@@ -36,14 +36,15 @@ export const PASSPORT_JS = `'use strict';
   document.querySelectorAll('button[data-copy]').forEach(function (button) {
     var target = document.getElementById(button.getAttribute('data-copy'));
     if (!target) return;
-    var label = button.textContent;
+    var label = button.querySelector('.label') || button;
+    var idle = label.textContent;
     button.hidden = false;
     button.addEventListener('click', function () {
       var text = target.textContent.trim();
       var done = function () {
-        button.textContent = 'Copied';
+        label.textContent = 'Copied';
         say('Copied ' + text);
-        setTimeout(function () { button.textContent = label; }, 1500);
+        setTimeout(function () { label.textContent = idle; }, 1500);
       };
       var select = function () {
         var range = document.createRange();
