@@ -115,6 +115,14 @@ export class Tab {
     expect(bad, `axe violations on ${label}`).toEqual([])
   }
 
+  /** At phone width (375 px) the page needs no horizontal scrolling (wide tables scroll inside their own box). */
+  async expectFitsPhone(label: string): Promise<void> {
+    await this.page.setViewportSize({width: 375, height: 700})
+    const overflow = await this.page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth')
+    await this.page.setViewportSize(VIEWPORT)
+    expect(overflow, `horizontal overflow of ${label} at 375 px`).toBe(0)
+  }
+
   /** No console errors and no request to anything but 127.0.0.1 during the whole tab. */
   expectClean(): void {
     expect(this.consoleErrors, 'console errors').toEqual([])

@@ -130,6 +130,7 @@ describe('pages in Chromium', () => {
       await page.emulateMedia({colorScheme: 'dark'})
       await tab.expectAccessible('consent (dark)')
       await page.emulateMedia({colorScheme: 'light'})
+      await tab.expectFitsPhone('consent')
 
       await page.getByRole('button', {name: 'Approve'}).click()
       await page.waitForURL(`${callback}?**`)
@@ -304,6 +305,7 @@ describe('pages in Chromium', () => {
       await expect.poll(() => page.locator('#live').innerText()).toBe(`Copied ${server.issuer}`)
       expect(await page.evaluate('navigator.clipboard.readText()')).toBe(server.issuer)
       await tab.expectAccessible('dashboard')
+      await tab.expectFitsPhone('dashboard')
 
       // "Try it": sign in, approve the demo client, see the decoded tokens.
       await page.getByRole('link', {name: /Try it/}).click()
