@@ -21,6 +21,8 @@ const GRANT_ALIASES: Record<string, string> = {device_code: GRANT_DEVICE_CODE, d
 
 export const PERSONAL_ACCESS_CLIENT_ID = '__personal_access__'
 export const CLI_CLIENT_ID = '__cli__'
+/** The dashboard's "try it" client: public, authorization code + PKCE, redirecting to `{issuer}/demo/callback`. */
+export const DEMO_CLIENT_ID = '__demo__'
 
 /** The kinds of client `passport client` makes, as in the seed's flags. */
 export type ClientKind = 'standard' | 'public' | 'client-credentials' | 'device' | 'personal'
@@ -142,21 +144,32 @@ export function secretMatches(client: ClientRow, presented: string): boolean {
 
 const DUMMY_HASH = sha256('passport:no-secret')
 
-/** Returns (and on first use creates) an internal client such as `__cli__` or `__personal_access__`. */
-export function internalClient(store: Store, id: typeof CLI_CLIENT_ID | typeof PERSONAL_ACCESS_CLIENT_ID, now = Date.now()): ClientRow {
+/**
+ * Returns (and on first use creates) an internal client such as `__cli__` or `__personal_access__`.
+ * The demo client `__demo__` needs its redirect URI (`{issuer}/demo/callback`, known once the
+ * server listens); it is updated when the issuer changed since the last use.
+ */
+export function internalClient(store: Store, id: typeof CLI_CLIENT_ID | typeof PERSONAL_ACCESS_CLIENT_ID, now?: number): ClientRow
+export function internalClient(store: Store, id: typeof DEMO_CLIENT_ID, now: number | undefined, redirectUri: string): ClientRow
+export function internalClient(store: Store, id: string, now = Date.now(), redirectUri?: string): ClientRow {
   const existing = store.clients.find(id)
-  if (existing) return existing
+  if (existing && (redirectUri === undefined || (existing.redirectUris.length === 1 && existing.redirectUris[0] === redirectUri))) return existing
+  const shapes: Record<string, Pick<ClientRow, 'name' | 'type' | 'grantTypes'>> = {
+    [CLI_CLIENT_ID]: {name: 'passport CLI', type: 'confidential', grantTypes: [GRANT_CLIENT_CREDENTIALS]},
+    [PERSONAL_ACCESS_CLIENT_ID]: {name: 'Personal Access Client', type: 'confidential', grantTypes: [GRANT_PERSONAL_ACCESS]},
+    [DEMO_CLIENT_ID]: {name: 'passport demo', type: 'public', grantTypes: [GRANT_AUTHORIZATION_CODE]},
+  }
+  const shape = shapes[id]
+  if (!shape) throw new InvalidInputError(`${id} is not an internal client.`)
   const client: ClientRow = {
     id,
-    name: id === CLI_CLIENT_ID ? 'passport CLI' : 'Personal Access Client',
+    ...shape,
     secretHash: null,
-    type: 'confidential',
-    grantTypes: id === CLI_CLIENT_ID ? [GRANT_CLIENT_CREDENTIALS] : [GRANT_PERSONAL_ACCESS],
-    redirectUris: [],
+    redirectUris: redirectUri === undefined ? [] : [validateRedirectUri(redirectUri, true)],
     scopes: null,
     autoApprove: false,
     source: 'internal',
-    createdAt: now,
+    createdAt: existing?.createdAt ?? now,
     updatedAt: now,
   }
   store.clients.upsert(client)

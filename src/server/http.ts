@@ -144,6 +144,12 @@ export const PAGE_HEADERS = {
   'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self' http: https:; frame-ancestors 'none'; base-uri 'none'",
 } as const
 
+/**
+ * The CSP of a page that loads passport's one script, `/assets/passport.js` (same origin, no
+ * inline code): the device code field and the dashboard's copy buttons. Every page works without it.
+ */
+export const SCRIPT_PAGE_CSP = PAGE_HEADERS['Content-Security-Policy'].replace("default-src 'none';", "default-src 'none'; script-src 'self';")
+
 export function sendHtml(res: ServerResponse, status: number, html: string, headers: Record<string, string> = {}): void {
   res.writeHead(status, {...PAGE_HEADERS, 'Content-Length': Buffer.byteLength(html), ...headers})
   res.end(html)

@@ -1,6 +1,8 @@
 import type {Route} from './context.js'
 import {handleAuthorize, handleAuthorizeDecision} from './endpoints/authorize.js'
+import {handleFavicon, handleScript} from './endpoints/assets.js'
 import {handleDashboard} from './endpoints/dashboard.js'
+import {handleDemoCallback, handleDemoStart} from './endpoints/demo.js'
 import {handleDeviceApprove, handleDevicePage} from './endpoints/device-page.js'
 import {handleDeviceCode} from './endpoints/device-code.js'
 import {handleDiscovery} from './endpoints/discovery.js'
@@ -22,6 +24,11 @@ export function routes(): Route[] {
     {method: 'GET', path: '/.well-known/jwks.json', prefixed: false, handler: handleJwks},
     {method: 'GET', path: '/healthz', prefixed: false, handler: handleHealth},
     {method: 'GET', path: '/', prefixed: false, handler: handleDashboard},
+    {method: 'GET', path: '/assets/passport.js', prefixed: false, handler: handleScript},
+    {method: 'GET', path: '/favicon.ico', prefixed: false, handler: handleFavicon},
+    // The dashboard's "try it" flow (it needs the authorize and token groups and says so without them).
+    {method: 'GET', path: '/demo/start', prefixed: false, handler: handleDemoStart},
+    {method: 'GET', path: '/demo/callback', prefixed: false, handler: handleDemoCallback},
 
     {method: 'GET', path: '/authorize', prefixed: true, group: 'authorize', handler: handleAuthorize},
     {method: 'POST', path: '/authorize', prefixed: true, group: 'authorize', handler: handleAuthorizeDecision},

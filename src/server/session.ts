@@ -25,6 +25,15 @@ export interface Session {
   consents: Map<string, Set<string>>
   /** Authorization requests waiting for this session's consent, by request id (server-side, so nothing can be tampered with). */
   pending: Map<string, PendingAuthorization>
+  /** The dashboard's "try it" flow in progress: its state, PKCE verifier and nonce. */
+  demo?: DemoFlow
+  expiresAt: number
+}
+
+export interface DemoFlow {
+  state: string
+  verifier: string
+  nonce: string
   expiresAt: number
 }
 
@@ -74,13 +83,14 @@ export class SessionStore {
   /**
    * Replaces a session by a new one with fresh id and CSRF token (on sign-in, against session
    * fixation). The device-code failure count and lock carry over, so signing in again does not
-   * reset them.
+   * reset them; so does a "try it" flow in progress (it signs in halfway).
    */
   rotate(session: Session, now = Date.now()): Session {
     this.sessions.delete(session.id)
     const next = this.create(now)
     next.deviceFailures = session.deviceFailures
     if (session.deviceLockedUntil !== undefined) next.deviceLockedUntil = session.deviceLockedUntil
+    if (session.demo !== undefined) next.demo = session.demo
     return next
   }
 

@@ -4,9 +4,9 @@ import {ConflictError, InvalidInputError, NotFoundError} from '../../core/errors
 import type {DeviceCodeRow} from '../../store/device-codes.js'
 import {csrfMatches, currentPath, ensureSession, presentedCsrf, sendCsrfFailure, sendErrorPage} from '../browser.js'
 import type {RequestContext} from '../context.js'
-import {Params, readParams, sendHtml, sendJson, wantsJson} from '../http.js'
+import {Params, SCRIPT_PAGE_CSP, readParams, sendHtml, sendJson, wantsJson} from '../http.js'
 import type {Session} from '../session.js'
-import {deviceConfirmPage, deviceDonePage, deviceEnterPage} from '../views/device.js'
+import {type DeviceEnterView, deviceConfirmPage, deviceDonePage, deviceEnterPage} from '../views/device.js'
 import {sendSignIn} from './login.js'
 
 /**
@@ -42,19 +42,19 @@ export function handleDevicePage(ctx: RequestContext): void {
   try {
     typed = Params.fromSearch(ctx.url.searchParams).get('user_code')
   } catch (error) {
-    sendHtml(ctx.res, 400, deviceEnterPage({action, user, error: (error as Error).message}), headers)
+    sendEnterPage(ctx, 400, {action, user, error: (error as Error).message}, headers)
     return
   }
   const lock = lockMessage(session)
   if (lock) {
     if (wantsJson(ctx.req)) sendJson(ctx.res, 429, {error: 'too_many_attempts', error_description: lock.message}, {'Cache-Control': 'no-store', ...headers, 'Retry-After': String(lock.seconds)})
-    else sendHtml(ctx.res, 429, deviceEnterPage({action, user, error: lock.message, locked: true}), {...headers, 'Retry-After': String(lock.seconds)})
+    else sendEnterPage(ctx, 429, {action, user, error: lock.message, locked: true}, {...headers, 'Retry-After': String(lock.seconds)})
     return
   }
   const json = wantsJson(ctx.req)
   if (typed === undefined) {
     if (json) sendJson(ctx.res, 200, {user, csrf_token: session.csrf}, {'Cache-Control': 'no-store', ...headers})
-    else sendHtml(ctx.res, 200, deviceEnterPage({action, user}), headers)
+    else sendEnterPage(ctx, 200, {action, user}, headers)
     return
   }
 
@@ -68,10 +68,10 @@ export function handleDevicePage(ctx: RequestContext): void {
       return
     }
     if (failure.locked) {
-      sendHtml(ctx.res, 429, deviceEnterPage({action, user, error: failure.message, locked: true}), {...headers, 'Retry-After': String(LOCK_MS / 1000)})
+      sendEnterPage(ctx, 429, {action, user, error: failure.message, locked: true}, {...headers, 'Retry-After': String(LOCK_MS / 1000)})
       return
     }
-    sendHtml(ctx.res, 400, deviceEnterPage({action, user, value: typed, error: failure.message}), headers)
+    sendEnterPage(ctx, 400, {action, user, value: typed, error: failure.message}, headers)
     return
   }
   const client = ctx.authority.store.clients.find(row.clientId)
@@ -109,7 +109,7 @@ export async function handleDeviceApprove(ctx: RequestContext): Promise<void> {
   const action = `${ctx.options.prefix}/device`
   const fail = (status: number, error: string, message: string, value?: string, extra: Record<string, string> = {}) => {
     if (json) sendJson(ctx.res, status, {error, error_description: message}, {'Cache-Control': 'no-store', ...extra})
-    else sendHtml(ctx.res, status, deviceEnterPage({action, user, error: message, ...(value === undefined ? {} : {value}), ...(status === 429 ? {locked: true} : {})}), extra)
+    else sendEnterPage(ctx, status, {action, user, error: message, ...(value === undefined ? {} : {value}), ...(status === 429 ? {locked: true} : {})}, extra)
   }
 
   const lock = lockMessage(session)
@@ -150,6 +150,11 @@ export async function handleDeviceApprove(ctx: RequestContext): Promise<void> {
     return
   }
   sendHtml(ctx.res, 200, deviceDonePage({user, approved: approve, client: {id: row.clientId, name: client?.name ?? row.clientId}}))
+}
+
+/** The code entry page; unless locked it loads the code-formatting script, which its CSP then allows. */
+function sendEnterPage(ctx: RequestContext, status: number, view: DeviceEnterView, headers: Record<string, string>): void {
+  sendHtml(ctx.res, status, deviceEnterPage(view), view.locked ? headers : {...headers, 'Content-Security-Policy': SCRIPT_PAGE_CSP})
 }
 
 /** The signed-in user for the device pages, or undefined after answering with the sign-in page. */

@@ -1,4 +1,4 @@
-import {type Html, html, layout} from './layout.js'
+import {type Html, html, initial, layout} from './layout.js'
 
 export interface ScopeView {
   id: string
@@ -7,7 +7,7 @@ export interface ScopeView {
 
 export function scopeList(scopes: ScopeView[]): Html {
   if (scopes.length === 0) return html`<p>No specific permissions (no scope was requested).</p>`
-  return html`<ul class="scopes">${scopes.map((s) => html`<li><span class="id"><code>${s.id}</code></span> — ${s.description}</li>`)}</ul>`
+  return html`<ul class="scopes" aria-labelledby="scopes-heading">${scopes.map((s) => html`<li><span class="id"><code>${s.id}</code></span> — ${s.description}</li>`)}</ul>`
 }
 
 export interface ConsentView {
@@ -26,9 +26,13 @@ export interface ConsentView {
 export function consentPage(view: ConsentView): string {
   return layout(
     {title: `Authorize ${view.client.name}`, user: view.user},
-    html`<h1><span>${view.client.name}</span> wants to access your account</h1>
-<p class="muted">Client id <code>${view.client.id}</code> · answers go to <code>${view.redirectUri}</code></p>
-<h2>It asks for</h2>
+    html`<div class="client"><span class="avatar" aria-hidden="true">${initial(view.client.name)}</span><h1><span>${view.client.name}</span> wants to access your account</h1></div>
+<dl class="facts">
+<dt>Signed in as</dt><dd><code>${view.user}</code></dd>
+<dt>Client id</dt><dd><code>${view.client.id}</code></dd>
+<dt>Answer goes to</dt><dd><code>${view.redirectUri}</code></dd>
+</dl>
+<h2 id="scopes-heading">It asks for</h2>
 ${scopeList(view.scopes)}
 <form method="post" action="${view.action}">
 <input type="hidden" name="csrf" value="${view.csrf}">

@@ -1,4 +1,4 @@
-import {type Html, html, layout} from './layout.js'
+import {type Html, html, initial, layout} from './layout.js'
 
 export interface SignInView {
   /** Form target, e.g. /oauth/login. */
@@ -21,22 +21,25 @@ export function signInPage(view: SignInView): string {
     ? html`<h2 id="users-heading">Choose a user</h2>
 <form method="post" action="${view.action}" aria-labelledby="users-heading">${hidden}
 <div class="users">${view.users.map(
-        (user) => html`<button type="submit" name="subject" value="${user.id}"><span>${user.name ?? user.id}</span><span class="email">${user.email ?? user.id}</span></button>`,
+        (user) =>
+          html`<button type="submit" name="subject" value="${user.id}"><span class="avatar" aria-hidden="true">${initial(user.name ?? user.id)}</span><span><span class="name">${user.name ?? user.id}</span><span class="email">${user.email ?? user.id}</span></span><span class="go" aria-hidden="true">→</span></button>`,
       )}</div>
 </form>
-<h2>Or another subject</h2>`
+<p class="divider">or any other subject</p>`
     : html``
   return layout(
     {title: 'Sign in'},
-    html`<h1>Sign in${view.purpose ? html` <span class="muted">${view.purpose}</span>` : ''}</h1>
-<p class="muted">This is a development server: there are no passwords. Pick who you want to be.</p>
+    html`<h1>Sign in${view.purpose ? html` <span class="sub">${view.purpose}</span>` : ''}</h1>
+<p class="lead">A development server: there are no passwords. Pick who you want to be.</p>
 ${view.error ? html`<div class="alert error" role="alert">${view.error}</div>` : ''}
 ${users}
 <form method="post" action="${view.action}">${hidden}
 <label for="subject">Subject (user id)</label>
-<input type="text" id="subject" name="subject" value="${view.subject ?? ''}" autocomplete="username" spellcheck="false" autocapitalize="none" maxlength="255" required${view.users.length ? '' : ' autofocus'}>
-<p class="hint">Becomes the <code>sub</code> claim of the tokens, e.g. <code>alice</code>.</p>
-<div class="actions"><button type="submit">Sign in</button></div>
+<div class="inline">
+<input type="text" id="subject" name="subject" value="${view.subject ?? ''}" autocomplete="username" spellcheck="false" autocapitalize="none" maxlength="255" required aria-describedby="subject-hint"${view.users.length ? '' : ' autofocus'}>
+<button type="submit">Sign in</button>
+</div>
+<p class="hint" id="subject-hint">Becomes the <code>sub</code> claim of the tokens, e.g. <code>alice</code>.</p>
 </form>`,
   )
 }
