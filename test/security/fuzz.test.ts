@@ -264,7 +264,7 @@ async function exercise(req: Req): Promise<void> {
   }
   if (req.body) {
     if (req.body.contentType) h['content-type'] = req.body.contentType
-    if (req.body.data !== undefined) init.body = req.body.data as BodyInit
+    if (req.body.data !== undefined) init.body = req.body.data as RequestInit['body']
   }
   const url = `${server.url}${req.path}${req.query ? `?${req.query}` : ''}`
   sent++
