@@ -68,6 +68,11 @@ export class LeakScanner {
     return answer
   }
 
+  /** The collected credentials as [value, label]. */
+  entries(): Array<[string, string]> {
+    return [...this.secrets]
+  }
+
   get secretCount(): number {
     return this.secrets.size
   }
