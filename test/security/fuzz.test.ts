@@ -251,8 +251,8 @@ function requests(paths: Array<{method: string; path: string; weight?: number}>)
 
 // ---- the oracle -----------------------------------------------------------------------------
 
-const HTML_ALLOWED = new Set(['/oauth/authorize', '/oauth/device', '/oauth/device/approve', '/oauth/login'])
-const READS_BODY_FIRST = new Set(['/oauth/token', '/oauth/revoke', '/oauth/introspect', '/oauth/device/code', '/oauth/device/approve'])
+const HTML_ALLOWED = new Set(['/oauth/authorize', '/oauth/device', '/oauth/device/approve', '/oauth/login', '/oauth/logout'])
+const READS_BODY_FIRST = new Set(['/oauth/token', '/oauth/revoke', '/oauth/introspect', '/oauth/device/code', '/oauth/device/approve', '/oauth/login'])
 
 async function exercise(req: Req): Promise<void> {
   const init: RequestInit & {timeoutMs: number} = {method: req.method, headers: {}, timeoutMs: 5_000}
@@ -318,8 +318,8 @@ describe('checklist 73: fuzzing every endpoint with generated requests (fast-che
     await fuzz('token', [{method: 'POST', path: '/oauth/token'}], 0.35)
   }, 300_000)
 
-  it('checklist 73: /authorize (GET and POST) → never a 5xx; JSON errors well-formed, HTML error pages allowed', async () => {
-    await fuzz('authorize', [{method: 'GET', path: '/oauth/authorize'}, {method: 'POST', path: '/oauth/authorize'}], 0.15)
+  it('checklist 73: /authorize (GET and POST), sign-in and sign-out → never a 5xx; JSON errors well-formed, HTML error pages allowed', async () => {
+    await fuzz('authorize', [{method: 'GET', path: '/oauth/authorize'}, {method: 'GET', path: '/oauth/authorize'}, {method: 'POST', path: '/oauth/authorize'}, {method: 'POST', path: '/oauth/login'}, {method: 'POST', path: '/oauth/logout'}], 0.15)
   }, 300_000)
 
   it('checklist 73: device code, device page and device approval → never a 5xx', async () => {
