@@ -1,6 +1,9 @@
+import {statSync} from 'node:fs'
+import {join} from 'node:path'
+
 import {type PassportConfig} from './config.js'
 import {syncConfigClients} from './clients.js'
-import {type KeyLocation, loadKeys, type SigningKeys} from './keys.js'
+import {type KeyLocation, loadKeys, PRIVATE_KEY_FILE, PUBLIC_KEY_FILE, RETIRED_KEYS_FILE, type SigningKeys} from './keys.js'
 import {Store} from '../store/index.js'
 
 export const DEFAULT_DATABASE = 'storage/passport.sqlite'
@@ -25,6 +28,8 @@ export class Authority {
   readonly keyLocation: KeyLocation
   issuer: string
   private keys?: Promise<SigningKeys>
+  /** What the key files looked like when {@link keys} was loaded. */
+  private keysStamp?: string
 
   private constructor(options: AuthorityOptions, store: Store) {
     this.config = options.config
@@ -45,21 +50,48 @@ export class Authority {
     return new Authority(options, store)
   }
 
-  /** The signing keys, loaded once. */
+  /**
+   * The signing keys, loaded once and again whenever the key files change, so that a
+   * `passport keys:rotate` next to a running server takes effect without a restart. A rotation
+   * caught half-written keeps the keys loaded before and looks again on the next call.
+   */
   signingKeys(): Promise<SigningKeys> {
-    this.keys ??= loadKeys(this.keyLocation)
-    this.keys.catch(() => {
-      this.keys = undefined
+    const stamp = keyFilesStamp(this.keyLocation)
+    if (this.keys && stamp === this.keysStamp) return this.keys
+    const previous = this.keys
+    this.keysStamp = stamp
+    const loading: Promise<SigningKeys> = loadKeys(this.keyLocation).catch((error: unknown) => {
+      if (this.keys === loading) this.keysStamp = undefined
+      if (previous) return previous
+      if (this.keys === loading) this.keys = undefined
+      throw error
     })
-    return this.keys
+    this.keys = loading
+    return loading
   }
 
   /** Forgets loaded keys so the next use reads them again (after a rotation). */
   reloadKeys(): void {
     this.keys = undefined
+    this.keysStamp = undefined
   }
 
   close(): void {
     this.store.close()
   }
+}
+
+/** Identity and modification time of the key files (keys from the environment never change). */
+function keyFilesStamp(location: KeyLocation): string {
+  if (location.privateKeyPem || location.publicKeyPem) return 'env'
+  return [PRIVATE_KEY_FILE, PUBLIC_KEY_FILE, RETIRED_KEYS_FILE]
+    .map((file) => {
+      try {
+        const stat = statSync(join(location.directory, file))
+        return `${stat.ino}:${stat.mtimeMs}:${stat.size}`
+      } catch {
+        return '-'
+      }
+    })
+    .join('|')
 }

@@ -1,7 +1,9 @@
 import type {ServerResponse} from 'node:http'
 
 import {OAuthError} from '../core/errors.js'
-import {NO_STORE, sendJson} from './http.js'
+import {NO_STORE, rfcText, sendJson} from './http.js'
+
+export {rfcText} from './http.js'
 
 /**
  * The one funnel from a thrown error to a response: an {@link OAuthError} becomes its RFC status
@@ -31,17 +33,4 @@ function isStorageError(error: unknown): boolean {
 function describe(error: unknown): string {
   if (error instanceof Error) return `${error.name}${(error as {code?: string}).code ? ` (${(error as {code?: string}).code})` : ''}`
   return typeof error
-}
-
-/**
- * RFC 6749 §5.2: `error_description` may hold only %x20-21 / %x23-5B / %x5D-7E — no control
- * characters (CR, LF, TAB), no `"` or backslash, nothing outside ASCII.
- */
-export function rfcText(value: string): string {
-  return value
-    .replace(/[\u2013\u2014]/g, '-')
-    .replace(/\u2026/g, '...')
-    .replace(/[\u2018\u2019"]/g, "'")
-    .replace(/\\/g, '/')
-    .replace(/[^\x20-\x21\x23-\x5b\x5d-\x7e]/g, '?')
 }

@@ -128,8 +128,12 @@ export async function readParams(req: IncomingMessage): Promise<Params> {
   throw invalidRequest(`Content-Type must be application/x-www-form-urlencoded or application/json${type ? `, not ${type}` : ''}.`)
 }
 
+/**
+ * Sends JSON. An OAuth error body (`{error, error_description}`) always leaves with its
+ * description in the RFC 6749 §5.2 character set, whichever endpoint wrote it.
+ */
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body)
+  const text = JSON.stringify(isErrorBody(body) ? {...body, error_description: rfcText(body.error_description)} : body)
   res.writeHead(status, {'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text), ...headers})
   res.end(text)
 }
@@ -170,4 +174,21 @@ export function escapeHtml(value: string): string {
 export function wantsJson(req: IncomingMessage): boolean {
   const accept = req.headers.accept ?? ''
   return accept.includes('application/json') && !accept.includes('text/html')
+}
+
+function isErrorBody(body: unknown): body is {error: string; error_description: string} {
+  return typeof body === 'object' && body !== null && typeof (body as {error?: unknown}).error === 'string' && typeof (body as {error_description?: unknown}).error_description === 'string'
+}
+
+/**
+ * RFC 6749 §5.2: `error_description` may hold only %x20-21 / %x23-5B / %x5D-7E — no control
+ * characters (CR, LF, TAB), no `"` or backslash, nothing outside ASCII.
+ */
+export function rfcText(value: string): string {
+  return value
+    .replace(/[\u2013\u2014]/g, '-')
+    .replace(/\u2026/g, '...')
+    .replace(/[\u2018\u2019"]/g, "'")
+    .replace(/\\/g, '/')
+    .replace(/[^\x20-\x21\x23-\x5b\x5d-\x7e]/g, '?')
 }

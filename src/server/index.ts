@@ -80,8 +80,16 @@ export async function serve(authority: Authority, options: ServerOptions, explic
     }
   }
 
-  server.on('clientError', (_error, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
+  // Requests node:http cannot parse (too-long URL or headers, malformed syntax) still get a
+  // clear OAuth error rather than an empty 400.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return
+    const tooLarge = error.code === 'HPE_HEADER_OVERFLOW'
+    const timeout = error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+    const status = tooLarge ? '431 Request Header Fields Too Large' : timeout ? '408 Request Timeout' : '400 Bad Request'
+    const description = tooLarge ? 'The request line or headers are too large.' : timeout ? 'The request took too long to arrive.' : 'The HTTP request is malformed.'
+    const body = JSON.stringify({error: 'invalid_request', error_description: description})
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nCache-Control: no-store\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
   })
 
   await new Promise<void>((resolve, reject) => {
