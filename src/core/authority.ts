@@ -9,6 +9,9 @@ import {Store} from '../store/index.js'
 export const DEFAULT_DATABASE = 'storage/passport.sqlite'
 export const DEFAULT_ISSUER = 'http://127.0.0.1:9000'
 
+/** How often a running authority looks whether the key files changed (keys:rotate, keys:prune). */
+const KEY_CHECK_INTERVAL = 1000
+
 export interface AuthorityOptions {
   config: PassportConfig
   /** Database file path or `:memory:`. */
@@ -30,6 +33,7 @@ export class Authority {
   private keys?: Promise<SigningKeys>
   /** What the key files looked like when {@link keys} was loaded. */
   private keysStamp?: string
+  private keysCheckedAt = 0
 
   private constructor(options: AuthorityOptions, store: Store) {
     this.config = options.config
@@ -56,6 +60,10 @@ export class Authority {
    * caught half-written keeps the keys loaded before and looks again on the next call.
    */
   signingKeys(): Promise<SigningKeys> {
+    // Looking at the files costs three stat calls: at most every KEY_CHECK_INTERVAL on the hot path.
+    const now = Date.now()
+    if (this.keys && now - this.keysCheckedAt < KEY_CHECK_INTERVAL) return this.keys
+    this.keysCheckedAt = now
     const stamp = keyFilesStamp(this.keyLocation)
     if (this.keys && stamp === this.keysStamp) return this.keys
     const previous = this.keys
@@ -72,6 +80,7 @@ export class Authority {
 
   /** Forgets loaded keys so the next use reads them again (after a rotation). */
   reloadKeys(): void {
+    this.keysCheckedAt = 0
     this.keys = undefined
     this.keysStamp = undefined
   }
