@@ -1,7 +1,7 @@
 import {createHash, timingSafeEqual} from 'node:crypto'
 
 import type {RequestContext} from './context.js'
-import {sendHtml, sendJson, wantsJson} from './http.js'
+import {type Params, sendHtml, sendJson, wantsJson} from './http.js'
 import type {Session} from './session.js'
 import {errorPage, type ErrorView} from './views/error.js'
 
@@ -92,4 +92,15 @@ export function cspAllowingRedirect(base: string, redirectUri: string): string {
   }
   if (scheme === 'http:' || scheme === 'https:' || !/^[a-z][a-z0-9+.-]*:$/.test(scheme)) return base
   return base.replace("form-action 'self' http: https:", `form-action 'self' http: https: ${scheme}`)
+}
+
+/** A form's approve / deny answer: `action=approve|deny`, or `approved=true|false`; not both. */
+export function formDecision(params: Params): boolean | undefined {
+  const action = params.get('action')
+  const approved = params.boolean('approved')
+  if (action !== undefined && approved !== undefined) throw new Error('Send either action or approved, not both.')
+  if (action === undefined) return approved
+  if (action === 'approve') return true
+  if (action === 'deny') return false
+  throw new Error(`action must be approve or deny, not "${action}".`)
 }

@@ -9,7 +9,7 @@ import {
 } from '../../core/authorization.js'
 import {createAuthorizationCode} from '../../core/codes.js'
 import {knownScopes} from '../../core/config.js'
-import {cspAllowingRedirect, csrfMatches, currentPath, ensureSession, presentedCsrf, sendCsrfFailure, sendErrorPage} from '../browser.js'
+import {cspAllowingRedirect, csrfMatches, currentPath, ensureSession, formDecision, presentedCsrf, sendCsrfFailure, sendErrorPage} from '../browser.js'
 import type {RequestContext} from '../context.js'
 import {PAGE_HEADERS, Params, readParams, redirect, sendHtml, sendJson, wantsJson} from '../http.js'
 import type {PendingAuthorization, Session} from '../session.js'
@@ -156,7 +156,7 @@ export async function handleAuthorizeDecision(ctx: RequestContext): Promise<void
   let approve: boolean | undefined
   let requestId: string | undefined
   try {
-    approve = decision(params)
+    approve = formDecision(params)
     requestId = params.get('request_id')
   } catch (error) {
     sendErrorPage(ctx, 400, {error: 'invalid_request', title: 'Invalid decision', message: (error as Error).message, user})
@@ -228,15 +228,6 @@ function issueCode(ctx: RequestContext, request: AuthorizationRequest, userId: s
   return authorizationResponseUri(request.redirectUri, {code, state: request.state, iss: ctx.authority.issuer})
 }
 
-function decision(params: Params): boolean | undefined {
-  const action = params.get('action')
-  const approved = params.boolean('approved')
-  if (action !== undefined && approved !== undefined) throw new Error('Send either action or approved, not both.')
-  if (action === undefined) return approved
-  if (action === 'approve') return true
-  if (action === 'deny') return false
-  throw new Error(`action must be approve or deny, not "${action}".`)
-}
 
 function remember(session: Session, request: AuthorizationRequest, userId: string): PendingAuthorization {
   const now = Date.now()

@@ -2,7 +2,7 @@ import {knownScopes} from '../../core/config.js'
 import {decideDeviceAuthorization, findPendingDeviceAuthorization, formatUserCode, normalizeUserCode} from '../../core/device.js'
 import {ConflictError, InvalidInputError, NotFoundError} from '../../core/errors.js'
 import type {DeviceCodeRow} from '../../store/device-codes.js'
-import {csrfMatches, currentPath, ensureSession, presentedCsrf, sendCsrfFailure, sendErrorPage} from '../browser.js'
+import {csrfMatches, currentPath, ensureSession, formDecision, presentedCsrf, sendCsrfFailure, sendErrorPage} from '../browser.js'
 import type {RequestContext} from '../context.js'
 import {Params, SCRIPT_PAGE_CSP, readParams, sendHtml, sendJson, wantsJson} from '../http.js'
 import type {Session} from '../session.js'
@@ -217,16 +217,6 @@ function isJsonBody(ctx: RequestContext): boolean {
   return (ctx.req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase() === 'application/json'
 }
 
-/** Form: action=approve|deny (approved=true|false also accepted). */
-function formDecision(params: Params): boolean | undefined {
-  const action = params.get('action')
-  const approved = params.boolean('approved')
-  if (action !== undefined && approved !== undefined) throw new Error('Send either action or approved, not both.')
-  if (action === undefined) return approved
-  if (action === 'approve') return true
-  if (action === 'deny') return false
-  throw new Error(`action must be approve or deny, not "${action}".`)
-}
 
 /** JSON: `approved` must be a real boolean (the string "true" is refused); `action` also accepted. */
 function jsonDecision(params: Params): boolean | undefined {
