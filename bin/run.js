@@ -9,7 +9,7 @@ const argv = process.argv.slice(2)
 // (src/cli/root-help.ts), which spares loading @oclif/core; otherwise oclif as usual.
 const cached = argv.length === 1 && (argv[0] === '--help' || argv[0] === 'help') ? (await import('../dist/cli/root-help.js')).cachedRootHelp(argv) : undefined
 if (cached === undefined) {
-  const {execute} = await import('@oclif/core')
+  const {execute} = await import('@oclif/core/execute')
   await execute({dir: import.meta.url})
 } else {
   process.stdout.write(cached)
