@@ -1,11 +1,11 @@
 import {createPublicKey, generateKeyPairSync} from 'node:crypto'
 
-import {SignJWT, jwtVerify} from 'jose'
+import {SignJWT, calculateJwkThumbprint, exportJWK, jwtVerify} from 'jose'
 import {describe, expect, it} from 'vitest'
 
 import {signIdToken} from '../../src/core/id-token.js'
 import {signJwtRs256} from '../../src/core/jws.js'
-import type {SigningKeys} from '../../src/core/keys.js'
+import {keyId, publicJwks, type SigningKeys} from '../../src/core/keys.js'
 import {signAccessToken} from '../../src/core/tokens.js'
 
 const {privateKey} = generateKeyPairSync('rsa', {modulusLength: 2048})
@@ -51,5 +51,19 @@ describe('signJwtRs256: the token jose SignJWT would produce, signed on the thre
     const small = generateKeyPairSync('rsa', {modulusLength: 1024}).privateKey
     await expect(signJwtRs256({typ: 'JWT', kid: 'k'}, {}, small)).rejects.toThrow('RS256 requires key modulusLength to be 2048 bits or larger')
     await expect(new SignJWT({}).setProtectedHeader({alg: 'RS256'}).sign(small)).rejects.toThrow('RS256 requires key modulusLength to be 2048 bits or larger')
+  })
+})
+
+describe('key ids and the JWK Set without jose', () => {
+  it('keyId is the RFC 7638 thumbprint jose computes', async () => {
+    for (const bits of [2048, 3072]) {
+      const key = createPublicKey(generateKeyPairSync('rsa', {modulusLength: bits}).privateKey)
+      expect(await keyId(key)).toBe(await calculateJwkThumbprint(await exportJWK(key), 'sha256'))
+    }
+  })
+
+  it('publicJwks publishes what jose exports', async () => {
+    const {kty, n, e} = await exportJWK(publicKey)
+    expect(await publicJwks(keys)).toEqual({keys: [{kty, n, e, kid: 'kid-1', use: 'sig', alg: 'RS256'}]})
   })
 })
