@@ -13,7 +13,7 @@ export interface PurgeOptions {
   hours?: number
   now?: number
   /**
-   * Rows examined per write transaction. Default: adaptive, from 2,000 rows, doubled while a batch
+   * Rows examined per write transaction. Default: adaptive, from 1,000 rows, doubled while a batch
    * holds the write lock under 20 ms and halved above 50 ms (500–32,000 rows), since pages of
    * indexes whose order is unrelated to age are rewritten once per batch, however few rows of
    * theirs it deletes: fewer, larger batches write far less.
@@ -80,7 +80,7 @@ async function purgeTable(store: Store, table: PurgeTable, condition: string, pa
     return {hi, deleted: remove.run({...params, lo, hi}).changes}
   })
 
-  let size = fixedSize ?? 2000
+  let size = fixedSize ?? 1000
   let deleted = 0
   let lo = Number.MIN_SAFE_INTEGER
   for (;;) {

@@ -105,9 +105,9 @@ export const MIGRATIONS: readonly string[] = [
   // and listing their active ones ask for live tokens (expires_at > now): they range over
   // (expires_at, user_id) and read user_id from the index, as MAX(expires_at) does. Only
   // `token:list --user U --all` (expired ones too) now walks the id index newest first until it
-  // has its page. Revoking a user's refresh tokens asks only for unrevoked ones: a partial index,
-  // which a rotated (revoked) refresh token leaves. No query reads access tokens' revoked_at or
-  // refresh tokens' expires_at through an index.
+  // has its page. Revoking a user's refresh tokens likewise asks for live (unrevoked, unexpired)
+  // ones: a partial (expires_at, user_id) index, which a rotated (revoked) refresh token leaves.
+  // No query reads access tokens' revoked_at through an index.
   `
   DROP INDEX oauth_access_tokens_user;
   DROP INDEX oauth_access_tokens_expires;
@@ -115,6 +115,6 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX oauth_access_tokens_expires_user ON oauth_access_tokens (expires_at, user_id);
   DROP INDEX oauth_refresh_tokens_expires;
   DROP INDEX oauth_refresh_tokens_user;
-  CREATE INDEX oauth_refresh_tokens_user ON oauth_refresh_tokens (user_id) WHERE revoked_at IS NULL;
+  CREATE INDEX oauth_refresh_tokens_expires_user ON oauth_refresh_tokens (expires_at, user_id) WHERE revoked_at IS NULL;
   `,
 ]
