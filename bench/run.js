@@ -16,7 +16,7 @@ import {parseArgs} from 'node:util'
 import autocannon from 'autocannon'
 import {SignJWT, decodeJwt, decodeProtectedHeader} from 'jose'
 
-import {cleanEnv, firstLine, run, runAsync, sampleRss, startServer, stop} from './lib/proc.js'
+import {cleanEnv, cpuMs, firstLine, run, runAsync, sampleRss, startServer, stop} from './lib/proc.js'
 import {countTokens, ensureClient, seedTokens} from './lib/seed.js'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
@@ -166,6 +166,7 @@ function tokenFormat(token) {
 /** One autocannon run against a server, with the server's peak RSS sampled meanwhile. */
 async function load(server, {path, method = 'GET', headers = {}, body, connections, duration = DURATION}) {
   const rss = sampleRss(server.pid)
+  const cpuBefore = cpuMs(server.pid)
   let result
   let peak
   try {
@@ -174,8 +175,11 @@ async function load(server, {path, method = 'GET', headers = {}, body, connectio
     peak = rss.stop()
   }
   const ok = result['2xx'] ?? 0
+  const cpu = cpuMs(server.pid) - cpuBefore
   return {
     connections,
+    cpu_ms: cpu,
+    cpu_ms_per_req: ok > 0 ? Math.round((cpu / ok) * 1000) / 1000 : null,
     duration_s: result.duration,
     req_per_s: Math.round(ok / result.duration),
     p50_ms: result.latency.p50,
@@ -213,6 +217,7 @@ function combine(rounds) {
     req_per_s: Math.round(ok / total),
     p50_ms: Math.round((sum('p50_ms') / rounds.length) * 10) / 10,
     p99_ms: Math.max(...rounds.map((r) => r.p99_ms)),
+    cpu_ms_per_req: ok > 0 ? Math.round((sum('cpu_ms') / ok) * 1000) / 1000 : null,
     rss_peak_mb: Math.max(...rounds.map((r) => r.rss_peak_mb)),
     ok,
     non_2xx: sum('non_2xx'),
@@ -568,20 +573,25 @@ function printTable() {
   }
   line()
   line(`1. Token endpoint, client_credentials, RS256-2048, loopback (autocannon, ${ROUNDS} interleaved rounds per row)`)
-  line(`   ${pad('server', 34)} ${pad('conn', 4, true)} ${pad('req/s', 7, true)} ${pad('p50 ms', 7, true)} ${pad('p99 ms', 7, true)} ${pad('RSS MB', 7, true)} ${pad('non-2xx', 8, true)}  token`)
+  line(`   ${pad('server', 34)} ${pad('conn', 4, true)} ${pad('req/s', 7, true)} ${pad('p50 ms', 7, true)} ${pad('p99 ms', 7, true)} ${pad('CPU ms/req', 10, true)} ${pad('RSS MB', 7, true)} ${pad('non-2xx', 8, true)}  token`)
   for (const row of results.token) {
     if (row.unavailable) {
       line(`   ${pad(row.label, 34)} ${row.unavailable}`)
       continue
     }
     for (const r of row.runs) {
-      line(`   ${pad(row.label, 34)} ${pad(r.connections, 4, true)} ${pad(r.req_per_s, 7, true)} ${pad(r.p50_ms, 7, true)} ${pad(r.p99_ms, 7, true)} ${pad(r.rss_peak_mb, 7, true)} ${pad(r.non_2xx + r.errors + r.timeouts, 8, true)}  ${row.token_format ?? ''}`)
+      line(`   ${pad(row.label, 34)} ${pad(r.connections, 4, true)} ${pad(r.req_per_s, 7, true)} ${pad(r.p50_ms, 7, true)} ${pad(r.p99_ms, 7, true)} ${pad(r.cpu_ms_per_req, 10, true)} ${pad(r.rss_peak_mb, 7, true)} ${pad(r.non_2xx + r.errors + r.timeouts, 8, true)}  ${row.token_format ?? ''}`)
     }
     if (row.note) line(`   ${pad('', 34)} note: ${row.note}`)
   }
+  const cpu50 = (name) => results.token.find((r) => r.name === name)?.runs.find((x) => x.connections === 50)?.cpu_ms_per_req
+  if (typeof cpu50('passport') === 'number') {
+    const others = ['baseline', 'oauth2-mock-server', 'oidc-provider'].filter((n) => typeof cpu50(n) === 'number')
+    line(`   server CPU per token at 50 connections (less disturbed by other work than req/s): passport ${cpu50('passport')} ms; ${others.map((n) => `${n} ${cpu50(n)} ms (${ratio(cpu50(n), cpu50('passport'))}×)`).join(', ')}`)
+  }
   line()
   line('2. Bearer verification and introspection (50 connections)')
-  line(`   ${pad('server', 34)} ${pad('endpoint', 11)} ${pad('req/s', 7, true)} ${pad('p50 ms', 7, true)} ${pad('p99 ms', 7, true)} ${pad('RSS MB', 7, true)} ${pad('non-2xx', 8, true)}`)
+  line(`   ${pad('server', 34)} ${pad('endpoint', 11)} ${pad('req/s', 7, true)} ${pad('p50 ms', 7, true)} ${pad('p99 ms', 7, true)} ${pad('CPU ms/req', 10, true)} ${pad('RSS MB', 7, true)} ${pad('non-2xx', 8, true)}`)
   for (const row of results.bearer) {
     const label = row.name === 'baseline' ? 'baseline (bare jose.jwtVerify)' : row.label
     if (row.unavailable) {
@@ -589,7 +599,7 @@ function printTable() {
       continue
     }
     for (const [kind, r] of Object.entries(row.runs)) {
-      line(`   ${pad(label, 34)} ${pad(kind, 11)} ${pad(r.req_per_s, 7, true)} ${pad(r.p50_ms, 7, true)} ${pad(r.p99_ms, 7, true)} ${pad(r.rss_peak_mb, 7, true)} ${pad(r.non_2xx + r.errors + r.timeouts, 8, true)}`)
+      line(`   ${pad(label, 34)} ${pad(kind, 11)} ${pad(r.req_per_s, 7, true)} ${pad(r.p50_ms, 7, true)} ${pad(r.p99_ms, 7, true)} ${pad(r.cpu_ms_per_req, 10, true)} ${pad(r.rss_peak_mb, 7, true)} ${pad(r.non_2xx + r.errors + r.timeouts, 8, true)}`)
     }
   }
   if (results.bearer_ratios) line(`   passport ÷ baseline: userinfo ${results.bearer_ratios.userinfo ?? '—'}, introspect ${results.bearer_ratios.introspect ?? '—'}`)
@@ -605,7 +615,7 @@ function printTable() {
     for (const name of ['passport', 'baseline']) {
       const e = s[name]
       if (!e) continue
-      const fmt = (r) => (r?.unavailable ? r.unavailable : r ? `${r.req_per_s} req/s (p99 ${r.p99_ms} ms, RSS ${r.rss_peak_mb} MB, non-2xx ${r.non_2xx + r.errors + r.timeouts})` : '—')
+      const fmt = (r) => (r?.unavailable ? r.unavailable : r ? `${r.req_per_s} req/s (p99 ${r.p99_ms} ms, CPU ${r.cpu_ms_per_req} ms/req, RSS ${r.rss_peak_mb} MB, non-2xx ${r.non_2xx + r.errors + r.timeouts})` : '—')
       line(`   ${pad(`${name} token, empty`, 34)} ${fmt(e.empty)}`)
       line(`   ${pad(`${name} token, ${ROWS.toLocaleString('en')} rows`, 34)} ${fmt(e.rows)}`)
     }

@@ -1,6 +1,9 @@
 import {resolve} from 'node:path'
 
-import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
+import {Command} from '@oclif/core/command'
+import * as Errors from '@oclif/core/errors'
+import * as Flags from '@oclif/core/flags'
+import type * as Interfaces from '@oclif/core/interfaces'
 
 import {Authority, DEFAULT_DATABASE} from '../core/authority.js'
 import {loadConfig, type PassportConfig} from '../core/config.js'

@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 
 import {UsageError} from '../core/errors.js'
 import type {AccessTokenRow} from '../store/access-tokens.js'

@@ -1,7 +1,7 @@
 import {existsSync, writeFileSync} from 'node:fs'
 import {join, relative, resolve} from 'node:path'
 
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 
 import {BaseCommand} from '../cli/base-command.js'
 import {interactive, prompts} from '../cli/prompts.js'

@@ -1,9 +1,8 @@
 import {createHash} from 'node:crypto'
 
-import {SignJWT} from 'jose'
-
 import {userClaims} from './claims.js'
 import type {PassportConfig} from './config.js'
+import {signJwtRs256} from './jws.js'
 import type {SigningKeys} from './keys.js'
 
 export interface IdTokenInput {
@@ -34,12 +33,11 @@ export function signIdToken(issuer: string, keys: SigningKeys, config: Pick<Pass
   if (input.authTime !== null) payload.auth_time = Math.floor(input.authTime / 1000)
   if (input.nonce !== null) payload.nonce = input.nonce
   const iat = Math.floor(input.now / 1000)
-  return new SignJWT(payload)
-    .setProtectedHeader({alg: 'RS256', typ: 'JWT', kid: keys.kid})
-    .setIssuer(issuer)
-    .setSubject(input.userId)
-    .setAudience(input.clientId)
-    .setIssuedAt(iat)
-    .setExpirationTime(iat + Math.max(1, Math.ceil(input.ttl / 1000)))
-    .sign(keys.privateKey)
+  // Claim order as jose's SignJWT(payload).setIssuer().setSubject()… would write it.
+  payload.iss = issuer
+  payload.sub = input.userId
+  payload.aud = input.clientId
+  payload.iat = iat
+  payload.exp = iat + Math.max(1, Math.ceil(input.ttl / 1000))
+  return signJwtRs256({typ: 'JWT', kid: keys.kid}, payload, keys.privateKey)
 }

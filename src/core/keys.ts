@@ -1,9 +1,9 @@
-import {createPrivateKey, createPublicKey, generateKeyPair, type KeyObject} from 'node:crypto'
+import {createHash, createPrivateKey, createPublicKey, generateKeyPair, type KeyObject} from 'node:crypto'
 import {chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 import {promisify} from 'node:util'
 
-import {calculateJwkThumbprint, exportJWK, type JWK} from 'jose'
+import type {JWK} from 'jose'
 
 import {ConflictError, InvalidInputError, KeyError} from './errors.js'
 
@@ -53,9 +53,19 @@ export function keyLocation(directory: string | undefined, env: NodeJS.ProcessEn
   return location
 }
 
-/** RFC 7638 thumbprint of the public key: the `kid`. */
+/**
+ * RFC 7638 thumbprint of the public key: the `kid`. For RSA (the only keys passport loads) the
+ * thumbprint is SHA-256 over `{"e":…,"kty":"RSA","n":…}`, members from node:crypto's JWK export:
+ * what jose's calculateJwkThumbprint computes (test/tokens/jws.test.ts compares them), without
+ * loading jose (~50–90 ms) in commands that only sign.
+ */
 export async function keyId(publicKey: KeyObject): Promise<string> {
-  return calculateJwkThumbprint(await exportJWK(publicKey), 'sha256')
+  if (publicKey.asymmetricKeyType !== 'rsa') {
+    const {calculateJwkThumbprint, exportJWK} = await import('jose')
+    return calculateJwkThumbprint(await exportJWK(publicKey), 'sha256')
+  }
+  const {e, n} = publicKey.export({format: 'jwk'})
+  return createHash('sha256').update(JSON.stringify({e, kty: 'RSA', n})).digest('base64url')
 }
 
 export function keysExist(directory: string): boolean {
@@ -146,8 +156,8 @@ export async function publicJwks(keys: SigningKeys): Promise<{keys: JWK[]}> {
   return {
     keys: await Promise.all(
       keys.publicKeys.map(async ({kid, key}) => {
-        const {kty, n, e} = await exportJWK(key)
-        return {kty, n, e, kid, use: 'sig', alg: 'RS256'}
+        const {kty, n, e} = key.export({format: 'jwk'})
+        return {kty: kty!, n, e, kid, use: 'sig', alg: 'RS256'}
       }),
     ),
   }

@@ -12,7 +12,12 @@ export interface PurgeOptions {
   /** Only rows that expired or were revoked more than this many hours ago (default 0). */
   hours?: number
   now?: number
-  /** Rows examined per write transaction (default 2,000: about 15 ms of lock on a slow machine). */
+  /**
+   * Rows examined per write transaction. Default: adaptive, from 1,000 rows, doubled while a batch
+   * holds the write lock under 20 ms and halved above 50 ms (500–32,000 rows), since pages of
+   * indexes whose order is unrelated to age are rewritten once per batch, however few rows of
+   * theirs it deletes: fewer, larger batches write far less.
+   */
   batchSize?: number
 }
 
@@ -57,37 +62,41 @@ export async function purge(store: Store, options: PurgeOptions = {}): Promise<P
 
   const counts = {} as PurgeCounts
   for (const table of PURGE_TABLES) {
-    counts[table] = await purgeTable(store, table, conditions[table], params, options.batchSize ?? 2000)
+    counts[table] = await purgeTable(store, table, conditions[table], params, options.batchSize)
   }
   return counts
 }
 
-async function purgeTable(store: Store, table: PurgeTable, condition: string, params: Record<string, number>, batchSize: number): Promise<number> {
+async function purgeTable(store: Store, table: PurgeTable, condition: string, params: Record<string, number>, fixedSize: number | undefined): Promise<number> {
   if (condition === '0') return 0
   const {db} = store
-  // The upper rowid of the next window: the batchSize-th row after `lo` (or the last row).
-  const windowEnd = db.prepare<{lo: number}, {rowid: number}>(
-    `SELECT rowid FROM ${table} WHERE rowid > @lo ORDER BY rowid LIMIT 1 OFFSET ${batchSize - 1}`,
-  )
+  // The upper rowid of the next window: the size-th row after `lo` (or the last row).
+  const windowEnd = db.prepare<{lo: number; offset: number}, {rowid: number}>(`SELECT rowid FROM ${table} WHERE rowid > @lo ORDER BY rowid LIMIT 1 OFFSET @offset`)
   const lastRow = db.prepare<{lo: number}, {rowid: number}>(`SELECT MAX(rowid) AS rowid FROM ${table} WHERE rowid > @lo`)
   const remove = db.prepare(`DELETE FROM ${table} AS t WHERE t.rowid > @lo AND t.rowid <= @hi AND (${condition})`)
-  const batch = db.transaction((lo: number): {hi: number | null; deleted: number} => {
-    const hi = windowEnd.get({lo})?.rowid ?? lastRow.get({lo})?.rowid ?? null
+  const batch = db.transaction((lo: number, size: number): {hi: number | null; deleted: number} => {
+    const hi = windowEnd.get({lo, offset: size - 1})?.rowid ?? lastRow.get({lo})?.rowid ?? null
     if (hi === null) return {hi, deleted: 0}
     return {hi, deleted: remove.run({...params, lo, hi}).changes}
   })
 
+  let size = fixedSize ?? 1000
   let deleted = 0
   let lo = Number.MIN_SAFE_INTEGER
   for (;;) {
     const started = performance.now()
-    const result = batch.immediate(lo)
+    const result = batch.immediate(lo, size)
     if (result.hi === null) return deleted
     deleted += result.deleted
     lo = result.hi
+    const held = performance.now() - started
+    if (fixedSize === undefined) {
+      if (held < 20) size = Math.min(32_000, size * 2)
+      else if (held > 50) size = Math.max(500, Math.floor(size / 2))
+    }
     // Let other writers in: a writer waiting on the lock polls with growing sleeps (SQLite's busy
     // handler), so pause for half as long as this batch held the lock (1–25 ms).
-    await pause(Math.min(25, Math.max(1, (performance.now() - started) / 2)))
+    await pause(Math.min(25, Math.max(1, held / 2)))
   }
 }
 

@@ -1,9 +1,8 @@
-import {SignJWT} from 'jose'
-
 import type {Authority} from './authority.js'
 import {randomToken, sha256} from './crypto.js'
 import {InvalidInputError} from './errors.js'
 import {uuidv7} from './ids.js'
+import {signJwtRs256} from './jws.js'
 import type {SigningKeys} from './keys.js'
 import {formatScope} from './scopes.js'
 import type {AccessTokenRow} from '../store/access-tokens.js'
@@ -146,13 +145,13 @@ export function signAccessToken(
   row: Pick<AccessTokenRow, 'id' | 'clientId' | 'userId' | 'scopes' | 'audience' | 'createdAt' | 'expiresAt'>,
   claims: Record<string, unknown> = {},
 ): Promise<string> {
-  return new SignJWT({...claims, client_id: row.clientId, scope: formatScope(row.scopes), scopes: row.scopes})
-    .setProtectedHeader({alg: 'RS256', typ: 'at+jwt', kid: keys.kid})
-    .setIssuer(issuer)
-    .setSubject(row.userId ?? row.clientId)
-    .setAudience(row.audience)
-    .setJti(row.id)
-    .setIssuedAt(Math.floor(row.createdAt / 1000))
-    .setExpirationTime(Math.floor(row.expiresAt / 1000))
-    .sign(keys.privateKey)
+  // Claim order as jose's SignJWT(payload).setIssuer().setSubject()… would write it.
+  const payload: Record<string, unknown> = {...claims, client_id: row.clientId, scope: formatScope(row.scopes), scopes: row.scopes}
+  payload.iss = issuer
+  payload.sub = row.userId ?? row.clientId
+  payload.aud = row.audience
+  payload.jti = row.id
+  payload.iat = Math.floor(row.createdAt / 1000)
+  payload.exp = Math.floor(row.expiresAt / 1000)
+  return signJwtRs256({typ: 'at+jwt', kid: keys.kid}, payload, keys.privateKey)
 }

@@ -113,7 +113,10 @@ export class AccessTokenRepository {
       where.push('revoked_at IS NULL AND expires_at > @activeAt')
       params.activeAt = filter.activeAt
     }
-    const sql = `SELECT * FROM oauth_access_tokens ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ${Math.max(1, Math.floor(filter.limit ?? 1000))}`
+    // A user's live tokens come from the (expires_at, user_id) index, then sorted ("+id" keeps
+    // SQLite from walking the whole id index newest first instead); other lists walk the id index.
+    const order = filter.userId !== undefined && filter.activeAt !== undefined ? '+id' : 'id'
+    const sql = `SELECT * FROM oauth_access_tokens ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order} DESC LIMIT ${Math.max(1, Math.floor(filter.limit ?? 1000))}`
     return (this.db.prepare(sql).all(params) as Raw[]).map(fromRaw)
   }
 

@@ -13,7 +13,11 @@ export class Store {
   readonly authCodes: AuthCodeRepository
   readonly deviceCodes: DeviceCodeRepository
 
+  /** One transaction wrapper for every call: building one per call costs on the hot path. */
+  private readonly immediate: (fn: () => unknown) => unknown
+
   constructor(readonly db: Db) {
+    this.immediate = db.transaction((fn: () => unknown) => fn()).immediate
     this.clients = new ClientRepository(db)
     this.accessTokens = new AccessTokenRepository(db)
     this.refreshTokens = new RefreshTokenRepository(db)
@@ -27,7 +31,7 @@ export class Store {
 
   /** Runs `fn` in one `BEGIN IMMEDIATE` transaction: all of it happens, or none. */
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate()
+    return this.immediate(fn) as T
   }
 
   close(): void {

@@ -99,4 +99,22 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX oauth_device_codes_client ON oauth_device_codes (client_id);
   CREATE INDEX oauth_device_codes_expires ON oauth_device_codes (expires_at);
   `,
+  // 2: indexes that cost purge (and every insert) more than they serve. An index on user_id
+  // lists rows in an order unrelated to their age, so deleting a window of expired rows dirties a
+  // page of it for nearly every user: a million-row purge wrote ~13 GB. Revoking a user's tokens
+  // and listing their active ones ask for live tokens (expires_at > now): they range over
+  // (expires_at, user_id) and read user_id from the index, as MAX(expires_at) does. Only
+  // `token:list --user U --all` (expired ones too) now walks the id index newest first until it
+  // has its page. Revoking a user's refresh tokens likewise asks for live (unrevoked, unexpired)
+  // ones: a partial (expires_at, user_id) index, which a rotated (revoked) refresh token leaves.
+  // No query reads access tokens' revoked_at through an index.
+  `
+  DROP INDEX oauth_access_tokens_user;
+  DROP INDEX oauth_access_tokens_expires;
+  DROP INDEX oauth_access_tokens_revoked;
+  CREATE INDEX oauth_access_tokens_expires_user ON oauth_access_tokens (expires_at, user_id);
+  DROP INDEX oauth_refresh_tokens_expires;
+  DROP INDEX oauth_refresh_tokens_user;
+  CREATE INDEX oauth_refresh_tokens_expires_user ON oauth_refresh_tokens (expires_at, user_id) WHERE revoked_at IS NULL;
+  `,
 ]

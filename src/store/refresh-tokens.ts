@@ -73,7 +73,8 @@ export class RefreshTokenRepository {
     )
     this.revokeStmt = db.prepare<[number, string]>('UPDATE oauth_refresh_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL')
     this.revokeFamilyStmt = db.prepare<[number, string]>('UPDATE oauth_refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL')
-    this.revokeUserStmt = db.prepare<[number, string]>('UPDATE oauth_refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL')
+    // Live ones only, as for access tokens: an expired refresh token is already unusable.
+    this.revokeUserStmt = db.prepare<[number, string, number]>('UPDATE oauth_refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ?')
   }
 
   insert(row: Omit<RefreshTokenRow, 'rotatedAt' | 'revokedAt'>): void {
@@ -117,6 +118,6 @@ export class RefreshTokenRepository {
   }
 
   revokeAllForUser(userId: string, now: number): number {
-    return this.revokeUserStmt.run(now, userId).changes
+    return this.revokeUserStmt.run(now, userId, now).changes
   }
 }

@@ -1,0 +1,85 @@
+// `passport --help` without loading oclif: the root help is rendered by oclif itself at build time
+// (scripts/root-help.mjs → dist/root-help.json) and printed from there only when nothing that
+// shapes oclif's output differs from the build: the same manifest, package, oclif and help
+// plugin, Node version, platform and kernel, an 80-column non-TTY stdout without colour, and no
+// OCLIF_* / DEBUG settings. Anything else — or any doubt — goes through oclif as usual.
+// Loading @oclif/core alone costs ~150 ms; this path costs a few file reads.
+import {existsSync, readFileSync} from 'node:fs'
+import {createRequire} from 'node:module'
+import {release} from 'node:os'
+import {dirname, join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+/** The argument lists oclif answers with the root help (checked at build time). */
+export const ROOT_HELP_FORMS = [['--help'], ['help']] as const
+
+export interface RootHelpCache {
+  /** What the text depends on; all must match at run time. */
+  key: Record<string, string>
+  /** argv forms (joined by a space) verified at build to print `text` and exit 0. */
+  forms: string[]
+  text: string
+}
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
+export const CACHE_FILE = join(ROOT, 'dist', 'root-help.json')
+
+/** Everything the rendered root help depends on besides the environment checked in {@link cachedRootHelp}. */
+export function helpKey(): Record<string, string> {
+  const require = createRequire(join(ROOT, 'package.json'))
+  return {
+    package: fingerprint(join(ROOT, 'package.json')),
+    manifest: fingerprint(join(ROOT, 'oclif.manifest.json')),
+    oclif: fingerprint(packageJson(oclifEntry())),
+    help: fingerprint(packageJson(require.resolve('@oclif/plugin-help'))),
+    node: process.version,
+    platform: `${process.platform}-${process.arch}-${release()}`,
+  }
+}
+
+let oclifPath: string | undefined
+const oclifEntry = () => (oclifPath ??= createRequire(join(ROOT, 'package.json')).resolve('@oclif/core'))
+
+/** Length and 32-bit FNV-1a of a file (cheaper to load than node:crypto; this guards staleness, not secrets). */
+function fingerprint(path: string): string {
+  const bytes = readFileSync(path)
+  let h = 0x811c9dc5
+  for (const byte of bytes) h = Math.imul(h ^ byte, 0x01000193)
+  return `${bytes.length}:${(h >>> 0).toString(16)}`
+}
+
+/** The package.json of the package a resolved entry file belongs to (packages may not export it). */
+function packageJson(entry: string): string {
+  let dir = dirname(entry)
+  for (let i = 0; i < 10; i++) {
+    const candidate = join(dir, 'package.json')
+    if (existsSync(candidate)) return candidate
+    dir = dirname(dir)
+  }
+  throw new Error(`no package.json above ${entry}`)
+}
+
+/** Would oclif print the build-time text here? (no TTY, 80 columns, no colour, no debug) */
+function plainOutput(env: NodeJS.ProcessEnv): boolean {
+  if (process.stdout.isTTY) return false
+  if (Object.keys(env).some((name) => name.startsWith('OCLIF_') || name === 'DEBUG' || name === 'PASSPORT_DEBUG' || name === 'FORCE_COLOR')) return false
+  // oclif colours help through ansis: ask the same library, resolved where oclif resolves it.
+  const ansis = createRequire(oclifEntry())('ansis') as {isSupported(): boolean}
+  return !ansis.isSupported()
+}
+
+/** The root help text when the build-time rendering is valid for this process; undefined otherwise. */
+export function cachedRootHelp(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (env.PASSPORT_HELP_CACHE === 'off') return undefined
+  try {
+    const cache = JSON.parse(readFileSync(CACHE_FILE, 'utf8')) as RootHelpCache
+    if (!cache.forms.includes(argv.join(' '))) return undefined
+    if (!plainOutput(env)) return undefined
+    const key = helpKey()
+    for (const [name, value] of Object.entries(key)) if (cache.key[name] !== value) return undefined
+    if (Object.keys(cache.key).length !== Object.keys(key).length) return undefined
+    return cache.text
+  } catch {
+    return undefined
+  }
+}
