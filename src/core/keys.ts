@@ -1,9 +1,9 @@
-import {createHash, createPrivateKey, createPublicKey, generateKeyPair, type KeyObject} from 'node:crypto'
+import {createPrivateKey, createPublicKey, generateKeyPair, type KeyObject} from 'node:crypto'
 import {chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 import {promisify} from 'node:util'
 
-import type {JWK} from 'jose'
+import {calculateJwkThumbprint, type JWK} from 'jose'
 
 import {ConflictError, InvalidInputError, KeyError} from './errors.js'
 
@@ -53,19 +53,9 @@ export function keyLocation(directory: string | undefined, env: NodeJS.ProcessEn
   return location
 }
 
-/**
- * RFC 7638 thumbprint of the public key: the `kid`. For RSA (the only keys passport loads) the
- * thumbprint is SHA-256 over `{"e":…,"kty":"RSA","n":…}`, members from node:crypto's JWK export:
- * what jose's calculateJwkThumbprint computes (test/tokens/jws.test.ts compares them), without
- * loading jose (~50–90 ms) in commands that only sign.
- */
+/** RFC 7638 thumbprint of the public key (jose's calculateJwkThumbprint): the `kid`. */
 export async function keyId(publicKey: KeyObject): Promise<string> {
-  if (publicKey.asymmetricKeyType !== 'rsa') {
-    const {calculateJwkThumbprint, exportJWK} = await import('jose')
-    return calculateJwkThumbprint(await exportJWK(publicKey), 'sha256')
-  }
-  const {e, n} = publicKey.export({format: 'jwk'})
-  return createHash('sha256').update(JSON.stringify({e, kty: 'RSA', n})).digest('base64url')
+  return calculateJwkThumbprint(publicKey.export({format: 'jwk'}) as JWK, 'sha256')
 }
 
 export function keysExist(directory: string): boolean {
