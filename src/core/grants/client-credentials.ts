@@ -2,8 +2,8 @@ import {GRANT_CLIENT_CREDENTIALS} from '../clients.js'
 import {OIDC_SCOPES} from '../config.js'
 import {invalidScope, unauthorizedClient} from '../errors.js'
 import {parseScope} from '../scopes.js'
-import {planTokens, saveTokens, type TokenResponse} from '../tokens.js'
-import {checkScopes, readResource, respond} from './common.js'
+import {issueTokens, type TokenResponse} from '../tokens.js'
+import {checkScopes, readResource} from './common.js'
 import type {GrantInput} from './types.js'
 
 /** Parameters this grant reads. */
@@ -24,11 +24,11 @@ export async function clientCredentialsGrant({authority, client, params, now = D
   if (userScope !== undefined) throw invalidScope(`Scope "${userScope}" needs a signed-in user and cannot be granted to client credentials.`)
   checkScopes(authority, client, scopes)
   const audience = readResource(params)
-  const keys = await authority.signingKeys()
-  const planned = planTokens(
+  // The same function `passport token` mints with: CLI and server tokens cannot drift apart.
+  const {response} = await issueTokens(
+    authority,
     {client, userId: null, scopes, ttl: authority.config.tokensExpireIn, grantType: GRANT_CLIENT_CREDENTIALS, ...(audience === undefined ? {} : {audience})},
     now,
   )
-  authority.store.transaction(() => saveTokens(authority.store, planned))
-  return respond(authority, keys, planned, {authTime: null, nonce: null})
+  return response
 }

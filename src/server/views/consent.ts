@@ -23,6 +23,20 @@ export interface ConsentView {
   switchUser: {action: string; returnTo: string} | undefined
 }
 
+/** What is asked for, then the CSRF-protected Approve / Deny form (consent and device pages). */
+export function approvalForm(scopes: ScopeView[], action: string, csrf: string, field: string, value: string): Html {
+  return html`<h2 id="scopes-heading">It asks for</h2>
+${scopeList(scopes)}
+<form method="post" action="${action}">
+<input type="hidden" name="csrf" value="${csrf}">
+<input type="hidden" name="${field}" value="${value}">
+<div class="actions">
+<button type="submit" name="action" value="approve">Approve</button>
+<button type="submit" name="action" value="deny" class="secondary">Deny</button>
+</div>
+</form>`
+}
+
 export function consentPage(view: ConsentView): string {
   return layout(
     {title: `Authorize ${view.client.name}`, user: view.user},
@@ -32,16 +46,7 @@ export function consentPage(view: ConsentView): string {
 <dt>Client id</dt><dd><code>${view.client.id}</code></dd>
 <dt>Answer goes to</dt><dd><code>${view.redirectUri}</code></dd>
 </dl>
-<h2 id="scopes-heading">It asks for</h2>
-${scopeList(view.scopes)}
-<form method="post" action="${view.action}">
-<input type="hidden" name="csrf" value="${view.csrf}">
-<input type="hidden" name="request_id" value="${view.requestId}">
-<div class="actions">
-<button type="submit" name="action" value="approve">Approve</button>
-<button type="submit" name="action" value="deny" class="secondary">Deny</button>
-</div>
-</form>
+${approvalForm(view.scopes, view.action, view.csrf, 'request_id', view.requestId)}
 ${view.switchUser
   ? html`<form method="post" action="${view.switchUser.action}">
 <input type="hidden" name="csrf" value="${view.csrf}">

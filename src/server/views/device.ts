@@ -1,4 +1,4 @@
-import {scopeList, type ScopeView} from './consent.js'
+import {approvalForm, type ScopeView} from './consent.js'
 import {html, initial, layout} from './layout.js'
 
 export interface DeviceEnterView {
@@ -48,16 +48,7 @@ export function deviceConfirmPage(view: DeviceConfirmView): string {
 <dt>Signed in as</dt><dd><code>${view.user}</code></dd>
 <dt>Client id</dt><dd><code>${view.client.id}</code></dd>
 </dl>
-<h2 id="scopes-heading">It asks for</h2>
-${scopeList(view.scopes)}
-<form method="post" action="${view.action}">
-<input type="hidden" name="csrf" value="${view.csrf}">
-<input type="hidden" name="user_code" value="${view.userCode}">
-<div class="actions">
-<button type="submit" name="action" value="approve">Approve</button>
-<button type="submit" name="action" value="deny" class="secondary">Deny</button>
-</div>
-</form>
+${approvalForm(view.scopes, view.action, view.csrf, 'user_code', view.userCode)}
 <p class="hint">Only approve if you started this sign-in yourself. A denial is final.</p>`,
   )
 }
