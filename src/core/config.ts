@@ -231,9 +231,17 @@ export function parseConfig(raw: unknown, file?: string): PassportConfig {
 }
 
 /** Every scope the authority knows: configured ones plus the OpenID Connect scopes. */
-export function knownScopes(config: PassportConfig): Record<string, string> {
-  return {...OIDC_SCOPES, ...config.scopes}
+export function knownScopes(config: Pick<PassportConfig, 'scopes'>): Readonly<Record<string, string>> {
+  // Asked on every token request: built once per configuration (configurations are not mutated).
+  let known = KNOWN_SCOPES.get(config.scopes)
+  if (!known) {
+    known = Object.freeze({...OIDC_SCOPES, ...config.scopes})
+    KNOWN_SCOPES.set(config.scopes, known)
+  }
+  return known
 }
+
+const KNOWN_SCOPES = new WeakMap<Record<string, string>, Readonly<Record<string, string>>>()
 
 export function isScopeToken(value: string): boolean {
   // RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
