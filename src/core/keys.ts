@@ -89,9 +89,7 @@ export async function generateKeys(directory: string, options: {bits?: number; f
  * latest expiry of any token it may have signed), so those tokens keep verifying.
  */
 export async function rotateKeys(directory: string, publishUntil: number, options: {bits?: number; now?: number} = {}): Promise<{kid: string; retiredKid: string}> {
-  const current = loadKeysFromDirectory(directory)
-  // loadKeysFromDirectory leaves kid empty; the retired entry must carry the real RFC 7638 kid.
-  current.kid = await keyId(current.publicKeys[0]!.key)
+  const current = await loadKeysFromDirectory(directory)
   const pair = await newKeyPair(options.bits ?? (current.privateKey.asymmetricKeyDetails?.modulusLength ?? 2048))
   const now = options.now ?? Date.now()
   const retired = readRetired(directory)
@@ -130,10 +128,8 @@ export async function loadKeys(location: KeyLocation, now = Date.now()): Promise
     const kid = await keyId(publicKey)
     return {kid, privateKey, publicKeys: [{kid, key: publicKey}], source: 'env'}
   }
-  const loaded = loadKeysFromDirectory(location.directory)
-  const kid = await keyId(loaded.publicKeys[0]!.key)
-  loaded.publicKeys[0]!.kid = kid
-  loaded.kid = kid
+  const loaded = await loadKeysFromDirectory(location.directory)
+  const kid = loaded.kid
   for (const entry of readRetired(location.directory).keys) {
     if (entry.publishUntil <= now || entry.kid === kid) continue
     loaded.publicKeys.push({kid: entry.kid, key: parsePublic(entry.publicKey, join(location.directory, RETIRED_KEYS_FILE)), publishUntil: entry.publishUntil})
@@ -153,7 +149,8 @@ export async function publicJwks(keys: SigningKeys): Promise<{keys: JWK[]}> {
   }
 }
 
-function loadKeysFromDirectory(directory: string): SigningKeys {
+/** The active key pair of a key directory, with its kid (earlier keys are added by {@link loadKeys}). */
+async function loadKeysFromDirectory(directory: string): Promise<SigningKeys> {
   const privatePath = join(directory, PRIVATE_KEY_FILE)
   const publicPath = join(directory, PUBLIC_KEY_FILE)
   const privatePem = readKeyFile(privatePath)
@@ -161,7 +158,8 @@ function loadKeysFromDirectory(directory: string): SigningKeys {
   const privateKey = parsePrivate(privatePem, privatePath)
   const publicKey = parsePublic(publicPem, publicPath)
   assertPair(privateKey, publicKey, `${privatePath} and ${publicPath}`)
-  const keys: SigningKeys = {kid: '', privateKey, publicKeys: [{kid: '', key: publicKey}], source: 'files', directory}
+  const kid = await keyId(publicKey)
+  const keys: SigningKeys = {kid, privateKey, publicKeys: [{kid, key: publicKey}], source: 'files', directory}
   const mode = statSync(privatePath).mode & 0o777
   if (mode & 0o077) {
     keys.permissionWarning = `Private key ${privatePath} is readable by other users (mode ${mode.toString(8).padStart(4, '0')}); run chmod 600 on it.`

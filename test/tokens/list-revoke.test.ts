@@ -7,21 +7,11 @@ import {findClient} from '../../src/core/clients.js'
 import {loadConfig} from '../../src/core/config.js'
 import {keyLocation} from '../../src/core/keys.js'
 import {createPersonalAccessToken, mintToken} from '../../src/core/mint.js'
+import type {TokenView} from '../../src/cli/tokens.js'
 import {issueTokens} from '../../src/core/tokens.js'
 import {accessRow, CONFIG, jtiOf, oneError, type Workspace, workspace} from './fixture.js'
 
-interface ListedToken {
-  id: string
-  client_id: string
-  user_id: string | null
-  name: string | null
-  scopes: string[]
-  grant_type: string
-  created_at: string
-  expires_at: string
-  revoked: boolean
-  status: string
-}
+type ListedToken = TokenView
 
 function openAuthority(ws: Workspace): Authority {
   return Authority.open({config: loadConfig(join(ws.dir, 'passport.config.json')), database: ws.dbPath, keys: keyLocation(join(ws.dir, 'storage'), {})})
