@@ -135,7 +135,9 @@ export async function finishTokens(issuer: string, keys: SigningKeys, planned: P
 export async function issueTokens(authority: Authority, request: TokenRequest, now = Date.now()): Promise<IssuedTokens> {
   const keys = await authority.signingKeys()
   const planned = planTokens(request, now)
-  authority.store.transaction(() => saveTokens(authority.store, planned))
+  // A lone access token is one INSERT, atomic on its own; a token pair needs the transaction.
+  if (planned.refreshRow) authority.store.transaction(() => saveTokens(authority.store, planned))
+  else saveTokens(authority.store, planned)
   return finishTokens(authority.issuer, keys, planned)
 }
 

@@ -45,6 +45,13 @@ const fromRaw = (r: Raw): ClientRow => ({
   updatedAt: r.updated_at,
 })
 
+function freeze(client: ClientRow): ClientRow {
+  Object.freeze(client.grantTypes)
+  Object.freeze(client.redirectUris)
+  if (client.scopes) Object.freeze(client.scopes)
+  return Object.freeze(client)
+}
+
 const toParams = (c: ClientRow) => ({
   id: c.id,
   name: c.name,
@@ -59,8 +66,20 @@ const toParams = (c: ClientRow) => ({
   updated_at: c.updatedAt,
 })
 
+/** At most this many clients are kept in memory (a deployment has a handful). */
+const CACHE_LIMIT = 1000
+
 export class ClientRepository {
   private readonly byId
+  private readonly dataVersion
+  /**
+   * Clients by id, read once and reused while the database is unchanged: the token endpoint looks
+   * its client up on every request. Valid while `PRAGMA data_version` stays the same (it changes
+   * when another connection, such as a CLI command, commits) and this connection wrote no client.
+   */
+  private readonly cache = new Map<string, ClientRow>()
+  private cacheVersion = -1
+  private readonly db: Db
   private readonly all
   private readonly insertStmt
   private readonly upsertStmt
@@ -68,7 +87,9 @@ export class ClientRepository {
   private readonly secretStmt
 
   constructor(db: Db) {
+    this.db = db
     this.byId = db.prepare<[string], Raw>('SELECT * FROM oauth_clients WHERE id = ?')
+    this.dataVersion = db.prepare<[], number>('PRAGMA data_version').pluck()
     this.all = db.prepare<[], Raw>('SELECT * FROM oauth_clients ORDER BY created_at, id')
     this.insertStmt = db.prepare(
       `INSERT INTO oauth_clients (id, name, secret_hash, type, grant_types, redirect_uris, scopes, auto_approve, source, created_at, updated_at)
@@ -89,9 +110,25 @@ export class ClientRepository {
     this.secretStmt = db.prepare<[string | null, number, string]>('UPDATE oauth_clients SET secret_hash = ?, updated_at = ? WHERE id = ?')
   }
 
+  /** The client, or undefined. The row is frozen: it may be shared with other callers. */
   find(id: string): ClientRow | undefined {
+    // Inside a transaction the row may be uncommitted (and rolled back later): read, do not keep.
+    if (this.db.inTransaction) return this.read(id)
+    const version = this.dataVersion.get()!
+    if (version !== this.cacheVersion) {
+      this.cache.clear()
+      this.cacheVersion = version
+    }
+    const cached = this.cache.get(id)
+    if (cached) return cached
+    const client = this.read(id)
+    if (client && this.cache.size < CACHE_LIMIT) this.cache.set(id, client)
+    return client
+  }
+
+  private read(id: string): ClientRow | undefined {
     const raw = this.byId.get(id)
-    return raw && fromRaw(raw)
+    return raw && freeze(fromRaw(raw))
   }
 
   list(): ClientRow[] {
@@ -99,19 +136,23 @@ export class ClientRepository {
   }
 
   insert(client: ClientRow): void {
+    this.cache.clear()
     this.insertStmt.run(toParams(client))
   }
 
   /** Inserts or updates; returns true when a row was written (false when already identical). */
   upsert(client: ClientRow): boolean {
+    this.cache.clear()
     return this.upsertStmt.run(toParams(client)).changes > 0
   }
 
   delete(id: string): boolean {
+    this.cache.clear()
     return this.deleteStmt.run(id).changes > 0
   }
 
   setSecretHash(id: string, secretHash: string | null, now: number): boolean {
+    this.cache.clear()
     return this.secretStmt.run(secretHash, now, id).changes > 0
   }
 }
