@@ -1,4 +1,5 @@
 #!/usr/bin/env -S node --import tsx
-import {execute} from '@oclif/core'
+// Development entry: the TypeScript sources through tsx (CommonJS like bin/run.js).
+'use strict'
 
-await execute({development: true, dir: import.meta.url})
+import('@oclif/core/execute').then(({execute}) => execute({development: true, dir: require('node:path').join(__dirname, '..', 'package.json')}))

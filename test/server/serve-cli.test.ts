@@ -1,11 +1,12 @@
 import {spawn} from 'node:child_process'
-import {existsSync} from 'node:fs'
+import {existsSync, readdirSync} from 'node:fs'
+import {availableParallelism} from 'node:os'
 import {join} from 'node:path'
 
 import Database from 'better-sqlite3'
 import {afterEach, describe, expect, it} from 'vitest'
 
-import {BIN, cleanEnv, tempDir, writeJson} from '../helpers.js'
+import {BIN, cleanEnv, runCli, tempDir, writeJson} from '../helpers.js'
 
 const cleanups: Array<() => void> = []
 afterEach(() => {
@@ -67,5 +68,65 @@ describe('passport serve (the built CLI)', () => {
     } finally {
       db.close()
     }
+  })
+
+  it('a client the CLI changes while the server runs is seen on the very next request (the client cache follows the database)', async () => {
+    const {dir, cleanup} = tempDir()
+    cleanups.push(cleanup)
+    writeJson(join(dir, 'passport.config.json'), {scopes: {read: 'Read'}})
+    const created = await runCli(['client', 'Svc', '--client-credentials', '--id', 'svc', '--json'], {cwd: dir})
+    expect(created.code).toBe(0)
+    const firstSecret = (JSON.parse(created.stdout) as {client_secret: string}).client_secret
+    const running = serve(dir, ['--port', '0', '--json', '--quiet'])
+    const {url} = JSON.parse(await running.firstLine) as {url: string}
+    cleanups.push(() => running.child.kill('SIGKILL'))
+    const token = (secret: string) =>
+      fetch(`${url}/oauth/token`, {
+        method: 'POST',
+        headers: {'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`svc:${secret}`).toString('base64')}`},
+        body: 'grant_type=client_credentials&scope=read',
+      })
+
+    expect((await token(firstSecret)).status).toBe(200)
+    expect((await token(firstSecret)).status).toBe(200) // now answered from the cache
+
+    const rotated = await runCli(['client:secret', 'svc', '--json'], {cwd: dir})
+    expect(rotated.code).toBe(0)
+    const secondSecret = (JSON.parse(rotated.stdout) as {client_secret: string}).client_secret
+    const stale = await token(firstSecret)
+    expect(stale.status).toBe(401)
+    expect(stale.headers.get('www-authenticate')).toBe('Basic realm="passport"')
+    expect(((await stale.json()) as {error: string}).error).toBe('invalid_client')
+    expect((await token(secondSecret)).status).toBe(200)
+
+    expect((await runCli(['client:delete', 'svc', '--force'], {cwd: dir})).code).toBe(0)
+    const gone = await token(secondSecret)
+    expect(gone.status).toBe(401)
+    expect(((await gone.json()) as {error: string}).error).toBe('invalid_client')
+  })
+
+  it.runIf(process.platform === 'linux')('sizes libuv\'s thread pool to the cores (at least 2) unless UV_THREADPOOL_SIZE is set', async () => {
+    const {dir, cleanup} = tempDir()
+    cleanups.push(cleanup)
+    writeJson(join(dir, 'passport.config.json'), {clients: [{id: 'svc', name: 'Service', secret: 'svc-secret-123', grants: ['client_credentials'], scopes: ['read']}]})
+    // Threads of a server after it signed a token (the pool starts on first use).
+    const threadsAfterSigning = async (env: Record<string, string | undefined>) => {
+      const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--json', '--quiet'], {cwd: dir, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'inherit']})
+      cleanups.push(() => child.kill('SIGKILL'))
+      const line = await new Promise<string>((resolve) => child.stdout.setEncoding('utf8').once('data', resolve))
+      const {url} = JSON.parse(line) as {url: string}
+      const reply = await fetch(`${url}/oauth/token`, {
+        method: 'POST',
+        headers: {'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from('svc:svc-secret-123').toString('base64')}`},
+        body: 'grant_type=client_credentials&scope=read',
+      })
+      expect(reply.status).toBe(200)
+      const threads = readdirSync(`/proc/${child.pid}/task`).length
+      child.kill('SIGKILL')
+      return threads
+    }
+    const sized = await threadsAfterSigning({UV_THREADPOOL_SIZE: undefined})
+    const explicit = await threadsAfterSigning({UV_THREADPOOL_SIZE: '7'})
+    expect(explicit - sized).toBe(7 - Math.max(2, availableParallelism()))
   })
 })

@@ -1,0 +1,15 @@
+/**
+ * What `passport` runs (bin/run.js is only the launcher). `passport --help` / `passport help` is
+ * answered from oclif's own build-time rendering when it is valid here (./root-help.ts), which
+ * spares loading @oclif/core; everything else goes through oclif.
+ */
+export async function run(argv: string[]): Promise<void> {
+  const cached = argv.length === 1 && (argv[0] === '--help' || argv[0] === 'help') ? (await import('./root-help.js')).cachedRootHelp(argv) : undefined
+  if (cached !== undefined) {
+    process.stdout.write(cached)
+    return
+  }
+  const {execute} = await import('@oclif/core/execute')
+  // oclif finds the package root by walking up from here (dist/cli → the package.json).
+  await execute({args: argv, dir: import.meta.url})
+}
