@@ -1,15 +1,14 @@
-import {resolve} from 'node:path'
-
 import {Command} from '@oclif/core/command'
 import * as Errors from '@oclif/core/errors'
 import * as Flags from '@oclif/core/flags'
 import type * as Interfaces from '@oclif/core/interfaces'
 
-import {Authority, DEFAULT_DATABASE} from '../core/authority.js'
+import type {Authority} from '../core/authority.js'
 import {loadConfig, type PassportConfig} from '../core/config.js'
 import {PassportError, UsageError} from '../core/errors.js'
-import {keyLocation, type KeyLocation} from '../core/keys.js'
-import {stderrColor} from './output.js'
+import type {KeyLocation} from '../core/keys.js'
+import {databasePath, keyLocationOf, openAuthority} from './global-flags.js'
+import {reportError, reportWarning} from './report.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
@@ -53,22 +52,16 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   protected databasePath(): string {
-    const path = this.flags.database ?? this.config_.database ?? DEFAULT_DATABASE
-    return path === ':memory:' ? path : resolve(path)
+    return databasePath(this.flags, this.config_)
   }
 
   protected keyLocation(): KeyLocation {
-    return keyLocation(this.flags['key-path'] ?? this.config_.keyPath)
+    return keyLocationOf(this.flags, this.config_)
   }
 
   /** Opens the database (created on first use) with the configured clients upserted. */
   protected authority(options: {issuer?: string} = {}): Authority {
-    this.cachedAuthority ??= Authority.open({
-      config: this.config_,
-      database: this.databasePath(),
-      keys: this.keyLocation(),
-      ...(options.issuer === undefined ? {} : {issuer: options.issuer}),
-    })
+    this.cachedAuthority ??= openAuthority(this.flags, this.config_, options.issuer)
     return this.cachedAuthority
   }
 
@@ -78,7 +71,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   protected warning(message: string): void {
-    process.stderr.write(`${stderrColor.yellow('Warning:')} ${message}\n`)
+    reportWarning(message)
   }
 
   protected override async catch(error: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<void> {
@@ -90,14 +83,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     const usage = error instanceof UsageError || error instanceof Errors.CLIError && error.oclif?.exit === 2 || (error as {name?: string}).name === 'CLIParseError'
     const known = usage || error instanceof PassportError || error instanceof Errors.CLIError
     const prompted = (error as {name?: string}).name === 'ExitPromptError'
-    const message = prompted ? 'Cancelled.' : known ? oneLine(error.message) : `Unexpected error: ${oneLine(error.message)}`
-    const exitCode = usage || isOclifParseError(error) ? 2 : prompted ? 130 : 1
-    if (this.jsonEnabled()) {
-      process.stdout.write(`${JSON.stringify({error: {code: (error as {code?: string}).code ?? (usage ? 'ERR_USAGE' : 'ERR_UNEXPECTED'), message}})}\n`)
-    }
-    process.stderr.write(`${stderrColor.red('Error:')} ${message}\n`)
-    if (process.env.PASSPORT_DEBUG && !known) process.stderr.write(`${error.stack ?? ''}\n`)
-    process.exitCode = exitCode
+    reportError(error, {usage, known, prompted}, this.jsonEnabled(), usage || isOclifParseError(error) ? 2 : prompted ? 130 : 1)
   }
 
   protected override async finally(error: Error | undefined): Promise<void> {
@@ -109,9 +95,4 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 function isOclifParseError(error: Error): boolean {
   // oclif's parser errors (unknown flag, missing arg, bad option) all carry exit code 2.
   return (error as {oclif?: {exit?: number}}).oclif?.exit === 2
-}
-
-/** One sentence: no stack, no multi-line dumps (oclif's messages can carry "See more help"). */
-function oneLine(message: string): string {
-  return message.split('\n').map((l) => l.trim()).filter(Boolean).join(' ')
 }

@@ -1,7 +1,8 @@
 /**
  * What `passport` runs (bin/run.js is only the launcher). `passport --help` / `passport help` is
  * answered from oclif's own build-time rendering when it is valid here (./root-help.ts), which
- * spares loading @oclif/core; everything else goes through oclif.
+ * spares loading @oclif/core; so is `passport token` when it can be (./lean-token.ts). Everything
+ * else goes through oclif.
  */
 export async function run(argv: string[]): Promise<void> {
   const cached = argv.length === 1 && (argv[0] === '--help' || argv[0] === 'help') ? (await import('./root-help.js')).cachedRootHelp(argv) : undefined
@@ -9,6 +10,7 @@ export async function run(argv: string[]): Promise<void> {
     process.stdout.write(cached)
     return
   }
+  if (argv[0] === 'token' && (await (await import('./lean-token.js')).runTokenWithoutOclif(argv.slice(1)))) return
   const {execute} = await import('@oclif/core/execute')
   // oclif finds the package root by walking up from here (dist/cli → the package.json).
   await execute({args: argv, dir: import.meta.url})

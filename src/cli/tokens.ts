@@ -1,13 +1,46 @@
-import * as Flags from '@oclif/core/flags'
-
+import type {Authority} from '../core/authority.js'
+import {parseDuration} from '../core/duration.js'
 import {UsageError} from '../core/errors.js'
+import {mintToken} from '../core/mint.js'
+import type {TokenResponse} from '../core/tokens.js'
 import type {AccessTokenRow} from '../store/access-tokens.js'
 
-/** `--issuer` with its environment variable; the config file's `issuer` and the default come after. */
-export const issuerFlag = Flags.string({
-  description: 'Issuer (iss) to sign or expect (default: "issuer" in the config file, else http://127.0.0.1:9000).',
-  env: 'PASSPORT_ISSUER',
-})
+// No oclif here: `passport token` also runs without it (./lean-token.ts).
+
+/** The flags of `passport token` as parsed (environment variables applied). */
+export interface TokenFlags {
+  client?: string
+  user?: string
+  scope?: string[]
+  ttl?: string
+  claim?: string[]
+  audience?: string
+  issuer?: string
+}
+
+export type MintedView = Pick<TokenResponse, 'access_token' | 'token_type' | 'expires_in' | 'scope'>
+
+/**
+ * `passport token` between parsing and printing: checks the flags, opens the authority (for the
+ * `--issuer` given, if any) and mints. `warn` gets the key-permission warning, if there is one.
+ */
+export async function mintFromFlags(flags: TokenFlags, open: (issuer: string | undefined) => Authority, warn: (message: string) => void): Promise<MintedView> {
+  const claims = parseClaims(flags.claim)
+  const ttl = flags.ttl === undefined ? undefined : parseDuration(flags.ttl, '--ttl')
+  const authority = open(checkIssuer(flags.issuer))
+  const minted = await mintToken(authority, {
+    scopes: flags.scope ?? [],
+    ...(flags.client === undefined ? {} : {client: flags.client}),
+    ...(flags.user === undefined ? {} : {user: flags.user}),
+    ...(ttl === undefined ? {} : {ttl}),
+    ...(claims === undefined ? {} : {claims}),
+    ...(flags.audience === undefined ? {} : {audience: flags.audience}),
+  })
+  const keys = await authority.signingKeys()
+  if (keys.permissionWarning) warn(keys.permissionWarning)
+  const {access_token, token_type, expires_in, scope} = minted.response
+  return {access_token, token_type, expires_in, scope}
+}
 
 /** Checks an `--issuer` value; undefined when the flag was not given. */
 export function checkIssuer(value: string | undefined): string | undefined {

@@ -1,10 +1,8 @@
 import * as Flags from '@oclif/core/flags'
 
 import {BaseCommand} from '../../cli/base-command.js'
-import {checkIssuer, issuerFlag, parseClaims} from '../../cli/tokens.js'
-import {mintToken} from '../../core/mint.js'
-import {parseDuration} from '../../core/duration.js'
-import type {TokenResponse} from '../../core/tokens.js'
+import {issuerFlag} from '../../cli/flags.js'
+import {mintFromFlags, type MintedView} from '../../cli/tokens.js'
 
 export default class Token extends BaseCommand<typeof Token> {
   static override description = `Mint an access token without a server (scripts and CI). Prints the bare JWT, so TOKEN=$(passport token …) works.
@@ -17,6 +15,7 @@ The token is recorded in the database: a running server's introspection and revo
     '<%= config.bin %> token --user alice --claim role=admin --claim tenant=42 --audience https://api.example.test',
   ]
 
+  // src/cli/lean-token.ts runs this command without oclif from these definitions (in the manifest).
   static override flags = {
     client: Flags.string({description: 'Client the token is issued to (default: the internal __cli__ client).'}),
     user: Flags.string({description: 'Subject (sub) the token acts for; omit for a client-credentials token.'}),
@@ -27,23 +26,9 @@ The token is recorded in the database: a running server's introspection and revo
     issuer: issuerFlag,
   }
 
-  async run(): Promise<Pick<TokenResponse, 'access_token' | 'token_type' | 'expires_in' | 'scope'>> {
-    const claims = parseClaims(this.flags.claim)
-    const ttl = this.flags.ttl === undefined ? undefined : parseDuration(this.flags.ttl, '--ttl')
-    const issuer = checkIssuer(this.flags.issuer)
-    const authority = this.authority(issuer === undefined ? {} : {issuer})
-    const minted = await mintToken(authority, {
-      scopes: this.flags.scope ?? [],
-      ...(this.flags.client === undefined ? {} : {client: this.flags.client}),
-      ...(this.flags.user === undefined ? {} : {user: this.flags.user}),
-      ...(ttl === undefined ? {} : {ttl}),
-      ...(claims === undefined ? {} : {claims}),
-      ...(this.flags.audience === undefined ? {} : {audience: this.flags.audience}),
-    })
-    const keys = await authority.signingKeys()
-    if (keys.permissionWarning) this.warning(keys.permissionWarning)
-    const {access_token, token_type, expires_in, scope} = minted.response
-    if (!this.jsonEnabled()) this.log(access_token)
-    return {access_token, token_type, expires_in, scope}
+  async run(): Promise<MintedView> {
+    const minted = await mintFromFlags(this.flags, (issuer) => this.authority(issuer === undefined ? {} : {issuer}), (message) => this.warning(message))
+    if (!this.jsonEnabled()) this.log(minted.access_token)
+    return minted
   }
 }

@@ -4,7 +4,8 @@ import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../cli/base-command.js'
 import {color} from '../../cli/output.js'
 import {prompts, requireInteractive} from '../../cli/prompts.js'
-import {checkIssuer, issuerFlag} from '../../cli/tokens.js'
+import {issuerFlag} from '../../cli/flags.js'
+import {checkIssuer} from '../../cli/tokens.js'
 import {type AccessTokenClaims, verifyAccessToken} from '../../core/verify.js'
 
 export default class TokenVerify extends BaseCommand<typeof TokenVerify> {
