@@ -8,7 +8,7 @@
 // Everything listens on 127.0.0.1 port 0, every loop is bounded, every child is killed on exit.
 import {generateKeyPairSync} from 'node:crypto'
 import {copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {availableParallelism, tmpdir} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath, pathToFileURL} from 'node:url'
 import {parseArgs} from 'node:util'
@@ -122,6 +122,17 @@ const servers = {
     tokenPath: '/oauth/token',
     start: () => startServer(NODE, [join(ROOT, 'bench', 'baseline-server.js'), '--key-dir', keyDir, '--database', database, '--issuer', ISSUER], {cwd: work}),
   }),
+  // The baseline again with libuv's thread pool sized as bin/run.js sizes passport's (one thread
+  // per core, at least 2): not a target, it shows what passport's pool sizing alone is worth.
+  baselinePool: (database) => ({
+    label: 'baseline, pool sized like passport',
+    tokenPath: '/oauth/token',
+    start: () =>
+      startServer(NODE, [join(ROOT, 'bench', 'baseline-server.js'), '--key-dir', keyDir, '--database', database, '--issuer', ISSUER], {
+        cwd: work,
+        env: cleanEnv({UV_THREADPOOL_SIZE: String(Math.max(2, availableParallelism()))}),
+      }),
+  }),
   mock: () => ({
     label: 'oauth2-mock-server',
     tokenPath: '/token',
@@ -231,6 +242,7 @@ async function benchTokenEndpoint() {
   const defs = [
     ['passport', servers.passport(await passportDatabase('token-passport.sqlite'))],
     ['baseline', servers.baseline(await passportDatabase('token-baseline.sqlite'))],
+    ['baseline-pool', servers.baselinePool(await passportDatabase('token-baseline-pool.sqlite'))],
     ['oauth2-mock-server', servers.mock()],
     ['oidc-provider', servers.oidc()],
   ]
@@ -586,8 +598,12 @@ function printTable() {
   }
   const cpu50 = (name) => results.token.find((r) => r.name === name)?.runs.find((x) => x.connections === 50)?.cpu_ms_per_req
   if (typeof cpu50('passport') === 'number') {
-    const others = ['baseline', 'oauth2-mock-server', 'oidc-provider'].filter((n) => typeof cpu50(n) === 'number')
+    const others = ['baseline', 'baseline-pool', 'oauth2-mock-server', 'oidc-provider'].filter((n) => typeof cpu50(n) === 'number')
     line(`   server CPU per token at 50 connections (less disturbed by other work than req/s): passport ${cpu50('passport')} ms; ${others.map((n) => `${n} ${cpu50(n)} ms (${ratio(cpu50(n), cpu50('passport'))}×)`).join(', ')}`)
+  }
+  const req = (name, c) => results.token.find((r) => r.name === name)?.runs.find((x) => x.connections === c)?.req_per_s
+  if (typeof req('baseline-pool', 10) === 'number') {
+    line(`   passport ÷ baseline with the same thread pool (not a target: passport's own overhead without its pool sizing): ${CONNECTIONS.map((c) => `${ratio(req('passport', c), req('baseline-pool', c))} at ${c} conn`).join(', ')}`)
   }
   line()
   line('2. Bearer verification and introspection (50 connections)')
