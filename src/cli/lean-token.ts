@@ -3,7 +3,7 @@
 // path parses the command's own flag definitions from oclif.manifest.json with node:util's
 // strict parseArgs and runs the same code as the oclif command (mintFromFlags, reportError). It
 // declines, leaving the run to oclif, at the first thing it does not handle exactly as oclif
-// would: help, an unknown or malformed flag, a positional argument, colourised `--json` on a
+// would: help, an unknown, malformed or repeated flag, a positional argument, colourised `--json` on a
 // terminal, OCLIF_* or DEBUG settings, PASSPORT_LEAN_TOKEN=off, or a manifest it cannot read.
 import {readFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
@@ -43,7 +43,11 @@ export async function runTokenWithoutOclif(args: string[]): Promise<boolean> {
   if (!flags) return false
   let values: Record<string, unknown>
   try {
-    values = parseArgs({args, options: parseOptions(flags), strict: true, allowPositionals: false}).values
+    const parsed = parseArgs({args, options: parseOptions(flags), strict: true, allowPositionals: false, tokens: true})
+    // parseArgs keeps the last of a repeated single-value flag; oclif refuses it.
+    const given = parsed.tokens.filter((token) => token.kind === 'option').map((token) => token.name)
+    if (flags.some((flag) => !flag.multiple && given.indexOf(flag.name) !== given.lastIndexOf(flag.name))) return false
+    values = parsed.values
   } catch {
     return false
   }

@@ -38,6 +38,7 @@ const CASES: Case[] = [
   {args: ['--user', 'alice', '--config', 'missing.json'], way: 'lean', code: 1},
   {args: ['--user'], way: 'oclif', code: 2},
   {args: ['--user', 'alice', 'extra'], way: 'oclif', code: 2},
+  {args: ['--user', 'alice', '--user', 'bob'], way: 'oclif', code: 2},
   {args: ['--scope', 'read', 'write', '--user', 'alice'], way: 'oclif', code: 0},
   {args: ['--help'], way: 'oclif', code: 0},
   {args: ['--user', 'alice'], env: {OCLIF_TS_NODE: '0'}, way: 'oclif', code: 0},
