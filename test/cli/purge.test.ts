@@ -158,6 +158,8 @@ describe('purge (core) in many small batches', () => {
       expect(store.db.prepare('SELECT COUNT(*) AS n FROM oauth_refresh_tokens').get()).toEqual({n: 2 * liveFamilies})
       const orphans = store.db.prepare('SELECT COUNT(*) AS n FROM oauth_refresh_tokens r WHERE NOT EXISTS (SELECT 1 FROM oauth_access_tokens a WHERE a.id = r.access_token_id)').get()
       expect(orphans).toEqual({n: 0})
+      // purge checkpoints after each batch itself, and leaves the connection's setting as it was.
+      expect(store.db.pragma('wal_autocheckpoint', {simple: true})).toBe(1000)
     } finally {
       store.close()
       cleanup()
