@@ -60,7 +60,6 @@ export class AccessTokenRepository {
   private readonly revokeStmt
   private readonly revokeFamilyStmt
   private readonly revokeUserStmt
-  private readonly revokeClientStmt
   private readonly maxExpiryStmt
 
   constructor(private readonly db: Db) {
@@ -74,7 +73,6 @@ export class AccessTokenRepository {
     this.revokeUserStmt = db.prepare<[number, string, number]>(
       'UPDATE oauth_access_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ?',
     )
-    this.revokeClientStmt = db.prepare<[number, string]>('UPDATE oauth_access_tokens SET revoked_at = ? WHERE client_id = ? AND revoked_at IS NULL')
     this.maxExpiryStmt = db.prepare<[], {max: number | null}>('SELECT MAX(expires_at) AS max FROM oauth_access_tokens WHERE revoked_at IS NULL')
   }
 
@@ -130,10 +128,6 @@ export class AccessTokenRepository {
 
   revokeAllForUser(userId: string, now: number): number {
     return this.revokeUserStmt.run(now, userId, now).changes
-  }
-
-  revokeAllForClient(clientId: string, now: number): number {
-    return this.revokeClientStmt.run(now, clientId).changes
   }
 
   /** The latest expiry of any unrevoked token: how long the keys that signed them must stay published. */

@@ -1,7 +1,11 @@
-import {join} from 'node:path'
+import {mkdirSync} from 'node:fs'
+import {dirname, join} from 'node:path'
+
+import Database from 'better-sqlite3'
 
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
+import {MIGRATIONS} from '../../src/store/migrations.js'
 import {tempDir, writeJson} from '../helpers.js'
 import {defaultDb, expectOneLineError, hasScript, openDb, passport, passportJson, passportOnTty, sha256Hex} from './support.js'
 
@@ -130,6 +134,9 @@ describe('passport client commands', () => {
     await passportJson(dir, ['client', 'Web', '--id', 'web', '--redirect-uri', 'http://localhost:3000/callback'])
     await passportJson(dir, ['client', 'Other', '--id', 'other', '--redirect-uri', 'http://localhost:3000/callback'])
     const db = openDb(defaultDb(dir))
+    // Schema 3 has no client_id index on the token tables: the cascade scans them.
+    expect(db.pragma('user_version', {simple: true})).toBe(3)
+    expect(db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE '%_client' ORDER BY name").all()).toEqual([{name: 'oauth_auth_codes_client'}, {name: 'oauth_device_codes_client'}])
     const now = Date.now()
     for (const client of ['web', 'other']) {
       db.prepare(`INSERT INTO oauth_access_tokens (id, client_id, user_id, scopes, audience, grant_type, family_id, created_at, expires_at) VALUES (?, ?, 'alice', '[]', ?, 'authorization_code', ?, ?, ?)`).run(`at-${client}`, client, client, `fam-${client}`, now, now + 60_000)
@@ -155,6 +162,28 @@ describe('passport client commands', () => {
     expect(JSON.parse(again.stdout)).toEqual({error: {code: 'ERR_NOT_FOUND', message: expect.stringContaining('No client with id web')}})
     const json = await passportJson<ClientView & {deleted: boolean}>(dir, ['client:delete', 'other', '--force'])
     expect(json).toMatchObject({client_id: 'other', deleted: true})
+  })
+
+  it('a schema-2 database is migrated to 3 on first use, its tokens kept', async () => {
+    const path = defaultDb(dir)
+    mkdirSync(dirname(path), {recursive: true})
+    const old = new Database(path)
+    for (const [version, sql] of MIGRATIONS.slice(0, 2).entries()) {
+      old.exec(sql)
+      old.pragma(`user_version = ${version + 1}`)
+    }
+    const now = Date.now()
+    old.prepare(`INSERT INTO oauth_clients (id, name, type, grant_types, redirect_uris, source, created_at, updated_at) VALUES ('svc', 'Svc', 'confidential', '["client_credentials"]', '[]', 'cli', ?, ?)`).run(now, now)
+    old.prepare(`INSERT INTO oauth_access_tokens (id, client_id, scopes, audience, grant_type, created_at, expires_at) VALUES ('at-1', 'svc', '[]', 'svc', 'client_credentials', ?, ?)`).run(now, now + 60_000)
+    old.close()
+
+    const list = await passportJson<Array<{client_id: string}>>(dir, ['client:list'])
+    expect(list.map((c) => c.client_id)).toContain('svc')
+    const db = openDb(path)
+    expect(db.pragma('user_version', {simple: true})).toBe(3)
+    expect(db.prepare('SELECT id, client_id FROM oauth_access_tokens').all()).toEqual([{id: 'at-1', client_id: 'svc'}])
+    expect(db.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE name IN ('oauth_access_tokens_client', 'oauth_refresh_tokens_client')").get()).toEqual({n: 0})
+    db.close()
   })
 
   it('client:delete asks on a terminal and keeps the client when the answer is no', async (ctx) => {
