@@ -3,7 +3,7 @@
 // as a table on stdout and as JSON in bench/results/latest.json. Only same-run ratios count.
 //
 //   npm run bench [-- --quick] [-- --only token,bearer,cold,scale] [-- --rows N]
-//   BENCH_DURATION=seconds per load run (default 10, 3 with --quick); BENCH_RUNS=cold-start runs.
+//   BENCH_DURATION=seconds per load run (default 20, 3 with --quick); BENCH_RUNS=cold-start runs.
 //
 // Everything listens on 127.0.0.1 port 0, every loop is bounded, every child is killed on exit.
 import {generateKeyPairSync} from 'node:crypto'
@@ -31,9 +31,9 @@ const {values: flags} = parseArgs({
     keep: {type: 'boolean', default: false},
   },
 })
-const DURATION = Number(process.env.BENCH_DURATION ?? (flags.quick ? 3 : 10))
+const DURATION = Number(process.env.BENCH_DURATION ?? (flags.quick ? 3 : 20))
 const RUNS = Number(process.env.BENCH_RUNS ?? (flags.quick ? 3 : 7))
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2)
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (flags.quick ? 2 : 4))
 const ROWS = Number(flags.rows ?? process.env.BENCH_ROWS ?? 1_000_000)
 const CONNECTIONS = [10, 50]
 const SECTIONS = new Set((flags.only ?? 'token,bearer,cold,scale').split(',').map((s) => s.trim()))
