@@ -524,10 +524,12 @@ function target(name, value, ok, detail) {
   results.targets.push({name, value: value ?? null, status, detail})
 }
 
+/** One row's run at `connections` in the token section. */
+const tokenRun = (name, connections) => results.token.find((r) => r.name === name)?.runs.find((x) => x.connections === connections)
+
 const ratio = (a, b) => (typeof a === 'number' && typeof b === 'number' && b > 0 ? Math.round((a / b) * 100) / 100 : null)
 
 function computeTargets() {
-  const tokenRun = (name, c) => results.token.find((r) => r.name === name)?.runs.find((x) => x.connections === c)
   for (const c of SECTIONS.has('token') ? CONNECTIONS : []) {
     const p = tokenRun('passport', c)?.req_per_s
     const b = ratio(p, tokenRun('baseline', c)?.req_per_s)
@@ -596,12 +598,12 @@ function printTable() {
     }
     if (row.note) line(`   ${pad('', 34)} note: ${row.note}`)
   }
-  const cpu50 = (name) => results.token.find((r) => r.name === name)?.runs.find((x) => x.connections === 50)?.cpu_ms_per_req
+  const cpu50 = (name) => tokenRun(name, 50)?.cpu_ms_per_req
   if (typeof cpu50('passport') === 'number') {
     const others = ['baseline', 'baseline-pool', 'oauth2-mock-server', 'oidc-provider'].filter((n) => typeof cpu50(n) === 'number')
     line(`   server CPU per token at 50 connections (less disturbed by other work than req/s): passport ${cpu50('passport')} ms; ${others.map((n) => `${n} ${cpu50(n)} ms (${ratio(cpu50(n), cpu50('passport'))}×)`).join(', ')}`)
   }
-  const req = (name, c) => results.token.find((r) => r.name === name)?.runs.find((x) => x.connections === c)?.req_per_s
+  const req = (name, c) => tokenRun(name, c)?.req_per_s
   if (typeof req('baseline-pool', 10) === 'number') {
     line(`   passport ÷ baseline with the same thread pool (not a target: passport's own overhead without its pool sizing): ${CONNECTIONS.map((c) => `${ratio(req('passport', c), req('baseline-pool', c))} at ${c} conn`).join(', ')}`)
   }

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Build step (after `oclif manifest`): renders `passport --help` with oclif itself and stores it,
-// with what the text depends on, in dist/root-help.json, so bin/run.js can answer the root help
+// with what the text depends on, in dist/root-help.json, so passport (src/cli/main.ts) can answer the root help
 // without loading oclif (see src/cli/root-help.ts). Any doubt leaves no cache: oclif answers.
 import {spawnSync} from 'node:child_process'
 import {rmSync, writeFileSync} from 'node:fs'

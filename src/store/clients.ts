@@ -71,6 +71,11 @@ const CACHE_LIMIT = 1000
 
 export class ClientRepository {
   private readonly byId
+  private readonly all
+  private readonly insertStmt
+  private readonly upsertStmt
+  private readonly deleteStmt
+  private readonly secretStmt
   private readonly dataVersion
   /**
    * Clients by id, read once and reused while the database is unchanged: the token endpoint looks
@@ -79,15 +84,8 @@ export class ClientRepository {
    */
   private readonly cache = new Map<string, ClientRow>()
   private cacheVersion = -1
-  private readonly db: Db
-  private readonly all
-  private readonly insertStmt
-  private readonly upsertStmt
-  private readonly deleteStmt
-  private readonly secretStmt
 
-  constructor(db: Db) {
-    this.db = db
+  constructor(private readonly db: Db) {
     this.byId = db.prepare<[string], Raw>('SELECT * FROM oauth_clients WHERE id = ?')
     this.dataVersion = db.prepare<[], number>('PRAGMA data_version').pluck()
     this.all = db.prepare<[], Raw>('SELECT * FROM oauth_clients ORDER BY created_at, id')

@@ -5,7 +5,7 @@ import {afterAll, describe, expect, it} from 'vitest'
 
 import {ROOT, runCli, tempDir} from '../helpers.js'
 
-// bin/run.js answers the root help from dist/root-help.json (rendered by oclif at build time)
+// passport (src/cli/main.ts) answers the root help from dist/root-help.json (rendered by oclif at build time)
 // when nothing that shapes oclif's output differs; it must never differ from oclif's own answer.
 describe('passport --help from the build-time rendering', () => {
   const {dir, cleanup} = tempDir()
