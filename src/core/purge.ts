@@ -1,3 +1,4 @@
+import {retryWhileLocked} from '../store/database.js'
 import type {Store} from '../store/index.js'
 
 export const PURGE_TABLES = ['oauth_refresh_tokens', 'oauth_access_tokens', 'oauth_auth_codes', 'oauth_device_codes'] as const
@@ -94,7 +95,7 @@ async function purgeTable(store: Store, table: PurgeTable, condition: string, pa
     let lo = Number.MIN_SAFE_INTEGER
     for (;;) {
       const started = performance.now()
-      const result = batch.immediate(lo, size)
+      const result = retryWhileLocked(db, () => batch.immediate(lo, size))
       const held = performance.now() - started
       if (result.hi === null) return deleted
       deleted += result.deleted
@@ -107,7 +108,7 @@ async function purgeTable(store: Store, table: PurgeTable, condition: string, pa
         msPerRow = msPerRow === 0 ? held / size : (msPerRow + held / size) / 2
         size = Math.round(Math.min(32_000, 2 * size, Math.max(500, size / 2, TARGET_LOCK_MS / Math.max(msPerRow, 1e-6))))
       }
-      const wait = lockFreeMs(held) - checkpointed
+      const wait = LOCK_FREE_MS - checkpointed
       if (wait > 0) await pause(wait)
     }
   } finally {
@@ -115,36 +116,22 @@ async function purgeTable(store: Store, table: PurgeTable, condition: string, pa
   }
 }
 
-/** How long a batch aims to hold the write lock (see {@link lockFreeMs} for why not longer). */
+/**
+ * How long a batch aims to hold the write lock: a writer that finds it taken (`passport serve`
+ * inserting a token) waits that long at most, plus {@link LOCK_FREE_MS}. Larger batches write less
+ * (each rewrites the index pages it touches once) but stall the server longer.
+ */
 const TARGET_LOCK_MS = 30
 
 /**
- * How long the write lock must stay free after a batch that held it `held` ms. A writer that
- * finds it taken (`passport serve` inserting a token) retries at SQLite's busy-handler times,
- * 0, 1, 3, 8, 18, 33, 53, 78, 103, 128… ms after its first attempt. If it started waiting during
- * the batch, its first retry after the batch ends comes at most the gap between two retries
- * later, and the gap grows with how long it has waited (≤ `held`): 15 ms for a 30 ms batch. Free
- * that long (checkpoint plus pause, plus 3 ms for timers that fire or wake late on a busy
- * machine), the lock is taken by the writer at its first retry after the batch — 33 ms at most
- * behind a 30 ms batch — instead of after one more batch. 40 ms batches (20 ms free) measured
- * 0–10 % faster on 1M rows but stalled the server past 100 ms more often when a batch or a
- * wake-up ran late on a busy machine.
+ * How long the write lock stays free after each batch, at least (the checkpoint after the
+ * COMMIT counts). passport's own writers try again every millisecond while the lock is taken
+ * (`retryWhileLocked`), so a waiting one takes it within this window, ahead of the next batch.
+ * 3 ms leaves room for a wake-up that comes late on a busy machine. Other programs waiting with
+ * SQLite's own busy handler come back 1–25 ms (then 50 and 100 ms) apart and may need several
+ * windows to get in: a purge slows them down, not passport.
  */
-function lockFreeMs(held: number): number {
-  const gap = BUSY_RETRY_GAPS.find(([upTo]) => held <= upTo)?.[1] ?? 50
-  return gap + 3
-}
-
-/** [waited up to ms, next retry comes ms later] for SQLite's default busy handler. */
-const BUSY_RETRY_GAPS: ReadonlyArray<readonly [number, number]> = [
-  [1, 1],
-  [3, 2],
-  [8, 5],
-  [18, 10],
-  [33, 15],
-  [53, 20],
-  [128, 25],
-]
+const LOCK_FREE_MS = 3
 
 function pause(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))

@@ -1,4 +1,4 @@
-import type {Db} from './database.js'
+import {type Db, prepareWrite} from './database.js'
 
 export interface AccessTokenRow {
   /** The token's `jti`. */
@@ -63,14 +63,16 @@ export class AccessTokenRepository {
   private readonly maxExpiryStmt
 
   constructor(private readonly db: Db) {
-    this.insertStmt = db.prepare(
+    this.insertStmt = prepareWrite(
+      db,
       `INSERT INTO oauth_access_tokens (id, client_id, user_id, name, scopes, audience, grant_type, family_id, revoked_at, created_at, expires_at)
        VALUES (@id, @client_id, @user_id, @name, @scopes, @audience, @grant_type, @family_id, NULL, @created_at, @expires_at)`,
     )
     this.byId = db.prepare<[string], Raw>('SELECT * FROM oauth_access_tokens WHERE id = ?')
-    this.revokeStmt = db.prepare<[number, string]>('UPDATE oauth_access_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL')
-    this.revokeFamilyStmt = db.prepare<[number, string]>('UPDATE oauth_access_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL')
-    this.revokeUserStmt = db.prepare<[number, string, number]>(
+    this.revokeStmt = prepareWrite<[number, string]>(db, 'UPDATE oauth_access_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL')
+    this.revokeFamilyStmt = prepareWrite<[number, string]>(db, 'UPDATE oauth_access_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL')
+    this.revokeUserStmt = prepareWrite<[number, string, number]>(
+      db,
       'UPDATE oauth_access_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ?',
     )
     this.maxExpiryStmt = db.prepare<[], {max: number | null}>('SELECT MAX(expires_at) AS max FROM oauth_access_tokens WHERE revoked_at IS NULL')

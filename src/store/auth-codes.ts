@@ -1,4 +1,4 @@
-import type {Db} from './database.js'
+import {type Db, prepareWrite} from './database.js'
 
 export interface AuthCodeRow {
   id: string
@@ -62,15 +62,17 @@ export class AuthCodeRepository {
   private readonly revokeStmt
 
   constructor(db: Db) {
-    this.insertStmt = db.prepare(
+    this.insertStmt = prepareWrite(
+      db,
       `INSERT INTO oauth_auth_codes (id, code_hash, client_id, user_id, scopes, redirect_uri, code_challenge, code_challenge_method, nonce, resource, auth_time, redeemed_at, revoked_at, created_at, expires_at)
        VALUES (@id, @code_hash, @client_id, @user_id, @scopes, @redirect_uri, @code_challenge, @code_challenge_method, @nonce, @resource, @auth_time, NULL, NULL, @created_at, @expires_at)`,
     )
     this.byHash = db.prepare<[string], Raw>('SELECT * FROM oauth_auth_codes WHERE code_hash = ?')
-    this.redeemStmt = db.prepare<[number, string, number]>(
+    this.redeemStmt = prepareWrite<[number, string, number]>(
+      db,
       'UPDATE oauth_auth_codes SET redeemed_at = ? WHERE id = ? AND redeemed_at IS NULL AND revoked_at IS NULL AND expires_at > ?',
     )
-    this.revokeStmt = db.prepare<[number, string]>('UPDATE oauth_auth_codes SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL')
+    this.revokeStmt = prepareWrite<[number, string]>(db, 'UPDATE oauth_auth_codes SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL')
   }
 
   insert(row: Omit<AuthCodeRow, 'redeemedAt' | 'revokedAt'>): void {

@@ -1,4 +1,4 @@
-import type {Db} from './database.js'
+import {type Db, prepareWrite} from './database.js'
 
 export type ClientSource = 'cli' | 'config' | 'internal'
 
@@ -89,11 +89,13 @@ export class ClientRepository {
     this.byId = db.prepare<[string], Raw>('SELECT * FROM oauth_clients WHERE id = ?')
     this.dataVersion = db.prepare<[], number>('PRAGMA data_version').pluck()
     this.all = db.prepare<[], Raw>('SELECT * FROM oauth_clients ORDER BY created_at, id')
-    this.insertStmt = db.prepare(
+    this.insertStmt = prepareWrite(
+      db,
       `INSERT INTO oauth_clients (id, name, secret_hash, type, grant_types, redirect_uris, scopes, auto_approve, source, created_at, updated_at)
        VALUES (@id, @name, @secret_hash, @type, @grant_types, @redirect_uris, @scopes, @auto_approve, @source, @created_at, @updated_at)`,
     )
-    this.upsertStmt = db.prepare(
+    this.upsertStmt = prepareWrite(
+      db,
       `INSERT INTO oauth_clients (id, name, secret_hash, type, grant_types, redirect_uris, scopes, auto_approve, source, created_at, updated_at)
        VALUES (@id, @name, @secret_hash, @type, @grant_types, @redirect_uris, @scopes, @auto_approve, @source, @created_at, @updated_at)
        ON CONFLICT (id) DO UPDATE SET name = excluded.name, secret_hash = excluded.secret_hash, type = excluded.type,
@@ -104,8 +106,8 @@ export class ClientRepository {
          OR oauth_clients.redirect_uris IS NOT excluded.redirect_uris OR oauth_clients.scopes IS NOT excluded.scopes
          OR oauth_clients.auto_approve IS NOT excluded.auto_approve OR oauth_clients.source IS NOT excluded.source`,
     )
-    this.deleteStmt = db.prepare<[string]>('DELETE FROM oauth_clients WHERE id = ?')
-    this.secretStmt = db.prepare<[string | null, number, string]>('UPDATE oauth_clients SET secret_hash = ?, updated_at = ? WHERE id = ?')
+    this.deleteStmt = prepareWrite<[string]>(db, 'DELETE FROM oauth_clients WHERE id = ?')
+    this.secretStmt = prepareWrite<[string | null, number, string]>(db, 'UPDATE oauth_clients SET secret_hash = ?, updated_at = ? WHERE id = ?')
   }
 
   /** The client, or undefined. The row is frozen: it may be shared with other callers. */

@@ -8,6 +8,9 @@ import {MIGRATIONS} from './migrations.js'
 
 export type Db = Database.Database
 
+/** How long a write waits for another connection's write lock before failing with SQLITE_BUSY. */
+const BUSY_TIMEOUT_MS = 10_000
+
 /**
  * Opens (creating on first use) the SQLite database: WAL so the CLI and a running server can
  * share the file, a busy timeout so a writer waits instead of failing with SQLITE_BUSY, foreign
@@ -24,7 +27,7 @@ export function openDatabase(path: string): Db {
   let db: Db
   try {
     db = new Database(path)
-    db.pragma('busy_timeout = 10000')
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`)
     db.pragma('journal_mode = WAL')
     db.pragma('synchronous = NORMAL')
     db.pragma('foreign_keys = ON')
@@ -49,4 +52,60 @@ export function migrate(db: Db): void {
     })
     step.immediate()
   }
+}
+
+/** A statement that writes, run through {@link retryWhileLocked}. */
+export interface WriteStatement<P extends unknown[]> {
+  run(...params: P): Database.RunResult
+}
+
+/** Prepares a write statement whose runs outside a transaction wait for the write lock as {@link retryWhileLocked} does. */
+export function prepareWrite<P extends unknown[] = unknown[]>(db: Db, sql: string): WriteStatement<P> {
+  const statement = db.prepare<P>(sql)
+  return {run: (...params) => retryWhileLocked(db, () => statement.run(...params))}
+}
+
+/**
+ * Runs `write` (one statement, or one `BEGIN IMMEDIATE` transaction) and, while another connection
+ * holds the write lock, tries again every millisecond for up to the busy timeout. SQLite's own
+ * busy handler sleeps 1, 2, 5, 10, 15, 20, 25… ms between attempts, so a writer could come back
+ * up to 25 ms after the lock was freed; `purge` would have to leave the lock free that long after
+ * every batch, and spent a third of its time waiting. Like SQLite's handler this waits
+ * synchronously. Inside a transaction the lock is already held and `write` simply runs.
+ */
+export function retryWhileLocked<T>(db: Db, write: () => T): T {
+  if (db.inTransaction) return write()
+  const handler = busyHandler(db)
+  handler.off.get()
+  try {
+    const deadline = performance.now() + BUSY_TIMEOUT_MS
+    for (;;) {
+      try {
+        return write()
+      } catch (error) {
+        if (!isBusy(error) || performance.now() >= deadline) throw error
+      }
+      Atomics.wait(sleeper, 0, 0, 1)
+    }
+  } finally {
+    handler.on.get()
+  }
+}
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4))
+
+const busyHandlers = new WeakMap<Db, {off: Database.Statement; on: Database.Statement}>()
+
+/** Statements that switch SQLite's busy handler off and back on, prepared once per connection. */
+function busyHandler(db: Db): {off: Database.Statement; on: Database.Statement} {
+  let handler = busyHandlers.get(db)
+  if (!handler) {
+    handler = {off: db.prepare('PRAGMA busy_timeout = 0'), on: db.prepare(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`)}
+    busyHandlers.set(db, handler)
+  }
+  return handler
+}
+
+function isBusy(error: unknown): boolean {
+  return typeof (error as {code?: unknown})?.code === 'string' && (error as {code: string}).code.startsWith('SQLITE_BUSY')
 }

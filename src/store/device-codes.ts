@@ -1,4 +1,4 @@
-import type {Db} from './database.js'
+import {type Db, prepareWrite} from './database.js'
 
 export type DeviceCodeStatus = 'pending' | 'approved' | 'denied' | 'redeemed'
 
@@ -62,21 +62,24 @@ export class DeviceCodeRepository {
   private readonly slowDownStmt
 
   constructor(db: Db) {
-    this.insertStmt = db.prepare(
+    this.insertStmt = prepareWrite(
+      db,
       `INSERT INTO oauth_device_codes (id, device_code_hash, user_code_hash, client_id, scopes, status, user_id, interval, last_polled_at, decided_at, redeemed_at, created_at, expires_at)
        VALUES (@id, @device_code_hash, @user_code_hash, @client_id, @scopes, 'pending', NULL, @interval, NULL, NULL, NULL, @created_at, @expires_at)`,
     )
     this.byDeviceHash = db.prepare<[string], Raw>('SELECT * FROM oauth_device_codes WHERE device_code_hash = ?')
     // The newest code with this user code: an old expired one must not shadow a new one.
     this.byUserHash = db.prepare<[string], Raw>('SELECT * FROM oauth_device_codes WHERE user_code_hash = ? ORDER BY id DESC LIMIT 1')
-    this.decideStmt = db.prepare<[string, string, number, string, number]>(
+    this.decideStmt = prepareWrite<[string, string, number, string, number]>(
+      db,
       "UPDATE oauth_device_codes SET status = ?, user_id = ?, decided_at = ? WHERE id = ? AND status = 'pending' AND expires_at > ?",
     )
-    this.redeemStmt = db.prepare<[number, string, number]>(
+    this.redeemStmt = prepareWrite<[number, string, number]>(
+      db,
       "UPDATE oauth_device_codes SET status = 'redeemed', redeemed_at = ? WHERE id = ? AND status = 'approved' AND expires_at > ?",
     )
-    this.pollStmt = db.prepare<[number, string]>('UPDATE oauth_device_codes SET last_polled_at = ? WHERE id = ?')
-    this.slowDownStmt = db.prepare<[number, string]>('UPDATE oauth_device_codes SET interval = interval + 5, last_polled_at = ? WHERE id = ?')
+    this.pollStmt = prepareWrite<[number, string]>(db, 'UPDATE oauth_device_codes SET last_polled_at = ? WHERE id = ?')
+    this.slowDownStmt = prepareWrite<[number, string]>(db, 'UPDATE oauth_device_codes SET interval = interval + 5, last_polled_at = ? WHERE id = ?')
   }
 
   insert(row: Pick<DeviceCodeRow, 'id' | 'deviceCodeHash' | 'userCodeHash' | 'clientId' | 'scopes' | 'interval' | 'createdAt' | 'expiresAt'>): void {

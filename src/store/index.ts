@@ -1,7 +1,7 @@
 import {AccessTokenRepository} from './access-tokens.js'
 import {AuthCodeRepository} from './auth-codes.js'
 import {ClientRepository} from './clients.js'
-import {type Db, openDatabase} from './database.js'
+import {type Db, openDatabase, retryWhileLocked} from './database.js'
 import {DeviceCodeRepository} from './device-codes.js'
 import {RefreshTokenRepository} from './refresh-tokens.js'
 
@@ -31,7 +31,7 @@ export class Store {
 
   /** Runs `fn` in one `BEGIN IMMEDIATE` transaction: all of it happens, or none. */
   transaction<T>(fn: () => T): T {
-    return this.immediate(fn) as T
+    return retryWhileLocked(this.db, () => this.immediate(fn)) as T
   }
 
   close(): void {

@@ -1,4 +1,4 @@
-import type {Db} from './database.js'
+import {type Db, prepareWrite} from './database.js'
 
 export interface RefreshTokenRow {
   id: string
@@ -62,19 +62,21 @@ export class RefreshTokenRepository {
   private readonly revokeUserStmt
 
   constructor(db: Db) {
-    this.insertStmt = db.prepare(
+    this.insertStmt = prepareWrite(
+      db,
       `INSERT INTO oauth_refresh_tokens (id, token_hash, access_token_id, family_id, client_id, user_id, scopes, audience, auth_time, nonce, rotated_at, revoked_at, created_at, expires_at)
        VALUES (@id, @token_hash, @access_token_id, @family_id, @client_id, @user_id, @scopes, @audience, @auth_time, @nonce, NULL, NULL, @created_at, @expires_at)`,
     )
     this.byHash = db.prepare<[string], Raw>('SELECT * FROM oauth_refresh_tokens WHERE token_hash = ?')
     this.byAccessToken = db.prepare<[string], Raw>('SELECT * FROM oauth_refresh_tokens WHERE access_token_id = ?')
-    this.rotateStmt = db.prepare<[number, number, string]>(
+    this.rotateStmt = prepareWrite<[number, number, string]>(
+      db,
       'UPDATE oauth_refresh_tokens SET rotated_at = ?, revoked_at = ? WHERE id = ? AND revoked_at IS NULL',
     )
-    this.revokeStmt = db.prepare<[number, string]>('UPDATE oauth_refresh_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL')
-    this.revokeFamilyStmt = db.prepare<[number, string]>('UPDATE oauth_refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL')
+    this.revokeStmt = prepareWrite<[number, string]>(db, 'UPDATE oauth_refresh_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL')
+    this.revokeFamilyStmt = prepareWrite<[number, string]>(db, 'UPDATE oauth_refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL')
     // Live ones only, as for access tokens: an expired refresh token is already unusable.
-    this.revokeUserStmt = db.prepare<[number, string, number]>('UPDATE oauth_refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ?')
+    this.revokeUserStmt = prepareWrite<[number, string, number]>(db, 'UPDATE oauth_refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ?')
   }
 
   insert(row: Omit<RefreshTokenRow, 'rotatedAt' | 'revokedAt'>): void {
