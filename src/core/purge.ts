@@ -14,10 +14,10 @@ export interface PurgeOptions {
   hours?: number
   now?: number
   /**
-   * Rows examined per write transaction. Default: adaptive, from 1,000 rows, sized from the time
-   * recent batches took per row so that a batch holds the write lock for about 30 ms (500–32,000
-   * rows): pages of an index are rewritten once per batch, however few rows of theirs it deletes,
-   * so fewer, larger batches write less.
+   * Rows examined per write transaction, one window each (for tests). Default: windows of 1,000
+   * rows, as many per transaction as fit in ~25 ms, so that each holds the write lock about 30 ms
+   * with its COMMIT however slow the rows are: pages of an index are rewritten once per
+   * transaction, however few rows of theirs it deletes, so fewer, larger ones write less.
    */
   batchSize?: number
 }
@@ -31,8 +31,8 @@ export interface PurgeOptions {
  *   it must still be detected as reuse and revoke the family;
  * - an access-token row that a remaining refresh-token row points to (refresh rows go first).
  *
- * Each table is walked once in rowid order, a window of `batchSize` rows at a time, so the cost is
- * linear in the table size and no batch scans more than one window, however many rows are kept.
+ * Each table is walked once in rowid order, a window of rows at a time, so the cost is linear in
+ * the table size and no DELETE scans more than one window, however many rows are kept.
  */
 export async function purge(store: Store, options: PurgeOptions = {}): Promise<PurgeCounts> {
   const both = !options.revoked && !options.expired
@@ -71,14 +71,24 @@ export async function purge(store: Store, options: PurgeOptions = {}): Promise<P
 async function purgeTable(store: Store, table: PurgeTable, condition: string, params: Record<string, number>, fixedSize: number | undefined): Promise<number> {
   if (condition === '0') return 0
   const {db} = store
+  const size = fixedSize ?? WINDOW_ROWS
   // The upper rowid of the next window: the size-th row after `lo` (or the last row).
   const windowEnd = db.prepare<{lo: number; offset: number}, {rowid: number}>(`SELECT rowid FROM ${table} WHERE rowid > @lo ORDER BY rowid LIMIT 1 OFFSET @offset`)
   const lastRow = db.prepare<{lo: number}, {rowid: number}>(`SELECT MAX(rowid) AS rowid FROM ${table} WHERE rowid > @lo`)
   const remove = db.prepare(`DELETE FROM ${table} AS t WHERE t.rowid > @lo AND t.rowid <= @hi AND (${condition})`)
-  const batch = db.transaction((lo: number, size: number): {hi: number | null; deleted: number} => {
-    const hi = windowEnd.get({lo, offset: size - 1})?.rowid ?? lastRow.get({lo})?.rowid ?? null
-    if (hi === null) return {hi, deleted: 0}
-    return {hi, deleted: remove.run({...params, lo, hi}).changes}
+  // One write transaction: window after window from `lo` until the table ends or the batch has
+  // held the lock for LOCK_BUDGET_MS, however slow the rows turn out to be (one window only when
+  // the caller fixed the size).
+  const batch = db.transaction((lo: number): {lo: number; done: boolean; deleted: number} => {
+    const started = performance.now()
+    let deleted = 0
+    for (;;) {
+      const hi = windowEnd.get({lo, offset: size - 1})?.rowid ?? lastRow.get({lo})?.rowid ?? null
+      if (hi === null) return {lo, done: true, deleted}
+      deleted += remove.run({...params, lo, hi}).changes
+      lo = hi
+      if (fixedSize !== undefined || performance.now() - started >= LOCK_BUDGET_MS) return {lo, done: false, deleted}
+    }
   })
 
   // SQLite checkpoints the WAL from COMMIT once it holds 1,000 pages (wal_autocheckpoint). Here
@@ -89,26 +99,16 @@ async function purgeTable(store: Store, table: PurgeTable, condition: string, pa
   const autocheckpoint = db.pragma('wal_autocheckpoint', {simple: true}) as number
   db.pragma('wal_autocheckpoint = 0')
   try {
-    let size = fixedSize ?? 1000
-    let msPerRow = 0
     let deleted = 0
     let lo = Number.MIN_SAFE_INTEGER
     for (;;) {
-      const started = performance.now()
-      const result = retryWhileLocked(db, () => batch.immediate(lo, size))
-      const held = performance.now() - started
-      if (result.hi === null) return deleted
+      const result = retryWhileLocked(db, () => batch.immediate(lo))
       deleted += result.deleted
-      lo = result.hi
-      db.pragma('wal_checkpoint(PASSIVE)')
-      const checkpointed = performance.now() - started - held
-      if (fixedSize === undefined) {
-        // The cost per row varies (how many rows of a window go, how full the pages are): size
-        // the next batch from the recent cost, moving at most a factor of two at a time.
-        msPerRow = msPerRow === 0 ? held / size : (msPerRow + held / size) / 2
-        size = Math.round(Math.min(32_000, 2 * size, Math.max(500, size / 2, TARGET_LOCK_MS / Math.max(msPerRow, 1e-6))))
-      }
-      const wait = LOCK_FREE_MS - checkpointed
+      lo = result.lo
+      const committed = performance.now()
+      if (result.deleted > 0) db.pragma('wal_checkpoint(PASSIVE)')
+      if (result.done) return deleted
+      const wait = LOCK_FREE_MS - (performance.now() - committed)
       if (wait > 0) await pause(wait)
     }
   } finally {
@@ -116,12 +116,16 @@ async function purgeTable(store: Store, table: PurgeTable, condition: string, pa
   }
 }
 
+/** Rows per window: one DELETE statement, ~3 ms of work when every row goes. */
+const WINDOW_ROWS = 1000
+
 /**
- * How long a batch aims to hold the write lock: a writer that finds it taken (`passport serve`
- * inserting a token) waits that long at most, plus {@link LOCK_FREE_MS}. Larger batches write less
- * (each rewrites the index pages it touches once) but stall the server longer.
+ * How long a batch deletes windows before it commits. With the COMMIT (writing the batch's pages
+ * to the WAL) it holds the write lock ~30 ms: a writer that finds it taken (`passport serve`
+ * inserting a token) waits that long at most, plus {@link LOCK_FREE_MS}. Longer batches write
+ * less (each rewrites the index pages it touches once) but stall the server longer.
  */
-const TARGET_LOCK_MS = 30
+const LOCK_BUDGET_MS = 25
 
 /**
  * How long the write lock stays free after each batch, at least (the checkpoint after the

@@ -133,8 +133,11 @@ describe('passport purge', () => {
   })
 })
 
-describe('purge (core) in many small batches', () => {
-  it('walks every window and keeps rows that a live family needs, wherever they sit', async () => {
+describe('purge (core) over many windows', () => {
+  it.each([
+    ['one window of 97 rows per batch', {batchSize: 97}],
+    ['the default windows of 1,000 rows, several per batch', {}],
+  ])('walks every window and keeps rows that a live family needs, wherever they sit: %s', async (_, options) => {
     const {dir, cleanup} = tempDir()
     const store = Store.open(`${dir}/db.sqlite`)
     try {
@@ -152,7 +155,7 @@ describe('purge (core) in many small batches', () => {
           if (liveFamily) refresh.run(`r${id}-live`, `h${id}-live`, `a${id}`, `f${id}`, null, now, now + DAY)
         }
       })
-      const counts = await purge(store, {batchSize: 97, now})
+      const counts = await purge(store, {...options, now})
       const liveFamilies = Math.ceil(3000 / 7)
       expect(counts).toEqual({oauth_refresh_tokens: 3000 - liveFamilies, oauth_access_tokens: 3000 - liveFamilies, oauth_auth_codes: 0, oauth_device_codes: 0})
       expect(store.db.prepare('SELECT COUNT(*) AS n FROM oauth_refresh_tokens').get()).toEqual({n: 2 * liveFamilies})
