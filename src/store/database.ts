@@ -78,12 +78,14 @@ export function retryWhileLocked<T>(db: Db, write: () => T): T {
   const handler = busyHandler(db)
   handler.off.get()
   try {
-    const deadline = performance.now() + BUSY_TIMEOUT_MS
+    let deadline = 0
     for (;;) {
       try {
         return write()
       } catch (error) {
-        if (!isBusy(error) || performance.now() >= deadline) throw error
+        if (!isBusy(error)) throw error
+        if (deadline === 0) deadline = performance.now() + BUSY_TIMEOUT_MS
+        else if (performance.now() >= deadline) throw error
       }
       Atomics.wait(sleeper, 0, 0, 1)
     }
@@ -100,7 +102,7 @@ const busyHandlers = new WeakMap<Db, {off: Database.Statement; on: Database.Stat
 function busyHandler(db: Db): {off: Database.Statement; on: Database.Statement} {
   let handler = busyHandlers.get(db)
   if (!handler) {
-    handler = {off: db.prepare('PRAGMA busy_timeout = 0'), on: db.prepare(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`)}
+    handler = {off: db.prepare('PRAGMA busy_timeout = 0').pluck(), on: db.prepare(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`).pluck()}
     busyHandlers.set(db, handler)
   }
   return handler
