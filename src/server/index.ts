@@ -27,6 +27,21 @@ export interface RunningServer {
 }
 
 /**
+ * A request target that is its own path: what `new URL` would give as the pathname, so routing
+ * needs no URL parsing (~9 µs a request under load). No query, dot segment, escape or leading
+ * `//` (which URL would read as a host).
+ */
+const PLAIN_PATH = /^\/(?!\/)[A-Za-z0-9_~/-]*$/
+
+function parseTarget(target: string): URL {
+  try {
+    return new URL(target, 'http://passport.invalid')
+  } catch {
+    throw new OAuthError('invalid_request', 'The request target is not a valid URL.')
+  }
+}
+
+/**
  * Serves an authority over HTTP. The issuer is the configured one; without one it becomes
  * `http://HOST:PORT` once the socket listens (never taken from a request's Host header).
  */
@@ -48,27 +63,26 @@ export async function serve(authority: Authority, options: ServerOptions, explic
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
-      let url: URL
-      try {
-        url = new URL(req.url ?? '/', 'http://passport.invalid')
-      } catch {
-        throw new OAuthError('invalid_request', 'The request target is not a valid URL.')
-      }
-      const byMethod = table.get(url.pathname)
+      const target = req.url ?? '/'
+      let url: URL | undefined
+      const pathname = PLAIN_PATH.test(target) ? target : (url = parseTarget(target)).pathname
+      const byMethod = table.get(pathname)
       if (!byMethod) {
-        sendJson(res, 404, {error: 'not_found', error_description: `No route ${url.pathname}.`})
+        sendJson(res, 404, {error: 'not_found', error_description: `No route ${pathname}.`})
         return
       }
       const route = byMethod.get(req.method ?? '')
       if (!route) {
         const allowed = [...byMethod.keys()].join(', ')
-        sendJson(res, 405, {error: 'invalid_request', error_description: `${req.method} is not allowed on ${url.pathname}; use ${allowed}.`}, {Allow: allowed})
+        sendJson(res, 405, {error: 'invalid_request', error_description: `${req.method} is not allowed on ${pathname}; use ${allowed}.`}, {Allow: allowed})
         return
       }
       const ctx: RequestContext = {
         req,
         res,
-        url,
+        get url() {
+          return (url ??= parseTarget(target))
+        },
         authority,
         options,
         sessions,

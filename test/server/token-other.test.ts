@@ -1,3 +1,5 @@
+import {request} from 'node:http'
+
 import {decodeJwt} from 'jose'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
@@ -227,5 +229,33 @@ describe('client authentication', () => {
       expect([reply.status, reply.json.error]).toEqual([401, 'invalid_client'])
       expect(reply.headers.get('www-authenticate')).toBe('Basic realm="passport"')
     }
+  })
+})
+
+describe('request targets', () => {
+  /** Sends `target` as written (fetch would normalise it) and returns status and JSON body. */
+  function rawPost(target: string): Promise<{status: number; json: Record<string, unknown>}> {
+    const {hostname, port} = new URL(server.url)
+    const body = 'grant_type=client_credentials'
+    return new Promise((resolve, reject) => {
+      const req = request({host: hostname, port, method: 'POST', path: target, headers: {'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body), authorization: basic('svc', 'svc-secret')}}, (res) => {
+        let text = ''
+        res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk)).on('end', () => resolve({status: res.statusCode!, json: JSON.parse(text) as Record<string, unknown>}))
+      })
+      req.on('error', reject)
+      req.end(body)
+    })
+  }
+
+  it('are routed by the path URL parsing gives, whether or not it had to be parsed', async () => {
+    for (const target of ['/oauth/token', '/oauth/token?unused=1', '/oauth/./token', '/oauth/x/../token']) {
+      const reply = await rawPost(target)
+      expect([target, reply.status]).toEqual([target, 200])
+    }
+    // A leading "//" starts an authority: the path of "//oauth/token" is "/token".
+    expect(await rawPost('//oauth/token')).toEqual({status: 404, json: {error: 'not_found', error_description: 'No route /token.'}})
+    expect(await rawPost('/oauth//token')).toEqual({status: 404, json: {error: 'not_found', error_description: 'No route /oauth//token.'}})
+    expect(await rawPost('/oauth/%74oken')).toEqual({status: 404, json: {error: 'not_found', error_description: 'No route /oauth/%74oken.'}})
+    expect(await rawPost('/oauth/token/')).toEqual({status: 404, json: {error: 'not_found', error_description: 'No route /oauth/token/.'}})
   })
 })
