@@ -1,4 +1,3 @@
-import {retryWhileLocked} from '../store/database.js'
 import type {Store} from '../store/index.js'
 
 export const PURGE_TABLES = ['oauth_refresh_tokens', 'oauth_access_tokens', 'oauth_auth_codes', 'oauth_device_codes'] as const
@@ -76,10 +75,10 @@ async function purgeTable(store: Store, table: PurgeTable, condition: string, pa
   const windowEnd = db.prepare<{lo: number; offset: number}, {rowid: number}>(`SELECT rowid FROM ${table} WHERE rowid > @lo ORDER BY rowid LIMIT 1 OFFSET @offset`)
   const lastRow = db.prepare<{lo: number}, {rowid: number}>(`SELECT MAX(rowid) AS rowid FROM ${table} WHERE rowid > @lo`)
   const remove = db.prepare(`DELETE FROM ${table} AS t WHERE t.rowid > @lo AND t.rowid <= @hi AND (${condition})`)
-  // One write transaction: window after window from `lo` until the table ends or the batch has
-  // held the lock for LOCK_BUDGET_MS, however slow the rows turn out to be (one window only when
-  // the caller fixed the size).
-  const batch = db.transaction((lo: number): {lo: number; done: boolean; deleted: number} => {
+  // One batch (run in one write transaction): window after window from `lo` until the table ends
+  // or the batch has held the lock for LOCK_BUDGET_MS, however slow the rows turn out to be (one
+  // window only when the caller fixed the size).
+  const batch = (lo: number): {lo: number; done: boolean; deleted: number} => {
     const started = performance.now()
     let deleted = 0
     for (;;) {
@@ -89,7 +88,7 @@ async function purgeTable(store: Store, table: PurgeTable, condition: string, pa
       lo = hi
       if (fixedSize !== undefined || performance.now() - started >= LOCK_BUDGET_MS) return {lo, done: false, deleted}
     }
-  })
+  }
 
   // SQLite checkpoints the WAL from COMMIT once it holds 1,000 pages (wal_autocheckpoint). Here
   // the checkpoint runs right after each COMMIT instead: for other connections that is the same
@@ -102,7 +101,7 @@ async function purgeTable(store: Store, table: PurgeTable, condition: string, pa
     let deleted = 0
     let lo = Number.MIN_SAFE_INTEGER
     for (;;) {
-      const result = retryWhileLocked(db, () => batch.immediate(lo))
+      const result = store.transaction(() => batch(lo))
       deleted += result.deleted
       lo = result.lo
       const committed = performance.now()

@@ -7,6 +7,7 @@ import {Worker} from 'node:worker_threads'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {uuidv7} from '../../src/core/ids.js'
+import {retryWhileLocked} from '../../src/store/database.js'
 import {Store} from '../../src/store/index.js'
 
 /**
@@ -59,7 +60,7 @@ describe('writes while another connection keeps taking the write lock', () => {
     return {id: uuidv7(), clientId: 'c', userId: null, name: null, scopes: ['read'], audience: 'c', grantType: 'client_credentials', familyId: null, createdAt: now, expiresAt: now + 60_000}
   }
 
-  it('each write takes the lock in the first free moment after it is released, then SQLite waits as before', async () => {
+  it('each write takes the lock in the first free moment after it is released; the busy timeout is 10 s again afterwards', async () => {
     const shared = new SharedArrayBuffer(8)
     const turns = new Int32Array(shared)
     const holder = new Worker(HOLDER, {eval: true, workerData: {path: join(dir, 'passport.sqlite'), shared, betterSqlite: createRequire(import.meta.url).resolve('better-sqlite3')}})
@@ -84,11 +85,34 @@ describe('writes while another connection keeps taking the write lock', () => {
     expect(store.db.prepare('SELECT count(*) FROM oauth_access_tokens').pluck().get()).toBe(12)
   })
 
-  it('a write that fails for another reason fails at once, and the busy timeout is restored', () => {
+  it('a write that fails for another reason fails at its first attempt, and the busy timeout is restored', () => {
     const duplicate = row()
     store.accessTokens.insert(duplicate)
     expect(() => store.accessTokens.insert(duplicate)).toThrow(/UNIQUE constraint failed/)
     expect(() => store.transaction(() => store.accessTokens.insert(duplicate))).toThrow(/UNIQUE constraint failed/)
+    let attempts = 0
+    const unique = Object.assign(new Error('UNIQUE constraint failed'), {code: 'SQLITE_CONSTRAINT_PRIMARYKEY'})
+    expect(() =>
+      retryWhileLocked(store.db, () => {
+        attempts++
+        throw unique
+      }),
+    ).toThrow(unique)
+    expect(attempts).toBe(1)
+    expect(store.db.pragma('busy_timeout', {simple: true})).toBe(10_000)
+  })
+
+  it('only SQLITE_BUSY is tried again, with SQLite\'s own busy handler off while it tries', () => {
+    let attempts = 0
+    const timeouts: unknown[] = []
+    const result = retryWhileLocked(store.db, () => {
+      timeouts.push(store.db.pragma('busy_timeout', {simple: true}))
+      if (++attempts < 3) throw Object.assign(new Error('database is locked'), {code: 'SQLITE_BUSY'})
+      return 'written'
+    })
+    expect(result).toBe('written')
+    expect(attempts).toBe(3)
+    expect(timeouts).toEqual([0, 0, 0])
     expect(store.db.pragma('busy_timeout', {simple: true})).toBe(10_000)
   })
 })
