@@ -135,10 +135,18 @@ export async function finishTokens(issuer: string, keys: SigningKeys, planned: P
 export async function issueTokens(authority: Authority, request: TokenRequest, now = Date.now()): Promise<IssuedTokens> {
   const keys = await authority.signingKeys()
   const planned = planTokens(request, now)
-  // A lone access token is one INSERT, atomic on its own; a token pair needs the transaction.
-  if (planned.refreshRow) authority.store.transaction(() => saveTokens(authority.store, planned))
-  else saveTokens(authority.store, planned)
-  return finishTokens(authority.issuer, keys, planned)
+  if (planned.refreshRow) {
+    authority.store.transaction(() => saveTokens(authority.store, planned))
+    return finishTokens(authority.issuer, keys, planned)
+  }
+  // A lone access token's row is committed while it is signed, with the rows of the other
+  // requests signing meanwhile, and always before the token is returned.
+  const commit = authority.store.accessTokens.insertGrouped(planned.accessRow)
+  try {
+    return await finishTokens(authority.issuer, keys, planned)
+  } finally {
+    commit()
+  }
 }
 
 export function signAccessToken(

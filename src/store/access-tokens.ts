@@ -1,4 +1,4 @@
-import {type Db, prepareWrite} from './database.js'
+import {type Db, GroupCommit, prepareWrite} from './database.js'
 
 export interface AccessTokenRow {
   /** The token's `jti`. */
@@ -61,8 +61,10 @@ export class AccessTokenRepository {
   private readonly revokeFamilyStmt
   private readonly revokeUserStmt
   private readonly maxExpiryStmt
+  private readonly grouped: GroupCommit
 
   constructor(private readonly db: Db) {
+    this.grouped = new GroupCommit(db)
     this.insertStmt = prepareWrite(
       db,
       `INSERT INTO oauth_access_tokens (id, client_id, user_id, name, scopes, audience, grant_type, family_id, revoked_at, created_at, expires_at)
@@ -91,6 +93,14 @@ export class AccessTokenRepository {
       created_at: row.createdAt,
       expires_at: row.expiresAt,
     })
+  }
+
+  /**
+   * Queues the insert to be committed together with others (see {@link GroupCommit}). The
+   * function returned commits it and throws if it failed: call it before handing the token out.
+   */
+  insertGrouped(row: Omit<AccessTokenRow, 'revokedAt'>): () => void {
+    return this.grouped.add(() => this.insert(row))
   }
 
   find(id: string): AccessTokenRow | undefined {
