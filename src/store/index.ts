@@ -34,6 +34,15 @@ export class Store {
     return retryWhileLocked(this.db, () => this.immediate(fn)) as T
   }
 
+  /**
+   * Caps SQLite's page cache of this connection (better-sqlite3 builds SQLite with 16 MB). A
+   * long-running server only needs the pages its writes and lookups keep touching; the rest of a
+   * cache that fills up as the tables grow would only count in its memory.
+   */
+  limitPageCache(kib: number): void {
+    this.db.pragma(`cache_size = ${-Math.floor(kib)}`)
+  }
+
   close(): void {
     if (this.db.open) this.db.close()
   }
