@@ -62,6 +62,20 @@ describe('passport token:list', () => {
     expect((await list(['--client', '__cli__', '--user', 'bob']))).toEqual([])
   })
 
+  it('--limit shows the newest tokens and says on stderr when more match', async () => {
+    const cut = await ws.run(['token:list', '--json', '--limit', '2'])
+    expect(cut.code).toBe(0)
+    expect((JSON.parse(cut.stdout) as ListedToken[]).map((t) => t.id)).toEqual([ids.bob, ids.service])
+    expect(cut.stderr).toBe('Warning: Only the newest 2 tokens are shown; more match (raise --limit to see them).\n')
+    const whole = await ws.run(['token:list', '--json', '--limit', '3'])
+    expect((JSON.parse(whole.stdout) as ListedToken[]).map((t) => t.id)).toEqual([ids.bob, ids.service, ids.alice])
+    expect(whole.stderr).toBe('')
+    const zero = await ws.run(['token:list', '--limit', '0'])
+    expect(zero.code).toBe(2)
+    expect(oneError(zero)).toMatch(/--limit/)
+    expect(zero.stdout).toBe('')
+  })
+
   it('renders a table with "(client)" for client-credentials tokens', async () => {
     const lines = (await ws.ok(['token:list'])).split('\n')
     expect(lines[0]).toMatch(/^ID +CLIENT +USER +NAME +SCOPES +EXPIRES +STATUS$/)

@@ -11,12 +11,14 @@ export default class TokenList extends BaseCommand<typeof TokenList> {
     '<%= config.bin %> token:list',
     '<%= config.bin %> token:list --user alice',
     '<%= config.bin %> token:list --client service --all --json',
+    '<%= config.bin %> token:list --all --limit 50000',
   ]
 
   static override flags = {
     user: Flags.string({description: 'Only tokens of this user (subject).'}),
     client: Flags.string({description: 'Only tokens issued to this client.'}),
     all: Flags.boolean({description: 'Include revoked and expired tokens.'}),
+    limit: Flags.integer({description: 'Show at most this many tokens (the newest).', min: 1, default: 1000}),
   }
 
   async run(): Promise<TokenView[]> {
@@ -25,8 +27,12 @@ export default class TokenList extends BaseCommand<typeof TokenList> {
       ...(this.flags.user === undefined ? {} : {userId: this.flags.user}),
       ...(this.flags.client === undefined ? {} : {clientId: this.flags.client}),
       ...(this.flags.all ? {} : {activeAt: now}),
+      // One more than shown tells whether the list was cut.
+      limit: this.flags.limit + 1,
     })
-    const views = rows.map((row) => tokenView(row, now))
+    const cut = rows.length > this.flags.limit
+    const views = rows.slice(0, this.flags.limit).map((row) => tokenView(row, now))
+    if (cut) this.warning(`Only the newest ${this.flags.limit} tokens are shown; more match (raise --limit to see them).`)
     if (!this.jsonEnabled()) {
       if (views.length === 0) {
         this.log(this.flags.all ? 'No tokens.' : 'No active tokens (--all also shows revoked and expired ones).')
