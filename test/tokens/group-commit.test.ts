@@ -3,11 +3,6 @@ import {join} from 'node:path'
 import Database from 'better-sqlite3'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
-import {Authority} from '../../src/core/authority.js'
-import {parseConfig} from '../../src/core/config.js'
-import {findClient} from '../../src/core/clients.js'
-import {generateKeys, keyLocation} from '../../src/core/keys.js'
-import {issueTokens} from '../../src/core/tokens.js'
 import {GroupCommit} from '../../src/store/database.js'
 import {Store} from '../../src/store/index.js'
 import {tempDir} from '../helpers.js'
@@ -86,51 +81,5 @@ describe('group commit of writes', () => {
     expect(() => commit()).toThrow(expect.objectContaining({code: 'SQLITE_CONSTRAINT_PRIMARYKEY'}))
     expect(() => commit()).toThrow(expect.objectContaining({code: 'SQLITE_CONSTRAINT_PRIMARYKEY'}))
     expect(calls).toBe(1)
-  })
-})
-
-describe('issueTokens under concurrency', () => {
-  let dir: string
-  let cleanup: () => void
-  let authority: Authority
-  beforeEach(async () => {
-    ;({dir, cleanup} = tempDir('passport-group-issue-'))
-    await generateKeys(`${dir}/keys`)
-    authority = Authority.open({
-      config: parseConfig({clients: [{id: 'svc', secret: 'svc-secret', grants: ['client_credentials'], scopes: ['read']}]}),
-      database: `${dir}/db.sqlite`,
-      keys: keyLocation(`${dir}/keys`, {}),
-    })
-  })
-  afterEach(() => {
-    authority.close()
-    cleanup()
-  })
-
-  it('commits every token row before returning the token, in fewer transactions than tokens', async () => {
-    const reader = new Database(`${dir}/db.sqlite`)
-    try {
-      await authority.signingKeys()
-      authority.store.db.pragma('wal_checkpoint(TRUNCATE)')
-      const client = findClient(authority.store, 'svc')
-      const seenAtReturn: Array<unknown> = []
-      const count = 25
-      await Promise.all(
-        Array.from({length: count}, () =>
-          issueTokens(authority, {client, userId: null, scopes: ['read'], ttl: 60_000, grantType: 'client_credentials'}).then((issued) => {
-            seenAtReturn.push(reader.prepare('SELECT id FROM oauth_access_tokens WHERE id = ?').pluck().get(issued.jti))
-            return issued.jti
-          }),
-        ),
-      )
-      expect(seenAtReturn).toHaveLength(count)
-      expect(seenAtReturn.every((id) => typeof id === 'string')).toBe(true)
-      expect(reader.prepare('SELECT count(*) FROM oauth_access_tokens').pluck().get()).toBe(count)
-      // One transaction per token would write at least one WAL frame (page) per token.
-      const [checkpoint] = reader.pragma('wal_checkpoint(PASSIVE)') as Array<{log: number}>
-      expect(checkpoint!.log).toBeLessThan(count)
-    } finally {
-      reader.close()
-    }
   })
 })

@@ -1,8 +1,9 @@
+import Database from 'better-sqlite3'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import {decodeJwt} from 'jose'
 
 import {Authority} from '../../src/core/authority.js'
-import {CLI_CLIENT_ID, internalClient} from '../../src/core/clients.js'
+import {CLI_CLIENT_ID, findClient, internalClient} from '../../src/core/clients.js'
 import {defaultConfig, parseConfig} from '../../src/core/config.js'
 import {generateKeys, keyLocation} from '../../src/core/keys.js'
 import {mintToken} from '../../src/core/mint.js'
@@ -61,5 +62,32 @@ describe('core issueTokens and mintToken', () => {
     await expect(mintToken(authority, {ttl: 'forever'})).rejects.toThrow(/The token lifetime \(ttl\) must be milliseconds/)
     await expect(mintToken(authority, {user: ' '})).rejects.toThrow(/is not a subject/)
     expect(rows()).toEqual([])
+  })
+
+  it('concurrent issueTokens calls each return only after their row is committed, in fewer transactions than tokens', async () => {
+    const reader = new Database(`${dir}/db.sqlite`)
+    try {
+      await authority.signingKeys()
+      authority.store.db.pragma('wal_checkpoint(TRUNCATE)')
+      const client = findClient(authority.store, 'svc')
+      const seenAtReturn: Array<unknown> = []
+      const count = 25
+      await Promise.all(
+        Array.from({length: count}, () =>
+          issueTokens(authority, {client, userId: null, scopes: ['read'], ttl: 60_000, grantType: 'client_credentials'}).then((issued) => {
+            seenAtReturn.push(reader.prepare('SELECT id FROM oauth_access_tokens WHERE id = ?').pluck().get(issued.jti))
+            return issued.jti
+          }),
+        ),
+      )
+      expect(seenAtReturn).toHaveLength(count)
+      expect(seenAtReturn.every((id) => typeof id === 'string')).toBe(true)
+      expect(reader.prepare('SELECT count(*) FROM oauth_access_tokens').pluck().get()).toBe(count)
+      // One transaction per token would write at least one WAL frame (page) per token.
+      const [checkpoint] = reader.pragma('wal_checkpoint(PASSIVE)') as Array<{log: number}>
+      expect(checkpoint!.log).toBeLessThan(count)
+    } finally {
+      reader.close()
+    }
   })
 })
