@@ -54,6 +54,17 @@ export function migrate(db: Db): void {
   }
 }
 
+/**
+ * A runner of write transactions on `db`: each call runs `fn` in one `BEGIN IMMEDIATE`
+ * transaction (all of it happens, or none), waiting for the write lock as
+ * {@link retryWhileLocked} does. Build it once per connection: better-sqlite3's transaction
+ * wrapper costs to make on the hot path.
+ */
+export function writeTransactions(db: Db): <T>(fn: () => T) => T {
+  const immediate = db.transaction((fn: () => unknown) => fn()).immediate
+  return <T>(fn: () => T) => retryWhileLocked(db, () => immediate(fn)) as T
+}
+
 /** A statement that writes, run through {@link retryWhileLocked}. */
 export interface WriteStatement<P extends unknown[]> {
   run(...params: P): Database.RunResult
@@ -121,12 +132,10 @@ function isBusy(error: unknown): boolean {
  */
 export class GroupCommit {
   private queue: QueuedWrite[] = []
-  private readonly commitAll: (batch: QueuedWrite[]) => unknown
+  private readonly transaction: <T>(fn: () => T) => T
 
-  constructor(private readonly db: Db) {
-    this.commitAll = db.transaction((batch: QueuedWrite[]) => {
-      for (const queued of batch) queued.write()
-    }).immediate
+  constructor(db: Db) {
+    this.transaction = writeTransactions(db)
   }
 
   /** Queues `write`; the function returned commits it (with all queued so far) unless already done, and throws its error. */
@@ -143,15 +152,18 @@ export class GroupCommit {
     const batch = this.queue
     this.queue = []
     try {
-      retryWhileLocked(this.db, () => this.commitAll(batch))
+      this.transaction(() => {
+        for (const queued of batch) queued.write()
+      })
     } catch (error) {
       // One bad write must not fail the others: they are written one by one. A lock that stayed
       // taken for the whole busy timeout fails them all; waiting again for each would not help.
-      for (const queued of batch) {
-        if (batch.length === 1 || isBusy(error)) fail(queued, error)
-        else {
+      if (batch.length === 1 || isBusy(error)) {
+        for (const queued of batch) fail(queued, error)
+      } else {
+        for (const queued of batch) {
           try {
-            retryWhileLocked(this.db, () => this.commitAll([queued]))
+            this.transaction(queued.write)
           } catch (own) {
             fail(queued, own)
           }

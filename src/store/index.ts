@@ -1,7 +1,7 @@
 import {AccessTokenRepository} from './access-tokens.js'
 import {AuthCodeRepository} from './auth-codes.js'
 import {ClientRepository} from './clients.js'
-import {type Db, openDatabase, retryWhileLocked} from './database.js'
+import {type Db, openDatabase, writeTransactions} from './database.js'
 import {DeviceCodeRepository} from './device-codes.js'
 import {RefreshTokenRepository} from './refresh-tokens.js'
 
@@ -13,11 +13,10 @@ export class Store {
   readonly authCodes: AuthCodeRepository
   readonly deviceCodes: DeviceCodeRepository
 
-  /** One transaction wrapper for every call: building one per call costs on the hot path. */
-  private readonly immediate: (fn: () => unknown) => unknown
+  private readonly writeTransaction: <T>(fn: () => T) => T
 
   constructor(readonly db: Db) {
-    this.immediate = db.transaction((fn: () => unknown) => fn()).immediate
+    this.writeTransaction = writeTransactions(db)
     this.clients = new ClientRepository(db)
     this.accessTokens = new AccessTokenRepository(db)
     this.refreshTokens = new RefreshTokenRepository(db)
@@ -31,7 +30,7 @@ export class Store {
 
   /** Runs `fn` in one `BEGIN IMMEDIATE` transaction: all of it happens, or none. */
   transaction<T>(fn: () => T): T {
-    return retryWhileLocked(this.db, () => this.immediate(fn)) as T
+    return this.writeTransaction(fn)
   }
 
   /**
