@@ -32,6 +32,16 @@ describe('Uint8Array.prototype.toBase64 for Node before 25', () => {
     expect(encode(new Uint8Array([1, 2, 3]), {alphabet: 'base64url'})).toBe('AQID')
   })
 
+  it('reads no option from Object.prototype when none is given', () => {
+    const proto = Object.prototype as {alphabet?: unknown}
+    proto.alphabet = 'base64url'
+    try {
+      expect(encode(new Uint8Array([0xfb, 0xff]))).toBe('+/8=')
+    } finally {
+      delete proto.alphabet
+    }
+  })
+
   it('encodes only the view: subarrays and Buffers from the shared pool', () => {
     const whole = new Uint8Array([9, 9, 0xfb, 0xff, 0xbf, 9])
     expect(encode(whole.subarray(2, 5), {alphabet: 'base64url', omitPadding: true})).toBe('-_-_')
