@@ -5,7 +5,7 @@ const typedArrayName = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uin
  * Gives Node versions without it (before 25) `Uint8Array.prototype.toBase64` (ES2026,
  * proposal-arraybuffer-base64), encoded by Buffer's native base64. jose encodes every part of a
  * JWS with this method when it exists; without it jose falls back to `String.fromCharCode`,
- * `btoa` and three regular-expression replaces, which cost the event loop ~25 µs per token signed
+ * `btoa` and three regular-expression replaces, which cost the event loop 25–40 µs per token signed
  * (see docs/performance.md). Installed only where the method is missing, with the specification's
  * argument checks; a native method is never replaced.
  */
@@ -39,7 +39,8 @@ export function uint8ArrayToBase64(this: Uint8Array, options: unknown = undefine
 /** Node 20 has no `ArrayBuffer.prototype.detached`; a view over a detached buffer cannot be made. */
 function isDetached(buffer: ArrayBufferLike): boolean {
   try {
-    return new Uint8Array(buffer).length < 0
+    new Uint8Array(buffer)
+    return false
   } catch {
     return true
   }
