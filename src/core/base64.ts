@@ -20,7 +20,7 @@ const NO_OPTIONS: object = Object.freeze(Object.create(null))
 /** The method itself (exported for tests: on Node 25+ the native one is installed instead). */
 export function uint8ArrayToBase64(this: Uint8Array, options: unknown = undefined): string {
   if (typedArrayName.call(this) !== 'Uint8Array') throw new TypeError('Uint8Array.prototype.toBase64 called on an object that is not a Uint8Array')
-  if (options !== undefined && (typeof options !== 'object' || options === null) && typeof options !== 'function') throw new TypeError('The options of toBase64 must be an object')
+  if (options !== undefined && Object(options) !== options) throw new TypeError('The options of toBase64 must be an object')
   const opts = (options ?? NO_OPTIONS) as {alphabet?: unknown; omitPadding?: unknown}
   const alphabet = opts.alphabet ?? 'base64'
   if (alphabet !== 'base64' && alphabet !== 'base64url') throw new TypeError('The alphabet of toBase64 must be "base64" or "base64url"')
