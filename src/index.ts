@@ -1,5 +1,7 @@
 export {Authority, DEFAULT_DATABASE, DEFAULT_ISSUER} from './core/authority.js'
 export type {AuthorityOptions} from './core/authority.js'
+export {OffsetClock, parseInstant} from './core/clock.js'
+export type {Clock} from './core/clock.js'
 export {defaultConfig, loadConfig, parseConfig} from './core/config.js'
 export type {ClientConfig, PassportConfig, UserConfig} from './core/config.js'
 export {parseDuration, formatDuration} from './core/duration.js'

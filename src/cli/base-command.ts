@@ -60,8 +60,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   /** Opens the database (created on first use) with the configured clients upserted. */
-  protected authority(options: {issuer?: string} = {}): Authority {
-    this.cachedAuthority ??= openAuthority(this.flags, this.config_, options.issuer)
+  protected authority(options: {issuer?: string; now?: string} = {}): Authority {
+    this.cachedAuthority ??= openAuthority(this.flags, this.config_, options.issuer, options.now)
     return this.cachedAuthority
   }
 

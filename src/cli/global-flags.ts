@@ -1,6 +1,7 @@
 import {resolve} from 'node:path'
 
 import {Authority, DEFAULT_DATABASE} from '../core/authority.js'
+import {OffsetClock, parseInstant} from '../core/clock.js'
 import type {PassportConfig} from '../core/config.js'
 import {keyLocation, type KeyLocation} from '../core/keys.js'
 
@@ -22,7 +23,12 @@ export function keyLocationOf(flags: GlobalFlags, config: PassportConfig): KeyLo
   return keyLocation(flags['key-path'] ?? config.keyPath)
 }
 
-/** Opens the database (created on first use) with the configured clients upserted. */
-export function openAuthority(flags: GlobalFlags, config: PassportConfig, issuer?: string): Authority {
-  return Authority.open({config, database: databasePath(flags, config), keys: keyLocationOf(flags, config), ...(issuer === undefined ? {} : {issuer})})
+/**
+ * Opens the database (created on first use) with the configured clients upserted. Its clock is
+ * real time, or starts at `now` (`token:verify --now`) or PASSPORT_NOW, so that the CLI agrees
+ * with an authority whose clock a test moved.
+ */
+export function openAuthority(flags: GlobalFlags, config: PassportConfig, issuer?: string, now = process.env.PASSPORT_NOW): Authority {
+  const clock = now === undefined || now === '' ? new OffsetClock() : new OffsetClock(parseInstant(now, '--now (or PASSPORT_NOW)'))
+  return Authority.open({config, database: databasePath(flags, config), keys: keyLocationOf(flags, config), clock, ...(issuer === undefined ? {} : {issuer})})
 }

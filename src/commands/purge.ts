@@ -21,7 +21,7 @@ With neither --revoked nor --expired, both kinds go. Rows that something still v
   }
 
   async run(): Promise<PurgeCounts> {
-    const counts = await purge(this.authority().store, {revoked: this.flags.revoked, expired: this.flags.expired, hours: this.flags.hours})
+    const counts = await purge(this.authority().store, {now: this.authority().clock.now(), revoked: this.flags.revoked, expired: this.flags.expired, hours: this.flags.hours})
     if (!this.jsonEnabled()) {
       this.log(table(['TABLE', 'DELETED'], Object.entries(counts).map(([name, n]) => [name, String(n)])))
     }

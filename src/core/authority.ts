@@ -1,6 +1,7 @@
 import {statSync} from 'node:fs'
 import {join} from 'node:path'
 
+import {type Clock, OffsetClock} from './clock.js'
 import {type PassportConfig} from './config.js'
 import {syncConfigClients} from './clients.js'
 import {type KeyLocation, loadKeys, PRIVATE_KEY_FILE, PUBLIC_KEY_FILE, RETIRED_KEYS_FILE, type SigningKeys} from './keys.js'
@@ -19,6 +20,8 @@ export interface AuthorityOptions {
   keys: KeyLocation
   /** Overrides `config.issuer`; defaults to {@link DEFAULT_ISSUER}. */
   issuer?: string
+  /** The clock every expiry and timestamp reads; default real time. */
+  clock?: Clock
 }
 
 /**
@@ -29,6 +32,8 @@ export class Authority {
   readonly config: PassportConfig
   readonly store: Store
   readonly keyLocation: KeyLocation
+  /** The one clock every expiry, `iat`/`exp`/`auth_time` and purge decision reads. */
+  readonly clock: Clock
   issuer: string
   private keys?: Promise<SigningKeys>
   /** What the key files looked like when {@link keys} was loaded. */
@@ -39,19 +44,21 @@ export class Authority {
     this.config = options.config
     this.store = store
     this.keyLocation = options.keys
+    this.clock = options.clock ?? new OffsetClock()
     this.issuer = options.issuer ?? options.config.issuer ?? DEFAULT_ISSUER
   }
 
   /** Opens the database (creating and migrating it) and upserts the configured clients. */
   static open(options: AuthorityOptions): Authority {
+    const clock = options.clock ?? new OffsetClock()
     const store = Store.open(options.database)
     try {
-      syncConfigClients(store, options.config)
+      syncConfigClients(store, options.config, clock.now())
     } catch (error) {
       store.close()
       throw error
     }
-    return new Authority(options, store)
+    return new Authority({...options, clock}, store)
   }
 
   /**

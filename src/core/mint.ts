@@ -38,7 +38,7 @@ export interface MintedToken extends IssuedTokens {
  * recorded in the database and the server's introspection and revocation see it.
  */
 export async function mintToken(authority: Authority, options: MintTokenOptions = {}): Promise<MintedToken> {
-  const now = options.now ?? Date.now()
+  const now = options.now ?? authority.clock.now()
   const scopes = uniqueScopes(options.scopes)
   const userId = normalizeUser(options.user)
   const claims = checkClaims(options.claims)
@@ -86,7 +86,7 @@ export interface PersonalAccessToken extends IssuedTokens {
  * returned once; only its `jti` is stored.
  */
 export async function createPersonalAccessToken(authority: Authority, options: PersonalAccessTokenOptions): Promise<PersonalAccessToken> {
-  const now = options.now ?? Date.now()
+  const now = options.now ?? authority.clock.now()
   const name = options.name.trim()
   if (name === '') throw new InvalidInputError('A personal access token needs a non-empty name.')
   if (name.length > 255) throw new InvalidInputError('A personal access token name must be at most 255 characters.')

@@ -132,7 +132,7 @@ export async function finishTokens(issuer: string, keys: SigningKeys, planned: P
  * Issues an access token (and refresh token when asked): the one function behind
  * `passport token`, personal access tokens and the client-credentials grant.
  */
-export async function issueTokens(authority: Authority, request: TokenRequest, now = Date.now()): Promise<IssuedTokens> {
+export async function issueTokens(authority: Authority, request: TokenRequest, now = authority.clock.now()): Promise<IssuedTokens> {
   const keys = await authority.signingKeys()
   const planned = planTokens(request, now)
   if (planned.refreshRow) {

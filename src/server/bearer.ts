@@ -49,7 +49,7 @@ export function requireBearer(options: RequireBearerOptions): BearerGuard {
     const base: VerifyAccessTokenOptions = {issuer: options.issuer ?? '', scopes: required, ...(options.audience === undefined ? {} : {audience: options.audience})}
     const authority = options.authority
     if (!authority) return {...base, jwks: jwks!}
-    return {...base, issuer: authority.issuer, publicKey: (await authority.signingKeys()).publicKeys, store: authority.store}
+    return {...base, issuer: authority.issuer, publicKey: (await authority.signingKeys()).publicKeys, store: authority.store, now: authority.clock.now()}
   }
 
   return async (req, res, next) => {

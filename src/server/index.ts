@@ -3,6 +3,7 @@ import {createServer, type IncomingMessage, type Server, type ServerResponse} fr
 import type {AddressInfo} from 'node:net'
 
 import {Authority} from '../core/authority.js'
+import type {Clock} from '../core/clock.js'
 import {defaultConfig, loadConfig, type PassportConfig, parseConfig} from '../core/config.js'
 import {OAuthError} from '../core/errors.js'
 import {keyLocation, type KeyLocation} from '../core/keys.js'
@@ -54,7 +55,7 @@ function parseTarget(target: string): URL {
  */
 export async function serve(authority: Authority, options: ServerOptions, explicitIssuer?: string): Promise<RunningServer> {
   authority.store.limitPageCache(SERVER_PAGE_CACHE_KIB)
-  const sessions = new SessionStore()
+  const sessions = new SessionStore(authority.clock)
   const table = buildRouteTable(routes(), options)
   const log = options.log
 
@@ -167,7 +168,7 @@ export interface StartServerOptions {
  * The same server as `passport serve`, in-process: for a test runner's global set-up.
  * `await close()` when done.
  */
-export async function startServer(options: StartServerOptions = {}): Promise<{issuer: string; url: string; port: number; close(): Promise<void>}> {
+export async function startServer(options: StartServerOptions = {}): Promise<{issuer: string; url: string; port: number; clock: Clock; close(): Promise<void>}> {
   const config = typeof options.config === 'string' ? loadConfig(options.config) : options.config ? parseConfig(options.config) : defaultConfig()
   let keys: KeyLocation
   if (options.keyPath) {
@@ -191,7 +192,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<{is
       },
       options.issuer,
     )
-    return {issuer: running.issuer, url: running.url, port: running.port, close: () => running.close()}
+    return {issuer: running.issuer, url: running.url, port: running.port, clock: authority.clock, close: () => running.close()}
   } catch (error) {
     authority.close()
     throw error

@@ -52,8 +52,11 @@ const SESSION_TTL = 12 * 60 * 60 * 1000
 export class SessionStore {
   private readonly sessions = new Map<string, Session>()
 
+  /** @param clock the authority's clock, which session expiry reads. */
+  constructor(private readonly clock: {now(): number} = {now: Date.now}) {}
+
   /** The request's session, if its cookie names a live one. */
-  find(req: IncomingMessage, now = Date.now()): Session | undefined {
+  find(req: IncomingMessage, now = this.clock.now()): Session | undefined {
     const id = readCookie(req, SESSION_COOKIE)
     if (!id) return undefined
     const session = this.sessions.get(id)
@@ -66,14 +69,14 @@ export class SessionStore {
   }
 
   /** The request's session, or a new one (the caller must then send {@link cookie}). */
-  findOrCreate(req: IncomingMessage, now = Date.now()): {session: Session; created: boolean} {
+  findOrCreate(req: IncomingMessage, now = this.clock.now()): {session: Session; created: boolean} {
     const existing = this.find(req, now)
     if (existing) return {session: existing, created: false}
     return {session: this.create(now), created: true}
   }
 
   /** A new, empty session (the caller must then send {@link cookie}). */
-  create(now = Date.now()): Session {
+  create(now = this.clock.now()): Session {
     this.sweep(now)
     const session: Session = {id: randomToken(), csrf: randomToken(), deviceFailures: 0, consents: new Map(), pending: new Map(), expiresAt: now + SESSION_TTL}
     this.sessions.set(session.id, session)
@@ -85,7 +88,7 @@ export class SessionStore {
    * fixation). The device-code failure count and lock carry over, so signing in again does not
    * reset them; so does a "try it" flow in progress (it signs in halfway).
    */
-  rotate(session: Session, now = Date.now()): Session {
+  rotate(session: Session, now = this.clock.now()): Session {
     this.sessions.delete(session.id)
     const next = this.create(now)
     next.deviceFailures = session.deviceFailures

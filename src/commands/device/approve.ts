@@ -44,7 +44,7 @@ The device's next poll then receives tokens for that user, or access_denied. A c
     }
     const approve = !this.flags.deny
     const store = this.authority().store
-    const row = decideDeviceAuthorization(store, userCode, user, approve)
+    const row = decideDeviceAuthorization(store, userCode, user, approve, this.authority().clock.now())
     const client = store.clients.find(row.clientId)
     const shownCode = formatUserCode(normalizeUserCode(userCode)!)
     if (!this.jsonEnabled()) {

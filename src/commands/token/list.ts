@@ -22,7 +22,7 @@ export default class TokenList extends BaseCommand<typeof TokenList> {
   }
 
   async run(): Promise<TokenView[]> {
-    const now = Date.now()
+    const now = this.authority().clock.now()
     const rows = this.authority().store.accessTokens.list({
       ...(this.flags.user === undefined ? {} : {userId: this.flags.user}),
       ...(this.flags.client === undefined ? {} : {clientId: this.flags.client}),

@@ -37,7 +37,7 @@ Revoking a refresh token revokes its whole family with its access tokens; revoki
     if (this.flags.all) {
       if (this.args.token !== undefined) throw new UsageError('Give either TOKEN_OR_ID or --user SUB --all, not both.')
       const user = this.flags.user!
-      const counts = revokeAllForUser(store, user)
+      const counts = revokeAllForUser(store, user, this.authority().clock.now())
       if (!this.jsonEnabled()) {
         this.log(`Revoked ${plural(counts.accessTokens, 'access token')} and ${plural(counts.refreshTokens, 'refresh token')} of ${user}.`)
       }
@@ -49,7 +49,7 @@ Revoking a refresh token revokes its whole family with its access tokens; revoki
       const {password} = await prompts()
       value = await password({message: 'Token or token id to revoke', mask: true})
     }
-    const result = revokeToken(store, value.trim())
+    const result = revokeToken(store, value.trim(), {now: this.authority().clock.now()})
     if (result.kind === 'unknown') throw new NotFoundError('No access or refresh token matches that value; nothing was revoked.')
     if (!this.jsonEnabled()) {
       const what = result.kind === 'access_token' ? 'access token' : 'refresh token'

@@ -20,11 +20,13 @@ Exit 0 and print the claims when valid; exit 1 with the reason when not.`
     '<%= config.bin %> token:verify "$TOKEN"',
     '<%= config.bin %> token:verify "$TOKEN" --scope read --scope write',
     '<%= config.bin %> token:verify "$TOKEN" --issuer http://localhost:9000 --json',
+    '<%= config.bin %> token:verify "$TOKEN" --now 2027-01-01T00:00:00Z',
   ]
 
   static override flags = {
     scope: Flags.string({description: 'Scope the token must grant (repeatable).', multiple: true}),
     issuer: issuerFlag,
+    now: Flags.string({description: 'Verify as at this time: an ISO 8601 date-time (2027-01-01T00:00:00Z) or Unix seconds, e.g. the clock of a test-controlled authority.', env: 'PASSPORT_NOW'}),
   }
 
   async run(): Promise<{active: true; claims: AccessTokenClaims}> {
@@ -35,12 +37,13 @@ Exit 0 and print the claims when valid; exit 1 with the reason when not.`
       token = await password({message: 'Access token to verify', mask: true})
     }
     const issuer = checkIssuer(this.flags.issuer)
-    const authority = this.authority(issuer === undefined ? {} : {issuer})
+    const authority = this.authority({...(issuer === undefined ? {} : {issuer}), ...(this.flags.now === undefined ? {} : {now: this.flags.now})})
     const keys = await authority.signingKeys()
     const verified = await verifyAccessToken(token.trim(), {
       issuer: authority.issuer,
       publicKey: keys.publicKeys,
       store: authority.store,
+      now: authority.clock.now(),
       scopes: (this.flags.scope ?? []).flatMap((s) => s.split(' ')).filter(Boolean),
     })
     const {claims} = verified

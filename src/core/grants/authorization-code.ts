@@ -24,7 +24,7 @@ const VERIFIER = /^[A-Za-z0-9\-._~]{43,128}$/
  * redemption revokes everything the first one produced. The binding checks come first, so a
  * replay with a wrong verifier or by another client revokes nothing.
  */
-export async function authorizationCodeGrant({authority, client, params, now = Date.now()}: GrantInput): Promise<TokenResponse> {
+export async function authorizationCodeGrant({authority, client, params, now = authority.clock.now()}: GrantInput): Promise<TokenResponse> {
   const {store, config} = authority
   const code = params.require('code')
   const verifier = params.get('code_verifier')

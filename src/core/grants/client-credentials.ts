@@ -15,7 +15,7 @@ export const parameters = ['scope', 'resource'] as const
  * gets no scopes (nothing is granted implicitly); the OpenID Connect scopes need a user and are
  * refused.
  */
-export async function clientCredentialsGrant({authority, client, params, now = Date.now()}: GrantInput): Promise<TokenResponse> {
+export async function clientCredentialsGrant({authority, client, params, now = authority.clock.now()}: GrantInput): Promise<TokenResponse> {
   if (client.type !== 'confidential') {
     throw unauthorizedClient(`Client ${client.id} is public; the client_credentials grant needs a confidential client.`)
   }

@@ -14,7 +14,7 @@ export const parameters = ['device_code'] as const
  * interval grows by 5 s for good), `access_denied`, `expired_token`. An approved code yields
  * tokens exactly once, by a conditional update in the transaction that saves them.
  */
-export async function deviceCodeGrant({authority, client, params, now = Date.now()}: GrantInput): Promise<TokenResponse> {
+export async function deviceCodeGrant({authority, client, params, now = authority.clock.now()}: GrantInput): Promise<TokenResponse> {
   const {store, config} = authority
   const deviceCode = params.require('device_code')
   const row = store.deviceCodes.findByDeviceCodeHash(sha256(deviceCode))

@@ -18,7 +18,7 @@ const REUSED = 'The refresh token was already used; every token of its family ha
  * wins. Presenting a rotated token again revokes the whole family. A narrower `scope` narrows
  * the new access token only; the new refresh token keeps the original scope.
  */
-export async function refreshTokenGrant({authority, client, params, now = Date.now()}: GrantInput): Promise<TokenResponse> {
+export async function refreshTokenGrant({authority, client, params, now = authority.clock.now()}: GrantInput): Promise<TokenResponse> {
   const {store, config} = authority
   const token = params.require('refresh_token')
   const row = store.refreshTokens.findByHash(sha256(token))

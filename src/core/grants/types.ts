@@ -15,7 +15,7 @@ export interface GrantInput {
   authority: Authority
   client: ClientRow
   params: GrantParams
-  /** Clock, Unix ms. */
+  /** Now, Unix ms; default the authority's clock. */
   now?: number
 }
 

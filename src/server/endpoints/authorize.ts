@@ -33,7 +33,7 @@ export async function handleAuthorize(ctx: RequestContext): Promise<void> {
   const request = validateOrAnswer(ctx, Params.fromSearch(ctx.url.searchParams), 302)
   if (!request) return
 
-  const now = Date.now()
+  const now = ctx.authority.clock.now()
   const session = ctx.sessions.find(ctx.req)
   // Back from the sign-in form at exactly this URL: that sign-in satisfies prompt=login and max_age, once.
   const fresh = session?.signedInFor !== undefined && session.signedInFor === currentPath(ctx)
@@ -103,7 +103,7 @@ export async function handleAuthorize(ctx: RequestContext): Promise<void> {
     current.consents.clear()
     current.pending.clear()
   }
-  const pending = remember(current, request, user)
+  const pending = remember(current, request, user, now)
   const scopes = describeScopes(ctx, request.scopes)
   if (wantsJson(ctx.req)) {
     sendJson(
@@ -224,13 +224,13 @@ function issueCode(ctx: RequestContext, request: AuthorizationRequest, userId: s
       authTime,
     },
     ctx.authority.config.authCodesExpireIn,
+    ctx.authority.clock.now(),
   )
   return authorizationResponseUri(request.redirectUri, {code, state: request.state, iss: ctx.authority.issuer})
 }
 
 
-function remember(session: Session, request: AuthorizationRequest, userId: string): PendingAuthorization {
-  const now = Date.now()
+function remember(session: Session, request: AuthorizationRequest, userId: string, now: number): PendingAuthorization {
   for (const [id, entry] of session.pending) if (entry.expiresAt <= now) session.pending.delete(id)
   while (session.pending.size >= MAX_PENDING_PER_SESSION) session.pending.delete(session.pending.keys().next().value!)
   const pending: PendingAuthorization = {id: randomToken(), request, userId, expiresAt: now + PENDING_TTL}
@@ -247,7 +247,7 @@ function takePending(ctx: RequestContext, session: Session, requestId: string): 
     sendErrorPage(ctx, 400, {error: 'invalid_request', title: 'Authorization request expired', message, fix: 'Start the sign-in again from the application.', ...(user ? {user} : {})})
     return undefined
   }
-  if (!pending || pending.expiresAt <= Date.now()) return fail('This authorization request is no longer waiting for an answer: it was already answered, it expired, or the server restarted.')
+  if (!pending || pending.expiresAt <= ctx.authority.clock.now()) return fail('This authorization request is no longer waiting for an answer: it was already answered, it expired, or the server restarted.')
   if (pending.userId !== user) return fail(`This consent page was shown to ${pending.userId}, but ${user ?? 'nobody'} is signed in now.`)
   const client = ctx.authority.store.clients.find(pending.request.client.id)
   if (!client) return fail(`Client ${pending.request.client.id} was deleted while the consent page was open.`)

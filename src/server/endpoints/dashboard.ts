@@ -19,7 +19,7 @@ const GRANT_NAMES: Record<string, string> = {
   [GRANT_PERSONAL_ACCESS]: 'personal access',
 }
 
-export function handleDashboard(ctx: RequestContext, now = Date.now()): void {
+export function handleDashboard(ctx: RequestContext, now = ctx.authority.clock.now()): void {
   const {authority, options} = ctx
   const served = (group: string) => !options.except.includes(group as never)
   const issuer = authority.issuer

@@ -40,9 +40,9 @@ export function handleDemoStart(ctx: RequestContext): void {
     return
   }
   const redirectUri = demoRedirectUri(ctx)
-  internalClient(ctx.authority.store, DEMO_CLIENT_ID, undefined, redirectUri)
+  internalClient(ctx.authority.store, DEMO_CLIENT_ID, ctx.authority.clock.now(), redirectUri)
   const {session, headers} = ensureSession(ctx)
-  const flow = {state: randomToken(16), nonce: randomToken(16), verifier: randomToken(32), expiresAt: Date.now() + FLOW_TTL}
+  const flow = {state: randomToken(16), nonce: randomToken(16), verifier: randomToken(32), expiresAt: ctx.authority.clock.now() + FLOW_TTL}
   session.demo = flow
   const query = new URLSearchParams({
     response_type: 'code',
@@ -72,7 +72,7 @@ export async function handleDemoCallback(ctx: RequestContext): Promise<void> {
     fail(400, 'Invalid demo callback', (error as Error).message)
     return
   }
-  if (!session || !flow || flow.expiresAt <= Date.now()) {
+  if (!session || !flow || flow.expiresAt <= ctx.authority.clock.now()) {
     fail(400, 'No demo flow in progress', 'This browser session has no “Try it” flow waiting for an answer: it was already completed, it expired, or the server restarted.')
     return
   }

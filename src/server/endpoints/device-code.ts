@@ -18,7 +18,7 @@ export async function handleDeviceCode(ctx: RequestContext): Promise<void> {
   const scopes = parseScope(params.get('scope'))
   checkScopes(authority, client, scopes)
   const ttl = authority.config.deviceCodesExpireIn
-  const {deviceCode, userCode, row} = createDeviceAuthorization(authority.store, client, scopes, ttl)
+  const {deviceCode, userCode, row} = createDeviceAuthorization(authority.store, client, scopes, ttl, authority.clock.now())
   const verificationUri = ctx.endpoint('/device')
   sendJson(
     ctx.res,

@@ -60,7 +60,7 @@ export function handleDevicePage(ctx: RequestContext): void {
 
   let row: DeviceCodeRow
   try {
-    row = findPendingDeviceAuthorization(ctx.authority.store, typed)
+    row = findPendingDeviceAuthorization(ctx.authority.store, typed, ctx.authority.clock.now())
   } catch (error) {
     const failure = codeFailure(session, error)
     if (json) {
@@ -137,7 +137,7 @@ export async function handleDeviceApprove(ctx: RequestContext): Promise<void> {
 
   let row: DeviceCodeRow
   try {
-    row = decideDeviceAuthorization(ctx.authority.store, userCode, user, approve)
+    row = decideDeviceAuthorization(ctx.authority.store, userCode, user, approve, ctx.authority.clock.now())
   } catch (error) {
     const failure = codeFailure(session, error)
     if (failure.locked) fail(429, 'too_many_attempts', failure.message, undefined, {'Retry-After': String(LOCK_MS / 1000)})
@@ -164,7 +164,7 @@ function deviceUser(ctx: RequestContext): {session: Session; headers: Record<str
     const {session, headers} = ensureSession(ctx)
     if (session.userId !== loginAs) {
       session.userId = loginAs
-      session.authTime = Date.now()
+      session.authTime = ctx.authority.clock.now()
       session.consents.clear()
       session.pending.clear()
     }

@@ -30,7 +30,7 @@ export async function handleIntrospect(ctx: RequestContext): Promise<void> {
 async function introspectRefreshToken(authority: Authority, client: ClientRow, token: string): Promise<Record<string, unknown> | undefined> {
   const row = authority.store.refreshTokens.findByHash(sha256(token))
   if (!row) return undefined
-  if (row.clientId !== client.id || row.revokedAt !== null || row.expiresAt <= Date.now()) return INACTIVE
+  if (row.clientId !== client.id || row.revokedAt !== null || row.expiresAt <= authority.clock.now()) return INACTIVE
   return {
     active: true,
     scope: formatScope(row.scopes),
@@ -48,7 +48,7 @@ async function introspectAccessToken(authority: Authority, client: ClientRow, to
   const keys = await authority.signingKeys()
   let verified
   try {
-    verified = await verifyAccessToken(token, {issuer: authority.issuer, publicKey: keys.publicKeys, store: authority.store})
+    verified = await verifyAccessToken(token, {issuer: authority.issuer, publicKey: keys.publicKeys, store: authority.store, now: authority.clock.now()})
   } catch (error) {
     if (error instanceof InvalidTokenError) return undefined
     throw error

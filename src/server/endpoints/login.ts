@@ -61,7 +61,7 @@ export async function handleLogin(ctx: RequestContext): Promise<void> {
   }
   const next = ctx.sessions.rotate(session)
   next.userId = subject
-  next.authTime = Date.now()
+  next.authTime = ctx.authority.clock.now()
   // Signing in again as the same user (prompt=login, max_age) keeps the consents of this session.
   if (session.userId === subject) for (const [client, scopes] of session.consents) next.consents.set(client, scopes)
   if (returnTo !== undefined) next.signedInFor = returnTo

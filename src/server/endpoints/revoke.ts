@@ -14,7 +14,7 @@ export async function handleRevoke(ctx: RequestContext): Promise<void> {
   const {client} = authenticateClient(ctx.req, params, ctx.authority.store)
   const token = params.require('token')
   params.get('token_type_hint') // read only so that a repeated hint is refused; the lookup does not need it
-  revokeToken(ctx.authority.store, token, {clientId: client.id})
+  revokeToken(ctx.authority.store, token, {clientId: client.id, now: ctx.authority.clock.now()})
   ctx.res.writeHead(200, {...NO_STORE, 'Content-Length': 0})
   ctx.res.end()
 }
