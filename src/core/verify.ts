@@ -1,8 +1,9 @@
 import type {KeyObject} from 'node:crypto'
 
-import {createLocalJWKSet, errors as joseErrors, type JSONWebKeySet, jwtVerify, type JWTPayload, type JWTVerifyGetKey} from 'jose'
+import {createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, type JSONWebKeySet, jwtVerify, type JWTPayload, type JWTVerifyGetKey} from 'jose'
 
-import {InsufficientScopeError, InvalidTokenError} from './errors.js'
+import type {Authority} from './authority.js'
+import {InsufficientScopeError, InvalidInputError, InvalidTokenError} from './errors.js'
 import type {PublicKeyEntry} from './keys.js'
 import {tokenCan} from './scopes.js'
 import type {AccessTokenRow} from '../store/access-tokens.js'
@@ -20,17 +21,28 @@ export interface AccessTokenClaims extends JWTPayload {
   exp: number
 }
 
+/**
+ * One options shape for {@link verifyAccessToken} and `requireBearer`: either a running
+ * `authority` (its issuer, keys and database), or an `issuer` with the keys to verify with.
+ */
 export interface VerifyAccessTokenOptions {
-  /** The issuer the token must name, byte for byte. */
-  issuer: string
-  /** Keys to verify with: a JWK Set (e.g. fetched from `/.well-known/jwks.json`), public keys, or a key resolver. */
-  jwks?: JSONWebKeySet | JWTVerifyGetKey
+  /** Verify against an authority in this process: its issuer, its keys, its database (revocation). */
+  authority?: Authority
+  /** Without an authority: the issuer the token must name, byte for byte. */
+  issuer?: string
+  /**
+   * Without an authority: a JWK Set (e.g. fetched from `/.well-known/jwks.json`), a key resolver,
+   * or the http(s) URL of the JWKS (fetched once and cached, refetched for an unknown `kid`).
+   */
+  jwks?: JSONWebKeySet | JWTVerifyGetKey | string | URL
   publicKey?: KeyObject | PublicKeyEntry[]
-  /** Expected `aud`; by default any audience is accepted. */
-  audience?: string
+  /** The protected resource (RFC 8707 / RFC 9728 identifier): the expected `aud` unless `audience` says otherwise. */
+  resource?: string
+  /** Expected `aud` (one of them, when a list). Default: `resource`; with neither, any audience (requireBearer refuses that). */
+  audience?: string | string[]
   /** Scopes the token must grant (`*` grants all). */
   scopes?: string[]
-  /** With a store, the token must be recorded there and not revoked. */
+  /** With a store, the token must be recorded there and not revoked (implied by `authority`). */
   store?: Store
   /** Clock for `exp` checks, Unix ms. */
   now?: number
@@ -45,55 +57,118 @@ export interface VerifiedAccessToken {
   scopes: string[]
   /** The database row, when a store was given. */
   record?: AccessTokenRow
+  /** The token itself and its expiry (Unix seconds): with clientId and scopes, the MCP SDK's `AuthInfo`. */
+  token: string
+  expiresAt: number
 }
 
 /**
  * Verifies an RS256 `at+jwt` access token: signature against the published keys, `typ`, issuer,
  * expiry, audience, (with a store) revocation, and the required scopes. Throws
- * {@link InvalidTokenError} or {@link InsufficientScopeError} with one sentence saying why.
+ * {@link InvalidTokenError} or {@link InsufficientScopeError} with one sentence saying why, and
+ * {@link InvalidInputError} for options it cannot use (before looking at the token).
  */
 export async function verifyAccessToken(token: string, options: VerifyAccessTokenOptions): Promise<VerifiedAccessToken> {
-  const key = keyResolver(options)
-  let payload: JWTPayload
-  try {
-    const verified = await jwtVerify(token, key, {
-      issuer: options.issuer,
-      algorithms: ['RS256'],
-      typ: 'at+jwt',
-      requiredClaims: ['sub', 'jti', 'exp', 'iat', 'client_id'],
-      ...(options.audience === undefined ? {} : {audience: options.audience}),
-      ...(options.now === undefined ? {} : {currentDate: new Date(options.now)}),
-    })
-    payload = verified.payload
-  } catch (error) {
-    throw new InvalidTokenError(describeJoseError(error, options.issuer))
-  }
-  const claims = payload as AccessTokenClaims
-  if (typeof claims.client_id !== 'string' || typeof claims.jti !== 'string') throw new InvalidTokenError('The token is missing client_id or jti.')
-  const scopes = Array.isArray(claims.scopes) ? claims.scopes.filter((s): s is string => typeof s === 'string') : typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : []
-  const result: VerifiedAccessToken = {claims, jti: claims.jti, clientId: claims.client_id, userId: claims.sub === claims.client_id ? null : claims.sub, scopes}
-  if (options.store) {
-    const record = options.store.accessTokens.find(claims.jti)
-    if (!record) throw new InvalidTokenError('The token is not recorded by this authority (unknown jti).')
-    if (record.revokedAt !== null) throw new InvalidTokenError('The token has been revoked.')
-    if (record.clientId !== claims.client_id) throw new InvalidTokenError('The token does not match its record (client_id differs).')
-    if (record.expiresAt <= (options.now ?? Date.now())) throw new InvalidTokenError('The token has expired.')
-    result.record = record
-    // The record, not the claims, says whether a user stands behind the token.
-    result.userId = record.userId
-  }
-  const missing = (options.scopes ?? []).filter((scope) => !tokenCan(scopes, scope))
-  if (missing.length > 0) {
-    throw new InsufficientScopeError(`The token lacks the scope${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (it has: ${scopes.join(' ') || 'none'}).`, missing)
-  }
-  return result
+  return prepareVerification(options, 'verifyAccessToken')(token)
 }
 
-function keyResolver(options: VerifyAccessTokenOptions): JWTVerifyGetKey | KeyObject {
-  if (typeof options.jwks === 'function') return options.jwks
-  if (options.jwks) return createLocalJWKSet(options.jwks)
-  const publicKey = options.publicKey
-  if (!publicKey) throw new TypeError('verifyAccessToken needs jwks or publicKey.')
+export type PreparedVerification = (token: string, extraScopes?: readonly string[]) => Promise<VerifiedAccessToken>
+
+/**
+ * Checks the options once and returns the verification they describe (what requireBearer runs
+ * per request): a JWKS URL becomes one cached remote key set, a JWK Set one local key set.
+ */
+export function prepareVerification(options: VerifyAccessTokenOptions, who: string): PreparedVerification {
+  const checked = checkOptions(options, who)
+  const authority = checked.authority
+  const fixedKey = authority ? undefined : keyResolver(checked, who)
+  const audience = checked.audience ?? checked.resource
+  const required = checked.scopes ?? []
+  return async (token, extraScopes) => {
+    const issuer = authority ? authority.issuer : checked.issuer!
+    const key = fixedKey ?? (await authorityKeys(authority!))
+    const store = authority ? authority.store : checked.store
+    // An authority's own clock (test control can move it) decides expiry, as everywhere else in it.
+    const now = checked.now ?? authority?.clock.now()
+    let payload: JWTPayload
+    try {
+      const verified = await jwtVerify(token, key, {
+        issuer,
+        algorithms: ['RS256'],
+        typ: 'at+jwt',
+        requiredClaims: ['sub', 'jti', 'exp', 'iat', 'client_id'],
+        ...(audience === undefined ? {} : {audience}),
+        ...(now === undefined ? {} : {currentDate: new Date(now)}),
+      })
+      payload = verified.payload
+    } catch (error) {
+      throw new InvalidTokenError(describeJoseError(error, issuer, audience))
+    }
+    const claims = payload as AccessTokenClaims
+    if (typeof claims.client_id !== 'string' || typeof claims.jti !== 'string') throw new InvalidTokenError('The token is missing client_id or jti.')
+    const scopes = Array.isArray(claims.scopes) ? claims.scopes.filter((s): s is string => typeof s === 'string') : typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : []
+    const result: VerifiedAccessToken = {
+      claims,
+      jti: claims.jti,
+      clientId: claims.client_id,
+      userId: claims.sub === claims.client_id ? null : claims.sub,
+      scopes,
+      token,
+      expiresAt: claims.exp,
+    }
+    if (store) {
+      const record = store.accessTokens.find(claims.jti)
+      if (!record) throw new InvalidTokenError('The token is not recorded by this authority (unknown jti).')
+      if (record.revokedAt !== null) throw new InvalidTokenError('The token has been revoked.')
+      if (record.clientId !== claims.client_id) throw new InvalidTokenError('The token does not match its record (client_id differs).')
+      if (record.expiresAt <= (now ?? Date.now())) throw new InvalidTokenError('The token has expired.')
+      result.record = record
+      // The record, not the claims, says whether a user stands behind the token.
+      result.userId = record.userId
+    }
+    const needed = extraScopes && extraScopes.length > 0 ? [...new Set([...required, ...extraScopes])] : required
+    const missing = needed.filter((scope) => !tokenCan(scopes, scope))
+    if (missing.length > 0) {
+      throw new InsufficientScopeError(`The token lacks the scope${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (it has: ${scopes.join(' ') || 'none'}).`, missing)
+    }
+    return result
+  }
+}
+
+async function authorityKeys(authority: Authority): Promise<KeyObject | JWTVerifyGetKey> {
+  return publicKeyResolver((await authority.signingKeys()).publicKeys)
+}
+
+/** Remote key sets by JWKS URL, shared by every guard and call naming the same URL (jose caches and rate-limits refetches). */
+const remoteKeySets = new Map<string, JWTVerifyGetKey>()
+const REMOTE_KEY_SETS_LIMIT = 64
+
+function remoteKeySet(url: URL): JWTVerifyGetKey {
+  const href = url.href
+  let set = remoteKeySets.get(href)
+  if (!set) {
+    if (remoteKeySets.size >= REMOTE_KEY_SETS_LIMIT) remoteKeySets.delete(remoteKeySets.keys().next().value!)
+    set = createRemoteJWKSet(url)
+    remoteKeySets.set(href, set)
+  }
+  return set
+}
+
+function keyResolver(options: VerifyAccessTokenOptions, who: string): JWTVerifyGetKey | KeyObject {
+  const jwks = options.jwks
+  if (typeof jwks === 'function') return jwks
+  if (typeof jwks === 'string' || jwks instanceof URL) return remoteKeySet(jwksUrl(jwks, who))
+  if (jwks) {
+    try {
+      return createLocalJWKSet(jwks)
+    } catch {
+      throw new InvalidInputError(`${who}: jwks is not a JWK Set (an object with a "keys" array), a key resolver function, or the http(s) URL of a JWKS.`)
+    }
+  }
+  return publicKeyResolver(options.publicKey!)
+}
+
+function publicKeyResolver(publicKey: KeyObject | PublicKeyEntry[]): JWTVerifyGetKey | KeyObject {
   if (!Array.isArray(publicKey)) return publicKey
   return (header) => {
     const entry = publicKey.find((k) => k.kid === header.kid)
@@ -102,11 +177,51 @@ function keyResolver(options: VerifyAccessTokenOptions): JWTVerifyGetKey | KeyOb
   }
 }
 
-function describeJoseError(error: unknown, issuer: string): string {
+function jwksUrl(value: string | URL, who: string): URL {
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    throw new InvalidInputError(`${who}: jwks "${String(value).slice(0, 100)}" is not a URL; give the http(s) URL of the JWKS (e.g. http://127.0.0.1:9000/.well-known/jwks.json), a JWK Set object, or a key resolver.`)
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new InvalidInputError(`${who}: the jwks URL must be http or https, not ${url.protocol}`)
+  return url
+}
+
+/** The options, checked: every problem is one InvalidInputError naming the option (never a jose or TypeError stack). */
+function checkOptions(options: VerifyAccessTokenOptions, who: string): VerifyAccessTokenOptions {
+  if (typeof options !== 'object' || options === null) throw new InvalidInputError(`${who} needs an options object: {issuer, jwks} or {authority}.`)
+  const fail = (message: string): never => {
+    throw new InvalidInputError(`${who}: ${message}`)
+  }
+  if (options.authority === undefined) {
+    if (typeof options.issuer !== 'string' || options.issuer === '') fail('issuer is required (the issuer the tokens name, e.g. http://127.0.0.1:9000), unless an authority is given.')
+    if (options.jwks === undefined && options.publicKey === undefined) fail('jwks is required (the JWKS URL, e.g. http://127.0.0.1:9000/.well-known/jwks.json, a JWK Set or a key resolver), unless an authority is given.')
+  } else if (typeof options.authority !== 'object' || options.authority === null || typeof (options.authority as Authority).signingKeys !== 'function') {
+    fail('authority must be a passport Authority.')
+  }
+  if (options.jwks !== undefined && typeof options.jwks !== 'function' && typeof options.jwks !== 'string' && !(options.jwks instanceof URL) && (typeof options.jwks !== 'object' || options.jwks === null)) {
+    fail('jwks must be a JWK Set, a key resolver function, or the http(s) URL of a JWKS.')
+  }
+  if (options.resource !== undefined) {
+    if (typeof options.resource !== 'string' || !URL.canParse(options.resource)) fail(`resource must be an absolute URL (the protected resource's identifier), not ${JSON.stringify(options.resource)}.`)
+    if (new URL(options.resource).hash !== '') fail('resource must not have a fragment (RFC 8707).')
+  }
+  const audience = options.audience
+  if (audience !== undefined && !(typeof audience === 'string' && audience !== '') && !(Array.isArray(audience) && audience.length > 0 && audience.every((a) => typeof a === 'string' && a !== ''))) {
+    fail('audience must be a non-empty string or a non-empty list of them.')
+  }
+  if (options.scopes !== undefined && !(Array.isArray(options.scopes) && options.scopes.every((s) => typeof s === 'string' && s !== '' && !/\s/.test(s)))) {
+    fail('scopes must be a list of scope names (strings without spaces).')
+  }
+  return options
+}
+
+function describeJoseError(error: unknown, issuer: string, audience: string | string[] | undefined): string {
   if (error instanceof joseErrors.JWTExpired) return 'The token has expired.'
   if (error instanceof joseErrors.JWTClaimValidationFailed) {
     if (error.claim === 'iss') return `The token's issuer is not ${issuer}.`
-    if (error.claim === 'aud') return 'The token is meant for another audience.'
+    if (error.claim === 'aud') return `The token is meant for another audience (this resource accepts ${[audience ?? []].flat().join(', ')}).`
     if (error.claim === 'typ') return 'The token is not an access token (its typ is not at+jwt; id tokens are not accepted).'
     if (error.reason === 'missing') return `The token is missing the ${error.claim} claim.`
     return `The token's ${error.claim} claim is invalid (${error.reason}).`

@@ -1,81 +1,92 @@
 import type {IncomingMessage, ServerResponse} from 'node:http'
 
-import {createRemoteJWKSet, type JSONWebKeySet, type JWTVerifyGetKey} from 'jose'
-
-import type {Authority} from '../core/authority.js'
-import {InsufficientScopeError, InvalidTokenError, OAuthError} from '../core/errors.js'
-import {verifyAccessToken, type VerifiedAccessToken, type VerifyAccessTokenOptions} from '../core/verify.js'
+import {InsufficientScopeError, InvalidInputError, InvalidTokenError, OAuthError} from '../core/errors.js'
+import {prepareVerification, type VerifiedAccessToken, type VerifyAccessTokenOptions} from '../core/verify.js'
 import {NO_STORE, readParams, sendJson} from './http.js'
 
-export interface RequireBearerOptions {
-  /** Verify against a running authority: its issuer, keys, and its database for revocation. */
-  authority?: Authority
-  /** Without an authority: the issuer the tokens must name, byte for byte. */
-  issuer?: string
-  /** Without an authority: a JWK Set, a key resolver, or the URL of the JWKS (fetched and cached). */
-  jwks?: JSONWebKeySet | JWTVerifyGetKey | string | URL
-  /** Scopes the token must grant (`*` grants all); missing ones are a 403 `insufficient_scope`. */
-  scopes?: string[]
-  /** Expected `aud`; by default any audience is accepted. */
-  audience?: string
-  /** The `realm` of the `WWW-Authenticate` challenge; default "passport". */
+/**
+ * The options of {@link requireBearer}: those of `verifyAccessToken` (an authority, or an issuer
+ * with `jwks` — a JWKS URL, a JWK Set or a key resolver), plus how to challenge.
+ */
+export interface RequireBearerOptions extends VerifyAccessTokenOptions {
+  /**
+   * The RFC 9728 metadata URL named in every challenge (`resource_metadata="…"`). Default, when
+   * `resource` is given: its well-known URL (see {@link protectedResourceMetadataUrl}).
+   */
+  resourceMetadataUrl?: string | URL
+  /** The `realm` of the challenge: by default "passport" when there is no resource metadata URL, none otherwise. */
   realm?: string
 }
 
-/** A request that passed the guard carries the verified token as `auth`. */
+/** A request that passed the guard carries the verified token as `auth` (the shape the MCP SDK reads as `AuthInfo`). */
 export type BearerRequest = IncomingMessage & {auth?: VerifiedAccessToken; body?: unknown}
 
 export type BearerGuard = (req: IncomingMessage, res: ServerResponse, next?: (error?: unknown) => void) => Promise<VerifiedAccessToken | undefined>
 
+/** What the guard does beyond the public options: the authority's own endpoints use these. */
+interface GuardOptions extends RequireBearerOptions {
+  /** Read `access_token` from a raw form-encoded POST body: only for a handler that owns the body (`/userinfo`). */
+  ownsBody?: boolean
+}
+
 /**
- * A node:http (and Connect/Express-style) guard for bearer-protected resources (RFC 6750), the
- * seed's `RequireBearer()`. It reads the token from the `Authorization` header (scheme matched
- * case-insensitively) or a form-encoded POST body, never from the query string; verifies it
- * (RS256 `at+jwt`, issuer, expiry, key, audience, revocation with an authority) and the scopes.
- * On success it sets `req.auth`, calls `next()` when given, and resolves to the verified token.
- * Otherwise it answers — 401 without error for no credentials, 400 `invalid_request`, 401
- * `invalid_token`, 403 `insufficient_scope`, each with its `WWW-Authenticate` challenge — and
- * resolves to undefined.
+ * A node:http (and Connect/Express-style) guard for bearer-protected resources (RFC 6750, RFC
+ * 9728, RFC 9068 §4), the seed's `RequireBearer()`. It reads the token from the `Authorization`
+ * header (scheme matched case-insensitively) or the `access_token` of a body a framework already
+ * parsed into `req.body`; it never reads the request stream, which stays the next handler's. It
+ * verifies the token (RS256 `at+jwt`, issuer, expiry, key, audience, revocation with an
+ * authority) and the scopes. On success it sets `req.auth`, calls `next()` when given, and
+ * resolves to the verified token. Otherwise it answers — 401 without error for no credentials,
+ * 400 `invalid_request`, 401 `invalid_token`, 403 `insufficient_scope` naming the missing scopes,
+ * each with its `WWW-Authenticate` challenge — and resolves to undefined.
+ *
+ * The audience is required (RFC 9068 §4): `resource` (the protected resource's identifier, which
+ * tokens requested with RFC 8707 `resource` carry as `aud`) or an explicit `audience`.
  */
 export function requireBearer(options: RequireBearerOptions): BearerGuard {
-  const realm = options.realm ?? 'passport'
-  const required = options.scopes ?? []
-  if (!options.authority && (options.issuer === undefined || options.jwks === undefined)) {
-    throw new TypeError('requireBearer needs an authority, or an issuer and jwks.')
+  if (typeof options !== 'object' || options === null) throw new InvalidInputError('requireBearer needs an options object: {issuer, jwks, resource, scopes}.')
+  if (options.resource === undefined && options.audience === undefined) {
+    throw new InvalidInputError(
+      'requireBearer needs the audience its tokens must carry (RFC 9068 §4): resource (the URL of the protected resource, e.g. http://127.0.0.1:3000/mcp) or audience (e.g. a client id).',
+    )
   }
-  const jwks = typeof options.jwks === 'string' || options.jwks instanceof URL ? createRemoteJWKSet(new URL(options.jwks)) : options.jwks
+  return bearerGuard(options, 'requireBearer')
+}
 
-  async function verifyOptions(): Promise<VerifyAccessTokenOptions> {
-    const base: VerifyAccessTokenOptions = {issuer: options.issuer ?? '', scopes: required, ...(options.audience === undefined ? {} : {audience: options.audience})}
-    const authority = options.authority
-    if (!authority) return {...base, jwks: jwks!}
-    return {...base, issuer: authority.issuer, publicKey: (await authority.signingKeys()).publicKeys, store: authority.store, now: authority.clock.now()}
-  }
+/** The guard itself, without the audience requirement (the authority's `/userinfo` accepts any audience of its own tokens). */
+export function bearerGuard(options: GuardOptions, who = 'requireBearer'): BearerGuard {
+  const verify = prepareVerification(options, who)
+  const required = options.scopes ?? []
+  const metadataUrl = checkMetadataUrl(options, who)
+  const realm = options.realm ?? (metadataUrl === undefined ? 'passport' : undefined)
+  const challenge: Challenge = {realm, metadataUrl, scopes: metadataUrl === undefined ? undefined : required}
 
   return async (req, res, next) => {
     let token: string | undefined
     try {
-      token = await presentedToken(req)
+      token = await presentedToken(req, options.ownsBody === true)
     } catch (error) {
       if (!(error instanceof OAuthError)) throw error
-      sendBearerError(res, error.status === 413 ? 413 : 400, realm, 'invalid_request', error.message)
+      sendChallenge(res, error.status === 413 ? 413 : 400, challenge, 'invalid_request', error.message)
       return undefined
     }
     if (token === undefined) {
-      res.writeHead(401, {...NO_STORE, 'WWW-Authenticate': `Bearer realm="${quote(realm)}"`, 'Content-Length': 0})
+      res.writeHead(401, {...NO_STORE, 'WWW-Authenticate': challengeHeader(challenge), 'Content-Length': 0})
       res.end()
       return undefined
     }
     let verified: VerifiedAccessToken
     try {
-      verified = await verifyAccessToken(token, await verifyOptions())
+      verified = await verify(token)
     } catch (error) {
       if (error instanceof InvalidTokenError) {
-        sendBearerError(res, 401, realm, 'invalid_token', error.message)
+        sendChallenge(res, 401, challenge, 'invalid_token', error.message)
         return undefined
       }
       if (error instanceof InsufficientScopeError) {
-        sendBearerError(res, 403, realm, 'insufficient_scope', error.message, required)
+        // `scope` names every scope the request needs, so that a client that replaces its scope
+        // with the challenge's (MCP SDK 1.x) keeps what it had; the description names the missing ones.
+        sendChallenge(res, 403, {...challenge, scopes: required}, 'insufficient_scope', error.message)
         return undefined
       }
       if (next) {
@@ -90,6 +101,43 @@ export function requireBearer(options: RequireBearerOptions): BearerGuard {
   }
 }
 
+interface Challenge {
+  realm: string | undefined
+  metadataUrl: string | undefined
+  scopes: readonly string[] | undefined
+}
+
+function challengeHeader(challenge: Challenge, error?: string, description?: string): string {
+  const parts: string[] = []
+  if (challenge.realm !== undefined) parts.push(`realm="${quote(challenge.realm)}"`)
+  if (challenge.metadataUrl !== undefined) parts.push(`resource_metadata="${quote(challenge.metadataUrl)}"`)
+  if (error !== undefined) parts.push(`error="${error}"`, `error_description="${quote(description ?? '')}"`)
+  if (challenge.scopes && challenge.scopes.length > 0) parts.push(`scope="${quote(challenge.scopes.join(' '))}"`)
+  return parts.length === 0 ? 'Bearer' : `Bearer ${parts.join(', ')}`
+}
+
+function sendChallenge(res: ServerResponse, status: number, challenge: Challenge, error: string, description: string): void {
+  sendJson(res, status, {error, error_description: description}, {...NO_STORE, 'WWW-Authenticate': challengeHeader(challenge, error, description)})
+}
+
+function checkMetadataUrl(options: RequireBearerOptions, who: string): string | undefined {
+  const given = options.resourceMetadataUrl
+  if (given === undefined) return options.resource === undefined ? undefined : protectedResourceMetadataUrl(options.resource)
+  const text = String(given)
+  if (!URL.canParse(text) || !/^https?:$/.test(new URL(text).protocol)) throw new InvalidInputError(`${who}: resourceMetadataUrl must be an absolute http(s) URL, not ${JSON.stringify(text.slice(0, 100))}.`)
+  return new URL(text).href
+}
+
+/**
+ * The RFC 9728 §3.1 metadata URL of a resource: `/.well-known/oauth-protected-resource` inserted
+ * between the origin and the resource's path (`http://h/mcp` → `http://h/.well-known/oauth-protected-resource/mcp`).
+ */
+export function protectedResourceMetadataUrl(resource: string): string {
+  const url = new URL(resource)
+  const path = url.pathname === '/' ? '' : url.pathname
+  return `${url.origin}/.well-known/oauth-protected-resource${path}${url.search}`
+}
+
 /** RFC 6750 §3: an error answer with its challenge, and the same in a JSON body. */
 export function sendBearerError(res: ServerResponse, status: number, realm: string, error: string, description: string, scopes?: readonly string[]): void {
   let challenge = `Bearer realm="${quote(realm)}", error="${error}", error_description="${quote(description)}"`
@@ -101,10 +149,11 @@ const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/
 
 /**
  * The bearer token of the request (RFC 6750 §2.1–2.2): the Authorization header or the
- * `access_token` of a form-encoded body — both at once is `invalid_request`. `?access_token=`
+ * `access_token` of a form-encoded body (already parsed into `req.body`, or read here only when
+ * the caller owns the body) — both at once is `invalid_request`. `?access_token=`
  * in the query is ignored (§2.3 is not supported: URLs end up in logs).
  */
-async function presentedToken(req: IncomingMessage): Promise<string | undefined> {
+async function presentedToken(req: IncomingMessage, ownsBody: boolean): Promise<string | undefined> {
   let fromHeader: string | undefined
   const header = req.headers.authorization
   if (header !== undefined && header.trim() !== '') {
@@ -115,14 +164,14 @@ async function presentedToken(req: IncomingMessage): Promise<string | undefined>
       fromHeader = value
     }
   }
-  const fromBody = await bodyToken(req)
+  const fromBody = await bodyToken(req, ownsBody)
   if (fromHeader !== undefined && fromBody !== undefined) {
     throw new OAuthError('invalid_request', 'The access token was sent both in the Authorization header and in the body; send it once.')
   }
   return fromHeader ?? fromBody
 }
 
-async function bodyToken(req: BearerRequest): Promise<string | undefined> {
+async function bodyToken(req: BearerRequest, ownsBody: boolean): Promise<string | undefined> {
   if (req.method !== 'POST') return undefined
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase()
   if (type !== 'application/x-www-form-urlencoded') return undefined
@@ -132,7 +181,8 @@ async function bodyToken(req: BearerRequest): Promise<string | undefined> {
     if (Array.isArray(value)) throw new OAuthError('invalid_request', 'The "access_token" parameter is repeated; send it once.')
     return typeof value === 'string' && value !== '' ? value : undefined
   }
-  if (req.readableEnded) return undefined
+  // The stream belongs to the next handler unless the caller owns the body: never read it here.
+  if (!ownsBody || req.readableEnded) return undefined
   const params = await readParams(req)
   return params.get('access_token')
 }

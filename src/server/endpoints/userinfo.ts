@@ -1,5 +1,6 @@
 import {userClaims} from '../../core/claims.js'
-import {requireBearer, sendBearerError} from '../bearer.js'
+import type {Authority} from '../../core/authority.js'
+import {type BearerGuard, bearerGuard, sendBearerError} from '../bearer.js'
 import type {RequestContext} from '../context.js'
 import {NO_STORE, sendJson} from '../http.js'
 
@@ -9,11 +10,19 @@ import {NO_STORE, sendJson} from '../http.js'
  * database row says so, whatever its `sub`), and is refused with `insufficient_scope`.
  */
 export async function handleUserinfo(ctx: RequestContext): Promise<void> {
-  const verified = await requireBearer({authority: ctx.authority, scopes: ['openid']})(ctx.req, ctx.res)
+  const verified = await guardOf(ctx.authority)(ctx.req, ctx.res)
   if (!verified) return
   if (verified.userId === null) {
     sendBearerError(ctx.res, 403, 'passport', 'insufficient_scope', 'The token was issued to a client for itself (client credentials) and has no user.', ['openid'])
     return
   }
   sendJson(ctx.res, 200, {...userClaims(ctx.authority.config, verified.userId, verified.scopes), sub: verified.userId}, {...NO_STORE})
+}
+
+/** One guard per authority: any audience (the authority's own tokens), and the body is this endpoint's to read. */
+const guards = new WeakMap<Authority, BearerGuard>()
+function guardOf(authority: Authority): BearerGuard {
+  let guard = guards.get(authority)
+  if (!guard) guards.set(authority, (guard = bearerGuard({authority, scopes: ['openid'], ownsBody: true}, 'userinfo')))
+  return guard
 }
