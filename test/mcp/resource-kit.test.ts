@@ -9,7 +9,7 @@ import {keyLocation} from '../../dist/core/keys.js'
 import {CONFIG, read, startTestServer, type TestServer} from '../server/harness.js'
 
 let server: TestServer
-let authority: InstanceType<typeof Authority>
+let authority: Authority
 let api: Server
 let apiOrigin: string
 let resource: string
