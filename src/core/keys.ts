@@ -1,11 +1,12 @@
 import {createPrivateKey, createPublicKey, generateKeyPair, type KeyObject} from 'node:crypto'
-import {chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync} from 'node:fs'
+import {existsSync, readFileSync, statSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 import {promisify} from 'node:util'
 
 import {calculateJwkThumbprint, type JWK} from 'jose'
 
 import {ConflictError, InvalidInputError, KeyError} from './errors.js'
+import {errorCode, makeDirectory, ownershipProblem, writeFileSafely} from './files.js'
 
 export const PRIVATE_KEY_FILE = 'oauth-private.key'
 export const PUBLIC_KEY_FILE = 'oauth-public.key'
@@ -151,6 +152,7 @@ export async function publicJwks(keys: SigningKeys): Promise<{keys: JWK[]}> {
 
 /** The active key pair of a key directory, with its kid (earlier keys are added by {@link loadKeys}). */
 async function loadKeysFromDirectory(directory: string): Promise<SigningKeys> {
+  if (existsSync(directory)) assertSafeKeyDirectory(directory)
   const privatePath = join(directory, PRIVATE_KEY_FILE)
   const publicPath = join(directory, PUBLIC_KEY_FILE)
   const privatePem = readKeyFile(privatePath)
@@ -229,24 +231,36 @@ async function newKeyPair(bits: number): Promise<{privatePem: string; publicPem:
 }
 
 function writeKeyPair(directory: string, privatePem: string, publicPem: string): void {
+  let created: string[]
   try {
-    mkdirSync(directory, {recursive: true, mode: 0o700})
-    chmodSync(directory, 0o700)
+    created = makeDirectory(directory, 0o700)
   } catch (error) {
-    throw new KeyError(`Cannot create key directory ${directory} (${(error as NodeJS.ErrnoException).code ?? 'unknown error'}).`)
+    throw new KeyError(`Cannot create key directory ${directory} (${errorCode(error)}).`)
   }
+  // A directory that was already there keeps its mode (a shared one keeps its sticky bit); one
+  // that others could write to, or that is not the user's, is refused instead.
+  if (created.length === 0) assertSafeKeyDirectory(directory)
   writeFileAtomic(join(directory, PRIVATE_KEY_FILE), privatePem, 0o600)
   writeFileAtomic(join(directory, PUBLIC_KEY_FILE), publicPem, 0o644)
 }
 
-function writeFileAtomic(path: string, content: string, mode: number): void {
-  const temp = `${path}.${process.pid}.tmp`
+/** Refuses a key directory owned by another user or writable by every user: its keys could be swapped. */
+export function assertSafeKeyDirectory(directory: string): void {
+  let stats
   try {
-    writeFileSync(temp, content, {mode})
-    chmodSync(temp, mode)
-    renameSync(temp, path)
+    stats = statSync(directory)
   } catch (error) {
-    throw new KeyError(`Cannot write ${path} (${(error as NodeJS.ErrnoException).code ?? 'unknown error'}).`)
+    throw new KeyError(`Cannot read key directory ${directory} (${errorCode(error)}).`)
+  }
+  const problem = ownershipProblem(stats)
+  if (problem) throw new KeyError(`Key directory ${directory} ${problem}; use a directory of your own that only you can write (e.g. --key-path storage).`)
+}
+
+function writeFileAtomic(path: string, content: string, mode: number): void {
+  try {
+    writeFileSafely(path, content, mode)
+  } catch (error) {
+    throw new KeyError(`Cannot write ${path} (${errorCode(error)}).`)
   }
 }
 

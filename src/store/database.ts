@@ -1,9 +1,10 @@
-import {mkdirSync} from 'node:fs'
+import {statSync} from 'node:fs'
 import {dirname} from 'node:path'
 
 import Database from 'better-sqlite3'
 
 import {UserError} from '../core/errors.js'
+import {createFileExclusively, errorCode, lstatIfExists, makeDirectory, ownershipProblem} from '../core/files.js'
 import {MIGRATIONS} from './migrations.js'
 
 export type Db = Database.Database
@@ -17,13 +18,7 @@ const BUSY_TIMEOUT_MS = 10_000
  * keys on, and the schema migrated to the latest version.
  */
 export function openDatabase(path: string): Db {
-  if (path !== ':memory:') {
-    try {
-      mkdirSync(dirname(path), {recursive: true})
-    } catch (error) {
-      throw new UserError(`Cannot create the directory for database ${path} (${(error as NodeJS.ErrnoException).code ?? 'unknown error'}).`, {cause: error})
-    }
-  }
+  if (path !== ':memory:') prepareDatabaseFile(path)
   let db: Db
   try {
     db = new Database(path)
@@ -36,6 +31,33 @@ export function openDatabase(path: string): Db {
   }
   migrate(db)
   return db
+}
+
+/**
+ * Makes sure the database file passport opens is its user's own: a missing directory is created
+ * 0700 and a missing file 0600 (SQLite gives the `-wal` and `-shm` files the database file's
+ * mode); a file, `-wal` or `-shm` owned by another user or writable by every user is refused, and
+ * so is a `-wal` or `-shm` that is a symbolic link.
+ */
+function prepareDatabaseFile(path: string): void {
+  try {
+    makeDirectory(dirname(path), 0o700)
+  } catch (error) {
+    throw new UserError(`Cannot create the directory for database ${path} (${errorCode(error)}).`, {cause: error})
+  }
+  try {
+    createFileExclusively(path, 0o600)
+  } catch (error) {
+    throw new UserError(`Cannot create database ${path} (${errorCode(error)}).`, {cause: error})
+  }
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    const link = lstatIfExists(file)
+    if (!link) continue
+    // A link of the user's own may name the database file; the `-wal` and `-shm` are SQLite's to make.
+    const linkProblem = !link.isSymbolicLink() ? undefined : file !== path ? 'is a symbolic link' : process.getuid && link.uid !== process.getuid() ? `is a symbolic link owned by another user (uid ${link.uid})` : undefined
+    const problem = linkProblem ?? ownershipProblem(link.isSymbolicLink() ? statSync(file) : link)
+    if (problem) throw new UserError(`Database file ${file} ${problem}; passport will not use it. Remove it or choose another --database.`)
+  }
 }
 
 export function migrate(db: Db): void {
@@ -78,7 +100,8 @@ export function prepareWrite<P extends unknown[] = unknown[]>(db: Db, sql: strin
 
 /**
  * Runs `write` (one statement, or one `BEGIN IMMEDIATE` transaction) and, while another connection
- * holds the write lock, tries again every millisecond for up to the busy timeout. SQLite's own
+ * holds the write lock, tries again every millisecond for up to the busy timeout (or the bound
+ * {@link limitLockWait} set). SQLite's own
  * busy handler sleeps 1, 2, 5, 10, 15, 20, 25… ms between attempts, so a writer could come back
  * up to 25 ms after the lock was freed; `purge` would have to leave the lock free that long after
  * every batch, and spent a third of its time waiting. Like SQLite's handler this waits
@@ -86,23 +109,50 @@ export function prepareWrite<P extends unknown[] = unknown[]>(db: Db, sql: strin
  */
 export function retryWhileLocked<T>(db: Db, write: () => T): T {
   if (db.inTransaction) return write()
+  const limit = lockWaitLimits.get(db)
   const handler = busyHandler(db)
   handler.off.get()
   try {
+    // After a wait that ran out, the lock looks stuck: fail at once for a while instead of
+    // holding the event loop again for every request.
+    const stuck = limit !== undefined && performance.now() < limit.stuckUntil
     let deadline = 0
     for (;;) {
       try {
-        return write()
+        const result = write()
+        if (limit) limit.stuckUntil = 0
+        return result
       } catch (error) {
         if (!isBusy(error)) throw error
-        if (deadline === 0) deadline = performance.now() + BUSY_TIMEOUT_MS
-        else if (performance.now() >= deadline) throw error
+        if (stuck) throw error
+        if (deadline === 0) deadline = performance.now() + (limit?.ms ?? BUSY_TIMEOUT_MS)
+        else if (performance.now() >= deadline) {
+          if (limit) limit.stuckUntil = performance.now() + STUCK_FOR_MS
+          throw error
+        }
       }
       Atomics.wait(sleeper, 0, 0, 1)
     }
   } finally {
     handler.on.get()
   }
+}
+
+/** How long writes fail at once after a bounded wait for the lock ran out. */
+const STUCK_FOR_MS = 1000
+
+const lockWaitLimits = new WeakMap<Db, {ms: number; stuckUntil: number}>()
+
+/**
+ * Bounds how long a write (and SQLite's own busy handler, for reads) waits for the lock on this
+ * connection: the server's event loop must not stop for 10 s because another program holds the
+ * lock. A write that runs out fails with SQLITE_BUSY (the server answers 503), and for the next
+ * second writes fail at once unless the lock is free.
+ */
+export function limitLockWait(db: Db, ms: number): void {
+  lockWaitLimits.set(db, {ms, stuckUntil: 0})
+  busyHandlers.delete(db)
+  db.pragma(`busy_timeout = ${ms}`)
 }
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4))
@@ -113,7 +163,8 @@ const busyHandlers = new WeakMap<Db, {off: Database.Statement; on: Database.Stat
 function busyHandler(db: Db): {off: Database.Statement; on: Database.Statement} {
   let handler = busyHandlers.get(db)
   if (!handler) {
-    handler = {off: db.prepare('PRAGMA busy_timeout = 0').pluck(), on: db.prepare(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`).pluck()}
+    const timeout = lockWaitLimits.get(db)?.ms ?? BUSY_TIMEOUT_MS
+    handler = {off: db.prepare('PRAGMA busy_timeout = 0').pluck(), on: db.prepare(`PRAGMA busy_timeout = ${timeout}`).pluck()}
     busyHandlers.set(db, handler)
   }
   return handler

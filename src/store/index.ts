@@ -1,7 +1,7 @@
 import {AccessTokenRepository} from './access-tokens.js'
 import {AuthCodeRepository} from './auth-codes.js'
 import {ClientRepository} from './clients.js'
-import {type Db, openDatabase, writeTransactions} from './database.js'
+import {type Db, limitLockWait, openDatabase, writeTransactions} from './database.js'
 import {DeviceCodeRepository} from './device-codes.js'
 import {RefreshTokenRepository} from './refresh-tokens.js'
 
@@ -40,6 +40,11 @@ export class Store {
    */
   limitPageCache(kib: number): void {
     this.db.pragma(`cache_size = ${-Math.floor(kib)}`)
+  }
+
+  /** Bounds how long this connection waits for another's lock ({@link limitLockWait}). */
+  limitLockWait(ms: number): void {
+    limitLockWait(this.db, ms)
   }
 
   close(): void {
