@@ -51,6 +51,16 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     return this.cachedConfig
   }
 
+  /** Uses `config` instead of reading the file (`init`, before the file is written). */
+  protected useConfig(config: PassportConfig): void {
+    this.cachedConfig = config
+  }
+
+  protected closeAuthority(): void {
+    this.cachedAuthority?.close()
+    this.cachedAuthority = undefined
+  }
+
   protected databasePath(): string {
     return databasePath(this.flags, this.config_)
   }

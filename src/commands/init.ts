@@ -1,4 +1,4 @@
-import {existsSync, writeFileSync} from 'node:fs'
+import {existsSync, rmSync} from 'node:fs'
 import {join, relative, resolve} from 'node:path'
 
 import * as Flags from '@oclif/core/flags'
@@ -6,11 +6,11 @@ import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../cli/base-command.js'
 import {interactive, prompts} from '../cli/prompts.js'
 import {DEFAULT_CONFIG_FILE, parseConfig} from '../core/config.js'
+import {errorCode, writeFileSafely} from '../core/files.js'
 import {randomToken} from '../core/crypto.js'
 import {ConflictError, UserError} from '../core/errors.js'
 import {generateKeys, keysExist, loadKeys, PRIVATE_KEY_FILE, PUBLIC_KEY_FILE} from '../core/keys.js'
 
-const DEFAULT_INIT_ISSUER = 'http://localhost:9000'
 
 export default class Init extends BaseCommand<typeof Init> {
   static override description = 'Set up passport in this directory: write a starter passport.config.json, generate the signing keys (when none exist) and create the database.'
@@ -23,7 +23,7 @@ export default class Init extends BaseCommand<typeof Init> {
 
   static override flags = {
     yes: Flags.boolean({char: 'y', description: 'Take the defaults without asking.'}),
-    issuer: Flags.string({description: `Issuer URL written to the configuration (default ${DEFAULT_INIT_ISSUER}).`}),
+    issuer: Flags.string({description: 'Issuer URL written to the configuration (default: none, so the server uses its own http://HOST:PORT).'}),
     force: Flags.boolean({description: 'Overwrite an existing configuration file.'}),
   }
 
@@ -33,23 +33,21 @@ export default class Init extends BaseCommand<typeof Init> {
       throw new ConflictError(`${file} already exists; pass --force to overwrite it.`)
     }
     const ask = interactive() && !this.flags.yes
-    let issuer = this.flags.issuer ?? DEFAULT_INIT_ISSUER
+    let issuer = this.flags.issuer
     let exampleClient = true
     if (ask) {
       const {confirm, input} = await prompts()
       if (this.flags.issuer === undefined) {
-        issuer = await input({message: 'Issuer URL', default: DEFAULT_INIT_ISSUER, validate: (v) => validIssuer(v) || 'An absolute http(s) URL without query or fragment.'})
+        const answer = await input({message: 'Issuer URL (empty: the server\'s own http://HOST:PORT)', default: '', validate: (v) => v === '' || validIssuer(v) || 'An absolute http(s) URL without query or fragment, or nothing.'})
+        issuer = answer === '' ? undefined : answer
       }
       exampleClient = await confirm({message: 'Add an example client "web" (authorization code, redirect http://localhost:3000/callback)?', default: true})
     }
 
     const starter = starterConfig(issuer, exampleClient)
-    parseConfig(starter, file) // names the bad value (e.g. --issuer) before anything is written
-    try {
-      writeFileSync(file, `${JSON.stringify(starter, null, 2)}\n`, {mode: 0o644})
-    } catch (error) {
-      throw new UserError(`Cannot write ${file} (${(error as NodeJS.ErrnoException).code ?? 'unknown error'}).`)
-    }
+    // Names the bad value (e.g. --issuer) before anything is written; the commands below use it
+    // before the file exists, which is written last so that a failed init leaves no config behind.
+    this.useConfig(parseConfig(starter, file))
 
     const location = this.keyLocation()
     let keys: {kid: string; privateKeyPath: string | null; publicKeyPath: string | null}
@@ -65,11 +63,23 @@ export default class Init extends BaseCommand<typeof Init> {
     }
 
     const database = this.databasePath()
-    this.authority() // creates and migrates the database, upserts the configured clients
+    const databaseExisted = database === ':memory:' || existsSync(database)
+    try {
+      this.authority() // creates and migrates the database, upserts the configured clients
+      // 0600: the example client's secret is in it.
+      writeFileSafely(file, `${JSON.stringify(starter, null, 2)}\n`, 0o600, {exclusive: !this.flags.force})
+    } catch (error) {
+      this.closeAuthority()
+      if (keysCreated) for (const path of [keys.privateKeyPath, keys.publicKeyPath]) if (path) rmSync(path, {force: true})
+      if (!databaseExisted) for (const suffix of ['', '-wal', '-shm']) rmSync(`${database}${suffix}`, {force: true})
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new ConflictError(`${file} already exists; pass --force to overwrite it.`)
+      if (error instanceof Error && 'syscall' in error) throw new UserError(`Cannot write ${file} (${errorCode(error)}).`)
+      throw error
+    }
 
     if (!this.jsonEnabled()) {
       const show = (path: string) => relative(process.cwd(), path) || path
-      this.log(`Wrote ${show(file)} (issuer ${issuer}${exampleClient ? ', example client "web"' : ''}).`)
+      this.log(`Wrote ${show(file)} (${issuer === undefined ? 'issuer: the server\'s own address' : `issuer ${issuer}`}${exampleClient ? ', example client "web"' : ''}).`)
       if (keys.privateKeyPath === null) this.log(`Signing keys come from PASSPORT_PRIVATE_KEY / PASSPORT_PUBLIC_KEY (key id ${keys.kid}).`)
       else this.log(`${keysCreated ? 'Generated' : 'Kept existing'} signing keys in ${show(location.directory)}/ (key id ${keys.kid}).`)
       this.log(`Database ready: ${database === ':memory:' ? database : show(database)}.`)
@@ -80,9 +90,10 @@ export default class Init extends BaseCommand<typeof Init> {
 }
 
 /** The SPEC §3 example: the seed's scopes and lifetimes, one example user, optionally one client. */
-function starterConfig(issuer: string, exampleClient: boolean): Record<string, unknown> {
+function starterConfig(issuer: string | undefined, exampleClient: boolean): Record<string, unknown> {
   return {
-    issuer,
+    // No issuer unless asked: a fixed one would name a port the server may not listen on.
+    ...(issuer === undefined ? {} : {issuer}),
     scopes: {read: 'Read access', write: 'Write access', admin: 'Full administrative access'},
     tokensExpireIn: '15d',
     refreshTokensExpireIn: '30d',

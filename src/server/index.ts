@@ -5,7 +5,7 @@ import type {AddressInfo} from 'node:net'
 import {Authority} from '../core/authority.js'
 import type {Clock} from '../core/clock.js'
 import {defaultConfig, loadConfig, type PassportConfig, parseConfig} from '../core/config.js'
-import {OAuthError} from '../core/errors.js'
+import {OAuthError, UserError} from '../core/errors.js'
 import {keyLocation, type KeyLocation} from '../core/keys.js'
 import type {RequestContext, Route, RouteGroup, ServerOptions} from './context.js'
 import {sendError} from './errors.js'
@@ -41,6 +41,13 @@ const PLAIN_PATH = /^\/(?!\/)[A-Za-z0-9_~/-]*$/
  */
 const SERVER_PAGE_CACHE_KIB = 4096
 
+/**
+ * How long a request waits for another program's database lock before it gets a 503. `purge`
+ * frees the lock every ~30 ms; a lock held longer than this is someone else's problem, and the
+ * wait must not stop every other request (and `/healthz`) with it.
+ */
+const SERVER_LOCK_WAIT_MS = 250
+
 function parseTarget(target: string): URL {
   try {
     return new URL(target, 'http://passport.invalid')
@@ -55,6 +62,7 @@ function parseTarget(target: string): URL {
  */
 export async function serve(authority: Authority, options: ServerOptions, explicitIssuer?: string): Promise<RunningServer> {
   authority.store.limitPageCache(SERVER_PAGE_CACHE_KIB)
+  authority.store.limitLockWait(SERVER_LOCK_WAIT_MS)
   const sessions = new SessionStore(authority.clock)
   const table = buildRouteTable(routes(), options)
   const log = options.log
@@ -125,6 +133,14 @@ export async function serve(authority: Authority, options: ServerOptions, explic
   const port = (server.address() as AddressInfo).port
   const host = options.host.includes(':') ? `[${options.host}]` : options.host === '0.0.0.0' || options.host === '::' ? 'localhost' : options.host
   const url = `http://${host}:${port}`
+  const mismatch = explicitIssuer === undefined ? loopbackPortMismatch(authority.config.issuer, port) : undefined
+  if (mismatch) {
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+    const from = authority.config.file ? ` (from ${authority.config.file})` : ''
+    throw new UserError(
+      `The issuer ${authority.config.issuer!}${from} names port ${mismatch}, but the server listens on port ${port}, so its tokens and metadata would point at another server; remove "issuer" from the configuration (the server then uses its own address), listen on port ${mismatch}, or pass --issuer to publish an issuer anyway.`,
+    )
+  }
   authority.issuer = explicitIssuer ?? authority.config.issuer ?? url
 
   let closing: Promise<void> | undefined
@@ -144,6 +160,22 @@ export async function serve(authority: Authority, options: ServerOptions, explic
       return closing
     },
   }
+}
+
+/**
+ * The port a configured plain-http loopback issuer (localhost, 127.0.0.0/8, [::1]) names when it is not
+ * `port`, the one the server listens on; undefined when they agree or the issuer is not loopback
+ * (a proxy or tunnel in front may then map the port).
+ */
+function loopbackPortMismatch(issuer: string | undefined, port: number): number | undefined {
+  if (issuer === undefined) return undefined
+  const url = new URL(issuer)
+  const host = url.hostname
+  // passport serves plain HTTP: an https issuer means a TLS proxy in front, on its own port.
+  if (url.protocol !== 'http:') return undefined
+  if (host !== 'localhost' && host !== '[::1]' && !/^127\.\d+\.\d+\.\d+$/.test(host)) return undefined
+  const named = url.port === '' ? 80 : Number(url.port)
+  return named === port ? undefined : named
 }
 
 export interface StartServerOptions {

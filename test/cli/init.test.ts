@@ -17,14 +17,14 @@ describe('passport init', () => {
     expect(result.code, result.stderr).toBe(0)
     const kid = /key id ([\w-]{43})/.exec(result.stdout)?.[1]
     expect(result.stdout).toBe(
-      'Wrote passport.config.json (issuer http://localhost:9000, example client "web").\n' +
+      'Wrote passport.config.json (issuer: the server\'s own address, example client "web").\n' +
         `Generated signing keys in storage/ (key id ${kid}).\n` +
         'Database ready: storage/passport.sqlite.\n' +
         'Next: passport serve\n',
     )
     const config = JSON.parse(readFileSync(join(dir, 'passport.config.json'), 'utf8'))
+    expect(config).not.toHaveProperty('issuer')
     expect(config).toMatchObject({
-      issuer: 'http://localhost:9000',
       scopes: {read: 'Read access', write: 'Write access', admin: 'Full administrative access'},
       tokensExpireIn: '15d',
       refreshTokensExpireIn: '30d',
@@ -63,7 +63,7 @@ describe('passport init', () => {
     expect(readFileSync(join(dir, 'passport.config.json'), 'utf8')).toContain('1234')
     const forced = await passportJson<{kid: string; keys_created: boolean}>(dir, ['init', '--force'])
     expect(forced).toMatchObject({kid: first.kid, keys_created: false})
-    expect(readFileSync(join(dir, 'passport.config.json'), 'utf8')).toContain('http://localhost:9000')
+    expect(readFileSync(join(dir, 'passport.config.json'), 'utf8')).not.toContain('1234')
   })
 
   it('rejects a bad --issuer before writing anything', async () => {
