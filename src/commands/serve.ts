@@ -19,10 +19,11 @@ export default class Serve extends BaseCommand<typeof Serve> {
     port: Flags.integer({description: 'Port to listen on (0 picks a free one).', default: 9000, min: 0, max: 65535, env: 'PASSPORT_PORT'}),
     issuer: Flags.string({description: 'Issuer URL (default: the config file\'s, else http://HOST:PORT).', env: 'PASSPORT_ISSUER'}),
     prefix: Flags.string({description: 'Path prefix of the OAuth routes.', default: '/oauth'}),
-    except: Flags.string({description: 'Route group not to serve (repeatable).', multiple: true, options: ['authorize', 'token', 'revoke', 'introspect', 'scopes', 'device', 'userinfo']}),
+    except: Flags.string({description: 'Route group not to serve (repeatable).', multiple: true, options: ['authorize', 'token', 'revoke', 'introspect', 'scopes', 'device', 'userinfo', 'par']}),
     'login-as': Flags.string({description: 'Sign every authorization request in as this subject (a login_hint overrides it).'}),
     'auto-approve': Flags.boolean({description: 'Skip the consent page (and the sign-out confirmation) for every client.'}),
     quiet: Flags.boolean({description: 'No access log on stderr.'}),
+    'require-par': Flags.boolean({description: 'Accept only pushed authorization requests (RFC 9126): /authorize then needs a request_uri from {prefix}/par.'}),
   }
 
   async run(): Promise<{issuer: string; port: number; url: string}> {
@@ -45,6 +46,7 @@ export default class Serve extends BaseCommand<typeof Serve> {
         prefix,
         except: (this.flags.except ?? []) as never[],
         autoApprove: this.flags['auto-approve'],
+        ...(this.flags['require-par'] ? {requirePar: true} : {}),
         ...(this.flags['login-as'] === undefined ? {} : {loginAs: this.flags['login-as']}),
         ...(quiet ? {} : {log: (line: string) => process.stderr.write(`${line}\n`)}),
       },

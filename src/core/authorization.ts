@@ -44,8 +44,8 @@ export class AuthorizationPageError extends UserError {
   override readonly code = 'ERR_AUTHORIZATION_REQUEST'
 
   constructor(
-    /** The OAuth error code for JSON callers: `invalid_request` or `invalid_client`. */
-    readonly error: 'invalid_request' | 'invalid_client',
+    /** The OAuth error code for JSON callers: `invalid_request`, `invalid_client`, or `invalid_request_uri` (a pushed request not usable). */
+    readonly error: 'invalid_request' | 'invalid_client' | 'invalid_request_uri',
     message: string,
     /** One sentence on how to fix it. */
     readonly fix: string,
@@ -73,12 +73,29 @@ export class AuthorizationRedirectError extends OAuthError {
 const CODE_CHALLENGE = /^[A-Za-z0-9\-._~]{43,128}$/
 const PROMPT_VALUES = new Set(['none', 'login', 'consent', 'select_account'])
 
+/** Where the parameters of an authorization request arrived, and the server's PAR policy. */
+export interface AuthorizationRequestOrigin {
+  /**
+   * `authorize`: the query (or form) of the authorization endpoint; `par`: the body of a pushed
+   * authorization request (RFC 9126 §2.1); `pushed`: a pushed request redeemed by its request_uri.
+   */
+  via: 'authorize' | 'par' | 'pushed'
+  /** `serve --require-par`: every client must push its authorization requests. */
+  requirePar?: boolean
+}
+
 /**
  * Validates an authorization request in the order RFC 6749 §4.1.2.1 requires: first the client
  * and the redirect URI (failures throw {@link AuthorizationPageError}), then everything else
- * (failures throw {@link AuthorizationRedirectError}).
+ * (failures throw {@link AuthorizationRedirectError}). The same rules apply to the body of a
+ * pushed authorization request (RFC 9126 §2.1) and to the request a request_uri stands for.
  */
-export function validateAuthorizationRequest(store: Store, config: PassportConfig, params: ParameterSource): AuthorizationRequest {
+export function validateAuthorizationRequest(
+  store: Store,
+  config: PassportConfig,
+  params: ParameterSource,
+  origin: AuthorizationRequestOrigin = {via: 'authorize'},
+): AuthorizationRequest {
   const client = verifyClient(store, params)
   const {redirectUri, redirectUriParam} = verifyRedirectUri(client, params)
 
@@ -98,6 +115,8 @@ export function validateAuthorizationRequest(store: Store, config: PassportConfi
       return fail('invalid_request', describe(error))
     }
   }
+
+  checkOrigin(config, client, origin, read, fail)
 
   const responseType = read('response_type')
   const scope = read('scope')
@@ -158,6 +177,33 @@ export function validateAuthorizationRequest(store: Store, config: PassportConfi
     prompt: prompts,
     maxAge: maxAgeSeconds,
   }
+}
+
+/**
+ * RFC 9126: a pushed request must not itself point to a request_uri (§2.1), and request objects
+ * are not supported; a plain request is refused when the server or the client requires PAR (§5, §6).
+ */
+function checkOrigin(
+  config: PassportConfig,
+  client: ClientRow,
+  origin: AuthorizationRequestOrigin,
+  read: (name: string) => string | undefined,
+  fail: (error: string, description: string) => never,
+): void {
+  if (origin.via === 'par') {
+    if (read('request_uri') !== undefined) fail('invalid_request', 'request_uri must not be sent to the pushed authorization request endpoint (RFC 9126 section 2.1); push the authorization parameters themselves.')
+    if (read('request') !== undefined) fail('request_not_supported', 'Request objects (the "request" parameter) are not supported; push the authorization parameters as form fields.')
+    return
+  }
+  if (origin.via !== 'authorize') return
+  const how = 'POST the authorization parameters to the pushed authorization request endpoint (RFC 9126), then send only client_id and the request_uri it returns to /authorize.'
+  if (origin.requirePar) fail('invalid_request', `This server requires pushed authorization requests (serve --require-par): ${how}`)
+  if (clientRequiresPar(config, client.id)) fail('invalid_request', `Client ${client.id} requires pushed authorization requests ("requirePar" in the configuration): ${how}`)
+}
+
+/** Does the configuration say this client may only use pushed authorization requests? */
+export function clientRequiresPar(config: Pick<PassportConfig, 'clients'>, clientId: string): boolean {
+  return config.clients.some((client) => client.id === clientId && client.requirePar === true)
 }
 
 function verifyClient(store: Store, params: ParameterSource): ClientRow {

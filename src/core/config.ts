@@ -23,6 +23,8 @@ export interface ClientConfig {
   grants?: string[]
   scopes?: string[]
   autoApprove: boolean
+  /** Refuse this client's plain authorization requests: only pushed ones (RFC 9126) are accepted. */
+  requirePar?: boolean
 }
 
 /** The resolved configuration: every value present, lifetimes in milliseconds. */
@@ -91,7 +93,7 @@ const LIFETIME_KEYS = [
 
 const TOP_LEVEL_KEYS = new Set<string>(['$schema', 'issuer', 'scopes', 'users', 'claims', 'clients', 'keyPath', 'database', ...LIFETIME_KEYS])
 const USER_KEYS = new Set(['name', 'email', 'email_verified', 'claims'])
-const CLIENT_KEYS = new Set(['id', 'name', 'secret', 'redirectUris', 'grants', 'scopes', 'autoApprove'])
+const CLIENT_KEYS = new Set(['id', 'name', 'secret', 'redirectUris', 'grants', 'scopes', 'autoApprove', 'requirePar'])
 
 export const DEFAULT_CONFIG_FILE = 'passport.config.json'
 
@@ -215,6 +217,7 @@ export function parseConfig(raw: unknown, file?: string): PassportConfig {
       if (c.grants !== undefined && !isStringArray(c.grants)) fail(`${at}.grants`, 'an array of grant type strings')
       if (c.scopes !== undefined && !isStringArray(c.scopes)) fail(`${at}.scopes`, 'an array of scope names')
       if (c.autoApprove !== undefined && typeof c.autoApprove !== 'boolean') fail(`${at}.autoApprove`, 'true or false')
+      if (c.requirePar !== undefined && typeof c.requirePar !== 'boolean') fail(`${at}.requirePar`, 'true or false')
       const entry: ClientConfig = {
         id: c.id as string,
         name: (c.name as string | undefined) ?? (c.id as string),
@@ -224,6 +227,7 @@ export function parseConfig(raw: unknown, file?: string): PassportConfig {
       if (c.secret !== undefined) entry.secret = c.secret as string
       if (c.grants !== undefined) entry.grants = c.grants as string[]
       if (c.scopes !== undefined) entry.scopes = c.scopes as string[]
+      if (c.requirePar === true) entry.requirePar = true
       config.clients.push(entry)
     })
   }

@@ -3,7 +3,7 @@ import type {IncomingMessage, ServerResponse} from 'node:http'
 import type {Authority} from '../core/authority.js'
 import type {SessionStore} from './session.js'
 
-export const ROUTE_GROUPS = ['authorize', 'token', 'revoke', 'introspect', 'scopes', 'device', 'userinfo'] as const
+export const ROUTE_GROUPS = ['authorize', 'token', 'revoke', 'introspect', 'scopes', 'device', 'userinfo', 'par'] as const
 export type RouteGroup = (typeof ROUTE_GROUPS)[number]
 
 export interface ServerOptions {
@@ -17,6 +17,8 @@ export interface ServerOptions {
   loginAs?: string
   /** Skip the consent page for every client. */
   autoApprove: boolean
+  /** Accept only pushed authorization requests (RFC 9126 `require_pushed_authorization_requests`). */
+  requirePar?: boolean
   /** One line per request and server events; undefined silences the log. */
   log?: (line: string) => void
 }

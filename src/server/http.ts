@@ -68,6 +68,13 @@ export class Params {
   has(name: string): boolean {
     return this.get(name) !== undefined
   }
+
+  /** Every string value in the order sent, repeats kept (other JSON values are left out). */
+  *strings(): Generator<[string, string]> {
+    for (const [name, list] of this.values) {
+      for (const value of list) if (typeof value === 'string') yield [name, value]
+    }
+  }
 }
 
 /** Reads the body up to {@link MAX_BODY_BYTES}; larger bodies are a 413. */

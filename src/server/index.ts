@@ -5,7 +5,7 @@ import type {AddressInfo} from 'node:net'
 import {Authority} from '../core/authority.js'
 import type {Clock} from '../core/clock.js'
 import {defaultConfig, loadConfig, type PassportConfig, parseConfig} from '../core/config.js'
-import {OAuthError, UserError} from '../core/errors.js'
+import {InvalidInputError, OAuthError, UserError} from '../core/errors.js'
 import {keyLocation, type KeyLocation} from '../core/keys.js'
 import type {RequestContext, Route, RouteGroup, ServerOptions} from './context.js'
 import {sendError} from './errors.js'
@@ -61,6 +61,7 @@ function parseTarget(target: string): URL {
  * `http://HOST:PORT` once the socket listens (never taken from a request's Host header).
  */
 export async function serve(authority: Authority, options: ServerOptions, explicitIssuer?: string): Promise<RunningServer> {
+  if (options.requirePar && options.except.includes('par')) throw new InvalidInputError('--require-par needs the par route group: remove --except par.')
   authority.store.limitPageCache(SERVER_PAGE_CACHE_KIB)
   authority.store.limitLockWait(SERVER_LOCK_WAIT_MS)
   const sessions = new SessionStore(authority.clock)
@@ -192,6 +193,8 @@ export interface StartServerOptions {
   issuer?: string
   loginAs?: string
   autoApprove?: boolean
+  /** Accept only pushed authorization requests (`serve --require-par`). */
+  requirePar?: boolean
   /** Receives the access log; silent by default. */
   log?: (line: string) => void
 }
@@ -219,6 +222,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<{is
         prefix: options.prefix ?? '/oauth',
         except: options.except ?? [],
         autoApprove: options.autoApprove ?? false,
+        ...(options.requirePar ? {requirePar: true} : {}),
         ...(options.loginAs === undefined ? {} : {loginAs: options.loginAs}),
         ...(options.log === undefined ? {} : {log: options.log}),
       },

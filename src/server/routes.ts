@@ -11,6 +11,7 @@ import {handleHealth} from './endpoints/health.js'
 import {handleIntrospect} from './endpoints/introspect.js'
 import {handleJwks} from './endpoints/jwks.js'
 import {handleLogin, handleLogout} from './endpoints/login.js'
+import {handlePushedAuthorizationRequest} from './endpoints/par.js'
 import {handleRevoke} from './endpoints/revoke.js'
 import {handleScopes} from './endpoints/scopes.js'
 import {handleToken} from './endpoints/token.js'
@@ -50,5 +51,6 @@ export function routes(): Route[] {
     {method: 'GET', path: '/scopes', prefixed: true, group: 'scopes', handler: handleScopes},
     {method: 'GET', path: '/userinfo', prefixed: true, group: 'userinfo', handler: handleUserinfo},
     {method: 'POST', path: '/userinfo', prefixed: true, group: 'userinfo', handler: handleUserinfo},
+    {method: 'POST', path: '/par', prefixed: true, group: 'par', handler: handlePushedAuthorizationRequest},
   ]
 }

@@ -3,6 +3,7 @@ import {AuthCodeRepository} from './auth-codes.js'
 import {ClientRepository} from './clients.js'
 import {type Db, limitLockWait, openDatabase, writeTransactions} from './database.js'
 import {DeviceCodeRepository} from './device-codes.js'
+import {PushedRequestRepository} from './pushed-requests.js'
 import {RefreshTokenRepository} from './refresh-tokens.js'
 
 /** The database and one repository per table. */
@@ -12,6 +13,7 @@ export class Store {
   readonly refreshTokens: RefreshTokenRepository
   readonly authCodes: AuthCodeRepository
   readonly deviceCodes: DeviceCodeRepository
+  readonly pushedRequests: PushedRequestRepository
 
   private readonly writeTransaction: <T>(fn: () => T) => T
 
@@ -22,6 +24,7 @@ export class Store {
     this.refreshTokens = new RefreshTokenRepository(db)
     this.authCodes = new AuthCodeRepository(db)
     this.deviceCodes = new DeviceCodeRepository(db)
+    this.pushedRequests = new PushedRequestRepository(db)
   }
 
   static open(path: string): Store {
@@ -56,4 +59,5 @@ export type {AccessTokenRow} from './access-tokens.js'
 export type {AuthCodeRow} from './auth-codes.js'
 export type {ClientRow} from './clients.js'
 export type {DeviceCodeRow, DeviceCodeStatus} from './device-codes.js'
+export type {PushedRequestRow} from './pushed-requests.js'
 export type {RefreshTokenRow} from './refresh-tokens.js'

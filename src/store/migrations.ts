@@ -126,4 +126,21 @@ export const MIGRATIONS: readonly string[] = [
   DROP INDEX oauth_access_tokens_client;
   DROP INDEX oauth_refresh_tokens_client;
   `,
+  // 4: pushed authorization requests (RFC 9126). A request_uri is stored only as its SHA-256;
+  // `parameters` holds the pushed authorization parameters (never client credentials) as a JSON
+  // array of [name, value] pairs. Expired rows are swept on every push; each client keeps at
+  // most a fixed number of live ones.
+  `
+  CREATE TABLE oauth_pushed_requests (
+    id                TEXT PRIMARY KEY,
+    request_uri_hash  TEXT NOT NULL UNIQUE,
+    client_id         TEXT NOT NULL REFERENCES oauth_clients (id) ON DELETE CASCADE,
+    parameters        TEXT NOT NULL,
+    used_at           INTEGER,
+    created_at        INTEGER NOT NULL,
+    expires_at        INTEGER NOT NULL
+  );
+  CREATE INDEX oauth_pushed_requests_client ON oauth_pushed_requests (client_id);
+  CREATE INDEX oauth_pushed_requests_expires ON oauth_pushed_requests (expires_at);
+  `,
 ]

@@ -31,6 +31,7 @@ describe('JWKS and discovery', () => {
       introspection_endpoint: `${p}/introspect`,
       introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
       userinfo_endpoint: `${p}/userinfo`,
+      pushed_authorization_request_endpoint: `${p}/par`,
       end_session_endpoint: `${p}/end_session`,
       prompt_values_supported: ['none', 'login', 'consent', 'select_account'],
       request_uri_parameter_supported: false,

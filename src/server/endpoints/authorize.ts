@@ -5,10 +5,10 @@ import {
   AuthorizationRedirectError,
   authorizationResponseUri,
   subjectProblem,
-  validateAuthorizationRequest,
 } from '../../core/authorization.js'
 import {createAuthorizationCode} from '../../core/codes.js'
 import {knownScopes} from '../../core/config.js'
+import {readAuthorizationRequest, type ReadAuthorizationRequest, usePushedRequest} from '../../core/par.js'
 import {cspAllowingRedirect, csrfMatches, currentPath, ensureSession, formDecision, presentedCsrf, sendCsrfFailure, sendErrorPage} from '../browser.js'
 import type {RequestContext} from '../context.js'
 import {PAGE_HEADERS, Params, readParams, redirect, sendHtml, sendJson, wantsJson} from '../http.js'
@@ -30,8 +30,11 @@ const PENDING_TTL = 10 * 60_000
 const MAX_PENDING_PER_SESSION = 20
 
 export async function handleAuthorize(ctx: RequestContext): Promise<void> {
-  const request = validateOrAnswer(ctx, Params.fromSearch(ctx.url.searchParams), 302)
-  if (!request) return
+  const read = validateOrAnswer(ctx, Params.fromSearch(ctx.url.searchParams), 302)
+  if (!read) return
+  const {request} = read
+  // A pushed request (request_uri) is used once, by the first answer that is not a sign-in page.
+  const decide = (): boolean => claimPushed(ctx, read)
 
   const now = ctx.authority.clock.now()
   const session = ctx.sessions.find(ctx.req)
@@ -45,6 +48,7 @@ export async function handleAuthorize(ctx: RequestContext): Promise<void> {
     user = request.loginHint ?? ctx.options.loginAs
     const problem = subjectProblem(user)
     if (problem) {
+      if (!decide()) return
       redirectError(ctx, request, 'invalid_request', `login_hint cannot be used as a subject: ${problem}`, 302)
       return
     }
@@ -58,6 +62,7 @@ export async function handleAuthorize(ctx: RequestContext): Promise<void> {
     const reason = fresh ? undefined : signInReason(request, authTime, now)
     if (reason !== undefined) {
       if (request.prompt.includes('none')) {
+        if (!decide()) return
         redirectError(ctx, request, 'login_required', `${reason.sentence} and prompt=none forbids showing the sign-in page.`, 302)
         return
       }
@@ -72,6 +77,7 @@ export async function handleAuthorize(ctx: RequestContext): Promise<void> {
 
   if (user === undefined) {
     if (request.prompt.includes('none')) {
+      if (!decide()) return
       redirectError(ctx, request, 'login_required', 'No user is signed in and prompt=none forbids showing the sign-in page.', 302)
       return
     }
@@ -86,10 +92,13 @@ export async function handleAuthorize(ctx: RequestContext): Promise<void> {
   const sameSessionUser = session !== undefined && session.userId === user
   const alreadyGranted = sameSessionUser && covers(session.consents.get(request.client.id), request.scopes) && !request.prompt.includes('consent')
   if (ctx.options.autoApprove || request.client.autoApprove || alreadyGranted) {
+    if (!decide()) return
     const location = issueCode(ctx, request, user, authTime ?? now)
     redirect(ctx.res, location, 302)
     return
   }
+  // The consent page uses a pushed request too: from here on the pending decision carries it.
+  if (!decide()) return
   if (request.prompt.includes('none')) {
     redirectError(ctx, request, 'consent_required', `The user has not approved client ${request.client.id} and prompt=none forbids showing the consent page.`, 302)
     return
@@ -172,8 +181,9 @@ export async function handleAuthorizeDecision(ctx: RequestContext): Promise<void
     request = takePending(ctx, session, requestId)
     if (!request) return
   } else {
-    request = validateOrAnswer(ctx, params, 303)
-    if (!request) return
+    const read = validateOrAnswer(ctx, params, 303)
+    if (!read || !claimPushed(ctx, read)) return
+    request = read.request
   }
 
   if (!approve) {
@@ -186,13 +196,16 @@ export async function handleAuthorizeDecision(ctx: RequestContext): Promise<void
   redirect(ctx.res, issueCode(ctx, request, user, session.authTime ?? null), 303)
 }
 
-/** Validates, or answers the error itself (a page, or a redirect to the client) and returns undefined. */
-function validateOrAnswer(ctx: RequestContext, params: Params, status: 302 | 303): AuthorizationRequest | undefined {
+/**
+ * Validates (the parameters, or the pushed request a request_uri names), or answers the error
+ * itself (a page, or a redirect to the client) and returns undefined.
+ */
+function validateOrAnswer(ctx: RequestContext, params: Params, status: 302 | 303): ReadAuthorizationRequest | undefined {
   try {
-    return validateAuthorizationRequest(ctx.authority.store, ctx.authority.config, params)
+    return readAuthorizationRequest(ctx.authority.store, ctx.authority.config, params, {requirePar: ctx.options.requirePar === true})
   } catch (error) {
     if (error instanceof AuthorizationPageError) {
-      const title = error.error === 'invalid_client' ? 'Unknown client' : error.message.startsWith('redirect_uri') || error.message.includes('redirect') ? 'Redirect URI not accepted' : 'Invalid authorization request'
+      const title = error.error === 'invalid_request_uri' ? 'Pushed authorization request not usable' : error.error === 'invalid_client' ? 'Unknown client' : error.message.startsWith('redirect_uri') || error.message.includes('redirect') ? 'Redirect URI not accepted' : 'Invalid authorization request'
       sendErrorPage(ctx, 400, {error: error.error, title, message: error.message, fix: error.fix})
       return undefined
     }
@@ -202,6 +215,18 @@ function validateOrAnswer(ctx: RequestContext, params: Params, status: 302 | 303
     }
     throw error
   }
+}
+
+/** Uses the pushed request once (RFC 9126 §4); when another answer already used it, says so and returns false. */
+function claimPushed(ctx: RequestContext, read: ReadAuthorizationRequest): boolean {
+  if (read.pushedId === undefined || usePushedRequest(ctx.authority.store, read.pushedId)) return true
+  sendErrorPage(ctx, 400, {
+    error: 'invalid_request_uri',
+    title: 'Pushed authorization request not usable',
+    message: 'The request_uri was already used (or expired just now); each one is good for one authorization request.',
+    fix: 'Push the authorization request again and use the new request_uri within 60 seconds, once.',
+  })
+  return false
 }
 
 function redirectError(ctx: RequestContext, request: AuthorizationRequest, error: string, description: string, status: 302 | 303): void {

@@ -39,6 +39,8 @@ export function metadata(ctx: Pick<RequestContext, 'authority' | 'options' | 'en
     meta.introspection_endpoint_auth_methods_supported = ['client_secret_basic', 'client_secret_post']
   }
   if (served('userinfo')) meta.userinfo_endpoint = ctx.endpoint('/userinfo')
+  if (served('par')) meta.pushed_authorization_request_endpoint = ctx.endpoint('/par')
+  if (options.requirePar) meta.require_pushed_authorization_requests = true
   return meta
 }
 

@@ -1,0 +1,391 @@
+import {createHash} from 'node:crypto'
+import {spawn} from 'node:child_process'
+import {join} from 'node:path'
+
+import Database from 'better-sqlite3'
+import * as oauth from 'oauth4webapi'
+import * as client from 'openid-client'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
+import {startServer} from '../../dist/server/index.js'
+import {BIN, cleanEnv, tempDir, writeJson} from '../helpers.js'
+
+/**
+ * Pushed authorization requests (RFC 9126, SPEC §10.9): oauth4webapi and openid-client v6 push,
+ * then authorize with the request_uri against a headless server (--login-as alice
+ * --auto-approve); every refusal at /par and at /authorize, single use under a race, the
+ * per-client cap, and --require-par / requirePar.
+ */
+
+const REDIRECT = 'http://localhost:3000/callback'
+const URN = 'urn:ietf:params:oauth:request_uri:'
+const insecure = {[oauth.allowInsecureRequests]: true} as const
+
+const CONFIG = {
+  scopes: {read: 'Read', write: 'Write'},
+  users: {alice: {name: 'Alice Example'}},
+  clients: [
+    {id: 'web', name: 'Web app', secret: 'web-secret-123', redirectUris: [REDIRECT], scopes: ['read', 'openid']},
+    {id: 'spa', name: 'Single-page app', redirectUris: [REDIRECT]},
+    {id: 'other', name: 'Other app', secret: 'other-secret-123', redirectUris: [REDIRECT]},
+    {id: 'strict', name: 'PAR only', secret: 'strict-secret-123', redirectUris: [REDIRECT], requirePar: true},
+  ],
+}
+
+interface Running {
+  url: string
+  issuer: string
+  db: Database.Database
+  close(): Promise<void>
+}
+
+async function start(options: {requirePar?: boolean; autoApprove?: boolean} = {}): Promise<Running> {
+  const {dir, cleanup} = tempDir('passport-par-')
+  const database = join(dir, 'passport.sqlite')
+  const running = await startServer({database, config: CONFIG, loginAs: 'alice', autoApprove: options.autoApprove ?? true, ...(options.requirePar ? {requirePar: true} : {})})
+  const db = new Database(database)
+  return {
+    url: running.url,
+    issuer: running.issuer,
+    db,
+    async close() {
+      await running.close()
+      db.close()
+      cleanup()
+    },
+  }
+}
+
+const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`
+
+const VERIFIER = 'a'.repeat(43)
+const CHALLENGE = createHash('sha256').update(VERIFIER).digest('base64url')
+
+function pkce(extra: Record<string, string> = {}): Record<string, string> {
+  return {response_type: 'code', redirect_uri: REDIRECT, code_challenge: CHALLENGE, code_challenge_method: 'S256', scope: 'read', state: 'st-1', ...extra}
+}
+
+async function push(server: Running, body: Record<string, string>, auth: string | undefined = basic('web', 'web-secret-123')) {
+  const response = await fetch(`${server.url}/oauth/par`, {
+    method: 'POST',
+    headers: {'content-type': 'application/x-www-form-urlencoded', ...(auth ? {authorization: auth} : {})},
+    body: new URLSearchParams(body).toString(),
+  })
+  return {status: response.status, headers: response.headers, json: (await response.json()) as Record<string, string | number>}
+}
+
+async function authorize(server: Running, query: Record<string, string>) {
+  const response = await fetch(`${server.url}/oauth/authorize?${new URLSearchParams(query).toString()}`, {redirect: 'manual', headers: {accept: 'application/json'}})
+  const location = response.headers.get('location')
+  const text = await response.text()
+  return {status: response.status, location: location === null ? undefined : new URL(location), json: text ? (JSON.parse(text) as Record<string, string>) : {}}
+}
+
+const rows = (server: Running, clientId: string) =>
+  server.db.prepare('SELECT * FROM oauth_pushed_requests WHERE client_id = ? ORDER BY id').all(clientId) as Array<{id: string; request_uri_hash: string; parameters: string; used_at: number | null; expires_at: number}>
+const stored = (server: Running) => (server.db.prepare('SELECT COUNT(*) AS n FROM oauth_pushed_requests').get() as {n: number}).n
+const codes = (server: Running) => (server.db.prepare('SELECT COUNT(*) AS n FROM oauth_auth_codes').get() as {n: number}).n
+
+let server: Running
+beforeAll(async () => {
+  server = await start()
+})
+afterAll(() => server.close())
+
+describe('PAR with real clients (headless: --login-as alice --auto-approve)', () => {
+  it('discovery names the endpoint in both documents; require_pushed_authorization_requests only when required', async () => {
+    for (const path of ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration']) {
+      const meta = (await (await fetch(`${server.url}${path}`)).json()) as Record<string, unknown>
+      expect(meta.pushed_authorization_request_endpoint).toBe(`${server.issuer}/oauth/par`)
+      expect(meta).not.toHaveProperty('require_pushed_authorization_requests')
+    }
+  })
+
+  it('oauth4webapi: pushedAuthorizationRequest (client_secret_basic), authorize with request_uri, code grant', async () => {
+    const issuer = new URL(server.issuer)
+    const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, {algorithm: 'oauth2', ...insecure}))
+    const web: oauth.Client = {client_id: 'web'}
+    const auth = oauth.ClientSecretBasic('web-secret-123')
+    const verifier = oauth.generateRandomCodeVerifier()
+    const state = oauth.generateRandomState()
+    const params = new URLSearchParams({redirect_uri: REDIRECT, scope: 'read', response_type: 'code', state, code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256'})
+    const pushed = await oauth.processPushedAuthorizationResponse(as, web, await oauth.pushedAuthorizationRequest(as, web, auth, params, insecure))
+    expect(pushed.expires_in).toBe(60)
+    expect(pushed.request_uri).toMatch(/^urn:ietf:params:oauth:request_uri:[A-Za-z0-9_-]{43}$/)
+
+    const url = new URL(as.authorization_endpoint!)
+    url.searchParams.set('client_id', 'web')
+    url.searchParams.set('request_uri', pushed.request_uri)
+    const answer = await fetch(url, {redirect: 'manual'})
+    expect(answer.status).toBe(302)
+    const callback = oauth.validateAuthResponse(as, web, new URL(answer.headers.get('location')!), state)
+    const tokens = await oauth.processAuthorizationCodeResponse(as, web, await oauth.authorizationCodeGrantRequest(as, web, auth, callback, REDIRECT, verifier, insecure))
+    expect(tokens).toMatchObject({token_type: 'bearer', scope: 'read'})
+  })
+
+  it('openid-client v6: buildAuthorizationUrlWithPAR (public client, none), then the code grant with PKCE and nonce', async () => {
+    const config = await client.discovery(new URL(server.issuer), 'spa', undefined, client.None(), {execute: [client.allowInsecureRequests]})
+    const verifier = client.randomPKCECodeVerifier()
+    const state = client.randomState()
+    const nonce = client.randomNonce()
+    const url = await client.buildAuthorizationUrlWithPAR(config, {
+      redirect_uri: REDIRECT,
+      scope: 'openid read',
+      state,
+      nonce,
+      code_challenge: await client.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+    })
+    expect([...url.searchParams.keys()].sort()).toEqual(['client_id', 'request_uri'])
+    const answer = await fetch(url, {redirect: 'manual'})
+    expect(answer.status).toBe(302)
+    const tokens = await client.authorizationCodeGrant(config, new URL(answer.headers.get('location')!), {pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce, idTokenExpected: true})
+    expect(tokens.claims()).toMatchObject({sub: 'alice', aud: 'spa', nonce})
+    expect(tokens.scope).toBe('openid read')
+  })
+})
+
+describe('POST /par: the answer and every refusal', () => {
+  it('201 {request_uri, expires_in: 60}, Cache-Control: no-store; only the SHA-256 of the request_uri and no credential is stored', async () => {
+    const reply = await fetch(`${server.url}/oauth/par`, {
+      method: 'POST',
+      headers: {'content-type': 'application/x-www-form-urlencoded'},
+      body: new URLSearchParams({client_id: 'other', client_secret: 'other-secret-123', ...pkce({state: 'kept'})}).toString(),
+    })
+    expect(reply.status).toBe(201)
+    expect(reply.headers.get('cache-control')).toBe('no-store')
+    const body = (await reply.json()) as {request_uri: string; expires_in: number}
+    expect(Object.keys(body).sort()).toEqual(['expires_in', 'request_uri'])
+    expect(body.expires_in).toBe(60)
+    const [row] = rows(server, 'other')
+    expect(row!.request_uri_hash).toBe(createHash('sha256').update(body.request_uri).digest('hex'))
+    expect(row!.parameters).not.toContain('other-secret-123')
+    expect(row!.parameters).not.toContain(body.request_uri.slice(URN.length))
+    expect(JSON.parse(row!.parameters)).toContainEqual(['state', 'kept'])
+    expect(row!.expires_at - (row as unknown as {created_at: number}).created_at).toBe(60_000)
+  })
+
+  it('client authentication as at the token endpoint: none, a wrong secret, a confidential client without one → 401 invalid_client', async () => {
+    const before = stored(server)
+    for (const [auth, body] of [
+      [undefined, pkce()],
+      [basic('web', 'wrong-secret'), pkce()],
+      [undefined, {client_id: 'web', ...pkce()}],
+      [basic('nobody', 'x'), pkce()],
+    ] as const) {
+      const reply = await push(server, body, auth ?? '')
+      expect([reply.status, reply.json.error], JSON.stringify(body)).toEqual([401, 'invalid_client'])
+      expect(reply.headers.get('www-authenticate')).toMatch(/^Basic realm=/)
+      expect(reply.headers.get('cache-control')).toBe('no-store')
+    }
+    expect(stored(server)).toBe(before)
+  })
+
+  const refusals: Array<[string, Record<string, string>, string, RegExp, string?]> = [
+    ['a request_uri in the body (RFC 9126 §2.1)', pkce({request_uri: `${URN}abc`}), 'invalid_request', /request_uri must not be sent to the pushed authorization request endpoint \(RFC 9126 section 2\.1\)/],
+    ['a request object', pkce({request: 'eyJhbGciOiJub25lIn0.e30.'}), 'request_not_supported', /Request objects/],
+    ['an unregistered redirect_uri', pkce({redirect_uri: 'http://localhost:3000/callback/'}), 'invalid_request', /redirect_uri http:\/\/localhost:3000\/callback\/ is not registered for client web/],
+    ['a repeated parameter', {...pkce(), 'scope&scope': ''}, 'invalid_request', /'scope' parameter is repeated/],
+    ['response_type missing', pkce({response_type: ''}), 'invalid_request', /'response_type' parameter is missing/],
+    ['response_type token', pkce({response_type: 'token'}), 'unsupported_response_type', /'token' is not supported; only 'code'/],
+    ['code_challenge_method plain', pkce({code_challenge_method: 'plain'}), 'invalid_request', /'plain' is not supported; use S256/],
+    ['a short code_challenge', pkce({code_challenge: 'abc'}), 'invalid_request', /43 to 128 characters/],
+    ['a scope the client may not have', pkce({scope: 'write'}), 'invalid_scope', /write/],
+    ['an unknown scope', pkce({scope: 'nope'}), 'invalid_scope', /nope/],
+    ['a bad prompt', pkce({prompt: 'sometimes'}), 'invalid_request', /prompt 'sometimes' is not one of/],
+    ['a body client_id that is not the Basic one', pkce({client_id: 'other'}), 'invalid_request', /client_id in the body differs/],
+  ]
+  for (const [what, body, error, description] of refusals) {
+    it(`${what} → 400 ${error}, nothing stored`, async () => {
+      const before = stored(server)
+      let reply
+      if ('scope&scope' in body) {
+        const {'scope&scope': _, ...rest} = body
+        const form = new URLSearchParams(rest)
+        form.append('scope', 'read')
+        const response = await fetch(`${server.url}/oauth/par`, {method: 'POST', headers: {'content-type': 'application/x-www-form-urlencoded', authorization: basic('web', 'web-secret-123')}, body: form.toString()})
+        reply = {status: response.status, json: (await response.json()) as Record<string, string>}
+      } else {
+        reply = await push(server, body)
+      }
+      expect([reply.status, reply.json.error]).toEqual([400, error])
+      expect(String(reply.json.error_description)).toMatch(description)
+      expect(stored(server)).toBe(before)
+    })
+  }
+
+  it('a public client without PKCE → invalid_request; GET /par → 405', async () => {
+    const reply = await push(server, {client_id: 'spa', response_type: 'code', redirect_uri: REDIRECT}, '')
+    expect([reply.status, reply.json.error]).toEqual([400, 'invalid_request'])
+    expect(reply.json.error_description).toMatch(/public and must use PKCE/)
+    const get = await fetch(`${server.url}/oauth/par`)
+    expect(get.status).toBe(405)
+    expect(get.headers.get('allow')).toBe('POST')
+  })
+})
+
+describe('GET /authorize with a request_uri', () => {
+  it('every other parameter on /authorize is ignored (RFC 9126 §4): the pushed ones count', async () => {
+    const pushed = await push(server, pkce({state: 'pushed-state'}))
+    const reply = await authorize(server, {client_id: 'web', request_uri: String(pushed.json.request_uri), state: 'evil', redirect_uri: 'http://evil.test/cb', scope: 'openid', response_type: 'token'})
+    expect(reply.status).toBe(302)
+    expect(reply.location!.origin + reply.location!.pathname).toBe(REDIRECT)
+    expect(reply.location!.searchParams.get('state')).toBe('pushed-state')
+    expect(reply.location!.searchParams.get('code')).toMatch(/^[A-Za-z0-9_-]{43}$/)
+    const code = server.db.prepare('SELECT scopes FROM oauth_auth_codes ORDER BY id DESC LIMIT 1').get() as {scopes: string}
+    expect(JSON.parse(code.scopes)).toEqual(['read'])
+  })
+
+  it('single use: the second use → 400 invalid_request_uri "already used", no second code', async () => {
+    const pushed = await push(server, pkce())
+    const first = await authorize(server, {client_id: 'web', request_uri: String(pushed.json.request_uri)})
+    expect(first.status).toBe(302)
+    const before = codes(server)
+    const second = await authorize(server, {client_id: 'web', request_uri: String(pushed.json.request_uri)})
+    expect([second.status, second.json.error]).toEqual([400, 'invalid_request_uri'])
+    expect(second.json.error_description).toMatch(/already used/)
+    expect(codes(server)).toBe(before)
+  })
+
+  it('50 parallel uses of one request_uri → exactly one code, 49 invalid_request_uri', async () => {
+    const pushed = await push(server, pkce())
+    const before = codes(server)
+    const replies = await Promise.all(Array.from({length: 50}, () => authorize(server, {client_id: 'web', request_uri: String(pushed.json.request_uri)})))
+    expect(replies.filter((r) => r.status === 302 && r.location?.searchParams.has('code'))).toHaveLength(1)
+    expect(replies.filter((r) => r.status === 400 && r.json.error === 'invalid_request_uri')).toHaveLength(49)
+    expect(codes(server)).toBe(before + 1)
+  })
+
+  it('refused as a page (never a redirect): another client, unknown, expired, not ours, no client_id, repeated', async () => {
+    const pushed = String((await push(server, pkce())).json.request_uri)
+    const cases: Array<[Record<string, string>, string, RegExp]> = [
+      [{client_id: 'other', request_uri: pushed}, 'invalid_request_uri', /pushed by another client, not by other/],
+      [{client_id: 'web', request_uri: `${URN}never-issued`}, 'invalid_request_uri', /unknown/],
+      [{client_id: 'web', request_uri: 'https://client.example/request.jwt'}, 'invalid_request_uri', /not issued by this server/],
+      [{request_uri: pushed}, 'invalid_request', /request_uri but no client_id/],
+    ]
+    for (const [query, error, description] of cases) {
+      const reply = await authorize(server, query)
+      expect([reply.status, reply.json.error], JSON.stringify(query)).toEqual([400, error])
+      expect(reply.json.error_description).toMatch(description)
+      expect(reply.location).toBeUndefined()
+    }
+    const repeated = await fetch(`${server.url}/oauth/authorize?client_id=web&request_uri=${encodeURIComponent(pushed)}&request_uri=${encodeURIComponent(pushed)}`, {redirect: 'manual', headers: {accept: 'application/json'}})
+    expect(repeated.status).toBe(400)
+    expect(await repeated.json()).toMatchObject({error: 'invalid_request', error_description: expect.stringMatching(/request_uri parameter is repeated/) as string})
+    // None of these used it: the right client still can.
+    expect((await authorize(server, {client_id: 'web', request_uri: pushed})).status).toBe(302)
+  })
+
+  it('expired after 60 s → invalid_request_uri "expired"', async () => {
+    const pushed = String((await push(server, pkce())).json.request_uri)
+    const hash = createHash('sha256').update(pushed).digest('hex')
+    server.db.prepare('UPDATE oauth_pushed_requests SET expires_at = ? WHERE request_uri_hash = ?').run(Date.now() - 1, hash)
+    const reply = await authorize(server, {client_id: 'web', request_uri: pushed})
+    expect([reply.status, reply.json.error]).toEqual([400, 'invalid_request_uri'])
+    expect(reply.json.error_description).toMatch(/expired \(a pushed request is good for 60 seconds\)/)
+  })
+
+  it('bounded: a client keeps at most 100 live pushed requests (its oldest go first); expired ones are swept on every push', async () => {
+    const first = String((await push(server, pkce(), basic('other', 'other-secret-123'))).json.request_uri)
+    for (let i = 0; i < 100; i++) expect((await push(server, pkce(), basic('other', 'other-secret-123'))).status).toBe(201)
+    expect(rows(server, 'other')).toHaveLength(100)
+    const gone = await authorize(server, {client_id: 'other', request_uri: first})
+    expect(gone.json.error_description).toMatch(/unknown/)
+
+    server.db.prepare("UPDATE oauth_pushed_requests SET expires_at = ? WHERE client_id = 'other'").run(Date.now() - 1)
+    expect((await push(server, pkce())).status).toBe(201)
+    expect(rows(server, 'other')).toHaveLength(0)
+  })
+})
+
+describe('--require-par and a client\'s requirePar', () => {
+  it('requirePar (config): a plain request is redirected back with invalid_request; a pushed one succeeds', async () => {
+    const plain = await authorize(server, {client_id: 'strict', ...pkce()})
+    expect(plain.status).toBe(302)
+    expect(plain.location!.searchParams.get('error')).toBe('invalid_request')
+    expect(plain.location!.searchParams.get('error_description')).toMatch(/Client strict requires pushed authorization requests/)
+    expect(plain.location!.searchParams.get('state')).toBe('st-1')
+    const pushed = await push(server, pkce(), basic('strict', 'strict-secret-123'))
+    const ok = await authorize(server, {client_id: 'strict', request_uri: String(pushed.json.request_uri)})
+    expect(ok.location!.searchParams.has('code')).toBe(true)
+    // Other clients are not affected.
+    expect((await authorize(server, {client_id: 'web', ...pkce()})).location!.searchParams.has('code')).toBe(true)
+  })
+
+  it('a requirePar that is not a boolean is a configuration error naming the key', async () => {
+    await expect(startServer({config: {...CONFIG, clients: [{id: 'x', name: 'X', requirePar: 'yes'}]}})).rejects.toThrow(/clients\[0\]\.requirePar.*true or false/)
+  })
+
+  it('server-wide (with a consent page): discovery says so, plain requests refused, a pushed one is used by its consent page', async () => {
+    const strict = await start({requirePar: true, autoApprove: false})
+    try {
+      const meta = (await (await fetch(`${strict.url}/.well-known/oauth-authorization-server`)).json()) as Record<string, unknown>
+      expect(meta.require_pushed_authorization_requests).toBe(true)
+      const plain = await authorize(strict, {client_id: 'web', ...pkce()})
+      expect(plain.location!.searchParams.get('error_description')).toMatch(/This server requires pushed authorization requests \(serve --require-par\)/)
+
+      const uri = String((await push(strict, pkce())).json.request_uri)
+      const consent = await fetch(`${strict.url}/oauth/authorize?client_id=web&request_uri=${encodeURIComponent(uri)}`, {headers: {accept: 'application/json'}})
+      expect(consent.status).toBe(200)
+      const page = (await consent.json()) as {request_id: string; csrf_token: string; state: string}
+      expect(page.state).toBe('st-1')
+      // The consent page used the request_uri: a second tab cannot reuse it.
+      expect((await authorize(strict, {client_id: 'web', request_uri: uri})).json.error).toBe('invalid_request_uri')
+      const decided = await fetch(`${strict.url}/oauth/authorize`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: {'content-type': 'application/json', cookie: consent.headers.get('set-cookie')!.split(';')[0]!, 'x-csrf-token': page.csrf_token},
+        body: JSON.stringify({request_id: page.request_id, approved: true}),
+      })
+      expect(decided.status).toBe(303)
+      expect(new URL(decided.headers.get('location')!).searchParams.has('code')).toBe(true)
+    } finally {
+      await strict.close()
+    }
+  })
+
+  it('--except par drops the route and the metadata; --require-par with --except par is refused', async () => {
+    const without = await startServer({except: ['par']})
+    try {
+      const meta = (await (await fetch(`${without.url}/.well-known/openid-configuration`)).json()) as Record<string, unknown>
+      expect(meta).not.toHaveProperty('pushed_authorization_request_endpoint')
+      expect((await fetch(`${without.url}/oauth/par`, {method: 'POST'})).status).toBe(404)
+    } finally {
+      await without.close()
+    }
+    await expect(startServer({except: ['par'], requirePar: true})).rejects.toThrow(/--require-par needs the par route group/)
+  })
+
+  it('the built CLI: serve --require-par --login-as alice --auto-approve, headless with oauth4webapi', async () => {
+    const {dir, cleanup} = tempDir('passport-par-cli-')
+    writeJson(join(dir, 'passport.config.json'), {clients: [CONFIG.clients[0]], scopes: CONFIG.scopes})
+    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--json', '--quiet', '--require-par', '--login-as', 'alice', '--auto-approve'], {cwd: dir, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe']})
+    try {
+      const line = await new Promise<string>((resolve, reject) => {
+        let out = ''
+        child.stdout.setEncoding('utf8').on('data', (d: string) => {
+          out += d
+          if (out.includes('\n')) resolve(out.split('\n')[0]!)
+        })
+        child.on('close', (code) => reject(new Error(`serve exited with ${code}`)))
+      })
+      const issuer = new URL((JSON.parse(line) as {issuer: string}).issuer)
+      const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, {algorithm: 'oidc', ...insecure}))
+      expect(as.require_pushed_authorization_requests).toBe(true)
+      const web: oauth.Client = {client_id: 'web'}
+      const auth = oauth.ClientSecretPost('web-secret-123')
+      const verifier = oauth.generateRandomCodeVerifier()
+      const params = new URLSearchParams({redirect_uri: REDIRECT, scope: 'read', response_type: 'code', code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256'})
+      const pushed = await oauth.processPushedAuthorizationResponse(as, web, await oauth.pushedAuthorizationRequest(as, web, auth, params, insecure))
+      const answer = await fetch(`${as.authorization_endpoint}?client_id=web&request_uri=${encodeURIComponent(pushed.request_uri)}`, {redirect: 'manual'})
+      const callback = oauth.validateAuthResponse(as, web, new URL(answer.headers.get('location')!), oauth.expectNoState)
+      const tokens = await oauth.processAuthorizationCodeResponse(as, web, await oauth.authorizationCodeGrantRequest(as, web, auth, callback, REDIRECT, verifier, insecure))
+      expect(tokens.scope).toBe('read')
+    } finally {
+      child.kill('SIGTERM')
+      await new Promise((resolve) => child.once('close', resolve))
+      cleanup()
+    }
+  })
+})
