@@ -36,6 +36,7 @@ interface Running {
   url: string
   issuer: string
   db: Database.Database
+  clock: {advance(duration: string): number; set(date: number): number}
   close(): Promise<void>
 }
 
@@ -48,6 +49,7 @@ async function start(options: {requirePar?: boolean; autoApprove?: boolean} = {}
     url: running.url,
     issuer: running.issuer,
     db,
+    clock: running.clock,
     async close() {
       await running.close()
       db.close()
@@ -146,7 +148,7 @@ describe('PAR with real clients (headless: --login-as alice --auto-approve)', ()
 })
 
 describe('POST /par: the answer and every refusal', () => {
-  it('201 {request_uri, expires_in: 60}, Cache-Control: no-store; only the SHA-256 of the request_uri and no credential is stored', async () => {
+  it('checklist 85: 201 {request_uri, expires_in: 60}, Cache-Control: no-store; only the SHA-256 of the request_uri and no credential is stored', async () => {
     const reply = await fetch(`${server.url}/oauth/par`, {
       method: 'POST',
       headers: {'content-type': 'application/x-www-form-urlencoded'},
@@ -165,7 +167,7 @@ describe('POST /par: the answer and every refusal', () => {
     expect(row!.expires_at - (row as unknown as {created_at: number}).created_at).toBe(60_000)
   })
 
-  it('client authentication as at the token endpoint: none, a wrong secret, a confidential client without one → 401 invalid_client', async () => {
+  it('checklist 83: client authentication as at the token endpoint: none, a wrong secret, a confidential client without one → 401 invalid_client', async () => {
     const before = stored(server)
     for (const [auth, body] of [
       [undefined, pkce()],
@@ -196,7 +198,7 @@ describe('POST /par: the answer and every refusal', () => {
     ['a body client_id that is not the Basic one', pkce({client_id: 'other'}), 'invalid_request', /client_id in the body differs/],
   ]
   for (const [what, body, error, description] of refusals) {
-    it(`${what} → 400 ${error}, nothing stored`, async () => {
+    it(`checklist 84: ${what} → 400 ${error}, nothing stored`, async () => {
       const before = stored(server)
       let reply
       if ('scope&scope' in body) {
@@ -214,7 +216,7 @@ describe('POST /par: the answer and every refusal', () => {
     })
   }
 
-  it('a public client without PKCE → invalid_request; GET /par → 405', async () => {
+  it('checklist 84: a public client without PKCE → invalid_request; GET /par → 405', async () => {
     const reply = await push(server, {client_id: 'spa', response_type: 'code', redirect_uri: REDIRECT}, '')
     expect([reply.status, reply.json.error]).toEqual([400, 'invalid_request'])
     expect(reply.json.error_description).toMatch(/public and must use PKCE/)
@@ -225,7 +227,7 @@ describe('POST /par: the answer and every refusal', () => {
 })
 
 describe('GET /authorize with a request_uri', () => {
-  it('every other parameter on /authorize is ignored (RFC 9126 §4): the pushed ones count', async () => {
+  it('checklist 87: every other parameter on /authorize is ignored (RFC 9126 §4): the pushed ones count', async () => {
     const pushed = await push(server, pkce({state: 'pushed-state'}))
     const reply = await authorize(server, {client_id: 'web', request_uri: String(pushed.json.request_uri), state: 'evil', redirect_uri: 'http://evil.test/cb', scope: 'openid', response_type: 'token'})
     expect(reply.status).toBe(302)
@@ -236,7 +238,7 @@ describe('GET /authorize with a request_uri', () => {
     expect(JSON.parse(code.scopes)).toEqual(['read'])
   })
 
-  it('single use: the second use → 400 invalid_request_uri "already used", no second code', async () => {
+  it('checklist 86: single use: the second use → 400 invalid_request_uri "already used", no second code', async () => {
     const pushed = await push(server, pkce())
     const first = await authorize(server, {client_id: 'web', request_uri: String(pushed.json.request_uri)})
     expect(first.status).toBe(302)
@@ -247,7 +249,7 @@ describe('GET /authorize with a request_uri', () => {
     expect(codes(server)).toBe(before)
   })
 
-  it('50 parallel uses of one request_uri → exactly one code, 49 invalid_request_uri', async () => {
+  it('checklist 86: 50 parallel uses of one request_uri → exactly one code, 49 invalid_request_uri', async () => {
     const pushed = await push(server, pkce())
     const before = codes(server)
     const replies = await Promise.all(Array.from({length: 50}, () => authorize(server, {client_id: 'web', request_uri: String(pushed.json.request_uri)})))
@@ -256,7 +258,7 @@ describe('GET /authorize with a request_uri', () => {
     expect(codes(server)).toBe(before + 1)
   })
 
-  it('refused as a page (never a redirect): another client, unknown, expired, not ours, no client_id, repeated', async () => {
+  it('checklist 87: refused as a page (never a redirect): another client, unknown, expired, not ours, no client_id, repeated', async () => {
     const pushed = String((await push(server, pkce())).json.request_uri)
     const cases: Array<[Record<string, string>, string, RegExp]> = [
       [{client_id: 'other', request_uri: pushed}, 'invalid_request_uri', /pushed by another client, not by other/],
@@ -277,16 +279,22 @@ describe('GET /authorize with a request_uri', () => {
     expect((await authorize(server, {client_id: 'web', request_uri: pushed})).status).toBe(302)
   })
 
-  it('expired after 60 s → invalid_request_uri "expired"', async () => {
-    const pushed = String((await push(server, pkce())).json.request_uri)
-    const hash = createHash('sha256').update(pushed).digest('hex')
-    server.db.prepare('UPDATE oauth_pushed_requests SET expires_at = ? WHERE request_uri_hash = ?').run(Date.now() - 1, hash)
-    const reply = await authorize(server, {client_id: 'web', request_uri: pushed})
-    expect([reply.status, reply.json.error]).toEqual([400, 'invalid_request_uri'])
-    expect(reply.json.error_description).toMatch(/expired \(a pushed request is good for 60 seconds\)/)
+  it('checklist 87: good for 60 s on the server clock: used at 59 s, expired at 60 s → invalid_request_uri "expired"', async () => {
+    const early = String((await push(server, pkce())).json.request_uri)
+    const late = String((await push(server, pkce())).json.request_uri)
+    try {
+      server.clock.advance('59s')
+      expect((await authorize(server, {client_id: 'web', request_uri: early})).status).toBe(302)
+      server.clock.advance('1s')
+      const reply = await authorize(server, {client_id: 'web', request_uri: late})
+      expect([reply.status, reply.json.error]).toEqual([400, 'invalid_request_uri'])
+      expect(reply.json.error_description).toMatch(/expired \(a pushed request is good for 60 seconds\)/)
+    } finally {
+      server.clock.set(Date.now())
+    }
   })
 
-  it('bounded: a client keeps at most 100 live pushed requests (its oldest go first); expired ones are swept on every push', async () => {
+  it('checklist 88: bounded: a client keeps at most 100 live pushed requests (its oldest go first); expired ones are swept on every push', async () => {
     const first = String((await push(server, pkce(), basic('other', 'other-secret-123'))).json.request_uri)
     for (let i = 0; i < 100; i++) expect((await push(server, pkce(), basic('other', 'other-secret-123'))).status).toBe(201)
     expect(rows(server, 'other')).toHaveLength(100)
@@ -300,7 +308,7 @@ describe('GET /authorize with a request_uri', () => {
 })
 
 describe('--require-par and a client\'s requirePar', () => {
-  it('requirePar (config): a plain request is redirected back with invalid_request; a pushed one succeeds', async () => {
+  it('checklist 89: requirePar (config): a plain request is redirected back with invalid_request; a pushed one succeeds', async () => {
     const plain = await authorize(server, {client_id: 'strict', ...pkce()})
     expect(plain.status).toBe(302)
     expect(plain.location!.searchParams.get('error')).toBe('invalid_request')
@@ -317,7 +325,7 @@ describe('--require-par and a client\'s requirePar', () => {
     await expect(startServer({config: {...CONFIG, clients: [{id: 'x', name: 'X', requirePar: 'yes'}]}})).rejects.toThrow(/clients\[0\]\.requirePar.*true or false/)
   })
 
-  it('server-wide (with a consent page): discovery says so, plain requests refused, a pushed one is used by its consent page', async () => {
+  it('checklist 89: server-wide (with a consent page): discovery says so, plain requests refused, a pushed one is used by its consent page', async () => {
     const strict = await start({requirePar: true, autoApprove: false})
     try {
       const meta = (await (await fetch(`${strict.url}/.well-known/oauth-authorization-server`)).json()) as Record<string, unknown>

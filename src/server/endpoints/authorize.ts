@@ -202,7 +202,7 @@ export async function handleAuthorizeDecision(ctx: RequestContext): Promise<void
  */
 function validateOrAnswer(ctx: RequestContext, params: Params, status: 302 | 303): ReadAuthorizationRequest | undefined {
   try {
-    return readAuthorizationRequest(ctx.authority.store, ctx.authority.config, params, {requirePar: ctx.options.requirePar === true})
+    return readAuthorizationRequest(ctx.authority.store, ctx.authority.config, params, {requirePar: ctx.options.requirePar === true, now: ctx.authority.clock.now()})
   } catch (error) {
     if (error instanceof AuthorizationPageError) {
       const title = error.error === 'invalid_request_uri' ? 'Pushed authorization request not usable' : error.error === 'invalid_client' ? 'Unknown client' : error.message.startsWith('redirect_uri') || error.message.includes('redirect') ? 'Redirect URI not accepted' : 'Invalid authorization request'
@@ -219,7 +219,7 @@ function validateOrAnswer(ctx: RequestContext, params: Params, status: 302 | 303
 
 /** Uses the pushed request once (RFC 9126 §4); when another answer already used it, says so and returns false. */
 function claimPushed(ctx: RequestContext, read: ReadAuthorizationRequest): boolean {
-  if (read.pushedId === undefined || usePushedRequest(ctx.authority.store, read.pushedId)) return true
+  if (read.pushedId === undefined || usePushedRequest(ctx.authority.store, read.pushedId, ctx.authority.clock.now())) return true
   sendErrorPage(ctx, 400, {
     error: 'invalid_request_uri',
     title: 'Pushed authorization request not usable',
