@@ -4,7 +4,7 @@ import {join} from 'node:path'
 import {type Clock, OffsetClock} from './clock.js'
 import {type PassportConfig} from './config.js'
 import {syncConfigClients} from './clients.js'
-import {type KeyLocation, loadKeys, PRIVATE_KEY_FILE, PUBLIC_KEY_FILE, RETIRED_KEYS_FILE, type SigningKeys} from './keys.js'
+import {KEY_META_FILE, type KeyLocation, loadKeys, PRIVATE_KEY_FILE, PUBLIC_KEY_FILE, RETIRED_KEYS_FILE, type SigningKeys} from './keys.js'
 import {Store} from '../store/index.js'
 
 export const DEFAULT_DATABASE = 'storage/passport.sqlite'
@@ -100,7 +100,7 @@ export class Authority {
 /** Identity and modification time of the key files (keys from the environment never change). */
 function keyFilesStamp(location: KeyLocation): string {
   if (location.privateKeyPem || location.publicKeyPem) return 'env'
-  return [PRIVATE_KEY_FILE, PUBLIC_KEY_FILE, RETIRED_KEYS_FILE]
+  return [PRIVATE_KEY_FILE, PUBLIC_KEY_FILE, RETIRED_KEYS_FILE, KEY_META_FILE]
     .map((file) => {
       try {
         const stat = statSync(join(location.directory, file))

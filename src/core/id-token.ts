@@ -2,7 +2,7 @@ import {createHash} from 'node:crypto'
 
 import {userClaims} from './claims.js'
 import type {PassportConfig} from './config.js'
-import {signJwtRs256} from './jws.js'
+import {signJwt} from './jws.js'
 import type {SigningKeys} from './keys.js'
 
 export interface IdTokenInput {
@@ -25,7 +25,7 @@ export function accessTokenHash(accessToken: string): string {
 }
 
 /**
- * Signs an OpenID Connect id token (RS256, `typ: JWT`): never acceptable as an access token,
+ * Signs an OpenID Connect id token (the active key's algorithm, `typ: JWT`): never acceptable as an access token,
  * which must be `at+jwt`.
  */
 export function signIdToken(issuer: string, keys: SigningKeys, config: Pick<PassportConfig, 'users' | 'claims'>, input: IdTokenInput): Promise<string> {
@@ -39,5 +39,5 @@ export function signIdToken(issuer: string, keys: SigningKeys, config: Pick<Pass
   payload.aud = input.clientId
   payload.iat = iat
   payload.exp = iat + Math.max(1, Math.ceil(input.ttl / 1000))
-  return signJwtRs256({typ: 'JWT', kid: keys.kid}, payload, keys.privateKey)
+  return signJwt(keys.alg, {typ: 'JWT', kid: keys.kid}, payload, keys.privateKey)
 }

@@ -1,9 +1,8 @@
 import {createPrivateKey, createPublicKey, generateKeyPair, type KeyObject} from 'node:crypto'
 import {existsSync, readFileSync, statSync} from 'node:fs'
 import {join, resolve} from 'node:path'
-import {promisify} from 'node:util'
 
-import {calculateJwkThumbprint, type JWK} from 'jose'
+import {calculateJwkThumbprint, errors as joseErrors, type JWK} from 'jose'
 
 import {ConflictError, InvalidInputError, KeyError} from './errors.js'
 import {errorCode, makeDirectory, ownershipProblem, writeFileSafely} from './files.js'
@@ -14,16 +13,36 @@ export const PUBLIC_KEY_FILE = 'oauth-public.key'
 export const RETIRED_KEYS_FILE = 'oauth-retired-keys.json'
 export const DEFAULT_KEY_PATH = 'storage'
 export const KEY_SIZES = [2048, 3072, 4096] as const
+/** Which algorithm the active key pair signs with, when its PEM alone cannot say (RS256 or PS256). */
+export const KEY_META_FILE = 'oauth-key.json'
+
+/** The JWS algorithms a signing key may use (SPEC §10.7): RSA (PKCS#1 v1.5 or PSS), EC P-256, Ed25519. */
+export const SIGNING_ALGORITHMS = ['RS256', 'PS256', 'ES256', 'EdDSA'] as const
+export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number]
+export const DEFAULT_ALGORITHM: SigningAlgorithm = 'RS256'
+
+export function isSigningAlgorithm(value: unknown): value is SigningAlgorithm {
+  return typeof value === 'string' && (SIGNING_ALGORITHMS as readonly string[]).includes(value)
+}
+
+/** RS256 and PS256 sign with RSA keys; only those take a modulus size. */
+export function isRsaAlgorithm(alg: SigningAlgorithm): boolean {
+  return alg === 'RS256' || alg === 'PS256'
+}
 
 export interface PublicKeyEntry {
   kid: string
   key: KeyObject
+  /** The algorithm the key signs with (published as the JWK's `alg`). */
+  alg: SigningAlgorithm
   /** Unix ms after which a retired key is no longer published; undefined for the active key. */
   publishUntil?: number
 }
 
 export interface SigningKeys {
   kid: string
+  /** The active key's algorithm: it signs access and id tokens. */
+  alg: SigningAlgorithm
   privateKey: KeyObject
   /** The active public key first, then retired ones still published. */
   publicKeys: PublicKeyEntry[]
@@ -35,13 +54,15 @@ export interface SigningKeys {
 }
 
 interface RetiredKeyFile {
-  keys: Array<{kid: string; publicKey: string; retiredAt: number; publishUntil: number}>
+  keys: Array<{kid: string; publicKey: string; alg?: string; retiredAt: number; publishUntil: number}>
 }
 
 export interface KeyLocation {
   /** PEM text from PASSPORT_PRIVATE_KEY / PASSPORT_PUBLIC_KEY; wins over files (the seed's order). */
   privateKeyPem?: string
   publicKeyPem?: string
+  /** PASSPORT_KEY_ALG: the algorithm of the PEM keys from the environment (PS256 for an RSA key; others are implied). */
+  algorithm?: string
   /** The key directory: flag, PASSPORT_KEY_PATH or `keyPath` in config, else `storage/`. */
   directory: string
 }
@@ -51,6 +72,7 @@ export function keyLocation(directory: string | undefined, env: NodeJS.ProcessEn
   const location: KeyLocation = {directory: resolve(cwd, directory ?? DEFAULT_KEY_PATH)}
   if (env.PASSPORT_PRIVATE_KEY) location.privateKeyPem = unescapeNewlines(env.PASSPORT_PRIVATE_KEY)
   if (env.PASSPORT_PUBLIC_KEY) location.publicKeyPem = unescapeNewlines(env.PASSPORT_PUBLIC_KEY)
+  if (env.PASSPORT_KEY_ALG) location.algorithm = env.PASSPORT_KEY_ALG
   return location
 }
 
@@ -67,43 +89,67 @@ export interface GeneratedKeys {
   kid: string
   privateKeyPath: string
   publicKeyPath: string
-  bits: number
+  alg: SigningAlgorithm
+  /** The RSA modulus size; null for EC and Ed25519 keys. */
+  bits: number | null
 }
 
 /**
- * Generates an RSA key pair into `directory` (PKCS#8 / SPKI PEM; private key 0600, directory 0700).
- * Refuses to overwrite existing keys unless `force`.
+ * Generates a key pair for `alg` (default RS256) into `directory` (PKCS#8 / SPKI PEM; private
+ * key 0600, directory 0700). `bits` applies to RSA only. Refuses to overwrite existing keys
+ * unless `force`.
  */
-export async function generateKeys(directory: string, options: {bits?: number; force?: boolean} = {}): Promise<GeneratedKeys> {
-  const bits = options.bits ?? 2048
-  if (!(KEY_SIZES as readonly number[]).includes(bits)) throw new InvalidInputError(`Key size must be one of ${KEY_SIZES.join(', ')} bits; got ${bits}.`)
+export async function generateKeys(directory: string, options: {alg?: string; bits?: number; force?: boolean} = {}): Promise<GeneratedKeys> {
+  const {alg, bits} = keySpec(options.alg ?? DEFAULT_ALGORITHM, options.bits, 2048)
   if (!options.force && keysExist(directory)) {
     throw new ConflictError(`Keys already exist in ${directory}; pass --force to overwrite them (tokens they signed will stop verifying).`)
   }
-  const pair = await newKeyPair(bits)
-  writeKeyPair(directory, pair.privatePem, pair.publicPem)
-  return {kid: await keyId(createPublicKey(pair.publicPem)), privateKeyPath: join(directory, PRIVATE_KEY_FILE), publicKeyPath: join(directory, PUBLIC_KEY_FILE), bits}
+  const pair = await newKeyPair(alg, bits)
+  const kid = await keyId(createPublicKey(pair.publicPem))
+  writeKeyPair(directory, pair.privatePem, pair.publicPem, {kid, alg})
+  return {kid, privateKeyPath: join(directory, PRIVATE_KEY_FILE), publicKeyPath: join(directory, PUBLIC_KEY_FILE), alg, bits}
 }
 
 /**
- * Makes a new active key. The previous public key stays published until `publishUntil` (the
- * latest expiry of any token it may have signed), so those tokens keep verifying.
+ * Makes a new active key, by default of the current key's algorithm (and RSA size). The previous
+ * public key stays published, with its algorithm, until `publishUntil` (the latest expiry of any
+ * token it may have signed), so those tokens keep verifying.
  */
-export async function rotateKeys(directory: string, publishUntil: number, options: {bits?: number; now?: number} = {}): Promise<{kid: string; retiredKid: string}> {
+export async function rotateKeys(
+  directory: string,
+  publishUntil: number,
+  options: {alg?: string; bits?: number; now?: number} = {},
+): Promise<{kid: string; alg: SigningAlgorithm; retiredKid: string; retiredAlg: SigningAlgorithm}> {
   const current = await loadKeysFromDirectory(directory)
-  const pair = await newKeyPair(options.bits ?? (current.privateKey.asymmetricKeyDetails?.modulusLength ?? 2048))
+  const currentBits = current.privateKey.asymmetricKeyDetails?.modulusLength ?? 2048
+  const {alg, bits} = keySpec(options.alg ?? current.alg, options.bits, isRsaAlgorithm(current.alg) ? currentBits : 2048)
+  const pair = await newKeyPair(alg, bits)
+  const kid = await keyId(createPublicKey(pair.publicPem))
   const now = options.now ?? Date.now()
   const retired = readRetired(directory)
   retired.keys = retired.keys.filter((k) => k.kid !== current.kid && k.publishUntil > now)
   retired.keys.unshift({
     kid: current.kid,
     publicKey: current.publicKeys[0]!.key.export({type: 'spki', format: 'pem'}).toString(),
+    alg: current.alg,
     retiredAt: now,
     publishUntil,
   })
   writeFileAtomic(join(directory, RETIRED_KEYS_FILE), `${JSON.stringify(retired, null, 2)}\n`, 0o644)
-  writeKeyPair(directory, pair.privatePem, pair.publicPem)
-  return {kid: await keyId(createPublicKey(pair.publicPem)), retiredKid: current.kid}
+  writeKeyPair(directory, pair.privatePem, pair.publicPem, {kid, alg})
+  return {kid, alg, retiredKid: current.kid, retiredAlg: current.alg}
+}
+
+/** Checks an algorithm name and a modulus size together: `bits` only for RSA. */
+function keySpec(algorithm: string, bits: number | undefined, defaultBits: number): {alg: SigningAlgorithm; bits: number | null} {
+  if (!isSigningAlgorithm(algorithm)) throw new InvalidInputError(`The key algorithm must be one of ${SIGNING_ALGORITHMS.join(', ')}; got "${algorithm}".`)
+  if (!isRsaAlgorithm(algorithm)) {
+    if (bits !== undefined) throw new InvalidInputError(`--bits applies to RSA keys (RS256, PS256) only; ${algorithm} keys have a fixed size (${algorithm === 'ES256' ? 'P-256' : 'Ed25519'}).`)
+    return {alg: algorithm, bits: null}
+  }
+  const size = bits ?? defaultBits
+  if (!(KEY_SIZES as readonly number[]).includes(size)) throw new InvalidInputError(`Key size must be one of ${KEY_SIZES.join(', ')} bits; got ${size}.`)
+  return {alg: algorithm, bits: size}
 }
 
 /** Drops retired keys whose tokens have all expired (or every retired key with `all`). */
@@ -127,31 +173,59 @@ export async function loadKeys(location: KeyLocation, now = Date.now()): Promise
     const publicKey = parsePublic(location.publicKeyPem, 'PASSPORT_PUBLIC_KEY')
     assertPair(privateKey, publicKey, 'PASSPORT_PRIVATE_KEY and PASSPORT_PUBLIC_KEY')
     const kid = await keyId(publicKey)
-    return {kid, privateKey, publicKeys: [{kid, key: publicKey}], source: 'env'}
+    const alg = keyAlgorithm(publicKey, location.algorithm, 'PASSPORT_KEY_ALG')
+    return {kid, alg, privateKey, publicKeys: [{kid, key: publicKey, alg}], source: 'env'}
   }
-  const loaded = await loadKeysFromDirectory(location.directory)
+  const retired = readRetired(location.directory).keys
+  const loaded = await loadKeysFromDirectory(location.directory, retired)
   const kid = loaded.kid
-  for (const entry of readRetired(location.directory).keys) {
+  const where = join(location.directory, RETIRED_KEYS_FILE)
+  for (const entry of retired) {
     if (entry.publishUntil <= now || entry.kid === kid) continue
-    loaded.publicKeys.push({kid: entry.kid, key: parsePublic(entry.publicKey, join(location.directory, RETIRED_KEYS_FILE)), publishUntil: entry.publishUntil})
+    const key = parsePublic(entry.publicKey, where)
+    loaded.publicKeys.push({kid: entry.kid, key, alg: keyAlgorithm(key, entry.alg, where), publishUntil: entry.publishUntil})
   }
   return loaded
 }
 
-/** The public JWK Set (RFC 7517): only `kty n e kid use alg`, never private members. */
+/**
+ * The algorithm a key signs with: implied by an EC P-256 (ES256) or Ed25519 (EdDSA) key; for an
+ * RSA key, `hint` (PS256 or RS256), default RS256. A hint that does not fit the key is a KeyError.
+ */
+export function keyAlgorithm(key: KeyObject, hint: string | undefined, where: string): SigningAlgorithm {
+  const type = key.asymmetricKeyType
+  let implied: SigningAlgorithm[]
+  if (type === 'rsa') implied = ['RS256', 'PS256']
+  else if (type === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1') implied = ['ES256']
+  else if (type === 'ed25519') implied = ['EdDSA']
+  else throw new KeyError(`${where}: a ${type === 'ec' ? `${key.asymmetricKeyDetails?.namedCurve ?? 'unknown'} EC` : (type ?? 'unknown')} key cannot sign tokens; passport signs with RSA (RS256, PS256), EC P-256 (ES256) or Ed25519 (EdDSA) keys.`)
+  if (hint === undefined) return implied[0]!
+  if (!isSigningAlgorithm(hint) || !implied.includes(hint)) throw new KeyError(`${where}: "${hint}" is not an algorithm for this ${type} key (use ${implied.join(' or ')}).`)
+  return hint
+}
+
+/**
+ * The public JWK Set (RFC 7517): `kty n e` (RSA), `kty crv x y` (EC) or `kty crv x` (OKP), then
+ * `kid use alg`; never private members.
+ */
 export async function publicJwks(keys: SigningKeys): Promise<{keys: JWK[]}> {
-  return {
-    keys: await Promise.all(
-      keys.publicKeys.map(async ({kid, key}) => {
-        const {kty, n, e} = key.export({format: 'jwk'})
-        return {kty: kty!, n, e, kid, use: 'sig', alg: 'RS256'}
-      }),
-    ),
-  }
+  return {keys: keys.publicKeys.map(publicJwk)}
+}
+
+export function publicJwk({kid, key, alg}: PublicKeyEntry): JWK {
+  const jwk = key.export({format: 'jwk'})
+  const members: JWK =
+    jwk.kty === 'RSA' ? {kty: 'RSA', n: jwk.n!, e: jwk.e!} : jwk.kty === 'EC' ? {kty: 'EC', crv: jwk.crv!, x: jwk.x!, y: jwk.y!} : {kty: jwk.kty!, crv: jwk.crv!, x: jwk.x!}
+  return {...members, kid, use: 'sig', alg}
+}
+
+/** Every algorithm the published keys sign with, the active key's first (discovery's `…_alg_values_supported`). */
+export function publishedAlgorithms(keys: Pick<SigningKeys, 'publicKeys'>): SigningAlgorithm[] {
+  return [...new Set(keys.publicKeys.map((k) => k.alg))]
 }
 
 /** The active key pair of a key directory, with its kid (earlier keys are added by {@link loadKeys}). */
-async function loadKeysFromDirectory(directory: string): Promise<SigningKeys> {
+async function loadKeysFromDirectory(directory: string, retired: RetiredKeyFile['keys'] = []): Promise<SigningKeys> {
   if (existsSync(directory)) assertSafeKeyDirectory(directory)
   const privatePath = join(directory, PRIVATE_KEY_FILE)
   const publicPath = join(directory, PUBLIC_KEY_FILE)
@@ -161,7 +235,12 @@ async function loadKeysFromDirectory(directory: string): Promise<SigningKeys> {
   const publicKey = parsePublic(publicPem, publicPath)
   assertPair(privateKey, publicKey, `${privatePath} and ${publicPath}`)
   const kid = await keyId(publicKey)
-  const keys: SigningKeys = {kid, privateKey, publicKeys: [{kid, key: publicKey}], source: 'files', directory}
+  // The algorithm written with this key pair; a rotation caught between writing the new
+  // algorithm and the new keys still finds the old key's in the retired list.
+  const meta = readKeyMeta(directory)
+  const hint = meta?.kid === kid ? meta.alg : retired.find((k) => k.kid === kid)?.alg
+  const alg = keyAlgorithm(publicKey, hint, meta?.kid === kid ? join(directory, KEY_META_FILE) : privatePath)
+  const keys: SigningKeys = {kid, alg, privateKey, publicKeys: [{kid, key: publicKey, alg}], source: 'files', directory}
   const mode = statSync(privatePath).mode & 0o777
   if (mode & 0o077) {
     keys.permissionWarning = `Private key ${privatePath} is readable by other users (mode ${mode.toString(8).padStart(4, '0')}); run chmod 600 on it.`
@@ -186,7 +265,7 @@ function parsePrivate(pem: string, where: string): KeyObject {
   } catch {
     throw new KeyError(`${where} is not a PEM private key; run "passport keys --force" to make a new pair.`)
   }
-  if (key.asymmetricKeyType !== 'rsa') throw new KeyError(`${where} is not an RSA key; passport signs with RS256 and needs an RSA key pair.`)
+  keyAlgorithm(key, undefined, where)
   return key
 }
 
@@ -197,7 +276,7 @@ function parsePublic(pem: string, where: string): KeyObject {
   } catch {
     throw new KeyError(`${where} is not a PEM public key; run "passport keys --force" to make a new pair.`)
   }
-  if (key.asymmetricKeyType !== 'rsa') throw new KeyError(`${where} is not an RSA key; passport signs with RS256 and needs an RSA key pair.`)
+  keyAlgorithm(key, undefined, where)
   // A private PEM given as "public" would publish private members: keep only the public part.
   return key.type === 'private' ? createPublicKey(key) : key
 }
@@ -221,16 +300,29 @@ function readRetired(directory: string): RetiredKeyFile {
   }
 }
 
-async function newKeyPair(bits: number): Promise<{privatePem: string; publicPem: string}> {
-  const {privateKey, publicKey} = await promisify(generateKeyPair)('rsa', {
-    modulusLength: bits,
-    publicKeyEncoding: {type: 'spki', format: 'pem'},
-    privateKeyEncoding: {type: 'pkcs8', format: 'pem'},
-  })
-  return {privatePem: privateKey, publicPem: publicKey}
+function readKeyMeta(directory: string): {kid: string; alg: string} | undefined {
+  const path = join(directory, KEY_META_FILE)
+  if (!existsSync(path)) return undefined
+  try {
+    const parsed = JSON.parse(readFileSync(path, 'utf8')) as {kid?: unknown; alg?: unknown}
+    if (typeof parsed.kid !== 'string' || typeof parsed.alg !== 'string') throw new Error('no kid or alg')
+    return {kid: parsed.kid, alg: parsed.alg}
+  } catch {
+    throw new KeyError(`${path} is not a valid key description ({"kid", "alg"}); delete it (an RSA key then signs RS256) or restore it.`)
+  }
 }
 
-function writeKeyPair(directory: string, privatePem: string, publicPem: string): void {
+function newKeyPair(alg: SigningAlgorithm, bits: number | null): Promise<{privatePem: string; publicPem: string}> {
+  const encoding = {publicKeyEncoding: {type: 'spki', format: 'pem'}, privateKeyEncoding: {type: 'pkcs8', format: 'pem'}} as const
+  return new Promise((resolve, reject) => {
+    const done = (error: Error | null, publicPem: string, privatePem: string) => (error ? reject(error) : resolve({privatePem, publicPem}))
+    if (alg === 'ES256') generateKeyPair('ec', {namedCurve: 'P-256', ...encoding}, done)
+    else if (alg === 'EdDSA') generateKeyPair('ed25519', encoding, done)
+    else generateKeyPair('rsa', {modulusLength: bits ?? 2048, ...encoding}, done)
+  })
+}
+
+function writeKeyPair(directory: string, privatePem: string, publicPem: string, meta: {kid: string; alg: SigningAlgorithm}): void {
   let created: string[]
   try {
     created = makeDirectory(directory, 0o700)
@@ -240,6 +332,7 @@ function writeKeyPair(directory: string, privatePem: string, publicPem: string):
   // A directory that was already there keeps its mode (a shared one keeps its sticky bit); one
   // that others could write to, or that is not the user's, is refused instead.
   if (created.length === 0) assertSafeKeyDirectory(directory)
+  writeFileAtomic(join(directory, KEY_META_FILE), `${JSON.stringify(meta, null, 2)}\n`, 0o644)
   writeFileAtomic(join(directory, PRIVATE_KEY_FILE), privatePem, 0o600)
   writeFileAtomic(join(directory, PUBLIC_KEY_FILE), publicPem, 0o644)
 }
@@ -267,4 +360,17 @@ function writeFileAtomic(path: string, content: string, mode: number): void {
 /** Environment variables often carry PEM with literal "\n" sequences. */
 function unescapeNewlines(pem: string): string {
   return pem.includes('\\n') ? pem.replace(/\\n/g, '\n') : pem
+}
+
+/**
+ * A jose key resolver over published keys: the key whose `kid` the JWS header names, used only
+ * with the algorithm it is published for (an RS256 key never verifies a PS256 signature).
+ */
+export function publishedKeyResolver(publicKeys: readonly PublicKeyEntry[]): (header: {kid?: string; alg?: string}) => KeyObject {
+  return (header) => {
+    const entry = publicKeys.find((k) => k.kid === header.kid)
+    if (!entry) throw new joseErrors.JWKSNoMatchingKey(`no published key has kid ${header.kid ?? '(none)'}`)
+    if (entry.alg !== header.alg) throw new joseErrors.JWKSNoMatchingKey(`the key ${entry.kid} signs ${entry.alg}, not ${header.alg ?? '(none)'}`)
+    return entry.key
+  }
 }

@@ -1,7 +1,7 @@
 import {errors as joseErrors, jwtVerify} from 'jose'
 
 import {redirectUriMatches} from './authorization.js'
-import type {SigningKeys} from './keys.js'
+import {publishedKeyResolver, SIGNING_ALGORITHMS, type SigningKeys} from './keys.js'
 import type {ClientRow} from '../store/clients.js'
 import type {Store} from '../store/index.js'
 
@@ -106,7 +106,7 @@ function isLoopbackLiteral(hostname: string): boolean {
 }
 
 /**
- * An `id_token_hint`: an id token (`typ: JWT`, RS256) signed by one of this authority's published
+ * An `id_token_hint`: an id token (`typ: JWT`) signed by one of this authority's published
  * keys, naming this issuer. It may have expired (RP-Initiated Logout §2: the OP should accept
  * hints whose `exp` has passed). Access tokens (`at+jwt`) are not id tokens.
  */
@@ -114,12 +114,8 @@ async function verifyIdTokenHint(token: string, issuer: string, keys: SigningKey
   try {
     const {payload} = await jwtVerify(
       token,
-      (header) => {
-        const entry = keys.publicKeys.find((k) => k.kid === header.kid)
-        if (!entry) throw new joseErrors.JWKSNoMatchingKey()
-        return entry.key
-      },
-      {issuer, algorithms: ['RS256'], typ: 'JWT', requiredClaims: ['sub', 'aud'], clockTolerance: Number.MAX_SAFE_INTEGER},
+      publishedKeyResolver(keys.publicKeys),
+      {issuer, algorithms: [...SIGNING_ALGORITHMS], typ: 'JWT', requiredClaims: ['sub', 'aud'], clockTolerance: Number.MAX_SAFE_INTEGER},
     )
     const audience = typeof payload.aud === 'string' ? [payload.aud] : payload.aud!
     // With several audiences the authorized party is the client (OIDC Core §2).

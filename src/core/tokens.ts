@@ -2,7 +2,7 @@ import type {Authority} from './authority.js'
 import {randomToken, sha256} from './crypto.js'
 import {InvalidInputError} from './errors.js'
 import {uuidv7} from './ids.js'
-import {signJwtRs256} from './jws.js'
+import {signJwt} from './jws.js'
 import type {SigningKeys} from './keys.js'
 import {formatScope} from './scopes.js'
 import type {AccessTokenRow} from '../store/access-tokens.js'
@@ -163,5 +163,5 @@ export function signAccessToken(
   payload.jti = row.id
   payload.iat = Math.floor(row.createdAt / 1000)
   payload.exp = Math.floor(row.expiresAt / 1000)
-  return signJwtRs256({typ: 'at+jwt', kid: keys.kid}, payload, keys.privateKey)
+  return signJwt(keys.alg, {typ: 'at+jwt', kid: keys.kid}, payload, keys.privateKey)
 }

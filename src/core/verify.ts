@@ -4,7 +4,7 @@ import {createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, type JSONWe
 
 import type {Authority} from './authority.js'
 import {InsufficientScopeError, InvalidInputError, InvalidTokenError} from './errors.js'
-import type {PublicKeyEntry} from './keys.js'
+import {publishedKeyResolver, type PublicKeyEntry, SIGNING_ALGORITHMS} from './keys.js'
 import {tokenCan} from './scopes.js'
 import type {AccessTokenRow} from '../store/access-tokens.js'
 import type {Store} from '../store/index.js'
@@ -63,7 +63,7 @@ export interface VerifiedAccessToken {
 }
 
 /**
- * Verifies an RS256 `at+jwt` access token: signature against the published keys, `typ`, issuer,
+ * Verifies an `at+jwt` access token (RS256, PS256, ES256 or EdDSA): signature against the published keys, `typ`, issuer,
  * expiry, audience, (with a store) revocation, and the required scopes. Throws
  * {@link InvalidTokenError} or {@link InsufficientScopeError} with one sentence saying why, and
  * {@link InvalidInputError} for options it cannot use (before looking at the token).
@@ -94,7 +94,7 @@ export function prepareVerification(options: VerifyAccessTokenOptions, who: stri
     try {
       const verified = await jwtVerify(token, key, {
         issuer,
-        algorithms: ['RS256'],
+        algorithms: [...SIGNING_ALGORITHMS],
         typ: 'at+jwt',
         requiredClaims: ['sub', 'jti', 'exp', 'iat', 'client_id'],
         ...(audience === undefined ? {} : {audience}),
@@ -170,11 +170,7 @@ function keyResolver(options: VerifyAccessTokenOptions, who: string): JWTVerifyG
 
 function publicKeyResolver(publicKey: KeyObject | PublicKeyEntry[]): JWTVerifyGetKey | KeyObject {
   if (!Array.isArray(publicKey)) return publicKey
-  return (header) => {
-    const entry = publicKey.find((k) => k.kid === header.kid)
-    if (!entry) throw new joseErrors.JWKSNoMatchingKey(`no published key has kid ${header.kid ?? '(none)'}`)
-    return entry.key
-  }
+  return publishedKeyResolver(publicKey)
 }
 
 function jwksUrl(value: string | URL, who: string): URL {
@@ -226,8 +222,10 @@ function describeJoseError(error: unknown, issuer: string, audience: string | st
     if (error.reason === 'missing') return `The token is missing the ${error.claim} claim.`
     return `The token's ${error.claim} claim is invalid (${error.reason}).`
   }
-  if (error instanceof joseErrors.JOSEAlgNotAllowed) return 'The token is not signed with RS256.'
-  if (error instanceof joseErrors.JWKSNoMatchingKey) return 'The token is signed by a key this authority does not publish (unknown kid).'
+  if (error instanceof joseErrors.JOSEAlgNotAllowed) return `The token is not signed with an accepted algorithm (${SIGNING_ALGORITHMS.join(', ')}).`
+  if (error instanceof joseErrors.JWKSNoMatchingKey) {
+    return error.message.includes(' signs ') ? `The token's alg is not the one its key is published for (${error.message}).` : 'The token is signed by a key this authority does not publish (unknown kid).'
+  }
   if (error instanceof joseErrors.JWSSignatureVerificationFailed) return 'The token signature does not verify.'
   if (error instanceof joseErrors.JWSInvalid || error instanceof joseErrors.JWTInvalid) return 'The token is not a well-formed JWT.'
   if (error instanceof joseErrors.JOSENotSupported) return 'The token uses an unsupported algorithm or key.'

@@ -34,7 +34,7 @@ interface GuardOptions extends RequireBearerOptions {
  * 9728, RFC 9068 §4), the seed's `RequireBearer()`. It reads the token from the `Authorization`
  * header (scheme matched case-insensitively) or the `access_token` of a body a framework already
  * parsed into `req.body`; it never reads the request stream, which stays the next handler's. It
- * verifies the token (RS256 `at+jwt`, issuer, expiry, key, audience, revocation with an
+ * verifies the token (`at+jwt` signed RS256, PS256, ES256 or EdDSA by a published key, issuer, expiry, key, audience, revocation with an
  * authority) and the scopes. On success it sets `req.auth`, calls `next()` when given, and
  * resolves to the verified token. Otherwise it answers — 401 without error for no credentials,
  * 400 `invalid_request`, 401 `invalid_token`, 403 `insufficient_scope` naming the missing scopes,

@@ -19,7 +19,7 @@ describe('passport keys', () => {
   it('generates a 0600 private key in a 0700 directory, refuses to overwrite without --force', async () => {
     const created = await passport(dir, ['keys'])
     expect(created.code).toBe(0)
-    expect(created.stdout).toMatch(/^Private key: .*storage\/oauth-private\.key\nPublic key: {2}.*storage\/oauth-public\.key\nKey id: {6}[\w-]{43}\n$/)
+    expect(created.stdout).toMatch(/^Private key: .*storage\/oauth-private\.key\nPublic key: {2}.*storage\/oauth-public\.key\nKey id: {6}[\w-]{43}\nAlgorithm: {3}RS256 \(RSA 2048 bits\)\n$/)
     expect(statSync(join(dir, 'storage', 'oauth-private.key')).mode & 0o777).toBe(0o600)
     expect(statSync(join(dir, 'storage')).mode & 0o777).toBe(0o700)
     expect(readFileSync(join(dir, 'storage', 'oauth-private.key'), 'utf8')).toMatch(/^-----BEGIN PRIVATE KEY-----\n/)
@@ -101,10 +101,10 @@ describe('passport keys', () => {
 
     const plain = await passport(dir, ['keys:rotate'])
     expect(plain.code, plain.stderr).toBe(0)
-    const newKid = /^New key id: +([\w-]{43})$/m.exec(plain.stdout)?.[1]
+    const newKid = /^New key id: +([\w-]{43}) \(RS256\)$/m.exec(plain.stdout)?.[1]
     expect(newKid).toBeDefined()
     expect(newKid).not.toBe(oldKid)
-    expect(plain.stdout).toContain(`Retired key id: ${oldKid} (stays published in the JWKS until ${new Date(expiresAt).toISOString()})`)
+    expect(plain.stdout).toContain(`Retired key id: ${oldKid} (RS256; stays published in the JWKS until ${new Date(expiresAt).toISOString()})`)
 
     const jwks = await passportJson<Jwks>(dir, ['keys:jwks'])
     expect(jwks.keys.map((k) => k.kid)).toEqual([newKid, oldKid])

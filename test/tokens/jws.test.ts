@@ -10,7 +10,7 @@ import {signAccessToken} from '../../src/core/tokens.js'
 
 const {privateKey} = generateKeyPairSync('rsa', {modulusLength: 2048})
 const publicKey = createPublicKey(privateKey)
-const keys: SigningKeys = {kid: 'kid-1', privateKey, publicKeys: [{kid: 'kid-1', key: publicKey}], source: 'env'}
+const keys: SigningKeys = {kid: 'kid-1', alg: 'RS256', privateKey, publicKeys: [{kid: 'kid-1', key: publicKey, alg: 'RS256'}], source: 'env'}
 
 // RS256 (RSASSA-PKCS1-v1_5) is deterministic: the same header, claims and key give the same bytes.
 describe('signAccessToken and signIdToken: exactly the claims and header a hand-built SignJWT gives', () => {

@@ -61,14 +61,14 @@ describe('passport token:verify', () => {
   it('refuses alg none', async () => {
     const claims = decodeJwt(token)
     const unsigned = `${encode({alg: 'none', typ: 'at+jwt'})}.${encode(claims)}.`
-    expect(await invalid(unsigned)).toBe('The token is not signed with RS256.')
+    expect(await invalid(unsigned)).toBe('The token is not signed with an accepted algorithm (RS256, PS256, ES256, EdDSA).')
   })
 
   it('refuses HS256 signed with the public key PEM as the secret', async () => {
     const claims = decodeJwt(token)
     const {kid} = decodeProtectedHeader(token)
     const forged = await new SignJWT(claims).setProtectedHeader({alg: 'HS256', typ: 'at+jwt', kid: kid!}).sign(new TextEncoder().encode(ws.publicKeyPem()))
-    expect(await invalid(forged)).toBe('The token is not signed with RS256.')
+    expect(await invalid(forged)).toBe('The token is not signed with an accepted algorithm (RS256, PS256, ES256, EdDSA).')
   })
 
   it('refuses a token with typ JWT (an id token) even when signed by our key', async () => {

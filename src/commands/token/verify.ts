@@ -13,7 +13,7 @@ export default class TokenVerify extends BaseCommand<typeof TokenVerify> {
     token: Args.string({description: 'The access token (JWT) to verify.'}),
   }
 
-  static override description = `Verify an access token as a resource server would: RS256 signature against the current and still-published earlier keys, typ at+jwt, issuer, expiry, revocation in the database, and the scopes given with --scope (* grants all).
+  static override description = `Verify an access token as a resource server would: signature (RS256, PS256, ES256 or EdDSA, as each key is published) against the current and still-published earlier keys, typ at+jwt, issuer, expiry, revocation in the database, and the scopes given with --scope (* grants all).
 Exit 0 and print the claims when valid; exit 1 with the reason when not.`
 
   static override examples = [

@@ -1,11 +1,12 @@
 import {supportedClaims} from '../../core/claims.js'
 import {knownScopes} from '../../core/config.js'
 import {GRANT_AUTHORIZATION_CODE, GRANT_CLIENT_CREDENTIALS, GRANT_DEVICE_CODE, GRANT_REFRESH_TOKEN} from '../../core/clients.js'
+import {publishedAlgorithms, type SigningKeys} from '../../core/keys.js'
 import type {RequestContext} from '../context.js'
 import {sendJson} from '../http.js'
 
 /** RFC 8414 and OpenID Connect Discovery metadata: only what the server really supports. */
-export function metadata(ctx: Pick<RequestContext, 'authority' | 'options' | 'endpoint'>): Record<string, unknown> {
+export function metadata(ctx: Pick<RequestContext, 'authority' | 'options' | 'endpoint'>, keys?: Pick<SigningKeys, 'publicKeys'>): Record<string, unknown> {
   const {authority, options} = ctx
   const served = (group: string) => !options.except.includes(group as never)
   const issuer = authority.issuer
@@ -19,7 +20,8 @@ export function metadata(ctx: Pick<RequestContext, 'authority' | 'options' | 'en
     token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
     scopes_supported: Object.keys(knownScopes(authority.config)),
     subject_types_supported: ['public'],
-    id_token_signing_alg_values_supported: ['RS256'],
+    // Every algorithm a published key signs with (SPEC §10.7), the active key's first.
+    id_token_signing_alg_values_supported: keys ? publishedAlgorithms(keys) : ['RS256'],
     claims_supported: supportedClaims(authority.config),
     authorization_response_iss_parameter_supported: true,
     // OpenID Connect Discovery defaults this one to true; passport has no request objects.
@@ -44,6 +46,6 @@ export function metadata(ctx: Pick<RequestContext, 'authority' | 'options' | 'en
   return meta
 }
 
-export function handleDiscovery(ctx: RequestContext): void {
-  sendJson(ctx.res, 200, metadata(ctx), {'Cache-Control': 'public, max-age=60'})
+export async function handleDiscovery(ctx: RequestContext): Promise<void> {
+  sendJson(ctx.res, 200, metadata(ctx, await ctx.authority.signingKeys()), {'Cache-Control': 'public, max-age=60'})
 }
