@@ -2,6 +2,7 @@ import * as Flags from '@oclif/core/flags'
 
 import {BaseCommand} from '../cli/base-command.js'
 import {color} from '../cli/output.js'
+import {PROTOCOL_FAULT_NAMES} from '../control/faults.js'
 import {generateKeys, keysExist} from '../core/keys.js'
 
 export default class Serve extends BaseCommand<typeof Serve> {
@@ -12,6 +13,7 @@ export default class Serve extends BaseCommand<typeof Serve> {
     '<%= config.bin %> serve --port 0 --json',
     '<%= config.bin %> serve --port 0 --login-as alice --auto-approve',
     '<%= config.bin %> serve --prefix /api/oauth --except scopes --except introspect',
+    '<%= config.bin %> serve --port 0 --login-as alice --auto-approve --fault wrong-iss',
   ]
 
   static override flags = {
@@ -24,6 +26,7 @@ export default class Serve extends BaseCommand<typeof Serve> {
     'auto-approve': Flags.boolean({description: 'Skip the consent page (and the sign-out confirmation) for every client.'}),
     quiet: Flags.boolean({description: 'No access log on stderr.'}),
     'require-par': Flags.boolean({description: 'Accept only pushed authorization requests (RFC 9126): /authorize then needs a request_uri from {prefix}/par.'}),
+    fault: Flags.string({description: 'Arm a named protocol fault until stopped, for testing a client\'s checks (repeatable; see docs/testing.md).', multiple: true, options: PROTOCOL_FAULT_NAMES}),
   }
 
   async run(): Promise<{issuer: string; port: number; url: string}> {
@@ -38,6 +41,8 @@ export default class Serve extends BaseCommand<typeof Serve> {
     const keys = await authority.signingKeys()
     if (keys.permissionWarning) this.warning(keys.permissionWarning)
     const quiet = this.flags.quiet
+    const control = this.flags.fault === undefined ? undefined : new (await import('../control/index.js')).Control(authority)
+    for (const name of this.flags.fault ?? []) control!.faults.add(control!.faults.check(name, {persistent: true}))
     const running = await serve(
       authority,
       {
@@ -49,6 +54,7 @@ export default class Serve extends BaseCommand<typeof Serve> {
         ...(this.flags['require-par'] ? {requirePar: true} : {}),
         ...(this.flags['login-as'] === undefined ? {} : {loginAs: this.flags['login-as']}),
         ...(quiet ? {} : {log: (line: string) => process.stderr.write(`${line}\n`)}),
+        ...(control === undefined ? {} : {control}),
       },
       this.flags.issuer,
     )

@@ -1,5 +1,6 @@
 import type {IncomingMessage, ServerResponse} from 'node:http'
 
+import type {Control} from '../control/index.js'
 import type {Authority} from '../core/authority.js'
 import type {SessionStore} from './session.js'
 
@@ -21,6 +22,8 @@ export interface ServerOptions {
   requirePar?: boolean
   /** One line per request and server events; undefined silences the log. */
   log?: (line: string) => void
+  /** Test control (faults, request log); undefined when off. */
+  control?: Control
 }
 
 /** What a route handler gets: the request, the response, and the server's shared state. */

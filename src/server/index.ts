@@ -3,7 +3,9 @@ import {createServer, type IncomingMessage, type Server, type ServerResponse} fr
 import type {AddressInfo} from 'node:net'
 
 import {Authority} from '../core/authority.js'
-import type {Clock} from '../core/clock.js'
+import {Control} from '../control/index.js'
+import {type AuthorityHandle, createHandle} from '../control/handle.js'
+import type {ProtocolFaultName} from '../control/faults.js'
 import {defaultConfig, loadConfig, type PassportConfig, parseConfig} from '../core/config.js'
 import {InvalidInputError, OAuthError, UserError} from '../core/errors.js'
 import {keyLocation, type KeyLocation} from '../core/keys.js'
@@ -67,6 +69,8 @@ export async function serve(authority: Authority, options: ServerOptions, explic
   const sessions = new SessionStore(authority.clock)
   const table = buildRouteTable(routes(), options)
   const log = options.log
+  const control = options.control
+  control?.bind([...table.values()].flatMap((byMethod) => [...byMethod.values()]))
 
   const server = createServer({requestTimeout: 30_000, headersTimeout: 15_000, keepAliveTimeout: 5_000}, (req, res) => {
     const started = performance.now()
@@ -76,6 +80,7 @@ export async function serve(authority: Authority, options: ServerOptions, explic
         log(`${req.method} ${(req.url ?? '').split('?')[0]} ${res.statusCode} ${(performance.now() - started).toFixed(1)}ms`)
       })
     }
+    control?.track(req, res, started)
     void handle(req, res)
   })
 
@@ -95,6 +100,7 @@ export async function serve(authority: Authority, options: ServerOptions, explic
         sendJson(res, 405, {error: 'invalid_request', error_description: `${req.method} is not allowed on ${pathname}; use ${allowed}.`}, {Allow: allowed})
         return
       }
+      if (control !== undefined && control.faults.size > 0 && (await control.intercept(req, res, route))) return
       const ctx: RequestContext = {
         req,
         res,
@@ -197,13 +203,15 @@ export interface StartServerOptions {
   requirePar?: boolean
   /** Receives the access log; silent by default. */
   log?: (line: string) => void
+  /** Named protocol faults armed from the start, until cleared (as `serve --fault NAME`). */
+  faults?: ProtocolFaultName[]
 }
 
 /**
  * The same server as `passport serve`, in-process: for a test runner's global set-up.
  * `await close()` when done.
  */
-export async function startServer(options: StartServerOptions = {}): Promise<{issuer: string; url: string; port: number; clock: Clock; close(): Promise<void>}> {
+export async function startServer(options: StartServerOptions = {}): Promise<AuthorityHandle> {
   const config = typeof options.config === 'string' ? loadConfig(options.config) : options.config ? parseConfig(options.config) : defaultConfig()
   let keys: KeyLocation
   if (options.keyPath) {
@@ -214,21 +222,25 @@ export async function startServer(options: StartServerOptions = {}): Promise<{is
   }
   const authority = Authority.open({config, database: options.database ?? config.database ?? ':memory:', keys})
   try {
+    const control = new Control(authority)
+    for (const name of options.faults ?? []) control.faults.add(control.faults.check(name, {persistent: true}))
+    const prefix = options.prefix ?? '/oauth'
     const running = await serve(
       authority,
       {
         host: options.host ?? '127.0.0.1',
         port: options.port ?? 0,
-        prefix: options.prefix ?? '/oauth',
+        prefix,
         except: options.except ?? [],
         autoApprove: options.autoApprove ?? false,
         ...(options.requirePar ? {requirePar: true} : {}),
         ...(options.loginAs === undefined ? {} : {loginAs: options.loginAs}),
         ...(options.log === undefined ? {} : {log: options.log}),
+        control,
       },
       options.issuer,
     )
-    return {issuer: running.issuer, url: running.url, port: running.port, clock: authority.clock, close: () => running.close()}
+    return createHandle(authority, control, running, prefix)
   } catch (error) {
     authority.close()
     throw error

@@ -13,8 +13,8 @@ let limited: {url: string; issuer: string; close(): Promise<void>}
 
 beforeAll(async () => {
   const config = {users: {alice: {name: 'Alice'}}, clients: [{id: 'web', name: 'Web', secret: 'web-secret-123456', redirectUris: ['http://localhost:3000/cb']}]}
-  server = await startServer({config, port: 0})
-  limited = await startServer({config, port: 0, except: ['token']})
+  server = await startServer({config, port: 0}).then((h) => ({...h, url: h.url()}))
+  limited = await startServer({config, port: 0, except: ['token']}).then((h) => ({...h, url: h.url()}))
 })
 
 afterAll(async () => {

@@ -45,7 +45,7 @@ beforeAll(async () => {
         {id: 'tv', name: 'Living-room TV', grants: ['device_code'], scopes: ['openid', 'orders:read']},
       ],
     },
-  })
+  }).then((h) => ({...h, url: h.url()}))
   chromium = await launchChromium()
 })
 

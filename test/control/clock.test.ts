@@ -47,17 +47,17 @@ const web = basic('web', 'web-secret')
 const svc = basic('svc', 'svc-secret')
 
 function clientCredentials(server: Server): Promise<Reply> {
-  return post(`${server.url}/oauth/token`, {grant_type: 'client_credentials', scope: 'read'}, {auth: svc})
+  return post(`${server.url()}/oauth/token`, {grant_type: 'client_credentials', scope: 'read'}, {auth: svc})
 }
 
 function introspect(server: Server, token: string, auth = web): Promise<Reply> {
-  return post(`${server.url}/oauth/introspect`, {token}, {auth})
+  return post(`${server.url()}/oauth/introspect`, {token}, {auth})
 }
 
 /** A code from GET /authorize (signed in by --login-as, approved by the client's autoApprove). */
 async function authorize(server: Server): Promise<string> {
   const query = new URLSearchParams({response_type: 'code', client_id: 'web', redirect_uri: REDIRECT, scope: 'openid read', state: 's', nonce: 'n', code_challenge: CHALLENGE, code_challenge_method: 'S256'})
-  const response = await fetch(`${server.url}/oauth/authorize?${query.toString()}`, {redirect: 'manual'})
+  const response = await fetch(`${server.url()}/oauth/authorize?${query.toString()}`, {redirect: 'manual'})
   expect(response.status).toBe(302)
   const code = new URL(response.headers.get('location')!).searchParams.get('code')
   expect(code).toBeTruthy()
@@ -65,11 +65,11 @@ async function authorize(server: Server): Promise<string> {
 }
 
 function redeem(server: Server, code: string): Promise<Reply> {
-  return post(`${server.url}/oauth/token`, {grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: VERIFIER}, {auth: web})
+  return post(`${server.url()}/oauth/token`, {grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: VERIFIER}, {auth: web})
 }
 
 function refresh(server: Server, token: string): Promise<Reply> {
-  return post(`${server.url}/oauth/token`, {grant_type: 'refresh_token', refresh_token: token}, {auth: web})
+  return post(`${server.url()}/oauth/token`, {grant_type: 'refresh_token', refresh_token: token}, {auth: web})
 }
 
 describe('one clock: the authority reads its clock for every expiry and timestamp', () => {
@@ -86,7 +86,7 @@ describe('one clock: the authority reads its clock for every expiry and timestam
     const code = await authorize(server)
     const first = await redeem(server, await authorize(server))
     expect(first.status).toBe(200)
-    const device = await post(`${server.url}/oauth/device/code`, {client_id: 'tv'})
+    const device = await post(`${server.url()}/oauth/device/code`, {client_id: 'tv'})
     expect(device.status).toBe(200)
 
     const before = server.clock.now()
@@ -98,9 +98,9 @@ describe('one clock: the authority reads its clock for every expiry and timestam
     expect((await introspect(server, first.json.access_token as string)).json).toEqual({active: false})
     const expiredCode = await redeem(server, code)
     expect([expiredCode.status, expiredCode.json.error, expiredCode.json.error_description]).toEqual([400, 'invalid_grant', 'The authorization code has expired; start the authorization again.'])
-    const expiredDevice = await post(`${server.url}/oauth/token`, {grant_type: DEVICE_GRANT, device_code: device.json.device_code as string, client_id: 'tv'})
+    const expiredDevice = await post(`${server.url()}/oauth/token`, {grant_type: DEVICE_GRANT, device_code: device.json.device_code as string, client_id: 'tv'})
     expect([expiredDevice.status, expiredDevice.json.error]).toEqual([400, 'expired_token'])
-    const bearer = await fetch(`${server.url}/oauth/userinfo`, {headers: {authorization: `Bearer ${first.json.access_token as string}`}})
+    const bearer = await fetch(`${server.url()}/oauth/userinfo`, {headers: {authorization: `Bearer ${first.json.access_token as string}`}})
     expect(bearer.status).toBe(401)
     expect(bearer.headers.get('www-authenticate')).toContain('The token has expired.')
 
@@ -150,7 +150,7 @@ describe('the CLI agrees with a moved clock (--now, PASSPORT_NOW)', () => {
     const {server, dir, database, keyPath} = s
     const access = (await clientCredentials(server)).json.access_token as string
     await authorize(server) // a code that will expire, never redeemed
-    expect((await post(`${server.url}/oauth/device/code`, {client_id: 'tv'})).status).toBe(200)
+    expect((await post(`${server.url()}/oauth/device/code`, {client_id: 'tv'})).status).toBe(200)
     const global = ['--database', database, '--key-path', keyPath]
 
     const valid = await runCli(['token:verify', access, '--issuer', server.issuer, ...global, '--json'], {cwd: dir})

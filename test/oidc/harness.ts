@@ -38,7 +38,7 @@ export async function startOidcServer(options: Partial<StartServerOptions> = {})
   const running = await startServer({config: CONFIG, database: join(dir, 'passport.sqlite'), ...options})
   return {
     issuer: running.issuer,
-    url: running.url,
+    url: running.url(),
     async close() {
       await running.close()
       cleanup()

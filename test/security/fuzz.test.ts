@@ -46,7 +46,7 @@ beforeAll(async () => {
   const temp = tempDir('passport-fuzz-')
   cleanup = temp.cleanup
   const database = join(temp.dir, 'passport.sqlite')
-  server = await startServer({database, config: CONFIG, loginAs: 'alice', log: (line) => logLines.push(line)})
+  server = await startServer({database, config: CONFIG, loginAs: 'alice', log: (line) => logLines.push(line)}).then((h) => ({...h, url: h.url()}))
   const store = Store.open(database)
   const codes: string[] = []
   const userCodes: string[] = []

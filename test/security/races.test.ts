@@ -35,7 +35,7 @@ beforeAll(async () => {
   const keys = await runCli(['keys', '--key-path', join(dir, 'keys')], {cwd: dir})
   expect(keys.code, keys.stderr).toBe(0)
   const running = await startServer({database: dbPath, config: join(dir, 'passport.config.json'), keyPath: join(dir, 'keys'), loginAs: 'alice'})
-  url = running.url
+  url = running.url()
   close = running.close
   db = new Database(dbPath, {readonly: true})
   db.pragma('busy_timeout = 10000')

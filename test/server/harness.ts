@@ -60,9 +60,9 @@ export async function startTestServer(options: {config?: Record<string, unknown>
   const store = Store.open(dbPath)
   const db = new Database(dbPath)
   return {
-    url: running.url,
+    url: running.url(),
     issuer: running.issuer,
-    token: `${running.url}/oauth/token`,
+    token: running.url('/oauth/token'),
     dbPath,
     ...(keyPath ? {keyPath} : {}),
     store,

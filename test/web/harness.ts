@@ -67,7 +67,7 @@ export async function startTestServer(options: Partial<StartServerOptions> = {})
   let readonly: Database.Database | undefined
   const db = () => (readonly ??= new Database(dbPath, {readonly: true, fileMustExist: true}))
   return {
-    url: running.url,
+    url: running.url(),
     issuer: running.issuer,
     prefix,
     dbPath,

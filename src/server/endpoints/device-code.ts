@@ -1,3 +1,4 @@
+import {noteRequest} from '../../control/index.js'
 import {GRANT_DEVICE_CODE} from '../../core/clients.js'
 import {createDeviceAuthorization} from '../../core/device.js'
 import {unauthorizedClient} from '../../core/errors.js'
@@ -12,6 +13,7 @@ export async function handleDeviceCode(ctx: RequestContext): Promise<void> {
   const {authority} = ctx
   const params = await readParams(ctx.req)
   const {client} = authenticateClient(ctx.req, params, authority.store)
+  noteRequest(ctx.req, {client: client.id})
   if (!client.grantTypes.includes(GRANT_DEVICE_CODE)) {
     throw unauthorizedClient(`Client ${client.id} may not use the device authorization grant.`)
   }

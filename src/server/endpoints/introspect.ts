@@ -1,3 +1,4 @@
+import {noteRequest} from '../../control/index.js'
 import type {Authority} from '../../core/authority.js'
 import {sha256} from '../../core/crypto.js'
 import {InvalidTokenError} from '../../core/errors.js'
@@ -20,6 +21,7 @@ const INACTIVE = {active: false} as const
 export async function handleIntrospect(ctx: RequestContext): Promise<void> {
   const params = await readParams(ctx.req)
   const {client} = authenticateClient(ctx.req, params, ctx.authority.store)
+  noteRequest(ctx.req, {client: client.id})
   if (client.type !== 'confidential') throw invalidClient(`Client ${client.id} is public; only confidential clients may introspect tokens.`)
   const token = params.require('token')
   params.get('token_type_hint') // read only so that a repeated hint is refused; the lookup does not need it

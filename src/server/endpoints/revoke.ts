@@ -1,3 +1,4 @@
+import {noteRequest} from '../../control/index.js'
 import {revokeToken} from '../../core/revocation.js'
 import {authenticateClient} from '../client-auth.js'
 import type {RequestContext} from '../context.js'
@@ -12,6 +13,7 @@ import {NO_STORE, readParams} from '../http.js'
 export async function handleRevoke(ctx: RequestContext): Promise<void> {
   const params = await readParams(ctx.req)
   const {client} = authenticateClient(ctx.req, params, ctx.authority.store)
+  noteRequest(ctx.req, {client: client.id})
   const token = params.require('token')
   params.get('token_type_hint') // read only so that a repeated hint is refused; the lookup does not need it
   revokeToken(ctx.authority.store, token, {clientId: client.id, now: ctx.authority.clock.now()})

@@ -1,3 +1,4 @@
+import {noteRequest} from '../../control/index.js'
 import {GRANTS} from '../../core/grants/index.js'
 import {type Grant} from '../../core/grants/types.js'
 import {unauthorizedClient, unsupportedGrantType} from '../../core/errors.js'
@@ -11,6 +12,7 @@ export async function handleToken(ctx: RequestContext): Promise<void> {
   const params = await readParams(ctx.req)
   const {grantType, grant} = selectGrant(params)
   const {client} = authenticateClient(ctx.req, params, ctx.authority.store)
+  noteRequest(ctx.req, {client: client.id, grant: grantType})
   assertGrantAllowed(client, grantType)
   const response = await grant({authority: ctx.authority, client, params})
   sendJson(ctx.res, 200, response, {...NO_STORE})

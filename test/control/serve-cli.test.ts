@@ -1,0 +1,69 @@
+import {spawn} from 'node:child_process'
+import {join} from 'node:path'
+
+import * as oauth from 'oauth4webapi'
+import {afterEach, describe, expect, it} from 'vitest'
+
+import {BIN, cleanEnv, runCli, tempDir, writeJson} from '../helpers.js'
+import {CONFIG, oauth4webapiLogin, rejection} from './support.js'
+
+const cleanups: Array<() => void | Promise<unknown>> = []
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+})
+
+export interface Served {
+  line: Record<string, unknown> & {issuer: string; url: string; port: number}
+  stderr(): string
+  stop(): Promise<number | null>
+}
+
+/** `passport serve ARGS --port 0 --json --quiet` in a temporary directory holding the test config. */
+export async function serve(args: string[], env: Record<string, string> = {}): Promise<Served> {
+  const {dir, cleanup} = tempDir('passport-control-cli-')
+  writeJson(join(dir, 'passport.config.json'), CONFIG)
+  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--json', '--quiet', '--database', ':memory:', ...args], {cwd: dir, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe']})
+  let stdout = ''
+  let stderr = ''
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
+  const line = await new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', () => {
+      const index = stdout.indexOf('\n')
+      if (index !== -1) resolve(stdout.slice(0, index))
+    })
+    void exited.then((code) => reject(new Error(`serve exited with ${code} before listening\nstderr: ${stderr}`)))
+  })
+  const stop = async () => {
+    child.kill('SIGTERM')
+    const code = await exited
+    cleanup()
+    return code
+  }
+  cleanups.push(stop)
+  return {line: JSON.parse(line) as Served['line'], stderr: () => stderr, stop}
+}
+
+describe('passport serve --fault NAME', () => {
+  it('arms the named protocol faults until the server stops (repeatable); an unknown name is a usage error', async () => {
+    const served = await serve(['--login-as', 'alice', '--fault', 'wrong-iss', '--fault', 'metadata-without-pkce'])
+    expect(served.line).not.toHaveProperty('control_token')
+    const handle = {issuer: served.line.issuer, url: (path = '') => `${served.line.url}${path}`} as never
+    for (let i = 0; i < 2; i++) {
+      const error = await rejection(oauth4webapiLogin(handle))
+      expect([error.code, error.message]).toEqual([oauth.INVALID_RESPONSE, 'unexpected "iss" (issuer) response parameter value'])
+    }
+    const meta = (await (await fetch(`${served.line.url}/.well-known/openid-configuration`)).json()) as Record<string, unknown>
+    expect(meta).not.toHaveProperty('code_challenge_methods_supported')
+    // Without --control there is no control API.
+    expect((await fetch(`${served.line.url}/_passport/requests`)).status).toBe(404)
+    expect(await served.stop()).toBe(0)
+
+    const {dir, cleanup} = tempDir()
+    cleanups.push(cleanup)
+    const unknown = await runCli(['serve', '--port', '0', '--fault', 'nope'], {cwd: dir})
+    expect(unknown.code).toBe(2)
+    expect(unknown.stderr).toContain('Expected --fault=nope to be one of: wrong-iss, id-token-wrong-aud, id-token-wrong-nonce, id-token-expired, unpublished-key, metadata-without-pkce, token-response-without-token-type')
+  })
+})
