@@ -46,7 +46,7 @@ async function start(options: {requirePar?: boolean; autoApprove?: boolean} = {}
   const running = await startServer({database, config: CONFIG, loginAs: 'alice', autoApprove: options.autoApprove ?? true, ...(options.requirePar ? {requirePar: true} : {})})
   const db = new Database(database)
   return {
-    url: running.url,
+    url: running.url(),
     issuer: running.issuer,
     db,
     clock: running.clock,
