@@ -14,6 +14,7 @@ export default class Serve extends BaseCommand<typeof Serve> {
     '<%= config.bin %> serve --port 0 --login-as alice --auto-approve',
     '<%= config.bin %> serve --prefix /api/oauth --except scopes --except introspect',
     '<%= config.bin %> serve --port 0 --login-as alice --auto-approve --fault wrong-iss',
+    '<%= config.bin %> serve --port 0 --json --control',
   ]
 
   static override flags = {
@@ -26,10 +27,12 @@ export default class Serve extends BaseCommand<typeof Serve> {
     'auto-approve': Flags.boolean({description: 'Skip the consent page (and the sign-out confirmation) for every client.'}),
     quiet: Flags.boolean({description: 'No access log on stderr.'}),
     'require-par': Flags.boolean({description: 'Accept only pushed authorization requests (RFC 9126): /authorize then needs a request_uri from {prefix}/par.'}),
+    control: Flags.boolean({description: 'Serve the test-control API under /_passport/ (clock, faults, users, request log); loopback hosts only, each call with the control_token of the start line (see docs/testing.md).'}),
     fault: Flags.string({description: 'Arm a named protocol fault until stopped, for testing a client\'s checks (repeatable; see docs/testing.md).', multiple: true, options: PROTOCOL_FAULT_NAMES}),
   }
 
   async run(): Promise<{issuer: string; port: number; url: string}> {
+    if (this.flags.control) (await import('../control/index.js')).assertControlHost(this.flags.host)
     const {serve} = await import('../server/index.js')
     const prefix = normalizePrefix(this.flags.prefix)
     const location = this.keyLocation()
@@ -41,7 +44,8 @@ export default class Serve extends BaseCommand<typeof Serve> {
     const keys = await authority.signingKeys()
     if (keys.permissionWarning) this.warning(keys.permissionWarning)
     const quiet = this.flags.quiet
-    const control = this.flags.fault === undefined ? undefined : new (await import('../control/index.js')).Control(authority)
+    const control = this.flags.fault === undefined && !this.flags.control ? undefined : new (await import('../control/index.js')).Control(authority)
+    const controlToken = this.flags.control ? control!.enableApi(this.flags.host) : undefined
     for (const name of this.flags.fault ?? []) control!.faults.add(control!.faults.check(name, {persistent: true}))
     const running = await serve(
       authority,
@@ -58,7 +62,7 @@ export default class Serve extends BaseCommand<typeof Serve> {
       },
       this.flags.issuer,
     )
-    const summary = {issuer: running.issuer, port: running.port, url: running.url}
+    const summary = {issuer: running.issuer, port: running.port, url: running.url, ...(controlToken === undefined ? {} : {control_token: controlToken})}
     if (this.jsonEnabled()) {
       process.stdout.write(`${JSON.stringify(summary)}\n`)
     } else {
@@ -67,6 +71,7 @@ export default class Serve extends BaseCommand<typeof Serve> {
       this.log(`  JWKS:       ${running.issuer}/.well-known/jwks.json`)
       this.log(`  Authorize:  ${running.issuer}${prefix}/authorize`)
       this.log(`  Token:      ${running.issuer}${prefix}/token`)
+      if (controlToken !== undefined) this.log(`  Control:    ${running.url}/_passport/ (Authorization: Bearer ${controlToken})`)
       const clients = authority.store.clients.list().filter((c) => c.source !== 'internal')
       this.log(clients.length ? `  Clients:    ${clients.map((c) => `${c.id} (${c.name})`).join(', ')}` : '  Clients:    none yet — create one with "passport client"')
       this.log('Press Ctrl+C to stop.')

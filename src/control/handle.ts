@@ -49,6 +49,8 @@ export interface AuthorityHandle {
     list(): Fault[]
     clear(): void
   }
+  /** The HTTP control API (`startServer({control: true})`): its base URL and bearer token; undefined when off. */
+  readonly control?: {url: string; token: string}
   /** The last 1,000 requests, newest last: method, path, status, client, grant, duration. */
   readonly requests: LoggedRequest[]
   close(): Promise<void>
@@ -88,6 +90,7 @@ export function createHandle(authority: Authority, control: Control, running: {u
       },
     },
     clock: authority.clock,
+    ...(control.apiToken === undefined ? {} : {control: {url: `${running.url}/_passport`, token: control.apiToken}}),
     faults: {
       inject: (target, spec) => control.faults.inject(target, spec),
       list: () => control.faults.list(),

@@ -4,6 +4,8 @@ import type {IncomingMessage, OutgoingHttpHeaders, ServerResponse} from 'node:ht
 import {CompactSign} from 'jose'
 
 import type {Authority} from '../core/authority.js'
+import {isLoopbackHost} from '../core/clients.js'
+import {UsageError} from '../core/errors.js'
 import {accessTokenHash} from '../core/id-token.js'
 import {defaultError, FaultRegistry, type HttpFault, type ProtocolFault} from './faults.js'
 import {RequestLog} from './request-log.js'
@@ -59,6 +61,8 @@ export class Control {
   private readonly names = new Map<NamedRoute, string>()
   private readonly endpointSet = new Set<string>()
   private unpublished = new Map<string, {key: KeyObject; kid: string}>()
+  /** The bearer token of the HTTP control API; undefined while the API is off. */
+  apiToken?: string
 
   constructor(readonly authority: Authority) {
     this.faults = new FaultRegistry(() => this.endpointSet)
@@ -71,6 +75,16 @@ export class Control {
       this.names.set(route, name)
       this.endpointSet.add(name)
     }
+  }
+
+  /**
+   * Turns on the HTTP control API under /_passport/ with a fresh random token. Only on a loopback
+   * host: the API moves the clock and changes users, which nothing off this machine may do.
+   */
+  enableApi(host: string): string {
+    assertControlHost(host)
+    this.apiToken = randomBytes(32).toString('base64url')
+    return this.apiToken
   }
 
   get endpoints(): ReadonlySet<string> {
@@ -229,6 +243,13 @@ export class Control {
       this.unpublished.set(alg, entry)
     }
     return entry
+  }
+}
+
+/** The control API listens only on loopback hosts: anyone who reaches it can move the clock and change users. */
+export function assertControlHost(host: string): void {
+  if (!isLoopbackHost(host)) {
+    throw new UsageError(`The control API (--control) is served only on a loopback host (127.0.0.1, ::1 or localhost), never on ${host}: anyone who reaches it can move the clock and change users.`)
   }
 }
 

@@ -3,6 +3,7 @@ import {createServer, type IncomingMessage, type Server, type ServerResponse} fr
 import type {AddressInfo} from 'node:net'
 
 import {Authority} from '../core/authority.js'
+import {CONTROL_PREFIX, handleControlApi} from '../control/api.js'
 import {Control} from '../control/index.js'
 import {type AuthorityHandle, createHandle} from '../control/handle.js'
 import type {ProtocolFaultName} from '../control/faults.js'
@@ -89,6 +90,10 @@ export async function serve(authority: Authority, options: ServerOptions, explic
       const target = req.url ?? '/'
       let url: URL | undefined
       const pathname = PLAIN_PATH.test(target) ? target : (url = parseTarget(target)).pathname
+      if (control?.apiToken !== undefined && pathname.startsWith(CONTROL_PREFIX)) {
+        await handleControlApi(control, control.apiToken, req, res, pathname)
+        return
+      }
       const byMethod = table.get(pathname)
       if (!byMethod) {
         sendJson(res, 404, {error: 'not_found', error_description: `No route ${pathname}.`})
@@ -205,6 +210,8 @@ export interface StartServerOptions {
   log?: (line: string) => void
   /** Named protocol faults armed from the start, until cleared (as `serve --fault NAME`). */
   faults?: ProtocolFaultName[]
+  /** Serve the HTTP control API under /_passport/ (as `serve --control`; loopback hosts only); its token is `handle.control.token`. */
+  control?: boolean
 }
 
 /**
@@ -224,6 +231,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Aut
   try {
     const control = new Control(authority)
     for (const name of options.faults ?? []) control.faults.add(control.faults.check(name, {persistent: true}))
+    if (options.control) control.enableApi(options.host ?? '127.0.0.1')
     const prefix = options.prefix ?? '/oauth'
     const running = await serve(
       authority,
