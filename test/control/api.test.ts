@@ -25,7 +25,7 @@ describe('the control API under /_passport/', () => {
     expect(server.control).toEqual({url: `${server.url()}/_passport`, token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/)})
   })
 
-  it('a missing or wrong token is 401 on every route, and nothing is applied', async () => {
+  it('checklist 93: a missing or wrong token is 401 on every route, and nothing is applied', async () => {
     const before = server.clock.now()
     for (const [method, path, body] of [['POST', 'clock', {advance: '16d'}], ['GET', 'clock'], ['POST', 'faults', {endpoint: 'token', status: 503}], ['DELETE', 'faults'], ['PUT', 'users/mallory', {name: 'M'}], ['GET', 'requests'], ['GET', 'nowhere']] as const) {
       for (const auth of [null, 'Bearer wrong', `Bearer ${token}x`, `Basic ${token}`, `Bearer ${token.slice(0, -1)}`]) {
@@ -113,7 +113,7 @@ describe('the control API under /_passport/', () => {
     expect((await call('GET', 'users/alice')).headers.get('allow')).toBe('PUT, DELETE')
   })
 
-  it('malformed bodies are 400 naming the field, and nothing partial is applied', async () => {
+  it('checklist 95: malformed bodies are 400 naming the field, and nothing partial is applied', async () => {
     server.users.set('alice', {name: 'Alice Example'})
     const now = server.clock.now()
     const cases: [string, string, unknown, string, string][] = [

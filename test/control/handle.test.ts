@@ -58,7 +58,7 @@ describe('the handle startServer() returns', () => {
     expect(userPart((await openidClientLogin(server)).claims()!)).toEqual({sub: 'alice'})
   })
 
-  it('requests: method, path without query, status, client, grant, duration; never a secret, token, code or query string', async () => {
+  it('checklist 94: requests: method, path without query, status, client, grant, duration; never a secret, token, code or query string', async () => {
     const issued = await clientCredentials(server)
     await post(server.endpoints.introspection, {token: issued.json.access_token as string}, {auth: svc})
     await post(server.endpoints.token, {grant_type: 'client_credentials'}, {auth: web})

@@ -69,7 +69,7 @@ describe('passport serve --fault NAME', () => {
 })
 
 describe('passport serve --control', () => {
-  it('the JSON start line carries control_token; the API answers with it and only with it; off by default', async () => {
+  it('checklist 93: the JSON start line carries control_token; the API answers with it and only with it; off by default', async () => {
     const served = await serve(['--control'])
     const controlToken = served.line.control_token as string
     expect(controlToken).toMatch(/^[A-Za-z0-9_-]{43}$/)
@@ -88,7 +88,7 @@ describe('passport serve --control', () => {
     expect((await fetch(`${plain.line.url}/_passport/clock`, {headers: {authorization: `Bearer ${controlToken}`}})).status).toBe(404)
   })
 
-  it('a non-loopback --host with --control is refused at start, before listening', async () => {
+  it('checklist 92: a non-loopback --host with --control is refused at start, before listening', async () => {
     const {dir, cleanup} = tempDir()
     cleanups.push(cleanup)
     for (const host of ['0.0.0.0', '::', '192.0.2.1']) {
