@@ -24,11 +24,17 @@ export function keyLocationOf(flags: GlobalFlags, config: PassportConfig): KeyLo
 }
 
 /**
- * Opens the database (created on first use) with the configured clients upserted. Its clock is
+ * Opens the database (created on first use) with the configured clients upserted, saying on
+ * stderr which clients it removed because they left the configuration file. Its clock is
  * real time, or starts at `now` (`token:verify --now`) or PASSPORT_NOW, so that the CLI agrees
  * with an authority whose clock a test moved.
  */
 export function openAuthority(flags: GlobalFlags, config: PassportConfig, issuer?: string, now = process.env.PASSPORT_NOW): Authority {
   const clock = now === undefined || now === '' ? new OffsetClock() : new OffsetClock(parseInstant(now, '--now (or PASSPORT_NOW)'))
-  return Authority.open({config, database: databasePath(flags, config), keys: keyLocationOf(flags, config), clock, ...(issuer === undefined ? {} : {issuer})})
+  const authority = Authority.open({config, database: databasePath(flags, config), keys: keyLocationOf(flags, config), clock, ...(issuer === undefined ? {} : {issuer})})
+  // On stderr: stdout stays clean for --json and piped tokens.
+  for (const id of authority.removedConfigClients) {
+    process.stderr.write(`Removed client "${id}" and its tokens: it is no longer in ${config.file ?? 'the configuration'}.\n`)
+  }
+  return authority
 }

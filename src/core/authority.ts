@@ -35,6 +35,8 @@ export class Authority {
   /** The one clock every expiry, `iat`/`exp`/`auth_time` and purge decision reads. */
   readonly clock: Clock
   issuer: string
+  /** Clients deleted on opening because they left the configuration file (see syncConfigClients). */
+  removedConfigClients: string[] = []
   private keys?: Promise<SigningKeys>
   /** What the key files looked like when {@link keys} was loaded. */
   private keysStamp?: string
@@ -52,13 +54,16 @@ export class Authority {
   static open(options: AuthorityOptions): Authority {
     const clock = options.clock ?? new OffsetClock()
     const store = Store.open(options.database)
+    let removed: string[]
     try {
-      syncConfigClients(store, options.config, clock.now())
+      removed = syncConfigClients(store, options.config, clock.now())
     } catch (error) {
       store.close()
       throw error
     }
-    return new Authority({...options, clock}, store)
+    const authority = new Authority({...options, clock}, store)
+    authority.removedConfigClients = removed
+    return authority
   }
 
   /**

@@ -176,9 +176,22 @@ export function internalClient(store: Store, id: string, now = Date.now(), redir
   return client
 }
 
-/** Upserts the configuration file's clients (secrets hashed); idempotent. */
-export function syncConfigClients(store: Store, config: PassportConfig, now = Date.now()): void {
-  if (config.clients.length === 0) return
+/**
+ * Upserts the configuration file's clients (secrets hashed); idempotent. When the configuration
+ * came from a file, clients an earlier run took from a configuration file and that this one no
+ * longer lists are deleted with their tokens (a client taken out of the file must stop working);
+ * returns their ids. A run without a file (or with a configuration object) deletes nothing.
+ */
+export function syncConfigClients(store: Store, config: PassportConfig, now = Date.now()): string[] {
+  const removable = (): string[] => {
+    if (config.file === undefined) return []
+    const listed = new Set(config.clients.map((c) => c.id))
+    return store.clients
+      .list()
+      .filter((c) => c.source === 'config' && !listed.has(c.id))
+      .map((c) => c.id)
+  }
+  if (config.clients.length === 0 && removable().length === 0) return []
   const known = knownScopes(config)
   const rows = config.clients.map((c, index): ClientRow => {
     const at = `${config.file ?? 'configuration'}: clients[${index}]`
@@ -215,8 +228,11 @@ export function syncConfigClients(store: Store, config: PassportConfig, now = Da
       updatedAt: now,
     }
   })
-  store.transaction(() => {
+  return store.transaction(() => {
     for (const row of rows) store.clients.upsert(row)
+    const removed = removable()
+    for (const id of removed) store.clients.delete(id)
+    return removed
   })
 }
 

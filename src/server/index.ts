@@ -228,6 +228,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Aut
     keys = {directory: '', privateKeyPem: pair.privateKey, publicKeyPem: pair.publicKey}
   }
   const authority = Authority.open({config, database: options.database ?? config.database ?? ':memory:', keys})
+  for (const id of authority.removedConfigClients) options.log?.(`Removed client "${id}" and its tokens: it is no longer in ${config.file ?? 'the configuration'}.`)
   try {
     const control = new Control(authority)
     for (const name of options.faults ?? []) control.faults.add(control.faults.check(name, {persistent: true}))
