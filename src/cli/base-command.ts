@@ -93,6 +93,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     const usage = error instanceof UsageError || error instanceof Errors.CLIError && error.oclif?.exit === 2 || (error as {name?: string}).name === 'CLIParseError'
     const known = usage || error instanceof PassportError || error instanceof Errors.CLIError
     const prompted = (error as {name?: string}).name === 'ExitPromptError'
+    if (isOclifParseError(error)) error.message = parseErrorMessage(error, this.config.bin, this.id ?? '')
     reportError(error, {usage, known, prompted}, this.jsonEnabled(), usage || isOclifParseError(error) ? 2 : prompted ? 130 : 1)
   }
 
@@ -100,6 +101,38 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.cachedAuthority?.close()
     await super.finally(error)
   }
+}
+
+/**
+ * oclif's parser messages in passport's voice: one sentence that says what is wrong and where
+ * the usage is ("Missing 1 required arg: id  Client id. See more help with --help" becomes
+ * "passport client:show needs the argument ID (Client id); see passport client:show --help.").
+ */
+export function parseErrorMessage(error: Error, bin: string, id: string): string {
+  const help = `see ${bin} ${id} --help`
+  const parsed = error as Error & {args?: Array<{name: string; description?: string}>}
+  if (error.constructor.name === 'RequiredArgsError' && parsed.args) {
+    const names = parsed.args.map((a) => `${a.name.toUpperCase()}${a.description ? ` (${a.description.replace(/\.$/, '')})` : ''}`)
+    return `${bin} ${id} needs the argument${names.length === 1 ? '' : 's'} ${names.join(', ')}; ${help}.`
+  }
+  // eslint-disable-next-line no-control-regex
+  const lines = error.message.replace(/\x1b\[[0-9;]*m/g, '').split('\n').map((l) => l.trim()).filter(Boolean)
+  if (/^The following errors? occurred:?$/.test(lines[0] ?? '')) {
+    const reasons = new Set<string>()
+    for (const reason of lines.slice(1)) {
+      if (reason === 'See more help with --help') continue
+      const exclusive = /^--([\w-]+)(?:=\S+)? cannot also be provided when using (.+)$/.exec(reason)
+      if (exclusive) {
+        const pair = [`--${exclusive[1]!}`, ...exclusive[2]!.split(/,\s*/)].sort()
+        reasons.add(`${pair.join(' and ')} cannot be used together`)
+      } else {
+        reasons.add(reason.replace(/\.$/, ''))
+      }
+    }
+    if (reasons.size > 0) return `${[...reasons].join('; ')}; ${help}.`
+  }
+  const first = error.message.replace(/\s*See more help with --help\s*$/, '').trim()
+  return `${first.replace(/[.:]$/, '')}; ${help}.`
 }
 
 function isOclifParseError(error: Error): boolean {

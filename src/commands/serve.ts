@@ -3,6 +3,7 @@ import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../cli/base-command.js'
 import {color} from '../cli/output.js'
 import {PROTOCOL_FAULT_NAMES} from '../control/faults.js'
+import {UsageError} from '../core/errors.js'
 import {generateKeys, keysExist} from '../core/keys.js'
 
 export default class Serve extends BaseCommand<typeof Serve> {
@@ -35,6 +36,11 @@ export default class Serve extends BaseCommand<typeof Serve> {
     if (this.flags.control) (await import('../control/index.js')).assertControlHost(this.flags.host)
     const {serve} = await import('../server/index.js')
     const prefix = normalizePrefix(this.flags.prefix)
+    const [{checkIssuer}, {subjectProblem}] = await Promise.all([import('../cli/tokens.js'), import('../core/authorization.js')])
+    checkIssuer(this.flags.issuer)
+    const loginAs = this.flags['login-as']
+    const loginProblem = loginAs === undefined ? undefined : subjectProblem(loginAs)
+    if (loginProblem) throw new UsageError(`--login-as ${JSON.stringify(loginAs)} is not a usable subject: ${loginProblem}`)
     const location = this.keyLocation()
     if (!location.privateKeyPem && !location.publicKeyPem && !keysExist(location.directory)) {
       const created = await generateKeys(location.directory)

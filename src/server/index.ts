@@ -136,9 +136,9 @@ export async function serve(authority: Authority, options: ServerOptions, explic
   })
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
+    server.once('error', (error: NodeJS.ErrnoException) => reject(listenError(error, options.host, options.port)))
     server.listen(options.port, options.host, () => {
-      server.off('error', reject)
+      server.removeAllListeners('error')
       resolve()
     })
   })
@@ -171,6 +171,25 @@ export async function serve(authority: Authority, options: ServerOptions, explic
       })
       return closing
     },
+  }
+}
+
+/** What to tell someone whose server cannot listen: which address, why, and what to do. */
+function listenError(error: NodeJS.ErrnoException, host: string, port: number): Error {
+  switch (error.code) {
+    case 'EADDRINUSE':
+      return new UserError(`Port ${port} on ${host} is already in use, perhaps by another passport serve (npm start serves on 9000); stop that process, or choose another port with --port (0 picks a free one).`)
+    case 'EACCES':
+      return new UserError(`Listening on port ${port} needs privileges this user does not have; choose a port above 1023 with --port (0 picks a free one).`)
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EAI_FAIL':
+    case 'EINVAL':
+      return new UserError(`--host ${host} is not an address or host name this machine can resolve (${error.code}); use an interface address such as 127.0.0.1 (the default), ::1 or 0.0.0.0.`)
+    case 'EADDRNOTAVAIL':
+      return new UserError(`--host ${host} is not an address of this machine (EADDRNOTAVAIL); use one of its interface addresses, such as 127.0.0.1 (the default).`)
+    default:
+      return error
   }
 }
 

@@ -88,7 +88,7 @@ describe('passport client commands', () => {
   it('bad flags are usage errors (exit 2)', async () => {
     expectOneLineError(await passport(dir, ['client', 'x', '--nope']), 2, /Nonexistent flag: --nope/)
     expectOneLineError(await passport(dir, ['client', 'x', '--public', '--device']), 2)
-    expectOneLineError(await passport(dir, ['client:show']), 2, /Missing 1 required arg/)
+    expectOneLineError(await passport(dir, ['client:show']), 2, /needs the argument ID/)
     expectOneLineError(await passport(dir, ['purge', '--hours', 'soon']), 2)
   })
 

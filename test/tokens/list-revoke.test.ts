@@ -67,6 +67,8 @@ describe('passport token:list', () => {
     expect(cut.code).toBe(0)
     expect((JSON.parse(cut.stdout) as ListedToken[]).map((t) => t.id)).toEqual([ids.bob, ids.service])
     expect(cut.stderr).toBe('Warning: Only the newest 2 tokens are shown; more match (raise --limit to see them).\n')
+    const one = await ws.run(['token:list', '--json', '--limit', '1'])
+    expect(one.stderr).toBe('Warning: Only the newest token is shown; more match (raise --limit to see them).\n')
     const whole = await ws.run(['token:list', '--json', '--limit', '3'])
     expect((JSON.parse(whole.stdout) as ListedToken[]).map((t) => t.id)).toEqual([ids.bob, ids.service, ids.alice])
     expect(whole.stderr).toBe('')

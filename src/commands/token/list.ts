@@ -32,7 +32,7 @@ export default class TokenList extends BaseCommand<typeof TokenList> {
     })
     const cut = rows.length > this.flags.limit
     const views = rows.slice(0, this.flags.limit).map((row) => tokenView(row, now))
-    if (cut) this.warning(`Only the newest ${this.flags.limit} tokens are shown; more match (raise --limit to see them).`)
+    if (cut) this.warning(this.flags.limit === 1 ? 'Only the newest token is shown; more match (raise --limit to see them).' : `Only the newest ${this.flags.limit} tokens are shown; more match (raise --limit to see them).`)
     if (!this.jsonEnabled()) {
       if (views.length === 0) {
         this.log(this.flags.all ? 'No tokens.' : 'No active tokens (--all also shows revoked and expired ones).')
