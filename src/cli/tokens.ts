@@ -15,6 +15,7 @@ export interface TokenFlags {
   ttl?: string
   claim?: string[]
   audience?: string
+  resource?: string[]
   issuer?: string
 }
 
@@ -35,6 +36,7 @@ export async function mintFromFlags(flags: TokenFlags, open: (issuer: string | u
     ...(ttl === undefined ? {} : {ttl}),
     ...(claims === undefined ? {} : {claims}),
     ...(flags.audience === undefined ? {} : {audience: flags.audience}),
+    ...(flags.resource === undefined ? {} : {resources: flags.resource}),
   })
   const keys = await authority.signingKeys()
   if (keys.permissionWarning) warn(keys.permissionWarning)

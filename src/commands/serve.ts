@@ -5,6 +5,7 @@ import {color} from '../cli/output.js'
 import {PROTOCOL_FAULT_NAMES} from '../control/faults.js'
 import {UsageError} from '../core/errors.js'
 import {generateKeys, keysExist} from '../core/keys.js'
+import {registerResource} from '../core/resources.js'
 
 export default class Serve extends BaseCommand<typeof Serve> {
   static override description = 'Run the OAuth 2 / OpenID Connect authorization server.'
@@ -16,6 +17,7 @@ export default class Serve extends BaseCommand<typeof Serve> {
     '<%= config.bin %> serve --prefix /api/oauth --except scopes --except introspect',
     '<%= config.bin %> serve --port 0 --login-as alice --auto-approve --fault wrong-iss',
     '<%= config.bin %> serve --port 0 --json --control',
+    '<%= config.bin %> serve --resource http://localhost:3000/mcp --login-as alice --auto-approve',
   ]
 
   static override flags = {
@@ -30,6 +32,8 @@ export default class Serve extends BaseCommand<typeof Serve> {
     'require-par': Flags.boolean({description: 'Accept only pushed authorization requests (RFC 9126): /authorize then needs a request_uri from {prefix}/par.'}),
     control: Flags.boolean({description: 'Serve the test-control API under /_passport/ (clock, faults, users, request log); loopback hosts only, each call with the control_token of the start line (see docs/testing.md).'}),
     fault: Flags.string({description: 'Arm a named protocol fault until stopped, for testing a client\'s checks (repeatable; see docs/testing.md).', multiple: true, options: PROTOCOL_FAULT_NAMES}),
+    resource: Flags.string({description: 'Register an RFC 8707 resource URL (repeatable), e.g. http://localhost:3000/mcp; tokens asked for it carry it as aud.', multiple: true}),
+    registration: Flags.boolean({description: 'Serve RFC 7591 dynamic client registration at PREFIX/register (on unless the config says "registration": false); --no-registration turns it off.', allowNo: true}),
   }
 
   async run(): Promise<{issuer: string; port: number; url: string}> {
@@ -47,6 +51,15 @@ export default class Serve extends BaseCommand<typeof Serve> {
       this.note(`No signing keys found: created ${created.privateKeyPath} (kid ${created.kid}).`)
     }
     const authority = this.authority()
+    for (const resource of this.flags.resource ?? []) {
+      try {
+        registerResource(authority.config.resources, resource)
+      } catch (error) {
+        authority.close()
+        throw new UsageError(`--resource: ${(error as Error).message}`)
+      }
+    }
+    if (this.flags.registration !== undefined) authority.config.registration = {...authority.config.registration, enabled: this.flags.registration}
     const keys = await authority.signingKeys()
     if (keys.permissionWarning) this.warning(keys.permissionWarning)
     const quiet = this.flags.quiet

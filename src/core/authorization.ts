@@ -3,6 +3,7 @@ import {isIP} from 'node:net'
 import {GRANT_AUTHORIZATION_CODE} from './clients.js'
 import {knownScopes, type PassportConfig} from './config.js'
 import {OAuthError, UserError} from './errors.js'
+import {resourceScopeProblem, validateResources} from './resources.js'
 import {parseScope, scopeProblem} from './scopes.js'
 import type {ClientRow} from '../store/clients.js'
 import type {Store} from '../store/index.js'
@@ -14,6 +15,8 @@ import type {Store} from '../store/index.js'
  */
 export interface ParameterSource {
   get(name: string): string | undefined
+  /** Every value of a repeatable parameter (RFC 8707 `resource`). */
+  all(name: string): string[]
 }
 
 /** A validated authorization request (RFC 6749 §4.1.1, RFC 7636 §4.3). */
@@ -30,7 +33,8 @@ export interface AuthorizationRequest {
   codeChallengeMethod: 'S256' | null
   /** OpenID Connect and RFC 8707 parameters, carried to the code. */
   nonce: string | null
-  resource: string | null
+  /** RFC 8707 resources (registered, without duplicates); empty for none. */
+  resources: string[]
   loginHint: string | undefined
   prompt: string[]
   maxAge: number | undefined
@@ -123,7 +127,12 @@ export function validateAuthorizationRequest(
   const codeChallenge = read('code_challenge')
   const codeChallengeMethod = read('code_challenge_method')
   const nonce = read('nonce')
-  const resource = read('resource')
+  let requestedResources: string[] = []
+  try {
+    requestedResources = params.all('resource')
+  } catch (error) {
+    fail('invalid_request', describe(error))
+  }
   const loginHint = read('login_hint')
   const prompt = read('prompt')
   const maxAge = read('max_age')
@@ -159,9 +168,14 @@ export function validateAuthorizationRequest(
     maxAgeSeconds = Number(maxAge)
   }
 
-  if (resource !== undefined && !isResourceIndicator(resource)) {
-    fail('invalid_target', 'resource must be an absolute URI without a fragment (RFC 8707).')
+  let resources: string[] = []
+  try {
+    resources = validateResources(config.resources, requestedResources)
+  } catch (error) {
+    fail('invalid_target', describe(error))
   }
+  const resourceProblem = resourceScopeProblem(config.resources, resources, scopes)
+  if (resourceProblem) fail('invalid_scope', resourceProblem)
 
   return {
     client,
@@ -172,7 +186,7 @@ export function validateAuthorizationRequest(
     codeChallenge: codeChallenge ?? null,
     codeChallengeMethod: codeChallenge === undefined ? null : 'S256',
     nonce: nonce ?? null,
-    resource: resource ?? null,
+    resources,
     loginHint,
     prompt: prompts,
     maxAge: maxAgeSeconds,
@@ -278,16 +292,6 @@ function loopbackParts(uri: string): {host: string; rest: string} | undefined {
   if (!loopback) return undefined
   if (match[2] !== undefined && Number(match[2]) > 65535) return undefined
   return {host, rest: match[3] ?? ''}
-}
-
-function isResourceIndicator(value: string): boolean {
-  if (value.includes('#')) return false
-  try {
-    new URL(value)
-    return true
-  } catch {
-    return false
-  }
 }
 
 function describe(error: unknown): string {

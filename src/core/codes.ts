@@ -12,7 +12,8 @@ export interface NewAuthorizationCode {
   codeChallenge: string | null
   codeChallengeMethod: 'S256' | null
   nonce: string | null
-  resource: string | null
+  /** RFC 8707 resources the authorization was for; null for none. */
+  resource: string[] | null
   authTime: number | null
 }
 

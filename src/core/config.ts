@@ -4,6 +4,7 @@ import {dirname, resolve} from 'node:path'
 import {claimMappingProblem, userClaimProblem} from './claims.js'
 import {parseDuration} from './duration.js'
 import {ConfigError} from './errors.js'
+import {emptyResources, type ResourceRegistry, resourceUriProblem} from './resources.js'
 
 export interface UserConfig {
   name?: string
@@ -48,6 +49,24 @@ export interface PassportConfig {
   clients: ClientConfig[]
   keyPath?: string
   database?: string
+  /** RFC 8707 resources by URI (`resources`; `serve --resource` adds more). */
+  resources: ResourceRegistry
+  /** RFC 7591 dynamic registration at `{prefix}/register` (`registration`; `serve --no-registration`). */
+  registration: RegistrationConfig
+  /** Client ID metadata documents (`clientIdMetadataDocuments`). */
+  clientIdMetadataDocuments: MetadataDocumentsConfig
+}
+
+export interface RegistrationConfig {
+  enabled: boolean
+  /** When set, registration requires `Authorization: Bearer <initialAccessToken>` (RFC 7591 §3). */
+  initialAccessToken?: string
+}
+
+export interface MetadataDocumentsConfig {
+  enabled: boolean
+  /** Fetch documents from private-network and link-local addresses too (off: only public ones and loopback http). */
+  allowPrivateNetworks: boolean
 }
 
 const DAY = 86_400_000
@@ -79,6 +98,9 @@ export function defaultConfig(): PassportConfig {
     users: {},
     claims: {},
     clients: [],
+    resources: emptyResources(),
+    registration: {enabled: true},
+    clientIdMetadataDocuments: {enabled: true, allowPrivateNetworks: false},
   }
 }
 
@@ -91,7 +113,7 @@ const LIFETIME_KEYS = [
   'idTokensExpireIn',
 ] as const
 
-const TOP_LEVEL_KEYS = new Set<string>(['$schema', 'issuer', 'scopes', 'users', 'claims', 'clients', 'keyPath', 'database', ...LIFETIME_KEYS])
+const TOP_LEVEL_KEYS = new Set<string>(['$schema', 'issuer', 'scopes', 'users', 'claims', 'clients', 'keyPath', 'database', ...LIFETIME_KEYS, 'resources', 'registration', 'clientIdMetadataDocuments'])
 const USER_KEYS = new Set(['name', 'email', 'email_verified', 'claims'])
 const CLIENT_KEYS = new Set(['id', 'name', 'secret', 'redirectUris', 'grants', 'scopes', 'autoApprove', 'requirePar'])
 
@@ -231,7 +253,56 @@ export function parseConfig(raw: unknown, file?: string): PassportConfig {
       config.clients.push(entry)
     })
   }
+  parseMcpKeys(input, config, fail)
   return config
+}
+
+/** `resources`, `registration` and `clientIdMetadataDocuments` (SPEC §10.1, §10.2, §10.4). */
+function parseMcpKeys(input: Record<string, unknown>, config: PassportConfig, fail: (key: string, expected: string) => never): void {
+  if (input.resources !== undefined) {
+    if (!isObject(input.resources)) fail('resources', 'an object mapping resource URIs to {name, scopes}, e.g. {"http://localhost:3000/mcp": {"name": "My MCP server", "scopes": ["read"]}}')
+    const known = knownScopes(config)
+    for (const [uri, entry] of Object.entries(input.resources)) {
+      const at = `resources.${uri}`
+      const problem = resourceUriProblem(uri)
+      if (problem) fail(at, `keyed by an absolute URI without a fragment (${problem})`)
+      if (!isObject(entry)) fail(at, 'an object with an optional "name" and "scopes"')
+      const e = entry as Record<string, unknown>
+      for (const key of Object.keys(e)) if (key !== 'name' && key !== 'scopes') fail(`${at}.${key}`, 'one of name, scopes (unknown key)')
+      if (e.name !== undefined && (typeof e.name !== 'string' || e.name === '')) fail(`${at}.name`, 'a non-empty string')
+      if (e.scopes !== undefined && !isStringArray(e.scopes)) fail(`${at}.scopes`, 'an array of scope names')
+      for (const scope of (e.scopes as string[] | undefined) ?? []) {
+        if (!Object.hasOwn(known, scope)) fail(`${at}.scopes`, `an array of known scopes (unknown "${scope}"; known: ${Object.keys(known).join(', ')})`)
+      }
+      config.resources[uri] = {name: (e.name as string | undefined) ?? uri, scopes: (e.scopes as string[] | undefined) ?? null}
+    }
+  }
+  const registration = input.registration
+  if (registration !== undefined) {
+    if (typeof registration === 'boolean') {
+      config.registration = {enabled: registration}
+    } else {
+      if (!isObject(registration)) fail('registration', 'true, false, or {"initialAccessToken": "…"}')
+      const r = registration as Record<string, unknown>
+      for (const key of Object.keys(r)) if (key !== 'initialAccessToken') fail(`registration.${key}`, 'initialAccessToken (unknown key)')
+      if (r.initialAccessToken !== undefined && (typeof r.initialAccessToken !== 'string' || !/^[\x21-\x7e]{16,}$/.test(r.initialAccessToken))) {
+        fail('registration.initialAccessToken', 'a token of at least 16 printable ASCII characters without spaces')
+      }
+      config.registration = {enabled: true, ...(r.initialAccessToken === undefined ? {} : {initialAccessToken: r.initialAccessToken as string})}
+    }
+  }
+  const documents = input.clientIdMetadataDocuments
+  if (documents !== undefined) {
+    if (typeof documents === 'boolean') {
+      config.clientIdMetadataDocuments = {enabled: documents, allowPrivateNetworks: false}
+    } else {
+      if (!isObject(documents)) fail('clientIdMetadataDocuments', 'true, false, or {"allowPrivateNetworks": true}')
+      const d = documents as Record<string, unknown>
+      for (const key of Object.keys(d)) if (key !== 'allowPrivateNetworks') fail(`clientIdMetadataDocuments.${key}`, 'allowPrivateNetworks (unknown key)')
+      if (d.allowPrivateNetworks !== undefined && typeof d.allowPrivateNetworks !== 'boolean') fail('clientIdMetadataDocuments.allowPrivateNetworks', 'true or false')
+      config.clientIdMetadataDocuments = {enabled: true, allowPrivateNetworks: (d.allowPrivateNetworks as boolean | undefined) ?? false}
+    }
+  }
 }
 
 /** Every scope the authority knows: configured ones plus the OpenID Connect scopes. */

@@ -41,7 +41,7 @@ export interface NewDeviceAuthorization {
 }
 
 /** Records a new device authorization (RFC 8628 §3.2); only hashes of both codes are stored. */
-export function createDeviceAuthorization(store: Store, client: Pick<ClientRow, 'id'>, scopes: string[], ttl: number, now = Date.now()): NewDeviceAuthorization {
+export function createDeviceAuthorization(store: Store, client: Pick<ClientRow, 'id'>, scopes: string[], ttl: number, now = Date.now(), resources: string[] = []): NewDeviceAuthorization {
   const deviceCode = randomToken()
   const userCode = generateUserCode()
   const row: DeviceCodeRow = {
@@ -58,6 +58,7 @@ export function createDeviceAuthorization(store: Store, client: Pick<ClientRow, 
     redeemedAt: null,
     createdAt: now,
     expiresAt: now + ttl,
+    resources: resources.length > 0 ? resources : null,
   }
   store.deviceCodes.insert(row)
   return {row, deviceCode, userCode}

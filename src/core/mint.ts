@@ -2,6 +2,7 @@ import type {Authority} from './authority.js'
 import {CLI_CLIENT_ID, findClient, GRANT_CLIENT_CREDENTIALS, GRANT_PERSONAL_ACCESS, internalClient, PERSONAL_ACCESS_CLIENT_ID} from './clients.js'
 import {parseDuration} from './duration.js'
 import {InvalidInputError} from './errors.js'
+import {audienceOf, resourceScopeProblem, resourceUriProblem} from './resources.js'
 import {assertScopes} from './scopes.js'
 import {type IssuedTokens, issueTokens, RESERVED_CLAIMS} from './tokens.js'
 import type {ClientRow} from '../store/clients.js'
@@ -22,6 +23,12 @@ export interface MintTokenOptions {
   claims?: Record<string, unknown>
   /** `aud` of the token; default the client id. */
   audience?: string
+  /**
+   * RFC 8707 resources the token is for (`passport token --resource`): absolute URIs without a
+   * fragment; the `aud` becomes the resource (an array for several). A configured resource's
+   * `scopes` limit the scopes. Not together with `audience`.
+   */
+  resources?: readonly string[]
   now?: number
 }
 
@@ -43,12 +50,20 @@ export async function mintToken(authority: Authority, options: MintTokenOptions 
   const userId = normalizeUser(options.user)
   const claims = checkClaims(options.claims)
   const ttl = options.ttl === undefined ? authority.config.tokensExpireIn : parseDuration(options.ttl, 'The token lifetime (ttl)')
-  const audience = normalizeAudience(options.audience)
+  const resources = [...new Set(options.resources ?? [])]
+  for (const resource of resources) {
+    const problem = resourceUriProblem(resource)
+    if (problem) throw new InvalidInputError(problem.replace(/^resource/, 'The resource'))
+  }
+  if (resources.length > 0 && options.audience !== undefined) throw new InvalidInputError('Give either an audience or resources, not both: a resource becomes the audience.')
+  const audience = resources.length > 0 ? audienceOf(resources) : normalizeAudience(options.audience)
   const client = resolveClient(authority, options.client, now)
   if (userId !== null && userId === client.id) {
     throw new InvalidInputError(`The user "${userId}" has the id of the client it would be issued to; such a token would read as a client-credentials token (sub = client_id).`)
   }
   assertScopes(scopes, client, authority.config)
+  const resourceProblem = resourceScopeProblem(authority.config.resources, resources, scopes)
+  if (resourceProblem) throw new InvalidInputError(resourceProblem)
   const issued = await issueTokens(
     authority,
     {

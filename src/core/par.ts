@@ -50,7 +50,7 @@ export function pushAuthorizationRequest(
   entries: Iterable<[string, string]>,
   now = Date.now(),
 ): PushedRequestResponse {
-  const source: ParameterSource = {get: (name) => (name === 'client_id' ? (params.get(name) ?? client.id) : params.get(name))}
+  const source: ParameterSource = {get: (name) => (name === 'client_id' ? (params.get(name) ?? client.id) : params.get(name)), all: (name) => params.all(name)}
   try {
     validateAuthorizationRequest(store, config, source, {via: 'par'})
   } catch (error) {

@@ -21,8 +21,8 @@ export interface TokenRequest {
   /** Lifetime of the access token in milliseconds. */
   ttl: number
   grantType: string
-  /** RFC 8707 resource / explicit audience; defaults to the client id. */
-  audience?: string
+  /** RFC 8707 resource(s) / explicit audience (an array for several); defaults to the client id. */
+  audience?: string | string[]
   /** Extra claims (not reserved ones). */
   claims?: Record<string, unknown>
   /** Name of a personal access token. */

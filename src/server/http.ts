@@ -65,6 +65,18 @@ export class Params {
     throw invalidRequest(`The "${name}" parameter must be true or false.`)
   }
 
+  /** Every value of a repeatable parameter (RFC 8707 `resource`); empty values are skipped, non-strings refused. */
+  all(name: string): string[] {
+    const list = this.values.get(name) ?? []
+    const values: string[] = []
+    for (const value of list) {
+      if (value === undefined || value === null || value === '') continue
+      if (typeof value !== 'string') throw invalidRequest(`The "${name}" parameter must be a string (or repeated strings).`)
+      values.push(value)
+    }
+    return values
+  }
+
   has(name: string): boolean {
     return this.get(name) !== undefined
   }

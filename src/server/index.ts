@@ -10,6 +10,7 @@ import type {ProtocolFaultName} from '../control/faults.js'
 import {defaultConfig, loadConfig, type PassportConfig, parseConfig} from '../core/config.js'
 import {InvalidInputError, OAuthError, UserError} from '../core/errors.js'
 import {keyLocation, type KeyLocation} from '../core/keys.js'
+import {registerResource} from '../core/resources.js'
 import type {RequestContext, Route, RouteGroup, ServerOptions} from './context.js'
 import {sendError} from './errors.js'
 import {sendJson} from './http.js'
@@ -231,6 +232,10 @@ export interface StartServerOptions {
   faults?: ProtocolFaultName[]
   /** Serve the HTTP control API under /_passport/ (as `serve --control`; loopback hosts only); its token is `handle.control.token`. */
   control?: boolean
+  /** RFC 8707 resources to register, as `serve --resource` (in addition to the config's). */
+  resources?: string[]
+  /** Dynamic client registration at `{prefix}/register`; default the config's (on). */
+  registration?: boolean
 }
 
 /**
@@ -246,6 +251,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Aut
     const pair = generateKeyPairSync('rsa', {modulusLength: 2048, publicKeyEncoding: {type: 'spki', format: 'pem'}, privateKeyEncoding: {type: 'pkcs8', format: 'pem'}})
     keys = {directory: '', privateKeyPem: pair.privateKey, publicKeyPem: pair.publicKey}
   }
+  for (const resource of options.resources ?? []) registerResource(config.resources, resource)
+  if (options.registration !== undefined) config.registration = {...config.registration, enabled: options.registration}
   const authority = Authority.open({config, database: options.database ?? config.database ?? ':memory:', keys})
   for (const id of authority.removedConfigClients) options.log?.(`Removed client "${id}" and its tokens: it is no longer in ${config.file ?? 'the configuration'}.`)
   try {

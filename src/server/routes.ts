@@ -12,6 +12,7 @@ import {handleIntrospect} from './endpoints/introspect.js'
 import {handleJwks} from './endpoints/jwks.js'
 import {handleLogin, handleLogout} from './endpoints/login.js'
 import {handlePushedAuthorizationRequest} from './endpoints/par.js'
+import {handleRegister} from './endpoints/register.js'
 import {handleRevoke} from './endpoints/revoke.js'
 import {handleScopes} from './endpoints/scopes.js'
 import {handleToken} from './endpoints/token.js'
@@ -52,5 +53,7 @@ export function routes(): Route[] {
     {method: 'GET', path: '/userinfo', prefixed: true, group: 'userinfo', handler: handleUserinfo},
     {method: 'POST', path: '/userinfo', prefixed: true, group: 'userinfo', handler: handleUserinfo},
     {method: 'POST', path: '/par', prefixed: true, group: 'par', handler: handlePushedAuthorizationRequest},
+    // RFC 7591; off (404) with "registration": false or --no-registration.
+    {method: 'POST', path: '/register', prefixed: true, handler: handleRegister},
   ]
 }

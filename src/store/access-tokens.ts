@@ -1,3 +1,4 @@
+import {decodeAudience, encodeAudience} from '../core/resources.js'
 import {type Db, GroupCommit, prepareWrite} from './database.js'
 
 export interface AccessTokenRow {
@@ -9,7 +10,8 @@ export interface AccessTokenRow {
   /** Name of a personal access token. */
   name: string | null
   scopes: string[]
-  audience: string
+  /** The token's `aud`: the client id, a resource, or several resources. */
+  audience: string | string[]
   grantType: string
   /** The authorization code, device code or first refresh token the token descends from. */
   familyId: string | null
@@ -38,7 +40,7 @@ const fromRaw = (r: Raw): AccessTokenRow => ({
   userId: r.user_id,
   name: r.name,
   scopes: JSON.parse(r.scopes) as string[],
-  audience: r.audience,
+  audience: decodeAudience(r.audience)!,
   grantType: r.grant_type,
   familyId: r.family_id,
   revokedAt: r.revoked_at,
@@ -87,7 +89,7 @@ export class AccessTokenRepository {
       user_id: row.userId,
       name: row.name,
       scopes: JSON.stringify(row.scopes),
-      audience: row.audience,
+      audience: encodeAudience(row.audience),
       grant_type: row.grantType,
       family_id: row.familyId,
       created_at: row.createdAt,

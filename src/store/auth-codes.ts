@@ -1,3 +1,4 @@
+import {audienceList, decodeAudience} from '../core/resources.js'
 import {type Db, prepareWrite} from './database.js'
 
 export interface AuthCodeRow {
@@ -11,7 +12,8 @@ export interface AuthCodeRow {
   codeChallenge: string | null
   codeChallengeMethod: string | null
   nonce: string | null
-  resource: string | null
+  /** The RFC 8707 resources of the authorization request; null (or empty) for none. */
+  resource: string[] | null
   authTime: number | null
   redeemedAt: number | null
   revokedAt: number | null
@@ -47,7 +49,7 @@ const fromRaw = (r: Raw): AuthCodeRow => ({
   codeChallenge: r.code_challenge,
   codeChallengeMethod: r.code_challenge_method,
   nonce: r.nonce,
-  resource: r.resource,
+  resource: r.resource === null ? null : audienceList(decodeAudience(r.resource)),
   authTime: r.auth_time,
   redeemedAt: r.redeemed_at,
   revokedAt: r.revoked_at,
@@ -86,7 +88,7 @@ export class AuthCodeRepository {
       code_challenge: row.codeChallenge,
       code_challenge_method: row.codeChallengeMethod,
       nonce: row.nonce,
-      resource: row.resource,
+      resource: row.resource === null || row.resource.length === 0 ? null : JSON.stringify(row.resource),
       auth_time: row.authTime,
       created_at: row.createdAt,
       expires_at: row.expiresAt,

@@ -1,6 +1,7 @@
 import {type Db, prepareWrite} from './database.js'
 
-export type ClientSource = 'cli' | 'config' | 'internal'
+/** Where a client comes from: `passport client`, the config file, passport itself, `POST /register`, a client ID metadata document. */
+export type ClientSource = 'cli' | 'config' | 'internal' | 'registered' | 'metadata'
 
 export interface ClientRow {
   id: string
@@ -15,6 +16,17 @@ export interface ClientRow {
   source: ClientSource
   createdAt: number
   updatedAt: number
+  /**
+   * How the client authenticates at the token endpoint (`none`, `client_secret_basic`,
+   * `client_secret_post`, `private_key_jwt`); undefined/null: by its type (a secret, or none).
+   */
+  tokenEndpointAuthMethod?: string | null
+  /** Public keys for private_key_jwt (a JWK Set), or null. */
+  jwks?: {keys: Record<string, unknown>[]} | null
+  /** Where its JWK Set is published, for private_key_jwt, or null. */
+  jwksUri?: string | null
+  /** Other RFC 7591 metadata it registered (client_uri, logo_uri, contacts, software_id …), or null. */
+  metadata?: Record<string, unknown> | null
 }
 
 interface Raw {
@@ -29,6 +41,10 @@ interface Raw {
   source: ClientSource
   created_at: number
   updated_at: number
+  token_endpoint_auth_method: string | null
+  jwks: string | null
+  jwks_uri: string | null
+  metadata: string | null
 }
 
 const fromRaw = (r: Raw): ClientRow => ({
@@ -43,6 +59,10 @@ const fromRaw = (r: Raw): ClientRow => ({
   source: r.source,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
+  tokenEndpointAuthMethod: r.token_endpoint_auth_method,
+  jwks: r.jwks === null ? null : (JSON.parse(r.jwks) as {keys: Record<string, unknown>[]}),
+  jwksUri: r.jwks_uri,
+  metadata: r.metadata === null ? null : (JSON.parse(r.metadata) as Record<string, unknown>),
 })
 
 function freeze(client: ClientRow): ClientRow {
@@ -64,6 +84,10 @@ const toParams = (c: ClientRow) => ({
   source: c.source,
   created_at: c.createdAt,
   updated_at: c.updatedAt,
+  token_endpoint_auth_method: c.tokenEndpointAuthMethod ?? null,
+  jwks: c.jwks ? JSON.stringify(c.jwks) : null,
+  jwks_uri: c.jwksUri ?? null,
+  metadata: c.metadata ? JSON.stringify(c.metadata) : null,
 })
 
 /** At most this many clients are kept in memory (a deployment has a handful). */
@@ -77,6 +101,8 @@ export class ClientRepository {
   private readonly deleteStmt
   private readonly secretStmt
   private readonly dataVersion
+  private readonly countSourceStmt
+  private readonly oldestSourceStmt
   /**
    * Clients by id, read once and reused while the database is unchanged: the token endpoint looks
    * its client up on every request. Valid while `PRAGMA data_version` stays the same (it changes
@@ -91,22 +117,27 @@ export class ClientRepository {
     this.all = db.prepare<[], Raw>('SELECT * FROM oauth_clients ORDER BY created_at, id')
     this.insertStmt = prepareWrite(
       db,
-      `INSERT INTO oauth_clients (id, name, secret_hash, type, grant_types, redirect_uris, scopes, auto_approve, source, created_at, updated_at)
-       VALUES (@id, @name, @secret_hash, @type, @grant_types, @redirect_uris, @scopes, @auto_approve, @source, @created_at, @updated_at)`,
+      `INSERT INTO oauth_clients (id, name, secret_hash, type, grant_types, redirect_uris, scopes, auto_approve, source, created_at, updated_at, token_endpoint_auth_method, jwks, jwks_uri, metadata)
+       VALUES (@id, @name, @secret_hash, @type, @grant_types, @redirect_uris, @scopes, @auto_approve, @source, @created_at, @updated_at, @token_endpoint_auth_method, @jwks, @jwks_uri, @metadata)`,
     )
     this.upsertStmt = prepareWrite(
       db,
-      `INSERT INTO oauth_clients (id, name, secret_hash, type, grant_types, redirect_uris, scopes, auto_approve, source, created_at, updated_at)
-       VALUES (@id, @name, @secret_hash, @type, @grant_types, @redirect_uris, @scopes, @auto_approve, @source, @created_at, @updated_at)
+      `INSERT INTO oauth_clients (id, name, secret_hash, type, grant_types, redirect_uris, scopes, auto_approve, source, created_at, updated_at, token_endpoint_auth_method, jwks, jwks_uri, metadata)
+       VALUES (@id, @name, @secret_hash, @type, @grant_types, @redirect_uris, @scopes, @auto_approve, @source, @created_at, @updated_at, @token_endpoint_auth_method, @jwks, @jwks_uri, @metadata)
        ON CONFLICT (id) DO UPDATE SET name = excluded.name, secret_hash = excluded.secret_hash, type = excluded.type,
          grant_types = excluded.grant_types, redirect_uris = excluded.redirect_uris, scopes = excluded.scopes,
-         auto_approve = excluded.auto_approve, source = excluded.source, updated_at = excluded.updated_at
+         auto_approve = excluded.auto_approve, source = excluded.source, updated_at = excluded.updated_at,
+         token_endpoint_auth_method = excluded.token_endpoint_auth_method, jwks = excluded.jwks, jwks_uri = excluded.jwks_uri, metadata = excluded.metadata
        WHERE oauth_clients.name IS NOT excluded.name OR oauth_clients.secret_hash IS NOT excluded.secret_hash
          OR oauth_clients.type IS NOT excluded.type OR oauth_clients.grant_types IS NOT excluded.grant_types
          OR oauth_clients.redirect_uris IS NOT excluded.redirect_uris OR oauth_clients.scopes IS NOT excluded.scopes
-         OR oauth_clients.auto_approve IS NOT excluded.auto_approve OR oauth_clients.source IS NOT excluded.source`,
+         OR oauth_clients.auto_approve IS NOT excluded.auto_approve OR oauth_clients.source IS NOT excluded.source
+         OR oauth_clients.token_endpoint_auth_method IS NOT excluded.token_endpoint_auth_method OR oauth_clients.jwks IS NOT excluded.jwks
+         OR oauth_clients.jwks_uri IS NOT excluded.jwks_uri OR oauth_clients.metadata IS NOT excluded.metadata`,
     )
     this.deleteStmt = prepareWrite<[string]>(db, 'DELETE FROM oauth_clients WHERE id = ?')
+    this.countSourceStmt = db.prepare<[string], number>('SELECT COUNT(*) FROM oauth_clients WHERE source = ?').pluck()
+    this.oldestSourceStmt = db.prepare<[string, number], string>('SELECT id FROM oauth_clients WHERE source = ? ORDER BY created_at, id LIMIT ?').pluck()
     this.secretStmt = prepareWrite<[string | null, number, string]>(db, 'UPDATE oauth_clients SET secret_hash = ?, updated_at = ? WHERE id = ?')
   }
 
@@ -129,6 +160,16 @@ export class ClientRepository {
   private read(id: string): ClientRow | undefined {
     const raw = this.byId.get(id)
     return raw && freeze(fromRaw(raw))
+  }
+
+  /** How many clients come from `source`. */
+  countBySource(source: ClientSource): number {
+    return this.countSourceStmt.get(source)!
+  }
+
+  /** Ids of the `limit` oldest clients from `source`. */
+  oldestBySource(source: ClientSource, limit: number): string[] {
+    return this.oldestSourceStmt.all(source, limit)
   }
 
   list(): ClientRow[] {

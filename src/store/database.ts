@@ -65,14 +65,26 @@ export function migrate(db: Db): void {
   if (current > MIGRATIONS.length) {
     throw new UserError(`The database schema (version ${current}) is newer than this passport understands (${MIGRATIONS.length}); upgrade passport.`)
   }
-  for (let version = current; version < MIGRATIONS.length; version++) {
-    const step = db.transaction(() => {
-      // Another process may have migrated while we waited for the write lock.
-      if ((db.pragma('user_version', {simple: true}) as number) !== version) return
-      db.exec(MIGRATIONS[version]!)
-      db.pragma(`user_version = ${version + 1}`)
-    })
-    step.immediate()
+  if (current === MIGRATIONS.length) return
+  // A step may rebuild a table (SQLite cannot change a CHECK constraint in place): with foreign
+  // keys on, dropping the old table would cascade into every row that references it. They are off
+  // while migrating (the pragma cannot change inside a transaction), and each step must leave no
+  // dangling reference.
+  const foreignKeys = db.pragma('foreign_keys', {simple: true}) as number
+  db.pragma('foreign_keys = OFF')
+  try {
+    for (let version = current; version < MIGRATIONS.length; version++) {
+      const step = db.transaction(() => {
+        // Another process may have migrated while we waited for the write lock.
+        if ((db.pragma('user_version', {simple: true}) as number) !== version) return
+        db.exec(MIGRATIONS[version]!)
+        if ((db.pragma('foreign_key_check') as unknown[]).length > 0) throw new UserError(`Migration ${version + 1} would leave rows referring to missing ones; the database was not changed.`)
+        db.pragma(`user_version = ${version + 1}`)
+      })
+      step.immediate()
+    }
+  } finally {
+    if (foreignKeys) db.pragma('foreign_keys = ON')
   }
 }
 

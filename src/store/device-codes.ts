@@ -18,6 +18,8 @@ export interface DeviceCodeRow {
   redeemedAt: number | null
   createdAt: number
   expiresAt: number
+  /** RFC 8707 resources of the device authorization request; null for none. */
+  resources?: string[] | null
 }
 
 interface Raw {
@@ -34,6 +36,7 @@ interface Raw {
   redeemed_at: number | null
   created_at: number
   expires_at: number
+  resources: string | null
 }
 
 const fromRaw = (r: Raw): DeviceCodeRow => ({
@@ -50,6 +53,7 @@ const fromRaw = (r: Raw): DeviceCodeRow => ({
   redeemedAt: r.redeemed_at,
   createdAt: r.created_at,
   expiresAt: r.expires_at,
+  resources: r.resources === null ? null : (JSON.parse(r.resources) as string[]),
 })
 
 export class DeviceCodeRepository {
@@ -64,8 +68,8 @@ export class DeviceCodeRepository {
   constructor(db: Db) {
     this.insertStmt = prepareWrite(
       db,
-      `INSERT INTO oauth_device_codes (id, device_code_hash, user_code_hash, client_id, scopes, status, user_id, interval, last_polled_at, decided_at, redeemed_at, created_at, expires_at)
-       VALUES (@id, @device_code_hash, @user_code_hash, @client_id, @scopes, 'pending', NULL, @interval, NULL, NULL, NULL, @created_at, @expires_at)`,
+      `INSERT INTO oauth_device_codes (id, device_code_hash, user_code_hash, client_id, scopes, status, user_id, interval, last_polled_at, decided_at, redeemed_at, created_at, expires_at, resources)
+       VALUES (@id, @device_code_hash, @user_code_hash, @client_id, @scopes, 'pending', NULL, @interval, NULL, NULL, NULL, @created_at, @expires_at, @resources)`,
     )
     this.byDeviceHash = db.prepare<[string], Raw>('SELECT * FROM oauth_device_codes WHERE device_code_hash = ?')
     // The newest code with this user code: an old expired one must not shadow a new one.
@@ -82,7 +86,7 @@ export class DeviceCodeRepository {
     this.slowDownStmt = prepareWrite<[number, string]>(db, 'UPDATE oauth_device_codes SET interval = interval + 5, last_polled_at = ? WHERE id = ?')
   }
 
-  insert(row: Pick<DeviceCodeRow, 'id' | 'deviceCodeHash' | 'userCodeHash' | 'clientId' | 'scopes' | 'interval' | 'createdAt' | 'expiresAt'>): void {
+  insert(row: Pick<DeviceCodeRow, 'id' | 'deviceCodeHash' | 'userCodeHash' | 'clientId' | 'scopes' | 'interval' | 'createdAt' | 'expiresAt' | 'resources'>): void {
     this.insertStmt.run({
       id: row.id,
       device_code_hash: row.deviceCodeHash,
@@ -92,6 +96,7 @@ export class DeviceCodeRepository {
       interval: row.interval,
       created_at: row.createdAt,
       expires_at: row.expiresAt,
+      resources: row.resources && row.resources.length > 0 ? JSON.stringify(row.resources) : null,
     })
   }
 

@@ -143,4 +143,36 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX oauth_pushed_requests_client ON oauth_pushed_requests (client_id);
   CREATE INDEX oauth_pushed_requests_expires ON oauth_pushed_requests (expires_at);
   `,
+  // 5: MCP (SPEC §10.1, §10.2, §10.4, §10.6). Clients gain how they authenticate at the token
+  // endpoint, their keys for private_key_jwt (`jwks` as JSON, or `jwks_uri`), the other RFC 7591
+  // metadata they registered (JSON), and two sources: `registered` (POST /register) and
+  // `metadata` (a client ID metadata document). SQLite cannot widen a CHECK constraint in place,
+  // so the table is rebuilt (migrate() runs steps with foreign keys off and checks them after).
+  // Device codes remember their RFC 8707 resources (JSON array), as auth codes do in `resource`.
+  `
+  CREATE TABLE oauth_clients_v5 (
+    id                          TEXT PRIMARY KEY,
+    name                        TEXT NOT NULL,
+    secret_hash                 TEXT,
+    type                        TEXT NOT NULL CHECK (type IN ('confidential', 'public')),
+    grant_types                 TEXT NOT NULL,
+    redirect_uris               TEXT NOT NULL,
+    scopes                      TEXT,
+    auto_approve                INTEGER NOT NULL DEFAULT 0,
+    source                      TEXT NOT NULL DEFAULT 'cli' CHECK (source IN ('cli', 'config', 'internal', 'registered', 'metadata')),
+    created_at                  INTEGER NOT NULL,
+    updated_at                  INTEGER NOT NULL,
+    token_endpoint_auth_method  TEXT,
+    jwks                        TEXT,
+    jwks_uri                    TEXT,
+    metadata                    TEXT
+  );
+  INSERT INTO oauth_clients_v5 (id, name, secret_hash, type, grant_types, redirect_uris, scopes, auto_approve, source, created_at, updated_at)
+    SELECT id, name, secret_hash, type, grant_types, redirect_uris, scopes, auto_approve, source, created_at, updated_at FROM oauth_clients;
+  DROP TABLE oauth_clients;
+  ALTER TABLE oauth_clients_v5 RENAME TO oauth_clients;
+  CREATE INDEX oauth_clients_source ON oauth_clients (source, created_at);
+
+  ALTER TABLE oauth_device_codes ADD COLUMN resources TEXT;
+  `,
 ]

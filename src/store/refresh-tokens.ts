@@ -1,3 +1,4 @@
+import {decodeAudience, encodeAudience} from '../core/resources.js'
 import {type Db, prepareWrite} from './database.js'
 
 export interface RefreshTokenRow {
@@ -8,7 +9,8 @@ export interface RefreshTokenRow {
   clientId: string
   userId: string
   scopes: string[]
-  audience: string | null
+  /** The resources (RFC 8707) the grant was made for, or an explicit audience; null for none. */
+  audience: string | string[] | null
   authTime: number | null
   nonce: string | null
   /** Set when the token was exchanged for a new pair; a rotated token is also revoked. */
@@ -43,7 +45,7 @@ const fromRaw = (r: Raw): RefreshTokenRow => ({
   clientId: r.client_id,
   userId: r.user_id,
   scopes: JSON.parse(r.scopes) as string[],
-  audience: r.audience,
+  audience: decodeAudience(r.audience),
   authTime: r.auth_time,
   nonce: r.nonce,
   rotatedAt: r.rotated_at,
@@ -88,7 +90,7 @@ export class RefreshTokenRepository {
       client_id: row.clientId,
       user_id: row.userId,
       scopes: JSON.stringify(row.scopes),
-      audience: row.audience,
+      audience: encodeAudience(row.audience),
       auth_time: row.authTime,
       nonce: row.nonce,
       created_at: row.createdAt,

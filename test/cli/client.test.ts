@@ -135,7 +135,7 @@ describe('passport client commands', () => {
     await passportJson(dir, ['client', 'Other', '--id', 'other', '--redirect-uri', 'http://localhost:3000/callback'])
     const db = openDb(defaultDb(dir))
     // Schema 3 has no client_id index on the token tables: the cascade scans them.
-    expect(db.pragma('user_version', {simple: true})).toBe(3)
+    expect(db.pragma('user_version', {simple: true})).toBe(MIGRATIONS.length)
     expect(db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE '%_client' ORDER BY name").all()).toEqual([{name: 'oauth_auth_codes_client'}, {name: 'oauth_device_codes_client'}])
     const now = Date.now()
     for (const client of ['web', 'other']) {
@@ -180,7 +180,7 @@ describe('passport client commands', () => {
     const list = await passportJson<Array<{client_id: string}>>(dir, ['client:list'])
     expect(list.map((c) => c.client_id)).toContain('svc')
     const db = openDb(path)
-    expect(db.pragma('user_version', {simple: true})).toBe(3)
+    expect(db.pragma('user_version', {simple: true})).toBe(MIGRATIONS.length)
     expect(db.prepare('SELECT id, client_id FROM oauth_access_tokens').all()).toEqual([{id: 'at-1', client_id: 'svc'}])
     expect(db.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE name IN ('oauth_access_tokens_client', 'oauth_refresh_tokens_client')").get()).toEqual({n: 0})
     db.close()

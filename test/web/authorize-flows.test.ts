@@ -63,7 +63,7 @@ describe('authorization code flow through the pages', () => {
     expect(loc.params.get('iss')).toBe(server.issuer)
     const code = loc.params.get('code')!
     const row = server.authCodes().find((r) => r.code_hash === sha256Hex(code))!
-    expect(row).toMatchObject({client_id: 'spa', user_id: 'bob', redirect_uri: 'http://localhost:4000/cb', code_challenge: challenge, code_challenge_method: 'S256', nonce: 'n-1', resource: 'https://api.example.test/'})
+    expect(row).toMatchObject({client_id: 'spa', user_id: 'bob', redirect_uri: 'http://localhost:4000/cb', code_challenge: challenge, code_challenge_method: 'S256', nonce: 'n-1', resource: '["https://api.example.test/"]'})
     expect(JSON.parse(row.scopes)).toEqual(['openid', 'read'])
     expect(row.auth_time).toBeGreaterThan(0)
     expect(verifier).toBeTruthy()

@@ -27,6 +27,7 @@ export const CONFIG = {
     {id: 'tv', name: 'Living-room TV', grants: ['device_code'], scopes: ['read', 'write']},
     {id: 'app-scheme', name: 'Mobile app', redirectUris: ['com.example.app:/oauth'], grants: ['authorization_code']},
   ],
+  resources: {'https://api.example.test/': {name: 'Example API'}},
 }
 
 export interface TestServer {

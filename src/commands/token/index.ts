@@ -13,6 +13,7 @@ The token is recorded in the database: a running server's introspection and revo
     'TOKEN=$(<%= config.bin %> token --user alice --scope read --scope write --ttl 1h)',
     '<%= config.bin %> token --client service --scope read --json',
     '<%= config.bin %> token --user alice --claim role=admin --claim tenant=42 --audience https://api.example.test',
+    '<%= config.bin %> token --user alice --scope read --resource http://localhost:3000/mcp',
   ]
 
   // src/cli/lean-token.ts runs this command without oclif from these definitions (in the manifest).
@@ -23,6 +24,7 @@ The token is recorded in the database: a running server's introspection and revo
     ttl: Flags.string({description: 'Lifetime: milliseconds or a duration like 90s, 15m, 1h, 30d (default: tokensExpireIn, 15d).'}),
     claim: Flags.string({description: 'Extra claim name=value (repeatable); JSON values (numbers, true, {"a":1}) are kept as JSON.', multiple: true}),
     audience: Flags.string({description: 'Audience (aud) of the token (default: the client id).'}),
+    resource: Flags.string({description: 'RFC 8707 resource the token is for (repeatable): its aud; a configured resource\'s scopes limit --scope.', multiple: true}),
     issuer: issuerFlag,
   }
 

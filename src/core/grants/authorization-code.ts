@@ -8,7 +8,8 @@ import {planTokens, saveTokens, type TokenResponse} from '../tokens.js'
 import type {AuthCodeRow} from '../../store/auth-codes.js'
 import type {ClientRow} from '../../store/clients.js'
 import type {Store} from '../../store/index.js'
-import {issuesRefreshTokens, readResource, respond} from './common.js'
+import {audienceOf} from '../resources.js'
+import {grantResources, issuesRefreshTokens, respond} from './common.js'
 import type {GrantInput, GrantParams} from './types.js'
 
 /** Parameters this grant reads. */
@@ -41,11 +42,8 @@ export async function authorizationCodeGrant({authority, client, params, now = a
   if (row.revokedAt !== null) throw invalidGrant('The authorization code has been revoked.')
   if (row.expiresAt <= now) throw invalidGrant('The authorization code has expired; start the authorization again.')
 
-  const resource = readResource(params)
-  if (resource !== undefined && row.resource !== null && resource !== row.resource) {
-    throw invalidGrant('The "resource" differs from the one the authorization was for.')
-  }
-  const audience = resource ?? row.resource ?? undefined
+  const resources = grantResources(authority, params, row.resource, row.scopes, 'authorization request')
+  const audience = audienceOf(resources)
   const keys = await authority.signingKeys()
   const planned = planTokens(
     {
@@ -60,6 +58,8 @@ export async function authorizationCodeGrant({authority, client, params, now = a
     },
     now,
   )
+  // The refresh token keeps the whole grant: a later refresh may ask for any of the code's resources.
+  if (planned.refreshRow && row.resource !== null && row.resource.length > 0) planned.refreshRow.audience = audienceOf(row.resource)!
   const won = store.transaction(() => {
     if (!store.authCodes.redeem(row.id, now)) {
       // Redeemed (or revoked) by a concurrent request since we read it: that is a reuse too.

@@ -3,7 +3,8 @@ import {OIDC_SCOPES} from '../config.js'
 import {invalidScope, unauthorizedClient} from '../errors.js'
 import {parseScope} from '../scopes.js'
 import {issueTokens, type TokenResponse} from '../tokens.js'
-import {checkScopes, readResource} from './common.js'
+import {audienceOf} from '../resources.js'
+import {checkScopes, grantResources} from './common.js'
 import type {GrantInput} from './types.js'
 
 /** Parameters this grant reads. */
@@ -23,7 +24,7 @@ export async function clientCredentialsGrant({authority, client, params, now = a
   const userScope = scopes.find((scope) => scope in OIDC_SCOPES)
   if (userScope !== undefined) throw invalidScope(`Scope "${userScope}" needs a signed-in user and cannot be granted to client credentials.`)
   checkScopes(authority, client, scopes)
-  const audience = readResource(params)
+  const audience = audienceOf(grantResources(authority, params, null, scopes, 'request'))
   // The same function `passport token` mints with: CLI and server tokens cannot drift apart.
   const {response} = await issueTokens(
     authority,

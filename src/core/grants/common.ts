@@ -1,9 +1,10 @@
 import type {Authority} from '../authority.js'
 import {GRANT_REFRESH_TOKEN} from '../clients.js'
 import {knownScopes} from '../config.js'
-import {OAuthError, invalidScope} from '../errors.js'
+import {invalidScope} from '../errors.js'
 import {signIdToken} from '../id-token.js'
 import type {SigningKeys} from '../keys.js'
+import {assertResourceScopes, narrowResources, validateResources} from '../resources.js'
 import {scopeProblem} from '../scopes.js'
 import {finishTokens, type PlannedTokens, type TokenResponse} from '../tokens.js'
 import type {ClientRow} from '../../store/clients.js'
@@ -21,21 +22,17 @@ export function checkScopes(authority: Authority, client: ClientRow, scopes: rea
 }
 
 /**
- * The RFC 8707 `resource` parameter: the audience the access token is for. It must be an
- * absolute URI without a fragment (`invalid_target`).
+ * The RFC 8707 `resource` parameters of a token request, checked against what the grant holds:
+ * a grant made for resources (a code, a device code, a refresh token) allows those or fewer; a
+ * grant made for none allows any registered resource whose scopes cover the granted ones. An
+ * empty list means the token's audience stays the client id.
  */
-export function readResource(params: GrantParams): string | undefined {
-  const resource = params.get('resource')
-  if (resource === undefined) return undefined
-  let valid = false
-  try {
-    new URL(resource)
-    valid = !resource.includes('#')
-  } catch {
-    valid = false
-  }
-  if (!valid) throw new OAuthError('invalid_target', 'The "resource" parameter must be an absolute URI without a fragment (RFC 8707).')
-  return resource
+export function grantResources(authority: Authority, params: GrantParams, granted: readonly string[] | null, scopes: readonly string[], what: string): string[] {
+  const requested = params.all('resource')
+  if (granted !== null && granted.length > 0) return narrowResources(granted, requested, what)
+  const resources = validateResources(authority.config.resources, requested)
+  assertResourceScopes(authority.config.resources, resources, scopes)
+  return resources
 }
 
 /**

@@ -2,11 +2,12 @@ import {GRANT_DEVICE_CODE} from '../clients.js'
 import {sha256} from '../crypto.js'
 import {OAuthError, accessDenied, invalidGrant} from '../errors.js'
 import {planTokens, saveTokens, type TokenResponse} from '../tokens.js'
-import {issuesRefreshTokens, respond} from './common.js'
+import {audienceOf} from '../resources.js'
+import {grantResources, issuesRefreshTokens, respond} from './common.js'
 import type {GrantInput} from './types.js'
 
 /** Parameters this grant reads. */
-export const parameters = ['device_code'] as const
+export const parameters = ['device_code', 'resource'] as const
 
 /**
  * The device authorization grant's token request (RFC 8628 §3.4–3.5). Every answer but the
@@ -34,6 +35,8 @@ export async function deviceCodeGrant({authority, client, params, now = authorit
   }
 
   const userId = row.userId!
+  const granted = row.resources ?? null
+  const audience = audienceOf(grantResources(authority, params, granted, row.scopes, 'device authorization'))
   const keys = await authority.signingKeys()
   const planned = planTokens(
     {
@@ -43,10 +46,12 @@ export async function deviceCodeGrant({authority, client, params, now = authorit
       ttl: config.tokensExpireIn,
       grantType: GRANT_DEVICE_CODE,
       familyId: row.id,
+      ...(audience === undefined ? {} : {audience}),
       ...(issuesRefreshTokens(client) ? {refresh: {ttl: config.refreshTokensExpireIn, authTime: row.decidedAt, nonce: null}} : {}),
     },
     now,
   )
+  if (planned.refreshRow && granted !== null) planned.refreshRow.audience = audienceOf(granted)!
   const won = store.transaction(() => {
     if (!store.deviceCodes.redeem(row.id, now)) return false
     saveTokens(store, planned)

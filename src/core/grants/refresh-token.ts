@@ -4,11 +4,12 @@ import {invalidGrant, invalidScope} from '../errors.js'
 import {revokeFamily} from '../revocation.js'
 import {parseScope} from '../scopes.js'
 import {planTokens, saveTokens, type TokenResponse} from '../tokens.js'
-import {respond} from './common.js'
+import {audienceList, audienceOf} from '../resources.js'
+import {grantResources, respond} from './common.js'
 import type {GrantInput} from './types.js'
 
 /** Parameters this grant reads. */
-export const parameters = ['refresh_token', 'scope'] as const
+export const parameters = ['refresh_token', 'scope', 'resource'] as const
 
 const REUSED = 'The refresh token was already used; every token of its family has been revoked.'
 
@@ -38,6 +39,8 @@ export async function refreshTokenGrant({authority, client, params, now = author
   }
   const scopes = requested.length > 0 ? requested : row.scopes
 
+  const granted = row.audience === null ? null : audienceList(row.audience)
+  const audience = audienceOf(grantResources(authority, params, granted, scopes, 'grant of the refresh token'))
   const keys = await authority.signingKeys()
   const planned = planTokens(
     {
@@ -47,13 +50,14 @@ export async function refreshTokenGrant({authority, client, params, now = author
       ttl: config.tokensExpireIn,
       grantType: GRANT_REFRESH_TOKEN,
       familyId: row.familyId,
-      ...(row.audience === null ? {} : {audience: row.audience}),
+      ...(audience === undefined ? {} : {audience}),
       refresh: {ttl: config.refreshTokensExpireIn, authTime: row.authTime, nonce: row.nonce},
     },
     now,
   )
-  // The new refresh token carries the original grant, not the narrowed one.
+  // The new refresh token carries the original grant (scopes and resources), not the narrowed one.
   planned.refreshRow!.scopes = row.scopes
+  planned.refreshRow!.audience = row.audience
   const won = store.transaction(() => {
     if (!store.refreshTokens.rotate(row.id, now)) {
       // Rotated by a concurrent request since we read it: a replay like any other.

@@ -8,6 +8,8 @@ export interface GrantParams {
   get(name: string): string | undefined
   /** Like get(), but absence is `invalid_request` naming the parameter. */
   require(name: string): string
+  /** Every value of a repeatable parameter (RFC 8707 `resource`). */
+  all(name: string): string[]
 }
 
 /** What every grant gets: the authority, the already authenticated client and the parameters. */

@@ -245,7 +245,7 @@ function issueCode(ctx: RequestContext, request: AuthorizationRequest, userId: s
       codeChallenge: request.codeChallenge,
       codeChallengeMethod: request.codeChallengeMethod,
       nonce: request.nonce,
-      resource: request.resource,
+      resource: request.resources.length > 0 ? request.resources : null,
       authTime,
     },
     ctx.authority.config.authCodesExpireIn,

@@ -3,6 +3,7 @@ import {GRANT_DEVICE_CODE} from '../../core/clients.js'
 import {createDeviceAuthorization} from '../../core/device.js'
 import {unauthorizedClient} from '../../core/errors.js'
 import {checkScopes} from '../../core/grants/common.js'
+import {assertResourceScopes, validateResources} from '../../core/resources.js'
 import {parseScope} from '../../core/scopes.js'
 import {authenticateClient} from '../client-auth.js'
 import type {RequestContext} from '../context.js'
@@ -19,8 +20,10 @@ export async function handleDeviceCode(ctx: RequestContext): Promise<void> {
   }
   const scopes = parseScope(params.get('scope'))
   checkScopes(authority, client, scopes)
+  const resources = validateResources(authority.config.resources, params.all('resource'))
+  assertResourceScopes(authority.config.resources, resources, scopes)
   const ttl = authority.config.deviceCodesExpireIn
-  const {deviceCode, userCode, row} = createDeviceAuthorization(authority.store, client, scopes, ttl, authority.clock.now())
+  const {deviceCode, userCode, row} = createDeviceAuthorization(authority.store, client, scopes, ttl, authority.clock.now(), resources)
   const verificationUri = ctx.endpoint('/device')
   sendJson(
     ctx.res,

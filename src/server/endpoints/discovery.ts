@@ -43,6 +43,7 @@ export function metadata(ctx: Pick<RequestContext, 'authority' | 'options' | 'en
   if (served('userinfo')) meta.userinfo_endpoint = ctx.endpoint('/userinfo')
   if (served('par')) meta.pushed_authorization_request_endpoint = ctx.endpoint('/par')
   if (options.requirePar) meta.require_pushed_authorization_requests = true
+  if (authority.config.registration.enabled) meta.registration_endpoint = ctx.endpoint('/register')
   return meta
 }
 
