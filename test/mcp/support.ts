@@ -44,9 +44,9 @@ export async function startMcpServer(options: Omit<Partial<StartServerOptions>, 
   const running = await startServer({database, loginAs: 'alice', autoApprove: true, ...rest, config: {...CONFIG, ...(config ?? {})}})
   const db = new Database(database, {readonly: true})
   return {
-    url: running.url,
+    url: running.url(),
     issuer: running.issuer,
-    endpoint: (path) => `${running.url}/oauth${path}`,
+    endpoint: (path) => running.url(`/oauth${path}`),
     db,
     async close() {
       db.close()
