@@ -136,7 +136,7 @@ describe('passport client commands', () => {
     const db = openDb(defaultDb(dir))
     // Schema 3 has no client_id index on the token tables: the cascade scans them.
     expect(db.pragma('user_version', {simple: true})).toBe(MIGRATIONS.length)
-    expect(db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE '%_client' ORDER BY name").all()).toEqual([{name: 'oauth_auth_codes_client'}, {name: 'oauth_device_codes_client'}])
+    expect(db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE '%_client' ORDER BY name").all()).toEqual([{name: 'oauth_auth_codes_client'}, {name: 'oauth_device_codes_client'}, {name: 'oauth_pushed_requests_client'}])
     const now = Date.now()
     for (const client of ['web', 'other']) {
       db.prepare(`INSERT INTO oauth_access_tokens (id, client_id, user_id, scopes, audience, grant_type, family_id, created_at, expires_at) VALUES (?, ?, 'alice', '[]', ?, 'authorization_code', ?, ?, ?)`).run(`at-${client}`, client, client, `fam-${client}`, now, now + 60_000)
