@@ -13,11 +13,13 @@ export const GRANT_CLIENT_CREDENTIALS = 'client_credentials'
 export const GRANT_REFRESH_TOKEN = 'refresh_token'
 export const GRANT_DEVICE_CODE = 'urn:ietf:params:oauth:grant-type:device_code'
 export const GRANT_PERSONAL_ACCESS = 'personal_access'
+/** RFC 8693 token exchange: confidential clients trade an access token for another. */
+export const GRANT_TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange'
 
-export const GRANT_TYPES = [GRANT_AUTHORIZATION_CODE, GRANT_CLIENT_CREDENTIALS, GRANT_REFRESH_TOKEN, GRANT_DEVICE_CODE, GRANT_PERSONAL_ACCESS] as const
+export const GRANT_TYPES = [GRANT_AUTHORIZATION_CODE, GRANT_CLIENT_CREDENTIALS, GRANT_REFRESH_TOKEN, GRANT_DEVICE_CODE, GRANT_PERSONAL_ACCESS, GRANT_TOKEN_EXCHANGE] as const
 
 /** Short names accepted in the config file and on the command line. */
-const GRANT_ALIASES: Record<string, string> = {device_code: GRANT_DEVICE_CODE, device: GRANT_DEVICE_CODE}
+const GRANT_ALIASES: Record<string, string> = {device_code: GRANT_DEVICE_CODE, device: GRANT_DEVICE_CODE, token_exchange: GRANT_TOKEN_EXCHANGE, 'token-exchange': GRANT_TOKEN_EXCHANGE}
 
 export const PERSONAL_ACCESS_CLIENT_ID = '__personal_access__'
 export const CLI_CLIENT_ID = '__cli__'
@@ -28,9 +30,10 @@ export const DEMO_CLIENT_ID = '__demo__'
 export type ClientKind = 'standard' | 'public' | 'client-credentials' | 'device' | 'personal'
 
 const KIND_SHAPES: Record<ClientKind, {type: ClientRow['type']; grants: string[]}> = {
-  standard: {type: 'confidential', grants: [GRANT_AUTHORIZATION_CODE, GRANT_REFRESH_TOKEN]},
+  // Confidential clients may exchange tokens (RFC 8693) unless a config file lists their grants.
+  standard: {type: 'confidential', grants: [GRANT_AUTHORIZATION_CODE, GRANT_REFRESH_TOKEN, GRANT_TOKEN_EXCHANGE]},
   public: {type: 'public', grants: [GRANT_AUTHORIZATION_CODE, GRANT_REFRESH_TOKEN]},
-  'client-credentials': {type: 'confidential', grants: [GRANT_CLIENT_CREDENTIALS]},
+  'client-credentials': {type: 'confidential', grants: [GRANT_CLIENT_CREDENTIALS, GRANT_TOKEN_EXCHANGE]},
   device: {type: 'public', grants: [GRANT_DEVICE_CODE, GRANT_REFRESH_TOKEN]},
   personal: {type: 'confidential', grants: [GRANT_PERSONAL_ACCESS]},
 }
@@ -202,6 +205,9 @@ export function syncConfigClients(store: Store, config: PassportConfig, now = Da
     }
     if (type === 'public' && grantTypes.includes(GRANT_CLIENT_CREDENTIALS)) {
       throw new InvalidInputError(`${at}: the client_credentials grant needs a confidential client; give it a "secret".`)
+    }
+    if (type === 'public' && grantTypes.includes(GRANT_TOKEN_EXCHANGE)) {
+      throw new InvalidInputError(`${at}: token exchange needs a confidential client; give it a "secret".`)
     }
     const redirectUris = c.redirectUris.map((uri) => {
       try {

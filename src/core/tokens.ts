@@ -25,12 +25,20 @@ export interface TokenRequest {
   audience?: string | string[]
   /** Extra claims (not reserved ones). */
   claims?: Record<string, unknown>
+  /** RFC 8693 §4.1 `act`: who acts for the subject (token exchange). */
+  act?: ActorClaim
   /** Name of a personal access token. */
   name?: string
   /** The code, device code or refresh family the tokens descend from. */
   familyId?: string
   /** Issue a refresh token too (user tokens only). */
   refresh?: {ttl: number; authTime?: number | null; nonce?: string | null}
+}
+
+/** RFC 8693 §4.1: the acting party, and (nested) whoever acted before it. */
+export interface ActorClaim {
+  sub: string
+  act?: ActorClaim
 }
 
 /** Tokens planned but not yet signed: the rows to insert and the secrets to hand out. */
@@ -50,6 +58,8 @@ export interface TokenResponse {
   scope: string
   refresh_token?: string
   id_token?: string
+  /** RFC 8693 §2.2.1: the type of the token a token exchange issued. */
+  issued_token_type?: string
 }
 
 export interface IssuedTokens {
@@ -114,7 +124,7 @@ export function saveTokens(store: Store, planned: PlannedTokens): void {
 /** Signs the access token (RFC 9068 `at+jwt`) and assembles the token response. */
 export async function finishTokens(issuer: string, keys: SigningKeys, planned: PlannedTokens): Promise<IssuedTokens> {
   const {accessRow, request} = planned
-  const accessToken = await signAccessToken(issuer, keys, accessRow, request.claims)
+  const accessToken = await signAccessToken(issuer, keys, accessRow, request.act === undefined ? request.claims : {...request.claims, act: request.act})
   const response: TokenResponse = {
     access_token: accessToken,
     token_type: 'Bearer',

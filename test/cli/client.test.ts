@@ -39,7 +39,7 @@ describe('passport client commands', () => {
         `  Client secret: ${secret}\n` +
         '  Store the secret now; it cannot be shown again.\n' +
         '  Type:          confidential\n' +
-        '  Grants:        authorization_code, refresh_token\n' +
+        '  Grants:        authorization_code, refresh_token, urn:ietf:params:oauth:grant-type:token-exchange\n' +
         '  Redirect URIs: http://localhost:3000/callback\n',
     )
     const db = openDb(defaultDb(dir))
@@ -114,9 +114,9 @@ describe('passport client commands', () => {
     await passportJson(dir, ['client', 'Service', '--id', 'svc', '--client-credentials'])
     const list = await passport(dir, ['client:list'])
     expect(list.stdout).toBe(
-      'CLIENT ID  NAME     TYPE          GRANTS                             SOURCE\n' +
-        'web        Web      confidential  authorization_code, refresh_token  cli\n' +
-        'svc        Service  confidential  client_credentials                 cli\n',
+      'CLIENT ID  NAME     TYPE          GRANTS                                                                              SOURCE\n' +
+        'web        Web      confidential  authorization_code, refresh_token, urn:ietf:params:oauth:grant-type:token-exchange  cli\n' +
+        'svc        Service  confidential  client_credentials, urn:ietf:params:oauth:grant-type:token-exchange                 cli\n',
     )
     const json = await passportJson<ClientView[]>(dir, ['client:list'])
     expect(json.map((c) => c.client_id)).toEqual(['web', 'svc'])
@@ -124,7 +124,7 @@ describe('passport client commands', () => {
 
     const show = await passport(dir, ['client:show', 'web'])
     expect(show.stdout).toMatch(
-      /^FIELD {10}VALUE\nclient_id {6}web\nname {11}Web\ntype {11}confidential\ngrant_types {4}authorization_code refresh_token\nredirect_uris {2}http:\/\/localhost:3000\/callback\nscopes {9}read write\nauto_approve {3}false\nsource {9}cli\ncreated_at {5}\d{4}-.*Z\n$/,
+      /^FIELD {10}VALUE\nclient_id {6}web\nname {11}Web\ntype {11}confidential\ngrant_types {4}authorization_code refresh_token urn:ietf:params:oauth:grant-type:token-exchange\nredirect_uris {2}http:\/\/localhost:3000\/callback\nscopes {9}read write\nauto_approve {3}false\nsource {9}cli\ncreated_at {5}\d{4}-.*Z\n$/,
     )
     expect(await passportJson(dir, ['client:show', 'web'])).toEqual(json[0])
     expectOneLineError(await passport(dir, ['client:show', 'nope']), 1, /No client with id nope/)

@@ -39,7 +39,7 @@ describe('JWKS and discovery', () => {
       claims_supported: expect.arrayContaining(['sub', 'name', 'email', 'email_verified']) as unknown as string[],
       response_types_supported: ['code'],
       response_modes_supported: ['query'],
-      grant_types_supported: ['authorization_code', 'client_credentials', 'refresh_token', DEVICE_URN],
+      grant_types_supported: ['authorization_code', 'client_credentials', 'refresh_token', DEVICE_URN, 'urn:ietf:params:oauth:grant-type:token-exchange'],
       code_challenge_methods_supported: ['S256'],
       token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
       scopes_supported: ['openid', 'profile', 'email', 'offline_access', 'read', 'write', 'admin'],

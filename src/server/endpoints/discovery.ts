@@ -1,6 +1,6 @@
 import {supportedClaims} from '../../core/claims.js'
 import {knownScopes} from '../../core/config.js'
-import {GRANT_AUTHORIZATION_CODE, GRANT_CLIENT_CREDENTIALS, GRANT_DEVICE_CODE, GRANT_REFRESH_TOKEN} from '../../core/clients.js'
+import {GRANT_AUTHORIZATION_CODE, GRANT_CLIENT_CREDENTIALS, GRANT_DEVICE_CODE, GRANT_REFRESH_TOKEN, GRANT_TOKEN_EXCHANGE} from '../../core/clients.js'
 import {publishedAlgorithms, type SigningKeys} from '../../core/keys.js'
 import type {RequestContext} from '../context.js'
 import {sendJson} from '../http.js'
@@ -15,7 +15,7 @@ export function metadata(ctx: Pick<RequestContext, 'authority' | 'options' | 'en
     jwks_uri: `${issuer}/.well-known/jwks.json`,
     response_types_supported: ['code'],
     response_modes_supported: ['query'],
-    grant_types_supported: [GRANT_AUTHORIZATION_CODE, GRANT_CLIENT_CREDENTIALS, GRANT_REFRESH_TOKEN, GRANT_DEVICE_CODE],
+    grant_types_supported: [GRANT_AUTHORIZATION_CODE, GRANT_CLIENT_CREDENTIALS, GRANT_REFRESH_TOKEN, GRANT_DEVICE_CODE, GRANT_TOKEN_EXCHANGE],
     code_challenge_methods_supported: ['S256'],
     token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
     scopes_supported: Object.keys(knownScopes(authority.config)),

@@ -65,6 +65,8 @@ async function introspectAccessToken(authority: Authority, client: ClientRow, to
     sub: claims.sub,
     ...(verified.userId === null ? {} : {username: verified.userId}),
     aud: claims.aud,
+    // RFC 8693 §4.1: who acts for the subject (an exchanged token).
+    ...(claims.act === undefined ? {} : {act: claims.act}),
     exp: claims.exp,
     iat: claims.iat,
     iss: claims.iss,
