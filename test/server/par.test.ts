@@ -356,9 +356,9 @@ describe('--require-par and a client\'s requirePar', () => {
   it('--except par drops the route and the metadata; --require-par with --except par is refused', async () => {
     const without = await startServer({except: ['par']})
     try {
-      const meta = (await (await fetch(`${without.url}/.well-known/openid-configuration`)).json()) as Record<string, unknown>
+      const meta = (await (await fetch(`${without.url()}/.well-known/openid-configuration`)).json()) as Record<string, unknown>
       expect(meta).not.toHaveProperty('pushed_authorization_request_endpoint')
-      expect((await fetch(`${without.url}/oauth/par`, {method: 'POST'})).status).toBe(404)
+      expect((await fetch(`${without.url()}/oauth/par`, {method: 'POST'})).status).toBe(404)
     } finally {
       await without.close()
     }
