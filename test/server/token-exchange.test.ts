@@ -1,4 +1,7 @@
+import {spawn} from 'node:child_process'
 import {createHash} from 'node:crypto'
+import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {createServer} from 'node:net'
 import {join} from 'node:path'
 
 import Database from 'better-sqlite3'
@@ -7,7 +10,7 @@ import * as client from 'openid-client'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {startServer} from '../../dist/server/index.js'
-import {tempDir} from '../helpers.js'
+import {BIN, cleanEnv, ROOT, tempDir} from '../helpers.js'
 
 /**
  * Token exchange (RFC 8693, SPEC §10.10) against the in-process server: oauth4webapi's
@@ -107,7 +110,7 @@ describe('token exchange with real clients', () => {
     expect(meta.grant_types_supported).toContain(GRANT)
   })
 
-  it('oauth4webapi genericTokenEndpointRequest: a gateway exchanges alice\'s token for the api: sub kept, client_id the gateway, aud the api, no refresh token, recorded', async () => {
+  it('checklist 101: oauth4webapi genericTokenEndpointRequest: a gateway exchanges alice\'s token for the api: sub kept, client_id the gateway, aud the api, no refresh token, recorded', async () => {
     const as = await oauth.processDiscoveryResponse(new URL(issuer), await oauth.discoveryRequest(new URL(issuer), {algorithm: 'oauth2', ...insecure}))
     const gateway: oauth.Client = {client_id: 'gateway'}
     const subject = await userTokens('read write')
@@ -135,7 +138,7 @@ describe('token exchange with real clients', () => {
     expect((await post('introspect', {token: tokens.access_token}, basic('web', 'web-secret-123'))).json).toEqual({active: false})
   })
 
-  it('openid-client genericGrantRequest with an actor token: act = {sub} of the actor, seen by introspection; resource sets aud', async () => {
+  it('checklist 101: openid-client genericGrantRequest with an actor token: act = {sub} of the actor, seen by introspection; resource sets aud', async () => {
     const config = await client.discovery(new URL(issuer), 'gateway', 'gateway-secret-123', client.ClientSecretBasic('gateway-secret-123'), {execute: [client.allowInsecureRequests]})
     const subject = await userTokens('read')
     const actor = await clientToken('svc', 'svc-secret-123')
@@ -160,7 +163,7 @@ describe('token exchange with real clients', () => {
 })
 
 describe('what an exchanged token is', () => {
-  it('without scope: the subject\'s scopes the client may hold; never longer-lived than the subject token', async () => {
+  it('checklist 100: without scope: the subject\'s scopes the client may hold; never longer-lived than the subject token', async () => {
     const subject = await userTokens('read write')
     try {
       clock.advance('1d')
@@ -176,7 +179,7 @@ describe('what an exchanged token is', () => {
     }
   })
 
-  it('the gateway revokes its exchanged token alone, never the subject\'s grant; a revoked subject cannot be exchanged', async () => {
+  it('checklist 101: the gateway revokes its exchanged token alone, never the subject\'s grant; a revoked subject cannot be exchanged', async () => {
     const subject = await userTokens('read')
     const first = await exchange(subject.access_token)
     const second = await exchange(subject.access_token)
@@ -202,7 +205,8 @@ describe('what an exchanged token is', () => {
 })
 
 describe('every refusal, with its RFC error and nothing issued', () => {
-  const cases: Array<[string, () => Promise<{status: number; json: Record<string, unknown>}>, number, string, RegExp]> = [
+  type Case = [string, () => Promise<{status: number; json: Record<string, unknown>}>, number, string, RegExp]
+  const cases: Case[] = [
     ['no client authentication', async () => post('token', {grant_type: GRANT, subject_token: 'x', subject_token_type: ACCESS}), 401, 'invalid_client', /No client authentication/],
     ['a client whose explicit grants list lacks it', async () => exchange((await userTokens()).access_token, {}, basic('cron', 'cron-secret-123')), 400, 'unauthorized_client', /may not use the urn:ietf:params:oauth:grant-type:token-exchange grant/],
     ['subject_token missing', async () => post('token', {grant_type: GRANT, subject_token_type: ACCESS}, GATEWAY), 400, 'invalid_request', /'subject_token' parameter is missing/],
@@ -227,23 +231,34 @@ describe('every refusal, with its RFC error and nothing issued', () => {
     ['resource and audience at once', async () => exchange((await userTokens()).access_token, {resource: 'https://api.example.test/', audience: 'api'}), 400, 'invalid_target', /Send resource or audience, not both/],
     ['a repeated subject_token', async () => post('token', new URLSearchParams([['grant_type', GRANT], ['subject_token', 'a'], ['subject_token', 'b'], ['subject_token_type', ACCESS]]), GATEWAY), 400, 'invalid_request', /'subject_token' parameter is repeated/],
   ]
-  for (const [what, request, status, error, description] of cases) {
-    it(`${what} → ${status} ${error}`, async () => {
-      const before = exchanged()
-      const reply = await request()
-      expect([reply.status, reply.json.error]).toEqual([status, error])
-      expect(String(reply.json.error_description)).toMatch(description)
-      expect(reply).not.toHaveProperty('json.access_token')
-      expect(exchanged()).toBe(before)
-    })
+  const refused = (request: Case[1], status: number, error: string, description: RegExp) => async () => {
+    const before = exchanged()
+    const reply = await request()
+    expect([reply.status, reply.json.error]).toEqual([status, error])
+    expect(String(reply.json.error_description)).toMatch(description)
+    expect(reply).not.toHaveProperty('json.access_token')
+    expect(exchanged()).toBe(before)
   }
+  const of = (line: number) => cases.filter((c) => lineOf(c) === line)
+  for (const [what, request, status, error, description] of of(97)) it(`checklist 97: ${what} → ${status} ${error}`, refused(request, status, error, description))
+  for (const [what, request, status, error, description] of of(98)) it(`checklist 98: ${what} → ${status} ${error}`, refused(request, status, error, description))
+  for (const [what, request, status, error, description] of of(99)) it(`checklist 99: ${what} → ${status} ${error}`, refused(request, status, error, description))
+  for (const [what, request, status, error, description] of of(100)) it(`checklist 100: ${what} → ${status} ${error}`, refused(request, status, error, description))
 
-  it('a public client listing token exchange in the configuration is refused at start-up, naming the client', async () => {
+  it('checklist 97: a public client listing token exchange in the configuration is refused at start-up, naming the client', async () => {
     await expect(startServer({config: {clients: [{id: 'spa', name: 'SPA', redirectUris: [REDIRECT], grants: ['authorization_code', 'token-exchange']}]}})).rejects.toThrow(
       /clients\[0\]: token exchange needs a confidential client; give it a "secret"/,
     )
   })
 })
+
+/** The docs/security.md line a refusal belongs to. */
+function lineOf([what, , , error]: [string, unknown, number, string, RegExp]): number {
+  if (error === 'invalid_client' || error === 'unauthorized_client') return 97
+  if (/client-credentials|that user/.test(what)) return 99
+  if (error === 'invalid_request') return 98
+  return 100
+}
 
 function tamper(token: string): string {
   const [header, payload, signature] = token.split('.') as [string, string, string]
@@ -259,4 +274,54 @@ async function expiredExchange() {
   } finally {
     clock.set(Date.now())
   }
+}
+
+describe('README recipe "Exchange a user\'s token at a gateway"', () => {
+  it('runs as written (bash, the built CLI as npx passport, curl), on a free port instead of 9000', async () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
+    const section = readme.slice(readme.indexOf("### Exchange a user's token at a gateway"))
+    const script = /```sh\n([\s\S]*?)```/.exec(section)![1]!
+    const port = await freePort()
+    const {dir, cleanup} = tempDir('passport-recipe-')
+    // npx passport → the built CLI (exec'd, so `$!` is the server itself); the issuer follows the
+    // port, for `passport token` as for `serve`.
+    mkdirSync(join(dir, 'bin'))
+    writeFileSync(join(dir, 'bin', 'npx'), `#!/bin/sh\nshift\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} "$@"\n`, {mode: 0o755})
+    const child = spawn('bash', ['-c', `set -euo pipefail\n${script.replaceAll('9000', String(port))}`], {
+      cwd: dir,
+      env: cleanEnv({PASSPORT_ISSUER: `http://127.0.0.1:${port}`, PATH: `${join(dir, 'bin')}:${process.env.PATH ?? ''}`}),
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+    try {
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
+      expect(code, stderr).toBe(0)
+      const answer = JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, unknown>
+      expect(answer).toMatchObject({token_type: 'Bearer', scope: 'read', issued_token_type: ACCESS})
+      expect(answer).not.toHaveProperty('refresh_token')
+      expect(claims(answer.access_token as string)).toMatchObject({iss: `http://127.0.0.1:${port}`, sub: 'alice', client_id: 'gateway', aud: 'orders', scope: 'read'})
+    } finally {
+      try {
+        process.kill(-child.pid!, 'SIGTERM')
+      } catch {
+        // Already gone: the recipe stops its server itself.
+      }
+      cleanup()
+    }
+  }, 60_000)
+})
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer()
+    probe.once('error', reject)
+    probe.listen(0, '127.0.0.1', () => {
+      const {port} = probe.address() as {port: number}
+      probe.close(() => resolve(port))
+    })
+  })
 }
