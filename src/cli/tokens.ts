@@ -63,14 +63,14 @@ export function checkIssuer(value: string | undefined): string | undefined {
  * Parses `--claim name=value` pairs. A value that is valid JSON (number, boolean, null, array,
  * object, quoted string) is used as such; anything else is a plain string.
  */
-export function parseClaims(pairs: readonly string[] | undefined): Record<string, unknown> | undefined {
+export function parseClaims(pairs: readonly string[] | undefined, flag = '--claim'): Record<string, unknown> | undefined {
   if (!pairs || pairs.length === 0) return undefined
   const claims: Record<string, unknown> = {}
   for (const pair of pairs) {
     const at = pair.indexOf('=')
-    if (at <= 0) throw new UsageError(`--claim needs the form name=value; got "${pair}".`)
+    if (at <= 0) throw new UsageError(`${flag} needs the form name=value; got "${pair}".`)
     const name = pair.slice(0, at)
-    if (Object.hasOwn(claims, name)) throw new UsageError(`--claim ${name} is given twice.`)
+    if (Object.hasOwn(claims, name)) throw new UsageError(`${flag} ${name} is given twice.`)
     claims[name] = parseClaimValue(pair.slice(at + 1))
   }
   return claims

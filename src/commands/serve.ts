@@ -2,7 +2,9 @@ import * as Flags from '@oclif/core/flags'
 
 import {BaseCommand} from '../cli/base-command.js'
 import {color} from '../cli/output.js'
+import {parseClaims} from '../cli/tokens.js'
 import {PROTOCOL_FAULT_NAMES} from '../control/faults.js'
+import {checkLoginClaims} from '../core/login-claims.js'
 import {UsageError} from '../core/errors.js'
 import {generateKeys, keysExist} from '../core/keys.js'
 import {registerResource} from '../core/resources.js'
@@ -14,6 +16,7 @@ export default class Serve extends BaseCommand<typeof Serve> {
     '<%= config.bin %> serve',
     '<%= config.bin %> serve --port 0 --json',
     '<%= config.bin %> serve --port 0 --login-as alice --auto-approve',
+    '<%= config.bin %> serve --port 0 --login-as alice --login-claim role=admin --login-claim \'groups=["dev","ops"]\'',
     '<%= config.bin %> serve --prefix /api/oauth --except scopes --except introspect',
     '<%= config.bin %> serve --port 0 --login-as alice --auto-approve --fault wrong-iss',
     '<%= config.bin %> serve --port 0 --json --control',
@@ -27,6 +30,7 @@ export default class Serve extends BaseCommand<typeof Serve> {
     prefix: Flags.string({description: 'Path prefix of the OAuth routes.', default: '/oauth'}),
     except: Flags.string({description: 'Route group not to serve (repeatable).', multiple: true, options: ['authorize', 'token', 'revoke', 'introspect', 'scopes', 'device', 'userinfo', 'par']}),
     'login-as': Flags.string({description: 'Sign every authorization request in as this subject (a login_hint overrides it).'}),
+    'login-claim': Flags.string({description: 'A claim added to every --login-as sign-in, name=value (a JSON value or a string; repeatable): it reaches the id token and userinfo.', multiple: true, dependsOn: ['login-as']}),
     'auto-approve': Flags.boolean({description: 'Skip the consent page (and the sign-out confirmation) for every client.'}),
     quiet: Flags.boolean({description: 'No access log on stderr.'}),
     'require-par': Flags.boolean({description: 'Accept only pushed authorization requests (RFC 9126): /authorize then needs a request_uri from {prefix}/par.'}),
@@ -38,6 +42,8 @@ export default class Serve extends BaseCommand<typeof Serve> {
 
   async run(): Promise<{issuer: string; port: number; url: string}> {
     if (this.flags.control) (await import('../control/index.js')).assertControlHost(this.flags.host)
+    const loginClaimPairs = parseClaims(this.flags['login-claim'], '--login-claim')
+    const loginClaims = loginClaimPairs === undefined ? undefined : checkLoginClaims(loginClaimPairs, '--login-claim')
     const {serve} = await import('../server/index.js')
     const prefix = normalizePrefix(this.flags.prefix)
     const [{checkIssuer}, {subjectProblem}] = await Promise.all([import('../cli/tokens.js'), import('../core/authorization.js')])
@@ -76,6 +82,7 @@ export default class Serve extends BaseCommand<typeof Serve> {
         autoApprove: this.flags['auto-approve'],
         ...(this.flags['require-par'] ? {requirePar: true} : {}),
         ...(this.flags['login-as'] === undefined ? {} : {loginAs: this.flags['login-as']}),
+        ...(loginClaims === undefined ? {} : {loginClaims}),
         ...(quiet ? {} : {log: (line: string) => process.stderr.write(`${line}\n`)}),
         ...(control === undefined ? {} : {control}),
       },

@@ -2,6 +2,7 @@ import {statSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {type Clock, OffsetClock} from './clock.js'
+import {LoginClaims} from './login-claims.js'
 import {type PassportConfig} from './config.js'
 import {syncConfigClients} from './clients.js'
 import {KEY_META_FILE, type KeyLocation, loadKeys, PRIVATE_KEY_FILE, PUBLIC_KEY_FILE, RETIRED_KEYS_FILE, type SigningKeys} from './keys.js'
@@ -34,6 +35,8 @@ export class Authority {
   readonly keyLocation: KeyLocation
   /** The one clock every expiry, `iat`/`exp`/`auth_time` and purge decision reads. */
   readonly clock: Clock
+  /** Claims added at sign-in, by token family (in memory). */
+  readonly loginClaims = new LoginClaims()
   issuer: string
   /** Clients deleted on opening because they left the configuration file (see syncConfigClients). */
   removedConfigClients: string[] = []

@@ -1,4 +1,4 @@
-import type {PassportConfig} from './config.js'
+import type {PassportConfig, UserConfig} from './config.js'
 
 /**
  * User claims and the scopes that release them: the one place that decides what an id token and
@@ -85,8 +85,9 @@ export function claimScope(config: Pick<PassportConfig, 'claims'>, name: string)
  * that is not a configured user (typed on the sign-in page, `--login-as`, `login_hint`) has no
  * claims beyond `sub`, which the caller adds. The seed's wildcard scope `*` releases everything.
  */
-export function userClaims(config: Pick<PassportConfig, 'users' | 'claims'>, sub: string, scopes: readonly string[]): Record<string, unknown> {
-  const user = Object.hasOwn(config.users, sub) ? config.users[sub] : undefined
+export function userClaims(config: Pick<PassportConfig, 'users' | 'claims'>, sub: string, scopes: readonly string[], loginClaims?: Record<string, unknown>): Record<string, unknown> {
+  const configured = Object.hasOwn(config.users, sub) ? config.users[sub] : undefined
+  const user = loginClaims === undefined ? configured : withLoginClaims(configured, loginClaims)
   if (!user) return {}
   const has = (scope: string) => scopes.includes(scope) || scopes.includes('*')
   const claims: Record<string, unknown> = {}
@@ -101,6 +102,19 @@ export function userClaims(config: Pick<PassportConfig, 'users' | 'claims'>, sub
     claims.email_verified = user.email_verified ?? false
   }
   return claims
+}
+
+/**
+ * The user as one sign-in sees it: claims added at sign-in (core/login-claims.ts) over the
+ * configured ones; their `name`, `email` and `email_verified` replace the user's own.
+ */
+function withLoginClaims(user: UserConfig | undefined, loginClaims: Record<string, unknown>): UserConfig {
+  const {name, email, email_verified: verified, ...claims} = loginClaims
+  const merged: UserConfig = {...user, claims: {...user?.claims, ...claims}}
+  if (name !== undefined) merged.name = typeof name === 'string' ? name : JSON.stringify(name)
+  if (email !== undefined) merged.email = typeof email === 'string' ? email : JSON.stringify(email)
+  if (typeof verified === 'boolean') merged.email_verified = verified
+  return merged
 }
 
 /**

@@ -16,6 +16,8 @@ export interface IdTokenInput {
   nonce: string | null
   ttl: number
   now: number
+  /** Claims added at this sign-in (core/login-claims.ts). */
+  loginClaims?: Record<string, unknown>
 }
 
 /** `at_hash` (OIDC Core §3.1.3.6): base64url of the left half of SHA-256 of the access token. */
@@ -29,7 +31,7 @@ export function accessTokenHash(accessToken: string): string {
  * which must be `at+jwt`.
  */
 export function signIdToken(issuer: string, keys: SigningKeys, config: Pick<PassportConfig, 'users' | 'claims'>, input: IdTokenInput): Promise<string> {
-  const payload: Record<string, unknown> = {...userClaims(config, input.userId, input.scopes), at_hash: accessTokenHash(input.accessToken), azp: input.clientId}
+  const payload: Record<string, unknown> = {...userClaims(config, input.userId, input.scopes, input.loginClaims), at_hash: accessTokenHash(input.accessToken), azp: input.clientId}
   if (input.authTime !== null) payload.auth_time = Math.floor(input.authTime / 1000)
   if (input.nonce !== null) payload.nonce = input.nonce
   const iat = Math.floor(input.now / 1000)

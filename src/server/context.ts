@@ -16,6 +16,8 @@ export interface ServerOptions {
   except: RouteGroup[]
   /** Sign every authorization request in as this subject (a `login_hint` overrides it). */
   loginAs?: string
+  /** Claims added to every sign-in as `loginAs` (`--login-claim k=v`). */
+  loginClaims?: Record<string, unknown>
   /** Skip the consent page for every client. */
   autoApprove: boolean
   /** Accept only pushed authorization requests (RFC 9126 `require_pushed_authorization_requests`). */

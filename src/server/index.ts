@@ -3,6 +3,7 @@ import {createServer, type IncomingMessage, type Server, type ServerResponse} fr
 import type {AddressInfo} from 'node:net'
 
 import {Authority} from '../core/authority.js'
+import {checkLoginClaims} from '../core/login-claims.js'
 import {CONTROL_PREFIX, handleControlApi} from '../control/api.js'
 import {Control} from '../control/index.js'
 import {type AuthorityHandle, createHandle} from '../control/handle.js'
@@ -223,6 +224,8 @@ export interface StartServerOptions {
   except?: RouteGroup[]
   issuer?: string
   loginAs?: string
+  /** Claims added to every `loginAs` sign-in (as `serve --login-claim`); they reach the id token and userinfo. */
+  loginClaims?: Record<string, unknown>
   autoApprove?: boolean
   /** Accept only pushed authorization requests (`serve --require-par`). */
   requirePar?: boolean
@@ -270,6 +273,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Aut
         autoApprove: options.autoApprove ?? false,
         ...(options.requirePar ? {requirePar: true} : {}),
         ...(options.loginAs === undefined ? {} : {loginAs: options.loginAs}),
+        ...(options.loginClaims === undefined ? {} : {loginClaims: checkLoginClaims(options.loginClaims, 'loginClaims')}),
         ...(options.log === undefined ? {} : {log: options.log}),
         control,
       },

@@ -12,6 +12,8 @@ export interface Session {
   /** Signed-in subject. */
   userId?: string
   authTime?: number
+  /** Claims the person added for this sign-in (the sign-in page's claims field). */
+  loginClaims?: Record<string, unknown>
   /**
    * The path the person signed in for (the sign-in form's return path). An authorization request
    * at exactly this path counts as freshly signed in once, so `prompt=login` and `max_age` do not

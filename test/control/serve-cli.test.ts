@@ -1,49 +1,14 @@
-import {spawn} from 'node:child_process'
-import {join} from 'node:path'
-
 import * as oauth from 'oauth4webapi'
 import {afterEach, describe, expect, it} from 'vitest'
 
-import {BIN, cleanEnv, runCli, tempDir, writeJson} from '../helpers.js'
-import {CONFIG, oauth4webapiLogin, rejection} from './support.js'
+import {runCli, tempDir} from '../helpers.js'
+import {oauth4webapiLogin, rejection, serve, stopServed} from './support.js'
 
-const cleanups: Array<() => void | Promise<unknown>> = []
+const cleanups: Array<() => void> = []
 afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+  for (const cleanup of cleanups.splice(0)) cleanup()
+  await stopServed()
 })
-
-export interface Served {
-  line: Record<string, unknown> & {issuer: string; url: string; port: number}
-  stderr(): string
-  stop(): Promise<number | null>
-}
-
-/** `passport serve ARGS --port 0 --json --quiet` in a temporary directory holding the test config. */
-export async function serve(args: string[], env: Record<string, string> = {}): Promise<Served> {
-  const {dir, cleanup} = tempDir('passport-control-cli-')
-  writeJson(join(dir, 'passport.config.json'), CONFIG)
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--json', '--quiet', '--database', ':memory:', ...args], {cwd: dir, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe']})
-  let stdout = ''
-  let stderr = ''
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
-  const line = await new Promise<string>((resolve, reject) => {
-    child.stdout.on('data', () => {
-      const index = stdout.indexOf('\n')
-      if (index !== -1) resolve(stdout.slice(0, index))
-    })
-    void exited.then((code) => reject(new Error(`serve exited with ${code} before listening\nstderr: ${stderr}`)))
-  })
-  const stop = async () => {
-    child.kill('SIGTERM')
-    const code = await exited
-    cleanup()
-    return code
-  }
-  cleanups.push(stop)
-  return {line: JSON.parse(line) as Served['line'], stderr: () => stderr, stop}
-}
 
 describe('passport serve --fault NAME', () => {
   it('arms the named protocol faults until the server stops (repeatable); an unknown name is a usage error', async () => {

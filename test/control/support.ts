@@ -1,7 +1,11 @@
+import {spawn} from 'node:child_process'
+import {join} from 'node:path'
+
 import * as oauth from 'oauth4webapi'
 import * as client from 'openid-client'
 
 import {startServer} from '../../dist/server/index.js'
+import {BIN, cleanEnv, tempDir, writeJson} from '../helpers.js'
 import {basic, post, type Reply} from '../server/harness.js'
 
 export const REDIRECT = 'http://localhost:3000/callback'
@@ -86,3 +90,44 @@ export async function rejection(promise: Promise<unknown>): Promise<Error & {cod
   }
   throw new Error('expected a rejection')
 }
+
+const running: Array<() => Promise<unknown>> = []
+
+/** Stops every server {@link serve} started (call from afterEach). */
+export async function stopServed(): Promise<void> {
+  for (const stop of running.splice(0)) await stop()
+}
+
+export interface Served {
+  line: Record<string, unknown> & {issuer: string; url: string; port: number}
+  stderr(): string
+  stop(): Promise<number | null>
+}
+
+/** `passport serve ARGS --port 0 --json --quiet` in a temporary directory holding the test config. */
+export async function serve(args: string[], env: Record<string, string> = {}): Promise<Served> {
+  const {dir, cleanup} = tempDir('passport-control-cli-')
+  writeJson(join(dir, 'passport.config.json'), CONFIG)
+  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--json', '--quiet', '--database', ':memory:', ...args], {cwd: dir, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe']})
+  let stdout = ''
+  let stderr = ''
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
+  const line = await new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', () => {
+      const index = stdout.indexOf('\n')
+      if (index !== -1) resolve(stdout.slice(0, index))
+    })
+    void exited.then((code) => reject(new Error(`serve exited with ${code} before listening\nstderr: ${stderr}`)))
+  })
+  const stop = async () => {
+    child.kill('SIGTERM')
+    const code = await exited
+    cleanup()
+    return code
+  }
+  running.push(stop)
+  return {line: JSON.parse(line) as Served['line'], stderr: () => stderr, stop}
+}
+

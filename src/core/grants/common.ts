@@ -57,6 +57,7 @@ export async function respond(
       nonce: oidc.nonce,
       ttl: authority.config.idTokensExpireIn,
       now: planned.now,
+      loginClaims: authority.loginClaims.get(planned.accessRow.familyId),
     })
   }
   return response

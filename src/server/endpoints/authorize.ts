@@ -14,7 +14,7 @@ import type {RequestContext} from '../context.js'
 import {PAGE_HEADERS, Params, readParams, redirect, sendHtml, sendJson, wantsJson} from '../http.js'
 import type {PendingAuthorization, Session} from '../session.js'
 import {consentPage} from '../views/consent.js'
-import {sendSignIn} from './login.js'
+import {loginClaimsOf, sendSignIn} from './login.js'
 
 /**
  * `GET {prefix}/authorize` (RFC 6749 §4.1.1) and `POST {prefix}/authorize` (the consent decision).
@@ -235,7 +235,7 @@ function redirectError(ctx: RequestContext, request: AuthorizationRequest, error
 
 /** Issues the code (RFC 6749 §4.1.2) and returns the redirect with `code`, `state` and `iss` (RFC 9207). */
 function issueCode(ctx: RequestContext, request: AuthorizationRequest, userId: string, authTime: number | null): string {
-  const {code} = createAuthorizationCode(
+  const {code, row} = createAuthorizationCode(
     ctx.authority.store,
     {
       clientId: request.client.id,
@@ -251,6 +251,7 @@ function issueCode(ctx: RequestContext, request: AuthorizationRequest, userId: s
     ctx.authority.config.authCodesExpireIn,
     ctx.authority.clock.now(),
   )
+  ctx.authority.loginClaims.set(row.id, loginClaimsOf(ctx, userId))
   return authorizationResponseUri(request.redirectUri, {code, state: request.state, iss: ctx.authority.issuer})
 }
 

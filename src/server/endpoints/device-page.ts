@@ -7,7 +7,7 @@ import type {RequestContext} from '../context.js'
 import {Params, SCRIPT_PAGE_CSP, readParams, sendHtml, sendJson, wantsJson} from '../http.js'
 import type {Session} from '../session.js'
 import {type DeviceEnterView, deviceConfirmPage, deviceDonePage, deviceEnterPage} from '../views/device.js'
-import {sendSignIn} from './login.js'
+import {loginClaimsOf, sendSignIn} from './login.js'
 
 /**
  * The device verification page (RFC 8628 §3.3).
@@ -138,6 +138,7 @@ export async function handleDeviceApprove(ctx: RequestContext): Promise<void> {
   let row: DeviceCodeRow
   try {
     row = decideDeviceAuthorization(ctx.authority.store, userCode, user, approve, ctx.authority.clock.now())
+    if (approve) ctx.authority.loginClaims.set(row.id, loginClaimsOf(ctx, user))
   } catch (error) {
     const failure = codeFailure(session, error)
     if (failure.locked) fail(429, 'too_many_attempts', failure.message, undefined, {'Retry-After': String(LOCK_MS / 1000)})

@@ -1,4 +1,5 @@
 import {subjectProblem} from '../../core/authorization.js'
+import {parseLoginClaimsText} from '../../core/login-claims.js'
 import {cookieHeader, csrfMatches, currentPath, ensureSession, presentedCsrf, safeReturnTo, sendCsrfFailure} from '../browser.js'
 import type {RequestContext} from '../context.js'
 import {readParams, redirect, sendHtml} from '../http.js'
@@ -16,6 +17,8 @@ export interface SignInOptions {
   purpose?: string
   error?: string
   status?: number
+  /** Prefills the claims field (after a refused sign-in). */
+  claims?: string
 }
 
 /** Shows the sign-in page (creating the session that carries its CSRF token). */
@@ -34,6 +37,7 @@ export function sendSignIn(ctx: RequestContext, options: SignInOptions = {}): vo
     ...(options.subject === undefined ? {} : {subject: options.subject}),
     ...(options.purpose === undefined ? {} : {purpose: options.purpose}),
     ...(options.error === undefined ? {} : {error: options.error}),
+    ...(options.claims === undefined ? {} : {claims: options.claims}),
   })
   sendHtml(ctx.res, options.status ?? 200, page, headers)
 }
@@ -47,11 +51,15 @@ export async function handleLogin(ctx: RequestContext): Promise<void> {
   }
   let returnTo: string | undefined
   let subject: string | undefined
+  let claimsText: string | undefined
+  let loginClaims: Record<string, unknown> | undefined
   try {
     returnTo = safeReturnTo(ctx, params.get('return_to'))
     subject = params.get('subject')
+    claimsText = params.get('claims')
+    loginClaims = parseLoginClaimsText(claimsText)
   } catch (error) {
-    sendSignIn(ctx, {status: 400, error: (error as Error).message, ...(returnTo === undefined ? {} : {returnTo})})
+    sendSignIn(ctx, {status: 400, error: (error as Error).message, ...(returnTo === undefined ? {} : {returnTo}), ...(subject === undefined ? {} : {subject}), ...(claimsText === undefined ? {} : {claims: claimsText})})
     return
   }
   const problem = subjectProblem(subject ?? '')
@@ -62,10 +70,21 @@ export async function handleLogin(ctx: RequestContext): Promise<void> {
   const next = ctx.sessions.rotate(session)
   next.userId = subject
   next.authTime = ctx.authority.clock.now()
+  if (loginClaims !== undefined) next.loginClaims = loginClaims
   // Signing in again as the same user (prompt=login, max_age) keeps the consents of this session.
   if (session.userId === subject) for (const [client, scopes] of session.consents) next.consents.set(client, scopes)
   if (returnTo !== undefined) next.signedInFor = returnTo
   redirect(ctx.res, returnTo ?? `${ctx.options.prefix}/device`, 303, cookieHeader(ctx, next))
+}
+
+/**
+ * The claims added to a sign-in of `userId`: `--login-claim` for the `--login-as` subject, or
+ * what the person entered on the sign-in page of this session.
+ */
+export function loginClaimsOf(ctx: RequestContext, userId: string): Record<string, unknown> | undefined {
+  if (ctx.options.loginAs !== undefined && ctx.options.loginAs === userId && ctx.options.loginClaims !== undefined) return ctx.options.loginClaims
+  const session = ctx.sessions.find(ctx.req)
+  return session?.userId === userId ? session.loginClaims : undefined
 }
 
 export async function handleLogout(ctx: RequestContext): Promise<void> {

@@ -16,7 +16,7 @@ export async function handleUserinfo(ctx: RequestContext): Promise<void> {
     sendBearerError(ctx.res, 403, 'passport', 'insufficient_scope', 'The token was issued to a client for itself (client credentials) and has no user.', ['openid'])
     return
   }
-  sendJson(ctx.res, 200, {...userClaims(ctx.authority.config, verified.userId, verified.scopes), sub: verified.userId}, {...NO_STORE})
+  sendJson(ctx.res, 200, {...userClaims(ctx.authority.config, verified.userId, verified.scopes, ctx.authority.loginClaims.get(verified.record?.familyId)), sub: verified.userId}, {...NO_STORE})
 }
 
 /** One guard per authority: any audience (the authority's own tokens), and the body is this endpoint's to read. */
