@@ -261,7 +261,7 @@ function verifyRedirectUri(client: ClientRow, params: ParameterSource): {redirec
   throw new AuthorizationPageError(
     'invalid_request',
     `redirect_uri ${sent} is not registered for client ${client.id}; registered: ${list}.`,
-    `The comparison is exact (case, trailing slash, query and port all count; only loopback IP literals such as http://127.0.0.1 match on any port). ${registerHint(client, sent)}`,
+    `The comparison is exact (case, trailing slash, query and port all count; only http redirect URIs on 127.0.0.1, [::1] or localhost match on any port). ${registerHint(client, sent)}`,
   )
 }
 
@@ -271,9 +271,11 @@ function registerHint(client: ClientRow, uri: string): string {
 }
 
 /**
- * RFC 3986 §6.2.1 simple string comparison, except that a registered loopback IP literal
- * (`http://127.0.0.1/…`, `http://[::1]/…`) matches on any port (RFC 8252 §7.3, OAuth 2.1 §8.4.2).
- * Path and query must still match exactly; hosts are parsed, never prefix-matched.
+ * RFC 3986 §6.2.1 simple string comparison, except that a registered loopback redirect URI
+ * (`http://127.0.0.1/…`, `http://[::1]/…`, `http://localhost/…`) matches on any port (RFC 8252
+ * §7.3, OAuth 2.1 §8.4.2, SPEC §10.3): native apps and MCP clients listen on an ephemeral port.
+ * Scheme (`http` only), host, path and query must still match exactly; hosts are parsed, never
+ * prefix-matched.
  */
 export function redirectUriMatches(registered: string, sent: string): boolean {
   if (registered === sent) return true
@@ -282,13 +284,13 @@ export function redirectUriMatches(registered: string, sent: string): boolean {
   return a !== undefined && b !== undefined && a.host === b.host && a.rest === b.rest
 }
 
-/** Splits `http://<IP literal>[:port]<rest>` into host and rest; undefined for anything else. */
+/** Splits `http://<loopback IP literal or localhost>[:port]<rest>` into host and rest; undefined for anything else. */
 function loopbackParts(uri: string): {host: string; rest: string} | undefined {
-  const match = /^http:\/\/(\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:.]+\])(?::(\d{1,5}))?([/?][^#]*)?$/.exec(uri)
+  const match = /^http:\/\/(\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:.]+\]|localhost)(?::(\d{1,5}))?([/?][^#]*)?$/.exec(uri)
   if (!match) return undefined
   const host = match[1]!
   const bare = host.startsWith('[') ? host.slice(1, -1) : host
-  const loopback = isIP(bare) === 4 ? bare.startsWith('127.') : bare === '::1'
+  const loopback = bare === 'localhost' || (isIP(bare) === 4 ? bare.startsWith('127.') : bare === '::1')
   if (!loopback) return undefined
   if (match[2] !== undefined && Number(match[2]) > 65535) return undefined
   return {host, rest: match[3] ?? ''}

@@ -49,4 +49,6 @@ export interface Route {
   prefixed: boolean
   group?: RouteGroup
   handler: Handler
+  /** Answers cross-origin requests (SPEC §10.5); default: whether the path is in server/cors.ts's list. */
+  cors?: boolean
 }

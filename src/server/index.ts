@@ -15,6 +15,7 @@ import {registerResource} from '../core/resources.js'
 import type {RequestContext, Route, RouteGroup, ServerOptions} from './context.js'
 import {sendError} from './errors.js'
 import {sendJson} from './http.js'
+import {applyCorsHeaders, isCorsRoute, sendPreflight} from './cors.js'
 import {routes} from './routes.js'
 import {SessionStore} from './session.js'
 
@@ -70,7 +71,8 @@ export async function serve(authority: Authority, options: ServerOptions, explic
   authority.store.limitPageCache(SERVER_PAGE_CACHE_KIB)
   authority.store.limitLockWait(SERVER_LOCK_WAIT_MS)
   const sessions = new SessionStore(authority.clock)
-  const table = buildRouteTable(routes(), options)
+  const corsPaths = new Set<string>()
+  const table = buildRouteTable(routes(), options, corsPaths)
   const log = options.log
   const control = options.control
   control?.bind([...table.values()].flatMap((byMethod) => [...byMethod.values()]))
@@ -100,6 +102,13 @@ export async function serve(authority: Authority, options: ServerOptions, explic
       if (!byMethod) {
         sendJson(res, 404, {error: 'not_found', error_description: `No route ${pathname}.`})
         return
+      }
+      if (corsPaths.has(pathname)) {
+        if (req.method === 'OPTIONS') {
+          sendPreflight(res, [...byMethod.keys()])
+          return
+        }
+        applyCorsHeaders(res)
       }
       const route = byMethod.get(req.method ?? '')
       if (!route) {
@@ -286,11 +295,12 @@ export async function startServer(options: StartServerOptions = {}): Promise<Aut
   }
 }
 
-function buildRouteTable(all: Route[], options: ServerOptions): Map<string, Map<string, Route>> {
+function buildRouteTable(all: Route[], options: ServerOptions, corsPaths?: Set<string>): Map<string, Map<string, Route>> {
   const table = new Map<string, Map<string, Route>>()
   for (const route of all) {
     if (route.group && options.except.includes(route.group)) continue
     const path = route.prefixed ? `${options.prefix}${route.path}` : route.path
+    if (isCorsRoute(route)) corsPaths?.add(path)
     const byMethod = table.get(path) ?? new Map<string, Route>()
     byMethod.set(route.method, route)
     table.set(path, byMethod)

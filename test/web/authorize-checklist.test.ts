@@ -100,8 +100,9 @@ describe('/authorize checklist', () => {
   })
 
   test('checklist 2: unregistered redirect_uri (case change, trailing slash, port, prefix) → error page, no redirect', async () => {
+    // A port change on an http loopback host matches since SPEC §10.3 (RFC 8252 §7.3); ports of
+    // other hosts and of https stay exact: test/mcp/loopback.test.ts.
     const variants = [
-      'http://localhost:3001/callback',
       'http://LOCALHOST:3000/callback',
       'HTTP://localhost:3000/callback',
       'http://localhost:3000/Callback',
@@ -118,7 +119,7 @@ describe('/authorize checklist', () => {
       expect(html).toContain(`redirect_uri ${uri} is not registered for client web; registered: ${WEB_CB}.`)
     }
     // Even with other errors present, an unverified redirect URI is never redirected to.
-    await expectErrorPage(headless, web({redirect_uri: 'http://localhost:3001/callback', response_type: undefined, scope: 'nope'}))
+    await expectErrorPage(headless, web({redirect_uri: 'http://localhost:3001/callback/', response_type: undefined, scope: 'nope'}))
     await expectCode(headless, web(), WEB_CB)
   })
 
