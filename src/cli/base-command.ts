@@ -7,7 +7,7 @@ import type {Authority} from '../core/authority.js'
 import {loadConfig, type PassportConfig} from '../core/config.js'
 import {PassportError, UsageError} from '../core/errors.js'
 import type {KeyLocation} from '../core/keys.js'
-import {databasePath, keyLocationOf, openAuthority} from './global-flags.js'
+import {databasePath, keyLocationOf, noteConfigFound, openAuthority} from './global-flags.js'
 import {reportError, reportWarning} from './report.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
@@ -47,7 +47,10 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   /** The configuration file, read once. */
   protected get config_(): PassportConfig {
-    this.cachedConfig ??= loadConfig(this.flags.config)
+    if (!this.cachedConfig) {
+      this.cachedConfig = loadConfig(this.flags.config)
+      noteConfigFound(this.cachedConfig)
+    }
     return this.cachedConfig
   }
 

@@ -12,15 +12,26 @@ export interface GlobalFlags {
   'key-path'?: string | undefined
 }
 
-/** The database file: flag (or PASSPORT_DATABASE) > config file > default. */
+/**
+ * The database file: flag (or PASSPORT_DATABASE) > config file > default. The default sits next
+ * to a configuration file found in a parent directory, else in the working directory.
+ */
 export function databasePath(flags: GlobalFlags, config: PassportConfig): string {
-  const path = flags.database ?? config.database ?? DEFAULT_DATABASE
-  return path === ':memory:' ? path : resolve(path)
+  if (flags.database === ':memory:') return ':memory:'
+  if (flags.database !== undefined) return resolve(flags.database)
+  const path = config.database ?? DEFAULT_DATABASE
+  return path === ':memory:' ? path : resolve(config.foundIn ?? process.cwd(), path)
 }
 
-/** The key directory (or PEMs from the environment): flag (or PASSPORT_KEY_PATH) > config file > default. */
+/** The key directory (or PEMs from the environment): flag (or PASSPORT_KEY_PATH) > config file > default (as for the database). */
 export function keyLocationOf(flags: GlobalFlags, config: PassportConfig): KeyLocation {
-  return keyLocation(flags['key-path'] ?? config.keyPath)
+  if (flags['key-path'] !== undefined) return keyLocation(flags['key-path'])
+  return keyLocation(config.keyPath, process.env, config.foundIn ?? process.cwd())
+}
+
+/** Says on stderr which configuration file is used when it was found in a parent directory. */
+export function noteConfigFound(config: PassportConfig): void {
+  if (config.foundIn !== undefined) process.stderr.write(`Using ${config.file!} (found in a parent directory).\n`)
 }
 
 /**

@@ -13,7 +13,7 @@ import {parseArgs, type ParseArgsConfig} from 'node:util'
 import type {Authority} from '../core/authority.js'
 import {loadConfig} from '../core/config.js'
 import {PassportError, UsageError} from '../core/errors.js'
-import {type GlobalFlags, openAuthority} from './global-flags.js'
+import {type GlobalFlags, noteConfigFound, openAuthority} from './global-flags.js'
 import {reportError, reportWarning} from './report.js'
 import {mintFromFlags, type TokenFlags} from './tokens.js'
 
@@ -63,6 +63,7 @@ export async function runTokenWithoutOclif(args: string[]): Promise<boolean> {
   const opened: {authority?: Authority} = {}
   try {
     const config = loadConfig(values.config as string | undefined)
+    noteConfigFound(config)
     const open = (issuer: string | undefined) => (opened.authority = openAuthority(values as GlobalFlags, config, issuer))
     const minted = await mintFromFlags(values as TokenFlags, open, reportWarning)
     process.stdout.write(json ? `${JSON.stringify(minted, null, 2)}\n` : `${minted.access_token}\n`)

@@ -1,5 +1,5 @@
-import {readFileSync} from 'node:fs'
-import {dirname, resolve} from 'node:path'
+import {existsSync, readFileSync} from 'node:fs'
+import {dirname, join, resolve} from 'node:path'
 
 import {claimMappingProblem, userClaimProblem} from './claims.js'
 import {parseDuration} from './duration.js'
@@ -32,6 +32,11 @@ export interface ClientConfig {
 export interface PassportConfig {
   /** Absolute path of the file it came from, or undefined when none was found. */
   file?: string
+  /**
+   * Set when the file was found in a parent of the working directory: that file's directory,
+   * against which the default `storage/` paths then resolve (as they would next to it).
+   */
+  foundIn?: string
   issuer?: string
   scopes: Record<string, string>
   tokensExpireIn: number
@@ -121,11 +126,14 @@ export const DEFAULT_CONFIG_FILE = 'passport.config.json'
 
 /**
  * Reads and validates the configuration file. `path` is the explicit `--config` /
- * `PASSPORT_CONFIG` value (then the file must exist); without it `./passport.config.json` is read
- * when present. Relative paths inside the file resolve against the file's directory.
+ * `PASSPORT_CONFIG` value (then the file must exist); without it the nearest
+ * `passport.config.json` in `cwd` or one of its parents is read (as git finds `.git`), when there
+ * is one. Relative paths inside the file resolve against the file's directory.
  */
 export function loadConfig(path?: string, cwd = process.cwd()): PassportConfig {
-  const file = resolve(cwd, path ?? DEFAULT_CONFIG_FILE)
+  const found = path === undefined ? findConfigFile(cwd) : resolve(cwd, path)
+  if (found === undefined) return defaultConfig()
+  const file = found
   let text: string
   try {
     text = readFileSync(file, 'utf8')
@@ -141,7 +149,21 @@ export function loadConfig(path?: string, cwd = process.cwd()): PassportConfig {
   } catch (error) {
     throw new ConfigError(`Configuration file ${file} is not valid JSON: ${(error as Error).message}.`)
   }
-  return parseConfig(raw, file)
+  const config = parseConfig(raw, file)
+  if (path === undefined && dirname(file) !== resolve(cwd)) config.foundIn = dirname(file)
+  return config
+}
+
+/** The nearest `passport.config.json` in `cwd` or a parent directory, or undefined. */
+export function findConfigFile(cwd = process.cwd()): string | undefined {
+  let directory = resolve(cwd)
+  for (;;) {
+    const candidate = join(directory, DEFAULT_CONFIG_FILE)
+    if (existsSync(candidate)) return candidate
+    const parent = dirname(directory)
+    if (parent === directory) return undefined
+    directory = parent
+  }
 }
 
 /** Validates a configuration object (from a file or the library API). */

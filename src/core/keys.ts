@@ -153,6 +153,11 @@ function keySpec(algorithm: string, bits: number | undefined, defaultBits: numbe
 }
 
 /** Drops retired keys whose tokens have all expired (or every retired key with `all`). */
+/** The retired keys of a key directory, newest first, with when each was retired and how long it stays published. */
+export function retiredKeys(directory: string): Array<{kid: string; retiredAt: number; publishUntil: number}> {
+  return readRetired(directory).keys.map(({kid, retiredAt, publishUntil}) => ({kid, retiredAt, publishUntil}))
+}
+
 export function pruneRetiredKeys(directory: string, options: {all?: boolean; now?: number} = {}): string[] {
   const now = options.now ?? Date.now()
   const retired = readRetired(directory)
@@ -189,6 +194,44 @@ export async function loadKeys(location: KeyLocation, now = Date.now()): Promise
 }
 
 /**
+ * The published public keys only (what verification and the JWKS need): `PASSPORT_PUBLIC_KEY`
+ * alone, or the key directory's public key and retired keys. The private key is not read, so a
+ * directory holding only `oauth-public.key` (a copy for a resource server) is enough.
+ */
+export async function loadPublicKeys(location: KeyLocation, now = Date.now()): Promise<Pick<SigningKeys, 'kid' | 'publicKeys' | 'source'>> {
+  if (location.publicKeyPem) {
+    const publicKey = parsePublic(location.publicKeyPem, 'PASSPORT_PUBLIC_KEY')
+    const kid = await keyId(publicKey)
+    return {kid, publicKeys: [{kid, key: publicKey, alg: keyAlgorithm(publicKey, location.algorithm, 'PASSPORT_KEY_ALG')}], source: 'env'}
+  }
+  if (location.privateKeyPem) return loadKeys(location, now)
+  const directory = location.directory
+  if (existsSync(directory)) assertSafeKeyDirectory(directory)
+  const publicPath = join(directory, PUBLIC_KEY_FILE)
+  let publicPem: string
+  try {
+    publicPem = readFileSync(publicPath, 'utf8')
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') throw new KeyError(`No public key at ${publicPath}; run "passport keys" to create a key pair, copy the authority's oauth-public.key there, or set PASSPORT_PUBLIC_KEY.`)
+    throw new KeyError(`Cannot read key file ${publicPath} (${code ?? 'unknown error'}); check its permissions.`)
+  }
+  const publicKey = parsePublic(publicPem, publicPath)
+  const kid = await keyId(publicKey)
+  const retired = readRetired(directory).keys
+  const meta = readKeyMeta(directory)
+  const hint = meta?.kid === kid ? meta.alg : retired.find((k) => k.kid === kid)?.alg
+  const publicKeys: PublicKeyEntry[] = [{kid, key: publicKey, alg: keyAlgorithm(publicKey, hint, meta?.kid === kid ? join(directory, KEY_META_FILE) : publicPath)}]
+  const where = join(directory, RETIRED_KEYS_FILE)
+  for (const entry of retired) {
+    if (entry.publishUntil <= now || entry.kid === kid) continue
+    const key = parsePublic(entry.publicKey, where)
+    publicKeys.push({kid: entry.kid, key, alg: keyAlgorithm(key, entry.alg, where), publishUntil: entry.publishUntil})
+  }
+  return {kid, publicKeys, source: 'files'}
+}
+
+/**
  * The algorithm a key signs with: implied by an EC P-256 (ES256) or Ed25519 (EdDSA) key; for an
  * RSA key, `hint` (PS256 or RS256), default RS256. A hint that does not fit the key is a KeyError.
  */
@@ -208,7 +251,7 @@ export function keyAlgorithm(key: KeyObject, hint: string | undefined, where: st
  * The public JWK Set (RFC 7517): `kty n e` (RSA), `kty crv x y` (EC) or `kty crv x` (OKP), then
  * `kid use alg`; never private members.
  */
-export async function publicJwks(keys: SigningKeys): Promise<{keys: JWK[]}> {
+export async function publicJwks(keys: Pick<SigningKeys, 'publicKeys'>): Promise<{keys: JWK[]}> {
   return {keys: keys.publicKeys.map(publicJwk)}
 }
 

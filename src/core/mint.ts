@@ -45,6 +45,7 @@ export interface MintedToken extends IssuedTokens {
  * recorded in the database and the server's introspection and revocation see it.
  */
 export async function mintToken(authority: Authority, options: MintTokenOptions = {}): Promise<MintedToken> {
+  checkArguments('mintToken', authority, options)
   const now = options.now ?? authority.clock.now()
   const scopes = uniqueScopes(options.scopes)
   const userId = normalizeUser(options.user)
@@ -101,6 +102,8 @@ export interface PersonalAccessToken extends IssuedTokens {
  * returned once; only its `jti` is stored.
  */
 export async function createPersonalAccessToken(authority: Authority, options: PersonalAccessTokenOptions): Promise<PersonalAccessToken> {
+  checkArguments('createPersonalAccessToken', authority, options)
+  if (typeof options.name !== 'string') throw new InvalidInputError("createPersonalAccessToken: options.name must be the token's name (a string).")
   const now = options.now ?? authority.clock.now()
   const name = options.name.trim()
   if (name === '') throw new InvalidInputError('A personal access token needs a non-empty name.')
@@ -126,6 +129,21 @@ function resolveClient(authority: Authority, id: string | undefined, now: number
 function uniqueScopes(scopes: readonly string[] | undefined): string[] {
   // Accept "read write" as well as ["read", "write"]: both spellings appear in scripts.
   return [...new Set((scopes ?? []).flatMap((s) => s.split(' ')).filter((s) => s !== ''))]
+}
+
+/**
+ * The library's callers get one clear error instead of a TypeError from deep inside: the
+ * authority first (an {@link Authority} from `Authority.open`), then an options object.
+ */
+function checkArguments(name: string, authority: unknown, options: unknown): void {
+  const looksLikeAuthority = typeof authority === 'object' && authority !== null && typeof (authority as Authority).clock?.now === 'function' && typeof (authority as Authority).store === 'object'
+  if (!looksLikeAuthority) {
+    const optionsFirst = typeof authority === 'object' && authority !== null && ['user', 'client', 'scopes', 'ttl', 'name'].some((key) => key in authority)
+    throw new InvalidInputError(
+      `${name}(authority, options) takes an Authority first (from Authority.open({config, database, keys}))${optionsFirst ? `, then the options: ${name}(authority, {user: 'alice', …})` : `; got ${authority === null ? 'null' : typeof authority}`}.`,
+    )
+  }
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new InvalidInputError(`${name}: options must be an object such as {user: 'alice', scopes: ['read']}.`)
 }
 
 function normalizeUser(user: string | undefined): string | null {

@@ -1,4 +1,4 @@
-import {chmodSync, readFileSync, statSync} from 'node:fs'
+import {chmodSync, copyFileSync, readFileSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
@@ -50,13 +50,30 @@ describe('passport keys', () => {
     expect(await passportJson(dir, ['keys:jwks'])).toEqual(jwks)
   })
 
+  it('keys:jwks and token:verify need only the public key (a resource server\'s copy of oauth-public.key)', async () => {
+    const {kid} = await passportJson<{kid: string}>(dir, ['keys'])
+    const token = (await passport(dir, ['token', '--scope', 'read'])).stdout.trim()
+    const copy = tempDir()
+    try {
+      copyFileSync(join(dir, 'storage', 'oauth-public.key'), join(copy.dir, 'oauth-public.key'))
+      const jwks = await passportJson<Jwks>(copy.dir, ['keys:jwks', '--key-path', copy.dir])
+      expect(jwks.keys.map((k) => k.kid)).toEqual([kid])
+      const verified = await passportJson<{active: boolean}>(copy.dir, ['token:verify', token, '--key-path', copy.dir, '--database', defaultDb(dir), '--scope', 'read'])
+      expect(verified.active).toBe(true)
+      const none = await passport(copy.dir, ['keys:jwks', '--key-path', join(copy.dir, 'empty')])
+      expectOneLineError(none, 1, /^Error: No public key at .*empty\/oauth-public\.key; run "passport keys" to create a key pair, copy the authority's oauth-public\.key there, or set PASSPORT_PUBLIC_KEY\.$/)
+    } finally {
+      copy.cleanup()
+    }
+  })
+
   it('warns on stderr when the private key is readable by group or others', async () => {
     await passportJson(dir, ['keys'])
     chmodSync(join(dir, 'storage', 'oauth-private.key'), 0o644)
-    const result = await passport(dir, ['keys:jwks'])
+    const result = await passport(dir, ['token'])
     expect(result.code).toBe(0)
     expect(result.stderr).toMatch(/^Warning: Private key .*oauth-private\.key is readable by other users \(mode 0644\); run chmod 600 on it\.\n$/)
-    JSON.parse(result.stdout)
+    expect(result.stdout).toMatch(/^eyJ/)
   })
 
   it('uses PASSPORT_PRIVATE_KEY / PASSPORT_PUBLIC_KEY PEM text before any key files', async () => {
@@ -84,7 +101,7 @@ describe('passport keys', () => {
 
   it('keys:jwks without keys says how to make them', async () => {
     const result = await passport(dir, ['keys:jwks'])
-    expectOneLineError(result, 1, /No signing key at .*oauth-private\.key; run "passport keys"/)
+    expectOneLineError(result, 1, /No public key at .*oauth-public\.key; run "passport keys"/)
   })
 
   it('keys:rotate keeps the old key published until its tokens expire; keys:prune --all removes it', async () => {
@@ -109,12 +126,17 @@ describe('passport keys', () => {
     const jwks = await passportJson<Jwks>(dir, ['keys:jwks'])
     expect(jwks.keys.map((k) => k.kid)).toEqual([newKid, oldKid])
 
-    expect(await passportJson(dir, ['keys:prune'])).toEqual({removed: []})
-    const pruned = await passport(dir, ['keys:prune', '--all'])
+    expect(await passportJson(dir, ['keys:prune'])).toEqual({removed: [], live_tokens_invalidated: 0})
+    // --all would break the live token: without a terminal it needs --force, and says how many.
+    const refused = await passport(dir, ['keys:prune', '--all'])
+    expectOneLineError(refused, 2, /^Error: keys:prune --all would remove 1 retired key still published for tokens that have not expired \(1 live access token in the database were made before it was retired and would stop verifying\); pass --force/)
+    expect((await passportJson<Jwks>(dir, ['keys:jwks'])).keys.map((k) => k.kid)).toEqual([newKid, oldKid])
+    const pruned = await passport(dir, ['keys:prune', '--all', '--force'])
     expect(pruned.stdout).toBe(`Removed 1 retired key: ${oldKid}\n`)
+    expect(pruned.stderr).toBe('Warning: 1 live access token signed before the removal may no longer verify.\n')
     expect((await passportJson<Jwks>(dir, ['keys:jwks'])).keys.map((k) => k.kid)).toEqual([newKid])
     expect((await passport(dir, ['keys:prune'])).stdout).toBe('No retired keys to remove.\n')
-  })
+  }, 120_000)
 
   it('keys:rotate --json publishes the old key at least as long as an id token lives', async () => {
     const {kid: oldKid} = await passportJson<{kid: string}>(dir, ['keys'])

@@ -1,5 +1,5 @@
 import {spawn} from 'node:child_process'
-import {existsSync, readFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
@@ -73,5 +73,21 @@ describe('the newcomer walkthrough: issuer and port', () => {
     expectOneLineError(result, 1, /^Error: Cannot create the directory for database \/proc\/nodb\/passport\.sqlite \(ENOENT\)\.$/)
     expect(existsSync(join(dir, 'passport.config.json'))).toBe(false)
     expect(existsSync(join(dir, 'storage', 'oauth-private.key'))).toBe(false)
+  })
+
+  it('from a subfolder, the nearest passport.config.json upward is used and named on stderr; its storage/ too', async () => {
+    await passportJson(dir, ['init', '--yes'])
+    const sub = join(dir, 'src', 'deeper')
+    mkdirSync(sub, {recursive: true})
+    const listed = await passport(sub, ['client:list', '--json'])
+    expect(listed.code, listed.stderr).toBe(0)
+    expect(listed.stderr).toBe(`Using ${join(dir, 'passport.config.json')} (found in a parent directory).\n`)
+    expect((JSON.parse(listed.stdout) as Array<{client_id: string}>).map((c) => c.client_id)).toEqual(['web'])
+    const token = await passport(sub, ['token', '--user', 'alice'])
+    expect(token.code, token.stderr).toBe(0)
+    expect(existsSync(join(sub, 'storage'))).toBe(false)
+    expect(existsSync(join(dir, 'src', 'storage'))).toBe(false)
+    // In the file's own directory nothing is said.
+    expect((await passport(dir, ['client:list', '--json'])).stderr).toBe('')
   })
 })

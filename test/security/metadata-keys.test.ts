@@ -127,7 +127,7 @@ describe('JWKS and discovery', () => {
     expect(decodeProtectedHeader(refreshed.json.access_token as string).kid).toBe(newKid)
 
     // Pruning the retired key (all its tokens given up) makes the old token unverifiable.
-    const pruned = await runCli(['keys:prune', '--all', '--json', '--key-path', server.keyPath!, '--database', server.dbPath], {cwd: server.keyPath!})
+    const pruned = await runCli(['keys:prune', '--all', '--force', '--json', '--key-path', server.keyPath!, '--database', server.dbPath], {cwd: server.keyPath!})
     expect(pruned.code, pruned.stderr).toBe(0)
     expect(await publishedKids([newKid])).toEqual([newKid])
     const refused = await send(`${server.url}/oauth/userinfo`, {headers: {authorization: `Bearer ${second.json.access_token as string}`}})

@@ -1,24 +1,55 @@
 import * as Flags from '@oclif/core/flags'
 
 import {BaseCommand} from '../../cli/base-command.js'
-import {pruneRetiredKeys} from '../../core/keys.js'
+import {interactive, prompts} from '../../cli/prompts.js'
+import {UsageError} from '../../core/errors.js'
+import {pruneRetiredKeys, retiredKeys} from '../../core/keys.js'
 
 export default class KeysPrune extends BaseCommand<typeof KeysPrune> {
-  static override description = 'Remove retired public keys from the JWKS once every token they signed has expired (--all: remove every retired key now).'
+  static override description =
+    'Remove retired public keys from the JWKS once every token they signed has expired (--all: remove every retired key now; tokens they signed stop verifying, so it asks on a terminal and needs --force otherwise).'
 
-  static override examples = ['<%= config.bin %> keys:prune', '<%= config.bin %> keys:prune --all']
+  static override examples = ['<%= config.bin %> keys:prune', '<%= config.bin %> keys:prune --all --force']
 
   static override flags = {
     all: Flags.boolean({description: 'Remove every retired key, even if tokens it signed have not expired yet (they stop verifying).'}),
+    force: Flags.boolean({description: 'With --all: do not ask, even when live tokens would stop verifying.'}),
   }
 
-  async run(): Promise<{removed: string[]}> {
+  async run(): Promise<{removed: string[]; live_tokens_invalidated: number}> {
     const location = this.keyLocation()
-    const removed = location.privateKeyPem ? [] : pruneRetiredKeys(location.directory, {all: this.flags.all})
+    if (location.privateKeyPem) return this.report([], 0)
+    let live = 0
+    if (this.flags.all) {
+      const now = Date.now()
+      // Keys still published because tokens they signed may not have expired yet.
+      const needed = retiredKeys(location.directory).filter((k) => k.publishUntil > now)
+      if (needed.length > 0) {
+        // Tokens are not recorded with their key: every live access token made before the newest
+        // of these keys was retired may have been signed by one of them.
+        const retiredAt = Math.max(...needed.map((k) => k.retiredAt))
+        const row = this.authority().store.db.prepare('SELECT count(*) AS n FROM oauth_access_tokens WHERE revoked_at IS NULL AND expires_at > ? AND created_at <= ?').get(now, retiredAt) as {n: number}
+        live = row.n
+        const what = `${needed.length} retired key${needed.length === 1 ? '' : 's'} still published for tokens that have not expired (${live} live access token${live === 1 ? '' : 's'} in the database were made before ${needed.length === 1 ? 'it was' : 'they were'} retired and would stop verifying)`
+        if (!this.flags.force) {
+          if (!interactive()) throw new UsageError(`keys:prune --all would remove ${what}; pass --force to remove them anyway, or run keys:prune without --all to remove only keys no live token needs.`)
+          const {confirm} = await prompts()
+          if (!(await confirm({message: `Remove ${what}?`, default: false}))) {
+            if (!this.jsonEnabled()) this.log('Nothing removed.')
+            return {removed: [], live_tokens_invalidated: 0}
+          }
+        }
+      }
+    }
+    return this.report(pruneRetiredKeys(location.directory, {all: this.flags.all}), live)
+  }
+
+  private report(removed: string[], live: number): {removed: string[]; live_tokens_invalidated: number} {
     if (!this.jsonEnabled()) {
       if (removed.length === 0) this.log('No retired keys to remove.')
       else this.log(`Removed ${removed.length} retired key${removed.length === 1 ? '' : 's'}: ${removed.join(', ')}`)
+      if (live > 0) this.warning(`${live} live access token${live === 1 ? '' : 's'} signed before the removal may no longer verify.`)
     }
-    return {removed}
+    return {removed, live_tokens_invalidated: removed.length === 0 ? 0 : live}
   }
 }

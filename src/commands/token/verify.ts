@@ -6,6 +6,7 @@ import {color} from '../../cli/output.js'
 import {prompts, requireInteractive} from '../../cli/prompts.js'
 import {issuerFlag} from '../../cli/flags.js'
 import {checkIssuer} from '../../cli/tokens.js'
+import {loadPublicKeys} from '../../core/keys.js'
 import {type AccessTokenClaims, verifyAccessToken} from '../../core/verify.js'
 
 export default class TokenVerify extends BaseCommand<typeof TokenVerify> {
@@ -38,7 +39,8 @@ Exit 0 and print the claims when valid; exit 1 with the reason when not.`
     }
     const issuer = checkIssuer(this.flags.issuer)
     const authority = this.authority({...(issuer === undefined ? {} : {issuer}), ...(this.flags.now === undefined ? {} : {now: this.flags.now})})
-    const keys = await authority.signingKeys()
+    // Public keys only: a resource server's copy of oauth-public.key is enough.
+    const keys = await loadPublicKeys(authority.keyLocation, authority.clock.now())
     const verified = await verifyAccessToken(token.trim(), {
       issuer: authority.issuer,
       publicKey: keys.publicKeys,
