@@ -1,12 +1,12 @@
-import type {IncomingMessage} from 'node:http'
-
+import type {Authority} from '../core/authority.js'
 import {secretMatches} from '../core/clients.js'
 import {OAuthError, invalidRequest} from '../core/errors.js'
 import type {ClientRow} from '../store/clients.js'
-import type {Store} from '../store/index.js'
+import {assertionClientId, JWT_BEARER_ASSERTION, type KeyedClient, ReplayStore, verifyClientAssertion} from './client-assertion.js'
+import type {RequestContext} from './context.js'
 import type {Params} from './http.js'
 
-export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none'
+export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none'
 
 export interface AuthenticatedClient {
   client: ClientRow
@@ -38,13 +38,29 @@ const NOBODY: ClientRow = {
   updatedAt: 0,
 }
 
+/** The jti replay store of each authority (SPEC §10.6: a replayed assertion is `invalid_client`). */
+const replays = new WeakMap<Authority, ReplayStore>()
+
+/** Does the client authenticate with signed assertions (registered keys, or that method named)? */
+export function usesPrivateKeyJwt(client: ClientRow): boolean {
+  const keyed = client as KeyedClient
+  return keyed.tokenEndpointAuthMethod === 'private_key_jwt' || (!keyed.tokenEndpointAuthMethod && (Boolean(keyed.jwks) || Boolean(keyed.jwksUri)))
+}
+
 /**
- * Authenticates the calling client (RFC 6749 §2.3) for the token, device-code, revocation and
- * introspection endpoints: `client_secret_basic` (credentials form-decoded after base64, §2.3.1),
- * `client_secret_post`, or `none` (a public client naming itself with `client_id`). Credentials
- * in both places are `invalid_request`; everything else that fails is one `invalid_client` (401).
+ * Authenticates the calling client (RFC 6749 §2.3, RFC 7523 §2.2) for the token, device-code,
+ * revocation, introspection and PAR endpoints: `client_secret_basic` (credentials form-decoded
+ * after base64, §2.3.1), `client_secret_post`, `private_key_jwt` (`client_assertion`), or `none`
+ * (a public client naming itself with `client_id`). Two methods at once are `invalid_request`;
+ * everything else that fails is `invalid_client` (401).
  */
-export function authenticateClient(req: IncomingMessage, params: Params, store: Store): AuthenticatedClient {
+export async function authenticateClient(ctx: Pick<RequestContext, 'req' | 'authority' | 'endpoint'>, params: Params): Promise<AuthenticatedClient> {
+  const req = ctx.req
+  const store = ctx.authority.store
+  const assertion = params.get('client_assertion')
+  const assertionType = params.get('client_assertion_type')
+  if (assertion !== undefined || assertionType !== undefined) return authenticateByAssertion(ctx, params, assertion, assertionType)
+
   const basic = readBasicCredentials(req.headers.authorization)
   const bodyId = params.get('client_id')
   const bodySecret = params.get('client_secret')
@@ -71,12 +87,43 @@ export function authenticateClient(req: IncomingMessage, params: Params, store: 
   if (secret === undefined) {
     if (client?.type === 'public') return {client, method: 'none'}
     if (!client) throw invalidClient()
+    if (usesPrivateKeyJwt(client)) throw invalidClient(`Client ${client.id} authenticates with private_key_jwt: send client_assertion_type=${JWT_BEARER_ASSERTION} and a signed client_assertion.`)
     throw invalidClient(`Client ${client.id} is confidential and must authenticate with its secret (client_secret_basic or client_secret_post).`)
   }
   // Always one constant-time comparison, whether or not the client exists or has a secret.
   const matches = secretMatches(client ?? NOBODY, secret)
   if (!client || !matches) throw invalidClient()
   return {client, method}
+}
+
+/** `private_key_jwt` (RFC 7523 §2.2, §3; SPEC §10.6). */
+async function authenticateByAssertion(
+  ctx: Pick<RequestContext, 'req' | 'authority' | 'endpoint'>,
+  params: Params,
+  assertion: string | undefined,
+  assertionType: string | undefined,
+): Promise<AuthenticatedClient> {
+  if (assertion === undefined) throw invalidRequest('client_assertion_type was sent without client_assertion.')
+  if (assertionType === undefined) throw invalidRequest(`client_assertion was sent without client_assertion_type (it must be ${JWT_BEARER_ASSERTION}).`)
+  if (assertionType !== JWT_BEARER_ASSERTION) throw invalidClient(`client_assertion_type must be ${JWT_BEARER_ASSERTION}.`)
+  const header = ctx.req.headers.authorization
+  if (header !== undefined && header.trim() !== '') throw invalidRequest('A client assertion and an Authorization header were both sent; use one client authentication method.')
+  if (params.get('client_secret') !== undefined) throw invalidRequest('A client assertion and a client_secret were both sent; use one client authentication method.')
+  const clientId = assertionClientId(assertion)
+  const bodyId = params.get('client_id')
+  if (bodyId !== undefined && bodyId !== clientId) throw invalidClient(`Client assertion: client_id ${bodyId} differs from the assertion's sub.`)
+  const client = ctx.authority.store.clients.find(clientId)
+  if (!client) throw invalidClient()
+  const keyed = client as KeyedClient
+  if (keyed.tokenEndpointAuthMethod && keyed.tokenEndpointAuthMethod !== 'private_key_jwt') {
+    throw invalidClient(`Client ${client.id} is registered for ${keyed.tokenEndpointAuthMethod}, not private_key_jwt.`)
+  }
+  const authority = ctx.authority
+  let replay = replays.get(authority)
+  if (!replay) replays.set(authority, (replay = new ReplayStore()))
+  const audiences = [...new Set([authority.issuer, ctx.endpoint('/token'), ctx.endpoint('/par')])]
+  await verifyClientAssertion(keyed, assertion, {audiences, now: authority.clock.now(), replay})
+  return {client, method: 'private_key_jwt'}
 }
 
 /**

@@ -52,7 +52,7 @@ describe('discovery', () => {
       response_modes_supported: ['query'],
       subject_types_supported: ['public'],
       id_token_signing_alg_values_supported: ['RS256'],
-      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
       code_challenge_methods_supported: ['S256'],
       prompt_values_supported: ['none', 'login', 'consent', 'select_account'],
       request_uri_parameter_supported: false,
@@ -69,10 +69,10 @@ describe('discovery', () => {
     expect(Object.keys(oidc).sort()).toEqual([
       'authorization_endpoint', 'authorization_response_iss_parameter_supported', 'claims_supported', 'code_challenge_methods_supported',
       'device_authorization_endpoint', 'end_session_endpoint', 'grant_types_supported', 'id_token_signing_alg_values_supported',
-      'introspection_endpoint', 'introspection_endpoint_auth_methods_supported', 'issuer', 'jwks_uri', 'prompt_values_supported', 'pushed_authorization_request_endpoint',
+      'introspection_endpoint', 'introspection_endpoint_auth_methods_supported', 'introspection_endpoint_auth_signing_alg_values_supported', 'issuer', 'jwks_uri', 'prompt_values_supported', 'pushed_authorization_request_endpoint',
       'registration_endpoint', 'request_uri_parameter_supported', 'response_modes_supported', 'response_types_supported', 'revocation_endpoint',
-      'revocation_endpoint_auth_methods_supported', 'scopes_supported', 'subject_types_supported', 'token_endpoint',
-      'token_endpoint_auth_methods_supported', 'userinfo_endpoint',
+      'revocation_endpoint_auth_methods_supported', 'revocation_endpoint_auth_signing_alg_values_supported', 'scopes_supported', 'subject_types_supported', 'token_endpoint',
+      'token_endpoint_auth_methods_supported', 'token_endpoint_auth_signing_alg_values_supported', 'userinfo_endpoint',
     ])
   })
 })

@@ -13,7 +13,7 @@ import {NO_STORE, readParams, sendJson} from '../http.js'
 export async function handleDeviceCode(ctx: RequestContext): Promise<void> {
   const {authority} = ctx
   const params = await readParams(ctx.req)
-  const {client} = authenticateClient(ctx.req, params, authority.store)
+  const {client} = await authenticateClient(ctx, params)
   noteRequest(ctx.req, {client: client.id})
   if (!client.grantTypes.includes(GRANT_DEVICE_CODE)) {
     throw unauthorizedClient(`Client ${client.id} may not use the device authorization grant.`)

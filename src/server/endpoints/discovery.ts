@@ -2,6 +2,7 @@ import {supportedClaims} from '../../core/claims.js'
 import {knownScopes} from '../../core/config.js'
 import {GRANT_AUTHORIZATION_CODE, GRANT_CLIENT_CREDENTIALS, GRANT_DEVICE_CODE, GRANT_REFRESH_TOKEN, GRANT_TOKEN_EXCHANGE} from '../../core/clients.js'
 import {publishedAlgorithms, type SigningKeys} from '../../core/keys.js'
+import {ASSERTION_ALGORITHMS} from '../client-assertion.js'
 import type {RequestContext} from '../context.js'
 import {sendJson} from '../http.js'
 
@@ -17,7 +18,8 @@ export function metadata(ctx: Pick<RequestContext, 'authority' | 'options' | 'en
     response_modes_supported: ['query'],
     grant_types_supported: [GRANT_AUTHORIZATION_CODE, GRANT_CLIENT_CREDENTIALS, GRANT_REFRESH_TOKEN, GRANT_DEVICE_CODE, GRANT_TOKEN_EXCHANGE],
     code_challenge_methods_supported: ['S256'],
-    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
+    token_endpoint_auth_signing_alg_values_supported: [...ASSERTION_ALGORITHMS],
     scopes_supported: Object.keys(knownScopes(authority.config)),
     subject_types_supported: ['public'],
     // Every algorithm a published key signs with (SPEC §10.7), the active key's first.
@@ -34,11 +36,13 @@ export function metadata(ctx: Pick<RequestContext, 'authority' | 'options' | 'en
   if (served('device')) meta.device_authorization_endpoint = ctx.endpoint('/device/code')
   if (served('revoke')) {
     meta.revocation_endpoint = ctx.endpoint('/revoke')
-    meta.revocation_endpoint_auth_methods_supported = ['client_secret_basic', 'client_secret_post', 'none']
+    meta.revocation_endpoint_auth_methods_supported = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none']
+    meta.revocation_endpoint_auth_signing_alg_values_supported = [...ASSERTION_ALGORITHMS]
   }
   if (served('introspect')) {
     meta.introspection_endpoint = ctx.endpoint('/introspect')
-    meta.introspection_endpoint_auth_methods_supported = ['client_secret_basic', 'client_secret_post']
+    meta.introspection_endpoint_auth_methods_supported = ['client_secret_basic', 'client_secret_post', 'private_key_jwt']
+    meta.introspection_endpoint_auth_signing_alg_values_supported = [...ASSERTION_ALGORITHMS]
   }
   if (served('userinfo')) meta.userinfo_endpoint = ctx.endpoint('/userinfo')
   if (served('par')) meta.pushed_authorization_request_endpoint = ctx.endpoint('/par')

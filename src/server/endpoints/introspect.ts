@@ -20,7 +20,7 @@ const INACTIVE = {active: false} as const
  */
 export async function handleIntrospect(ctx: RequestContext): Promise<void> {
   const params = await readParams(ctx.req)
-  const {client} = authenticateClient(ctx.req, params, ctx.authority.store)
+  const {client} = await authenticateClient(ctx, params)
   noteRequest(ctx.req, {client: client.id})
   if (client.type !== 'confidential') throw invalidClient(`Client ${client.id} is public; only confidential clients may introspect tokens.`)
   const token = params.require('token')

@@ -9,7 +9,7 @@ import {NO_STORE, readParams, sendJson} from '../http.js'
  */
 export async function handlePushedAuthorizationRequest(ctx: RequestContext): Promise<void> {
   const params = await readParams(ctx.req)
-  const {client} = authenticateClient(ctx.req, params, ctx.authority.store)
+  const {client} = await authenticateClient(ctx, params)
   const response = pushAuthorizationRequest(ctx.authority.store, ctx.authority.config, client, params, params.strings(), ctx.authority.clock.now())
   sendJson(ctx.res, 201, response, {...NO_STORE})
 }

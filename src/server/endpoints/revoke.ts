@@ -12,7 +12,7 @@ import {NO_STORE, readParams} from '../http.js'
  */
 export async function handleRevoke(ctx: RequestContext): Promise<void> {
   const params = await readParams(ctx.req)
-  const {client} = authenticateClient(ctx.req, params, ctx.authority.store)
+  const {client} = await authenticateClient(ctx, params)
   noteRequest(ctx.req, {client: client.id})
   const token = params.require('token')
   params.get('token_type_hint') // read only so that a repeated hint is refused; the lookup does not need it

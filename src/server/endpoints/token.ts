@@ -11,7 +11,7 @@ import {NO_STORE, readParams, sendJson, type Params} from '../http.js'
 export async function handleToken(ctx: RequestContext): Promise<void> {
   const params = await readParams(ctx.req)
   const {grantType, grant} = selectGrant(params)
-  const {client} = authenticateClient(ctx.req, params, ctx.authority.store)
+  const {client} = await authenticateClient(ctx, params)
   noteRequest(ctx.req, {client: client.id, grant: grantType})
   assertGrantAllowed(client, grantType)
   const response = await grant({authority: ctx.authority, client, params})

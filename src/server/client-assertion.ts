@@ -1,0 +1,277 @@
+import {isIP} from 'node:net'
+
+import {createLocalJWKSet, decodeJwt, decodeProtectedHeader, errors as joseErrors, type JSONWebKeySet, jwtVerify, type JWTVerifyGetKey} from 'jose'
+
+import {OAuthError} from '../core/errors.js'
+import type {ClientRow} from '../store/clients.js'
+
+/** RFC 7523 §2.2: the `client_assertion_type` of a JWT client assertion. */
+export const JWT_BEARER_ASSERTION = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
+
+/** Algorithms accepted for client assertions (SPEC §10.6): asymmetric only, never `none` or HMAC. */
+export const ASSERTION_ALGORITHMS = ['RS256', 'PS256', 'ES256', 'EdDSA'] as const
+
+/** An assertion may expire at most this far ahead (SPEC §10.6), and is remembered (replay) until it does. */
+const MAX_LIFETIME_S = 600
+/** Leeway for clocks that differ a little between client and server. */
+const CLOCK_SKEW_S = 30
+
+/** A client row with the private_key_jwt columns (registration, config, `passport client --jwks`). */
+export type KeyedClient = ClientRow & {jwks?: JSONWebKeySet | {keys: Record<string, unknown>[]} | null; jwksUri?: string | null; tokenEndpointAuthMethod?: string | null}
+
+const challenge = {'WWW-Authenticate': 'Basic realm="passport"'}
+const fail = (description: string) => new OAuthError('invalid_client', `Client assertion: ${description}`, 401, {...challenge})
+
+export interface AssertionContext {
+  /** The issuer and the endpoint URLs an assertion's `aud` may name. */
+  audiences: readonly string[]
+  /** Now, Unix ms (the authority's clock). */
+  now: number
+  replay: ReplayStore
+}
+
+/** What an assertion claims before it is verified: only to find the client whose keys verify it. */
+export function assertionClientId(assertion: string): string {
+  let claims
+  try {
+    claims = decodeJwt(assertion)
+  } catch {
+    throw fail('client_assertion is not a well-formed JWT.')
+  }
+  if (typeof claims.sub !== 'string' || claims.sub === '') throw fail('the JWT has no sub (it must be the client id).')
+  return claims.sub
+}
+
+/**
+ * Verifies a `private_key_jwt` assertion (RFC 7523 §3, SPEC §10.6) for `client`: an asymmetric
+ * algorithm from {@link ASSERTION_ALGORITHMS}, the signature against the client's `jwks` or
+ * `jwks_uri`, `iss` = `sub` = the client id, `aud` naming the issuer (or the token / PAR endpoint),
+ * `exp` in the future and at most 10 minutes ahead, and a `jti` not seen before within its
+ * lifetime. Every failure is `invalid_client` saying which check failed.
+ */
+export async function verifyClientAssertion(client: KeyedClient, assertion: string, context: AssertionContext): Promise<void> {
+  let alg: unknown
+  try {
+    alg = decodeProtectedHeader(assertion).alg
+  } catch {
+    throw fail('client_assertion is not a well-formed JWT.')
+  }
+  if (alg === 'none') throw fail('alg "none" is refused; sign the assertion with RS256, PS256, ES256 or EdDSA.')
+  if (typeof alg === 'string' && alg.startsWith('HS')) throw fail(`${alg} (a shared-secret MAC) is refused for private_key_jwt; sign with the private key (RS256, PS256, ES256 or EdDSA).`)
+  if (!(ASSERTION_ALGORITHMS as readonly unknown[]).includes(alg)) throw fail(`alg ${JSON.stringify(alg)} is not supported; use RS256, PS256, ES256 or EdDSA.`)
+  const keys = await clientKeys(client)
+  let payload
+  try {
+    ;({payload} = await jwtVerify(assertion, keys, {
+      algorithms: [...ASSERTION_ALGORITHMS],
+      issuer: client.id,
+      subject: client.id,
+      audience: [...context.audiences],
+      requiredClaims: ['exp', 'jti'],
+      currentDate: new Date(context.now),
+      clockTolerance: CLOCK_SKEW_S,
+    }))
+  } catch (error) {
+    throw fail(describe(error, client.id, context.audiences))
+  }
+  const nowS = Math.floor(context.now / 1000)
+  const exp = payload.exp!
+  if (exp > nowS + MAX_LIFETIME_S + CLOCK_SKEW_S) throw fail(`exp is ${exp - nowS} seconds ahead; an assertion may live at most ${MAX_LIFETIME_S} seconds.`)
+  if (typeof payload.jti !== 'string' || payload.jti === '') throw fail('the JWT has no jti.')
+  if (!context.replay.use(`${client.id}\u0000${payload.jti}`, (exp + CLOCK_SKEW_S) * 1000, context.now)) {
+    throw fail('this jti was already used; every assertion must carry a new jti (replay refused).')
+  }
+}
+
+function describe(error: unknown, clientId: string, audiences: readonly string[]): string {
+  if (error instanceof joseErrors.JWTExpired) return 'the JWT has expired (exp is in the past).'
+  if (error instanceof joseErrors.JWTClaimValidationFailed) {
+    if (error.claim === 'iss') return `iss must be the client id ${clientId}.`
+    if (error.claim === 'sub') return `sub must be the client id ${clientId}.`
+    if (error.claim === 'aud') return `aud must name this authorization server (${audiences.join(' or ')}).`
+    if (error.reason === 'missing') return `the JWT has no ${error.claim}.`
+    if (error.claim === 'nbf') return 'the JWT is not valid yet (nbf is in the future).'
+    if (error.claim === 'iat') return 'iat is in the future.'
+    return `the ${error.claim} claim is invalid (${error.reason}).`
+  }
+  if (error instanceof joseErrors.JWKSNoMatchingKey) return `no key of client ${clientId} matches the assertion (kid/alg); the keys registered for it did not sign it.`
+  if (error instanceof joseErrors.JWKSMultipleMatchingKeys) return `several keys of client ${clientId} match; give the assertion a kid.`
+  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return `the signature does not verify with the keys registered for client ${clientId}.`
+  if (error instanceof joseErrors.JOSEAlgNotAllowed) return 'the algorithm is not allowed; use RS256, PS256, ES256 or EdDSA.'
+  if (error instanceof OAuthError) return error.description.replace(/^Client assertion: /, '')
+  if (error instanceof joseErrors.JWSInvalid || error instanceof joseErrors.JWTInvalid) return 'client_assertion is not a well-formed JWT.'
+  return 'it could not be verified.'
+}
+
+async function clientKeys(client: KeyedClient): Promise<JWTVerifyGetKey> {
+  if (client.jwks) {
+    try {
+      return createLocalJWKSet(client.jwks as JSONWebKeySet)
+    } catch {
+      throw fail(`the jwks registered for client ${client.id} is not a valid JWK Set.`)
+    }
+  }
+  if (client.jwksUri) return remoteKeys(client.jwksUri)
+  throw fail(`client ${client.id} has no keys registered (jwks or jwks_uri) to verify a private_key_jwt assertion with.`)
+}
+
+/** jwks_uri fetches: at most this long, this big, never redirected. */
+const FETCH_TIMEOUT_MS = 5000
+const MAX_JWKS_BYTES = 64 * 1024
+const CACHE_MS = 5 * 60_000
+/** An unknown kid refetches the set, at most this often. */
+const REFETCH_COOLDOWN_MS = 30_000
+const CACHE_LIMIT = 100
+
+interface CachedKeys {
+  keys: JWTVerifyGetKey
+  fetchedAt: number
+  pending?: Promise<JWTVerifyGetKey>
+}
+const remote = new Map<string, CachedKeys>()
+
+/** Is `uri` a jwks_uri passport will fetch: https, or http on a loopback host only. */
+export function jwksUriProblem(uri: string): string | undefined {
+  let url: URL
+  try {
+    url = new URL(uri)
+  } catch {
+    return 'it is not an absolute URL'
+  }
+  if (url.hash !== '') return 'it has a fragment'
+  if (url.username !== '' || url.password !== '') return 'it carries credentials'
+  if (url.protocol === 'https:') return undefined
+  if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) return undefined
+  return url.protocol === 'http:' ? 'plain http is allowed only on loopback hosts (127.0.0.1, [::1], localhost); use https' : `the scheme ${url.protocol} is not https`
+}
+
+function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '')
+  if (host === 'localhost') return true
+  if (isIP(host) === 4) return host.startsWith('127.')
+  return host === '::1'
+}
+
+/** The key set published at `uri`, cached; a signature by an unknown key refetches it (rate-limited). */
+function remoteKeys(uri: string): JWTVerifyGetKey {
+  const problem = jwksUriProblem(uri)
+  if (problem) throw fail(`the jwks_uri ${uri} cannot be used: ${problem}.`)
+  return async (header, token) => {
+    const now = Date.now()
+    let cached = remote.get(uri)
+    if (!cached || now - cached.fetchedAt > CACHE_MS) cached = await refresh(uri, cached)
+    try {
+      return await cached.keys(header, token)
+    } catch (error) {
+      if (!(error instanceof joseErrors.JWKSNoMatchingKey) || now - cached.fetchedAt < REFETCH_COOLDOWN_MS) throw error
+      return (await refresh(uri, cached)).keys(header, token)
+    }
+  }
+}
+
+async function refresh(uri: string, previous: CachedKeys | undefined): Promise<CachedKeys> {
+  if (previous?.pending) {
+    await previous.pending
+    return remote.get(uri)!
+  }
+  const pending = fetchKeySet(uri)
+  if (previous) previous.pending = pending
+  try {
+    const keys = await pending
+    const entry = {keys, fetchedAt: Date.now()}
+    if (!remote.has(uri) && remote.size >= CACHE_LIMIT) remote.delete(remote.keys().next().value!)
+    remote.set(uri, entry)
+    return entry
+  } finally {
+    if (previous) delete previous.pending
+  }
+}
+
+async function fetchKeySet(uri: string): Promise<JWTVerifyGetKey> {
+  let response: Response
+  try {
+    response = await fetch(uri, {redirect: 'manual', signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), headers: {accept: 'application/jwk-set+json, application/json'}})
+  } catch (error) {
+    const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')
+    throw fail(timedOut ? `the jwks_uri ${uri} did not answer within ${FETCH_TIMEOUT_MS / 1000} s.` : `the jwks_uri ${uri} could not be fetched (${error instanceof Error ? error.message : 'network error'}).`)
+  }
+  if (response.status >= 300 && response.status < 400) {
+    await response.body?.cancel()
+    throw fail(`the jwks_uri ${uri} redirects (HTTP ${response.status}); redirects are not followed.`)
+  }
+  if (!response.ok) {
+    await response.body?.cancel()
+    throw fail(`the jwks_uri ${uri} answered HTTP ${response.status}.`)
+  }
+  const text = await readCapped(response, uri)
+  let set: unknown
+  try {
+    set = JSON.parse(text)
+  } catch {
+    throw fail(`the jwks_uri ${uri} did not return JSON.`)
+  }
+  try {
+    return createLocalJWKSet(set as JSONWebKeySet)
+  } catch {
+    throw fail(`the jwks_uri ${uri} did not return a JWK Set (an object with a "keys" array).`)
+  }
+}
+
+async function readCapped(response: Response, uri: string): Promise<string> {
+  const declared = Number(response.headers.get('content-length'))
+  const tooBig = () => fail(`the jwks_uri ${uri} returned more than ${MAX_JWKS_BYTES / 1024} KB.`)
+  if (declared > MAX_JWKS_BYTES) {
+    await response.body?.cancel()
+    throw tooBig()
+  }
+  const reader = response.body?.getReader()
+  if (!reader) return ''
+  const chunks: Uint8Array[] = []
+  let size = 0
+  for (;;) {
+    let chunk
+    try {
+      chunk = await reader.read()
+    } catch {
+      throw fail(`the jwks_uri ${uri} broke off or took longer than ${FETCH_TIMEOUT_MS / 1000} s.`)
+    }
+    if (chunk.done) break
+    size += chunk.value.length
+    if (size > MAX_JWKS_BYTES) {
+      await reader.cancel()
+      throw tooBig()
+    }
+    chunks.push(chunk.value)
+  }
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+/**
+ * Assertion `jti`s seen, each kept until its assertion expires (at most ~10 minutes): a replay
+ * within the lifetime is refused. Bounded: when full, expired entries go first; if every entry is
+ * still live the assertion is refused (a replay must never slip through an eviction).
+ */
+export class ReplayStore {
+  private readonly seen = new Map<string, number>()
+
+  constructor(private readonly limit = 100_000) {}
+
+  /** Records `key` until `expiresAt`; false when it is already there (a replay). */
+  use(key: string, expiresAt: number, now: number): boolean {
+    const until = this.seen.get(key)
+    if (until !== undefined && until > now) return false
+    if (this.seen.size >= this.limit) this.sweep(now)
+    if (this.seen.size >= this.limit) throw new OAuthError('temporarily_unavailable', `More than ${this.limit} client assertions are live; try again in a few minutes.`, 503)
+    this.seen.delete(key)
+    this.seen.set(key, expiresAt)
+    return true
+  }
+
+  get size(): number {
+    return this.seen.size
+  }
+
+  private sweep(now: number): void {
+    for (const [key, until] of this.seen) if (until <= now) this.seen.delete(key)
+  }
+}
