@@ -2,7 +2,7 @@
 // `npm run bench`: every performance figure of SPEC §9 in one run on one machine, side by side,
 // as a table on stdout and as JSON in bench/results/latest.json. Only same-run ratios count.
 //
-//   npm run bench [-- --quick] [-- --only token,bearer,cold,scale] [-- --rows N]
+//   npm run bench [-- --quick] [-- --only token,bearer,cold,scale,mcp] [-- --rows N]
 //   BENCH_DURATION=seconds per load run (default 20, 3 with --quick); BENCH_RUNS=cold-start runs.
 //
 // Everything listens on 127.0.0.1 port 0, every loop is bounded, every child is killed on exit.
@@ -36,7 +36,7 @@ const RUNS = Number(process.env.BENCH_RUNS ?? (flags.quick ? 3 : 7))
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (flags.quick ? 2 : 4))
 const ROWS = Number(flags.rows ?? process.env.BENCH_ROWS ?? 1_000_000)
 const CONNECTIONS = [10, 50]
-const SECTIONS = new Set((flags.only ?? 'token,bearer,cold,scale').split(',').map((s) => s.trim()))
+const SECTIONS = new Set((flags.only ?? 'token,bearer,cold,scale,mcp').split(',').map((s) => s.trim()))
 if (!(DURATION > 0 && DURATION <= 600)) throw new Error('BENCH_DURATION must be 1–600 seconds')
 if (!(RUNS >= 1 && RUNS <= 50)) throw new Error('BENCH_RUNS must be 1–50')
 if (!(ROUNDS >= 1 && ROUNDS <= 10)) throw new Error('BENCH_ROUNDS must be 1–10')
@@ -57,6 +57,7 @@ const results = {
   bearer: [],
   cold: [],
   scale: {},
+  mcp: {},
   targets: [],
 }
 
@@ -347,6 +348,109 @@ async function benchBearer(privateKeyPem) {
   }
 }
 
+// ---- 5. the MCP flow (SPEC §9, §10) -------------------------------------------------------
+
+/**
+ * What an MCP client does against passport once its resource server has pointed it there
+ * (401 → RFC 9728 happen at the resource): RFC 8414 metadata → RFC 7591 registration →
+ * authorize (PKCE, resource; headless: --login-as --auto-approve) → token → one refresh. Each
+ * flow is a new client. Sequential flows give the server time per flow (sum of the five
+ * request latencies on loopback, median); parallel flows give flows per second and the server's
+ * CPU per flow.
+ */
+async function benchMcp() {
+  const resource = 'http://127.0.0.1:3000/mcp'
+  const config = join(work, 'mcp.config.json')
+  writeFileSync(config, `${JSON.stringify({scopes: {mcp: 'Use the MCP server'}, users: {alice: {name: 'Alice'}}, resources: {[resource]: {name: 'Bench MCP server'}}}, null, 2)}\n`)
+  const database = join(work, 'mcp.sqlite')
+  const row = {}
+  results.mcp = row
+  let server
+  try {
+    server = await startServer(NODE, [BIN, 'serve', '--port', '0', '--json', '--quiet', '--login-as', 'alice', '--auto-approve', '--config', config, '--database', database, '--key-path', keyDir], {cwd: work})
+  } catch (error) {
+    row.unavailable = `${NA} (${error.message})`
+    return
+  }
+  const base = `http://127.0.0.1:${server.info.port}`
+  const issuer = server.info.issuer
+  const {createHash, randomBytes} = await import('node:crypto')
+  const b64 = (buffer) => buffer.toString('base64url')
+
+  /** One whole flow; returns the milliseconds each request took. */
+  async function flow() {
+    const times = []
+    const timed = async (url, init) => {
+      const started = performance.now()
+      const response = await fetch(url, init)
+      const text = await response.text()
+      times.push(performance.now() - started)
+      return {response, text}
+    }
+    const meta = await timed(`${base}/.well-known/oauth-authorization-server`, {headers: {'mcp-protocol-version': '2025-06-18'}})
+    if (meta.response.status !== 200) throw new Error(`metadata ${meta.response.status}`)
+    const endpoints = JSON.parse(meta.text)
+    if (!endpoints.registration_endpoint) throw new Error('the metadata has no registration_endpoint')
+    const redirect = 'http://127.0.0.1:33418/callback'
+    const registered = await timed(endpoints.registration_endpoint, {
+      method: 'POST',
+      headers: {'content-type': 'application/json'},
+      body: JSON.stringify({redirect_uris: [redirect], client_name: 'bench', grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none', scope: 'mcp'}),
+    })
+    if (registered.response.status !== 201) throw new Error(`register ${registered.response.status}: ${registered.text.slice(0, 200)}`)
+    const clientId = JSON.parse(registered.text).client_id
+    const verifier = b64(randomBytes(32))
+    const challenge = b64(createHash('sha256').update(verifier).digest())
+    const query = new URLSearchParams({response_type: 'code', client_id: clientId, redirect_uri: redirect, scope: 'mcp', state: 's', code_challenge: challenge, code_challenge_method: 'S256', resource})
+    const authorized = await timed(`${endpoints.authorization_endpoint}?${query}`, {redirect: 'manual'})
+    const code = new URL(authorized.response.headers.get('location') ?? 'http://x/').searchParams.get('code')
+    if (!code) throw new Error(`authorize ${authorized.response.status}: ${authorized.text.slice(0, 200)}`)
+    const form = {'content-type': FORM}
+    const token = await timed(endpoints.token_endpoint, {method: 'POST', headers: form, body: new URLSearchParams({grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: redirect, client_id: clientId, resource})})
+    if (token.response.status !== 200) throw new Error(`token ${token.response.status}: ${token.text.slice(0, 200)}`)
+    const tokens = JSON.parse(token.text)
+    if (decodeJwt(tokens.access_token).aud !== resource) throw new Error('the access token is not for the resource')
+    const refreshed = await timed(endpoints.token_endpoint, {method: 'POST', headers: form, body: new URLSearchParams({grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: clientId, resource})})
+    if (refreshed.response.status !== 200) throw new Error(`refresh ${refreshed.response.status}: ${refreshed.text.slice(0, 200)}`)
+    return times
+  }
+
+  try {
+    row.issuer = issuer
+    for (let i = 0; i < 20; i++) await flow() // warm-up
+    const sequential = []
+    const until = performance.now() + Math.min(DURATION, 10) * 1000
+    while (performance.now() < until && sequential.length < 2000) sequential.push((await flow()).reduce((a, b) => a + b, 0))
+    row.sequential_flows = sequential.length
+    row.server_ms_per_flow_p50 = Math.round(median(sequential) * 10) / 10
+    row.server_ms_per_flow_p99 = Math.round([...sequential].sort((a, b) => a - b)[Math.floor(sequential.length * 0.99)] * 10) / 10
+    const workers = 8
+    let done = 0
+    let failures = 0
+    const cpuBefore = cpuMs(server.pid)
+    const started = performance.now()
+    const end = started + DURATION * 1000
+    await Promise.all(
+      Array.from({length: workers}, async () => {
+        while (performance.now() < end) {
+          try {
+            await flow()
+            done++
+          } catch {
+            failures++
+          }
+        }
+      }),
+    )
+    const seconds = (performance.now() - started) / 1000
+    row.parallel = {workers, flows: done, failures, flows_per_s: Math.round((done / seconds) * 10) / 10, cpu_ms_per_flow: done ? Math.round(((cpuMs(server.pid) - cpuBefore) / done) * 10) / 10 : null}
+  } catch (error) {
+    row.unavailable = `${NA} (${error.message})`
+  } finally {
+    await stop(server.child)
+  }
+}
+
 // ---- 3. CLI cold start --------------------------------------------------------------------
 
 function median(values) {
@@ -554,6 +658,10 @@ function computeTargets() {
   if (SECTIONS.has('cold')) target('cold: passport token ≤ 2× bare jose script', tr, tr <= 2, tokenMs && jose ? `${tokenMs} ms vs ${jose} ms` : undefined)
   const helpLimit = typeof node === 'number' ? 2 * node + 100 : null
   if (SECTIONS.has('cold')) target('cold: passport --help ≤ 2× node -e 0 + 100 ms', help ?? null, help !== undefined && helpLimit !== null && help <= helpLimit, helpLimit ? `${help ?? '—'} ms vs limit ${Math.round(helpLimit)} ms` : undefined)
+  if (SECTIONS.has('mcp')) {
+    const m = results.mcp
+    target('mcp: server time per flow (register → authorize → token → refresh) < 150 ms', m.server_ms_per_flow_p50 ?? null, typeof m.server_ms_per_flow_p50 === 'number' && m.server_ms_per_flow_p50 < 150, m.unavailable ?? (m.parallel ? `${m.parallel.flows_per_s} flows/s with ${m.parallel.workers} parallel clients, ${m.parallel.cpu_ms_per_flow} ms server CPU per flow` : undefined))
+  }
   const s = results.scale
   if (s.passport) {
     const r = ratio(s.passport.rows?.req_per_s, s.passport.empty?.req_per_s)
@@ -647,6 +755,16 @@ function printTable() {
     purge('reference purge (batched SQL)', s.reference_purge)
     line()
   }
+  if (results.mcp && (results.mcp.unavailable || results.mcp.server_ms_per_flow_p50 !== undefined)) {
+    const m = results.mcp
+    line('5. MCP flow: metadata → registration → authorize (PKCE, resource) → token → refresh, headless')
+    if (m.unavailable) line(`   ${m.unavailable}`)
+    else {
+      line(`   sequential: ${m.server_ms_per_flow_p50} ms per flow (p50), ${m.server_ms_per_flow_p99} ms (p99), over ${m.sequential_flows} flows`)
+      if (m.parallel) line(`   ${m.parallel.workers} parallel clients: ${m.parallel.flows_per_s} flows/s, ${m.parallel.cpu_ms_per_flow} ms server CPU per flow, ${m.parallel.failures} failures`)
+    }
+    line()
+  }
   line('Targets')
   for (const t of results.targets) {
     line(`   ${pad(t.status.toUpperCase(), 11)} ${pad(t.name, 52)} ${pad(t.value, 8, true)}${t.detail ? `   ${t.detail}` : ''}`)
@@ -664,6 +782,7 @@ try {
     ['bearer', () => benchBearer(privateKeyPem)],
     ['cold', () => benchColdStart()],
     ['scale', () => benchScale()],
+    ['mcp', () => benchMcp()],
   ]
   for (const [name, fn] of sections) {
     if (!SECTIONS.has(name)) continue

@@ -5,6 +5,7 @@ import {auth, UnauthorizedError} from '@modelcontextprotocol/sdk/client/auth.js'
 import {ClientCredentialsProvider, PrivateKeyJwtProvider} from '@modelcontextprotocol/sdk/client/auth-extensions.js'
 import {Client} from '@modelcontextprotocol/sdk/client/index.js'
 import {StreamableHTTPClientTransport} from '@modelcontextprotocol/sdk/client/streamableHttp.js'
+import * as v2 from '@modelcontextprotocol/client'
 import {decodeJwt, exportJWK, importSPKI} from 'jose'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
@@ -159,5 +160,79 @@ describe('MCP SDK 1.32 through passport protect (an unauthenticated MCP server b
       expect(text(await client.callTool({name: 'whoami'}))).toEqual({sub: id, clientId: id, scope: 'mcp', authorization: null})
       await client.close()
     }
+  })
+})
+
+/** The same interactive flow with the 2.x client line, which also checks RFC 8414 §3.3 and RFC 9207. */
+async function connectV2(serverUrl: string, provider: HeadlessProvider): Promise<v2.Client> {
+  const first = new v2.Client({name: 'test-v2', version: '1.0.0'})
+  try {
+    await first.connect(new v2.StreamableHTTPClientTransport(new URL(serverUrl), {authProvider: provider as never}))
+    return first
+  } catch (error) {
+    if (!(error instanceof v2.UnauthorizedError)) throw error
+  }
+  const transport = new v2.StreamableHTTPClientTransport(new URL(serverUrl), {authProvider: provider as never})
+  // The whole callback query: the client checks its iss against the issuer (RFC 9207).
+  await transport.finishAuth(provider.callback!)
+  const client = new v2.Client({name: 'test-v2', version: '1.0.0'})
+  await client.connect(transport)
+  return client
+}
+
+describe('MCP client 2.x (@modelcontextprotocol/client), interactive, kit-protected server', () => {
+  it('the whole flow; discovery echoes the issuer, the callback carries iss, credentials are stamped with the issuer; refresh with resource', async () => {
+    const provider = new HeadlessProvider('http://127.0.0.1:7780/callback', {client_name: 'MCP v2 client', grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none'})
+    const client = await connectV2(kit.resource, provider)
+    expect(provider.callback!.get('iss')).toBe(issuer)
+    expect(provider.clientInfo!.issuer).toBe(issuer)
+    expect(provider.savedTokens!.issuer).toBe(issuer)
+    expect(decodeJwt(provider.savedTokens!.access_token as string)).toMatchObject({aud: kit.resource, sub: 'alice'})
+    expect(text(await client.callTool({name: 'whoami'}))).toMatchObject({userId: 'alice', aud: kit.resource})
+    const before = provider.savedTokens!.access_token
+    expect(await v2.auth(provider as never, {serverUrl: kit.resource})).toBe('AUTHORIZED')
+    expect(provider.savedTokens!.access_token).not.toBe(before)
+    expect(decodeJwt(provider.savedTokens!.access_token as string).aud).toBe(kit.resource)
+    expect(text(await client.callTool({name: 'whoami'})).aud).toBe(kit.resource)
+    await client.close()
+  })
+
+  it('step-up with a refresh token held: the client skips the refresh (it cannot widen scope) and authorizes mcp admin', async () => {
+    const provider = new HeadlessProvider('http://127.0.0.1:7781/callback', {client_name: 'MCP v2 step-up', grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none'})
+    const client = await connectV2(kit.resource, provider)
+    expect(provider.savedTokens!.refresh_token).toEqual(expect.any(String))
+    await expect(client.callTool({name: 'admin-action'})).rejects.toThrow(v2.UnauthorizedError)
+    const stepUp = provider.authorizationUrls.at(-1)!
+    expect(stepUp.searchParams.get('scope')?.split(' ').sort()).toEqual(['admin', 'mcp'])
+    const transport = new v2.StreamableHTTPClientTransport(new URL(kit.resource), {authProvider: provider as never})
+    await transport.finishAuth(provider.callback!)
+    const again = new v2.Client({name: 'test-v2', version: '1.0.0'})
+    await again.connect(transport)
+    expect(text(await again.callTool({name: 'admin-action'}))).toMatchObject({done: true})
+    await again.close()
+    await client.close()
+  })
+
+  it('machine: ClientCredentialsProvider and PrivateKeyJwtProvider, direct and through passport protect', async () => {
+    for (const url of [kit.resource, proxy.json.resource as string]) {
+      for (const provider of [
+        new v2.ClientCredentialsProvider({clientId: 'robot', clientSecret: 'robot-secret-1', scope: 'mcp', expectedIssuer: issuer}),
+        new v2.PrivateKeyJwtProvider({clientId: 'signer', privateKey: signer.privateKey, algorithm: 'ES256', scope: 'mcp', expectedIssuer: issuer}),
+      ]) {
+        const client = new v2.Client({name: 'machine-v2', version: '1.0.0'})
+        await client.connect(new v2.StreamableHTTPClientTransport(new URL(url), {authProvider: provider}))
+        const whoami = text(await client.callTool({name: 'whoami'}))
+        expect(whoami.clientId).toBe(provider.clientInformation()!.client_id)
+        await client.close()
+      }
+    }
+  })
+
+  it('interactive through passport protect', async () => {
+    const resource = proxy.json.resource as string
+    const provider = new HeadlessProvider('http://127.0.0.1:7782/callback', {client_name: 'MCP v2 via protect', grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none'})
+    const client = await connectV2(resource, provider)
+    expect(text(await client.callTool({name: 'whoami'}))).toMatchObject({sub: 'alice', scope: 'mcp', authorization: null})
+    await client.close()
   })
 })
