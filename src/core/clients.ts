@@ -2,6 +2,7 @@ import {isIP} from 'node:net'
 
 import {type PassportConfig, knownScopes} from './config.js'
 import {matchesHash, randomToken, sha256} from './crypto.js'
+import {type JwkSet, jwksProblem, jwksUriProblem} from './client-keys.js'
 import {InvalidInputError, NotFoundError, ConflictError} from './errors.js'
 import {uuidv7} from './ids.js'
 import {scopeProblem} from './scopes.js'
@@ -47,6 +48,9 @@ export interface NewClient {
   autoApprove?: boolean
   /** Allow plain-http redirect URIs on hosts other than localhost and loopback addresses. */
   allowInsecureRedirects?: boolean
+  /** private_key_jwt (RFC 7523): the client's public JWK Set, or its URL; such a client has no secret. */
+  jwks?: unknown
+  jwksUri?: string
 }
 
 /** A client as shown to users (`--json`): OAuth vocabulary, never a secret hash. */
@@ -95,8 +99,14 @@ export function createClient(store: Store, config: PassportConfig, input: NewCli
     const problem = scopeProblem(scopes, {id, scopes: null}, knownScopes(config))
     if (problem) throw new InvalidInputError(problem)
   }
+  const signs = input.jwks !== undefined || input.jwksUri !== undefined
+  if (signs) {
+    if (shape.type !== 'confidential') throw new InvalidInputError('A public client has no keys to sign with; --jwks / --jwks-uri make a confidential client (drop --public / --device).')
+    const problem = input.jwks !== undefined ? jwksProblem(input.jwks) : jwksUriProblem(input.jwksUri!)
+    if (problem) throw new InvalidInputError(input.jwks !== undefined ? `--jwks must hold ${problem}.` : `--jwks-uri ${input.jwksUri} cannot be used: ${problem}.`)
+  }
   if (store.clients.find(id)) throw new ConflictError(`A client with id ${id} already exists.`)
-  const secret = shape.type === 'confidential' ? randomToken() : undefined
+  const secret = shape.type === 'confidential' && !signs ? randomToken() : undefined
   const client: ClientRow = {
     id,
     name,
@@ -109,6 +119,7 @@ export function createClient(store: Store, config: PassportConfig, input: NewCli
     source: 'cli',
     createdAt: now,
     updatedAt: now,
+    ...(signs ? {tokenEndpointAuthMethod: 'private_key_jwt', jwks: (input.jwks as JwkSet | undefined) ?? null, jwksUri: input.jwksUri ?? null} : {}),
   }
   store.clients.insert(client)
   return secret === undefined ? {client} : {client, secret}
@@ -198,13 +209,14 @@ export function syncConfigClients(store: Store, config: PassportConfig, now = Da
   const known = knownScopes(config)
   const rows = config.clients.map((c, index): ClientRow => {
     const at = `${config.file ?? 'configuration'}: clients[${index}]`
-    const type = c.secret === undefined ? 'public' : 'confidential'
+    const signs = c.jwks !== undefined || c.jwksUri !== undefined
+    const type = c.secret === undefined && !signs ? 'public' : 'confidential'
     const grantTypes = (c.grants ?? KIND_SHAPES[type === 'public' ? 'public' : 'standard'].grants).map((g) => GRANT_ALIASES[g] ?? g)
     for (const grant of grantTypes) {
       if (!(GRANT_TYPES as readonly string[]).includes(grant)) throw new InvalidInputError(`${at}.grants: unknown grant "${grant}" (known: ${GRANT_TYPES.join(', ')}).`)
     }
     if (type === 'public' && grantTypes.includes(GRANT_CLIENT_CREDENTIALS)) {
-      throw new InvalidInputError(`${at}: the client_credentials grant needs a confidential client; give it a "secret".`)
+      throw new InvalidInputError(`${at}: the client_credentials grant needs a confidential client; give it a "secret" (or "jwks" / "jwksUri" for private_key_jwt).`)
     }
     if (type === 'public' && grantTypes.includes(GRANT_TOKEN_EXCHANGE)) {
       throw new InvalidInputError(`${at}: token exchange needs a confidential client; give it a "secret".`)
@@ -232,6 +244,7 @@ export function syncConfigClients(store: Store, config: PassportConfig, now = Da
       source: 'config',
       createdAt: now,
       updatedAt: now,
+      ...(signs ? {tokenEndpointAuthMethod: 'private_key_jwt', jwks: c.jwks ?? null, jwksUri: c.jwksUri ?? null} : {}),
     }
   })
   return store.transaction(() => {

@@ -3,6 +3,7 @@ import {dirname, join, resolve} from 'node:path'
 
 import {claimMappingProblem, userClaimProblem} from './claims.js'
 import {parseDuration} from './duration.js'
+import {type JwkSet, jwksProblem, jwksUriProblem} from './client-keys.js'
 import {ConfigError} from './errors.js'
 import {emptyResources, type ResourceRegistry, resourceUriProblem} from './resources.js'
 
@@ -26,6 +27,9 @@ export interface ClientConfig {
   autoApprove: boolean
   /** Refuse this client's plain authorization requests: only pushed ones (RFC 9126) are accepted. */
   requirePar?: boolean
+  /** Public keys for private_key_jwt (RFC 7523): a JWK Set, or the URL it is published at. */
+  jwks?: JwkSet
+  jwksUri?: string
 }
 
 /** The resolved configuration: every value present, lifetimes in milliseconds. */
@@ -120,7 +124,7 @@ const LIFETIME_KEYS = [
 
 const TOP_LEVEL_KEYS = new Set<string>(['$schema', 'issuer', 'scopes', 'users', 'claims', 'clients', 'keyPath', 'database', ...LIFETIME_KEYS, 'resources', 'registration', 'clientIdMetadataDocuments'])
 const USER_KEYS = new Set(['name', 'email', 'email_verified', 'claims'])
-const CLIENT_KEYS = new Set(['id', 'name', 'secret', 'redirectUris', 'grants', 'scopes', 'autoApprove', 'requirePar'])
+const CLIENT_KEYS = new Set(['id', 'name', 'secret', 'redirectUris', 'grants', 'scopes', 'autoApprove', 'requirePar', 'jwks', 'jwksUri'])
 
 export const DEFAULT_CONFIG_FILE = 'passport.config.json'
 
@@ -272,6 +276,18 @@ export function parseConfig(raw: unknown, file?: string): PassportConfig {
       if (c.grants !== undefined) entry.grants = c.grants as string[]
       if (c.scopes !== undefined) entry.scopes = c.scopes as string[]
       if (c.requirePar === true) entry.requirePar = true
+      if (c.jwks !== undefined) {
+        const problem = jwksProblem(c.jwks)
+        if (problem) fail(`${at}.jwks`, `${problem} (the client's public keys for private_key_jwt)`)
+        entry.jwks = c.jwks as JwkSet
+      }
+      if (c.jwksUri !== undefined) {
+        const problem = typeof c.jwksUri === 'string' ? jwksUriProblem(c.jwksUri) : 'it is not a string'
+        if (problem) fail(`${at}.jwksUri`, `the https URL of the client's JWK Set (http only on loopback): ${problem}`)
+        entry.jwksUri = c.jwksUri as string
+      }
+      if (entry.jwks !== undefined && entry.jwksUri !== undefined) fail(`${at}.jwksUri`, 'absent when jwks is given (one or the other)')
+      if ((entry.jwks !== undefined || entry.jwksUri !== undefined) && entry.secret !== undefined) fail(`${at}.secret`, 'absent for a client that authenticates with private_key_jwt (jwks / jwksUri)')
       config.clients.push(entry)
     })
   }

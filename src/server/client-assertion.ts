@@ -1,15 +1,17 @@
-import {isIP} from 'node:net'
-
 import {createLocalJWKSet, decodeJwt, decodeProtectedHeader, errors as joseErrors, type JSONWebKeySet, jwtVerify, type JWTVerifyGetKey} from 'jose'
 
+import {jwksUriProblem} from '../core/client-keys.js'
 import {OAuthError} from '../core/errors.js'
 import type {ClientRow} from '../store/clients.js'
 
 /** RFC 7523 §2.2: the `client_assertion_type` of a JWT client assertion. */
 export const JWT_BEARER_ASSERTION = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
 
-/** Algorithms accepted for client assertions (SPEC §10.6): asymmetric only, never `none` or HMAC. */
-export const ASSERTION_ALGORITHMS = ['RS256', 'PS256', 'ES256', 'EdDSA'] as const
+/**
+ * Algorithms accepted for client assertions (SPEC §10.6): asymmetric only, never `none` or HMAC.
+ * `Ed25519` is RFC 9864's fully-specified name for EdDSA with Ed25519 (oauth4webapi signs with it).
+ */
+export const ASSERTION_ALGORITHMS = ['RS256', 'PS256', 'ES256', 'EdDSA', 'Ed25519'] as const
 
 /** An assertion may expire at most this far ahead (SPEC §10.6), and is remembered (replay) until it does. */
 const MAX_LIFETIME_S = 600
@@ -56,10 +58,12 @@ export async function verifyClientAssertion(client: KeyedClient, assertion: stri
   } catch {
     throw fail('client_assertion is not a well-formed JWT.')
   }
-  if (alg === 'none') throw fail('alg "none" is refused; sign the assertion with RS256, PS256, ES256 or EdDSA.')
+  if (alg === 'none') throw fail('alg none is refused; sign the assertion with RS256, PS256, ES256 or EdDSA.')
   if (typeof alg === 'string' && alg.startsWith('HS')) throw fail(`${alg} (a shared-secret MAC) is refused for private_key_jwt; sign with the private key (RS256, PS256, ES256 or EdDSA).`)
-  if (!(ASSERTION_ALGORITHMS as readonly unknown[]).includes(alg)) throw fail(`alg ${JSON.stringify(alg)} is not supported; use RS256, PS256, ES256 or EdDSA.`)
-  const keys = await clientKeys(client)
+  if (!(ASSERTION_ALGORITHMS as readonly unknown[]).includes(alg)) throw fail(`alg ${JSON.stringify(alg)} is not supported; use RS256, PS256, ES256 or EdDSA (Ed25519).`)
+  const found = await clientKeys(client)
+  // A key published as EdDSA (or without alg) verifies an Ed25519 assertion too.
+  const keys: JWTVerifyGetKey = (header, token) => found(header.alg === 'Ed25519' ? {...header, alg: 'EdDSA'} : header, token)
   let payload
   try {
     ;({payload} = await jwtVerify(assertion, keys, {
@@ -129,28 +133,6 @@ interface CachedKeys {
   pending?: Promise<JWTVerifyGetKey>
 }
 const remote = new Map<string, CachedKeys>()
-
-/** Is `uri` a jwks_uri passport will fetch: https, or http on a loopback host only. */
-export function jwksUriProblem(uri: string): string | undefined {
-  let url: URL
-  try {
-    url = new URL(uri)
-  } catch {
-    return 'it is not an absolute URL'
-  }
-  if (url.hash !== '') return 'it has a fragment'
-  if (url.username !== '' || url.password !== '') return 'it carries credentials'
-  if (url.protocol === 'https:') return undefined
-  if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) return undefined
-  return url.protocol === 'http:' ? 'plain http is allowed only on loopback hosts (127.0.0.1, [::1], localhost); use https' : `the scheme ${url.protocol} is not https`
-}
-
-function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '')
-  if (host === 'localhost') return true
-  if (isIP(host) === 4) return host.startsWith('127.')
-  return host === '::1'
-}
 
 /** The key set published at `uri`, cached; a signature by an unknown key refetches it (rate-limited). */
 function remoteKeys(uri: string): JWTVerifyGetKey {

@@ -1,4 +1,5 @@
 import {randomUUID} from 'node:crypto'
+import {dirname, join} from 'node:path'
 import {createServer, type Server} from 'node:http'
 import type {AddressInfo} from 'node:net'
 
@@ -6,6 +7,7 @@ import {base64url, decodeJwt, exportJWK, exportSPKI, generateKeyPair, type Crypt
 import * as oauth from 'oauth4webapi'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
+import {runCli, writeJson} from '../helpers.js'
 import {post, read, startTestServer, type TestServer} from '../server/harness.js'
 
 const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
@@ -80,7 +82,7 @@ describe('private_key_jwt (RFC 7523 §2.2, SPEC §10.6)', () => {
   it('discovery lists private_key_jwt and the signing algorithms', async () => {
     const meta = (await read(await fetch(`${server.url}/.well-known/oauth-authorization-server`))).json
     expect(meta.token_endpoint_auth_methods_supported).toContain('private_key_jwt')
-    expect(meta.token_endpoint_auth_signing_alg_values_supported).toEqual(['RS256', 'PS256', 'ES256', 'EdDSA'])
+    expect(meta.token_endpoint_auth_signing_alg_values_supported).toEqual(['RS256', 'PS256', 'ES256', 'EdDSA', 'Ed25519'])
   })
 
   it('RS256, PS256, ES256 and EdDSA assertions authenticate; aud may be the issuer, the token or the PAR endpoint URL', async () => {
@@ -89,6 +91,8 @@ describe('private_key_jwt (RFC 7523 §2.2, SPEC §10.6)', () => {
       expect([alg, reply.status]).toEqual([alg, 200])
       expect(decodeJwt(reply.json.access_token as string)).toMatchObject({sub: 'signer', client_id: 'signer', scope: 'read'})
     }
+    // RFC 9864's fully-specified name for EdDSA over Ed25519, with the key published as EdDSA.
+    expect((await tokenRequest(await assertion({alg: 'Ed25519', key: pairs.EdDSA!.privateKey, kid: pairs.EdDSA!.kid}))).status).toBe(200)
     for (const aud of [server.token, `${server.url}/oauth/par`, [server.issuer, 'https://elsewhere.test']]) {
       expect((await tokenRequest(await assertion({aud}))).status).toBe(200)
     }
@@ -115,7 +119,7 @@ describe('private_key_jwt (RFC 7523 §2.2, SPEC §10.6)', () => {
   it('checklist 93: alg none and HS256 signed with the public key → invalid_client', async () => {
     const now = Math.floor(Date.now() / 1000)
     const claims = base64url.encode(JSON.stringify({iss: 'signer', sub: 'signer', aud: server.issuer, jti: randomUUID(), iat: now, exp: now + 60}))
-    await expectInvalidClient(`${base64url.encode(JSON.stringify({alg: 'none'}))}.${claims}.`, 'Client assertion: alg "none" is refused; sign the assertion with RS256, PS256, ES256 or EdDSA.')
+    await expectInvalidClient(`${base64url.encode(JSON.stringify({alg: 'none'}))}.${claims}.`, 'Client assertion: alg none is refused; sign the assertion with RS256, PS256, ES256 or EdDSA.')
     const pem = new TextEncoder().encode(await exportSPKI(pairs.RS256!.publicKey))
     await expectInvalidClient(await assertion({alg: 'HS256', key: pem, kid: pairs.RS256!.kid}), 'Client assertion: HS256 (a shared-secret MAC) is refused for private_key_jwt; sign with the private key (RS256, PS256, ES256 or EdDSA).')
     const jwkSecret = new TextEncoder().encode(JSON.stringify(publicJwks.keys[0]))
@@ -126,7 +130,7 @@ describe('private_key_jwt (RFC 7523 §2.2, SPEC §10.6)', () => {
     const now = Math.floor(Date.now() / 1000)
     await expectInvalidClient(await assertion({exp: now + 3600}), /^Client assertion: exp is 3\d{3} seconds ahead; an assertion may live at most 600 seconds\.$/)
     await expectInvalidClient(await assertion({iss: 'someone'}), 'Client assertion: iss must be the client id signer.')
-    await expectInvalidClient(await assertion({sub: 'web', iss: 'web'}), 'Client web is registered for client_secret_basic, not private_key_jwt.')
+    await expectInvalidClient(await assertion({sub: 'web', iss: 'web'}), 'Client assertion: client web has no keys registered (jwks or jwks_uri) to verify a private_key_jwt assertion with.')
     await expectInvalidClient(await assertion({jti: null}), 'Client assertion: the JWT has no jti.')
     await expectInvalidClient(await assertion(), 'Client assertion: client_id remote differs from the assertion\'s sub.', {client_id: 'remote'})
     await expectInvalidClient(await assertion({sub: 'nobody', iss: 'nobody'}), /^Client authentication failed/)
@@ -152,11 +156,50 @@ describe('private_key_jwt (RFC 7523 §2.2, SPEC §10.6)', () => {
     for (const alg of ['RS256', 'ES256', 'EdDSA']) {
       const auth = oauth.PrivateKeyJwt({key: pairs[alg]!.privateKey, kid: pairs[alg]!.kid})
       const response = await oauth.clientCredentialsGrantRequest(as, client, auth, {scope: 'read'}, {[oauth.allowInsecureRequests]: true})
+      if (response.status !== 200) throw new Error(`${alg}: ${response.status} ${await response.clone().text()}`)
       const tokens = await oauth.processClientCredentialsResponse(as, client, response)
       expect(tokens.token_type.toLowerCase()).toBe('bearer')
       const introspection = await oauth.introspectionRequest(as, client, auth, tokens.access_token, {[oauth.allowInsecureRequests]: true})
       const answer = await oauth.processIntrospectionResponse(as, client, introspection)
       expect(answer).toMatchObject({active: true, client_id: 'signer', sub: 'signer'})
+    }
+  })
+})
+
+describe('registering keys: passport client --jwks / --jwks-uri and the config', () => {
+  it('passport client --client-credentials --jwks FILE makes a keyed client without a secret that the running server accepts', async () => {
+    const dir = dirname(server.dbPath)
+    const file = join(dir, 'cli-jwks.json')
+    writeJson(file, {keys: [publicJwks.keys[2]]})
+    const created = await runCli(['client', 'CLI signer', '--client-credentials', '--id', 'cli-signer', '--scope', 'read', '--jwks', file, '--database', server.dbPath, '--json'], {cwd: dir})
+    expect(created.code).toBe(0)
+    const view = JSON.parse(created.stdout) as Record<string, unknown>
+    expect(view.client_id).toBe('cli-signer')
+    expect(view.client_secret).toBeUndefined()
+    const reply = await tokenRequest(await assertion({alg: 'ES256', iss: 'cli-signer', sub: 'cli-signer'}))
+    expect([reply.status, decodeJwt(reply.json.access_token as string).sub]).toEqual([200, 'cli-signer'])
+    const privateJwk = await exportJWK(pairs.ES256!.privateKey)
+    writeJson(file, {keys: [privateJwk]})
+    const refused = await runCli(['client', 'Leaky', '--client-credentials', '--jwks', file, '--database', server.dbPath], {cwd: dir})
+    expect([refused.code, refused.stderr.trim()]).toEqual([1, 'Error: --jwks must hold a JWK Set of public keys only (keys[0] holds the private member "d").'])
+    const insecure = await runCli(['client', 'Far', '--client-credentials', '--jwks-uri', 'http://keys.example.test/jwks', '--database', server.dbPath], {cwd: dir})
+    expect([insecure.code, insecure.stderr.trim()]).toEqual([1, 'Error: --jwks-uri http://keys.example.test/jwks cannot be used: plain http is allowed only on loopback hosts (127.0.0.1, [::1], localhost); use https.'])
+  })
+
+  it('a config client with private key members, both jwks and jwksUri, or a secret as well is refused naming the key', async () => {
+    const dir = dirname(server.dbPath)
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{jwks: {keys: [await exportJWK(pairs.ES256!.privateKey)]}}, 'clients[0].jwks'],
+      [{jwks: publicJwks, jwksUri: `${jwksOrigin}/jwks`}, 'clients[0].jwksUri'],
+      [{jwks: publicJwks, secret: 'a-secret-123'}, 'clients[0].secret'],
+      [{jwksUri: 'ftp://x/keys'}, 'clients[0].jwksUri'],
+    ]
+    for (const [extra, key] of cases) {
+      const config = join(dir, 'bad.config.json')
+      writeJson(config, {clients: [{id: 'k', name: 'K', grants: ['client_credentials'], ...extra}]})
+      const result = await runCli(['client:list', '--config', config, '--database', join(dir, 'other.sqlite')], {cwd: dir})
+      expect(result.code).toBe(1)
+      expect(result.stderr).toContain(key)
     }
   })
 })

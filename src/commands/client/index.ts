@@ -4,7 +4,10 @@ import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../cli/base-command.js'
 import {color} from '../../cli/output.js'
 import {interactive, prompts, requireInteractive} from '../../cli/prompts.js'
+import {readFileSync} from 'node:fs'
+
 import {type ClientKind, type ClientView, clientView, createClient} from '../../core/clients.js'
+import {InvalidInputError} from '../../core/errors.js'
 
 export default class Client extends BaseCommand<typeof Client> {
   static override args = {
@@ -31,6 +34,8 @@ export default class Client extends BaseCommand<typeof Client> {
     id: Flags.string({description: 'Client id to use instead of a generated one.'}),
     'auto-approve': Flags.boolean({description: 'Skip the consent page for this client.'}),
     'allow-insecure-redirect': Flags.boolean({description: 'Allow plain-http redirect URIs on hosts other than localhost and loopback addresses.'}),
+    jwks: Flags.string({description: 'A JSON file with the client\'s public JWK Set: it authenticates with private_key_jwt (RFC 7523), no secret.', exclusive: ['jwks-uri', 'public', 'device']}),
+    'jwks-uri': Flags.string({description: 'The https URL (http on loopback) of the client\'s JWK Set: it authenticates with private_key_jwt, no secret.', exclusive: ['jwks', 'public', 'device']}),
   }
 
   async run(): Promise<ClientView> {
@@ -49,6 +54,8 @@ export default class Client extends BaseCommand<typeof Client> {
       ...(this.flags.id === undefined ? {} : {id: this.flags.id}),
       autoApprove: this.flags['auto-approve'],
       allowInsecureRedirects: this.flags['allow-insecure-redirect'],
+      ...(this.flags.jwks === undefined ? {} : {jwks: readJwksFile(this.flags.jwks)}),
+      ...(this.flags['jwks-uri'] === undefined ? {} : {jwksUri: this.flags['jwks-uri']}),
     })
     const view = clientView(client, secret)
     if (!this.jsonEnabled()) {
@@ -58,6 +65,7 @@ export default class Client extends BaseCommand<typeof Client> {
       this.log(`  Type:          ${client.type}`)
       this.log(`  Grants:        ${client.grantTypes.join(', ')}`)
       if (client.redirectUris.length) this.log(`  Redirect URIs: ${client.redirectUris.join(', ')}`)
+      if (this.flags.jwks !== undefined || this.flags['jwks-uri'] !== undefined) this.log(`  Authenticates: private_key_jwt, keys from ${this.flags['jwks-uri'] ?? this.flags.jwks}`)
     }
     return view
   }
@@ -81,5 +89,20 @@ export default class Client extends BaseCommand<typeof Client> {
       redirectUris = answer.split(/\s+/).filter(Boolean)
     }
     return {name, kind, redirectUris}
+  }
+}
+
+/** The JWK Set of `passport client --jwks FILE`. */
+function readJwksFile(path: string): unknown {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (error) {
+    throw new InvalidInputError(`--jwks ${path}: cannot read the file (${(error as NodeJS.ErrnoException).code ?? 'error'}).`)
+  }
+  try {
+    return JSON.parse(text)
+  } catch {
+    throw new InvalidInputError(`--jwks ${path}: the file is not JSON (expected a JWK Set: {"keys": [...]}).`)
   }
 }
