@@ -176,7 +176,10 @@ export function checkRegistration(config: PassportConfig, body: unknown, now = D
     type: confidential ? 'confidential' : 'public',
     grantTypes,
     redirectUris,
-    scopes,
+    // The registered scope is remembered (metadata) and echoed, but does not cap later requests:
+    // MCP clients register with the scope of their first challenge and must be able to step up
+    // to more (MCP authorization, step-up flow); each authorization still asks for consent.
+    scopes: null,
     autoApprove: false,
     source: 'registered',
     createdAt: now,
@@ -203,7 +206,8 @@ export function registrationAnswer(client: ClientRow, secret?: string): Register
     client_name: client.name,
     application_type: (meta.application_type as 'web' | 'native' | undefined) ?? 'web',
   }
-  if (client.scopes !== null) answer.scope = client.scopes.join(' ')
+  if (typeof meta.scope === 'string') answer.scope = meta.scope
+  else if (client.scopes !== null) answer.scope = client.scopes.join(' ')
   if (client.jwks) answer.jwks = client.jwks
   if (client.jwksUri) answer.jwks_uri = client.jwksUri
   for (const key of ['client_uri', 'logo_uri', 'software_id', 'software_version'] as const) {

@@ -46,7 +46,7 @@ describe('registration answers (RFC 7591 §3.2.1)', () => {
     const {some_extension: _ignored, ...registered} = body
     expect(reply.json).toEqual({...registered, client_id: expect.any(String), client_id_issued_at: expect.any(Number)})
     expect(reply.json.client_id_issued_at as number).toBeGreaterThanOrEqual(before)
-    expect(row(reply.json.client_id as string)).toMatchObject({source: 'registered', type: 'public', secret_hash: null, token_endpoint_auth_method: 'none', name: 'MCP Inspector', scopes: '["read","write"]'})
+    expect(row(reply.json.client_id as string)).toMatchObject({source: 'registered', type: 'public', secret_hash: null, token_endpoint_auth_method: 'none', name: 'MCP Inspector', scopes: null})
   })
 
   it('security 10.2-b: the default is client_secret_basic: a secret with client_secret_expires_at 0, stored only hashed, and it works', async () => {
