@@ -6,6 +6,7 @@ import {LoginClaims} from './login-claims.js'
 import {type PassportConfig} from './config.js'
 import {syncConfigClients} from './clients.js'
 import {KEY_META_FILE, type KeyLocation, loadKeys, PRIVATE_KEY_FILE, PUBLIC_KEY_FILE, RETIRED_KEYS_FILE, type SigningKeys} from './keys.js'
+import {withStoredResources} from './stored-resources.js'
 import {Store} from '../store/index.js'
 
 export const DEFAULT_DATABASE = 'storage/passport.sqlite'
@@ -46,7 +47,8 @@ export class Authority {
   private keysCheckedAt = 0
 
   private constructor(options: AuthorityOptions, store: Store) {
-    this.config = options.config
+    // Resources registered at run time in the database (passport protect) join the configured ones.
+    this.config = {...options.config, resources: withStoredResources(options.config.resources, store)}
     this.store = store
     this.keyLocation = options.keys
     this.clock = options.clock ?? new OffsetClock()

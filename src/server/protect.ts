@@ -23,6 +23,11 @@ export interface ProtectOptions {
   resource?: string
   /** Receives one access-log line per request (path only, never the query). */
   log?: (line: string) => void
+  /**
+   * With `verify: {authority}`, register the resource in the authority's database while the proxy
+   * runs (default true): a `passport serve` on the same database then accepts `resource` = it.
+   */
+  register?: boolean
 }
 
 export interface RunningProxy {
@@ -78,7 +83,14 @@ export async function protect(options: ProtectOptions): Promise<RunningProxy> {
   const issuer = options.issuer ?? options.verify.authority?.issuer ?? options.verify.issuer
   if (issuer === undefined) throw new InvalidInputError('protect needs the issuer of the authority whose tokens it accepts.')
 
+  const registry = options.register !== false ? options.verify.authority?.store : undefined
   try {
+    if (registry) {
+      const existing = registry.resources.all().find((r) => r.uri === resource)
+      if (!existing || existing.source === 'protect') {
+        registry.resources.upsert({uri: resource, name: `${upstream.host}${upstream.pathname === '/' ? '' : upstream.pathname} (passport protect)`, scopes: null, source: 'protect', createdAt: Date.now()})
+      }
+    }
     const metadata = protectedResourceMetadataHandler({resource, issuer, scopes})
     const guard = bearerGuard({...options.verify, resource, scopes}, 'protect')
     handle = (req, res) => {
@@ -102,6 +114,7 @@ export async function protect(options: ProtectOptions): Promise<RunningProxy> {
     }
   } catch (error) {
     server.close()
+    if (registry) registry.resources.delete(resource, 'protect')
     throw error
   }
 
@@ -150,7 +163,17 @@ export async function protect(options: ProtectOptions): Promise<RunningProxy> {
     server,
     close() {
       closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve())
+        server.close(() => {
+          // The resource leaves the authority with the proxy (its port is gone).
+          if (registry) {
+            try {
+              registry.resources.delete(resource, 'protect')
+            } catch {
+              // The database is closed or locked: the row stays, harmless (no port serves it).
+            }
+          }
+          resolve()
+        })
         server.closeIdleConnections()
         // Open streams (SSE) would hold the server forever.
         setTimeout(() => server.closeAllConnections(), 1000).unref()

@@ -1,6 +1,7 @@
 import {AccessTokenRepository} from './access-tokens.js'
 import {AuthCodeRepository} from './auth-codes.js'
 import {ClientRepository} from './clients.js'
+import {ResourceRepository} from './resources.js'
 import {type Db, limitLockWait, openDatabase, writeTransactions} from './database.js'
 import {DeviceCodeRepository} from './device-codes.js'
 import {PushedRequestRepository} from './pushed-requests.js'
@@ -14,6 +15,7 @@ export class Store {
   readonly authCodes: AuthCodeRepository
   readonly deviceCodes: DeviceCodeRepository
   readonly pushedRequests: PushedRequestRepository
+  readonly resources: ResourceRepository
 
   private readonly writeTransaction: <T>(fn: () => T) => T
 
@@ -25,6 +27,7 @@ export class Store {
     this.authCodes = new AuthCodeRepository(db)
     this.deviceCodes = new DeviceCodeRepository(db)
     this.pushedRequests = new PushedRequestRepository(db)
+    this.resources = new ResourceRepository(db)
   }
 
   static open(path: string): Store {

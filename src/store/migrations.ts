@@ -175,4 +175,15 @@ export const MIGRATIONS: readonly string[] = [
 
   ALTER TABLE oauth_device_codes ADD COLUMN resources TEXT;
   `,
+  // 6: resources registered at run time (`passport protect` registers the resource it guards with
+  // the authority whose database it shares); the configuration's `resources` stay in the file.
+  `
+  CREATE TABLE oauth_resources (
+    uri         TEXT PRIMARY KEY,
+    name        TEXT NOT NULL,
+    scopes      TEXT,
+    source      TEXT NOT NULL,
+    created_at  INTEGER NOT NULL
+  );
+  `,
 ]

@@ -57,6 +57,8 @@ const mint = async (options: {audience?: string; scopes?: string[]} = {}) =>
 describe('passport protect (the library face, protect())', () => {
   it('serves the RFC 9728 document at the proxy origin and challenges requests without a token', async () => {
     expect(proxy.resource).toBe(`${proxy.url}/mcp`)
+    // Registered with the authority through the database they share, for as long as it runs.
+    expect(server.rows('SELECT uri, source, scopes FROM oauth_resources')).toEqual([{uri: proxy.resource, source: 'protect', scopes: null}])
     for (const path of ['/.well-known/oauth-protected-resource/mcp', '/.well-known/oauth-protected-resource']) {
       const doc = await read(await fetch(`${proxy.url}${path}`))
       expect(doc.json).toEqual({resource: proxy.resource, authorization_servers: [server.issuer], scopes_supported: ['read'], bearer_methods_supported: ['header']})
@@ -133,6 +135,7 @@ describe('passport protect (the library face, protect())', () => {
     } finally {
       await other.close()
     }
+    expect(server.rows('SELECT uri FROM oauth_resources')).toEqual([{uri: proxy.resource}])
     await expect(protect({upstream: 'not a url', verify: {authority}})).rejects.toThrow(/--upstream "not a url" is not a URL/)
     await expect(protect({upstream: 'ftp://x/y', verify: {authority}})).rejects.toThrow(/must be an http or https URL/)
   })
