@@ -85,7 +85,8 @@ describe('README recipe: Protect an MCP server in two minutes', () => {
     // `serve` without --port listens on 9000: the swapped port is given the same way the default would be.
     const authority = await spawnPassport([...serveArgs!, '--port', ports('9000'), '--quiet'], dir)
     running.push(authority)
-    const proxy: Spawned = await spawnPassport([...protectArgs!, '--quiet'], dir)
+    // protect's default issuer is http://127.0.0.1:9000, the swapped port is given the same way.
+    const proxy: Spawned = await spawnPassport([...protectArgs!, '--quiet'], dir, {PASSPORT_ISSUER: authority.json.issuer as string})
     running.push(proxy)
     const resource = `http://127.0.0.1:${ports('3000')}/mcp`
     expect(proxy.json.resource).toBe(resource)

@@ -122,8 +122,8 @@ export interface Spawned {
 }
 
 /** Runs a long-lived passport command (serve, protect) with --json and waits for its first line. */
-export async function spawnPassport(args: string[], cwd: string): Promise<Spawned> {
-  const child = spawn(process.execPath, [BIN, ...args, '--json'], {cwd, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe']})
+export async function spawnPassport(args: string[], cwd: string, env: Record<string, string> = {}): Promise<Spawned> {
+  const child = spawn(process.execPath, [BIN, ...args, '--json'], {cwd, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe']})
   let out = ''
   let err = ''
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d))
