@@ -106,7 +106,7 @@ describe('private_key_jwt (RFC 7523 §2.2, SPEC §10.6)', () => {
     expect((await tokenRequest(await assertion({iss: 'remote', sub: 'remote'}))).status).toBe(200)
   })
 
-  it('checklist 92: a wrong key, a wrong aud, an expired assertion, a replayed jti → invalid_client, each with its own description', async () => {
+  it('checklist 102: a wrong key, a wrong aud, an expired assertion, a replayed jti → invalid_client, each with its own description', async () => {
     const stranger = await generateKeyPair('RS256')
     await expectInvalidClient(await assertion({key: stranger.privateKey}), 'Client assertion: the signature does not verify with the keys registered for client signer.')
     await expectInvalidClient(await assertion({aud: 'https://other-authority.test'}), `Client assertion: aud must name this authorization server (${server.issuer} or ${server.token} or ${server.url}/oauth/par).`)
@@ -116,7 +116,7 @@ describe('private_key_jwt (RFC 7523 §2.2, SPEC §10.6)', () => {
     await expectInvalidClient(once, 'Client assertion: this jti was already used; every assertion must carry a new jti (replay refused).')
   })
 
-  it('checklist 93: alg none and HS256 signed with the public key → invalid_client', async () => {
+  it('checklist 103: alg none and HS256 signed with the public key → invalid_client', async () => {
     const now = Math.floor(Date.now() / 1000)
     const claims = base64url.encode(JSON.stringify({iss: 'signer', sub: 'signer', aud: server.issuer, jti: randomUUID(), iat: now, exp: now + 60}))
     await expectInvalidClient(`${base64url.encode(JSON.stringify({alg: 'none'}))}.${claims}.`, 'Client assertion: alg none is refused; sign the assertion with RS256, PS256, ES256 or EdDSA.')
@@ -126,7 +126,7 @@ describe('private_key_jwt (RFC 7523 §2.2, SPEC §10.6)', () => {
     await expectInvalidClient(await assertion({alg: 'HS512', key: jwkSecret, kid: pairs.RS256!.kid}), /HS512 \(a shared-secret MAC\) is refused/)
   })
 
-  it('checklist 94: exp more than 10 minutes ahead, iss or sub not the client, no jti, a different client_id, two methods → refused', async () => {
+  it('checklist 104: exp more than 10 minutes ahead, iss or sub not the client, no jti, a different client_id, two methods → refused', async () => {
     const now = Math.floor(Date.now() / 1000)
     await expectInvalidClient(await assertion({exp: now + 3600}), /^Client assertion: exp is 3\d{3} seconds ahead; an assertion may live at most 600 seconds\.$/)
     await expectInvalidClient(await assertion({iss: 'someone'}), 'Client assertion: iss must be the client id signer.')
@@ -143,7 +143,7 @@ describe('private_key_jwt (RFC 7523 §2.2, SPEC §10.6)', () => {
     expect([noAssertion.status, noAssertion.json.error_description]).toEqual([401, `Client signer authenticates with private_key_jwt: send client_assertion_type=${ASSERTION_TYPE} and a signed client_assertion.`])
   })
 
-  it('checklist 95: a jwks_uri that redirects, returns over 64 KB or is not JSON → invalid_client naming the check', async () => {
+  it('checklist 105: a jwks_uri that redirects, returns over 64 KB or is not JSON → invalid_client naming the check', async () => {
     const as = (id: string) => assertion({iss: id, sub: id})
     await expectInvalidClient(await as('redirecting'), `Client assertion: the jwks_uri ${jwksOrigin}/redirect redirects (HTTP 302); redirects are not followed.`)
     await expectInvalidClient(await as('big'), `Client assertion: the jwks_uri ${jwksOrigin}/big returned more than 64 KB.`)
@@ -167,7 +167,7 @@ describe('private_key_jwt (RFC 7523 §2.2, SPEC §10.6)', () => {
 })
 
 describe('registering keys: passport client --jwks / --jwks-uri and the config', () => {
-  it('passport client --client-credentials --jwks FILE makes a keyed client without a secret that the running server accepts', async () => {
+  it('checklist 106: passport client --client-credentials --jwks FILE makes a keyed client without a secret that the running server accepts', async () => {
     const dir = dirname(server.dbPath)
     const file = join(dir, 'cli-jwks.json')
     writeJson(file, {keys: [publicJwks.keys[2]]})
@@ -186,7 +186,7 @@ describe('registering keys: passport client --jwks / --jwks-uri and the config',
     expect([insecure.code, insecure.stderr.trim()]).toEqual([1, 'Error: --jwks-uri http://keys.example.test/jwks cannot be used: plain http is allowed only on loopback hosts (127.0.0.1, [::1], localhost); use https.'])
   })
 
-  it('a config client with private key members, both jwks and jwksUri, or a secret as well is refused naming the key', async () => {
+  it('checklist 106: a config client with private key members, both jwks and jwksUri, or a secret as well is refused naming the key', async () => {
     const dir = dirname(server.dbPath)
     const cases: Array<[Record<string, unknown>, string]> = [
       [{jwks: {keys: [await exportJWK(pairs.ES256!.privateKey)]}}, 'clients[0].jwks'],
