@@ -10,9 +10,12 @@ import {errorPage, type ErrorView} from './views/error.js'
  * cookie, CSRF checks, safe return paths and error pages.
  */
 
-/** The request's session, creating one when needed; `headers` carries the Set-Cookie to send. */
+/**
+ * The request's session, or a new transient one (stored only once something is kept in it, see
+ * SessionStore); `headers` carries the Set-Cookie to send.
+ */
 export function ensureSession(ctx: RequestContext): {session: Session; headers: Record<string, string>} {
-  const {session, created} = ctx.sessions.findOrCreate(ctx.req)
+  const {session, created} = ctx.sessions.current(ctx.req)
   return {session, headers: created ? cookieHeader(ctx, session) : {}}
 }
 

@@ -2,6 +2,7 @@ import type {IncomingMessage, ServerResponse} from 'node:http'
 
 import type {Control} from '../control/index.js'
 import type {Authority} from '../core/authority.js'
+import type {UserCodeLockout} from '../core/device/lockout.js'
 import type {SessionStore} from './session.js'
 
 export const ROUTE_GROUPS = ['authorize', 'token', 'revoke', 'introspect', 'scopes', 'device', 'userinfo', 'par'] as const
@@ -36,6 +37,8 @@ export interface RequestContext {
   authority: Authority
   options: ServerOptions
   sessions: SessionStore
+  /** Wrong device user codes, per subject and server-wide (RFC 8628 §5.1). */
+  deviceLockout: UserCodeLockout
   /** Absolute URL of a route under the prefix, from the configured issuer (never the Host header). */
   endpoint(path: string): string
 }

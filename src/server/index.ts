@@ -9,6 +9,7 @@ import {Control} from '../control/index.js'
 import {type AuthorityHandle, createHandle} from '../control/handle.js'
 import type {ProtocolFaultName} from '../control/faults.js'
 import {defaultConfig, loadConfig, type PassportConfig, parseConfig} from '../core/config.js'
+import {UserCodeLockout} from '../core/device/lockout.js'
 import {InvalidInputError, OAuthError, UserError} from '../core/errors.js'
 import {keyLocation, type KeyLocation} from '../core/keys.js'
 import {registerResource} from '../core/resources.js'
@@ -71,6 +72,7 @@ export async function serve(authority: Authority, options: ServerOptions, explic
   authority.store.limitPageCache(SERVER_PAGE_CACHE_KIB)
   authority.store.limitLockWait(SERVER_LOCK_WAIT_MS)
   const sessions = new SessionStore(authority.clock)
+  const deviceLockout = new UserCodeLockout(authority.clock)
   const corsPaths = new Set<string>()
   const table = buildRouteTable(routes(), options, corsPaths)
   const log = options.log
@@ -126,6 +128,7 @@ export async function serve(authority: Authority, options: ServerOptions, explic
         authority,
         options,
         sessions,
+        deviceLockout,
         endpoint: (path) => `${authority.issuer}${options.prefix}${path}`,
       }
       await route.handler(ctx)

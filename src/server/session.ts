@@ -1,13 +1,15 @@
+import {createHmac, randomBytes} from 'node:crypto'
 import type {IncomingMessage} from 'node:http'
 
 import type {AuthorizationRequest} from '../core/authorization.js'
 import {randomToken} from '../core/crypto.js'
 
+/** The session cookie's name before the server knows its port (see {@link SessionStore.useCookieName}). */
 export const SESSION_COOKIE = 'passport_session'
 
 export interface Session {
   id: string
-  /** Anti-CSRF token bound to this session; every state-changing form must echo it. */
+  /** Anti-CSRF token bound to this session (an HMAC of its id); every state-changing form must echo it. */
   csrf: string
   /** Signed-in subject. */
   userId?: string
@@ -20,13 +22,8 @@ export interface Session {
    * send the person back to the sign-in page in a loop.
    */
   signedInFor?: string
-  /** Failed user-code attempts on the device page (RFC 8628 §5.1), and when the lock ends. */
-  deviceFailures: number
-  deviceLockedUntil?: number
   /** Clients this user consented to in this session, with the scopes granted. */
   consents: Map<string, Set<string>>
-  /** Authorization requests waiting for this session's consent, by request id (server-side, so nothing can be tampered with). */
-  pending: Map<string, PendingAuthorization>
   /** The dashboard's "try it" flow in progress: its state, PKCE verifier and nonce. */
   demo?: DemoFlow
   expiresAt: number
@@ -42,79 +39,211 @@ export interface DemoFlow {
 /** A validated authorization request shown on the consent page and awaiting approve / deny. */
 export interface PendingAuthorization {
   id: string
-  request: AuthorizationRequest
+  /** The validated request without its client row (read again at decision time). */
+  request: Omit<AuthorizationRequest, 'client'> & {clientId: string}
   /** Who saw the consent page; the decision must come from the same user. */
   userId: string
   expiresAt: number
 }
 
-const SESSION_TTL = 12 * 60 * 60 * 1000
+/**
+ * A waiting request as kept: bound to the id of the session (stored or transient) that saw the
+ * consent page, and serialized into a Buffer, so the client-supplied values it carries (`state`,
+ * `nonce`, … up to the ~16 KB request line) live outside the JS heap and are counted exactly
+ * against {@link SessionLimits.pendingBytes}.
+ */
+interface PackedPending {
+  sessionId: string
+  packed: Buffer
+  userId: string
+  expiresAt: number
+}
 
-/** In-memory sign-in sessions for the development login: a restart signs everyone out. */
+/** Idle lifetime of a session: each use extends it. */
+export const SESSION_TTL = 12 * 60 * 60 * 1000
+/** How long a consent page stays answerable. */
+export const PENDING_TTL = 10 * 60_000
+
+/** Limits on what callers can make the server remember (the least recently used evicted first). */
+export interface SessionLimits {
+  /** Sessions held at once. */
+  sessions: number
+  /** Consent requests waiting, across all sessions. */
+  pending: number
+  /** Their serialized size in all (each is up to ~16 KB: the request line limit). */
+  pendingBytes: number
+}
+
+export const DEFAULT_SESSION_LIMITS: SessionLimits = {sessions: 5_000, pending: 1_000, pendingBytes: 1024 * 1024}
+
+/** A session id as {@link randomToken} makes them (32 random bytes, base64url). */
+const SESSION_ID = /^[A-Za-z0-9_-]{43}$/
+
+/**
+ * In-memory sign-in sessions for the development login: a restart signs everyone out.
+ *
+ * A session is stored only once something must be remembered across requests (a signed-in
+ * user, consents given, a "try it" flow). Until then it is transient: its id lives only in the
+ * cookie and its CSRF token is an HMAC of that id under a per-process key, so sign-in, device and
+ * consent pages cost no session however many cookie-less requests arrive. Consent requests
+ * waiting for an answer are kept apart, bound to the session id, within a count and a byte
+ * budget. Both maps are capped with the least recently used entry evicted first, and kept in
+ * order of last use, which is also expiry order, so expiring them costs O(1) amortised.
+ */
 export class SessionStore {
   private readonly sessions = new Map<string, Session>()
+  /** Every waiting consent request by id, oldest first. */
+  private readonly pending = new Map<string, PackedPending>()
+  private pendingBytes = 0
+  private readonly key = randomBytes(32)
+  private cookieName = SESSION_COOKIE
 
   /** @param clock the authority's clock, which session expiry reads. */
-  constructor(private readonly clock: {now(): number} = {now: Date.now}) {}
+  constructor(
+    private readonly clock: {now(): number} = {now: Date.now},
+    private readonly limits: SessionLimits = DEFAULT_SESSION_LIMITS,
+  ) {}
 
-  /** The request's session, if its cookie names a live one. */
+  /** Names the cookie (after the listening port, so servers on other localhost ports do not overwrite it). */
+  useCookieName(name: string): void {
+    this.cookieName = name
+  }
+
+  get name(): string {
+    return this.cookieName
+  }
+
+  /** Sessions and waiting consent requests held now. */
+  get size(): {sessions: number; pending: number; pendingBytes: number} {
+    return {sessions: this.sessions.size, pending: this.pending.size, pendingBytes: this.pendingBytes}
+  }
+
+  /** The request's stored session, if its cookie names a live one (its idle lifetime starts again). */
   find(req: IncomingMessage, now = this.clock.now()): Session | undefined {
-    const id = readCookie(req, SESSION_COOKIE)
+    const id = readCookie(req, this.cookieName)
     if (!id) return undefined
     const session = this.sessions.get(id)
     if (!session) return undefined
-    if (session.expiresAt <= now) {
-      this.sessions.delete(id)
-      return undefined
-    }
+    this.sessions.delete(id)
+    if (session.expiresAt <= now) return undefined
+    session.expiresAt = now + SESSION_TTL
+    this.sessions.set(id, session)
     return session
   }
 
-  /** The request's session, or a new one (the caller must then send {@link cookie}). */
-  findOrCreate(req: IncomingMessage, now = this.clock.now()): {session: Session; created: boolean} {
-    const existing = this.find(req, now)
-    if (existing) return {session: existing, created: false}
-    return {session: this.create(now), created: true}
+  /**
+   * The request's session: the stored one, else a transient one for the cookie's id (so a CSRF
+   * token handed out earlier still matches), else undefined when the request carries no cookie.
+   */
+  fromCookie(req: IncomingMessage, now = this.clock.now()): Session | undefined {
+    const stored = this.find(req, now)
+    if (stored) return stored
+    const id = readCookie(req, this.cookieName)
+    return id !== undefined && SESSION_ID.test(id) ? this.transient(id, now) : undefined
   }
 
-  /** A new, empty session (the caller must then send {@link cookie}). */
-  create(now = this.clock.now()): Session {
-    this.sweep(now)
-    const session: Session = {id: randomToken(), csrf: randomToken(), deviceFailures: 0, consents: new Map(), pending: new Map(), expiresAt: now + SESSION_TTL}
+  /** The request's session, or a new transient one (the caller must then send {@link cookie}). */
+  current(req: IncomingMessage, now = this.clock.now()): {session: Session; created: boolean} {
+    const existing = this.fromCookie(req, now)
+    if (existing) return {session: existing, created: false}
+    return {session: this.transient(randomToken(), now), created: true}
+  }
+
+  /** Is this session stored (rather than transient)? */
+  isStored(session: Session): boolean {
+    return this.sessions.get(session.id) === session
+  }
+
+  /** Stores a transient session (it now has something to remember); evicts the least recently used beyond the cap. */
+  keep(session: Session, now = this.clock.now()): Session {
+    if (this.isStored(session)) return session
+    this.expire(now)
+    while (this.sessions.size >= this.limits.sessions) this.remove(this.sessions.values().next().value!)
+    session.expiresAt = now + SESSION_TTL
     this.sessions.set(session.id, session)
     return session
   }
 
   /**
-   * Replaces a session by a new one with fresh id and CSRF token (on sign-in, against session
-   * fixation). The device-code failure count and lock carry over, so signing in again does not
-   * reset them; so does a "try it" flow in progress (it signs in halfway).
+   * Replaces a session by a new transient one with fresh id and CSRF token (on sign-in and
+   * sign-out, against session fixation); a "try it" flow in progress carries over (it signs in
+   * halfway), and then the new session is stored.
    */
   rotate(session: Session, now = this.clock.now()): Session {
-    this.sessions.delete(session.id)
-    const next = this.create(now)
-    next.deviceFailures = session.deviceFailures
-    if (session.deviceLockedUntil !== undefined) next.deviceLockedUntil = session.deviceLockedUntil
-    if (session.demo !== undefined) next.demo = session.demo
+    this.remove(session)
+    const next = this.transient(randomToken(), now)
+    if (session.demo !== undefined && session.demo.expiresAt > now) {
+      next.demo = session.demo
+      this.keep(next, now)
+    }
     return next
   }
 
   destroy(session: Session): void {
-    this.sessions.delete(session.id)
+    this.remove(session)
+  }
+
+  /** Keeps a validated authorization request for the consent of `session` (stored or transient). */
+  addPending(session: Session, request: AuthorizationRequest, userId: string, now = this.clock.now()): {id: string} {
+    this.expirePending(now)
+    const {client, ...rest} = request
+    const packed = Buffer.from(JSON.stringify({...rest, clientId: client.id}))
+    while (this.pending.size > 0 && (this.pending.size >= this.limits.pending || this.pendingBytes + packed.length > this.limits.pendingBytes)) {
+      this.dropPending(this.pending.keys().next().value!)
+    }
+    const id = randomToken()
+    this.pending.set(id, {sessionId: session.id, packed, userId, expiresAt: now + PENDING_TTL})
+    this.pendingBytes += packed.length
+    return {id}
+  }
+
+  /** The waiting request with this id for this session, removed (a decision is taken once); undefined when gone or expired. */
+  takePending(session: Session, id: string, now = this.clock.now()): PendingAuthorization | undefined {
+    const entry = this.pending.get(id)
+    if (!entry || entry.sessionId !== session.id) return undefined
+    this.dropPending(id)
+    if (entry.expiresAt <= now) return undefined
+    return {id, request: JSON.parse(entry.packed.toString()) as PendingAuthorization['request'], userId: entry.userId, expiresAt: entry.expiresAt}
   }
 
   /** Set-Cookie value: HttpOnly, SameSite=Lax, scoped to the whole server. */
   cookie(session: Session, secure: boolean): string {
-    return `${SESSION_COOKIE}=${session.id}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${SESSION_TTL / 1000}${secure ? '; Secure' : ''}`
+    return `${this.cookieName}=${session.id}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${SESSION_TTL / 1000}${secure ? '; Secure' : ''}`
   }
 
-  clearCookie(): string {
-    return `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0`
+  clearCookie(secure = false): string {
+    return `${this.cookieName}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0${secure ? '; Secure' : ''}`
   }
 
-  private sweep(now: number): void {
-    if (this.sessions.size < 1000) return
-    for (const [id, session] of this.sessions) if (session.expiresAt <= now) this.sessions.delete(id)
+  private transient(id: string, now: number): Session {
+    const csrf = createHmac('sha256', this.key).update(id).digest('base64url')
+    return {id, csrf, consents: new Map(), expiresAt: now + SESSION_TTL}
+  }
+
+  private remove(session: Session): void {
+    if (this.isStored(session)) this.sessions.delete(session.id)
+  }
+
+  private dropPending(id: string): void {
+    const entry = this.pending.get(id)
+    if (!entry) return
+    this.pending.delete(id)
+    this.pendingBytes -= entry.packed.length
+  }
+
+  /** Drops expired sessions from the front (order of last use is expiry order). */
+  private expire(now: number): void {
+    for (const session of this.sessions.values()) {
+      if (session.expiresAt > now) break
+      this.sessions.delete(session.id)
+    }
+  }
+
+  private expirePending(now: number): void {
+    for (const [id, entry] of this.pending) {
+      if (entry.expiresAt > now) break
+      this.dropPending(id)
+    }
   }
 }
 

@@ -64,6 +64,8 @@ export class DeviceCodeRepository {
   private readonly redeemStmt
   private readonly pollStmt
   private readonly slowDownStmt
+  private readonly pendingStmt
+  private readonly pendingByClientStmt
 
   constructor(db: Db) {
     this.insertStmt = prepareWrite(
@@ -84,6 +86,16 @@ export class DeviceCodeRepository {
     )
     this.pollStmt = prepareWrite<[number, string]>(db, 'UPDATE oauth_device_codes SET last_polled_at = ? WHERE id = ?')
     this.slowDownStmt = prepareWrite<[number, string]>(db, 'UPDATE oauth_device_codes SET interval = interval + 5, last_polled_at = ? WHERE id = ?')
+    this.pendingStmt = db.prepare<[number], {count: number; oldest: number | null}>("SELECT COUNT(*) AS count, MIN(expires_at) AS oldest FROM oauth_device_codes WHERE expires_at > ? AND status = 'pending'")
+    this.pendingByClientStmt = db.prepare<[number, string], {count: number; oldest: number | null}>(
+      "SELECT COUNT(*) AS count, MIN(expires_at) AS oldest FROM oauth_device_codes WHERE expires_at > ? AND status = 'pending' AND client_id = ?",
+    )
+  }
+
+  /** Unexpired codes still waiting for a decision (of one client, or all), and when the first of them expires. */
+  pending(now: number, clientId?: string): {count: number; oldestExpiresAt: number | null} {
+    const row = clientId === undefined ? this.pendingStmt.get(now)! : this.pendingByClientStmt.get(now, clientId)!
+    return {count: row.count, oldestExpiresAt: row.oldest}
   }
 
   insert(row: Pick<DeviceCodeRow, 'id' | 'deviceCodeHash' | 'userCodeHash' | 'clientId' | 'scopes' | 'interval' | 'createdAt' | 'expiresAt' | 'resources'>): void {

@@ -1,4 +1,3 @@
-import {randomToken} from '../../core/crypto.js'
 import {
   type AuthorizationRequest,
   AuthorizationPageError,
@@ -12,7 +11,7 @@ import {readAuthorizationRequest, type ReadAuthorizationRequest, usePushedReques
 import {cspAllowingRedirect, csrfMatches, currentPath, ensureSession, formDecision, presentedCsrf, sendCsrfFailure, sendErrorPage} from '../browser.js'
 import type {RequestContext} from '../context.js'
 import {PAGE_HEADERS, Params, readParams, redirect, sendHtml, sendJson, wantsJson} from '../http.js'
-import type {PendingAuthorization, Session} from '../session.js'
+import type {Session} from '../session.js'
 import {consentPage} from '../views/consent.js'
 import {loginClaimsOf, sendSignIn} from './login.js'
 
@@ -24,10 +23,6 @@ import {loginClaimsOf, sendSignIn} from './login.js'
  * the session, else the sign-in page); skip consent when auto-approved or already granted in this
  * session; otherwise keep the validated request server-side under a random id and show consent.
  */
-
-/** How long a consent page stays answerable. */
-const PENDING_TTL = 10 * 60_000
-const MAX_PENDING_PER_SESSION = 20
 
 export async function handleAuthorize(ctx: RequestContext): Promise<void> {
   const read = validateOrAnswer(ctx, Params.fromSearch(ctx.url.searchParams), 302)
@@ -104,15 +99,16 @@ export async function handleAuthorize(ctx: RequestContext): Promise<void> {
     return
   }
 
+  // The waiting request is bound to this browser's session id; a session is stored only when it
+  // already was (with --login-as nothing else needs remembering until the user approves).
   const {session: current, headers} = ensureSession(ctx)
-  if (current.userId !== user) {
+  if (ctx.sessions.isStored(current) && current.userId !== user) {
     // --login-as (or its login_hint) signs this session in as `user`.
     current.userId = user
     current.authTime = authTime ?? now
     current.consents.clear()
-    current.pending.clear()
   }
-  const pending = remember(current, request, user, now)
+  const pending = ctx.sessions.addPending(current, request, user, now)
   const scopes = describeScopes(ctx, request.scopes)
   if (wantsJson(ctx.req)) {
     sendJson(
@@ -151,16 +147,18 @@ export async function handleAuthorize(ctx: RequestContext): Promise<void> {
  */
 export async function handleAuthorizeDecision(ctx: RequestContext): Promise<void> {
   const params = await readParams(ctx.req)
-  const session = ctx.sessions.find(ctx.req)
+  const session = ctx.sessions.fromCookie(ctx.req)
   if (!csrfMatches(session, presentedCsrf(ctx, () => params.get('csrf')))) {
     sendCsrfFailure(ctx, session)
     return
   }
-  if (session.userId === undefined) {
+  // With --login-as the consent page needs no stored session: the user is the one it was shown to.
+  const loginAs = session.userId === undefined && ctx.options.loginAs !== undefined
+  if (session.userId === undefined && !loginAs) {
     sendErrorPage(ctx, 403, {error: 'access_denied', title: 'Not signed in', message: 'Nobody is signed in in this browser session, so nothing can be approved.', fix: 'Start again from the application.'})
     return
   }
-  const user = session.userId
+  let user = session.userId
 
   let approve: boolean | undefined
   let requestId: string | undefined
@@ -178,17 +176,33 @@ export async function handleAuthorizeDecision(ctx: RequestContext): Promise<void
 
   let request: AuthorizationRequest | undefined
   if (requestId !== undefined) {
-    request = takePending(ctx, session, requestId)
-    if (!request) return
+    const taken = takePending(ctx, session, requestId)
+    if (!taken) return
+    request = taken.request
+    user ??= taken.userId
   } else {
     const read = validateOrAnswer(ctx, params, 303)
     if (!read || !claimPushed(ctx, read)) return
     request = read.request
+    if (user === undefined) {
+      user = request.loginHint ?? ctx.options.loginAs!
+      const problem = subjectProblem(user)
+      if (problem) {
+        redirectError(ctx, request, 'invalid_request', `login_hint cannot be used as a subject: ${problem}`, 303)
+        return
+      }
+    }
   }
 
   if (!approve) {
     redirectError(ctx, request, 'access_denied', `The user denied client ${request.client.id} access.`, 303)
     return
+  }
+  if (session.userId === undefined) {
+    // --login-as: the consent given is worth remembering, so this session is now signed in and stored.
+    session.userId = user
+    session.authTime = ctx.authority.clock.now()
+    ctx.sessions.keep(session)
   }
   const granted = session.consents.get(request.client.id) ?? new Set<string>()
   for (const scope of request.scopes) granted.add(scope)
@@ -256,28 +270,24 @@ function issueCode(ctx: RequestContext, request: AuthorizationRequest, userId: s
 }
 
 
-function remember(session: Session, request: AuthorizationRequest, userId: string, now: number): PendingAuthorization {
-  for (const [id, entry] of session.pending) if (entry.expiresAt <= now) session.pending.delete(id)
-  while (session.pending.size >= MAX_PENDING_PER_SESSION) session.pending.delete(session.pending.keys().next().value!)
-  const pending: PendingAuthorization = {id: randomToken(), request, userId, expiresAt: now + PENDING_TTL}
-  session.pending.set(pending.id, pending)
-  return pending
-}
-
-/** The pending request for a decision, once; answers the error page itself when there is none. */
-function takePending(ctx: RequestContext, session: Session, requestId: string): AuthorizationRequest | undefined {
-  const pending = session.pending.get(requestId)
-  session.pending.delete(requestId)
-  const user = session.userId
+/**
+ * The pending request for a decision, once, with the user it was shown to; answers the error page
+ * itself when there is none.
+ */
+function takePending(ctx: RequestContext, session: Session, requestId: string): {request: AuthorizationRequest; userId: string} | undefined {
+  const pending = ctx.sessions.takePending(session, requestId)
+  // With --login-as and no stored session, whoever the page was shown to decides.
+  const user = session.userId ?? (ctx.options.loginAs !== undefined ? pending?.userId : undefined)
   const fail = (message: string) => {
     sendErrorPage(ctx, 400, {error: 'invalid_request', title: 'Authorization request expired', message, fix: 'Start the sign-in again from the application.', ...(user ? {user} : {})})
     return undefined
   }
-  if (!pending || pending.expiresAt <= ctx.authority.clock.now()) return fail('This authorization request is no longer waiting for an answer: it was already answered, it expired, or the server restarted.')
+  if (!pending) return fail('This authorization request is no longer waiting for an answer: it was already answered, it expired, or the server restarted.')
   if (pending.userId !== user) return fail(`This consent page was shown to ${pending.userId}, but ${user ?? 'nobody'} is signed in now.`)
-  const client = ctx.authority.store.clients.find(pending.request.client.id)
-  if (!client) return fail(`Client ${pending.request.client.id} was deleted while the consent page was open.`)
-  return {...pending.request, client}
+  const {clientId, ...request} = pending.request
+  const client = ctx.authority.store.clients.find(clientId)
+  if (!client) return fail(`Client ${clientId} was deleted while the consent page was open.`)
+  return {request: {...request, client}, userId: pending.userId}
 }
 
 /**

@@ -44,6 +44,7 @@ export function handleDemoStart(ctx: RequestContext): void {
   const {session, headers} = ensureSession(ctx)
   const flow = {state: randomToken(16), nonce: randomToken(16), verifier: randomToken(32), expiresAt: ctx.authority.clock.now() + FLOW_TTL}
   session.demo = flow
+  ctx.sessions.keep(session)
   const query = new URLSearchParams({
     response_type: 'code',
     client_id: DEMO_CLIENT_ID,

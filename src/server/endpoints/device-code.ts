@@ -1,7 +1,8 @@
 import {noteRequest} from '../../control/index.js'
 import {GRANT_DEVICE_CODE} from '../../core/clients.js'
 import {createDeviceAuthorization} from '../../core/device.js'
-import {unauthorizedClient} from '../../core/errors.js'
+import {deviceAuthorizationRefusal} from '../../core/device/lockout.js'
+import {OAuthError, unauthorizedClient} from '../../core/errors.js'
 import {checkScopes} from '../../core/grants/common.js'
 import {assertResourceScopes, validateResources} from '../../core/resources.js'
 import {parseScope} from '../../core/scopes.js'
@@ -22,8 +23,12 @@ export async function handleDeviceCode(ctx: RequestContext): Promise<void> {
   checkScopes(authority, client, scopes)
   const resources = validateResources(authority.config.resources, params.all('resource'))
   assertResourceScopes(authority.config.resources, resources, scopes)
+  // RFC 8628 §5.1–5.2: a bounded number of codes waiting, per client and in all.
+  const now = authority.clock.now()
+  const refusal = deviceAuthorizationRefusal((clientId) => authority.store.deviceCodes.pending(now, clientId), client.id, now)
+  if (refusal) throw new OAuthError('temporarily_unavailable', refusal.message, 429, {'Retry-After': String(refusal.retryAfter)})
   const ttl = authority.config.deviceCodesExpireIn
-  const {deviceCode, userCode, row} = createDeviceAuthorization(authority.store, client, scopes, ttl, authority.clock.now(), resources)
+  const {deviceCode, userCode, row} = createDeviceAuthorization(authority.store, client, scopes, ttl, now, resources)
   const verificationUri = ctx.endpoint('/device')
   sendJson(
     ctx.res,

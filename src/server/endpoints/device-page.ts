@@ -1,5 +1,6 @@
 import {knownScopes} from '../../core/config.js'
 import {decideDeviceAuthorization, findPendingDeviceAuthorization, formatUserCode, normalizeUserCode} from '../../core/device.js'
+import {type LockoutState} from '../../core/device/lockout.js'
 import {ConflictError, InvalidInputError, NotFoundError} from '../../core/errors.js'
 import type {DeviceCodeRow} from '../../store/device-codes.js'
 import {csrfMatches, currentPath, ensureSession, formDecision, presentedCsrf, sendCsrfFailure, sendErrorPage} from '../browser.js'
@@ -24,13 +25,12 @@ import {loginClaimsOf, sendSignIn} from './login.js'
  * JSON answers: 200 `{user_code, status: "approved"|"denied", client_id}`; errors
  * `{error, error_description}` — 400 `invalid_request` (malformed code or body), 400
  * `invalid_grant` (unknown, expired or already decided code), 403 (CSRF or not signed in),
- * 429 `too_many_attempts` with `Retry-After` while the session is locked.
+ * 429 `too_many_attempts` with `Retry-After` while locked.
  *
- * A session that enters {@link MAX_WRONG_CODES} wrong codes (malformed or unknown) is refused
- * for {@link LOCK_MS} (RFC 8628 §5.1); signing in again keeps the count.
+ * Wrong codes (malformed or unknown) are limited per signed-in subject and for the whole server
+ * (RFC 8628 §5.1, see src/core/device/lockout.ts): a new session or another subject does not
+ * reset them.
  */
-export const MAX_WRONG_CODES = 5
-export const LOCK_MS = 5 * 60_000
 
 export function handleDevicePage(ctx: RequestContext): void {
   const signedIn = deviceUser(ctx)
@@ -45,8 +45,8 @@ export function handleDevicePage(ctx: RequestContext): void {
     sendEnterPage(ctx, 400, {action, user, error: (error as Error).message}, headers)
     return
   }
-  const lock = lockMessage(session)
-  if (lock) {
+  const lock = ctx.deviceLockout.check(user)
+  if (lock.locked) {
     if (wantsJson(ctx.req)) sendJson(ctx.res, 429, {error: 'too_many_attempts', error_description: lock.message}, {'Cache-Control': 'no-store', ...headers, 'Retry-After': String(lock.seconds)})
     else sendEnterPage(ctx, 429, {action, user, error: lock.message, locked: true}, {...headers, 'Retry-After': String(lock.seconds)})
     return
@@ -62,13 +62,13 @@ export function handleDevicePage(ctx: RequestContext): void {
   try {
     row = findPendingDeviceAuthorization(ctx.authority.store, typed, ctx.authority.clock.now())
   } catch (error) {
-    const failure = codeFailure(session, error)
+    const failure = codeFailure(ctx, user, error)
     if (json) {
-      sendJson(ctx.res, failure.locked ? 429 : 400, {error: failure.error, error_description: failure.message}, {'Cache-Control': 'no-store', ...headers, ...(failure.locked ? {'Retry-After': String(LOCK_MS / 1000)} : {})})
+      sendJson(ctx.res, failure.retryAfter !== undefined ? 429 : 400, {error: failure.error, error_description: failure.message}, {'Cache-Control': 'no-store', ...headers, ...(failure.retryAfter !== undefined ? {'Retry-After': String(failure.retryAfter)} : {})})
       return
     }
-    if (failure.locked) {
-      sendEnterPage(ctx, 429, {action, user, error: failure.message, locked: true}, {...headers, 'Retry-After': String(LOCK_MS / 1000)})
+    if (failure.retryAfter !== undefined) {
+      sendEnterPage(ctx, 429, {action, user, error: failure.message, locked: true}, {...headers, 'Retry-After': String(failure.retryAfter)})
       return
     }
     sendEnterPage(ctx, 400, {action, user, value: typed, error: failure.message}, headers)
@@ -96,12 +96,13 @@ export function handleDevicePage(ctx: RequestContext): void {
 export async function handleDeviceApprove(ctx: RequestContext): Promise<void> {
   const json = isJsonBody(ctx) || wantsJson(ctx.req)
   const params = await readParams(ctx.req)
-  const session = ctx.sessions.find(ctx.req)
+  const session = ctx.sessions.fromCookie(ctx.req)
   if (!csrfMatches(session, presentedCsrf(ctx, () => params.get('csrf')))) {
     sendCsrfFailure(ctx, session)
     return
   }
-  const user = session.userId
+  // --login-as signs the device pages in without storing a session (see deviceUser).
+  const user = ctx.options.loginAs ?? session.userId
   if (user === undefined) {
     sendErrorPage(ctx, 403, {error: 'access_denied', title: 'Not signed in', message: 'Nobody is signed in in this browser session, so no device can be approved.', fix: `Open ${ctx.options.prefix}/device and sign in first.`})
     return
@@ -112,8 +113,8 @@ export async function handleDeviceApprove(ctx: RequestContext): Promise<void> {
     else sendEnterPage(ctx, status, {action, user, error: message, ...(value === undefined ? {} : {value}), ...(status === 429 ? {locked: true} : {})}, extra)
   }
 
-  const lock = lockMessage(session)
-  if (lock) {
+  const lock = ctx.deviceLockout.check(user)
+  if (lock.locked) {
     fail(429, 'too_many_attempts', lock.message, undefined, {'Retry-After': String(lock.seconds)})
     return
   }
@@ -140,8 +141,8 @@ export async function handleDeviceApprove(ctx: RequestContext): Promise<void> {
     row = decideDeviceAuthorization(ctx.authority.store, userCode, user, approve, ctx.authority.clock.now())
     if (approve) ctx.authority.loginClaims.set(row.id, loginClaimsOf(ctx, user))
   } catch (error) {
-    const failure = codeFailure(session, error)
-    if (failure.locked) fail(429, 'too_many_attempts', failure.message, undefined, {'Retry-After': String(LOCK_MS / 1000)})
+    const failure = codeFailure(ctx, user, error)
+    if (failure.retryAfter !== undefined) fail(429, 'too_many_attempts', failure.message, undefined, {'Retry-After': String(failure.retryAfter)})
     else fail(400, failure.error, failure.message, userCode)
     return
   }
@@ -162,13 +163,8 @@ function sendEnterPage(ctx: RequestContext, status: number, view: DeviceEnterVie
 function deviceUser(ctx: RequestContext): {session: Session; headers: Record<string, string>; user: string} | undefined {
   const loginAs = ctx.options.loginAs
   if (loginAs !== undefined) {
+    // Nothing to remember: the approval POST signs in as --login-as again, with this session's CSRF token.
     const {session, headers} = ensureSession(ctx)
-    if (session.userId !== loginAs) {
-      session.userId = loginAs
-      session.authTime = ctx.authority.clock.now()
-      session.consents.clear()
-      session.pending.clear()
-    }
     return {session, headers, user: loginAs}
   }
   const session = ctx.sessions.find(ctx.req)
@@ -180,37 +176,27 @@ function deviceUser(ctx: RequestContext): {session: Session; headers: Record<str
   return {session, headers: {}, user: session.userId}
 }
 
-/** While locked: the message and the seconds left; clears an expired lock. */
-function lockMessage(session: Session, now = Date.now()): {message: string; seconds: number} | undefined {
-  if (session.deviceLockedUntil === undefined) return undefined
-  if (session.deviceLockedUntil <= now) {
-    delete session.deviceLockedUntil
-    session.deviceFailures = 0
-    return undefined
-  }
-  const seconds = Math.ceil((session.deviceLockedUntil - now) / 1000)
-  const minutes = Math.ceil(seconds / 60)
-  return {seconds, message: `Too many wrong codes (${MAX_WRONG_CODES}). For your safety, codes cannot be entered for ${minutes} more minute${minutes === 1 ? '' : 's'}.`}
-}
-
 /**
- * Explains why a code cannot be used. Malformed and unknown codes count as wrong; the
- * {@link MAX_WRONG_CODES}th locks the session. Expired and already-used codes are real codes and
- * do not count.
+ * Explains why a code cannot be used. Malformed and unknown codes count as wrong (per subject and
+ * server-wide); the one that reaches a limit locks (`retryAfter` set). Expired and already-used
+ * codes are real codes and do not count.
  */
-function codeFailure(session: Session, error: unknown): {error: string; message: string; locked: boolean} {
+function codeFailure(ctx: RequestContext, user: string, error: unknown): {error: string; message: string; retryAfter?: number} {
   if (error instanceof InvalidInputError || error instanceof NotFoundError) {
-    session.deviceFailures += 1
-    if (session.deviceFailures >= MAX_WRONG_CODES) {
-      session.deviceFailures = 0
-      session.deviceLockedUntil = Date.now() + LOCK_MS
-      return {error: 'too_many_attempts', message: `${error.message} That was the ${MAX_WRONG_CODES}th wrong code: codes cannot be entered for ${LOCK_MS / 60_000} minutes.`, locked: true}
+    const state: LockoutState = ctx.deviceLockout.fail(user)
+    if (state.locked) {
+      const limits = ctx.deviceLockout.limits
+      const why =
+        state.scope === 'subject'
+          ? `That was the ${limits.perSubject}th wrong code: codes cannot be entered for ${Math.ceil(state.seconds / 60)} minutes.`
+          : state.message
+      return {error: 'too_many_attempts', message: `${error.message} ${why}`, retryAfter: state.seconds}
     }
-    const left = MAX_WRONG_CODES - session.deviceFailures
+    const left = state.attemptsLeft
     const kind = error instanceof InvalidInputError ? 'invalid_request' : 'invalid_grant'
-    return {error: kind, message: `${error.message} Check the code on the device and try again (${left} attempt${left === 1 ? '' : 's'} left).`, locked: false}
+    return {error: kind, message: `${error.message} Check the code on the device and try again (${left} attempt${left === 1 ? '' : 's'} left).`}
   }
-  if (error instanceof ConflictError) return {error: 'invalid_grant', message: error.message, locked: false}
+  if (error instanceof ConflictError) return {error: 'invalid_grant', message: error.message}
   throw error
 }
 

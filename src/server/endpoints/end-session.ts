@@ -61,7 +61,7 @@ export async function handleEndSession(ctx: RequestContext): Promise<void> {
   const headers: Record<string, string> = {}
   if (session) {
     ctx.sessions.destroy(session)
-    headers['Set-Cookie'] = ctx.sessions.clearCookie()
+    headers['Set-Cookie'] = ctx.sessions.clearCookie(ctx.authority.issuer.startsWith('https:'))
   }
   if (resolved.redirectUri !== undefined) {
     redirect(ctx.res, authorizationResponseUri(resolved.redirectUri, {state: fields.state}), post ? 303 : 302, headers)

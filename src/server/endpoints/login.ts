@@ -44,7 +44,7 @@ export function sendSignIn(ctx: RequestContext, options: SignInOptions = {}): vo
 
 export async function handleLogin(ctx: RequestContext): Promise<void> {
   const params = await readParams(ctx.req)
-  const session = ctx.sessions.find(ctx.req)
+  const session = ctx.sessions.fromCookie(ctx.req)
   if (!csrfMatches(session, presentedCsrf(ctx, () => params.get('csrf')))) {
     sendCsrfFailure(ctx, session)
     return
@@ -74,6 +74,7 @@ export async function handleLogin(ctx: RequestContext): Promise<void> {
   // Signing in again as the same user (prompt=login, max_age) keeps the consents of this session.
   if (session.userId === subject) for (const [client, scopes] of session.consents) next.consents.set(client, scopes)
   if (returnTo !== undefined) next.signedInFor = returnTo
+  ctx.sessions.keep(next)
   redirect(ctx.res, returnTo ?? `${ctx.options.prefix}/device`, 303, cookieHeader(ctx, next))
 }
 
@@ -89,7 +90,7 @@ export function loginClaimsOf(ctx: RequestContext, userId: string): Record<strin
 
 export async function handleLogout(ctx: RequestContext): Promise<void> {
   const params = await readParams(ctx.req)
-  const session = ctx.sessions.find(ctx.req)
+  const session = ctx.sessions.fromCookie(ctx.req)
   if (!csrfMatches(session, presentedCsrf(ctx, () => params.get('csrf')))) {
     sendCsrfFailure(ctx, session)
     return
