@@ -24,6 +24,7 @@ const insecure = {[oauth.allowInsecureRequests]: true} as const
 const CONFIG = {
   scopes: {read: 'Read', write: 'Write'},
   users: {alice: {name: 'Alice Example'}},
+  resources: {'http://localhost:4000/mcp': {name: 'MCP server'}, 'http://localhost:5000/api': {name: 'API'}},
   clients: [
     {id: 'web', name: 'Web app', secret: 'web-secret-123', redirectUris: [REDIRECT], scopes: ['read', 'openid']},
     {id: 'spa', name: 'Single-page app', redirectUris: [REDIRECT]},
@@ -195,6 +196,7 @@ describe('POST /par: the answer and every refusal', () => {
     ['a scope the client may not have', pkce({scope: 'write'}), 'invalid_scope', /write/],
     ['an unknown scope', pkce({scope: 'nope'}), 'invalid_scope', /nope/],
     ['a bad prompt', pkce({prompt: 'sometimes'}), 'invalid_request', /prompt 'sometimes' is not one of/],
+    ['an unregistered resource (RFC 8707)', pkce({resource: 'http://localhost:9/other'}), 'invalid_target', /resource http:\/\/localhost:9\/other is not registered/],
     ['a body client_id that is not the Basic one', pkce({client_id: 'other'}), 'invalid_request', /client_id in the body differs/],
   ]
   for (const [what, body, error, description] of refusals) {
@@ -236,6 +238,24 @@ describe('GET /authorize with a request_uri', () => {
     expect(reply.location!.searchParams.get('code')).toMatch(/^[A-Za-z0-9_-]{43}$/)
     const code = server.db.prepare('SELECT scopes FROM oauth_auth_codes ORDER BY id DESC LIMIT 1').get() as {scopes: string}
     expect(JSON.parse(code.scopes)).toEqual(['read'])
+  })
+
+  it('checklist 84: repeated resources (RFC 8707) are pushed and reach the code and the token as aud', async () => {
+    const form = new URLSearchParams(pkce())
+    form.append('resource', 'http://localhost:4000/mcp')
+    form.append('resource', 'http://localhost:5000/api')
+    const response = await fetch(`${server.url}/oauth/par`, {method: 'POST', headers: {'content-type': 'application/x-www-form-urlencoded', authorization: basic('web', 'web-secret-123')}, body: form.toString()})
+    expect(response.status).toBe(201)
+    const {request_uri: uri} = (await response.json()) as {request_uri: string}
+    const reply = await authorize(server, {client_id: 'web', request_uri: uri})
+    const code = reply.location!.searchParams.get('code')!
+    const token = await fetch(`${server.url}/oauth/token`, {
+      method: 'POST',
+      headers: {'content-type': 'application/x-www-form-urlencoded', authorization: basic('web', 'web-secret-123')},
+      body: new URLSearchParams({grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: VERIFIER}).toString(),
+    })
+    const {access_token: accessToken} = (await token.json()) as {access_token: string}
+    expect(JSON.parse(Buffer.from(accessToken.split('.')[1]!, 'base64url').toString()).aud).toEqual(['http://localhost:4000/mcp', 'http://localhost:5000/api'])
   })
 
   it('checklist 86: single use: the second use → 400 invalid_request_uri "already used", no second code', async () => {

@@ -26,6 +26,7 @@ const insecure = {[oauth.allowInsecureRequests]: true} as const
 const CONFIG = {
   scopes: {read: 'Read', write: 'Write', admin: 'Admin'},
   users: {alice: {name: 'Alice Example'}},
+  resources: {'https://api.example.test/v1': {name: 'API'}, 'https://reports.example.test/': {name: 'Reports', scopes: ['read']}},
   clients: [
     // No "grants": a confidential client's defaults include token exchange.
     {id: 'web', name: 'Web app', secret: 'web-secret-123', redirectUris: [REDIRECT]},
@@ -195,6 +196,23 @@ describe('what an exchanged token is', () => {
     expect([refused.status, refused.json.error, refused.json.error_description]).toEqual([400, 'invalid_request', 'The subject_token is not acceptable: The token has been revoked.'])
   })
 
+  it('checklist 101: resource and audience together, repeated: aud is every one of them; a resource\'s scopes narrow the default', async () => {
+    const subject = await userTokens('read write')
+    const form = new URLSearchParams([
+      ['grant_type', GRANT],
+      ['subject_token', subject.access_token],
+      ['subject_token_type', ACCESS],
+      ['resource', 'https://reports.example.test/'],
+      ['audience', 'api'],
+      ['audience', 'https://api.example.test/v1'],
+    ])
+    const reply = await post('token', form, GATEWAY)
+    expect(reply.status).toBe(200)
+    expect(reply.json.scope).toBe('read')
+    expect(claims(reply.json.access_token as string).aud).toEqual(['https://reports.example.test/', 'api', 'https://api.example.test/v1'])
+    expect((await post('introspect', {token: reply.json.access_token as string}, basic('api', 'api-secret-123'))).json).toMatchObject({active: true, client_id: 'gateway'})
+  })
+
   it('a client may exchange its own client-credentials token (sub stays the client id)', async () => {
     const own = await clientToken('svc', 'svc-secret-123')
     const reply = await exchange(own, {audience: 'api'}, basic('svc', 'svc-secret-123'))
@@ -225,10 +243,12 @@ describe('every refusal, with its RFC error and nothing issued', () => {
     ['a user token exchanged by a client with that user\'s id', async () => exchange((await userTokens()).access_token, {}, basic('alice', 'alice-secret-123')), 400, 'invalid_request', /user 'alice' has the id of client alice/],
     ['a scope the subject token lacks', async () => exchange((await userTokens('read')).access_token, {scope: 'read write'}), 400, 'invalid_scope', /was not granted write; an exchanged token may only keep or narrow its scope \(granted: read\)/],
     ['a scope the client may not hold', async () => exchange((await userTokens('read write')).access_token, {scope: 'write'}, basic('limited', 'limited-secret-123')), 400, 'invalid_scope', /write/],
-    ['an audience that is neither a client nor a URI', async () => exchange((await userTokens()).access_token, {audience: 'nobody'}), 400, 'invalid_target', /audience nobody is neither a client id of this authority nor a resource URI/],
+    ['an audience that is neither a client nor a URI', async () => exchange((await userTokens()).access_token, {audience: 'nobody'}), 400, 'invalid_target', /audience nobody is neither a client id of this authority nor a registered resource/],
     ['an internal client as audience', async () => exchange((await userTokens()).access_token, {audience: '__cli__'}), 400, 'invalid_target', /audience __cli__ is neither/],
-    ['a resource with a fragment', async () => exchange((await userTokens()).access_token, {resource: 'https://api.example.test/#x'}), 400, 'invalid_target', /not an absolute URI without a fragment/],
-    ['resource and audience at once', async () => exchange((await userTokens()).access_token, {resource: 'https://api.example.test/', audience: 'api'}), 400, 'invalid_target', /Send resource or audience, not both/],
+    ['a resource with a fragment', async () => exchange((await userTokens()).access_token, {resource: 'https://api.example.test/v1#x'}), 400, 'invalid_target', /must not contain a fragment/],
+    ['an unregistered resource', async () => exchange((await userTokens()).access_token, {resource: 'https://elsewhere.example.test/'}), 400, 'invalid_target', /resource https:\/\/elsewhere.example.test\/ is not registered with this authority/],
+    ['an unregistered URI as audience', async () => exchange((await userTokens()).access_token, {audience: 'https://elsewhere.example.test/'}), 400, 'invalid_target', /audience https:\/\/elsewhere.example.test\/ is neither a client id of this authority nor a registered resource/],
+    ['a scope a registered resource does not allow', async () => exchange((await userTokens()).access_token, {resource: 'https://reports.example.test/', scope: 'write'}), 400, 'invalid_scope', /write may not be granted for resource https:\/\/reports.example.test\//],
     ['a repeated subject_token', async () => post('token', new URLSearchParams([['grant_type', GRANT], ['subject_token', 'a'], ['subject_token', 'b'], ['subject_token_type', ACCESS]]), GATEWAY), 400, 'invalid_request', /'subject_token' parameter is repeated/],
   ]
   const refused = (request: Case[1], status: number, error: string, description: RegExp) => async () => {

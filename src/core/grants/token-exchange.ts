@@ -2,6 +2,7 @@ import type {Authority} from '../authority.js'
 import {GRANT_TOKEN_EXCHANGE} from '../clients.js'
 import {knownScopes} from '../config.js'
 import {InvalidTokenError, OAuthError, invalidRequest, invalidScope, unauthorizedClient} from '../errors.js'
+import {audienceOf, resourceScopeProblem, validateResources} from '../resources.js'
 import {parseScope, scopeProblem, tokenCan} from '../scopes.js'
 import {type ActorClaim, issueTokens, type TokenResponse} from '../tokens.js'
 import {type VerifiedAccessToken, verifyAccessToken} from '../verify.js'
@@ -16,8 +17,8 @@ export const TOKEN_TYPE_ACCESS_TOKEN = 'urn:ietf:params:oauth:token-type:access_
 /**
  * Token exchange (RFC 8693): a confidential client presents an access token this authority issued
  * (the subject token) and gets a new access token for the same subject, naming itself as
- * `client_id`, for the audience it asks for (`resource` or `audience`: a resource or a client
- * id), with the subject's scopes or fewer, living no longer than the subject token. An actor token
+ * `client_id`, for the audiences it asks for (`resource`: registered resources; `audience`: client
+ * ids or registered resources), with the subject's scopes or fewer, living no longer than the subject token. An actor token
  * adds `act: {sub}` (nested when the subject token already had an `act`). No refresh token.
  * An unusable subject or actor token is `invalid_request` (RFC 8693 §2.2.2) saying why.
  */
@@ -45,8 +46,9 @@ export async function tokenExchangeGrant({authority, client, params, now = autho
   }
   const actor = actorToken === undefined ? undefined : await verifyPresented(authority, actorToken, 'actor_token', now)
 
-  const audience = readTarget(authority, params)
-  const scopes = exchangedScopes(authority, client, subject, params)
+  const targets = readTargets(authority, params)
+  const scopes = exchangedScopes(authority, client, subject, params, targets)
+  const audience = audienceOf(targets)
   const act = actorClaim(actor, subject)
 
   // Whole seconds that fit before the subject token's exp: the new token never outlives it.
@@ -90,50 +92,41 @@ async function verifyPresented(authority: Authority, token: string, name: string
 }
 
 /**
- * `resource` (RFC 8707, an absolute URI) or `audience` (a client id, or such a URI): the new
- * token's `aud`; neither → the exchanging client's id. Anything else is `invalid_target`.
+ * `resource` (RFC 8707: registered resources) and `audience` (client ids of this authority or
+ * registered resources), each repeatable (RFC 8693 §2.1): together the new token's `aud`; none →
+ * the exchanging client's id. Anything else is `invalid_target`.
  */
-function readTarget(authority: Authority, params: GrantParams): string | undefined {
-  const resource = params.get('resource')
-  const audience = params.get('audience')
-  if (resource !== undefined && audience !== undefined) {
-    throw new OAuthError('invalid_target', 'Send resource or audience, not both: an exchanged token has one audience.')
+function readTargets(authority: Authority, params: GrantParams): string[] {
+  const registry = authority.config.resources
+  const resources = validateResources(registry, params.all('resource'))
+  const audiences = [...new Set(params.all('audience'))]
+  for (const audience of audiences) {
+    if (Object.hasOwn(registry, audience)) continue
+    const target = authority.store.clients.find(audience)
+    if (target && target.source !== 'internal') continue
+    throw new OAuthError('invalid_target', `audience ${audience} is neither a client id of this authority nor a registered resource.`)
   }
-  if (resource !== undefined) {
-    if (!isResourceUri(resource)) throw new OAuthError('invalid_target', `resource ${resource} is not an absolute URI without a fragment (RFC 8707).`)
-    return resource
-  }
-  if (audience === undefined) return undefined
-  const target = authority.store.clients.find(audience)
-  if (target && target.source !== 'internal') return audience
-  if (isResourceUri(audience)) return audience
-  throw new OAuthError('invalid_target', `audience ${audience} is neither a client id of this authority nor a resource URI.`)
-}
-
-function isResourceUri(value: string): boolean {
-  if (value.includes('#')) return false
-  try {
-    new URL(value)
-    return true
-  } catch {
-    return false
-  }
+  return [...new Set([...resources, ...audiences])]
 }
 
 /**
- * The new token's scopes: those asked for, each granted by the subject token and allowed to the
- * exchanging client (`invalid_scope` otherwise); without `scope`, the subject token's scopes
- * that the client may hold.
+ * The new token's scopes: those asked for, each granted by the subject token, allowed to the
+ * exchanging client and by each registered resource among the targets (`invalid_scope`
+ * otherwise); without `scope`, the subject token's scopes that pass those checks.
  */
-function exchangedScopes(authority: Authority, client: GrantInput['client'], subject: VerifiedAccessToken, params: GrantParams): string[] {
+function exchangedScopes(authority: Authority, client: GrantInput['client'], subject: VerifiedAccessToken, params: GrantParams, targets: readonly string[]): string[] {
   const known = knownScopes(authority.config)
+  const registry = authority.config.resources
+  const resources = targets.filter((target) => Object.hasOwn(registry, target))
   const asked = parseScope(params.get('scope'))
-  if (asked.length === 0) return subject.scopes.filter((scope) => scopeProblem([scope], client, known) === undefined)
+  if (asked.length === 0) {
+    return subject.scopes.filter((scope) => scopeProblem([scope], client, known) === undefined && resourceScopeProblem(registry, resources, [scope]) === undefined)
+  }
   const wider = asked.filter((scope) => !tokenCan(subject.scopes, scope))
   if (wider.length > 0) {
     throw invalidScope(`The subject_token was not granted ${wider.join(', ')}; an exchanged token may only keep or narrow its scope (granted: ${subject.scopes.join(' ') || 'none'}).`)
   }
-  const problem = scopeProblem(asked, client, known)
+  const problem = scopeProblem(asked, client, known) ?? resourceScopeProblem(registry, resources, asked)
   if (problem) throw invalidScope(problem)
   return asked
 }
