@@ -17,7 +17,8 @@ export {
   PassportError,
   UsageError,
   UserError,
-} from './core/errors.js'
+} from './errors.js'
+export type {InvalidTokenReason} from './errors.js'
 export {createPersonalAccessToken, GRANT_CLI, mintToken} from './core/mint.js'
 export type {MintedToken, MintTokenOptions, PersonalAccessToken, PersonalAccessTokenOptions} from './core/mint.js'
 export {generateKeys, keyLocation, loadKeys, publicJwks, rotateKeys, SIGNING_ALGORITHMS, type SigningAlgorithm} from './core/keys.js'

@@ -5,7 +5,7 @@ import type * as Interfaces from '@oclif/core/interfaces'
 
 import type {Authority} from '../core/authority.js'
 import {loadConfig, type PassportConfig} from '../core/config.js'
-import {PassportError, UsageError} from '../core/errors.js'
+import {PassportError, UsageError} from '../errors.js'
 import type {KeyLocation} from '../core/keys.js'
 import {databasePath, keyLocationOf, noteConfigFound, openAuthority} from './global-flags.js'
 import {reportError, reportWarning} from './report.js'

@@ -12,7 +12,7 @@ import {parseArgs, type ParseArgsConfig} from 'node:util'
 
 import type {Authority} from '../core/authority.js'
 import {loadConfig} from '../core/config.js'
-import {PassportError, UsageError} from '../core/errors.js'
+import {PassportError, UsageError} from '../errors.js'
 import {type GlobalFlags, noteConfigFound, openAuthority} from './global-flags.js'
 import {reportError, reportWarning} from './report.js'
 import {mintFromFlags, type TokenFlags} from './tokens.js'

@@ -1,6 +1,6 @@
 import type * as Inquirer from '@inquirer/prompts'
 
-import {UsageError} from '../core/errors.js'
+import {UsageError} from '../errors.js'
 
 /** True when a person can answer a prompt: stdin and stdout are both terminals. */
 export function interactive(): boolean {

@@ -1,8 +1,9 @@
 import type {Authority} from '../core/authority.js'
 import {parseDuration} from '../core/duration.js'
-import {UsageError} from '../core/errors.js'
+import {UsageError} from '../errors.js'
 import {mintToken} from '../core/mint.js'
 import type {TokenResponse} from '../core/tokens.js'
+import {ISSUER_RULE, isIssuerUrl} from '../core/uris.js'
 import type {AccessTokenRow} from '../store/access-tokens.js'
 
 // No oclif here: `passport token` also runs without it (./lean-token.ts).
@@ -47,15 +48,7 @@ export async function mintFromFlags(flags: TokenFlags, open: (issuer: string | u
 /** Checks an `--issuer` value; undefined when the flag was not given. */
 export function checkIssuer(value: string | undefined): string | undefined {
   if (value === undefined) return undefined
-  let url: URL
-  try {
-    url = new URL(value)
-  } catch {
-    throw new UsageError(`--issuer must be an absolute http(s) URL such as http://localhost:9000; got "${value}".`)
-  }
-  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.search !== '' || value.includes('#')) {
-    throw new UsageError(`--issuer must be an http(s) URL without query or fragment; got "${value}".`)
-  }
+  if (!isIssuerUrl(value)) throw new UsageError(`--issuer must be ${ISSUER_RULE}; got "${value}".`)
   return value
 }
 

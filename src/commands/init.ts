@@ -8,7 +8,7 @@ import {interactive, prompts} from '../cli/prompts.js'
 import {DEFAULT_CONFIG_FILE, parseConfig} from '../core/config.js'
 import {errorCode, writeFileSafely} from '../core/files.js'
 import {randomToken} from '../core/crypto.js'
-import {ConflictError, UserError} from '../core/errors.js'
+import {ConflictError, UserError} from '../errors.js'
 import {generateKeys, keysExist, loadKeys, PRIVATE_KEY_FILE, PUBLIC_KEY_FILE} from '../core/keys.js'
 
 

@@ -2,7 +2,7 @@ import * as Flags from '@oclif/core/flags'
 
 import {BaseCommand} from '../cli/base-command.js'
 import {color} from '../cli/output.js'
-import {InvalidInputError} from '../core/errors.js'
+import {InvalidInputError} from '../errors.js'
 
 export default class Protect extends BaseCommand<typeof Protect> {
   static override description = `Put passport tokens in front of a local HTTP service (an MCP server, an API): a reverse proxy.

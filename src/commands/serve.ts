@@ -5,7 +5,7 @@ import {color} from '../cli/output.js'
 import {parseClaims} from '../cli/tokens.js'
 import {PROTOCOL_FAULT_NAMES} from '../control/faults.js'
 import {checkLoginClaims} from '../core/login-claims.js'
-import {UsageError} from '../core/errors.js'
+import {UsageError} from '../errors.js'
 import {generateKeys, keysExist} from '../core/keys.js'
 import {registerResource} from '../core/resources.js'
 
@@ -46,7 +46,7 @@ export default class Serve extends BaseCommand<typeof Serve> {
     const loginClaims = loginClaimPairs === undefined ? undefined : checkLoginClaims(loginClaimPairs, '--login-claim')
     const {serve} = await import('../server/index.js')
     const prefix = normalizePrefix(this.flags.prefix)
-    const [{checkIssuer}, {subjectProblem}] = await Promise.all([import('../cli/tokens.js'), import('../core/authorization.js')])
+    const [{checkIssuer}, {subjectProblem}] = await Promise.all([import('../cli/tokens.js'), import('../core/subjects.js')])
     checkIssuer(this.flags.issuer)
     const loginAs = this.flags['login-as']
     const loginProblem = loginAs === undefined ? undefined : subjectProblem(loginAs)

@@ -3,7 +3,7 @@ import type {IncomingMessage, ServerResponse} from 'node:http'
 
 import {parseInstant} from '../core/clock.js'
 import {parseDuration} from '../core/duration.js'
-import {InvalidInputError} from '../core/errors.js'
+import {InvalidInputError} from '../errors.js'
 import {readBody} from '../server/http.js'
 import {ControlInputError, type Fault, protocolFault} from './faults.js'
 import type {Control} from './index.js'

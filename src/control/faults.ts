@@ -1,4 +1,4 @@
-import {InvalidInputError} from '../core/errors.js'
+import {InvalidInputError} from '../errors.js'
 
 /**
  * Faults a test injects on purpose: HTTP faults per endpoint (an OAuth error answer, a delay, a

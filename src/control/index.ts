@@ -4,8 +4,8 @@ import type {IncomingMessage, OutgoingHttpHeaders, ServerResponse} from 'node:ht
 import {CompactSign} from 'jose'
 
 import type {Authority} from '../core/authority.js'
-import {isLoopbackHost} from '../core/clients.js'
-import {UsageError} from '../core/errors.js'
+import {isLoopbackHost} from '../core/uris.js'
+import {UsageError} from '../errors.js'
 import {accessTokenHash} from '../core/id-token.js'
 import {defaultError, FaultRegistry, type HttpFault, type ProtocolFault} from './faults.js'
 import {RequestLog} from './request-log.js'

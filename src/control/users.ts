@@ -1,5 +1,5 @@
 import {userClaimProblem} from '../core/claims.js'
-import {subjectProblem} from '../core/authorization.js'
+import {subjectProblem} from '../core/subjects.js'
 import type {UserConfig} from '../core/config.js'
 import {ControlInputError} from './faults.js'
 

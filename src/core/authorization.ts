@@ -1,10 +1,9 @@
-import {isIP} from 'node:net'
-
 import {GRANT_AUTHORIZATION_CODE} from './clients.js'
 import {knownScopes, type PassportConfig} from './config.js'
-import {OAuthError, UserError} from './errors.js'
+import {OAuthError, UserError} from '../errors.js'
 import {resourceScopeProblem, validateResources} from './resources.js'
 import {parseScope, scopeProblem} from './scopes.js'
+import {REDIRECT_URI_MATCHING, redirectUriMatches} from './uris.js'
 import type {ClientRow} from '../store/clients.js'
 import type {Store} from '../store/index.js'
 
@@ -261,39 +260,13 @@ function verifyRedirectUri(client: ClientRow, params: ParameterSource): {redirec
   throw new AuthorizationPageError(
     'invalid_request',
     `redirect_uri ${sent} is not registered for client ${client.id}; registered: ${list}.`,
-    `The comparison is exact (case, trailing slash, query and port all count; only http redirect URIs on 127.0.0.1, [::1] or localhost match on any port). ${registerHint(client, sent)}`,
+    `${REDIRECT_URI_MATCHING} ${registerHint(client, sent)}`,
   )
 }
 
 function registerHint(client: ClientRow, uri: string): string {
   if (client.source === 'config') return `Add ${uri} to "redirectUris" of client "${client.id}" in the configuration file and restart passport serve.`
   return `Use a registered URI, or add it with passport client "${client.name}" --redirect-uri ${uri} (a new client).`
-}
-
-/**
- * RFC 3986 §6.2.1 simple string comparison, except that a registered loopback redirect URI
- * (`http://127.0.0.1/…`, `http://[::1]/…`, `http://localhost/…`) matches on any port (RFC 8252
- * §7.3, OAuth 2.1 §8.4.2, SPEC §10.3): native apps and MCP clients listen on an ephemeral port.
- * Scheme (`http` only), host, path and query must still match exactly; hosts are parsed, never
- * prefix-matched.
- */
-export function redirectUriMatches(registered: string, sent: string): boolean {
-  if (registered === sent) return true
-  const a = loopbackParts(registered)
-  const b = loopbackParts(sent)
-  return a !== undefined && b !== undefined && a.host === b.host && a.rest === b.rest
-}
-
-/** Splits `http://<loopback IP literal or localhost>[:port]<rest>` into host and rest; undefined for anything else. */
-function loopbackParts(uri: string): {host: string; rest: string} | undefined {
-  const match = /^http:\/\/(\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:.]+\]|localhost)(?::(\d{1,5}))?([/?][^#]*)?$/.exec(uri)
-  if (!match) return undefined
-  const host = match[1]!
-  const bare = host.startsWith('[') ? host.slice(1, -1) : host
-  const loopback = bare === 'localhost' || (isIP(bare) === 4 ? bare.startsWith('127.') : bare === '::1')
-  if (!loopback) return undefined
-  if (match[2] !== undefined && Number(match[2]) > 65535) return undefined
-  return {host, rest: match[3] ?? ''}
 }
 
 function describe(error: unknown): string {
@@ -311,14 +284,4 @@ export function authorizationResponseUri(redirectUri: string, params: Record<str
   if (text === '') return redirectUri
   const separator = !redirectUri.includes('?') ? '?' : redirectUri.endsWith('?') || redirectUri.endsWith('&') ? '' : '&'
   return `${redirectUri}${separator}${text}`
-}
-
-/** Why a subject typed on the sign-in page (or given as login_hint / --login-as) is unusable. */
-export function subjectProblem(subject: string): string | undefined {
-  if (subject.trim() === '') return 'Enter a subject (a user id such as alice).'
-  if (subject !== subject.trim()) return 'A subject must not start or end with spaces.'
-  if (subject.length > 255) return 'A subject is at most 255 characters.'
-  // eslint-disable-next-line no-control-regex
-  if (/[\x00-\x1f\x7f]/.test(subject)) return 'A subject must not contain control characters.'
-  return undefined
 }

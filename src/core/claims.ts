@@ -1,4 +1,6 @@
+import {InvalidInputError} from '../errors.js'
 import type {PassportConfig, UserConfig} from './config.js'
+import {nameMap} from './names.js'
 
 /**
  * User claims and the scopes that release them: the one place that decides what an id token and
@@ -32,11 +34,22 @@ export const EMAIL_CLAIMS = ['email', 'email_verified'] as const
  */
 const OTHER_STANDARD_CLAIMS: Readonly<Record<string, string>> = {address: 'address', phone_number: 'phone', phone_number_verified: 'phone'}
 
-/** Claims passport sets itself in id tokens and userinfo; a configuration cannot supply them. */
-export const PROTOCOL_CLAIMS: ReadonlySet<string> = new Set([
+/**
+ * Claims passport sets itself, in access tokens, id tokens and userinfo: neither a
+ * configuration (user claims) nor `--claim` / {@link mintToken}'s `claims` can supply them.
+ */
+export const RESERVED_CLAIMS: ReadonlySet<string> = new Set([
   'iss', 'sub', 'aud', 'exp', 'iat', 'nbf', 'jti', 'auth_time', 'nonce', 'at_hash', 'c_hash', 's_hash', 'azp', 'acr', 'amr', 'sid',
-  'typ', 'client_id', 'scope', 'scopes', 'cnf', 'events',
+  'typ', 'client_id', 'scope', 'scopes', 'cnf', 'events', 'act',
 ])
+
+/** Throws {@link InvalidInputError} when extra access-token claims name a reserved or empty claim. */
+export function assertCustomClaims(claims: Readonly<Record<string, unknown>>): void {
+  for (const claim of Object.keys(claims)) {
+    if (RESERVED_CLAIMS.has(claim)) throw new InvalidInputError(`Claim "${claim}" is set by passport itself and cannot be overridden.`)
+    if (claim === '') throw new InvalidInputError('A claim needs a non-empty name.')
+  }
+}
 
 /** A custom claim with no entry in the top-level `claims` mapping is released with this scope. */
 export const DEFAULT_CUSTOM_CLAIM_SCOPE = 'profile'
@@ -53,7 +66,7 @@ export function isProfileClaim(name: string): boolean {
  * claims and `email` / `email_verified` (which have their own user keys).
  */
 export function userClaimProblem(name: string): string | undefined {
-  if (PROTOCOL_CLAIMS.has(name)) return `"${name}" is set by passport itself and cannot be configured`
+  if (RESERVED_CLAIMS.has(name)) return `"${name}" is set by passport itself and cannot be configured`
   if ((EMAIL_CLAIMS as readonly string[]).includes(name)) return `"${name}" is configured with the user's own "${name}" key, not under "claims"`
   return undefined
 }
@@ -74,7 +87,7 @@ export function claimMappingProblem(name: string): string | undefined {
 export function claimScope(config: Pick<PassportConfig, 'claims'>, name: string): string {
   if (isProfileClaim(name)) return 'profile'
   if (Object.hasOwn(config.claims, name)) return config.claims[name]!
-  return OTHER_STANDARD_CLAIMS[name] ?? DEFAULT_CUSTOM_CLAIM_SCOPE
+  return Object.hasOwn(OTHER_STANDARD_CLAIMS, name) ? OTHER_STANDARD_CLAIMS[name]! : DEFAULT_CUSTOM_CLAIM_SCOPE
 }
 
 /**
@@ -90,7 +103,7 @@ export function userClaims(config: Pick<PassportConfig, 'users' | 'claims'>, sub
   const user = loginClaims === undefined ? configured : withLoginClaims(configured, loginClaims)
   if (!user) return {}
   const has = (scope: string) => scopes.includes(scope) || scopes.includes('*')
-  const claims: Record<string, unknown> = {}
+  const claims = nameMap<unknown>()
   if (has('profile') && user.name !== undefined) claims.name = user.name
   for (const [name, value] of Object.entries(user.claims ?? {})) {
     if (value === undefined || userClaimProblem(name) !== undefined) continue
@@ -145,8 +158,8 @@ export interface UserView {
 /** The configured users, in configuration order. */
 export function userViews(config: Pick<PassportConfig, 'users' | 'claims'>): UserView[] {
   return Object.entries(config.users).map(([sub, user]) => {
-    const claims: Record<string, unknown> = {...user.claims}
-    const scopes: Record<string, string> = {}
+    const claims = nameMap<unknown>(user.claims)
+    const scopes = nameMap<string>()
     for (const name of Object.keys(claims)) scopes[name] = claimScope(config, name)
     return {
       sub,

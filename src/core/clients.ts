@@ -1,11 +1,10 @@
-import {isIP} from 'node:net'
-
 import {type PassportConfig, knownScopes} from './config.js'
 import {matchesHash, randomToken, sha256} from './crypto.js'
 import {type JwkSet, jwksProblem, jwksUriProblem} from './client-keys.js'
-import {InvalidInputError, NotFoundError, ConflictError} from './errors.js'
+import {InvalidInputError, NotFoundError, ConflictError} from '../errors.js'
 import {uuidv7} from './ids.js'
 import {scopeProblem} from './scopes.js'
+import {clientIdProblem, validateRedirectUri} from './uris.js'
 import type {Store} from '../store/index.js'
 import type {ClientRow} from '../store/clients.js'
 
@@ -87,6 +86,7 @@ export function createClient(store: Store, config: PassportConfig, input: NewCli
   const name = input.name.trim()
   if (name === '') throw new InvalidInputError('A client needs a non-empty name.')
   const kind = input.kind ?? 'standard'
+  if (!Object.hasOwn(KIND_SHAPES, kind)) throw new InvalidInputError(`Unknown client kind "${kind}" (known: ${Object.keys(KIND_SHAPES).join(', ')}).`)
   const shape = KIND_SHAPES[kind]
   const id = input.id ?? uuidv7(now)
   assertClientId(id)
@@ -211,7 +211,7 @@ export function syncConfigClients(store: Store, config: PassportConfig, now = Da
     const at = `${config.file ?? 'configuration'}: clients[${index}]`
     const signs = c.jwks !== undefined || c.jwksUri !== undefined
     const type = c.secret === undefined && !signs ? 'public' : 'confidential'
-    const grantTypes = (c.grants ?? KIND_SHAPES[type === 'public' ? 'public' : 'standard'].grants).map((g) => GRANT_ALIASES[g] ?? g)
+    const grantTypes = (c.grants ?? KIND_SHAPES[type === 'public' ? 'public' : 'standard'].grants).map((g) => (Object.hasOwn(GRANT_ALIASES, g) ? GRANT_ALIASES[g]! : g))
     for (const grant of grantTypes) {
       if (!(GRANT_TYPES as readonly string[]).includes(grant)) throw new InvalidInputError(`${at}.grants: unknown grant "${grant}" (known: ${GRANT_TYPES.join(', ')}).`)
     }
@@ -255,41 +255,7 @@ export function syncConfigClients(store: Store, config: PassportConfig, now = Da
   })
 }
 
-/**
- * Validates a redirect URI for registration (RFC 6749 §3.1.2, RFC 9700 §2.6): absolute, no
- * fragment; plain http only for localhost and loopback addresses unless explicitly allowed.
- * Returns the URI unchanged: matching later is exact string comparison.
- */
-export function validateRedirectUri(uri: string, allowInsecure = false): string {
-  let url: URL
-  try {
-    url = new URL(uri)
-  } catch {
-    throw new InvalidInputError(`Redirect URI "${uri}" is not an absolute URI (e.g. http://localhost:3000/callback).`)
-  }
-  if (uri.includes('#')) throw new InvalidInputError(`Redirect URI "${uri}" must not contain a fragment (#).`)
-  if (/\s/.test(uri)) throw new InvalidInputError(`Redirect URI "${uri}" must not contain whitespace.`)
-  if (url.protocol === 'http:' && !allowInsecure && !isLoopbackHost(url.hostname)) {
-    throw new InvalidInputError(`Redirect URI "${uri}" uses plain http on a host that is not localhost or a loopback address; use https, or pass --allow-insecure-redirect.`)
-  }
-  if ((url.protocol === 'https:' || url.protocol === 'http:') && url.hostname === '') {
-    throw new InvalidInputError(`Redirect URI "${uri}" has no host.`)
-  }
-  if (url.protocol === 'javascript:' || url.protocol === 'data:' || url.protocol === 'file:') {
-    throw new InvalidInputError(`Redirect URI "${uri}" uses the ${url.protocol} scheme, which cannot receive a redirect safely.`)
-  }
-  return uri
-}
-
-/** localhost, 127.0.0.0/8 or [::1]. */
-export function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname
-  if (host === 'localhost') return true
-  if (isIP(host) === 4) return host.startsWith('127.')
-  return host === '::1'
-}
-
 function assertClientId(id: string): void {
-  if (!/^[\x21-\x7e]{1,128}$/.test(id)) throw new InvalidInputError(`Client id "${id}" must be 1–128 printable ASCII characters without spaces.`)
-  if (id.includes(':')) throw new InvalidInputError(`Client id "${id}" must not contain ":" (it would break HTTP Basic authentication).`)
+  const problem = clientIdProblem(id)
+  if (problem) throw new InvalidInputError(`Client id "${id}" must be ${problem}.`)
 }

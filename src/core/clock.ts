@@ -1,5 +1,5 @@
 import {parseDuration} from './duration.js'
-import {InvalidInputError} from './errors.js'
+import {InvalidInputError} from '../errors.js'
 
 /**
  * The authority's one clock: every expiry, every `iat`/`exp`/`auth_time`, and every code,

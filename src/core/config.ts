@@ -3,9 +3,12 @@ import {dirname, join, resolve} from 'node:path'
 
 import {claimMappingProblem, userClaimProblem} from './claims.js'
 import {parseDuration} from './duration.js'
+import {nameMap} from './names.js'
 import {type JwkSet, jwksProblem, jwksUriProblem} from './client-keys.js'
-import {ConfigError} from './errors.js'
-import {emptyResources, type ResourceRegistry, resourceUriProblem} from './resources.js'
+import {ConfigError} from '../errors.js'
+import {emptyResources, type ResourceRegistry} from './resources.js'
+import {subjectProblem} from './subjects.js'
+import {clientIdProblem, ISSUER_RULE, isIssuerUrl, resourceUriProblem} from './uris.js'
 
 export interface UserConfig {
   name?: string
@@ -97,15 +100,15 @@ export const OIDC_SCOPES: Readonly<Record<string, string>> = {
 
 export function defaultConfig(): PassportConfig {
   return {
-    scopes: {...DEFAULT_SCOPES},
+    scopes: nameMap(DEFAULT_SCOPES),
     tokensExpireIn: 15 * DAY,
     refreshTokensExpireIn: 30 * DAY,
     personalAccessTokensExpireIn: 6 * 30 * DAY,
     authCodesExpireIn: 10 * 60_000,
     deviceCodesExpireIn: 10 * 60_000,
     idTokensExpireIn: 60 * 60_000,
-    users: {},
-    claims: {},
+    users: nameMap(),
+    claims: nameMap(),
     clients: [],
     resources: emptyResources(),
     registration: {enabled: true},
@@ -188,12 +191,12 @@ export function parseConfig(raw: unknown, file?: string): PassportConfig {
   const base = file ? dirname(file) : process.cwd()
 
   if (input.issuer !== undefined) {
-    if (typeof input.issuer !== 'string' || !isHttpUrl(input.issuer)) fail('issuer', 'an absolute http(s) URL without query or fragment, e.g. "http://localhost:9000"')
+    if (typeof input.issuer !== 'string' || !isIssuerUrl(input.issuer)) fail('issuer', ISSUER_RULE)
     config.issuer = input.issuer as string
   }
   if (input.scopes !== undefined) {
     if (!isObject(input.scopes)) fail('scopes', 'an object mapping scope names to descriptions')
-    const scopes: Record<string, string> = {}
+    const scopes = nameMap<string>()
     for (const [name, description] of Object.entries(input.scopes as object)) {
       if (!isScopeToken(name)) fail(`scopes.${name}`, 'a scope name of printable characters without spaces or quotes')
       if (typeof description !== 'string') fail(`scopes.${name}`, 'a description string')
@@ -221,7 +224,8 @@ export function parseConfig(raw: unknown, file?: string): PassportConfig {
     if (!isObject(input.users)) fail('users', 'an object mapping subjects to {name, email, claims}')
     for (const [sub, user] of Object.entries(input.users as object)) {
       const at = `users.${sub}`
-      if (sub === '' || sub.length > 255) fail(at, 'keyed by a non-empty subject of at most 255 characters')
+      const problem = subjectProblem(sub)
+      if (problem) throw new ConfigError(`${where}: ${JSON.stringify(at)} is not a subject: ${problem}`)
       if (!isObject(user)) fail(at, 'an object with name, email, email_verified and claims')
       for (const key of Object.keys(user)) if (!USER_KEYS.has(key)) fail(`${at}.${key}`, `one of ${[...USER_KEYS].join(', ')} (unknown key)`)
       const u = user as Record<string, unknown>
@@ -256,7 +260,9 @@ export function parseConfig(raw: unknown, file?: string): PassportConfig {
       if (!isObject(client)) fail(at, 'an object with id, name, secret, redirectUris, grants, scopes, autoApprove')
       const c = client as Record<string, unknown>
       for (const key of Object.keys(c)) if (!CLIENT_KEYS.has(key)) fail(`${at}.${key}`, `one of ${[...CLIENT_KEYS].join(', ')} (unknown key)`)
-      if (typeof c.id !== 'string' || !/^[\x21-\x7e]{1,128}$/.test(c.id)) fail(`${at}.id`, 'a client id of 1–128 printable ASCII characters without spaces')
+      if (typeof c.id !== 'string') fail(`${at}.id`, 'a client id string')
+      const idProblem = clientIdProblem(c.id as string)
+      if (idProblem) fail(`${at}.id`, idProblem)
       if (seen.has(c.id as string)) fail(`${at}.id`, `unique ("${c.id as string}" appears twice)`)
       seen.add(c.id as string)
       if (c.name !== undefined && (typeof c.name !== 'string' || c.name === '')) fail(`${at}.name`, 'a non-empty string')
@@ -348,7 +354,7 @@ export function knownScopes(config: Pick<PassportConfig, 'scopes'>): Readonly<Re
   // Asked on every token request: built once per configuration (configurations are not mutated).
   let known = KNOWN_SCOPES.get(config.scopes)
   if (!known) {
-    known = Object.freeze({...OIDC_SCOPES, ...config.scopes})
+    known = Object.freeze(nameMap({...OIDC_SCOPES, ...config.scopes}))
     KNOWN_SCOPES.set(config.scopes, known)
   }
   return known
@@ -359,15 +365,6 @@ const KNOWN_SCOPES = new WeakMap<Record<string, string>, Readonly<Record<string,
 export function isScopeToken(value: string): boolean {
   // RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
   return /^[\x21\x23-\x5b\x5d-\x7e]+$/.test(value)
-}
-
-function isHttpUrl(value: string): boolean {
-  try {
-    const url = new URL(value)
-    return (url.protocol === 'http:' || url.protocol === 'https:') && url.search === '' && url.hash === '' && !value.includes('#')
-  } catch {
-    return false
-  }
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -1,8 +1,9 @@
 import {randomInt} from 'node:crypto'
 
 import {randomToken, sha256} from './crypto.js'
-import {ConflictError, InvalidInputError, NotFoundError} from './errors.js'
+import {ConflictError, InvalidInputError, NotFoundError, SubjectError} from '../errors.js'
 import {uuidv7} from './ids.js'
+import {assertSubject, userSubjectProblem} from './subjects.js'
 import type {ClientRow} from '../store/clients.js'
 import type {DeviceCodeRow} from '../store/device-codes.js'
 import type {Store} from '../store/index.js'
@@ -82,9 +83,11 @@ export function findPendingDeviceAuthorization(store: Store, userCode: string, n
  * decision on the same code fails. Used by `POST /device/approve` and `passport device:approve`.
  */
 export function decideDeviceAuthorization(store: Store, userCode: string, userId: string, approve: boolean, now = Date.now()): DeviceCodeRow {
-  if (userId.trim() === '') throw new InvalidInputError('A device authorization must be decided by a user; give --user.')
+  assertSubject(userId)
   return store.transaction(() => {
     const row = findPendingDeviceAuthorization(store, userCode, now)
+    const problem = approve ? userSubjectProblem(userId, row.clientId) : undefined
+    if (problem) throw new SubjectError(problem)
     const decision = approve ? 'approved' : 'denied'
     if (!store.deviceCodes.decide(row.id, decision, userId, now)) {
       throw new ConflictError('The code was decided by someone else a moment ago.')

@@ -1,4 +1,4 @@
-import {InvalidInputError} from './errors.js'
+import {InvalidInputError} from '../errors.js'
 
 const UNITS: Record<string, number> = {
   ms: 1,

@@ -1,5 +1,5 @@
 import {PROTOCOL_CLAIMS} from './claims.js'
-import {InvalidInputError} from './errors.js'
+import {InvalidInputError} from '../errors.js'
 
 /** At most this many sign-ins keep their claims in memory (the oldest go first). */
 const MAX_ENTRIES = 10_000

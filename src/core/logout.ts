@@ -1,7 +1,7 @@
 import {errors as joseErrors, jwtVerify} from 'jose'
 
-import {redirectUriMatches} from './authorization.js'
 import {publishedKeyResolver, SIGNING_ALGORITHMS, type SigningKeys} from './keys.js'
+import {httpUrl, isLoopbackIp, redirectUriMatches} from './uris.js'
 import type {ClientRow} from '../store/clients.js'
 import type {Store} from '../store/index.js'
 
@@ -83,26 +83,12 @@ export function postLogoutRedirectUriAllowed(client: Pick<ClientRow, 'redirectUr
     if (!base) return false
     if (base.origin === target.origin) return true
     // Loopback IP literals match on any port, as redirect URIs do.
-    return base.protocol === 'http:' && target.protocol === 'http:' && base.hostname === target.hostname && isLoopbackLiteral(base.hostname)
+    return base.protocol === 'http:' && target.protocol === 'http:' && base.hostname === target.hostname && isLoopbackIp(base.hostname)
   })
 }
 
 function origins(client: Pick<ClientRow, 'redirectUris'>): string[] {
   return [...new Set(client.redirectUris.map((uri) => httpUrl(uri)?.origin).filter((o): o is string => o !== undefined))]
-}
-
-function httpUrl(value: string): URL | undefined {
-  if (value.includes('#')) return undefined
-  try {
-    const url = new URL(value)
-    return (url.protocol === 'http:' || url.protocol === 'https:') && url.username === '' && url.password === '' ? url : undefined
-  } catch {
-    return undefined
-  }
-}
-
-function isLoopbackLiteral(hostname: string): boolean {
-  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname) || hostname === '[::1]'
 }
 
 /**

@@ -1,10 +1,13 @@
 import type {Authority} from './authority.js'
+import {assertCustomClaims} from './claims.js'
 import {CLI_CLIENT_ID, findClient, GRANT_CLIENT_CREDENTIALS, GRANT_PERSONAL_ACCESS, internalClient, PERSONAL_ACCESS_CLIENT_ID} from './clients.js'
 import {parseDuration} from './duration.js'
-import {InvalidInputError} from './errors.js'
-import {audienceOf, resourceScopeProblem, resourceUriProblem} from './resources.js'
+import {InvalidInputError} from '../errors.js'
+import {audienceOf, resourceScopeProblem} from './resources.js'
 import {assertScopes} from './scopes.js'
-import {type IssuedTokens, issueTokens, RESERVED_CLAIMS} from './tokens.js'
+import {assertSubject, assertUserSubject} from './subjects.js'
+import {resourceUriProblem} from './uris.js'
+import {type IssuedTokens, issueTokens} from './tokens.js'
 import type {ClientRow} from '../store/clients.js'
 
 /** Recorded as the grant of a user token minted offline (`passport token --user`, {@link mintToken}). */
@@ -59,9 +62,7 @@ export async function mintToken(authority: Authority, options: MintTokenOptions 
   if (resources.length > 0 && options.audience !== undefined) throw new InvalidInputError('Give either an audience or resources, not both: a resource becomes the audience.')
   const audience = resources.length > 0 ? audienceOf(resources) : normalizeAudience(options.audience)
   const client = resolveClient(authority, options.client, now)
-  if (userId !== null && userId === client.id) {
-    throw new InvalidInputError(`The user "${userId}" has the id of the client it would be issued to; such a token would read as a client-credentials token (sub = client_id).`)
-  }
+  if (userId !== null) assertUserSubject(userId, client.id)
   assertScopes(scopes, client, authority.config)
   const resourceProblem = resourceScopeProblem(authority.config.resources, resources, scopes)
   if (resourceProblem) throw new InvalidInputError(resourceProblem)
@@ -112,6 +113,7 @@ export async function createPersonalAccessToken(authority: Authority, options: P
   if (userId === null) throw new InvalidInputError('A personal access token belongs to a user; give --user.')
   const scopes = uniqueScopes(options.scopes)
   const client = internalClient(authority.store, PERSONAL_ACCESS_CLIENT_ID, now)
+  assertUserSubject(userId, client.id)
   assertScopes(scopes, client, authority.config, {allowWildcard: true})
   const issued = await issueTokens(
     authority,
@@ -147,10 +149,7 @@ function checkArguments(name: string, authority: unknown, options: unknown): voi
 }
 
 function normalizeUser(user: string | undefined): string | null {
-  if (user === undefined) return null
-  if (user.trim() === '' || user !== user.trim()) throw new InvalidInputError(`The user "${user}" is not a subject: it must be non-empty, without leading or trailing spaces.`)
-  if (user.length > 255) throw new InvalidInputError('A user subject must be at most 255 characters.')
-  return user
+  return user === undefined ? null : assertSubject(user)
 }
 
 function normalizeAudience(audience: string | undefined): string | undefined {
@@ -161,9 +160,6 @@ function normalizeAudience(audience: string | undefined): string | undefined {
 
 function checkClaims(claims: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
   if (claims === undefined) return undefined
-  for (const claim of Object.keys(claims)) {
-    if (RESERVED_CLAIMS.has(claim)) throw new InvalidInputError(`Claim "${claim}" is set by passport itself and cannot be overridden.`)
-    if (claim === '') throw new InvalidInputError('A claim needs a non-empty name.')
-  }
+  assertCustomClaims(claims)
   return Object.keys(claims).length === 0 ? undefined : claims
 }

@@ -7,7 +7,7 @@ import {
 } from './authorization.js'
 import {randomToken, sha256} from './crypto.js'
 import type {PassportConfig} from './config.js'
-import {OAuthError, invalidRequest} from './errors.js'
+import {OAuthError, invalidRequest} from '../errors.js'
 import {uuidv7} from './ids.js'
 import type {ClientRow} from '../store/clients.js'
 import type {Store} from '../store/index.js'

@@ -1,9 +1,10 @@
 import {timingSafeEqual} from 'node:crypto'
 
-import {GRANT_AUTHORIZATION_CODE, GRANT_CLIENT_CREDENTIALS, GRANT_DEVICE_CODE, GRANT_REFRESH_TOKEN, isLoopbackHost, validateRedirectUri} from './clients.js'
+import {GRANT_AUTHORIZATION_CODE, GRANT_CLIENT_CREDENTIALS, GRANT_DEVICE_CODE, GRANT_REFRESH_TOKEN} from './clients.js'
+import {isLoopbackHost, validateRedirectUri} from './uris.js'
 import {knownScopes, type PassportConfig} from './config.js'
 import {randomToken, sha256} from './crypto.js'
-import {OAuthError} from './errors.js'
+import {OAuthError} from '../errors.js'
 import {uuidv7} from './ids.js'
 import {parseScope} from './scopes.js'
 import type {ClientRow} from '../store/clients.js'

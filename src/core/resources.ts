@@ -1,5 +1,6 @@
 import {OIDC_SCOPES} from './config.js'
-import {OAuthError, invalidScope} from './errors.js'
+import {OAuthError, invalidScope} from '../errors.js'
+import {resourceUriProblem} from './uris.js'
 
 /**
  * RFC 8707 resource indicators. A resource is registered (config `resources`, `serve --resource`,
@@ -18,21 +19,6 @@ export type ResourceRegistry = Record<string, ResourceConfig>
 
 export function emptyResources(): ResourceRegistry {
   return Object.create(null) as ResourceRegistry
-}
-
-/** Why a value is not an RFC 8707 resource indicator (absolute URI, no fragment), or undefined. */
-export function resourceUriProblem(value: string): string | undefined {
-  if (value.includes('#')) return `resource ${value} must not contain a fragment (#) (RFC 8707 section 2).`
-  // eslint-disable-next-line no-control-regex
-  if (/[\s\x00-\x1f\x7f]/.test(value)) return "A resource must not contain whitespace or control characters."
-  let url: URL
-  try {
-    url = new URL(value)
-  } catch {
-    return `resource ${value} is not an absolute URI (e.g. http://localhost:3000/mcp) (RFC 8707 section 2).`
-  }
-  if ((url.protocol === 'http:' || url.protocol === 'https:') && url.hostname === '') return `resource ${value} has no host.`
-  return undefined
 }
 
 /**

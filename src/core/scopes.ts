@@ -1,5 +1,5 @@
 import {knownScopes} from './config.js'
-import {InvalidInputError} from './errors.js'
+import {InvalidInputError} from '../errors.js'
 import type {ClientRow} from '../store/clients.js'
 
 /** The wildcard of the seed: grants every scope; only for personal access tokens. */
@@ -27,7 +27,8 @@ export function scopeProblem(
       if (options.allowWildcard) continue
       return 'The wildcard scope "*" is only allowed for personal access tokens.'
     }
-    if (!(scope in known)) return `Unknown scope "${scope}"; known scopes: ${Object.keys(known).join(', ')}.`
+    // Own properties only: `toString` or `__proto__` is not a scope because objects inherit it.
+    if (!Object.hasOwn(known, scope)) return `Unknown scope "${scope}"; known scopes: ${Object.keys(known).join(', ')}.`
     if (client.scopes !== null && !client.scopes.includes(scope)) {
       return `Scope "${scope}" is not allowed for client ${client.id}; allowed: ${client.scopes.length ? client.scopes.join(', ') : '(none)'}.`
     }

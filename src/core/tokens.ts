@@ -1,6 +1,7 @@
 import type {Authority} from './authority.js'
+import {assertCustomClaims} from './claims.js'
 import {randomToken, sha256} from './crypto.js'
-import {InvalidInputError} from './errors.js'
+import {InvalidInputError} from '../errors.js'
 import {uuidv7} from './ids.js'
 import {signJwt} from './jws.js'
 import type {SigningKeys} from './keys.js'
@@ -9,9 +10,6 @@ import type {AccessTokenRow} from '../store/access-tokens.js'
 import type {ClientRow} from '../store/clients.js'
 import type {RefreshTokenRow} from '../store/refresh-tokens.js'
 import type {Store} from '../store/index.js'
-
-/** Claims an access token always sets itself; `--claim` and `claims` may not override them. */
-export const RESERVED_CLAIMS = new Set(['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'client_id', 'scope', 'scopes', 'typ', 'cnf', 'act'])
 
 export interface TokenRequest {
   client: Pick<ClientRow, 'id'>
@@ -71,9 +69,7 @@ export interface IssuedTokens {
 
 /** Creates ids, secrets and rows for a token (pair). Pure: nothing is written yet. */
 export function planTokens(request: TokenRequest, now = Date.now()): PlannedTokens {
-  for (const claim of Object.keys(request.claims ?? {})) {
-    if (RESERVED_CLAIMS.has(claim)) throw new InvalidInputError(`Claim "${claim}" is set by passport itself and cannot be overridden.`)
-  }
+  if (request.claims) assertCustomClaims(request.claims)
   if (!Number.isSafeInteger(request.ttl) || request.ttl <= 0) throw new InvalidInputError('A token lifetime must be a positive number of milliseconds.')
   const jti = uuidv7(now)
   const familyId = request.familyId ?? (request.refresh ? jti : null)

@@ -3,7 +3,7 @@ import type {KeyObject} from 'node:crypto'
 import {createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, type JSONWebKeySet, jwtVerify, type JWTPayload, type JWTVerifyGetKey} from 'jose'
 
 import type {Authority} from './authority.js'
-import {InsufficientScopeError, InvalidInputError, InvalidTokenError} from './errors.js'
+import {InsufficientScopeError, InvalidInputError, InvalidTokenError, type InvalidTokenReason} from '../errors.js'
 import {publishedKeyResolver, type PublicKeyEntry, SIGNING_ALGORITHMS} from './keys.js'
 import {tokenCan} from './scopes.js'
 import type {AccessTokenRow} from '../store/access-tokens.js'
@@ -102,10 +102,11 @@ export function prepareVerification(options: VerifyAccessTokenOptions, who: stri
       })
       payload = verified.payload
     } catch (error) {
-      throw new InvalidTokenError(describeJoseError(error, issuer, audience))
+      const {message, reason} = describeJoseError(error, issuer, audience)
+      throw new InvalidTokenError(message, reason)
     }
     const claims = payload as AccessTokenClaims
-    if (typeof claims.client_id !== 'string' || typeof claims.jti !== 'string') throw new InvalidTokenError('The token is missing client_id or jti.')
+    if (typeof claims.client_id !== 'string' || typeof claims.jti !== 'string') throw new InvalidTokenError('The token is missing client_id or jti.', 'claim')
     const scopes = Array.isArray(claims.scopes) ? claims.scopes.filter((s): s is string => typeof s === 'string') : typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : []
     const result: VerifiedAccessToken = {
       claims,
@@ -118,10 +119,10 @@ export function prepareVerification(options: VerifyAccessTokenOptions, who: stri
     }
     if (store) {
       const record = store.accessTokens.find(claims.jti)
-      if (!record) throw new InvalidTokenError('The token is not recorded by this authority (unknown jti).')
-      if (record.revokedAt !== null) throw new InvalidTokenError('The token has been revoked.')
-      if (record.clientId !== claims.client_id) throw new InvalidTokenError('The token does not match its record (client_id differs).')
-      if (record.expiresAt <= (now ?? Date.now())) throw new InvalidTokenError('The token has expired.')
+      if (!record) throw new InvalidTokenError('The token is not recorded by this authority (unknown jti).', 'unrecorded')
+      if (record.revokedAt !== null) throw new InvalidTokenError('The token has been revoked.', 'revoked')
+      if (record.clientId !== claims.client_id) throw new InvalidTokenError('The token does not match its record (client_id differs).', 'unrecorded')
+      if (record.expiresAt <= (now ?? Date.now())) throw new InvalidTokenError('The token has expired.', 'expired')
       result.record = record
       // The record, not the claims, says whether a user stands behind the token.
       result.userId = record.userId
@@ -213,21 +214,23 @@ function checkOptions(options: VerifyAccessTokenOptions, who: string): VerifyAcc
   return options
 }
 
-function describeJoseError(error: unknown, issuer: string, audience: string | string[] | undefined): string {
-  if (error instanceof joseErrors.JWTExpired) return 'The token has expired.'
+function describeJoseError(error: unknown, issuer: string, audience: string | string[] | undefined): {message: string; reason: InvalidTokenReason} {
+  if (error instanceof joseErrors.JWTExpired) return {message: 'The token has expired.', reason: 'expired'}
   if (error instanceof joseErrors.JWTClaimValidationFailed) {
-    if (error.claim === 'iss') return `The token's issuer is not ${issuer}.`
-    if (error.claim === 'aud') return `The token is meant for another audience (this resource accepts ${[audience ?? []].flat().join(', ')}).`
-    if (error.claim === 'typ') return 'The token is not an access token (its typ is not at+jwt; id tokens are not accepted).'
-    if (error.reason === 'missing') return `The token is missing the ${error.claim} claim.`
-    return `The token's ${error.claim} claim is invalid (${error.reason}).`
+    if (error.claim === 'iss') return {message: `The token's issuer is not ${issuer}.`, reason: 'issuer'}
+    if (error.claim === 'aud') return {message: `The token is meant for another audience (this resource accepts ${[audience ?? []].flat().join(', ')}).`, reason: 'audience'}
+    if (error.claim === 'typ') return {message: 'The token is not an access token (its typ is not at+jwt; id tokens are not accepted).', reason: 'type'}
+    if (error.reason === 'missing') return {message: `The token is missing the ${error.claim} claim.`, reason: 'claim'}
+    return {message: `The token's ${error.claim} claim is invalid (${error.reason}).`, reason: 'claim'}
   }
-  if (error instanceof joseErrors.JOSEAlgNotAllowed) return `The token is not signed with an accepted algorithm (${SIGNING_ALGORITHMS.join(', ')}).`
+  if (error instanceof joseErrors.JOSEAlgNotAllowed) return {message: `The token is not signed with an accepted algorithm (${SIGNING_ALGORITHMS.join(', ')}).`, reason: 'algorithm'}
   if (error instanceof joseErrors.JWKSNoMatchingKey) {
-    return error.message.includes(' signs ') ? `The token's alg is not the one its key is published for (${error.message}).` : 'The token is signed by a key this authority does not publish (unknown kid).'
+    return error.message.includes(' signs ')
+      ? {message: `The token's alg is not the one its key is published for (${error.message}).`, reason: 'algorithm'}
+      : {message: 'The token is signed by a key this authority does not publish (unknown kid).', reason: 'unknown_key'}
   }
-  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return 'The token signature does not verify.'
-  if (error instanceof joseErrors.JWSInvalid || error instanceof joseErrors.JWTInvalid) return 'The token is not a well-formed JWT.'
-  if (error instanceof joseErrors.JOSENotSupported) return 'The token uses an unsupported algorithm or key.'
-  return 'The token could not be verified.'
+  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return {message: 'The token signature does not verify.', reason: 'signature'}
+  if (error instanceof joseErrors.JWSInvalid || error instanceof joseErrors.JWTInvalid) return {message: 'The token is not a well-formed JWT.', reason: 'malformed'}
+  if (error instanceof joseErrors.JOSENotSupported) return {message: 'The token uses an unsupported algorithm or key.', reason: 'algorithm'}
+  return {message: 'The token could not be verified.', reason: 'malformed'}
 }

@@ -1,8 +1,8 @@
 import type {IncomingMessage, ServerResponse} from 'node:http'
 
-import {InsufficientScopeError, InvalidInputError, InvalidTokenError, OAuthError} from '../core/errors.js'
+import {InsufficientScopeError, InvalidInputError, InvalidTokenError, OAuthError} from '../errors.js'
 import {prepareVerification, type VerifiedAccessToken, type VerifyAccessTokenOptions} from '../core/verify.js'
-import {NO_STORE, readParams, sendJson} from './http.js'
+import {NO_STORE, readParams, rfcText, sendJson} from './http.js'
 
 /**
  * The options of {@link requireBearer}: those of `verifyAccessToken` (an authority, or an issuer
@@ -109,10 +109,10 @@ interface Challenge {
 
 function challengeHeader(challenge: Challenge, error?: string, description?: string): string {
   const parts: string[] = []
-  if (challenge.realm !== undefined) parts.push(`realm="${quote(challenge.realm)}"`)
-  if (challenge.metadataUrl !== undefined) parts.push(`resource_metadata="${quote(challenge.metadataUrl)}"`)
-  if (error !== undefined) parts.push(`error="${error}"`, `error_description="${quote(description ?? '')}"`)
-  if (challenge.scopes && challenge.scopes.length > 0) parts.push(`scope="${quote(challenge.scopes.join(' '))}"`)
+  if (challenge.realm !== undefined) parts.push(`realm="${rfcText(challenge.realm)}"`)
+  if (challenge.metadataUrl !== undefined) parts.push(`resource_metadata="${rfcText(challenge.metadataUrl)}"`)
+  if (error !== undefined) parts.push(`error="${error}"`, `error_description="${rfcText(description ?? '')}"`)
+  if (challenge.scopes && challenge.scopes.length > 0) parts.push(`scope="${rfcText(challenge.scopes.join(' '))}"`)
   return parts.length === 0 ? 'Bearer' : `Bearer ${parts.join(', ')}`
 }
 
@@ -140,8 +140,8 @@ export function protectedResourceMetadataUrl(resource: string): string {
 
 /** RFC 6750 §3: an error answer with its challenge, and the same in a JSON body. */
 export function sendBearerError(res: ServerResponse, status: number, realm: string, error: string, description: string, scopes?: readonly string[]): void {
-  let challenge = `Bearer realm="${quote(realm)}", error="${error}", error_description="${quote(description)}"`
-  if (scopes && scopes.length > 0) challenge += `, scope="${quote(scopes.join(' '))}"`
+  let challenge = `Bearer realm="${rfcText(realm)}", error="${error}", error_description="${rfcText(description)}"`
+  if (scopes && scopes.length > 0) challenge += `, scope="${rfcText(scopes.join(' '))}"`
   sendJson(res, status, {error, error_description: description}, {...NO_STORE, 'WWW-Authenticate': challenge})
 }
 
@@ -185,9 +185,4 @@ async function bodyToken(req: BearerRequest, ownsBody: boolean): Promise<string 
   if (!ownsBody || req.readableEnded) return undefined
   const params = await readParams(req)
   return params.get('access_token')
-}
-
-/** A quoted-string value: printable ASCII without `"` and `\`. */
-function quote(value: string): string {
-  return value.replace(/[^\x20-\x7e]|["\\]/g, (c) => (c === '"' ? "'" : c === '–' ? '-' : c === '…' ? '...' : ''))
 }

@@ -1,7 +1,7 @@
 import {createLocalJWKSet, decodeJwt, decodeProtectedHeader, errors as joseErrors, type JSONWebKeySet, jwtVerify, type JWTVerifyGetKey} from 'jose'
 
 import {jwksUriProblem} from '../core/client-keys.js'
-import {OAuthError} from '../core/errors.js'
+import {OAuthError} from '../errors.js'
 import type {ClientRow} from '../store/clients.js'
 
 /** RFC 7523 §2.2: the `client_assertion_type` of a JWT client assertion. */

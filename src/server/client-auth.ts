@@ -1,6 +1,6 @@
 import type {Authority} from '../core/authority.js'
 import {secretMatches} from '../core/clients.js'
-import {OAuthError, invalidRequest} from '../core/errors.js'
+import {OAuthError, invalidRequest} from '../errors.js'
 import type {ClientRow} from '../store/clients.js'
 import {assertionClientId, JWT_BEARER_ASSERTION, type KeyedClient, ReplayStore, verifyClientAssertion} from './client-assertion.js'
 import type {RequestContext} from './context.js'

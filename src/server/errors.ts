@@ -1,6 +1,6 @@
 import type {ServerResponse} from 'node:http'
 
-import {OAuthError} from '../core/errors.js'
+import {OAuthError} from '../errors.js'
 import {NO_STORE, rfcText, sendJson} from './http.js'
 
 export {rfcText} from './http.js'

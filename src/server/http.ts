@@ -1,6 +1,6 @@
 import type {IncomingMessage, ServerResponse} from 'node:http'
 
-import {OAuthError, invalidRequest} from '../core/errors.js'
+import {OAuthError, invalidRequest} from '../errors.js'
 
 /** Request bodies above this size are refused with 413 before they are read in full. */
 export const MAX_BODY_BYTES = 64 * 1024
@@ -200,14 +200,17 @@ function isErrorBody(body: unknown): body is {error: string; error_description: 
 }
 
 /**
- * RFC 6749 §5.2: `error_description` may hold only %x20-21 / %x23-5B / %x5D-7E — no control
- * characters (CR, LF, TAB), no `"` or backslash, nothing outside ASCII.
+ * The one sanitizer of text that leaves in a protocol field: RFC 6749 §5.2 `error_description`
+ * and RFC 6750 §3 `WWW-Authenticate` quoted-string values may hold only %x20-21 / %x23-5B /
+ * %x5D-7E — no control characters (CR, LF, TAB), no `"` or backslash, nothing outside ASCII.
+ * With `maxLength`, a longer text (an echoed request value) is cut and ends in `...`.
  */
-export function rfcText(value: string): string {
-  return value
+export function rfcText(value: string, maxLength = Infinity): string {
+  const clean = value
     .replace(/[\u2013\u2014]/g, '-')
     .replace(/\u2026/g, '...')
     .replace(/[\u2018\u2019"]/g, "'")
     .replace(/\\/g, '/')
     .replace(/[^\x20-\x21\x23-\x5b\x5d-\x7e]/g, '?')
+  return clean.length > maxLength ? `${clean.slice(0, maxLength)}...` : clean
 }

@@ -10,8 +10,10 @@ import {type AuthorityHandle, createHandle} from '../control/handle.js'
 import type {ProtocolFaultName} from '../control/faults.js'
 import {defaultConfig, loadConfig, type PassportConfig, parseConfig} from '../core/config.js'
 import {UserCodeLockout} from '../core/device/lockout.js'
-import {InvalidInputError, OAuthError, UserError} from '../core/errors.js'
+import {InvalidInputError, OAuthError, UserError} from '../errors.js'
 import {keyLocation, type KeyLocation} from '../core/keys.js'
+import {assertSubject} from '../core/subjects.js'
+import {isLoopbackHost} from '../core/uris.js'
 import {registerResource} from '../core/resources.js'
 import type {RequestContext, Route, RouteGroup, ServerOptions} from './context.js'
 import {sendError} from './errors.js'
@@ -68,6 +70,7 @@ function parseTarget(target: string): URL {
  * `http://HOST:PORT` once the socket listens (never taken from a request's Host header).
  */
 export async function serve(authority: Authority, options: ServerOptions, explicitIssuer?: string): Promise<RunningServer> {
+  if (options.loginAs !== undefined) assertSubject(options.loginAs, '--login-as')
   if (options.requirePar && options.except.includes('par')) throw new InvalidInputError('--require-par needs the par route group: remove --except par.')
   authority.store.limitPageCache(SERVER_PAGE_CACHE_KIB)
   authority.store.limitLockWait(SERVER_LOCK_WAIT_MS)
@@ -218,7 +221,7 @@ function loopbackPortMismatch(issuer: string | undefined, port: number): number 
   const host = url.hostname
   // passport serves plain HTTP: an https issuer means a TLS proxy in front, on its own port.
   if (url.protocol !== 'http:') return undefined
-  if (host !== 'localhost' && host !== '[::1]' && !/^127\.\d+\.\d+\.\d+$/.test(host)) return undefined
+  if (!isLoopbackHost(host)) return undefined
   const named = url.port === '' ? 80 : Number(url.port)
   return named === port ? undefined : named
 }

@@ -2,7 +2,7 @@ import {createServer, type IncomingHttpHeaders, type IncomingMessage, request as
 import {request as httpsRequest} from 'node:https'
 import type {AddressInfo} from 'node:net'
 
-import {InvalidInputError} from '../core/errors.js'
+import {InvalidInputError} from '../errors.js'
 import type {VerifyAccessTokenOptions} from '../core/verify.js'
 import {bearerGuard, protectedResourceMetadataUrl} from './bearer.js'
 import {protectedResourceMetadataHandler} from './protected-resource.js'

@@ -1,6 +1,6 @@
 import type {IncomingMessage, ServerResponse} from 'node:http'
 
-import {InvalidInputError} from '../core/errors.js'
+import {InvalidInputError} from '../errors.js'
 import {protectedResourceMetadataUrl} from './bearer.js'
 
 export interface ProtectedResourceMetadataOptions {

@@ -3,7 +3,7 @@ import {dirname} from 'node:path'
 
 import Database from 'better-sqlite3'
 
-import {UserError} from '../core/errors.js'
+import {UserError} from '../errors.js'
 import {createFileExclusively, errorCode, lstatIfExists, makeDirectory, ownershipProblem} from '../core/files.js'
 import {MIGRATIONS} from './migrations.js'
 

@@ -149,7 +149,7 @@ describe('passport token', () => {
     }
     const bad = await ws.run(['token', '--issuer', 'not a url'])
     expect(bad.code).toBe(2)
-    expect(oneError(bad)).toBe('--issuer must be an absolute http(s) URL such as http://localhost:9000; got "not a url".')
+    expect(oneError(bad)).toBe('--issuer must be an absolute http(s) URL without query or fragment, such as http://localhost:9000; got "not a url".')
   })
 
   it('a token minted with another issuer does not verify against this one', async () => {

@@ -4,7 +4,7 @@ import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../cli/base-command.js'
 import {interactive, prompts} from '../../cli/prompts.js'
 import {type ClientView, clientView, deleteClient, findClient} from '../../core/clients.js'
-import {InvalidInputError, UsageError} from '../../core/errors.js'
+import {InvalidInputError, UsageError} from '../../errors.js'
 
 export default class ClientDelete extends BaseCommand<typeof ClientDelete> {
   static override args = {

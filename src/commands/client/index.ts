@@ -7,7 +7,7 @@ import {interactive, prompts, requireInteractive} from '../../cli/prompts.js'
 import {readFileSync} from 'node:fs'
 
 import {type ClientKind, type ClientView, clientView, createClient} from '../../core/clients.js'
-import {InvalidInputError} from '../../core/errors.js'
+import {InvalidInputError} from '../../errors.js'
 
 export default class Client extends BaseCommand<typeof Client> {
   static override args = {

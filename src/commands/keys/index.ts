@@ -1,7 +1,7 @@
 import * as Flags from '@oclif/core/flags'
 
 import {BaseCommand} from '../../cli/base-command.js'
-import {UsageError} from '../../core/errors.js'
+import {UsageError} from '../../errors.js'
 import {interactive, prompts} from '../../cli/prompts.js'
 import {generateKeys, isRsaAlgorithm, KEY_SIZES, keysExist, SIGNING_ALGORITHMS, type SigningAlgorithm} from '../../core/keys.js'
 

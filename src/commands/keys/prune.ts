@@ -2,7 +2,7 @@ import * as Flags from '@oclif/core/flags'
 
 import {BaseCommand} from '../../cli/base-command.js'
 import {interactive, prompts} from '../../cli/prompts.js'
-import {UsageError} from '../../core/errors.js'
+import {UsageError} from '../../errors.js'
 import {pruneRetiredKeys, retiredKeys} from '../../core/keys.js'
 
 export default class KeysPrune extends BaseCommand<typeof KeysPrune> {

@@ -1,7 +1,7 @@
 import * as Flags from '@oclif/core/flags'
 
 import {BaseCommand} from '../../cli/base-command.js'
-import {UsageError, UserError} from '../../core/errors.js'
+import {UsageError, UserError} from '../../errors.js'
 import {isRsaAlgorithm, KEY_SIZES, rotateKeys, SIGNING_ALGORITHMS, type SigningAlgorithm} from '../../core/keys.js'
 
 export default class KeysRotate extends BaseCommand<typeof KeysRotate> {

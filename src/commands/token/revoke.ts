@@ -3,7 +3,7 @@ import * as Flags from '@oclif/core/flags'
 
 import {BaseCommand} from '../../cli/base-command.js'
 import {prompts, requireInteractive} from '../../cli/prompts.js'
-import {NotFoundError, UsageError} from '../../core/errors.js'
+import {NotFoundError, UsageError} from '../../errors.js'
 import {revokeAllForUser, revokeToken} from '../../core/revocation.js'
 
 interface RevokeResult {

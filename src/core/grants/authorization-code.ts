@@ -2,7 +2,7 @@ import {timingSafeEqual} from 'node:crypto'
 
 import {GRANT_AUTHORIZATION_CODE} from '../clients.js'
 import {s256, sha256} from '../crypto.js'
-import {invalidGrant, invalidRequest} from '../errors.js'
+import {invalidGrant, invalidRequest} from '../../errors.js'
 import {revokeFamily} from '../revocation.js'
 import {planTokens, saveTokens, type TokenResponse} from '../tokens.js'
 import type {AuthCodeRow} from '../../store/auth-codes.js'

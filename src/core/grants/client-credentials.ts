@@ -1,6 +1,6 @@
 import {GRANT_CLIENT_CREDENTIALS} from '../clients.js'
 import {OIDC_SCOPES} from '../config.js'
-import {invalidScope, unauthorizedClient} from '../errors.js'
+import {invalidScope, unauthorizedClient} from '../../errors.js'
 import {parseScope} from '../scopes.js'
 import {issueTokens, type TokenResponse} from '../tokens.js'
 import {audienceOf} from '../resources.js'
@@ -21,7 +21,7 @@ export async function clientCredentialsGrant({authority, client, params, now = a
     throw unauthorizedClient(`Client ${client.id} is public; the client_credentials grant needs a confidential client.`)
   }
   const scopes = parseScope(params.get('scope'))
-  const userScope = scopes.find((scope) => scope in OIDC_SCOPES)
+  const userScope = scopes.find((scope) => Object.hasOwn(OIDC_SCOPES, scope))
   if (userScope !== undefined) throw invalidScope(`Scope "${userScope}" needs a signed-in user and cannot be granted to client credentials.`)
   checkScopes(authority, client, scopes)
   const audience = audienceOf(grantResources(authority, params, null, scopes, 'request'))

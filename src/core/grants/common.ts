@@ -1,7 +1,7 @@
 import type {Authority} from '../authority.js'
 import {GRANT_REFRESH_TOKEN} from '../clients.js'
 import {knownScopes} from '../config.js'
-import {invalidScope} from '../errors.js'
+import {invalidScope} from '../../errors.js'
 import {signIdToken} from '../id-token.js'
 import type {SigningKeys} from '../keys.js'
 import {assertResourceScopes, narrowResources, validateResources} from '../resources.js'

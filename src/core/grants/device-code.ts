@@ -1,6 +1,6 @@
 import {GRANT_DEVICE_CODE} from '../clients.js'
 import {sha256} from '../crypto.js'
-import {OAuthError, accessDenied, invalidGrant} from '../errors.js'
+import {OAuthError, accessDenied, invalidGrant} from '../../errors.js'
 import {planTokens, saveTokens, type TokenResponse} from '../tokens.js'
 import {audienceOf} from '../resources.js'
 import {grantResources, issuesRefreshTokens, respond} from './common.js'

@@ -1,6 +1,6 @@
 import {GRANT_REFRESH_TOKEN} from '../clients.js'
 import {sha256} from '../crypto.js'
-import {invalidGrant, invalidScope} from '../errors.js'
+import {invalidGrant, invalidScope} from '../../errors.js'
 import {revokeFamily} from '../revocation.js'
 import {parseScope} from '../scopes.js'
 import {planTokens, saveTokens, type TokenResponse} from '../tokens.js'

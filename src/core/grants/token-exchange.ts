@@ -1,7 +1,7 @@
 import type {Authority} from '../authority.js'
 import {GRANT_TOKEN_EXCHANGE} from '../clients.js'
 import {knownScopes} from '../config.js'
-import {InvalidTokenError, OAuthError, invalidRequest, invalidScope, unauthorizedClient} from '../errors.js'
+import {InvalidTokenError, OAuthError, invalidRequest, invalidScope, unauthorizedClient} from '../../errors.js'
 import {audienceOf, resourceScopeProblem, validateResources} from '../resources.js'
 import {parseScope, scopeProblem, tokenCan} from '../scopes.js'
 import {type ActorClaim, issueTokens, type TokenResponse} from '../tokens.js'

@@ -3,11 +3,11 @@ import {
   AuthorizationPageError,
   AuthorizationRedirectError,
   authorizationResponseUri,
-  subjectProblem,
 } from '../../core/authorization.js'
 import {createAuthorizationCode} from '../../core/codes.js'
 import {knownScopes} from '../../core/config.js'
 import {readAuthorizationRequest, type ReadAuthorizationRequest, usePushedRequest} from '../../core/par.js'
+import {userSubjectProblem} from '../../core/subjects.js'
 import {cspAllowingRedirect, csrfMatches, currentPath, ensureSession, formDecision, presentedCsrf, sendCsrfFailure, sendErrorPage} from '../browser.js'
 import type {RequestContext} from '../context.js'
 import {PAGE_HEADERS, Params, readParams, redirect, sendHtml, sendJson, wantsJson} from '../http.js'
@@ -41,7 +41,7 @@ export async function handleAuthorize(ctx: RequestContext): Promise<void> {
   let authTime: number | undefined
   if (ctx.options.loginAs !== undefined) {
     user = request.loginHint ?? ctx.options.loginAs
-    const problem = subjectProblem(user)
+    const problem = userSubjectProblem(user, request.client.id)
     if (problem) {
       if (!decide()) return
       redirectError(ctx, request, 'invalid_request', `login_hint cannot be used as a subject: ${problem}`, 302)
@@ -81,6 +81,14 @@ export async function handleAuthorize(ctx: RequestContext): Promise<void> {
       return
     }
     sendSignIn(ctx, {returnTo: currentPath(ctx), purpose: `to continue to ${request.client.name}`, ...(request.loginHint === undefined ? {} : {subject: request.loginHint})})
+    return
+  }
+
+  const userProblem = userSubjectProblem(user, request.client.id)
+  if (userProblem) {
+    // Typed on the sign-in page: a subject equal to this client's id would make a user token that reads as the client's own.
+    if (wantsJson(ctx.req)) sendJson(ctx.res, 400, {error: 'invalid_request', error_description: `The signed-in user cannot use client ${request.client.id}: ${userProblem}`}, {'Cache-Control': 'no-store'})
+    else sendSignIn(ctx, {status: 400, error: userProblem, returnTo: currentPath(ctx), purpose: `with another subject to continue to ${request.client.name}`})
     return
   }
 

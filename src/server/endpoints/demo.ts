@@ -2,7 +2,7 @@ import {decodeJwt, decodeProtectedHeader} from 'jose'
 
 import {DEMO_CLIENT_ID, internalClient} from '../../core/clients.js'
 import {randomToken, s256} from '../../core/crypto.js'
-import {OAuthError} from '../../core/errors.js'
+import {OAuthError} from '../../errors.js'
 import {authorizationCodeGrant} from '../../core/grants/authorization-code.js'
 import {ensureSession, sendErrorPage} from '../browser.js'
 import type {RequestContext} from '../context.js'

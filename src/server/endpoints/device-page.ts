@@ -1,7 +1,7 @@
 import {knownScopes} from '../../core/config.js'
 import {decideDeviceAuthorization, findPendingDeviceAuthorization, formatUserCode, normalizeUserCode} from '../../core/device.js'
 import {type LockoutState} from '../../core/device/lockout.js'
-import {ConflictError, InvalidInputError, NotFoundError} from '../../core/errors.js'
+import {ConflictError, InvalidInputError, NotFoundError, SubjectError} from '../../errors.js'
 import type {DeviceCodeRow} from '../../store/device-codes.js'
 import {csrfMatches, currentPath, ensureSession, formDecision, presentedCsrf, sendCsrfFailure, sendErrorPage} from '../browser.js'
 import type {RequestContext} from '../context.js'
@@ -182,6 +182,8 @@ function deviceUser(ctx: RequestContext): {session: Session; headers: Record<str
  * codes are real codes and do not count.
  */
 function codeFailure(ctx: RequestContext, user: string, error: unknown): {error: string; message: string; retryAfter?: number} {
+  // The code was right; the signed-in user may not approve it (its subject is the client's id).
+  if (error instanceof SubjectError) return {error: 'invalid_request', message: error.message}
   if (error instanceof InvalidInputError || error instanceof NotFoundError) {
     const state: LockoutState = ctx.deviceLockout.fail(user)
     if (state.locked) {

@@ -1,7 +1,7 @@
 import {noteRequest} from '../../control/index.js'
 import type {Authority} from '../../core/authority.js'
 import {sha256} from '../../core/crypto.js'
-import {InvalidTokenError} from '../../core/errors.js'
+import {InvalidTokenError} from '../../errors.js'
 import {formatScope} from '../../core/scopes.js'
 import {verifyAccessToken} from '../../core/verify.js'
 import type {ClientRow} from '../../store/clients.js'

@@ -1,5 +1,5 @@
-import {subjectProblem} from '../../core/authorization.js'
 import {parseLoginClaimsText} from '../../core/login-claims.js'
+import {subjectProblem} from '../../core/subjects.js'
 import {cookieHeader, csrfMatches, currentPath, ensureSession, presentedCsrf, safeReturnTo, sendCsrfFailure} from '../browser.js'
 import type {RequestContext} from '../context.js'
 import {readParams, redirect, sendHtml} from '../http.js'

@@ -1,5 +1,5 @@
 import {checkRegistration, initialAccessTokenMatches, saveRegisteredClient} from '../../core/registration.js'
-import {OAuthError} from '../../core/errors.js'
+import {OAuthError} from '../../errors.js'
 import type {RequestContext} from '../context.js'
 import {NO_STORE, readBody, sendJson} from '../http.js'
 

@@ -1,11 +1,11 @@
 import {noteRequest} from '../../control/index.js'
 import {GRANTS} from '../../core/grants/index.js'
 import {type Grant} from '../../core/grants/types.js'
-import {unauthorizedClient, unsupportedGrantType} from '../../core/errors.js'
+import {unauthorizedClient, unsupportedGrantType} from '../../errors.js'
 import type {ClientRow} from '../../store/clients.js'
 import {authenticateClient} from '../client-auth.js'
 import type {RequestContext} from '../context.js'
-import {NO_STORE, readParams, sendJson, type Params} from '../http.js'
+import {NO_STORE, readParams, rfcText, sendJson, type Params} from '../http.js'
 
 /** `POST {prefix}/token` (RFC 6749 §3.2, §5): one short list of named steps. */
 export async function handleToken(ctx: RequestContext): Promise<void> {
@@ -22,7 +22,7 @@ export async function handleToken(ctx: RequestContext): Promise<void> {
 function selectGrant(params: Params): {grantType: string; grant: Grant} {
   const grantType = params.require('grant_type')
   const grant = GRANTS.get(grantType)
-  if (!grant) throw unsupportedGrantType(`The grant_type "${printable(grantType)}" is not supported; use one of: ${[...GRANTS.keys()].join(', ')}.`)
+  if (!grant) throw unsupportedGrantType(`The grant_type "${rfcText(grantType, 80)}" is not supported; use one of: ${[...GRANTS.keys()].join(', ')}.`)
   return {grantType, grant}
 }
 
@@ -31,10 +31,4 @@ function assertGrantAllowed(client: ClientRow, grantType: string): void {
   if (!client.grantTypes.includes(grantType)) {
     throw unauthorizedClient(`Client ${client.id} may not use the ${grantType} grant (allowed: ${client.grantTypes.join(', ') || 'none'}).`)
   }
-}
-
-/** Echoed request values are shortened and stripped of control characters (no CR/LF in descriptions). */
-function printable(value: string): string {
-  const clean = value.replace(/[^\x20-\x7e]/g, '?')
-  return clean.length > 80 ? `${clean.slice(0, 80)}…` : clean
 }
