@@ -3,7 +3,7 @@ import {join} from 'node:path'
 import fc from 'fast-check'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {validateRedirectUri} from '../../dist/core/clients.js'
+import {validateRedirectUri} from '../../dist/core/uris.js'
 import {MAX_REGISTERED_CLIENTS, REGISTRABLE_GRANTS, checkRegistration, saveRegisteredClient} from '../../dist/core/registration.js'
 import {defaultConfig} from '../../dist/core/config.js'
 import {Store} from '../../dist/store/index.js'
