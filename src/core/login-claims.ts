@@ -1,4 +1,4 @@
-import {PROTOCOL_CLAIMS} from './claims.js'
+import {RESERVED_CLAIMS} from './claims.js'
 import {InvalidInputError} from '../errors.js'
 
 /** At most this many sign-ins keep their claims in memory (the oldest go first). */
@@ -33,7 +33,7 @@ export function checkLoginClaims(value: unknown, what = 'The claims'): Record<st
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidInputError(`${what} must be a JSON object such as {"role": "admin"}.`)
   for (const name of Object.keys(value)) {
     if (name === '') throw new InvalidInputError(`${what} need non-empty names.`)
-    if (PROTOCOL_CLAIMS.has(name)) throw new InvalidInputError(`${what} cannot set "${name}": passport sets it itself.`)
+    if (RESERVED_CLAIMS.has(name)) throw new InvalidInputError(`${what} cannot set "${name}": passport sets it itself.`)
   }
   if ('email_verified' in value && typeof (value as {email_verified: unknown}).email_verified !== 'boolean') throw new InvalidInputError(`${what}: "email_verified" must be true or false.`)
   return value as Record<string, unknown>
