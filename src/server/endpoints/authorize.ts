@@ -194,7 +194,7 @@ export async function handleAuthorizeDecision(ctx: RequestContext): Promise<void
     request = read.request
     if (user === undefined) {
       user = request.loginHint ?? ctx.options.loginAs!
-      const problem = subjectProblem(user)
+      const problem = userSubjectProblem(user, request.client.id)
       if (problem) {
         redirectError(ctx, request, 'invalid_request', `login_hint cannot be used as a subject: ${problem}`, 303)
         return
