@@ -45,7 +45,8 @@ const CLIENT = {id: 'bench', name: 'Bench', secret: 'bench-secret-123', scopes: 
 const BASIC = `Basic ${Buffer.from(`${CLIENT.id}:${CLIENT.secret}`).toString('base64')}`
 const TOKEN_BODY = 'grant_type=client_credentials&scope=read'
 const FORM = 'application/x-www-form-urlencoded'
-const ISSUER = 'http://127.0.0.1:9000'
+// Not a loopback URL: serve refuses a loopback issuer naming another port than the one it listens on (--port 0).
+const ISSUER = 'http://passport.bench.test'
 const NA = 'passport: not available'
 
 const results = {
