@@ -1,9 +1,10 @@
-import {readFileSync} from 'node:fs'
+import {spawnSync} from 'node:child_process'
+import {mkdirSync, readFileSync, symlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {describe, expect, it} from 'vitest'
 
-import {ROOT} from './helpers.js'
+import {cleanEnv, ROOT, tempDir} from './helpers.js'
 
 interface Manifest {
   commands: Record<string, {flags: Record<string, {char?: string}>}>
@@ -65,4 +66,61 @@ describe('README and docs', () => {
     const missing = Object.keys(manifest.commands).filter((id) => id !== 'help' && !readme.includes(`\`${id}\``) && !readme.includes(`passport ${id}`))
     expect(missing).toEqual([])
   })
+})
+
+/** The first fenced block of `lang` after the heading `heading` in `file`, as written. */
+function blockAfter(file: string, heading: string, lang = 'sh', nth = 0): string {
+  const text = readFileSync(join(ROOT, file), 'utf8')
+  const start = text.indexOf(`\n${heading}\n`)
+  if (start === -1) throw new Error(`${file} has no heading ${heading}`)
+  const blocks = [...text.slice(start).matchAll(new RegExp('```' + lang + '\\n([\\s\\S]*?)```', 'g'))]
+  return blocks[nth]![1]!
+}
+
+/**
+ * A project that installed passport-authority: `npx passport` and
+ * `node node_modules/passport-authority/bin/run.js` resolve to this checkout, as after
+ * `npm install --save-dev passport-authority`.
+ */
+function projectDir(): {dir: string; cleanup: () => void} {
+  const project = tempDir('passport-recipe-')
+  mkdirSync(join(project.dir, 'node_modules', '.bin'), {recursive: true})
+  symlinkSync(ROOT, join(project.dir, 'node_modules', 'passport-authority'))
+  symlinkSync('../passport-authority/bin/run.js', join(project.dir, 'node_modules', '.bin', 'passport'))
+  writeFileSync(join(project.dir, 'package.json'), JSON.stringify({name: 'recipe', private: true, devDependencies: {'passport-authority': '*'}}))
+  return project
+}
+
+function bash(script: string, cwd: string): {status: number | null; stdout: string; stderr: string} {
+  return spawnSync('bash', ['-c', script], {cwd, env: cleanEnv(), encoding: 'utf8', timeout: 120_000})
+}
+
+describe('README recipes, run as written', () => {
+  it('the one-minute walkthrough (up to serve) and then the token recipe run under set -e, after init and from scratch', () => {
+    const walkthrough = blockAfter('README.md', '## One-minute walkthrough')
+    const recipe = blockAfter('README.md', "### Minting tokens for an API's tests")
+    const loop = blockAfter('README.md', "### Minting tokens for an API's tests", 'sh', 1)
+    const project = projectDir()
+    try {
+      const setup = walkthrough.split('\n').filter((line) => !/\bpassport serve\b/.test(line)).join('\n')
+      const first = bash(`set -e\n${setup}`, project.dir)
+      expect(first.status, first.stderr).toBe(0)
+      const ran = bash(recipe, project.dir)
+      expect(ran.status, ran.stderr).toBe(0)
+      expect(ran.stdout).toMatch(/^Valid access token for user alice via client __cli__/m)
+      expect(JSON.parse(readFileSync(join(project.dir, 'test', 'fixtures', 'jwks.json'), 'utf8')).keys).toHaveLength(1)
+      const looped = bash(loop, project.dir)
+      expect(looped.status, looped.stderr).toBe(0)
+      for (const user of ['alice', 'bob', 'carol']) expect(readFileSync(join(project.dir, 'tokens', `${user}.jwt`), 'utf8')).toMatch(/^eyJ/)
+    } finally {
+      project.cleanup()
+    }
+    const fresh = projectDir()
+    try {
+      const ran = bash(recipe, fresh.dir)
+      expect(ran.status, ran.stderr).toBe(0)
+    } finally {
+      fresh.cleanup()
+    }
+  }, 300_000)
 })

@@ -1,9 +1,11 @@
+import {join} from 'node:path'
+
 import * as Flags from '@oclif/core/flags'
 
 import {BaseCommand} from '../../cli/base-command.js'
 import {UsageError} from '../../errors.js'
 import {interactive, prompts} from '../../cli/prompts.js'
-import {generateKeys, isRsaAlgorithm, KEY_SIZES, keysExist, SIGNING_ALGORITHMS, type SigningAlgorithm} from '../../core/keys.js'
+import {generateKeys, isRsaAlgorithm, KEY_SIZES, keysExist, PRIVATE_KEY_FILE, PUBLIC_KEY_FILE, SIGNING_ALGORITHMS, type SigningAlgorithm} from '../../core/keys.js'
 
 export default class Keys extends BaseCommand<typeof Keys> {
   static override description = 'Generate the key pair that signs access and id tokens (PKCS#8 / SPKI PEM; private key mode 0600): RSA for RS256 (default) and PS256, EC P-256 for ES256, Ed25519 for EdDSA.'
@@ -13,10 +15,12 @@ export default class Keys extends BaseCommand<typeof Keys> {
     '<%= config.bin %> keys --bits 4096',
     '<%= config.bin %> keys --alg ES256',
     '<%= config.bin %> keys --force --key-path secure/keys',
+    '<%= config.bin %> keys --if-missing',
   ]
 
   static override flags = {
-    force: Flags.boolean({description: 'Overwrite existing keys (tokens they signed stop verifying).'}),
+    force: Flags.boolean({description: 'Overwrite existing keys (tokens they signed stop verifying).', exclusive: ['if-missing']}),
+    'if-missing': Flags.boolean({description: 'Keep existing keys and succeed (exit 0); generate only when there are none. For scripts under set -e.'}),
     alg: Flags.string({description: 'Signing algorithm of the key.', options: [...SIGNING_ALGORITHMS], default: 'RS256'}),
     bits: Flags.integer({description: 'RSA modulus size (RS256 and PS256 only; default 2048).', options: KEY_SIZES.map(String)}),
   }
@@ -26,6 +30,10 @@ export default class Keys extends BaseCommand<typeof Keys> {
       throw new UsageError(`--bits applies to RSA keys (RS256, PS256) only; ${this.flags.alg} keys have a fixed size.`)
     }
     const {directory} = this.keyLocation()
+    if (this.flags['if-missing'] && keysExist(directory)) {
+      this.note(`Keys already exist in ${directory}; kept them.`)
+      return {kid: null, alg: null, private_key_path: join(directory, PRIVATE_KEY_FILE), public_key_path: join(directory, PUBLIC_KEY_FILE), bits: null, created: false}
+    }
     let force = this.flags.force
     if (!force && keysExist(directory) && interactive()) {
       const {confirm} = await prompts()

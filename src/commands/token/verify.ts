@@ -20,6 +20,7 @@ Exit 0 and print the claims when valid; exit 1 with the reason when not.`
   static override examples = [
     '<%= config.bin %> token:verify "$TOKEN"',
     '<%= config.bin %> token:verify "$TOKEN" --scope read --scope write',
+    '<%= config.bin %> token:verify "$TOKEN" --audience https://api.example.test',
     '<%= config.bin %> token:verify "$TOKEN" --issuer http://localhost:9000 --json',
     '<%= config.bin %> token:verify "$TOKEN" --now 2027-01-01T00:00:00Z',
   ]
@@ -27,6 +28,7 @@ Exit 0 and print the claims when valid; exit 1 with the reason when not.`
   static override flags = {
     scope: Flags.string({description: 'Scope the token must grant (repeatable).', multiple: true}),
     issuer: issuerFlag,
+    audience: Flags.string({description: 'Audience (aud) the token must name, as an API checks it (repeatable: any one of them).', multiple: true}),
     now: Flags.string({description: 'Verify as at this time: an ISO 8601 date-time (2027-01-01T00:00:00Z) or Unix seconds, e.g. the clock of a test-controlled authority.', env: 'PASSPORT_NOW'}),
   }
 
@@ -47,6 +49,7 @@ Exit 0 and print the claims when valid; exit 1 with the reason when not.`
       store: authority.store,
       now: authority.clock.now(),
       scopes: (this.flags.scope ?? []).flatMap((s) => s.split(' ')).filter(Boolean),
+      ...(this.flags.audience === undefined ? {} : {audience: this.flags.audience}),
     })
     const {claims} = verified
     if (!this.jsonEnabled()) {
