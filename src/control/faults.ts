@@ -161,6 +161,8 @@ export function defaultError(status: number): string {
  */
 export class FaultRegistry {
   private readonly byEndpoint = new Map<string, Fault[]>()
+  private readonly order = new WeakMap<Fault, number>()
+  private added = 0
   size = 0
 
   constructor(private readonly endpoints: () => ReadonlySet<string>) {}
@@ -193,6 +195,7 @@ export class FaultRegistry {
   }
 
   add(fault: Fault): void {
+    this.order.set(fault, this.added++)
     const list = this.byEndpoint.get(fault.endpoint)
     if (list) list.push(fault)
     else this.byEndpoint.set(fault.endpoint, [fault])
@@ -206,7 +209,7 @@ export class FaultRegistry {
 
   /** The armed faults, oldest first (for the control API). */
   list(): Fault[] {
-    return [...this.byEndpoint.values()].flat()
+    return [...this.byEndpoint.values()].flat().sort((a, b) => this.order.get(a)! - this.order.get(b)!)
   }
 
   /** Takes the first armed HTTP fault of an endpoint (one hit). */
