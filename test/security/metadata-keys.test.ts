@@ -36,6 +36,7 @@ describe('JWKS and discovery', () => {
       pushed_authorization_request_endpoint: `${p}/par`,
       end_session_endpoint: `${p}/end_session`,
       registration_endpoint: `${p}/register`,
+      client_id_metadata_document_supported: true,
       prompt_values_supported: ['none', 'login', 'consent', 'select_account'],
       request_uri_parameter_supported: false,
       claims_supported: expect.arrayContaining(['sub', 'name', 'email', 'email_verified']) as unknown as string[],

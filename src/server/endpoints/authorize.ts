@@ -6,6 +6,7 @@ import {
 } from '../../core/authorization.js'
 import {createAuthorizationCode} from '../../core/codes.js'
 import {knownScopes} from '../../core/config.js'
+import {looksLikeMetadataDocumentUrl, MetadataDocumentCache, MetadataDocumentError, resolveMetadataDocumentClient} from '../../core/metadata-documents.js'
 import {readAuthorizationRequest, type ReadAuthorizationRequest, usePushedRequest} from '../../core/par.js'
 import {userSubjectProblem} from '../../core/subjects.js'
 import {cspAllowingRedirect, csrfMatches, currentPath, ensureSession, formDecision, presentedCsrf, sendCsrfFailure, sendErrorPage} from '../browser.js'
@@ -25,6 +26,7 @@ import {loginClaimsOf, sendSignIn} from './login.js'
  */
 
 export async function handleAuthorize(ctx: RequestContext): Promise<void> {
+  if (!(await resolveMetadataDocument(ctx))) return
   const read = validateOrAnswer(ctx, Params.fromSearch(ctx.url.searchParams), 302)
   if (!read) return
   const {request} = read
@@ -139,7 +141,7 @@ export async function handleAuthorize(ctx: RequestContext): Promise<void> {
     csrf: current.csrf,
     requestId: pending.id,
     user,
-    client: {id: request.client.id, name: request.client.name},
+    client: {id: request.client.id, name: request.client.name, ...(request.client.source === 'metadata' ? {host: new URL(request.client.id).host} : {})},
     scopes,
     redirectUri: request.redirectUri,
     switchUser: ctx.options.loginAs === undefined ? {action: `${ctx.options.prefix}/logout`, returnTo: currentPath(ctx)} : undefined,
@@ -236,6 +238,40 @@ function validateOrAnswer(ctx: RequestContext, params: Params, status: 302 | 303
       return undefined
     }
     throw error
+  }
+}
+
+const documentCaches = new WeakMap<object, MetadataDocumentCache>()
+
+/**
+ * A client_id that is an http(s) URL names a client ID metadata document (SPEC §10.4): fetch and
+ * check it (cached), and store the client it describes before the request is validated. Any
+ * failure is an error page naming the check, never a redirect. False when the page was sent.
+ */
+async function resolveMetadataDocument(ctx: RequestContext): Promise<boolean> {
+  const {store, config} = ctx.authority
+  if (!config.clientIdMetadataDocuments.enabled) return true
+  const search = ctx.url.searchParams
+  const clientIds = search.getAll('client_id')
+  const clientId = clientIds[0]
+  if (clientIds.length !== 1 || clientId === undefined || !looksLikeMetadataDocumentUrl(clientId) || search.has('request_uri')) return true
+  const known = store.clients.find(clientId)
+  if (known && known.source !== 'metadata') return true
+  const redirects = search.getAll('redirect_uri')
+  let cache = documentCaches.get(ctx.authority)
+  if (!cache) documentCaches.set(ctx.authority, (cache = new MetadataDocumentCache()))
+  try {
+    await resolveMetadataDocumentClient(store, config, cache, clientId, redirects.length === 1 && redirects[0] !== '' ? redirects[0] : undefined, ctx.authority.clock.now())
+    return true
+  } catch (error) {
+    if (!(error instanceof MetadataDocumentError)) throw error
+    sendErrorPage(ctx, 400, {
+      error: 'invalid_client',
+      title: `Client ID metadata document refused (${error.check})`,
+      message: error.message,
+      fix: 'The client publishes this document; its developer must fix it. passport fetches it without redirects, within 5 seconds, at most 5 KB of JSON whose client_id is its own URL.',
+    })
+    return false
   }
 }
 

@@ -48,6 +48,7 @@ export function metadata(ctx: Pick<RequestContext, 'authority' | 'options' | 'en
   if (served('par')) meta.pushed_authorization_request_endpoint = ctx.endpoint('/par')
   if (options.requirePar) meta.require_pushed_authorization_requests = true
   if (authority.config.registration.enabled) meta.registration_endpoint = ctx.endpoint('/register')
+  if (authority.config.clientIdMetadataDocuments.enabled) meta.client_id_metadata_document_supported = true
   return meta
 }
 

@@ -15,7 +15,8 @@ export interface ConsentView {
   csrf: string
   requestId: string
   user: string
-  client: {id: string; name: string}
+  /** `host`: for a client ID metadata document, the host that published it (shown prominently: anyone can publish one). */
+  client: {id: string; name: string; host?: string}
   scopes: ScopeView[]
   /** Where the answer will be sent (shown so a person can spot a wrong app). */
   redirectUri: string
@@ -41,6 +42,9 @@ export function consentPage(view: ConsentView): string {
   return layout(
     {title: `Authorize ${view.client.name}`, user: view.user},
     html`<div class="client"><span class="avatar" aria-hidden="true">${initial(view.client.name)}</span><h1><span>${view.client.name}</span> wants to access your account</h1></div>
+${view.client.host === undefined
+  ? ''
+  : html`<p class="published-by">Published by <strong class="client-host">${view.client.host}</strong>: this application describes itself in a document at <code>${view.client.id}</code>. Anyone can publish such a document; continue only if you trust <strong>${view.client.host}</strong>.</p>`}
 <dl class="facts">
 <dt>Signed in as</dt><dd><code>${view.user}</code></dd>
 <dt>Client id</dt><dd><code>${view.client.id}</code></dd>

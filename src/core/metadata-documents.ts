@@ -1,0 +1,288 @@
+import {lookup as dnsLookup, type LookupAddress} from 'node:dns'
+import {request as httpRequest, type IncomingMessage} from 'node:http'
+import {request as httpsRequest} from 'node:https'
+import {BlockList, isIP} from 'node:net'
+
+import {redirectUriMatches} from './authorization.js'
+import {GRANT_AUTHORIZATION_CODE, isLoopbackHost} from './clients.js'
+import type {PassportConfig} from './config.js'
+import {OAuthError} from './errors.js'
+import {checkRegistration} from './registration.js'
+import type {ClientRow} from '../store/clients.js'
+import type {Store} from '../store/index.js'
+
+/**
+ * Client ID metadata documents (draft-ietf-oauth-client-id-metadata-document, SPEC §10.4): a
+ * `client_id` that is an https URL with a path (or an http URL on a loopback host, for local
+ * development) names a JSON document describing the client, fetched from that URL. Anyone can
+ * publish one, so the fetch is fenced: no redirects, 5 s, 5 KB, JSON only, no private-network
+ * addresses unless the configuration allows them, and the consent page shows the document's host.
+ */
+
+export const METADATA_FETCH_TIMEOUT_MS = 5000
+export const METADATA_MAX_BYTES = 5 * 1024
+/** Longest a document is cached, whatever its Cache-Control says. */
+export const METADATA_MAX_CACHE_MS = 24 * 60 * 60 * 1000
+/** Documents cached at most (the oldest entry goes first). */
+const CACHE_ENTRIES = 100
+/** Clients from metadata documents kept in the database at most (the oldest goes first, with its tokens). */
+export const MAX_METADATA_CLIENTS = 1000
+
+/** A failed check: the error page names it (`check`) and says what is wrong. */
+export class MetadataDocumentError extends OAuthError {
+  constructor(
+    readonly check: string,
+    description: string,
+  ) {
+    super('invalid_client', description)
+  }
+}
+
+/** Is this client_id one to resolve as a metadata document (an http(s) URL)? */
+export function looksLikeMetadataDocumentUrl(clientId: string): boolean {
+  return clientId.startsWith('https://') || clientId.startsWith('http://')
+}
+
+/** Checks the client_id URL itself (before any fetch); returns the parsed URL. */
+export function checkMetadataDocumentUrl(clientId: string): URL {
+  const fail = (description: string): never => {
+    throw new MetadataDocumentError('client_id URL', description)
+  }
+  let url: URL
+  try {
+    url = new URL(clientId)
+  } catch {
+    return fail(`The client_id ${clientId} is not a valid URL.`)
+  }
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+    fail(`The client_id ${clientId} uses plain http on a host that is not a loopback address; a client ID metadata document must be served over https (http only on localhost, 127.0.0.1 or [::1]).`)
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') fail(`The client_id ${clientId} must be an https URL.`)
+  if (clientId.includes('#')) fail(`The client_id ${clientId} must not contain a fragment.`)
+  if (url.username !== '' || url.password !== '') fail(`The client_id ${clientId} must not contain a user name or password.`)
+  if (url.pathname === '/' || url.pathname === '') fail(`The client_id ${clientId} must have a path (e.g. https://app.example/client.json).`)
+  if (/\/\.\.?(\/|$)/.test(clientId.split('?')[0]!.slice(url.origin.length))) fail(`The client_id ${clientId} must not contain . or .. path segments.`)
+  return url
+}
+
+/** Private, link-local, unique-local, shared and unspecified ranges (loopback is allowed: local development). */
+const PRIVATE = new BlockList()
+for (const [net, prefix] of [['10.0.0.0', 8], ['172.16.0.0', 12], ['192.168.0.0', 16], ['169.254.0.0', 16], ['100.64.0.0', 10], ['0.0.0.0', 8], ['192.0.0.0', 24], ['198.18.0.0', 15], ['224.0.0.0', 4], ['240.0.0.0', 4]] as const) {
+  PRIVATE.addSubnet(net, prefix, 'ipv4')
+}
+for (const [net, prefix] of [['fc00::', 7], ['fe80::', 10], ['::', 128], ['ff00::', 8]] as const) PRIVATE.addSubnet(net, prefix, 'ipv6')
+
+function isLoopbackAddress(address: string): boolean {
+  return isIP(address) === 4 ? address.startsWith('127.') : address === '::1' || address.toLowerCase().startsWith('::ffff:127.')
+}
+
+/** Why an address may not be fetched from, or undefined. */
+export function addressProblem(address: string, allowPrivateNetworks: boolean): string | undefined {
+  if (isLoopbackAddress(address)) return undefined
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1]
+  const family = mapped ? 'ipv4' : isIP(address) === 6 ? 'ipv6' : 'ipv4'
+  if (!allowPrivateNetworks && PRIVATE.check(mapped ?? address, family)) {
+    return `it resolves to the private or link-local address ${address}; set "clientIdMetadataDocuments": {"allowPrivateNetworks": true} in the configuration to allow it`
+  }
+  return undefined
+}
+
+interface Fetched {
+  status: number
+  contentType: string
+  cacheControl: string | undefined
+  body: Buffer
+}
+
+/**
+ * GETs the document with the fences of SPEC §10.4. The host is resolved once, every address
+ * checked, and the connection made to a checked address (no second lookup to rebind).
+ */
+export function fetchMetadataDocument(url: URL, options: {allowPrivateNetworks: boolean; timeoutMs?: number}): Promise<Fetched> {
+  const timeoutMs = options.timeoutMs ?? METADATA_FETCH_TIMEOUT_MS
+  const literal = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname
+  // An IP literal is connected to without a lookup: check it here.
+  const literalProblem = isIP(literal) ? addressProblem(literal, options.allowPrivateNetworks) : undefined
+  if (literalProblem) return Promise.reject(new MetadataDocumentError('network address', `The client ID metadata document at ${url.href} was not fetched: ${literalProblem}.`))
+  return new Promise((resolve, reject) => {
+    let settled = false
+    const fail = (check: string, description: string) => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      req.destroy()
+      reject(new MetadataDocumentError(check, description))
+    }
+    const lookup = (hostname: string, lookupOptions: object, callback: (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void) => {
+      dnsLookup(hostname, {...lookupOptions, all: true}, (error, addresses) => {
+        if (error) return callback(error, '')
+        const list = addresses as LookupAddress[]
+        for (const entry of list) {
+          const problem = addressProblem(entry.address, options.allowPrivateNetworks)
+          if (problem) {
+            const refusal: NodeJS.ErrnoException = new Error(problem)
+            refusal.code = 'EPASSPORTPRIVATE'
+            return callback(refusal, '')
+          }
+        }
+        const wantsAll = (lookupOptions as {all?: boolean}).all === true
+        return wantsAll ? callback(null, list) : callback(null, list[0]!.address, list[0]!.family)
+      })
+    }
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest
+    const req = send(url, {method: 'GET', headers: {accept: 'application/json', 'user-agent': 'passport (client ID metadata document fetch)'}, lookup: lookup as never})
+    const timer = setTimeout(() => fail('fetch timeout', `Fetching ${url.href} took longer than ${timeoutMs / 1000} seconds.`), timeoutMs)
+    req.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPASSPORTPRIVATE') fail('network address', `The client ID metadata document at ${url.href} was not fetched: ${error.message}.`)
+      else fail('fetch', `The client ID metadata document at ${url.href} could not be fetched (${error.code ?? 'network error'}).`)
+    })
+    req.on('response', (res: IncomingMessage) => {
+      const status = res.statusCode ?? 0
+      if (status >= 300 && status < 400) {
+        fail('no redirects', `The client ID metadata document at ${url.href} answered with a redirect (${status}); redirects are not followed, serve the document at the client_id URL itself.`)
+        return
+      }
+      const declared = Number(res.headers['content-length'])
+      if (declared > METADATA_MAX_BYTES) {
+        fail('size', `The client ID metadata document at ${url.href} is larger than ${METADATA_MAX_BYTES} bytes.`)
+        return
+      }
+      const chunks: Buffer[] = []
+      let size = 0
+      res.on('data', (chunk: Buffer) => {
+        size += chunk.length
+        if (size > METADATA_MAX_BYTES) {
+          fail('size', `The client ID metadata document at ${url.href} is larger than ${METADATA_MAX_BYTES} bytes.`)
+          return
+        }
+        chunks.push(chunk)
+      })
+      res.on('error', () => fail('fetch', `The client ID metadata document at ${url.href} could not be read completely.`))
+      res.on('end', () => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        resolve({status, contentType: String(res.headers['content-type'] ?? ''), cacheControl: res.headers['cache-control'], body: Buffer.concat(chunks)})
+      })
+    })
+    req.end()
+  })
+}
+
+/**
+ * Checks a fetched document against the request (SPEC §10.4) and returns the client it describes.
+ * Every failure names its check.
+ */
+export function checkMetadataDocument(config: PassportConfig, clientId: string, fetched: Fetched, now: number): ClientRow {
+  const fail = (check: string, description: string): never => {
+    throw new MetadataDocumentError(check, description)
+  }
+  if (fetched.status !== 200) fail('status', `The client ID metadata document at ${clientId} answered HTTP ${fetched.status}, not 200.`)
+  const type = fetched.contentType.split(';')[0]!.trim().toLowerCase()
+  if (type !== 'application/json' && !/^application\/[a-z0-9.+-]+\+json$/.test(type)) {
+    fail('JSON', `The client ID metadata document at ${clientId} is not JSON (Content-Type ${type || 'missing'}; application/json expected).`)
+  }
+  let document: unknown
+  try {
+    document = JSON.parse(new TextDecoder('utf-8', {fatal: true}).decode(fetched.body))
+  } catch {
+    return fail('JSON', `The client ID metadata document at ${clientId} is not valid JSON.`)
+  }
+  if (typeof document !== 'object' || document === null || Array.isArray(document)) fail('JSON', `The client ID metadata document at ${clientId} is not a JSON object.`)
+  const doc = document as Record<string, unknown>
+  if (doc.client_id !== clientId) {
+    fail('client_id', `The client ID metadata document at ${clientId} names another client_id (${typeof doc.client_id === 'string' ? doc.client_id : 'none'}); it must be exactly its own URL.`)
+  }
+  const method = doc.token_endpoint_auth_method ?? 'none'
+  if (method !== 'none' && method !== 'private_key_jwt') {
+    fail('token_endpoint_auth_method', `The client ID metadata document at ${clientId} asks for token_endpoint_auth_method ${String(method)}; only none and private_key_jwt are allowed (a published document cannot hold a shared secret).`)
+  }
+  if (doc.client_secret !== undefined) fail('token_endpoint_auth_method', `The client ID metadata document at ${clientId} contains a client_secret; a published document cannot hold a shared secret.`)
+  let checked: ClientRow
+  try {
+    checked = checkRegistration(config, {...doc, token_endpoint_auth_method: method, grant_types: doc.grant_types ?? [GRANT_AUTHORIZATION_CODE]}, now).client
+  } catch (error) {
+    return fail('metadata', `The client ID metadata document at ${clientId} is not acceptable: ${(error as Error).message}`)
+  }
+  return {...checked, id: clientId, name: checked.metadata?.client_name === undefined ? new URL(clientId).host : checked.name, source: 'metadata'}
+}
+
+interface CacheEntry {
+  client: ClientRow
+  expiresAt: number
+}
+
+/** Fetched documents by URL, kept per Cache-Control (at most 24 h), at most {@link CACHE_ENTRIES}. */
+export class MetadataDocumentCache {
+  private readonly entries = new Map<string, CacheEntry>()
+
+  get(url: string, now: number): ClientRow | undefined {
+    const entry = this.entries.get(url)
+    if (!entry) return undefined
+    if (entry.expiresAt <= now) {
+      this.entries.delete(url)
+      return undefined
+    }
+    return entry.client
+  }
+
+  set(url: string, client: ClientRow, cacheControl: string | undefined, now: number): void {
+    const lifetime = cacheLifetime(cacheControl)
+    this.entries.delete(url)
+    if (lifetime <= 0) return
+    while (this.entries.size >= CACHE_ENTRIES) this.entries.delete(this.entries.keys().next().value!)
+    this.entries.set(url, {client, expiresAt: now + lifetime})
+  }
+
+  get size(): number {
+    return this.entries.size
+  }
+}
+
+/** Milliseconds a response may be kept: its max-age (or s-maxage), at most 24 h; 0 for no-store, no-cache or none. */
+export function cacheLifetime(cacheControl: string | undefined): number {
+  if (!cacheControl) return 0
+  const directives = cacheControl.toLowerCase().split(',').map((d) => d.trim())
+  if (directives.some((d) => d === 'no-store' || d === 'no-cache' || d === 'private')) return 0
+  const maxAge = directives.map((d) => /^(?:s-maxage|max-age)=(\d+)$/.exec(d)?.[1]).find((v) => v !== undefined)
+  if (maxAge === undefined) return 0
+  return Math.min(Number(maxAge) * 1000, METADATA_MAX_CACHE_MS)
+}
+
+/**
+ * Resolves a URL client_id for `/authorize`: from the cache or by fetching, checks the document
+ * and that `redirectUri` (when sent) is one of its `redirect_uris`, and upserts the client
+ * (source `metadata`) so that codes and the token endpoint find it. Throws
+ * {@link MetadataDocumentError}.
+ */
+export async function resolveMetadataDocumentClient(
+  store: Store,
+  config: PassportConfig,
+  cache: MetadataDocumentCache,
+  clientId: string,
+  redirectUri: string | undefined,
+  now: number,
+): Promise<ClientRow> {
+  const url = checkMetadataDocumentUrl(clientId)
+  let client = cache.get(clientId, now)
+  if (!client) {
+    const fetched = await fetchMetadataDocument(url, {allowPrivateNetworks: config.clientIdMetadataDocuments.allowPrivateNetworks})
+    client = checkMetadataDocument(config, clientId, fetched, now)
+    cache.set(clientId, client, fetched.cacheControl, now)
+  }
+  if (redirectUri !== undefined && !client.redirectUris.some((registered) => redirectUriMatches(registered, redirectUri))) {
+    throw new MetadataDocumentError('redirect_uri', `redirect_uri ${redirectUri} is not one of the redirect_uris of the client ID metadata document at ${clientId} (${client.redirectUris.join(', ') || 'none'}).`)
+  }
+  const existing = store.clients.find(clientId)
+  if (existing && existing.source !== 'metadata') {
+    throw new MetadataDocumentError('client_id', `The client id ${clientId} belongs to a client registered here (source ${existing.source}), not to a metadata document.`)
+  }
+  store.transaction(() => {
+    if (!existing) {
+      const excess = store.clients.countBySource('metadata') - MAX_METADATA_CLIENTS + 1
+      if (excess > 0) for (const id of store.clients.oldestBySource('metadata', excess)) store.clients.delete(id)
+    }
+    store.clients.upsert({...client, createdAt: existing?.createdAt ?? now})
+  })
+  return client
+}
