@@ -40,6 +40,7 @@ beforeAll(async () => {
       clients: [
         {id: 'web', name: 'Web app', secret: 'web-secret-long', redirectUris: ['http://localhost:3000/callback']},
         {id: 'signer', name: 'Signer', jwks: publicJwks, ...machine},
+        {id: 'signer-web', name: 'Signer web', jwks: publicJwks, redirectUris: ['http://localhost:3000/callback'], grants: ['authorization_code', 'refresh_token'], scopes: ['read']},
         {id: 'remote', name: 'Remote keys', jwksUri: `${jwksOrigin}/jwks`, ...machine},
         {id: 'redirecting', name: 'Redirecting keys', jwksUri: `${jwksOrigin}/redirect`, ...machine},
         {id: 'big', name: 'Big keys', jwksUri: `${jwksOrigin}/big`, ...machine},
@@ -148,6 +149,26 @@ describe('private_key_jwt (RFC 7523 §2.2, SPEC §10.6)', () => {
     await expectInvalidClient(await as('redirecting'), `Client assertion: the jwks_uri ${jwksOrigin}/redirect redirects (HTTP 302); redirects are not followed.`)
     await expectInvalidClient(await as('big'), `Client assertion: the jwks_uri ${jwksOrigin}/big returned more than 64 KB.`)
     await expectInvalidClient(await as('html'), `Client assertion: the jwks_uri ${jwksOrigin}/html did not return JSON.`)
+  })
+
+  it('the same function authenticates at PAR and revocation: a pushed request and a revocation signed by the client', async () => {
+    const signed = (aud: string) => assertion({iss: 'signer-web', sub: 'signer-web', aud})
+    const par = await post(`${server.url}/oauth/par`, {
+      response_type: 'code',
+      redirect_uri: 'http://localhost:3000/callback',
+      scope: 'read',
+      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+      code_challenge_method: 'S256',
+      client_assertion_type: ASSERTION_TYPE,
+      client_assertion: await signed(`${server.url}/oauth/par`),
+    })
+    expect([par.status, par.json.expires_in]).toEqual([201, 60])
+    const unsigned = await post(`${server.url}/oauth/par`, {response_type: 'code', redirect_uri: 'http://localhost:3000/callback', client_assertion_type: ASSERTION_TYPE, client_assertion: 'x.y.z'})
+    expect([unsigned.status, unsigned.json.error]).toEqual([401, 'invalid_client'])
+    const token = (await tokenRequest(await assertion())).json.access_token as string
+    const revoked = await post(`${server.url}/oauth/revoke`, {token, client_assertion_type: ASSERTION_TYPE, client_assertion: await assertion()})
+    expect(revoked.status).toBe(200)
+    expect(server.row<{revoked_at: number | null}>('SELECT revoked_at FROM oauth_access_tokens WHERE id = ?', decodeJwt(token).jti)!.revoked_at).not.toBeNull()
   })
 
   it('oauth4webapi PrivateKeyJwt: client credentials and introspection', async () => {
