@@ -7,7 +7,8 @@ const typedArrayName = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uin
  * JWS with this method when it exists; without it jose falls back to `String.fromCharCode`,
  * `btoa` and three regular-expression replaces, which cost the event loop 25–40 µs per token signed
  * (see docs/performance.md). Installed only where the method is missing, with the specification's
- * argument checks; a native method is never replaced.
+ * argument checks; a native method is never replaced. Only the `passport` process installs it
+ * (src/cli/main.ts): the library changes no global (SPEC §9).
  */
 export function provideUint8ArrayToBase64(): void {
   if (typeof (Uint8Array.prototype as {toBase64?: unknown}).toBase64 === 'function') return

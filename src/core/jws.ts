@@ -2,10 +2,7 @@ import type {KeyObject} from 'node:crypto'
 
 import {CompactSign} from 'jose'
 
-import {provideUint8ArrayToBase64} from './base64.js'
 import type {SigningAlgorithm} from './keys.js'
-
-provideUint8ArrayToBase64()
 
 const UTF8 = new TextEncoder()
 
