@@ -2,7 +2,8 @@ import * as Flags from '@oclif/core/flags'
 
 import {BaseCommand} from '../../cli/base-command.js'
 import {UsageError, UserError} from '../../errors.js'
-import {isRsaAlgorithm, KEY_SIZES, rotateKeys, SIGNING_ALGORITHMS, type SigningAlgorithm} from '../../core/keys.js'
+import {isRsaAlgorithm, KEY_SIZES, SIGNING_ALGORITHMS, type SigningAlgorithm} from '../../core/keys.js'
+import {rotateSigningKey} from '../../core/keys/rotation.js'
 
 export default class KeysRotate extends BaseCommand<typeof KeysRotate> {
   static override description =
@@ -23,12 +24,8 @@ export default class KeysRotate extends BaseCommand<typeof KeysRotate> {
     if (location.privateKeyPem || location.publicKeyPem) {
       throw new UserError('The signing keys come from PASSPORT_PRIVATE_KEY / PASSPORT_PUBLIC_KEY, which passport cannot rewrite; rotate them where those variables are set.')
     }
-    const now = Date.now()
-    // The old key must verify every unrevoked access token still in the database, and id tokens.
-    const latest = this.authority().store.accessTokens.latestExpiry() ?? 0
-    const publishUntil = Math.max(latest, now + this.config_.idTokensExpireIn)
-    const {kid, alg, retiredKid, retiredAlg} = await rotateKeys(location.directory, publishUntil, {
-      now,
+    // The old key stays published until every token it may have signed has expired (core/keys/rotation.ts).
+    const {kid, alg, retiredKid, retiredAlg, publishUntil} = await rotateSigningKey(this.authority(), location.directory, {
       ...(this.flags.alg === undefined ? {} : {alg: this.flags.alg}),
       ...(this.flags.bits === undefined ? {} : {bits: this.flags.bits}),
     })
