@@ -5,7 +5,7 @@ import {join, resolve} from 'node:path'
 import {calculateJwkThumbprint, errors as joseErrors, type JWK} from 'jose'
 
 import {ConflictError, InvalidInputError, KeyError} from '../errors.js'
-import {errorCode, makeDirectory, ownershipProblem, writeFileSafely} from './files.js'
+import {errorCode, makeDirectory, ownershipProblem, writeFileSafely} from '../files.js'
 
 export const PRIVATE_KEY_FILE = 'oauth-private.key'
 export const PUBLIC_KEY_FILE = 'oauth-public.key'

@@ -4,7 +4,7 @@ import {dirname} from 'node:path'
 import Database from 'better-sqlite3'
 
 import {UserError} from '../errors.js'
-import {createFileExclusively, errorCode, lstatIfExists, makeDirectory, ownershipProblem} from '../core/files.js'
+import {createFileExclusively, errorCode, lstatIfExists, makeDirectory, ownershipProblem} from '../files.js'
 import {MIGRATIONS} from './migrations.js'
 
 export type Db = Database.Database
