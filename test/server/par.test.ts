@@ -3,6 +3,7 @@ import {spawn} from 'node:child_process'
 import {join} from 'node:path'
 
 import Database from 'better-sqlite3'
+import {exportJWK, generateKeyPair} from 'jose'
 import * as oauth from 'oauth4webapi'
 import * as client from 'openid-client'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -21,6 +22,10 @@ const REDIRECT = 'http://localhost:3000/callback'
 const URN = 'urn:ietf:params:oauth:request_uri:'
 const insecure = {[oauth.allowInsecureRequests]: true} as const
 
+/** A key pair for the private_key_jwt client (RFC 7523), made before the server starts. */
+const SIGNER = await generateKeyPair('ES256', {extractable: true})
+const SIGNER_JWK = {...(await exportJWK(SIGNER.publicKey)), kid: 'signer-1', alg: 'ES256', use: 'sig'}
+
 const CONFIG = {
   scopes: {read: 'Read', write: 'Write'},
   users: {alice: {name: 'Alice Example'}},
@@ -30,6 +35,7 @@ const CONFIG = {
     {id: 'spa', name: 'Single-page app', redirectUris: [REDIRECT]},
     {id: 'other', name: 'Other app', secret: 'other-secret-123', redirectUris: [REDIRECT]},
     {id: 'strict', name: 'PAR only', secret: 'strict-secret-123', redirectUris: [REDIRECT], requirePar: true},
+    {id: 'keyed', name: 'Signed assertions', jwks: {keys: [SIGNER_JWK]}, redirectUris: [REDIRECT]},
   ],
 }
 
@@ -124,6 +130,29 @@ describe('PAR with real clients (headless: --login-as alice --auto-approve)', ()
     const callback = oauth.validateAuthResponse(as, web, new URL(answer.headers.get('location')!), state)
     const tokens = await oauth.processAuthorizationCodeResponse(as, web, await oauth.authorizationCodeGrantRequest(as, web, auth, callback, REDIRECT, verifier, insecure))
     expect(tokens).toMatchObject({token_type: 'bearer', scope: 'read'})
+  })
+
+  it('checklist 83: oauth4webapi with private_key_jwt (RFC 7523): the PAR endpoint authenticates it as the token endpoint does', async () => {
+    const issuer = new URL(server.issuer)
+    const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, {algorithm: 'oauth2', ...insecure}))
+    const keyed: oauth.Client = {client_id: 'keyed'}
+    const auth = oauth.PrivateKeyJwt({key: SIGNER.privateKey, kid: 'signer-1'})
+    const verifier = oauth.generateRandomCodeVerifier()
+    const params = new URLSearchParams({redirect_uri: REDIRECT, scope: 'read', response_type: 'code', code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256'})
+    const pushed = await oauth.processPushedAuthorizationResponse(as, keyed, await oauth.pushedAuthorizationRequest(as, keyed, auth, params, insecure))
+    const answer = await fetch(`${as.authorization_endpoint}?client_id=keyed&request_uri=${encodeURIComponent(pushed.request_uri)}`, {redirect: 'manual'})
+    const callback = oauth.validateAuthResponse(as, keyed, new URL(answer.headers.get('location')!), oauth.expectNoState)
+    const tokens = await oauth.processAuthorizationCodeResponse(as, keyed, await oauth.authorizationCodeGrantRequest(as, keyed, auth, callback, REDIRECT, verifier, insecure))
+    expect(tokens.scope).toBe('read')
+    // The assertion is never stored with the pushed request.
+    const stored = server.db.prepare("SELECT parameters FROM oauth_pushed_requests WHERE client_id = 'keyed'").all() as Array<{parameters: string}>
+    expect(stored.map((r) => r.parameters).join()).not.toContain('client_assertion')
+
+    // An assertion signed by another key is invalid_client, as at the token endpoint.
+    const stranger = await generateKeyPair('ES256')
+    const refused = await oauth.pushedAuthorizationRequest(as, keyed, oauth.PrivateKeyJwt({key: stranger.privateKey, kid: 'signer-1'}), params, insecure)
+    expect(refused.status).toBe(401)
+    expect(((await refused.json()) as {error: string}).error).toBe('invalid_client')
   })
 
   it('openid-client v6: buildAuthorizationUrlWithPAR (public client, none), then the code grant with PKCE and nonce', async () => {
