@@ -103,6 +103,13 @@ export async function plainMcp(port = 0): Promise<Listening> {
   return listen((req, res) => {
     void (async () => {
       const body = req.method === 'POST' ? await readJson(req) : undefined
+      const scopes = String(req.headers['x-passport-scope'] ?? '').split(' ')
+      if (callsAdmin(body) && !scopes.includes('admin')) {
+        // The service's own per-tool check: the proxy passes its 403 through, and the client steps up.
+        res.writeHead(403, {'WWW-Authenticate': 'Bearer error="insufficient_scope", error_description="admin-action needs admin", scope="mcp admin"', 'Content-Type': 'application/json'})
+        res.end(JSON.stringify({error: 'insufficient_scope', error_description: 'admin-action needs admin'}))
+        return
+      }
       await serveMcp(req, res, body, (extra) => {
         const headers = extra.requestInfo?.headers ?? {}
         return {sub: headers['x-passport-sub'], clientId: headers['x-passport-client-id'], scope: headers['x-passport-scope'], authorization: headers.authorization ?? null}

@@ -229,6 +229,23 @@ describe('MCP client 2.x (@modelcontextprotocol/client), interactive, kit-protec
     }
   })
 
+  it('step-up through passport protect: the service behind it answers 403 insufficient_scope for a tool, the client obtains admin', async () => {
+    const resource = proxy.json.resource as string
+    const provider = new HeadlessProvider('http://127.0.0.1:7783/callback', {client_name: 'MCP v2 step-up via protect', grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none'})
+    const client = await connectV2(resource, provider)
+    await expect(client.callTool({name: 'admin-action'})).rejects.toThrow(v2.UnauthorizedError)
+    expect(provider.authorizationUrls.at(-1)!.searchParams.get('scope')?.split(' ')).toEqual(expect.arrayContaining(['admin', 'mcp']))
+    const transport = new v2.StreamableHTTPClientTransport(new URL(resource), {authProvider: provider as never})
+    await transport.finishAuth(provider.callback!)
+    const again = new v2.Client({name: 'test-v2', version: '1.0.0'})
+    await again.connect(transport)
+    const done = text(await again.callTool({name: 'admin-action'}))
+    expect(done).toMatchObject({done: true, sub: 'alice'})
+    expect((done.scope as string).split(' ')).toEqual(expect.arrayContaining(['mcp', 'admin']))
+    await again.close()
+    await client.close()
+  })
+
   it('interactive through passport protect', async () => {
     const resource = proxy.json.resource as string
     const provider = new HeadlessProvider('http://127.0.0.1:7782/callback', {client_name: 'MCP v2 via protect', grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none'})
