@@ -2,7 +2,7 @@
 // `npm run bench`: every performance figure of SPEC §9 in one run on one machine, side by side,
 // as a table on stdout and as JSON in bench/results/latest.json. Only same-run ratios count.
 //
-//   npm run bench [-- --quick] [-- --only token,bearer,cold,scale,mcp] [-- --rows N]
+//   npm run bench [-- --quick] [-- --only token,bearer,cold,scale,mcp,control] [-- --rows N]
 //   BENCH_DURATION=seconds per load run (default 20, 3 with --quick); BENCH_RUNS=cold-start runs.
 //
 // Everything listens on 127.0.0.1 port 0, every loop is bounded, every child is killed on exit.
@@ -59,6 +59,7 @@ const results = {
   cold: [],
   scale: {},
   mcp: {},
+  control: [],
   targets: [],
 }
 
@@ -118,6 +119,12 @@ const servers = {
     label: 'passport serve',
     tokenPath: '/oauth/token',
     start: () => startServer(NODE, [BIN, 'serve', '--port', '0', '--json', '--quiet', ...passportFlags(database)], {cwd: work}),
+  }),
+  // passport with the test-control API on (serve --control) and no fault armed (docs/testing.md).
+  passportControl: (database) => ({
+    label: 'passport serve --control',
+    tokenPath: '/oauth/token',
+    start: () => startServer(NODE, [BIN, 'serve', '--port', '0', '--json', '--quiet', '--control', ...passportFlags(database)], {cwd: work}),
   }),
   baseline: (database) => ({
     label: 'baseline (node:http+jose+SQLite)',
@@ -248,6 +255,23 @@ async function benchTokenEndpoint() {
     ['oauth2-mock-server', servers.mock()],
     ['oidc-provider', servers.oidc()],
   ]
+  await tokenRows(defs, results.token)
+}
+
+/**
+ * `--only control`: passport with and without `--control` (no fault armed), interleaved as the
+ * token section measures, for the SPEC §11 target (within 5%).
+ */
+async function benchControl() {
+  const defs = [
+    ['passport', servers.passport(await passportDatabase('control-passport.sqlite'))],
+    ['passport-control', servers.passportControl(await passportDatabase('control-passport-control.sqlite'))],
+  ]
+  await tokenRows(defs, results.control)
+}
+
+/** Starts every server of `defs` and measures their token endpoints in interleaved rounds, into `into`. */
+async function tokenRows(defs, into) {
   // All servers run at once (idle ones cost nothing) and are measured in interleaved rounds,
   // A B C D then D C B A, so drift and other load on a shared machine hit every server alike.
   const live = []
@@ -255,7 +279,7 @@ async function benchTokenEndpoint() {
     for (const [name, def] of defs) {
       log(`token endpoint: starting ${def.label}`)
       const row = {name, label: def.label, runs: []}
-      results.token.push(row)
+      into.push(row)
       const {server, error} = await tryStart(def)
       if (!server) {
         row.unavailable = name === 'passport' ? `${NA} (${error})` : error
@@ -663,6 +687,12 @@ function computeTargets() {
     const m = results.mcp
     target('mcp: server time per flow (register → authorize → token → refresh) < 150 ms', m.server_ms_per_flow_p50 ?? null, typeof m.server_ms_per_flow_p50 === 'number' && m.server_ms_per_flow_p50 < 150, m.unavailable ?? (m.parallel ? `${m.parallel.flows_per_s} flows/s with ${m.parallel.workers} parallel clients, ${m.parallel.cpu_ms_per_flow} ms server CPU per flow` : undefined))
   }
+  for (const c of SECTIONS.has('control') ? CONNECTIONS : []) {
+    const run = (name) => results.control.find((r) => r.name === name)?.runs.find((x) => x.connections === c)
+    const r = ratio(run('passport-control')?.req_per_s, run('passport')?.req_per_s)
+    const cpu = ratio(run('passport-control')?.cpu_ms_per_req, run('passport')?.cpu_ms_per_req)
+    target(`control ${c} conn: passport --control ÷ passport ≥ 0.95`, r, r >= 0.95, r === null ? undefined : `${run('passport-control').req_per_s} vs ${run('passport').req_per_s} req/s; server CPU per token ${cpu}×`)
+  }
   const s = results.scale
   if (s.passport) {
     const r = ratio(s.passport.rows?.req_per_s, s.passport.empty?.req_per_s)
@@ -697,7 +727,7 @@ function printTable() {
   line()
   line(`1. Token endpoint, client_credentials, RS256-2048, loopback (autocannon, ${ROUNDS} interleaved rounds per row)`)
   line(`   ${pad('server', 34)} ${pad('conn', 4, true)} ${pad('req/s', 7, true)} ${pad('p50 ms', 7, true)} ${pad('p99 ms', 7, true)} ${pad('CPU ms/req', 10, true)} ${pad('RSS MB', 7, true)} ${pad('non-2xx', 8, true)}  token`)
-  for (const row of results.token) {
+  for (const row of [...results.token, ...results.control]) {
     if (row.unavailable) {
       line(`   ${pad(row.label, 34)} ${row.unavailable}`)
       continue
@@ -784,6 +814,7 @@ try {
     ['cold', () => benchColdStart()],
     ['scale', () => benchScale()],
     ['mcp', () => benchMcp()],
+    ['control', () => benchControl()],
   ]
   for (const [name, fn] of sections) {
     if (!SECTIONS.has(name)) continue

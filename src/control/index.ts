@@ -94,12 +94,12 @@ export class Control {
   /** Records the request in the log once answered; control calls themselves are left out. */
   track(req: IncomingMessage, res: ServerResponse, started: number): void {
     const at = this.authority.clock.now()
-    res.once('close', () => {
+    res.on('close', () => {
       const path = (req.url ?? '').split('?', 1)[0]!
       if (path.startsWith('/_passport/')) return
       const notes = notesOf(req) ?? this.authorizeNotes(req, path)
       this.requests.add({
-        at: new Date(at).toISOString(),
+        at,
         method: req.method ?? '',
         path: path.length > MAX_LOGGED_PATH ? `${path.slice(0, MAX_LOGGED_PATH)}…` : path,
         // A connection dropped before an answer logs status 0.

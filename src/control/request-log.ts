@@ -14,17 +14,20 @@ export interface LoggedRequest {
   duration: number
 }
 
+/** An entry as kept: `at` in Unix ms (formatted only when read). */
+export type RawLoggedRequest = Omit<LoggedRequest, 'at'> & {at: number}
+
 /** The last {@link capacity} requests, oldest first: a ring buffer, O(1) per request. */
 export class RequestLog {
-  private readonly entries: (LoggedRequest | undefined)[]
+  private readonly entries: (RawLoggedRequest | undefined)[]
   private next = 0
   private count = 0
 
   constructor(readonly capacity = 1000) {
-    this.entries = new Array<LoggedRequest | undefined>(capacity)
+    this.entries = new Array<RawLoggedRequest | undefined>(capacity)
   }
 
-  add(entry: LoggedRequest): void {
+  add(entry: RawLoggedRequest): void {
     this.entries[this.next] = entry
     this.next = (this.next + 1) % this.capacity
     if (this.count < this.capacity) this.count++
@@ -34,7 +37,10 @@ export class RequestLog {
   list(): LoggedRequest[] {
     const out: LoggedRequest[] = []
     const start = (this.next - this.count + this.capacity) % this.capacity
-    for (let i = 0; i < this.count; i++) out.push(this.entries[(start + i) % this.capacity]!)
+    for (let i = 0; i < this.count; i++) {
+      const entry = this.entries[(start + i) % this.capacity]!
+      out.push({...entry, at: new Date(entry.at).toISOString()})
+    }
     return out
   }
 

@@ -34,6 +34,19 @@ describe('--login-claim / startServer({loginClaims}): claims for every headless 
     expect(decodeJwt(refreshed.json.id_token as string)).toMatchObject({role: 'auditor', groups: ['dev', 'ops']})
   })
 
+  it('the device flow too: approved on the device page as --login-as, the device gets the claims', async () => {
+    const started = await post(server.endpoints.deviceAuthorization, {client_id: 'tv', scope: 'openid profile'})
+    expect(started.status).toBe(200)
+    const browser = new Browser(server.url())
+    const page = await browser.get('/oauth/device', {Accept: 'application/json'})
+    const {csrf_token: csrf} = (await page.json()) as {csrf_token: string}
+    const approved = await browser.postJson('/oauth/device/approve', {user_code: started.json.user_code, approved: true}, {'X-CSRF-Token': csrf})
+    expect(approved.status).toBe(200)
+    const tokens = await post(server.endpoints.token, {grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: started.json.device_code as string, client_id: 'tv'})
+    expect(tokens.status).toBe(200)
+    expect(decodeJwt(tokens.json.id_token as string)).toMatchObject({sub: 'alice', role: 'auditor', groups: ['dev', 'ops']})
+  })
+
   it('a reserved claim is refused at start', async () => {
     await expect(startHandle({loginClaims: {aud: 'x'}})).rejects.toThrow('loginClaims cannot set "aud": passport sets it itself.')
   })
