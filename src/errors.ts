@@ -123,6 +123,8 @@ export type InvalidTokenReason =
   /** Not recorded by the authority's database (unknown `jti`), or its record does not match. */
   | 'unrecorded'
   | 'revoked'
+  /** RFC 9449: a DPoP-bound token without its valid proof, or an unbound one sent with the DPoP scheme. */
+  | 'dpop'
 
 /**
  * A bearer token failed verification (RFC 6750 §3.1 `invalid_token`). `reason` says which check

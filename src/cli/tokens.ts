@@ -18,6 +18,7 @@ export interface TokenFlags {
   audience?: string
   resource?: string[]
   issuer?: string
+  'dpop-jkt'?: string
 }
 
 export type MintedView = Pick<TokenResponse, 'access_token' | 'token_type' | 'expires_in' | 'scope'>
@@ -38,6 +39,7 @@ export async function mintFromFlags(flags: TokenFlags, open: (issuer: string | u
     ...(claims === undefined ? {} : {claims}),
     ...(flags.audience === undefined ? {} : {audience: flags.audience}),
     ...(flags.resource === undefined ? {} : {resources: flags.resource}),
+    ...(flags['dpop-jkt'] === undefined ? {} : {dpopJkt: flags['dpop-jkt']}),
   })
   const keys = await authority.signingKeys()
   if (keys.permissionWarning) warn(keys.permissionWarning)

@@ -1,5 +1,6 @@
 import {GRANT_AUTHORIZATION_CODE} from './clients.js'
 import {knownScopes, type PassportConfig} from './config.js'
+import {checkDpopJkt} from './dpop.js'
 import {OAuthError, UserError} from '../errors.js'
 import {resourceScopeProblem, validateResources} from './resources.js'
 import {parseScope, scopeProblem} from './scopes.js'
@@ -34,6 +35,8 @@ export interface AuthorizationRequest {
   nonce: string | null
   /** RFC 8707 resources (registered, without duplicates); empty for none. */
   resources: string[]
+  /** RFC 9449 §10: the DPoP key the code will be bound to. */
+  dpopJkt: string | null
   loginHint: string | undefined
   prompt: string[]
   maxAge: number | undefined
@@ -132,6 +135,7 @@ export function validateAuthorizationRequest(
   } catch (error) {
     fail('invalid_request', describe(error))
   }
+  const dpopJkt = read('dpop_jkt')
   const loginHint = read('login_hint')
   const prompt = read('prompt')
   const maxAge = read('max_age')
@@ -176,6 +180,14 @@ export function validateAuthorizationRequest(
   const resourceProblem = resourceScopeProblem(config.resources, resources, scopes)
   if (resourceProblem) fail('invalid_scope', resourceProblem)
 
+  if (dpopJkt !== undefined) {
+    try {
+      checkDpopJkt(dpopJkt)
+    } catch (error) {
+      fail('invalid_request', describe(error))
+    }
+  }
+
   return {
     client,
     redirectUri,
@@ -186,6 +198,7 @@ export function validateAuthorizationRequest(
     codeChallengeMethod: codeChallenge === undefined ? null : 'S256',
     nonce: nonce ?? null,
     resources,
+    dpopJkt: dpopJkt ?? null,
     loginHint,
     prompt: prompts,
     maxAge: maxAgeSeconds,

@@ -14,6 +14,8 @@ export interface NewAuthorizationCode {
   nonce: string | null
   /** RFC 8707 resources the authorization was for; null for none. */
   resource: string[] | null
+  /** RFC 9449 §10 `dpop_jkt`: the key the code's tokens must be bound to. */
+  dpopJkt?: string | null
   authTime: number | null
 }
 
@@ -23,7 +25,7 @@ export interface NewAuthorizationCode {
  */
 export function createAuthorizationCode(store: Store, input: NewAuthorizationCode, ttl: number, now = Date.now()): {code: string; row: AuthCodeRow} {
   const code = randomToken()
-  const row: AuthCodeRow = {id: uuidv7(now), codeHash: sha256(code), ...input, redeemedAt: null, revokedAt: null, createdAt: now, expiresAt: now + ttl}
+  const row: AuthCodeRow = {id: uuidv7(now), codeHash: sha256(code), ...input, dpopJkt: input.dpopJkt ?? null, redeemedAt: null, revokedAt: null, createdAt: now, expiresAt: now + ttl}
   store.authCodes.insert(row)
   return {code, row}
 }

@@ -33,6 +33,8 @@ export interface ClientConfig {
   /** Public keys for private_key_jwt (RFC 7523): a JWK Set, or the URL it is published at. */
   jwks?: JwkSet
   jwksUri?: string
+  /** RFC 9449: the client gets only DPoP-bound tokens; a token request without a proof is refused. */
+  requireDpop?: boolean
 }
 
 /** The resolved configuration: every value present, lifetimes in milliseconds. */
@@ -127,7 +129,7 @@ const LIFETIME_KEYS = [
 
 const TOP_LEVEL_KEYS = new Set<string>(['$schema', 'issuer', 'scopes', 'users', 'claims', 'clients', 'keyPath', 'database', ...LIFETIME_KEYS, 'resources', 'registration', 'clientIdMetadataDocuments'])
 const USER_KEYS = new Set(['name', 'email', 'email_verified', 'claims'])
-const CLIENT_KEYS = new Set(['id', 'name', 'secret', 'redirectUris', 'grants', 'scopes', 'autoApprove', 'requirePar', 'jwks', 'jwksUri'])
+const CLIENT_KEYS = new Set(['id', 'name', 'secret', 'redirectUris', 'grants', 'scopes', 'autoApprove', 'requirePar', 'jwks', 'jwksUri', 'requireDpop'])
 
 export const DEFAULT_CONFIG_FILE = 'passport.config.json'
 
@@ -272,6 +274,7 @@ export function parseConfig(raw: unknown, file?: string): PassportConfig {
       if (c.scopes !== undefined && !isStringArray(c.scopes)) fail(`${at}.scopes`, 'an array of scope names')
       if (c.autoApprove !== undefined && typeof c.autoApprove !== 'boolean') fail(`${at}.autoApprove`, 'true or false')
       if (c.requirePar !== undefined && typeof c.requirePar !== 'boolean') fail(`${at}.requirePar`, 'true or false')
+      if (c.requireDpop !== undefined && typeof c.requireDpop !== 'boolean') fail(`${at}.requireDpop`, 'true or false')
       const entry: ClientConfig = {
         id: c.id as string,
         name: (c.name as string | undefined) ?? (c.id as string),
@@ -294,6 +297,7 @@ export function parseConfig(raw: unknown, file?: string): PassportConfig {
       }
       if (entry.jwks !== undefined && entry.jwksUri !== undefined) fail(`${at}.jwksUri`, 'absent when jwks is given (one or the other)')
       if ((entry.jwks !== undefined || entry.jwksUri !== undefined) && entry.secret !== undefined) fail(`${at}.secret`, 'absent for a client that authenticates with private_key_jwt (jwks / jwksUri)')
+      if (c.requireDpop === true) entry.requireDpop = true
       config.clients.push(entry)
     })
   }

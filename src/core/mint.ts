@@ -32,6 +32,8 @@ export interface MintTokenOptions {
    * `scopes` limit the scopes. Not together with `audience`.
    */
   resources?: readonly string[]
+  /** RFC 9449: bind the token to this DPoP key (an RFC 7638 SHA-256 thumbprint): `cnf.jkt`, `token_type: DPoP`. */
+  dpopJkt?: string
   now?: number
 }
 
@@ -61,6 +63,7 @@ export async function mintToken(authority: Authority, options: MintTokenOptions 
   }
   if (resources.length > 0 && options.audience !== undefined) throw new InvalidInputError('Give either an audience or resources, not both: a resource becomes the audience.')
   const audience = resources.length > 0 ? audienceOf(resources) : normalizeAudience(options.audience)
+  const jkt = normalizeJkt(options.dpopJkt)
   const client = resolveClient(authority, options.client, now)
   if (userId !== null) assertUserSubject(userId, client.id)
   assertScopes(scopes, client, authority.config)
@@ -76,6 +79,7 @@ export async function mintToken(authority: Authority, options: MintTokenOptions 
       grantType: userId === null ? GRANT_CLIENT_CREDENTIALS : GRANT_CLI,
       ...(audience === undefined ? {} : {audience}),
       ...(claims === undefined ? {} : {claims}),
+      ...(jkt === undefined ? {} : {jkt}),
     },
     now,
   )
@@ -162,4 +166,10 @@ function checkClaims(claims: Record<string, unknown> | undefined): Record<string
   if (claims === undefined) return undefined
   assertCustomClaims(claims)
   return Object.keys(claims).length === 0 ? undefined : claims
+}
+
+function normalizeJkt(jkt: string | undefined): string | undefined {
+  if (jkt === undefined) return undefined
+  if (!/^[A-Za-z0-9_-]{43}$/.test(jkt)) throw new InvalidInputError(`The DPoP key thumbprint (dpop_jkt) must be the 43-character base64url SHA-256 JWK thumbprint (RFC 7638) of the client's key; got "${jkt.slice(0, 60)}".`)
+  return jkt
 }

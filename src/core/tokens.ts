@@ -29,8 +29,13 @@ export interface TokenRequest {
   name?: string
   /** The code, device code or refresh family the tokens descend from. */
   familyId?: string
-  /** Issue a refresh token too (user tokens only). */
-  refresh?: {ttl: number; authTime?: number | null; nonce?: string | null}
+  /**
+   * Issue a refresh token too (user tokens only). `jkt` binds it to a DPoP key (RFC 9449 §5:
+   * public clients' refresh tokens).
+   */
+  refresh?: {ttl: number; authTime?: number | null; nonce?: string | null; jkt?: string | null}
+  /** RFC 9449: bind the access token to this DPoP key (`cnf.jkt`, `token_type: DPoP`). */
+  jkt?: string
 }
 
 /** RFC 8693 §4.1: the acting party, and (nested) whoever acted before it. */
@@ -51,7 +56,7 @@ export interface PlannedTokens {
 /** The RFC 6749 §5.1 token response. */
 export interface TokenResponse {
   access_token: string
-  token_type: 'Bearer'
+  token_type: 'Bearer' | 'DPoP'
   expires_in: number
   scope: string
   refresh_token?: string
@@ -104,6 +109,7 @@ export function planTokens(request: TokenRequest, now = Date.now()): PlannedToke
       audience: request.audience ?? null,
       authTime: request.refresh.authTime ?? null,
       nonce: request.refresh.nonce ?? null,
+      jkt: request.refresh.jkt ?? null,
       createdAt: now,
       expiresAt: now + request.refresh.ttl,
     }
@@ -120,10 +126,10 @@ export function saveTokens(store: Store, planned: PlannedTokens): void {
 /** Signs the access token (RFC 9068 `at+jwt`) and assembles the token response. */
 export async function finishTokens(issuer: string, keys: SigningKeys, planned: PlannedTokens): Promise<IssuedTokens> {
   const {accessRow, request} = planned
-  const accessToken = await signAccessToken(issuer, keys, accessRow, request.act === undefined ? request.claims : {...request.claims, act: request.act})
+  const accessToken = await signAccessToken(issuer, keys, accessRow, request.act === undefined ? request.claims : {...request.claims, act: request.act}, request.jkt)
   const response: TokenResponse = {
     access_token: accessToken,
-    token_type: 'Bearer',
+    token_type: request.jkt === undefined ? 'Bearer' : 'DPoP',
     // exp − iat: both whole seconds, so the lifetime reads exactly as configured.
     expires_in: Math.round((accessRow.expiresAt - Math.floor(planned.now / 1000) * 1000) / 1000),
     scope: formatScope(accessRow.scopes),
@@ -160,6 +166,7 @@ export function signAccessToken(
   keys: SigningKeys,
   row: Pick<AccessTokenRow, 'id' | 'clientId' | 'userId' | 'scopes' | 'audience' | 'createdAt' | 'expiresAt'>,
   claims: Record<string, unknown> = {},
+  jkt?: string,
 ): Promise<string> {
   // Claim order as jose's SignJWT(payload).setIssuer().setSubject()… would write it.
   const payload: Record<string, unknown> = {...claims, client_id: row.clientId, scope: formatScope(row.scopes), scopes: row.scopes}
@@ -169,5 +176,7 @@ export function signAccessToken(
   payload.jti = row.id
   payload.iat = Math.floor(row.createdAt / 1000)
   payload.exp = Math.floor(row.expiresAt / 1000)
+  // RFC 9449 §6.1: a DPoP-bound token names its key's thumbprint.
+  if (jkt !== undefined) payload.cnf = {jkt}
   return signJwt(keys.alg, {typ: 'at+jwt', kid: keys.kid}, payload, keys.privateKey)
 }

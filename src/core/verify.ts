@@ -3,6 +3,7 @@ import type {KeyObject} from 'node:crypto'
 import {createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, type JSONWebKeySet, jwtVerify, type JWTPayload, type JWTVerifyGetKey} from 'jose'
 
 import type {Authority} from './authority.js'
+import {checkTokenBinding, type DpopPresentation, replayCacheOf, tokenJkt} from './dpop.js'
 import {InsufficientScopeError, InvalidInputError, InvalidTokenError, type InvalidTokenReason} from '../errors.js'
 import {publishedKeyResolver, type PublicKeyEntry, SIGNING_ALGORITHMS} from './keys.js'
 import {tokenCan} from './scopes.js'
@@ -19,6 +20,8 @@ export interface AccessTokenClaims extends JWTPayload {
   jti: string
   iat: number
   exp: number
+  /** RFC 9449 §6.1: the key a DPoP-bound token is bound to. */
+  cnf?: {jkt: string}
 }
 
 /**
@@ -46,6 +49,14 @@ export interface VerifyAccessTokenOptions {
   store?: Store
   /** Clock for `exp` checks, Unix ms. */
   now?: number
+  /**
+   * RFC 9449: the DPoP proof the token was presented with (`Authorization: DPoP`), with the
+   * request's method and URL. A DPoP-bound token (`cnf.jkt`) is accepted only with a valid proof
+   * made by its key and carrying its hash (`ath`); without one it is refused.
+   */
+  dpop?: DpopPresentation
+  /** Accept a DPoP-bound token without its proof: for introspection, where the resource server checks the proof. */
+  ignoreDpopBinding?: boolean
 }
 
 export interface VerifiedAccessToken {
@@ -57,6 +68,8 @@ export interface VerifiedAccessToken {
   scopes: string[]
   /** The database row, when a store was given. */
   record?: AccessTokenRow
+  /** The DPoP key thumbprint a bound token was presented with (its `cnf.jkt`); undefined for a bearer token. */
+  jkt?: string
   /** The token itself and its expiry (Unix seconds): with clientId and scopes, the MCP SDK's `AuthInfo`. */
   token: string
   expiresAt: number
@@ -69,10 +82,11 @@ export interface VerifiedAccessToken {
  * {@link InvalidInputError} for options it cannot use (before looking at the token).
  */
 export async function verifyAccessToken(token: string, options: VerifyAccessTokenOptions): Promise<VerifiedAccessToken> {
-  return prepareVerification(options, 'verifyAccessToken')(token)
+  return prepareVerification(options, 'verifyAccessToken')(token, undefined, options.dpop)
 }
 
-export type PreparedVerification = (token: string, extraScopes?: readonly string[]) => Promise<VerifiedAccessToken>
+/** `dpop`: the proof the token came with (the DPoP scheme); undefined for the Bearer scheme. */
+export type PreparedVerification = (token: string, extraScopes?: readonly string[], dpop?: DpopPresentation) => Promise<VerifiedAccessToken>
 
 /**
  * Checks the options once and returns the verification they describe (what requireBearer runs
@@ -84,7 +98,9 @@ export function prepareVerification(options: VerifyAccessTokenOptions, who: stri
   const fixedKey = authority ? undefined : keyResolver(checked, who)
   const audience = checked.audience ?? checked.resource
   const required = checked.scopes ?? []
-  return async (token, extraScopes) => {
+  // Proof jtis are remembered per authority, else once per process (keys include the proof's key).
+  const replay = replayCacheOf(authority ?? replayCacheOf)
+  return async (token, extraScopes, dpop) => {
     const issuer = authority ? authority.issuer : checked.issuer!
     const key = fixedKey ?? (await authorityKeys(authority!))
     const store = authority ? authority.store : checked.store
@@ -127,6 +143,9 @@ export function prepareVerification(options: VerifyAccessTokenOptions, who: stri
       // The record, not the claims, says whether a user stands behind the token.
       result.userId = record.userId
     }
+    const jkt = tokenJkt(claims)
+    if (!checked.ignoreDpopBinding) await checkTokenBinding(token, jkt, dpop, now ?? Date.now(), replay)
+    if (jkt !== undefined) result.jkt = jkt
     const needed = extraScopes && extraScopes.length > 0 ? [...new Set([...required, ...extraScopes])] : required
     const missing = needed.filter((scope) => !tokenCan(scopes, scope))
     if (missing.length > 0) {

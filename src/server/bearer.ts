@@ -1,5 +1,6 @@
 import type {IncomingMessage, ServerResponse} from 'node:http'
 
+import {DPOP_ALGORITHMS, DpopTokenError} from '../core/dpop.js'
 import {InsufficientScopeError, InvalidInputError, InvalidTokenError, OAuthError} from '../errors.js'
 import {prepareVerification, type VerifiedAccessToken, type VerifyAccessTokenOptions} from '../core/verify.js'
 import {NO_STORE, readParams, rfcText, sendJson} from './http.js'
@@ -27,6 +28,8 @@ export type BearerGuard = (req: IncomingMessage, res: ServerResponse, next?: (er
 interface GuardOptions extends RequireBearerOptions {
   /** Read `access_token` from a raw form-encoded POST body: only for a handler that owns the body (`/userinfo`). */
   ownsBody?: boolean
+  /** The URL a DPoP proof's `htu` must name for this request (default: see {@link dpopRequestUrl}). */
+  requestUrl?: (req: IncomingMessage) => string
 }
 
 /**
@@ -61,10 +64,13 @@ export function bearerGuard(options: GuardOptions, who = 'requireBearer'): Beare
   const realm = options.realm ?? (metadataUrl === undefined ? 'passport' : undefined)
   const challenge: Challenge = {realm, metadataUrl, scopes: metadataUrl === undefined ? undefined : required}
 
+  const requestUrl = options.requestUrl ?? ((req: IncomingMessage) => dpopRequestUrl(req, options.resource))
+
   return async (req, res, next) => {
     let token: string | undefined
+    let scheme: 'bearer' | 'dpop' = 'bearer'
     try {
-      token = await presentedToken(req, options.ownsBody === true)
+      ;({token, scheme} = await presentedToken(req, options.ownsBody === true))
     } catch (error) {
       if (!(error instanceof OAuthError)) throw error
       sendChallenge(res, error.status === 413 ? 413 : 400, challenge, 'invalid_request', error.message)
@@ -77,8 +83,14 @@ export function bearerGuard(options: GuardOptions, who = 'requireBearer'): Beare
     }
     let verified: VerifiedAccessToken
     try {
-      verified = await verify(token)
+      verified = await verify(token, undefined, scheme === 'dpop' ? {proof: req.headers.dpop, method: req.method ?? 'GET', url: requestUrl(req)} : undefined)
     } catch (error) {
+      if (error instanceof DpopTokenError) {
+        // RFC 9449 §7.1: a DPoP challenge naming the proof algorithms.
+        const header = `DPoP error="${error.error}", error_description="${rfcText(error.message)}", algs="${DPOP_ALGORITHMS.join(' ')}"`
+        sendJson(res, 401, {error: error.error, error_description: error.message}, {...NO_STORE, 'WWW-Authenticate': header})
+        return undefined
+      }
       if (error instanceof InvalidTokenError) {
         sendChallenge(res, 401, challenge, 'invalid_token', error.message)
         return undefined
@@ -153,22 +165,37 @@ const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/
  * the caller owns the body) — both at once is `invalid_request`. `?access_token=`
  * in the query is ignored (§2.3 is not supported: URLs end up in logs).
  */
-async function presentedToken(req: IncomingMessage, ownsBody: boolean): Promise<string | undefined> {
+async function presentedToken(req: IncomingMessage, ownsBody: boolean): Promise<{token: string | undefined; scheme: 'bearer' | 'dpop'}> {
   let fromHeader: string | undefined
+  let scheme: 'bearer' | 'dpop' = 'bearer'
   const header = req.headers.authorization
   if (header !== undefined && header.trim() !== '') {
     const match = /^(\S+)(?:\s+(.*))?$/.exec(header.trim())
-    if (match && match[1]!.toLowerCase() === 'bearer') {
+    const name = match?.[1]!.toLowerCase()
+    // RFC 9449 §7.1: `Authorization: DPoP <token>`, with the proof in the DPoP header.
+    if (match && (name === 'bearer' || name === 'dpop')) {
       const value = (match[2] ?? '').trim()
-      if (!B64TOKEN.test(value)) throw new OAuthError('invalid_request', 'The Authorization header holds no well-formed bearer token.')
+      if (!B64TOKEN.test(value)) throw new OAuthError('invalid_request', `The Authorization header holds no well-formed ${name === 'dpop' ? 'DPoP' : 'bearer'} token.`)
       fromHeader = value
+      scheme = name
     }
   }
   const fromBody = await bodyToken(req, ownsBody)
   if (fromHeader !== undefined && fromBody !== undefined) {
     throw new OAuthError('invalid_request', 'The access token was sent both in the Authorization header and in the body; send it once.')
   }
-  return fromHeader ?? fromBody
+  return {token: fromHeader ?? fromBody, scheme}
+}
+
+/**
+ * The URL a resource request's DPoP proof must name (`htu`): the request's path on the origin of
+ * the protected `resource` when given (what clients call, also behind a proxy), else on the
+ * request's Host.
+ */
+export function dpopRequestUrl(req: IncomingMessage, resource?: string): string {
+  const path = (req.url ?? '/').split(/[?#]/)[0]!
+  const origin = resource !== undefined && URL.canParse(resource) ? new URL(resource).origin : `http://${req.headers.host ?? 'localhost'}`
+  return `${origin}${path.startsWith('/') ? path : `/${path}`}`
 }
 
 async function bodyToken(req: BearerRequest, ownsBody: boolean): Promise<string | undefined> {

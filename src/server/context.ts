@@ -23,6 +23,8 @@ export interface ServerOptions {
   autoApprove: boolean
   /** Accept only pushed authorization requests (RFC 9126 `require_pushed_authorization_requests`). */
   requirePar?: boolean
+  /** RFC 9449 §8: demand a server nonce in DPoP proofs at the token endpoint (`serve --dpop-nonce`). */
+  dpopNonce?: boolean
   /** One line per request and server events; undefined silences the log. */
   log?: (line: string) => void
   /** Test control (faults, request log); undefined when off. */

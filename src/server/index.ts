@@ -244,6 +244,8 @@ export interface StartServerOptions {
   autoApprove?: boolean
   /** Accept only pushed authorization requests (`serve --require-par`). */
   requirePar?: boolean
+  /** Demand a server nonce in DPoP proofs at the token endpoint (`serve --dpop-nonce`, RFC 9449 §8). */
+  dpopNonce?: boolean
   /** Receives the access log; silent by default. */
   log?: (line: string) => void
   /** Named protocol faults armed from the start, until cleared (as `serve --fault NAME`). */
@@ -287,6 +289,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Aut
         except: options.except ?? [],
         autoApprove: options.autoApprove ?? false,
         ...(options.requirePar ? {requirePar: true} : {}),
+        ...(options.dpopNonce ? {dpopNonce: true} : {}),
         ...(options.loginAs === undefined ? {} : {loginAs: options.loginAs}),
         ...(options.loginClaims === undefined ? {} : {loginClaims: checkLoginClaims(options.loginClaims, 'loginClaims')}),
         ...(options.log === undefined ? {} : {log: options.log}),

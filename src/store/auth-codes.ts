@@ -14,6 +14,8 @@ export interface AuthCodeRow {
   nonce: string | null
   /** The RFC 8707 resources of the authorization request; null (or empty) for none. */
   resource: string[] | null
+  /** RFC 9449 §10: the DPoP key (thumbprint) the code's tokens must be bound to, or null. */
+  dpopJkt: string | null
   authTime: number | null
   redeemedAt: number | null
   revokedAt: number | null
@@ -32,6 +34,7 @@ interface Raw {
   code_challenge_method: string | null
   nonce: string | null
   resource: string | null
+  dpop_jkt: string | null
   auth_time: number | null
   redeemed_at: number | null
   revoked_at: number | null
@@ -50,6 +53,7 @@ const fromRaw = (r: Raw): AuthCodeRow => ({
   codeChallengeMethod: r.code_challenge_method,
   nonce: r.nonce,
   resource: r.resource === null ? null : audienceList(decodeAudience(r.resource)),
+  dpopJkt: r.dpop_jkt ?? null,
   authTime: r.auth_time,
   redeemedAt: r.redeemed_at,
   revokedAt: r.revoked_at,
@@ -66,8 +70,8 @@ export class AuthCodeRepository {
   constructor(db: Db) {
     this.insertStmt = prepareWrite(
       db,
-      `INSERT INTO oauth_auth_codes (id, code_hash, client_id, user_id, scopes, redirect_uri, code_challenge, code_challenge_method, nonce, resource, auth_time, redeemed_at, revoked_at, created_at, expires_at)
-       VALUES (@id, @code_hash, @client_id, @user_id, @scopes, @redirect_uri, @code_challenge, @code_challenge_method, @nonce, @resource, @auth_time, NULL, NULL, @created_at, @expires_at)`,
+      `INSERT INTO oauth_auth_codes (id, code_hash, client_id, user_id, scopes, redirect_uri, code_challenge, code_challenge_method, nonce, resource, dpop_jkt, auth_time, redeemed_at, revoked_at, created_at, expires_at)
+       VALUES (@id, @code_hash, @client_id, @user_id, @scopes, @redirect_uri, @code_challenge, @code_challenge_method, @nonce, @resource, @dpop_jkt, @auth_time, NULL, NULL, @created_at, @expires_at)`,
     )
     this.byHash = db.prepare<[string], Raw>('SELECT * FROM oauth_auth_codes WHERE code_hash = ?')
     this.redeemStmt = prepareWrite<[number, string, number]>(
@@ -77,7 +81,7 @@ export class AuthCodeRepository {
     this.revokeStmt = prepareWrite<[number, string]>(db, 'UPDATE oauth_auth_codes SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL')
   }
 
-  insert(row: Omit<AuthCodeRow, 'redeemedAt' | 'revokedAt'>): void {
+  insert(row: Omit<AuthCodeRow, 'redeemedAt' | 'revokedAt' | 'dpopJkt'> & {dpopJkt?: string | null}): void {
     this.insertStmt.run({
       id: row.id,
       code_hash: row.codeHash,
@@ -89,6 +93,7 @@ export class AuthCodeRepository {
       code_challenge_method: row.codeChallengeMethod,
       nonce: row.nonce,
       resource: row.resource === null || row.resource.length === 0 ? null : JSON.stringify(row.resource),
+      dpop_jkt: row.dpopJkt ?? null,
       auth_time: row.authTime,
       created_at: row.createdAt,
       expires_at: row.expiresAt,

@@ -186,4 +186,11 @@ export const MIGRATIONS: readonly string[] = [
     created_at  INTEGER NOT NULL
   );
   `,
+  // 7: DPoP (RFC 9449). A refresh token of a public client is bound to the key its first token
+  // request proved (`jkt`, an RFC 7638 thumbprint); an authorization code to the `dpop_jkt` sent
+  // to /authorize. Access tokens carry their binding in the JWT (`cnf.jkt`).
+  `
+  ALTER TABLE oauth_refresh_tokens ADD COLUMN jkt TEXT;
+  ALTER TABLE oauth_auth_codes ADD COLUMN dpop_jkt TEXT;
+  `,
 ]

@@ -13,6 +13,8 @@ export interface RefreshTokenRow {
   audience: string | string[] | null
   authTime: number | null
   nonce: string | null
+  /** The DPoP key (RFC 7638 thumbprint) a public client's refresh token is bound to, or null. */
+  jkt: string | null
   /** Set when the token was exchanged for a new pair; a rotated token is also revoked. */
   rotatedAt: number | null
   revokedAt: number | null
@@ -31,6 +33,7 @@ interface Raw {
   audience: string | null
   auth_time: number | null
   nonce: string | null
+  jkt: string | null
   rotated_at: number | null
   revoked_at: number | null
   created_at: number
@@ -48,6 +51,7 @@ const fromRaw = (r: Raw): RefreshTokenRow => ({
   audience: decodeAudience(r.audience),
   authTime: r.auth_time,
   nonce: r.nonce,
+  jkt: r.jkt ?? null,
   rotatedAt: r.rotated_at,
   revokedAt: r.revoked_at,
   createdAt: r.created_at,
@@ -66,8 +70,8 @@ export class RefreshTokenRepository {
   constructor(db: Db) {
     this.insertStmt = prepareWrite(
       db,
-      `INSERT INTO oauth_refresh_tokens (id, token_hash, access_token_id, family_id, client_id, user_id, scopes, audience, auth_time, nonce, rotated_at, revoked_at, created_at, expires_at)
-       VALUES (@id, @token_hash, @access_token_id, @family_id, @client_id, @user_id, @scopes, @audience, @auth_time, @nonce, NULL, NULL, @created_at, @expires_at)`,
+      `INSERT INTO oauth_refresh_tokens (id, token_hash, access_token_id, family_id, client_id, user_id, scopes, audience, auth_time, nonce, jkt, rotated_at, revoked_at, created_at, expires_at)
+       VALUES (@id, @token_hash, @access_token_id, @family_id, @client_id, @user_id, @scopes, @audience, @auth_time, @nonce, @jkt, NULL, NULL, @created_at, @expires_at)`,
     )
     this.byHash = db.prepare<[string], Raw>('SELECT * FROM oauth_refresh_tokens WHERE token_hash = ?')
     this.byAccessToken = db.prepare<[string], Raw>('SELECT * FROM oauth_refresh_tokens WHERE access_token_id = ?')
@@ -81,7 +85,7 @@ export class RefreshTokenRepository {
     this.revokeUserStmt = prepareWrite<[number, string, number]>(db, 'UPDATE oauth_refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ?')
   }
 
-  insert(row: Omit<RefreshTokenRow, 'rotatedAt' | 'revokedAt'>): void {
+  insert(row: Omit<RefreshTokenRow, 'rotatedAt' | 'revokedAt' | 'jkt'> & {jkt?: string | null}): void {
     this.insertStmt.run({
       id: row.id,
       token_hash: row.tokenHash,
@@ -93,6 +97,7 @@ export class RefreshTokenRepository {
       audience: encodeAudience(row.audience),
       auth_time: row.authTime,
       nonce: row.nonce,
+      jkt: row.jkt ?? null,
       created_at: row.createdAt,
       expires_at: row.expiresAt,
     })

@@ -68,7 +68,7 @@ describe('discovery', () => {
     expect(oauth).toEqual(oidc)
     expect(Object.keys(oidc).sort()).toEqual([
       'authorization_endpoint', 'authorization_response_iss_parameter_supported', 'claims_supported', 'client_id_metadata_document_supported', 'code_challenge_methods_supported',
-      'device_authorization_endpoint', 'end_session_endpoint', 'grant_types_supported', 'id_token_signing_alg_values_supported',
+      'device_authorization_endpoint', 'dpop_signing_alg_values_supported', 'end_session_endpoint', 'grant_types_supported', 'id_token_signing_alg_values_supported',
       'introspection_endpoint', 'introspection_endpoint_auth_methods_supported', 'introspection_endpoint_auth_signing_alg_values_supported', 'issuer', 'jwks_uri', 'prompt_values_supported', 'pushed_authorization_request_endpoint',
       'registration_endpoint', 'request_uri_parameter_supported', 'response_modes_supported', 'response_types_supported', 'revocation_endpoint',
       'revocation_endpoint_auth_methods_supported', 'revocation_endpoint_auth_signing_alg_values_supported', 'scopes_supported', 'subject_types_supported', 'token_endpoint',

@@ -14,6 +14,7 @@ The token is recorded in the database: a running server's introspection and revo
     '<%= config.bin %> token --client service --scope read --json',
     '<%= config.bin %> token --user alice --claim role=admin --claim tenant=42 --audience https://api.example.test',
     '<%= config.bin %> token --user alice --scope read --resource http://localhost:3000/mcp',
+    '<%= config.bin %> token --user alice --scope read --dpop-jkt 0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I',
   ]
 
   // src/cli/lean-token.ts runs this command without oclif from these definitions (in the manifest).
@@ -26,6 +27,7 @@ The token is recorded in the database: a running server's introspection and revo
     audience: Flags.string({description: 'Audience (aud) of the token (default: the client id).'}),
     resource: Flags.string({description: 'RFC 8707 resource the token is for (repeatable): its aud; a configured resource\'s scopes limit --scope.', multiple: true}),
     issuer: issuerFlag,
+    'dpop-jkt': Flags.string({description: 'Bind the token to a DPoP key (RFC 9449): the base64url SHA-256 JWK thumbprint of the client\'s public key; the token gets cnf.jkt and token_type DPoP.'}),
   }
 
   async run(): Promise<MintedView> {

@@ -22,6 +22,7 @@ Exit 0 and print the claims when valid; exit 1 with the reason when not.`
     '<%= config.bin %> token:verify "$TOKEN" --scope read --scope write',
     '<%= config.bin %> token:verify "$TOKEN" --audience https://api.example.test',
     '<%= config.bin %> token:verify "$TOKEN" --issuer http://localhost:9000 --json',
+    '<%= config.bin %> token:verify "$TOKEN" --dpop "$PROOF" --htm GET --htu http://localhost:3000/api',
     '<%= config.bin %> token:verify "$TOKEN" --now 2027-01-01T00:00:00Z',
   ]
 
@@ -29,6 +30,9 @@ Exit 0 and print the claims when valid; exit 1 with the reason when not.`
     scope: Flags.string({description: 'Scope the token must grant (repeatable).', multiple: true}),
     issuer: issuerFlag,
     audience: Flags.string({description: 'Audience (aud) the token must name, as an API checks it (repeatable: any one of them).', multiple: true}),
+    dpop: Flags.string({description: 'The DPoP proof (RFC 9449) a DPoP-bound token came with; needs --htu (and --htm, default GET). It must carry the token\'s hash (ath).', dependsOn: ['htu']}),
+    htm: Flags.string({description: 'HTTP method of the request the DPoP proof is for.', default: 'GET'}),
+    htu: Flags.string({description: 'URL of the request the DPoP proof is for (query and fragment ignored).', dependsOn: ['dpop']}),
     now: Flags.string({description: 'Verify as at this time: an ISO 8601 date-time (2027-01-01T00:00:00Z) or Unix seconds, e.g. the clock of a test-controlled authority.', env: 'PASSPORT_NOW'}),
   }
 
@@ -50,6 +54,7 @@ Exit 0 and print the claims when valid; exit 1 with the reason when not.`
       now: authority.clock.now(),
       scopes: (this.flags.scope ?? []).flatMap((s) => s.split(' ')).filter(Boolean),
       ...(this.flags.audience === undefined ? {} : {audience: this.flags.audience}),
+      ...(this.flags.dpop === undefined ? {} : {dpop: {proof: this.flags.dpop.trim(), method: this.flags.htm, url: this.flags.htu!}}),
     })
     const {claims} = verified
     if (!this.jsonEnabled()) {

@@ -2,6 +2,7 @@ import {timingSafeEqual} from 'node:crypto'
 
 import {GRANT_AUTHORIZATION_CODE} from '../clients.js'
 import {s256, sha256} from '../crypto.js'
+import type {VerifiedDpopProof} from '../dpop.js'
 import {invalidGrant, invalidRequest} from '../../errors.js'
 import {revokeFamily} from '../revocation.js'
 import {planTokens, saveTokens, type TokenResponse} from '../tokens.js'
@@ -9,7 +10,7 @@ import type {AuthCodeRow} from '../../store/auth-codes.js'
 import type {ClientRow} from '../../store/clients.js'
 import type {Store} from '../../store/index.js'
 import {audienceOf} from '../resources.js'
-import {grantResources, issuesRefreshTokens, respond} from './common.js'
+import {accessBinding, grantResources, issuesRefreshTokens, refreshBinding, respond} from './common.js'
 import type {GrantInput, GrantParams} from './types.js'
 
 /** Parameters this grant reads. */
@@ -25,7 +26,7 @@ const VERIFIER = /^[A-Za-z0-9\-._~]{43,128}$/
  * redemption revokes everything the first one produced. The binding checks come first, so a
  * replay with a wrong verifier or by another client revokes nothing.
  */
-export async function authorizationCodeGrant({authority, client, params, now = authority.clock.now()}: GrantInput): Promise<TokenResponse> {
+export async function authorizationCodeGrant({authority, client, params, dpop, now = authority.clock.now()}: GrantInput): Promise<TokenResponse> {
   const {store, config} = authority
   const code = params.require('code')
   const verifier = params.get('code_verifier')
@@ -38,6 +39,7 @@ export async function authorizationCodeGrant({authority, client, params, now = a
   if (row.clientId !== client.id) throw invalidGrant('The authorization code was issued to another client.')
   checkRedirectUri(row, client, params)
   checkVerifier(row, verifier)
+  checkDpopBinding(row, dpop)
   if (row.redeemedAt !== null) throw reused(authority.store, row, now)
   if (row.revokedAt !== null) throw invalidGrant('The authorization code has been revoked.')
   if (row.expiresAt <= now) throw invalidGrant('The authorization code has expired; start the authorization again.')
@@ -54,7 +56,8 @@ export async function authorizationCodeGrant({authority, client, params, now = a
       grantType: GRANT_AUTHORIZATION_CODE,
       familyId: row.id,
       ...(audience === undefined ? {} : {audience}),
-      ...(issuesRefreshTokens(client) ? {refresh: {ttl: config.refreshTokensExpireIn, authTime: row.authTime, nonce: row.nonce}} : {}),
+      ...accessBinding(dpop),
+      ...(issuesRefreshTokens(client) ? {refresh: {ttl: config.refreshTokensExpireIn, authTime: row.authTime, nonce: row.nonce, ...refreshBinding(client, dpop)}} : {}),
     },
     now,
   )
@@ -114,4 +117,11 @@ function checkVerifier(row: AuthCodeRow, verifier: string | undefined): void {
   if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) {
     throw invalidGrant('The code_verifier does not match the code_challenge (PKCE S256).')
   }
+}
+
+/** RFC 9449 §10: a code requested with `dpop_jkt` is redeemed only with a proof made by that key. */
+function checkDpopBinding(row: AuthCodeRow, dpop: VerifiedDpopProof | undefined): void {
+  if (row.dpopJkt === null) return
+  if (dpop === undefined) throw invalidGrant('The authorization code is bound to a DPoP key (dpop_jkt); send a DPoP proof made with that key.')
+  if (dpop.jkt !== row.dpopJkt) throw invalidGrant('The DPoP proof is made with another key than the dpop_jkt of the authorization request.')
 }

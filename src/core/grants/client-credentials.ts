@@ -4,7 +4,7 @@ import {invalidScope, unauthorizedClient} from '../../errors.js'
 import {parseScope} from '../scopes.js'
 import {issueTokens, type TokenResponse} from '../tokens.js'
 import {audienceOf} from '../resources.js'
-import {checkScopes, grantResources} from './common.js'
+import {accessBinding, checkScopes, grantResources} from './common.js'
 import type {GrantInput} from './types.js'
 
 /** Parameters this grant reads. */
@@ -16,7 +16,7 @@ export const parameters = ['scope', 'resource'] as const
  * gets no scopes (nothing is granted implicitly); the OpenID Connect scopes need a user and are
  * refused.
  */
-export async function clientCredentialsGrant({authority, client, params, now = authority.clock.now()}: GrantInput): Promise<TokenResponse> {
+export async function clientCredentialsGrant({authority, client, params, dpop, now = authority.clock.now()}: GrantInput): Promise<TokenResponse> {
   if (client.type !== 'confidential') {
     throw unauthorizedClient(`Client ${client.id} is public; the client_credentials grant needs a confidential client.`)
   }
@@ -28,7 +28,7 @@ export async function clientCredentialsGrant({authority, client, params, now = a
   // The same function `passport token` mints with: CLI and server tokens cannot drift apart.
   const {response} = await issueTokens(
     authority,
-    {client, userId: null, scopes, ttl: authority.config.tokensExpireIn, grantType: GRANT_CLIENT_CREDENTIALS, ...(audience === undefined ? {} : {audience})},
+    {client, userId: null, scopes, ttl: authority.config.tokensExpireIn, grantType: GRANT_CLIENT_CREDENTIALS, ...(audience === undefined ? {} : {audience}), ...accessBinding(dpop)},
     now,
   )
   return response

@@ -1,4 +1,5 @@
 import type {Authority} from '../authority.js'
+import type {VerifiedDpopProof} from '../dpop.js'
 import {GRANT_REFRESH_TOKEN} from '../clients.js'
 import {knownScopes} from '../config.js'
 import {invalidScope} from '../../errors.js'
@@ -61,4 +62,17 @@ export async function respond(
     })
   }
   return response
+}
+
+/**
+ * RFC 9449 §5: the key the refresh token is bound to. Only a public client's: a confidential
+ * client's refresh token is already bound to it by its authentication.
+ */
+export function refreshBinding(client: Pick<ClientRow, 'type'>, dpop: VerifiedDpopProof | undefined): {jkt: string} | Record<string, never> {
+  return dpop !== undefined && client.type === 'public' ? {jkt: dpop.jkt} : {}
+}
+
+/** The access token's binding: `cnf.jkt` of the proof's key. */
+export function accessBinding(dpop: VerifiedDpopProof | undefined): {jkt: string} | Record<string, never> {
+  return dpop === undefined ? {} : {jkt: dpop.jkt}
 }

@@ -3,7 +3,7 @@ import {sha256} from '../crypto.js'
 import {OAuthError, accessDenied, invalidGrant} from '../../errors.js'
 import {planTokens, saveTokens, type TokenResponse} from '../tokens.js'
 import {audienceOf} from '../resources.js'
-import {grantResources, issuesRefreshTokens, respond} from './common.js'
+import {accessBinding, grantResources, issuesRefreshTokens, refreshBinding, respond} from './common.js'
 import type {GrantInput} from './types.js'
 
 /** Parameters this grant reads. */
@@ -15,7 +15,7 @@ export const parameters = ['device_code', 'resource'] as const
  * interval grows by 5 s for good), `access_denied`, `expired_token`. An approved code yields
  * tokens exactly once, by a conditional update in the transaction that saves them.
  */
-export async function deviceCodeGrant({authority, client, params, now = authority.clock.now()}: GrantInput): Promise<TokenResponse> {
+export async function deviceCodeGrant({authority, client, params, dpop, now = authority.clock.now()}: GrantInput): Promise<TokenResponse> {
   const {store, config} = authority
   const deviceCode = params.require('device_code')
   const row = store.deviceCodes.findByDeviceCodeHash(sha256(deviceCode))
@@ -47,7 +47,8 @@ export async function deviceCodeGrant({authority, client, params, now = authorit
       grantType: GRANT_DEVICE_CODE,
       familyId: row.id,
       ...(audience === undefined ? {} : {audience}),
-      ...(issuesRefreshTokens(client) ? {refresh: {ttl: config.refreshTokensExpireIn, authTime: row.decidedAt, nonce: null}} : {}),
+      ...accessBinding(dpop),
+      ...(issuesRefreshTokens(client) ? {refresh: {ttl: config.refreshTokensExpireIn, authTime: row.decidedAt, nonce: null, ...refreshBinding(client, dpop)}} : {}),
     },
     now,
   )

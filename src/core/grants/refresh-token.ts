@@ -5,7 +5,7 @@ import {revokeFamily} from '../revocation.js'
 import {parseScope} from '../scopes.js'
 import {planTokens, saveTokens, type TokenResponse} from '../tokens.js'
 import {audienceList, audienceOf} from '../resources.js'
-import {grantResources, respond} from './common.js'
+import {accessBinding, grantResources, refreshBinding, respond} from './common.js'
 import type {GrantInput} from './types.js'
 
 /** Parameters this grant reads. */
@@ -19,7 +19,7 @@ const REUSED = 'The refresh token was already used; every token of its family ha
  * wins. Presenting a rotated token again revokes the whole family. A narrower `scope` narrows
  * the new access token only; the new refresh token keeps the original scope.
  */
-export async function refreshTokenGrant({authority, client, params, now = authority.clock.now()}: GrantInput): Promise<TokenResponse> {
+export async function refreshTokenGrant({authority, client, params, dpop, now = authority.clock.now()}: GrantInput): Promise<TokenResponse> {
   const {store, config} = authority
   const token = params.require('refresh_token')
   const row = store.refreshTokens.findByHash(sha256(token))
@@ -31,6 +31,11 @@ export async function refreshTokenGrant({authority, client, params, now = author
   }
   if (row.revokedAt !== null) throw invalidGrant('The refresh token has been revoked.')
   if (row.expiresAt <= now) throw invalidGrant('The refresh token has expired; sign in again.')
+  if (row.jkt !== null) {
+    // RFC 9449 §5: a bound refresh token is used only with a proof made by its key.
+    if (dpop === undefined) throw invalidGrant('The refresh token is bound to a DPoP key; send a DPoP proof made with that key.')
+    if (dpop.jkt !== row.jkt) throw invalidGrant('The DPoP proof is made with another key than the one the refresh token is bound to.')
+  }
 
   const requested = parseScope(params.get('scope'))
   const wider = requested.filter((scope) => !row.scopes.includes(scope))
@@ -51,7 +56,9 @@ export async function refreshTokenGrant({authority, client, params, now = author
       grantType: GRANT_REFRESH_TOKEN,
       familyId: row.familyId,
       ...(audience === undefined ? {} : {audience}),
-      refresh: {ttl: config.refreshTokensExpireIn, authTime: row.authTime, nonce: row.nonce},
+      ...accessBinding(dpop),
+      // The new refresh token keeps the family's binding (a public client's first proof's key).
+      refresh: {ttl: config.refreshTokensExpireIn, authTime: row.authTime, nonce: row.nonce, ...(row.jkt === null ? refreshBinding(client, dpop) : {jkt: row.jkt})},
     },
     now,
   )

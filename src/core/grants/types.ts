@@ -1,4 +1,5 @@
 import type {Authority} from '../authority.js'
+import type {VerifiedDpopProof} from '../dpop.js'
 import type {TokenResponse} from '../tokens.js'
 import type {ClientRow} from '../../store/clients.js'
 
@@ -19,6 +20,8 @@ export interface GrantInput {
   params: GrantParams
   /** Now, Unix ms; default the authority's clock. */
   now?: number
+  /** The request's verified DPoP proof (RFC 9449), when it sent one: the tokens are bound to its key. */
+  dpop?: VerifiedDpopProof
 }
 
 /** A grant: validates its parameters, makes its once-only state change and issues tokens. */

@@ -304,6 +304,7 @@ function issueCode(ctx: RequestContext, request: AuthorizationRequest, userId: s
       codeChallengeMethod: request.codeChallengeMethod,
       nonce: request.nonce,
       resource: request.resources.length > 0 ? request.resources : null,
+      dpopJkt: request.dpopJkt,
       authTime,
     },
     ctx.authority.config.authCodesExpireIn,

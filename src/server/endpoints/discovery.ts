@@ -1,6 +1,7 @@
 import {supportedClaims} from '../../core/claims.js'
 import {knownScopes} from '../../core/config.js'
 import {GRANT_AUTHORIZATION_CODE, GRANT_CLIENT_CREDENTIALS, GRANT_DEVICE_CODE, GRANT_REFRESH_TOKEN, GRANT_TOKEN_EXCHANGE} from '../../core/clients.js'
+import {DPOP_ALGORITHMS} from '../../core/dpop.js'
 import {publishedAlgorithms, type SigningKeys} from '../../core/keys.js'
 import {ASSERTION_ALGORITHMS} from '../client-assertion.js'
 import type {RequestContext} from '../context.js'
@@ -33,6 +34,8 @@ export function metadata(ctx: Pick<RequestContext, 'authority' | 'options' | 'en
   if (served('authorize')) meta.prompt_values_supported = ['none', 'login', 'consent', 'select_account']
   if (served('authorize')) meta.authorization_endpoint = ctx.endpoint('/authorize')
   if (served('token')) meta.token_endpoint = ctx.endpoint('/token')
+  // RFC 9449 §5.1: the token endpoint (and /userinfo) take DPoP proofs made with these.
+  if (served('token')) meta.dpop_signing_alg_values_supported = [...DPOP_ALGORITHMS]
   if (served('device')) meta.device_authorization_endpoint = ctx.endpoint('/device/code')
   if (served('revoke')) {
     meta.revocation_endpoint = ctx.endpoint('/revoke')

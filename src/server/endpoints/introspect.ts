@@ -50,7 +50,7 @@ async function introspectAccessToken(authority: Authority, client: ClientRow, to
   const keys = await authority.signingKeys()
   let verified
   try {
-    verified = await verifyAccessToken(token, {issuer: authority.issuer, publicKey: keys.publicKeys, store: authority.store, now: authority.clock.now()})
+    verified = await verifyAccessToken(token, {issuer: authority.issuer, publicKey: keys.publicKeys, store: authority.store, now: authority.clock.now(), ignoreDpopBinding: true})
   } catch (error) {
     if (error instanceof InvalidTokenError) return undefined
     throw error
@@ -71,6 +71,8 @@ async function introspectAccessToken(authority: Authority, client: ClientRow, to
     iat: claims.iat,
     iss: claims.iss,
     jti: claims.jti,
-    token_type: 'Bearer',
+    // RFC 9449 §6.2: a DPoP-bound token reports its key's thumbprint and its type.
+    token_type: verified.jkt === undefined ? 'Bearer' : 'DPoP',
+    ...(verified.jkt === undefined ? {} : {cnf: {jkt: verified.jkt}}),
   }
 }

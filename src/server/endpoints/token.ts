@@ -5,6 +5,7 @@ import {unauthorizedClient, unsupportedGrantType} from '../../errors.js'
 import type {ClientRow} from '../../store/clients.js'
 import {authenticateClient} from '../client-auth.js'
 import type {RequestContext} from '../context.js'
+import {assertDpopIfRequired, dpopNonceHeader, endpointDpopProof} from '../dpop.js'
 import {NO_STORE, readParams, rfcText, sendJson, type Params} from '../http.js'
 
 /** `POST {prefix}/token` (RFC 6749 §3.2, §5): one short list of named steps. */
@@ -14,8 +15,10 @@ export async function handleToken(ctx: RequestContext): Promise<void> {
   const {client} = await authenticateClient(ctx, params)
   noteRequest(ctx.req, {client: client.id, grant: grantType})
   assertGrantAllowed(client, grantType)
-  const response = await grant({authority: ctx.authority, client, params})
-  sendJson(ctx.res, 200, response, {...NO_STORE})
+  const dpop = await endpointDpopProof(ctx, '/token')
+  assertDpopIfRequired(ctx.authority.config, client, dpop)
+  const response = await grant({authority: ctx.authority, client, params, ...(dpop ? {dpop} : {})})
+  sendJson(ctx.res, 200, response, {...NO_STORE, ...dpopNonceHeader(ctx)})
 }
 
 /** `grant_type` missing → `invalid_request`; not one we serve → `unsupported_grant_type`. */

@@ -23,6 +23,6 @@ export async function handleUserinfo(ctx: RequestContext): Promise<void> {
 const guards = new WeakMap<Authority, BearerGuard>()
 function guardOf(authority: Authority): BearerGuard {
   let guard = guards.get(authority)
-  if (!guard) guards.set(authority, (guard = bearerGuard({authority, scopes: ['openid'], ownsBody: true}, 'userinfo')))
+  if (!guard) guards.set(authority, (guard = bearerGuard({authority, scopes: ['openid'], ownsBody: true, requestUrl: (req) => `${authority.issuer}${(req.url ?? '/').split(/[?#]/)[0]!}`}, 'userinfo')))
   return guard
 }

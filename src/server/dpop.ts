@@ -1,0 +1,48 @@
+import type {PassportConfig} from '../core/config.js'
+import {DpopNonces, invalidDpopProof, replayCacheOf, verifyDpopProof, type VerifiedDpopProof} from '../core/dpop.js'
+import type {ClientRow} from '../store/clients.js'
+import type {RequestContext, ServerOptions} from './context.js'
+
+/** Server nonces (`serve --dpop-nonce`), one source per running server. */
+const nonceSources = new WeakMap<ServerOptions, DpopNonces>()
+
+export function dpopNoncesOf(options: ServerOptions): DpopNonces | undefined {
+  if (!options.dpopNonce) return undefined
+  let nonces = nonceSources.get(options)
+  if (!nonces) nonceSources.set(options, (nonces = new DpopNonces()))
+  return nonces
+}
+
+/**
+ * The DPoP proof of a request to an authorization-server endpoint (token, PAR), verified against
+ * that endpoint's URL; undefined when the request has no `DPoP` header. Throws
+ * `invalid_dpop_proof` or `use_dpop_nonce`.
+ */
+export async function endpointDpopProof(ctx: RequestContext, path: string): Promise<VerifiedDpopProof | undefined> {
+  const header = ctx.req.headers.dpop
+  if (header === undefined) return undefined
+  const nonces = dpopNoncesOf(ctx.options)
+  return verifyDpopProof(header, {
+    method: ctx.req.method ?? 'POST',
+    url: ctx.endpoint(path),
+    now: ctx.authority.clock.now(),
+    replay: replayCacheOf(ctx.authority),
+    ...(nonces ? {nonces} : {}),
+  })
+}
+
+/** The `DPoP-Nonce` header a response carries when the server demands nonces (RFC 9449 §8.2). */
+export function dpopNonceHeader(ctx: RequestContext): Record<string, string> {
+  const nonces = dpopNoncesOf(ctx.options)
+  return nonces ? {'DPoP-Nonce': nonces.current(ctx.authority.clock.now())} : {}
+}
+
+const requiring = new WeakMap<PassportConfig, Set<string>>()
+
+/** A configured client with `requireDpop` gets no bearer tokens: its token requests need a proof. */
+export function assertDpopIfRequired(config: PassportConfig, client: Pick<ClientRow, 'id'>, proof: VerifiedDpopProof | undefined): void {
+  if (proof !== undefined) return
+  let ids = requiring.get(config)
+  if (!ids) requiring.set(config, (ids = new Set(config.clients.filter((c) => c.requireDpop).map((c) => c.id))))
+  if (ids.has(client.id)) throw invalidDpopProof(`Client ${client.id} requires DPoP-bound tokens (requireDpop): send a DPoP proof with the token request.`)
+}
