@@ -1,4 +1,4 @@
-import {webcrypto} from 'node:crypto'
+import type {webcrypto} from 'node:crypto'
 import {join} from 'node:path'
 
 import {calculateJwkThumbprint, decodeJwt, exportJWK, generateKeyPair, type JWK, SignJWT} from 'jose'
@@ -44,7 +44,7 @@ async function start(options: {dpopNonce?: boolean} = {}): Promise<Started> {
   const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, {algorithm: 'oidc', ...insecure}))
   return {
     issuer: running.issuer,
-    url: running.url,
+    url: running.url(),
     as,
     async close() {
       await running.close()
