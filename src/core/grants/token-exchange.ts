@@ -84,7 +84,8 @@ function checkTokenType(type: string | undefined, name: string, token: string): 
 /** An access token this authority issued, verified, unexpired and unrevoked; otherwise `invalid_request` saying why. */
 async function verifyPresented(authority: Authority, token: string, name: string, now: number): Promise<VerifiedAccessToken> {
   try {
-    return await verifyAccessToken(token, {authority, now})
+    // A DPoP-bound subject token is exchanged without its proof: the exchanging client authenticates itself.
+    return await verifyAccessToken(token, {authority, now, ignoreDpopBinding: true})
   } catch (error) {
     if (error instanceof InvalidTokenError) throw invalidRequest(`The ${name} is not acceptable: ${error.message}`)
     throw error
