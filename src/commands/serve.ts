@@ -38,7 +38,7 @@ export default class Serve extends BaseCommand<typeof Serve> {
     control: Flags.boolean({description: 'Serve the test-control API under /_passport/ (clock, faults, users, request log); loopback hosts only, each call with the control_token of the start line (see docs/testing.md).'}),
     fault: Flags.string({description: 'Arm a named protocol fault until stopped, for testing a client\'s checks (repeatable; see docs/testing.md).', multiple: true, options: PROTOCOL_FAULT_NAMES}),
     resource: Flags.string({description: 'Register an RFC 8707 resource URL (repeatable), e.g. http://localhost:3000/mcp; tokens asked for it carry it as aud.', multiple: true}),
-    registration: Flags.boolean({description: 'Serve RFC 7591 dynamic client registration at PREFIX/register (on unless the config says "registration": false); --no-registration turns it off.', allowNo: true}),
+    'no-registration': Flags.boolean({description: 'Turn off RFC 7591 dynamic client registration at PREFIX/register (on by default, unless the config says "registration": false).'}),
   }
 
   async run(): Promise<{issuer: string; port: number; url: string}> {
@@ -66,7 +66,7 @@ export default class Serve extends BaseCommand<typeof Serve> {
         throw new UsageError(`--resource: ${(error as Error).message}`)
       }
     }
-    if (this.flags.registration !== undefined) authority.config.registration = {...authority.config.registration, enabled: this.flags.registration}
+    if (this.flags['no-registration']) authority.config.registration = {...authority.config.registration, enabled: false}
     const keys = await authority.signingKeys()
     if (keys.permissionWarning) this.warning(keys.permissionWarning)
     const quiet = this.flags.quiet

@@ -45,8 +45,10 @@ const ENDPOINTS: {path: string; method: 'GET' | 'POST'; ok: () => Promise<{statu
   {path: '/oauth/par', method: 'POST', ok: () => form('/oauth/par', {response_type: 'code', redirect_uri: 'http://localhost:3000/callback', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256', resource: MCP, scope: 'read'}, {authorization: basic('web', 'web-secret-123')}), error: () => form('/oauth/par', {response_type: 'code'}, {authorization: basic('web', 'wrong')})},
 ]
 
+const CASES = ENDPOINTS.map((e) => [e.path, e] as const)
+
 describe('CORS endpoints', () => {
-  it.each(ENDPOINTS.map((e) => [e.path, e] as const))('security 10.5-a: preflight OPTIONS %s → 204 allowing Authorization, Content-Type, DPoP, MCP-Protocol-Version, never credentials', async (_path, endpoint) => {
+  it.each(CASES)('checklist 124: preflight OPTIONS %s → 204 allowing Authorization, Content-Type, DPoP, MCP-Protocol-Version, never credentials', async (_path, endpoint) => {
     const response = await fetch(`${server.url}${endpoint.path}`, {
       method: 'OPTIONS',
       headers: {origin: ORIGIN, 'access-control-request-method': endpoint.method, 'access-control-request-headers': 'authorization, content-type, dpop, mcp-protocol-version'},
@@ -59,7 +61,7 @@ describe('CORS endpoints', () => {
     expect(response.headers.get('access-control-allow-headers')).toBe('Authorization, Content-Type, DPoP, MCP-Protocol-Version')
   })
 
-  it.each(ENDPOINTS.map((e) => [e.path, e] as const))('security 10.5-b: %s answers with Access-Control-Allow-Origin: * on success and on errors, exposing WWW-Authenticate and DPoP-Nonce', async (_path, endpoint) => {
+  it.each(CASES)('checklist 124: %s answers with Access-Control-Allow-Origin: * on success and on errors, exposing WWW-Authenticate and DPoP-Nonce', async (_path, endpoint) => {
     const ok = await endpoint.ok()
     expect(ok.status).toBeLessThan(500)
     expectCors(ok.headers)
@@ -84,7 +86,7 @@ describe('CORS endpoints', () => {
 })
 
 describe('no CORS on /authorize and the pages', () => {
-  it('security 10.5-c: /authorize, the device page, the dashboard and sign-in send no CORS headers, and OPTIONS there is not a preflight', async () => {
+  it('checklist 125: /authorize, the device page, the dashboard and sign-in send no CORS headers, and OPTIONS there is not a preflight', async () => {
     for (const path of ['/oauth/authorize?client_id=spa', '/oauth/device', '/', '/healthz', '/oauth/scopes']) {
       expectNoCors((await get(path)).headers)
     }

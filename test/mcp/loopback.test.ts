@@ -33,11 +33,11 @@ async function refused(redirect: string): Promise<void> {
 }
 
 describe('loopback redirect URIs', () => {
-  it('security 10.3-a: http on localhost, 127.0.0.1 and [::1] matches on any port (or none), path and query exact', async () => {
+  it('checklist 123: http on localhost, 127.0.0.1 and [::1] matches on any port (or none), path and query exact', async () => {
     for (const uri of ['http://localhost:53123/cb', 'http://localhost/cb', 'http://localhost:1/cb', 'http://127.0.0.1:49152/cb?x=1', 'http://127.0.0.1/cb?x=1', 'http://[::1]:8080/cb']) await accepted(uri)
   })
 
-  it('security 10.3-b: scheme, host, path and query still match exactly; other hosts and https keep their port', async () => {
+  it('checklist 123: scheme, host, path and query still match exactly; other hosts and https keep their port', async () => {
     for (const uri of [
       'http://localhost:53123/cb/',
       'http://localhost:53123/CB',
@@ -60,7 +60,7 @@ describe('loopback redirect URIs', () => {
     await accepted('http://app.example.test:3000/cb')
   })
 
-  it('security 10.3-c: a registered MCP client with http://127.0.0.1/callback completes the flow from an ephemeral port', async () => {
+  it('checklist 123: a registered MCP client with http://127.0.0.1/callback completes the flow from an ephemeral port', async () => {
     const registered = await postJson(server.endpoint('/register'), {redirect_uris: ['http://127.0.0.1/callback'], token_endpoint_auth_method: 'none', grant_types: ['authorization_code']})
     const clientId = registered.json.client_id as string
     const redirect = 'http://127.0.0.1:61234/callback'

@@ -103,39 +103,39 @@ async function refused(clientId: string, check: string, description: string | Re
 }
 
 describe('refused documents: each with its own check and description, never a redirect', () => {
-  it('security 10.4-a: a redirect is not followed', async () => {
+  it('checklist 126: a redirect is not followed', async () => {
     await refused(`${base}/redirect.json`, 'no redirects', `answered with a redirect (302); redirects are not followed`)
     expect(fetches['/good.json']).toBeUndefined()
   })
 
-  it('security 10.4-b: a server that hangs is given up after 5 seconds', async () => {
+  it('checklist 126: a server that hangs is given up after 5 seconds', async () => {
     await refused(`${base}/hang.json`, 'fetch timeout', `Fetching ${base}/hang.json took longer than 5 seconds.`)
   }, 15_000)
 
-  it('security 10.4-c: 1 MB (declared, or streamed without a length) is refused at 5 KB', async () => {
+  it('checklist 126: 1 MB (declared, or streamed without a length) is refused at 5 KB', async () => {
     await refused(`${base}/big.json`, 'size', `The client ID metadata document at ${base}/big.json is larger than 5120 bytes.`)
     await refused(`${base}/chunked-big.json`, 'size', `The client ID metadata document at ${base}/chunked-big.json is larger than 5120 bytes.`)
   })
 
-  it('security 10.4-d: a document that is not JSON (content type or syntax) is refused', async () => {
+  it('checklist 127: a document that is not JSON (content type or syntax) is refused', async () => {
     await refused(`${base}/text.json`, 'JSON', 'is not JSON (Content-Type text/html; application/json expected).')
     await refused(`${base}/broken.json`, 'JSON', `The client ID metadata document at ${base}/broken.json is not valid JSON.`)
     await refused(`${base}/missing.json`, 'status', 'answered HTTP 404, not 200.')
   })
 
-  it('security 10.4-e: a document that lies about its client_id is refused', async () => {
+  it('checklist 127: a document that lies about its client_id is refused', async () => {
     await refused(`${base}/liar.json`, 'client_id', `names another client_id (https://someone-else.example.test/client.json); it must be exactly its own URL.`)
   })
 
-  it('security 10.4-f: a redirect_uri the document does not list is refused', async () => {
+  it('checklist 127: a redirect_uri the document does not list is refused', async () => {
     await refused(`${base}/no-redirect.json`, 'redirect_uri', `redirect_uri ${CALLBACK} is not one of the redirect_uris of the client ID metadata document at ${base}/no-redirect.json (http://127.0.0.1:6274/other).`)
   })
 
-  it('security 10.4-g: a shared-secret method is refused', async () => {
+  it('checklist 127: a shared-secret method is refused', async () => {
     await refused(`${base}/secret.json`, 'token_endpoint_auth_method', 'asks for token_endpoint_auth_method client_secret_basic; only none and private_key_jwt are allowed')
   })
 
-  it('security 10.4-h: http off loopback, no path, credentials and private network addresses are refused before any fetch', async () => {
+  it('checklist 128: http off loopback, no path, credentials and private network addresses are refused before any fetch', async () => {
     await refused('http://client.example.test/client.json', 'client_id URL', 'uses plain http on a host that is not a loopback address')
     await refused(`${base}/`, 'client_id URL', 'must have a path')
     await refused(`http://user:pw@127.0.0.1:1/c.json`, 'client_id URL', 'must not contain a user name or password')
@@ -150,7 +150,7 @@ describe('refused documents: each with its own check and description, never a re
 })
 
 describe('accepted documents', () => {
-  it('security 10.4-i: the consent page shows the document\'s host prominently', async () => {
+  it('checklist 129: the consent page shows the document\'s host prominently', async () => {
     const reply = await authorize(server, request(`${base}/good.json`))
     expect(reply.status).toBe(200)
     const host = new URL(base).host
@@ -159,7 +159,7 @@ describe('accepted documents', () => {
     expect(server.db.prepare('SELECT source, type, token_endpoint_auth_method, redirect_uris FROM oauth_clients WHERE id = ?').get(`${base}/good.json`)).toEqual({source: 'metadata', type: 'public', token_endpoint_auth_method: 'none', redirect_uris: JSON.stringify([CALLBACK])})
   })
 
-  it('security 10.4-j: cached per Cache-Control, at most 24 hours; without it fetched again', async () => {
+  it('checklist 129: cached per Cache-Control, at most 24 hours; without it fetched again', async () => {
     expect(cacheLifetime('max-age=3600')).toBe(3_600_000)
     expect(cacheLifetime('public, max-age=999999')).toBe(86_400_000)
     expect(cacheLifetime('no-store, max-age=60')).toBe(0)
@@ -173,7 +173,7 @@ describe('accepted documents', () => {
     expect(fetches['/good.json']).toBe(2)
   })
 
-  it('security 10.4-k: oauth4webapi completes the flow with the URL as client_id (public client, PKCE, resource)', async () => {
+  it('checklist 130: oauth4webapi completes the flow with the URL as client_id (public client, PKCE, resource)', async () => {
     const headless = await startMcpServer()
     try {
       const issuer = new URL(headless.issuer)

@@ -23,7 +23,7 @@ const row = (id: string) => server.db.prepare('SELECT * FROM oauth_clients WHERE
 const JWK = {kty: 'EC', crv: 'P-256', x: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU', y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0'}
 
 describe('registration answers (RFC 7591 §3.2.1)', () => {
-  it('security 10.2-a: a public client (none) → 201 with every registered member, client_id and client_id_issued_at, no secret', async () => {
+  it('checklist 119: a public client (none) → 201 with every registered member, client_id and client_id_issued_at, no secret', async () => {
     const body = {
       redirect_uris: ['http://127.0.0.1:6274/oauth/callback'],
       token_endpoint_auth_method: 'none',
@@ -49,7 +49,7 @@ describe('registration answers (RFC 7591 §3.2.1)', () => {
     expect(row(reply.json.client_id as string)).toMatchObject({source: 'registered', type: 'public', secret_hash: null, token_endpoint_auth_method: 'none', name: 'MCP Inspector', scopes: null})
   })
 
-  it('security 10.2-b: the default is client_secret_basic: a secret with client_secret_expires_at 0, stored only hashed, and it works', async () => {
+  it('checklist 119: the default is client_secret_basic: a secret with client_secret_expires_at 0, stored only hashed, and it works', async () => {
     const reply = await register({grant_types: ['client_credentials'], scope: 'read'})
     expect(reply.status).toBe(201)
     expect(reply.json).toMatchObject({token_endpoint_auth_method: 'client_secret_basic', client_secret: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/), client_secret_expires_at: 0, grant_types: ['client_credentials'], response_types: [], redirect_uris: [], application_type: 'web'})
@@ -61,7 +61,7 @@ describe('registration answers (RFC 7591 §3.2.1)', () => {
     expect(claims(token.json.access_token).sub).toBe(reply.json.client_id)
   })
 
-  it('security 10.2-c: private_key_jwt stores jwks or jwks_uri for the token endpoint (and issues no secret)', async () => {
+  it('checklist 119: private_key_jwt stores jwks or jwks_uri for the token endpoint (and issues no secret)', async () => {
     const withKeys = await register({grant_types: ['client_credentials'], token_endpoint_auth_method: 'private_key_jwt', jwks: {keys: [JWK]}})
     expect(withKeys.status).toBe(201)
     expect(withKeys.json.client_secret).toBeUndefined()
@@ -72,7 +72,7 @@ describe('registration answers (RFC 7591 §3.2.1)', () => {
     expect(row(withUri.json.client_id as string)).toMatchObject({jwks: null, jwks_uri: 'https://client.example.test/jwks.json'})
   })
 
-  it('security 10.2-d: the client is listed by client:list as registered and deleted by client:delete', async () => {
+  it('checklist 119: the client is listed by client:list as registered and deleted by client:delete', async () => {
     const {dir, cleanup} = tempDir()
     try {
       const database = join(dir, 'passport.sqlite')
@@ -130,7 +130,7 @@ describe('every RFC 7591 error case: 400 with the check that failed', () => {
     ['software_id not a string', {grant_types: ['client_credentials'], software_id: {}}, 'invalid_client_metadata', 'software_id must be a string.'],
     ['software_version not a string', {grant_types: ['client_credentials'], software_version: 1}, 'invalid_client_metadata', 'software_version must be a string.'],
   ]
-  it.each(cases)('security 10.2-e: %s', async (_name, body, error, description) => {
+  it.each(cases)('checklist 118: %s', async (_name, body, error, description) => {
     const before = (server.db.prepare("SELECT COUNT(*) AS n FROM oauth_clients WHERE source = 'registered'").get() as {n: number}).n
     const reply = await register(body)
     expect(reply.status).toBe(400)
@@ -138,7 +138,7 @@ describe('every RFC 7591 error case: 400 with the check that failed', () => {
     expect((server.db.prepare("SELECT COUNT(*) AS n FROM oauth_clients WHERE source = 'registered'").get() as {n: number}).n).toBe(before)
   })
 
-  it('security 10.2-f: a body that is not JSON, or not sent as application/json → 400 invalid_client_metadata', async () => {
+  it('checklist 118: a body that is not JSON, or not sent as application/json → 400 invalid_client_metadata', async () => {
     expect((await register('{"redirect_uris": [')).json).toEqual({error: 'invalid_client_metadata', error_description: 'The registration request body is not valid JSON (UTF-8).'})
     const form = await read(await fetch(server.endpoint('/register'), {method: 'POST', headers: {'content-type': 'application/x-www-form-urlencoded'}, body: 'redirect_uris=x'}))
     expect(form.status).toBe(400)
@@ -147,7 +147,7 @@ describe('every RFC 7591 error case: 400 with the check that failed', () => {
 })
 
 describe('turning registration off, initial access tokens, the cap', () => {
-  it('security 10.2-g: registration is advertised exactly when it is on; "registration": false and --no-registration turn it off', async () => {
+  it('checklist 120: registration is advertised exactly when it is on; "registration": false and --no-registration turn it off', async () => {
     for (const path of ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration']) {
       const meta = (await read(await fetch(`${server.url}${path}`))).json
       expect(meta.registration_endpoint).toBe(server.endpoint('/register'))
@@ -167,7 +167,7 @@ describe('turning registration off, initial access tokens, the cap', () => {
     }
   })
 
-  it('security 10.2-h: with an initial access token, registration needs that bearer (401 invalid_token otherwise)', async () => {
+  it('checklist 120: with an initial access token, registration needs that bearer (401 invalid_token otherwise)', async () => {
     const token = 'initial-access-token-0123456789'
     const guarded = await startMcpServer({config: {registration: {initialAccessToken: token}}})
     try {
@@ -188,7 +188,7 @@ describe('turning registration off, initial access tokens, the cap', () => {
     }
   })
 
-  it(`security 10.2-i: registered clients are capped (${MAX_REGISTERED_CLIENTS}): the oldest registration makes room, with its tokens`, () => {
+  it(`checklist 121: registered clients are capped (${MAX_REGISTERED_CLIENTS}): the oldest registration makes room, with its tokens`, () => {
     const store = Store.open(':memory:')
     try {
       const ids: string[] = []
@@ -250,7 +250,7 @@ describe('fast-check: generated registration bodies', () => {
     )
     .map(([profile, extra]) => ({...profile, ...extra}))
 
-  it('security 10.2-j: 2,000 bodies → only 201 or 400 (invalid_client_metadata / invalid_redirect_uri), and every stored client is valid', async () => {
+  it('checklist 122: 2,000 bodies → only 201 or 400 (invalid_client_metadata / invalid_redirect_uri), and every stored client is valid', async () => {
     const fuzz = await startMcpServer()
     let created = 0
     let sent = 0

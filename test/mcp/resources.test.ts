@@ -6,7 +6,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {parseConfig} from '../../dist/core/config.js'
 import {generateKeys} from '../../dist/core/keys.js'
 import {runCli, tempDir, writeJson} from '../helpers.js'
-import {API, CHALLENGE, CONFIG, MCP, REDIRECT, VERIFIER, authorize, basic, claims, postForm, startMcpServer, type McpServer} from './support.js'
+import {API, CHALLENGE, CONFIG, MCP, REDIRECT, VERIFIER, authorize, basic, claims, postForm, postJson, read, startMcpServer, type McpServer} from './support.js'
 
 // SPEC §10.1: RFC 8707 resources and audiences.
 
@@ -41,7 +41,7 @@ const refresh = (token: string, extra: Record<string, string | string[]> = {}) =
 const cc = (extra: Record<string, string | string[]>) => postForm(server.endpoint('/token'), {grant_type: 'client_credentials', ...extra}, {authorization: basic('svc', 'svc-secret-123')})
 
 describe('resource on /authorize and the authorization code', () => {
-  it('security 10.1-a: one resource → the code remembers it and the token\'s aud is that resource (a string)', async () => {
+  it('checklist 114: one resource → the code remembers it and the token\'s aud is that resource (a string)', async () => {
     const value = await code({resource: MCP})
     const row = server.db.prepare('SELECT resource FROM oauth_auth_codes ORDER BY id DESC LIMIT 1').get() as {resource: string}
     expect(JSON.parse(row.resource)).toEqual([MCP])
@@ -50,7 +50,7 @@ describe('resource on /authorize and the authorization code', () => {
     expect(claims(reply.json.access_token)).toMatchObject({aud: MCP, client_id: 'spa', sub: 'alice', scope: 'read'})
   })
 
-  it('security 10.1-b: several resources → aud is an array; the token request may ask for a subset', async () => {
+  it('checklist 114: several resources → aud is an array; the token request may ask for a subset', async () => {
     const both = await redeem(await code({resource: [MCP, API]}))
     expect(both.status).toBe(200)
     expect(claims(both.json.access_token).aud).toEqual([MCP, API])
@@ -60,7 +60,7 @@ describe('resource on /authorize and the authorization code', () => {
     expect(claims(subset.json.access_token).aud).toBe(API)
   })
 
-  it('security 10.1-c: a token request for a resource the code was not for → 400 invalid_target, and the code stays unused', async () => {
+  it('checklist 115: a token request for a resource the code was not for → 400 invalid_target, and the code stays unused', async () => {
     const value = await code({resource: MCP})
     const reply = await redeem(value, {resource: API})
     expect(reply.status).toBe(400)
@@ -76,7 +76,7 @@ describe('resource on /authorize and the authorization code', () => {
     expect(claims(reply.json.access_token).aud).toBe('spa')
   })
 
-  it('security 10.1-d: an unregistered, relative or fragment resource → redirect with error=invalid_target, state and iss', async () => {
+  it('checklist 113: an unregistered, relative or fragment resource → redirect with error=invalid_target, state and iss', async () => {
     for (const [resource, description] of [
       ['http://localhost:9/unknown', `resource http://localhost:9/unknown is not registered with this authority (registered: ${MCP}, ${API}); add it to resources in the configuration or start passport serve with --resource http://localhost:9/unknown.`],
       ['/mcp', 'resource /mcp is not an absolute URI (e.g. http://localhost:3000/mcp) (RFC 8707 section 2).'],
@@ -96,7 +96,7 @@ describe('resource on /authorize and the authorization code', () => {
     expect(reply.location).toBeUndefined()
   })
 
-  it('security 10.1-e: a resource\'s scopes limit what may be granted for it (invalid_scope), OpenID Connect scopes excepted', async () => {
+  it('checklist 116: a resource\'s scopes limit what may be granted for it (invalid_scope), OpenID Connect scopes excepted', async () => {
     const reply = await authorize(server, codeParams({resource: MCP, scope: 'read write'}))
     expect(Object.fromEntries(reply.location!.searchParams)).toMatchObject({error: 'invalid_scope', error_description: `Scope write may not be granted for resource ${MCP}; allowed: read.`})
     const oidc = await redeem(await code({resource: MCP, scope: 'openid read'}))
@@ -106,7 +106,7 @@ describe('resource on /authorize and the authorization code', () => {
 })
 
 describe('refresh narrows, never widens', () => {
-  it('security 10.1-f: refresh without resource keeps every resource; with one narrows; with another → invalid_target', async () => {
+  it('checklist 115: refresh without resource keeps every resource; with one narrows; with another → invalid_target', async () => {
     const first = await redeem(await code({resource: [MCP, API]}), {resource: MCP})
     expect(claims(first.json.access_token).aud).toBe(MCP)
     const all = await refresh(first.json.refresh_token as string)
@@ -127,7 +127,7 @@ describe('refresh narrows, never widens', () => {
 })
 
 describe('client credentials, device authorization, introspection', () => {
-  it('security 10.1-g: client_credentials with resource → aud; unregistered → 400 invalid_target; scope outside the resource → invalid_scope', async () => {
+  it('checklist 116: client_credentials with resource → aud; unregistered → 400 invalid_target; scope outside the resource → invalid_scope', async () => {
     const ok = await cc({resource: MCP, scope: 'read'})
     expect(ok.status).toBe(200)
     expect(claims(ok.json.access_token)).toMatchObject({aud: MCP, sub: 'svc'})
@@ -141,7 +141,7 @@ describe('client credentials, device authorization, introspection', () => {
     expect(scope.json).toEqual({error: 'invalid_scope', error_description: `Scope write may not be granted for resource ${MCP}; allowed: read.`})
   })
 
-  it('security 10.1-h: device authorization remembers its resources; an unregistered one → 400 invalid_target', async () => {
+  it('checklist 117: device authorization remembers its resources; an unregistered one → 400 invalid_target', async () => {
     const bad = await postForm(server.endpoint('/device/code'), {client_id: 'tv', resource: 'http://localhost:9/x'})
     expect(bad.status).toBe(400)
     expect(bad.json.error).toBe('invalid_target')
@@ -161,7 +161,7 @@ describe('client credentials, device authorization, introspection', () => {
     expect(claims(tokens.json.access_token).aud).toBe(MCP)
   })
 
-  it('security 10.1-i: introspection reports aud (an array for several resources)', async () => {
+  it('checklist 114: introspection reports aud (an array for several resources)', async () => {
     const two = await cc({resource: [MCP, API], scope: 'read'})
     const reply = await postForm(server.endpoint('/introspect'), {token: two.json.access_token as string}, {authorization: basic('svc', 'svc-secret-123')})
     expect(reply.json).toMatchObject({active: true, aud: [MCP, API], client_id: 'svc'})
@@ -177,7 +177,7 @@ describe('configuration and command line', () => {
     expect(() => parseConfig({resources: {[MCP]: {audience: 'x'}}})).toThrow(/"resources\.http:\/\/localhost:3000\/mcp\.audience" must be one of name, scopes/)
   })
 
-  it('security 10.1-j: serve --resource registers a resource; passport token --resource sets aud (lean path and oclif alike)', async () => {
+  it('checklist 117: serve --resource registers a resource; passport token --resource sets aud (lean path and oclif alike)', async () => {
     const {dir, cleanup} = tempDir()
     try {
       mkdirSync(join(dir, 'storage'))
@@ -202,12 +202,12 @@ describe('configuration and command line', () => {
 })
 
 describe('serve --resource', () => {
-  it('a resource given on the command line is accepted at the token endpoint', async () => {
+  it('a resource given on the command line is accepted at the token endpoint; --no-registration turns registration off', async () => {
     const {dir, cleanup} = tempDir()
     const {spawn} = await import('node:child_process')
     const {BIN, cleanEnv} = await import('../helpers.js')
     writeJson(join(dir, 'passport.config.json'), {clients: [CONFIG.clients[2]]})
-    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--json', '--quiet', '--resource', 'http://localhost:7777/mcp'], {cwd: dir, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe']})
+    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--json', '--quiet', '--resource', 'http://localhost:7777/mcp', '--no-registration'], {cwd: dir, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe']})
     try {
       const line = await new Promise<string>((resolve, reject) => {
         let out = ''
@@ -223,6 +223,9 @@ describe('serve --resource', () => {
       expect(claims(ok.json.access_token).aud).toBe('http://localhost:7777/mcp')
       const other = await postForm(`${issuer}/oauth/token`, {grant_type: 'client_credentials', resource: MCP}, {authorization: basic('svc', 'svc-secret-123')})
       expect(other.json.error).toBe('invalid_target')
+      const meta = (await read(await fetch(`${issuer}/.well-known/oauth-authorization-server`))).json
+      expect(meta.registration_endpoint).toBeUndefined()
+      expect((await postJson(`${issuer}/oauth/register`, {grant_types: ['client_credentials']})).status).toBe(404)
     } finally {
       child.kill('SIGTERM')
       await new Promise((resolve) => child.once('close', resolve))
