@@ -247,6 +247,20 @@ describe('POST /par: the answer and every refusal', () => {
     })
   }
 
+  it('CORS (SPEC §10.5): a preflight is 204 allowing Authorization, Content-Type and DPoP; answers and errors carry Access-Control-Allow-Origin: *', async () => {
+    const preflight = await fetch(`${server.url}/oauth/par`, {method: 'OPTIONS', headers: {origin: 'http://localhost:5173', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, dpop'}})
+    expect(preflight.status).toBe(204)
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('*')
+    expect(preflight.headers.get('access-control-allow-methods')).toContain('POST')
+    expect(preflight.headers.get('access-control-allow-headers')).toMatch(/Authorization.*Content-Type.*DPoP/)
+    const ok = await push(server, pkce())
+    expect([ok.status, ok.headers.get('access-control-allow-origin')]).toEqual([201, '*'])
+    expect(ok.headers.get('access-control-allow-credentials')).toBeNull()
+    const refused = await push(server, pkce(), basic('web', 'wrong-secret'))
+    expect([refused.status, refused.headers.get('access-control-allow-origin')]).toEqual([401, '*'])
+    expect(refused.headers.get('access-control-expose-headers')).toContain('WWW-Authenticate')
+  })
+
   it('checklist 84: a public client without PKCE → invalid_request; GET /par → 405', async () => {
     const reply = await push(server, {client_id: 'spa', response_type: 'code', redirect_uri: REDIRECT}, '')
     expect([reply.status, reply.json.error]).toEqual([400, 'invalid_request'])
