@@ -1,16 +1,17 @@
 import type {webcrypto} from 'node:crypto'
 import {join} from 'node:path'
 
-import {calculateJwkThumbprint, decodeJwt, exportJWK, generateKeyPair, type JWK, SignJWT} from 'jose'
+import {calculateJwkThumbprint, decodeJwt, exportJWK, generateKeyPair} from 'jose'
 import * as oauth from 'oauth4webapi'
 import * as client from 'openid-client'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 type CryptoKeyPair = webcrypto.CryptoKeyPair
-type CryptoKey = webcrypto.CryptoKey
+
 
 import {startServer} from '../../dist/server/index.js'
 import {tempDir} from '../helpers.js'
+import {proof, unsigned} from './dpop-support.js'
 
 /**
  * DPoP (RFC 9449, SPEC §10.8) against a real `passport serve` (in-process, loopback, SQLite file),
@@ -320,35 +321,6 @@ describe('bad proofs at the token endpoint: invalid_dpop_proof with the check th
 })
 
 // ---- helpers ------------------------------------------------------------------------------------
-
-export interface ProofOptions {
-  typ?: string
-  iat?: number
-  jti?: string | null
-  ath?: string
-  nonce?: string
-  privateJwk?: boolean
-  noJwk?: boolean
-  signWith?: CryptoKey
-}
-
-/** A DPoP proof built by hand (jose), so that every field can be wrong on purpose. */
-export async function proof(pair: CryptoKeyPair, htm: string, htu: string, options: ProofOptions = {}): Promise<string> {
-  const jwk: JWK = options.privateJwk ? await exportJWK(pair.privateKey) : await exportJWK(pair.publicKey)
-  const claims: Record<string, unknown> = {htm, htu, iat: options.iat ?? Math.floor(Date.now() / 1000)}
-  if (options.jti !== null) claims.jti = options.jti ?? crypto.randomUUID()
-  if (options.ath !== undefined) claims.ath = options.ath
-  if (options.nonce !== undefined) claims.nonce = options.nonce
-  const header: Record<string, unknown> = {alg: 'ES256', typ: options.typ ?? 'dpop+jwt'}
-  if (!options.noJwk) header.jwk = jwk
-  return new SignJWT(claims).setProtectedHeader(header as {alg: string}).sign(options.signWith ?? pair.privateKey)
-}
-
-/** An `alg: none` proof. */
-export async function unsigned(pair: CryptoKeyPair, htm: string, htu: string): Promise<string> {
-  const enc = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url')
-  return `${enc({alg: 'none', typ: 'dpop+jwt', jwk: await exportJWK(pair.publicKey)})}.${enc({htm, htu, iat: Math.floor(Date.now() / 1000), jti: crypto.randomUUID()})}.`
-}
 
 function basic(id: string, secret: string): string {
   return `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`
