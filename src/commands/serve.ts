@@ -1,6 +1,7 @@
 import * as Flags from '@oclif/core/flags'
 
 import {BaseCommand} from '../cli/base-command.js'
+import {isLoopbackHost} from '../server/peer.js'
 import {color} from '../cli/output.js'
 import {parseClaims} from '../cli/tokens.js'
 import {PROTOCOL_FAULT_NAMES} from '../control/faults.js'
@@ -91,6 +92,15 @@ export default class Serve extends BaseCommand<typeof Serve> {
       this.flags.issuer,
     )
     const summary = {issuer: running.issuer, port: running.port, url: running.url, ...(controlToken === undefined ? {} : {control_token: controlToken})}
+    if (!isLoopbackHost(this.flags.host)) {
+      // Issue 18 finding 2: say what leaves this machine.
+      const who = this.flags['login-as'] === undefined ? 'anyone can sign in as any subject on its sign-in page' : `every authorization request is signed in as ${this.flags['login-as']} without a page`
+      this.warning(
+        `Listening on ${this.flags.host}: every machine that can reach this one can use this server: ${who}${this.flags['auto-approve'] ? ' and approved without consent' : ''}; ` +
+          `the authorization, token, device, revocation, introspection and userinfo endpoints, the dashboard (clients and recent tokens) and discovery answer them too. ` +
+          `The dashboard's demo client works only from this machine. Use --host 127.0.0.1 to keep passport local.`,
+      )
+    }
     if (this.jsonEnabled()) {
       process.stdout.write(`${JSON.stringify(summary)}\n`)
     } else {
@@ -99,6 +109,11 @@ export default class Serve extends BaseCommand<typeof Serve> {
       this.log(`  JWKS:       ${running.issuer}/.well-known/jwks.json`)
       this.log(`  Authorize:  ${running.issuer}${prefix}/authorize`)
       this.log(`  Token:      ${running.issuer}${prefix}/token`)
+      const mode = [
+        ...(this.flags['login-as'] === undefined ? [] : [`--login-as ${this.flags['login-as']} (every authorization request is signed in as ${this.flags['login-as']}; a login_hint overrides it)`]),
+        ...(this.flags['auto-approve'] ? ['--auto-approve (no consent page for any client)'] : []),
+      ]
+      this.log(`  Sign-in:    ${mode.length ? mode.join('; ') : 'sign-in and consent pages (no --login-as, no --auto-approve)'}`)
       if (controlToken !== undefined) this.log(`  Control:    ${running.url}/_passport/ (Authorization: Bearer ${controlToken})`)
       const clients = authority.store.clients.list().filter((c) => c.source !== 'internal')
       this.log(clients.length ? `  Clients:    ${clients.map((c) => `${c.id} (${c.name})`).join(', ')}` : '  Clients:    none yet — create one with "passport client"')

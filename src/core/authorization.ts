@@ -222,6 +222,8 @@ function checkOrigin(
     return
   }
   if (origin.via !== 'authorize') return
+  // Issue 18 finding 13: a request object was silently ignored; refuse it (OIDC Core section 6.1).
+  if (read('request') !== undefined) fail('request_not_supported', 'Request objects (the "request" parameter) are not supported; send the authorization parameters as query parameters.')
   const how = 'POST the authorization parameters to the pushed authorization request endpoint (RFC 9126), then send only client_id and the request_uri it returns to /authorize.'
   if (origin.requirePar) fail('invalid_request', `This server requires pushed authorization requests (serve --require-par): ${how}`)
   if (clientRequiresPar(config, client.id)) fail('invalid_request', `Client ${client.id} requires pushed authorization requests ("requirePar" in the configuration): ${how}`)

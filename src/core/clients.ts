@@ -163,11 +163,17 @@ const DUMMY_HASH = sha256('passport:no-secret')
  * The demo client `__demo__` needs its redirect URI (`{issuer}/demo/callback`, known once the
  * server listens); it is updated when the issuer changed since the last use.
  */
+/** The scopes the dashboard's "try it" flow asks for: the only ones the demo client may get. */
+export const DEMO_CLIENT_SCOPES = ['openid', 'profile', 'email'] as const
+
 export function internalClient(store: Store, id: typeof CLI_CLIENT_ID | typeof PERSONAL_ACCESS_CLIENT_ID, now?: number): ClientRow
 export function internalClient(store: Store, id: typeof DEMO_CLIENT_ID, now: number | undefined, redirectUri: string): ClientRow
 export function internalClient(store: Store, id: string, now = Date.now(), redirectUri?: string): ClientRow {
   const existing = store.clients.find(id)
-  if (existing && (redirectUri === undefined || (existing.redirectUris.length === 1 && existing.redirectUris[0] === redirectUri))) return existing
+  // The dashboard's demo client may ask only for what the demo shows (issue 18 finding 2).
+  const scopes = id === DEMO_CLIENT_ID ? [...DEMO_CLIENT_SCOPES] : null
+  const sameScopes = (existing?.scopes ?? null)?.join(' ') === scopes?.join(' ')
+  if (existing && sameScopes && (redirectUri === undefined || (existing.redirectUris.length === 1 && existing.redirectUris[0] === redirectUri))) return existing
   const shapes: Record<string, Pick<ClientRow, 'name' | 'type' | 'grantTypes'>> = {
     [CLI_CLIENT_ID]: {name: 'passport CLI', type: 'confidential', grantTypes: [GRANT_CLIENT_CREDENTIALS]},
     [PERSONAL_ACCESS_CLIENT_ID]: {name: 'Personal Access Client', type: 'confidential', grantTypes: [GRANT_PERSONAL_ACCESS]},
@@ -180,7 +186,7 @@ export function internalClient(store: Store, id: string, now = Date.now(), redir
     ...shape,
     secretHash: null,
     redirectUris: redirectUri === undefined ? [] : [validateRedirectUri(redirectUri, true)],
-    scopes: null,
+    scopes,
     autoApprove: false,
     source: 'internal',
     createdAt: existing?.createdAt ?? now,

@@ -1,7 +1,7 @@
 import {createHash, timingSafeEqual} from 'node:crypto'
 
 import type {RequestContext} from './context.js'
-import {type Params, sendHtml, sendJson, wantsJson} from './http.js'
+import {noteError, type Params, sendHtml, sendJson, wantsJson} from './http.js'
 import type {Session} from './session.js'
 import {errorPage, type ErrorView} from './views/error.js'
 
@@ -65,6 +65,7 @@ export function safeReturnTo(ctx: RequestContext, value: string | undefined): st
 
 /** An error page (HTML) or `{error, error_description}` (JSON callers), never a redirect. */
 export function sendErrorPage(ctx: RequestContext, status: number, view: ErrorView & {error: string}, headers: Record<string, string> = {}): void {
+  noteError(ctx.res, view.error)
   if (wantsJson(ctx.req)) {
     sendJson(ctx.res, status, {error: view.error, error_description: view.fix ? `${view.message} ${view.fix}` : view.message}, {'Cache-Control': 'no-store', ...headers})
     return

@@ -1,10 +1,11 @@
 import type {Authority} from '../core/authority.js'
-import {secretMatches} from '../core/clients.js'
+import {DEMO_CLIENT_ID, secretMatches} from '../core/clients.js'
 import {OAuthError, invalidRequest} from '../errors.js'
 import type {ClientRow} from '../store/clients.js'
 import {assertionClientId, JWT_BEARER_ASSERTION, type KeyedClient, ReplayStore, verifyClientAssertion} from './client-assertion.js'
 import type {RequestContext} from './context.js'
 import type {Params} from './http.js'
+import {isLoopbackPeer} from './peer.js'
 
 export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none'
 
@@ -85,7 +86,10 @@ export async function authenticateClient(ctx: Pick<RequestContext, 'req' | 'auth
 
   const client = store.clients.find(clientId)
   if (secret === undefined) {
-    if (client?.type === 'public') return {client, method: 'none'}
+    if (client?.type === 'public') {
+      if (client.id === DEMO_CLIENT_ID && !isLoopbackPeer(req)) throw invalidClient(`The built-in client ${DEMO_CLIENT_ID} works only from this machine.`)
+      return {client, method: 'none'}
+    }
     if (!client) throw invalidClient()
     if (usesPrivateKeyJwt(client)) throw invalidClient(`Client ${client.id} authenticates with private_key_jwt: send client_assertion_type=${JWT_BEARER_ASSERTION} and a signed client_assertion.`)
     throw invalidClient(`Client ${client.id} is confidential and must authenticate with its secret (client_secret_basic or client_secret_post).`)

@@ -141,6 +141,9 @@ export async function readParams(req: IncomingMessage): Promise<Params> {
       throw invalidRequest('The request body is not valid JSON.')
     }
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw invalidRequest('The JSON request body must be an object.')
+    // JSON.parse keeps the last of repeated keys: that would bypass the repeated-parameter rule.
+    const repeated = repeatedTopLevelKey(text)
+    if (repeated !== undefined) throw invalidRequest(`The "${repeated}" parameter is repeated in the JSON body; send it once.`)
     return Params.fromObject(parsed as Record<string, unknown>)
   }
   if (type === '' && body.length === 0) return Params.empty()
@@ -148,10 +151,43 @@ export async function readParams(req: IncomingMessage): Promise<Params> {
 }
 
 /**
+ * The first key that appears twice in the top-level object of a valid JSON text, or undefined.
+ * (Nested objects are values, which parameters refuse anyway.)
+ */
+export function repeatedTopLevelKey(text: string): string | undefined {
+  const seen = new Set<string>()
+  let depth = 0
+  let expectKey = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]
+    if (c === '"') {
+      let end = i + 1
+      while (text[end] !== '"') end += text[end] === '\\' ? 2 : 1
+      if (depth === 1 && expectKey) {
+        const key = JSON.parse(text.slice(i, end + 1)) as string
+        if (seen.has(key)) return key
+        seen.add(key)
+        expectKey = false
+      }
+      i = end
+    } else if (c === '{' || c === '[') {
+      depth++
+      expectKey = c === '{' && depth === 1
+    } else if (c === '}' || c === ']') {
+      depth--
+    } else if (c === ',' && depth === 1) {
+      expectKey = true
+    }
+  }
+  return undefined
+}
+
+/**
  * Sends JSON. An OAuth error body (`{error, error_description}`) always leaves with its
  * description in the RFC 6749 §5.2 character set, whichever endpoint wrote it.
  */
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  if (isErrorBody(body)) noteError(res, body.error)
   const text = JSON.stringify(isErrorBody(body) ? {...body, error_description: rfcText(body.error_description)} : body)
   res.writeHead(status, {'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text), ...headers})
   res.end(text)
@@ -180,6 +216,8 @@ export function sendHtml(res: ServerResponse, status: number, html: string, head
 
 /** 302 (GET) or 303 (after a POST: never 307, which would re-post the form). */
 export function redirect(res: ServerResponse, location: string, status: 302 | 303 = 302, headers: Record<string, string> = {}): void {
+  const error = redirectError(location)
+  if (error !== undefined) noteError(res, error)
   res.writeHead(status, {Location: location, 'Cache-Control': 'no-store', 'Content-Length': 0, ...headers})
   res.end()
 }
@@ -187,6 +225,34 @@ export function redirect(res: ServerResponse, location: string, status: 302 | 30
 /** Escapes text for HTML element content and attribute values. */
 export function escapeHtml(value: string): string {
   return value.replace(/[&<>"']/g, (c) => ({'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;'})[c]!)
+}
+
+const ERRORS = new WeakMap<ServerResponse, string>()
+
+/** Records the OAuth error code a response carries, for the access log. */
+export function noteError(res: ServerResponse, error: string): void {
+  ERRORS.set(res, error)
+}
+
+/**
+ * The OAuth error code a response carried (JSON body, error page, or an `error` in the redirect's
+ * query), or undefined. Only the code: never a description, which may quote request data.
+ */
+export function answeredError(res: ServerResponse): string | undefined {
+  return ERRORS.get(res)
+}
+
+/** The `error` an authorization error redirect carries, when it is a plain error code. */
+function redirectError(location: string): string | undefined {
+  if (!location.includes('error=')) return undefined
+  const query = location.slice(location.indexOf('?') + 1).split('#')[0]!
+  const error = new URLSearchParams(query).get('error')
+  return error !== null && /^[a-z_]{1,64}$/.test(error) ? error : undefined
+}
+
+/** A browser navigation (it accepts HTML), as opposed to an API client. */
+export function prefersHtml(req: IncomingMessage): boolean {
+  return (req.headers.accept ?? '').includes('text/html')
 }
 
 /** Does the client prefer JSON (the seed's API) over an HTML page? */

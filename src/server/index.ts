@@ -17,10 +17,11 @@ import {isLoopbackHost} from '../core/uris.js'
 import {registerResource} from '../core/resources.js'
 import type {RequestContext, Route, RouteGroup, ServerOptions} from './context.js'
 import {sendError} from './errors.js'
-import {sendJson} from './http.js'
+import {answeredError, noteError, prefersHtml, sendHtml, sendJson} from './http.js'
+import {errorPage} from './views/error.js'
 import {applyCorsHeaders, isCorsRoute, sendPreflight} from './cors.js'
 import {routes} from './routes.js'
-import {SessionStore} from './session.js'
+import {SESSION_COOKIE, SessionStore} from './session.js'
 
 export type {RouteGroup, ServerOptions} from './context.js'
 export {ROUTE_GROUPS} from './context.js'
@@ -57,6 +58,24 @@ const SERVER_PAGE_CACHE_KIB = 4096
  */
 const SERVER_LOCK_WAIT_MS = 250
 
+/**
+ * Connection limits for a local tool (issue 18 finding 11): a request must send its headers within
+ * 10 s and finish within 30 s (checked every second, so half-open connections go quickly), an idle
+ * keep-alive connection closes after 5 s and after 10,000 requests, and at most
+ * {@link MAX_CONNECTIONS} are open at once (Node closes the ones beyond at once, so they hold no
+ * file descriptor).
+ */
+const CONNECTION_LIMITS = {maxHeaderSize: 32 * 1024, headersTimeout: 10_000, requestTimeout: 30_000, keepAliveTimeout: 5_000, connectionsCheckingInterval: 1_000, maxRequestsPerSocket: 10_000} as const
+export const MAX_CONNECTIONS = 1_000
+/** The request line and headers passport accepts (Node's default limit). */
+const MAX_HEADER_BYTES = 16 * 1024
+
+function headerBytes(req: IncomingMessage): number {
+  let total = (req.method?.length ?? 0) + (req.url?.length ?? 0) + 12
+  for (const part of req.rawHeaders) total += part.length + 2
+  return total
+}
+
 function parseTarget(target: string): URL {
   try {
     return new URL(target, 'http://passport.invalid')
@@ -82,12 +101,14 @@ export async function serve(authority: Authority, options: ServerOptions, explic
   const control = options.control
   control?.bind([...table.values()].flatMap((byMethod) => [...byMethod.values()]))
 
-  const server = createServer({requestTimeout: 30_000, headersTimeout: 15_000, keepAliveTimeout: 5_000}, (req, res) => {
+  const server = createServer(CONNECTION_LIMITS, (req, res) => {
     const started = performance.now()
     if (log) {
       res.on('finish', () => {
         // Path only: a query string can carry codes or state.
-        log(`${req.method} ${(req.url ?? '').split('?')[0]} ${res.statusCode} ${(performance.now() - started).toFixed(1)}ms`)
+        // The OAuth error code, never its description (which may quote request data).
+        const error = answeredError(res)
+        log(`${req.method} ${(req.url ?? '').split('?')[0]} ${res.statusCode} ${(performance.now() - started).toFixed(1)}ms${error === undefined ? '' : ` ${error}`}`)
       })
     }
     control?.track(req, res, started)
@@ -96,6 +117,12 @@ export async function serve(authority: Authority, options: ServerOptions, explic
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
+      // Node parses up to 32 KiB of headers (so it knows the method); passport's limit is 16 KiB,
+      // answered here so that a HEAD request gets its 431 without a body.
+      if (headerBytes(req) > MAX_HEADER_BYTES) {
+        sendJson(res, 431, {error: 'invalid_request', error_description: 'The request line or headers are too large.'}, {Connection: 'close', 'Cache-Control': 'no-store'})
+        return
+      }
       const target = req.url ?? '/'
       let url: URL | undefined
       const pathname = PLAIN_PATH.test(target) ? target : (url = parseTarget(target)).pathname
@@ -105,7 +132,11 @@ export async function serve(authority: Authority, options: ServerOptions, explic
       }
       const byMethod = table.get(pathname)
       if (!byMethod) {
-        sendJson(res, 404, {error: 'not_found', error_description: `No route ${pathname}.`})
+        // A browser gets a page it can read (issue 18 walkthrough); API clients keep the JSON error.
+        if (prefersHtml(req)) {
+          noteError(res, 'not_found')
+          sendHtml(res, 404, errorPage({title: 'Page not found', message: `There is no page at ${pathname} on this server.`, fix: 'Check the address; the dashboard lists every endpoint.'}))
+        } else sendJson(res, 404, {error: 'not_found', error_description: `No route ${pathname}.`})
         return
       }
       if (corsPaths.has(pathname)) {
@@ -115,9 +146,10 @@ export async function serve(authority: Authority, options: ServerOptions, explic
         }
         applyCorsHeaders(res)
       }
-      const route = byMethod.get(req.method ?? '')
+      // RFC 9110 §9.3.2: HEAD on a GET route answers as GET does; Node sends no body for HEAD.
+      const route = byMethod.get(req.method ?? '') ?? (req.method === 'HEAD' ? byMethod.get('GET') : undefined)
       if (!route) {
-        const allowed = [...byMethod.keys()].join(', ')
+        const allowed = [...byMethod.keys(), ...(byMethod.has('GET') ? ['HEAD'] : [])].join(', ')
         sendJson(res, 405, {error: 'invalid_request', error_description: `${req.method} is not allowed on ${pathname}; use ${allowed}.`}, {Allow: allowed})
         return
       }
@@ -142,17 +174,21 @@ export async function serve(authority: Authority, options: ServerOptions, explic
 
   // Requests node:http cannot parse (too-long URL or headers, malformed syntax) still get a
   // clear OAuth error rather than an empty 400.
-  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+  server.on('clientError', (error: NodeJS.ErrnoException & {rawPacket?: unknown}, socket) => {
     if (!socket.writable) return
     const tooLarge = error.code === 'HPE_HEADER_OVERFLOW'
     const timeout = error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
     const status = tooLarge ? '431 Request Header Fields Too Large' : timeout ? '408 Request Timeout' : '400 Bad Request'
     const description = tooLarge ? 'The request line or headers are too large.' : timeout ? 'The request took too long to arrive.' : 'The HTTP request is malformed.'
     const body = JSON.stringify({error: 'invalid_request', error_description: description})
-    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nCache-Control: no-store\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
+    // A HEAD request must get no body (RFC 9110 §9.3.2), or its client reads the body as the next response.
+    const head = error.rawPacket instanceof Buffer && error.rawPacket.subarray(0, 5).toString('latin1') === 'HEAD '
+    const content = head ? '' : `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n`
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n${content}Cache-Control: no-store\r\n\r\n${head ? '' : body}`)
   })
 
   await new Promise<void>((resolve, reject) => {
+    server.maxConnections = MAX_CONNECTIONS
     server.once('error', (error: NodeJS.ErrnoException) => reject(listenError(error, options.host, options.port)))
     server.listen(options.port, options.host, () => {
       server.removeAllListeners('error')
@@ -160,6 +196,9 @@ export async function serve(authority: Authority, options: ServerOptions, explic
     })
   })
   const port = (server.address() as AddressInfo).port
+  // One cookie per port: servers on other localhost ports (which the browser sends it to as well)
+  // do not overwrite it; an https issuer adds the __Host- prefix (no Domain, Secure, Path=/).
+  sessions.useCookieName(`${(explicitIssuer ?? authority.config.issuer ?? '').startsWith('https:') ? '__Host-' : ''}${SESSION_COOKIE}_${port}`)
   const host = options.host.includes(':') ? `[${options.host}]` : options.host === '0.0.0.0' || options.host === '::' ? 'localhost' : options.host
   const url = `http://${host}:${port}`
   const mismatch = explicitIssuer === undefined ? loopbackPortMismatch(authority.config.issuer, port) : undefined

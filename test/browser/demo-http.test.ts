@@ -52,7 +52,7 @@ describe('dashboard and demo over HTTP', () => {
     expect(params.get('code_challenge')).toMatch(/^[\w-]{43}$/)
     expect(params.get('state')).toBeTruthy()
     expect(params.get('nonce')).toBeTruthy()
-    expect(browser.cookies.get('passport_session')).toBeTruthy()
+    expect(browser.cookies.get(`passport_session_${new URL(server.url).port}`)).toBeTruthy()
     // The authorization endpoint accepts the demo client (sign-in page, not an error page).
     const authorize = await browser.get(start.headers.get('location')!)
     expect(authorize.status).toBe(200)

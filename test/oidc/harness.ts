@@ -95,7 +95,7 @@ export class Browser {
   }
 
   hasSession(): boolean {
-    return this.cookies.has('passport_session')
+    return [...this.cookies.keys()].some((name) => name.startsWith('passport_session_'))
   }
 
   private async send(url: string | URL, init: RequestInit): Promise<Response> {

@@ -212,6 +212,8 @@ const headers = fc.record(
     cookie: fc.oneof(fc.constant(undefined), headerText, fc.constant('__good__')),
     'x-csrf-token': fc.oneof(fc.constant(undefined), headerText, fc.constant('__good__')),
     'x-extra': fc.oneof(fc.constant(undefined), headerText),
+    // Oversized headers (issue 18 finding 12): over passport's 16 KiB limit, and over Node's own.
+    'x-padding': fc.oneof(fc.constant(undefined), fc.constant(undefined), fc.constant(undefined), fc.constantFrom('p'.repeat(17 * 1024), 'p'.repeat(40 * 1024))),
   },
   {requiredKeys: []},
 )
@@ -243,8 +245,8 @@ function requests(paths: Array<{method: string; path: string; weight?: number}>)
   return fc.tuple(fc.constantFrom(...paths), body, headers, query, fc.integer({min: 0, max: 9})).map(([route, b, h, q, coin]) => ({
     method: route.method,
     path: route.path,
-    query: route.method === 'GET' || coin === 0 ? q : '',
-    ...(route.method === 'GET' ? {} : {body: b}),
+    query: route.method === 'GET' || route.method === 'HEAD' || coin === 0 ? q : '',
+    ...(route.method === 'GET' || route.method === 'HEAD' ? {} : {body: b}),
     headers: h,
   }))
 }
@@ -277,6 +279,11 @@ async function exercise(req: Req): Promise<void> {
   statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1)
   const where = `${req.method} ${req.path} [${req.body?.kind ?? 'no body'}] → ${answer.status} ${answer.text.slice(0, 200)}`
   if (answer.status >= 500) throw new Error(`5xx: ${where}`)
+  if (req.method === 'HEAD') {
+    // The headers of the GET answer (or of the error), never a body.
+    if (answer.text !== '') throw new Error(`HEAD answered with a body: ${where}`)
+    return
+  }
   const type = answer.headers.get('content-type') ?? ''
   if (type.startsWith('application/json') && answer.text) {
     try {
@@ -293,8 +300,9 @@ async function exercise(req: Req): Promise<void> {
     if (type.startsWith('application/json')) {
       if (!isOAuthError(answer.json)) throw new Error(`4xx JSON is not a well-formed OAuth error: ${where}`)
     } else if (type.startsWith('text/html')) {
-      if (!HTML_ALLOWED.has(req.path)) throw new Error(`HTML error page outside the browser routes: ${where}`)
-    } else if (!(answer.text === '' && answer.headers.get('www-authenticate'))) {
+      // Unknown routes show browsers the error page too (issue 18 walkthrough).
+      if (!HTML_ALLOWED.has(req.path) && answer.status !== 404) throw new Error(`HTML error page outside the browser routes: ${where}`)
+    } else if (!(answer.text === '' && (answer.headers.get('www-authenticate') || req.method === 'HEAD'))) {
       throw new Error(`4xx with neither an OAuth error nor a page: ${where} (${type}) ${JSON.stringify({...req, query: req.query.slice(0, 300), body: {...req.body, data: String(req.body?.data).slice(0, 300)}})} ${JSON.stringify([...answer.headers])}`)
     }
   }
@@ -334,11 +342,14 @@ describe('checklist 73: fuzzing every endpoint with generated requests (fast-che
     await fuzz('userinfo', [{method: 'GET', path: '/oauth/userinfo'}, {method: 'POST', path: '/oauth/userinfo'}], 0.1)
   }, 300_000)
 
-  it('checklist 73: unknown routes and methods → 404 / 405 OAuth errors', async () => {
+  it('checklist 73: unknown routes and methods, HEAD, OPTIONS and oversized headers → 404 / 405 / 431, no body for HEAD', async () => {
     await fuzz('routes', [
       {method: 'PUT', path: '/oauth/token'}, {method: 'DELETE', path: '/oauth/revoke'}, {method: 'GET', path: '/oauth/token'}, {method: 'PATCH', path: '/oauth/authorize'},
       {method: 'GET', path: '/nope'}, {method: 'POST', path: '/.well-known/jwks.json'}, {method: 'GET', path: '/oauth/../oauth/token'}, {method: 'OPTIONS', path: '/oauth/token'},
-    ], 0.05)
+      // HEAD and OPTIONS everywhere (issue 18 finding 12): HEAD answers as GET without a body.
+      {method: 'HEAD', path: '/healthz'}, {method: 'HEAD', path: '/oauth/authorize'}, {method: 'HEAD', path: '/oauth/token'}, {method: 'HEAD', path: '/nope'},
+      {method: 'HEAD', path: '/.well-known/openid-configuration'}, {method: 'OPTIONS', path: '/oauth/authorize'}, {method: 'OPTIONS', path: '/healthz'}, {method: 'OPTIONS', path: '/nope'},
+    ], 0.1)
   }, 300_000)
 
   it('checklist 73: afterwards the server is healthy, every request was answered, none with a 5xx', async () => {

@@ -28,20 +28,22 @@ describe('authorization code flow through the pages', () => {
     const signIn = await browser.get(path)
     expect(signIn.status).toBe(200)
     expectPageHeaders(signIn)
-    expect(signIn.headers.get('set-cookie')).toMatch(/^passport_session=[\w-]+; Path=\/; HttpOnly; SameSite=Lax/)
+    // The cookie is named after the port: another server on localhost does not overwrite it.
+    const cookie = `passport_session_${new URL(server.url).port}`
+    expect(signIn.headers.get('set-cookie')).toMatch(new RegExp(`^${cookie}=[\\w-]+; Path=/; HttpOnly; SameSite=Lax`))
     const signInHtml = await signIn.text()
     expect(signInHtml).toContain('to continue to Single-page app')
     // Configured users as one-click choices, names escaped.
     expect(signInHtml).toMatch(/<button type="submit" name="subject" value="alice">.*<span class="name">Alice Example<\/span><span class="email">alice@example.test<\/span>.*<\/button>/)
     expect(signInHtml).toContain('Bob &lt;Builder&gt;')
     expect(signInHtml).not.toContain('Bob <Builder>')
-    const sessionBefore = browser.cookies.get('passport_session')
+    const sessionBefore = browser.cookies.get(cookie)
 
     const login = await browser.post(`${server.prefix}/login`, {csrf: field(signInHtml, 'csrf'), return_to: field(signInHtml, 'return_to'), subject: 'bob'})
     expect(login.status).toBe(303)
     expect(login.headers.get('location')).toBe(path)
     // A new session id after signing in (no session fixation).
-    expect(browser.cookies.get('passport_session')).not.toBe(sessionBefore)
+    expect(browser.cookies.get(cookie)).not.toBe(sessionBefore)
 
     const consent = await browser.get(path)
     expect(consent.status).toBe(200)

@@ -4,6 +4,7 @@ import {
   AuthorizationRedirectError,
   authorizationResponseUri,
 } from '../../core/authorization.js'
+import {DEMO_CLIENT_ID} from '../../core/clients.js'
 import {createAuthorizationCode} from '../../core/codes.js'
 import {knownScopes} from '../../core/config.js'
 import {looksLikeMetadataDocumentUrl, MetadataDocumentCache, MetadataDocumentError, resolveMetadataDocumentClient} from '../../core/metadata-documents.js'
@@ -11,6 +12,7 @@ import {readAuthorizationRequest, type ReadAuthorizationRequest, usePushedReques
 import {userSubjectProblem} from '../../core/subjects.js'
 import {cspAllowingRedirect, csrfMatches, currentPath, ensureSession, formDecision, presentedCsrf, sendCsrfFailure, sendErrorPage} from '../browser.js'
 import type {RequestContext} from '../context.js'
+import {isLoopbackPeer} from '../peer.js'
 import {PAGE_HEADERS, Params, readParams, redirect, sendHtml, sendJson, wantsJson} from '../http.js'
 import type {Session} from '../session.js'
 import {consentPage} from '../views/consent.js'
@@ -30,6 +32,10 @@ export async function handleAuthorize(ctx: RequestContext): Promise<void> {
   const read = validateOrAnswer(ctx, Params.fromSearch(ctx.url.searchParams), 302)
   if (!read) return
   const {request} = read
+  if (request.client.id === DEMO_CLIENT_ID && !isLoopbackPeer(ctx.req)) {
+    sendErrorPage(ctx, 403, {error: 'unauthorized_client', title: 'Demo client is local only', message: `The built-in client ${DEMO_CLIENT_ID} (the dashboard's "Try it") works only from this machine.`, fix: 'Use a client of your own from other machines.'})
+    return
+  }
   // A pushed request (request_uri) is used once, by the first answer that is not a sign-in page.
   const decide = (): boolean => claimPushed(ctx, read)
 

@@ -6,6 +6,7 @@ import {OAuthError} from '../../errors.js'
 import {authorizationCodeGrant} from '../../core/grants/authorization-code.js'
 import {ensureSession, sendErrorPage} from '../browser.js'
 import type {RequestContext} from '../context.js'
+import {isLoopbackPeer} from '../peer.js'
 import {Params, redirect, sendHtml} from '../http.js'
 import {type DecodedJwt, demoResultPage} from '../views/demo.js'
 
@@ -34,6 +35,10 @@ export function demoRedirectUri(ctx: Pick<RequestContext, 'authority'>): string 
 }
 
 export function handleDemoStart(ctx: RequestContext): void {
+  if (!isLoopbackPeer(ctx.req)) {
+    sendErrorPage(ctx, 403, {error: 'unauthorized_client', title: 'Demo is local only', message: `The dashboard's "Try it" (client ${DEMO_CLIENT_ID}) works only from this machine.`, fix: 'Open the dashboard on the machine passport runs on.'})
+    return
+  }
   const unavailable = demoUnavailable(ctx)
   if (unavailable) {
     sendErrorPage(ctx, 404, {error: 'invalid_request', title: 'Demo unavailable', message: unavailable, fix: 'Start passport serve without those --except groups to try the flow.'})

@@ -64,7 +64,7 @@ ${view.clients.length === 0
 <section class="card" aria-labelledby="tokens-heading">
 <h2 class="section" id="tokens-heading">Recent tokens</h2>
 ${view.tokens.length === 0
-  ? html`<p class="empty">No access tokens issued yet. Try the demo above, or <code>passport token:issue</code>.</p>`
+  ? html`<p class="empty">No access tokens issued yet. Try the demo above, or <code>passport token --user alice</code>.</p>`
   : html`<div class="table-wrap" role="region" aria-labelledby="tokens-heading" tabindex="0">
 <table>
 <thead><tr><th scope="col">Subject</th><th scope="col">Client</th><th scope="col">Scopes</th><th scope="col">Expires</th><th scope="col">Status</th></tr></thead>
