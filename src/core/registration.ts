@@ -59,7 +59,7 @@ export const invalidRedirectUri = (description: string) => new OAuthError('inval
  * inconsistent combination is `invalid_client_metadata`, a bad redirect URI `invalid_redirect_uri`.
  */
 export function checkRegistration(config: PassportConfig, body: unknown, now = Date.now()): {client: ClientRow; answer: RegisteredClientMetadata} {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalidClientMetadata('The registration request must be a JSON object of client metadata (RFC 7591 §2).')
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalidClientMetadata('The registration request must be a JSON object of client metadata (RFC 7591 section 2).')
   const input = body as Record<string, unknown>
   const member = (name: string): unknown => (Object.hasOwn(input, name) ? input[name] : undefined)
 
@@ -112,10 +112,10 @@ export function checkRegistration(config: PassportConfig, body: unknown, now = D
   const responseTypes = list('response_types', 5) ?? (grantTypes.includes(GRANT_AUTHORIZATION_CODE) ? ['code'] : [])
   for (const type of responseTypes) if (type !== 'code') throw invalidClientMetadata(`response_types: "${type}" is not supported; only "code" is.`)
   if (grantTypes.includes(GRANT_AUTHORIZATION_CODE) && !responseTypes.includes('code')) {
-    throw invalidClientMetadata('grant_types includes authorization_code, so response_types must include "code" (RFC 7591 §2.1).')
+    throw invalidClientMetadata('grant_types includes authorization_code, so response_types must include "code" (RFC 7591 section 2.1).')
   }
   if (responseTypes.includes('code') && !grantTypes.includes(GRANT_AUTHORIZATION_CODE)) {
-    throw invalidClientMetadata('response_types includes "code", so grant_types must include authorization_code (RFC 7591 §2.1).')
+    throw invalidClientMetadata('response_types includes "code", so grant_types must include authorization_code (RFC 7591 section 2.1).')
   }
   if (grantTypes.includes(GRANT_REFRESH_TOKEN) && grantTypes.length === 1) {
     throw invalidClientMetadata('grant_types has refresh_token alone; it needs a grant that issues refresh tokens (authorization_code or the device code grant).')
@@ -132,7 +132,7 @@ export function checkRegistration(config: PassportConfig, body: unknown, now = D
 
   const jwks = member('jwks')
   const jwksUri = webUrl('jwks_uri')
-  if (jwks !== undefined && jwks !== null && jwksUri !== undefined) throw invalidClientMetadata('Send either jwks or jwks_uri, not both (RFC 7591 §2).')
+  if (jwks !== undefined && jwks !== null && jwksUri !== undefined) throw invalidClientMetadata('Send either jwks or jwks_uri, not both (RFC 7591 section 2).')
   const keySet = jwks === undefined || jwks === null ? undefined : checkJwks(jwks)
   if (jwksUri !== undefined) {
     const url = new URL(jwksUri)

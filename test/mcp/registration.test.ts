@@ -95,7 +95,7 @@ describe('registration answers (RFC 7591 §3.2.1)', () => {
 
 describe('every RFC 7591 error case: 400 with the check that failed', () => {
   const cases: [string, unknown, string, string][] = [
-    ['not an object', [1, 2], 'invalid_client_metadata', 'The registration request must be a JSON object of client metadata (RFC 7591 ?2).'],
+    ['not an object', [1, 2], 'invalid_client_metadata', 'The registration request must be a JSON object of client metadata (RFC 7591 section 2).'],
     ['redirect_uris missing for authorization_code', {}, 'invalid_redirect_uri', 'redirect_uris must list at least one redirect URI for the authorization_code grant.'],
     ['redirect_uris not an array', {redirect_uris: 'http://localhost/cb'}, 'invalid_client_metadata', 'redirect_uris must be an array of strings.'],
     ['relative redirect URI', {redirect_uris: ['/cb']}, 'invalid_redirect_uri', "Redirect URI '/cb' is not an absolute URI (e.g. http://localhost:3000/callback)."],
@@ -108,12 +108,12 @@ describe('every RFC 7591 error case: 400 with the check that failed', () => {
     ['unknown grant', {redirect_uris: ['http://localhost/cb'], grant_types: ['implicit']}, 'invalid_client_metadata', "grant_types: 'implicit' is not supported; use authorization_code, refresh_token, client_credentials, urn:ietf:params:oauth:grant-type:device_code."],
     ['empty grant_types', {grant_types: []}, 'invalid_client_metadata', 'grant_types must name at least one grant.'],
     ['unknown response type', {redirect_uris: ['http://localhost/cb'], response_types: ['token']}, 'invalid_client_metadata', "response_types: 'token' is not supported; only 'code' is."],
-    ['authorization_code without code', {redirect_uris: ['http://localhost/cb'], response_types: []}, 'invalid_client_metadata', "grant_types includes authorization_code, so response_types must include 'code' (RFC 7591 ?2.1)."],
-    ['code without authorization_code', {grant_types: ['client_credentials'], response_types: ['code']}, 'invalid_client_metadata', "response_types includes 'code', so grant_types must include authorization_code (RFC 7591 ?2.1)."],
+    ['authorization_code without code', {redirect_uris: ['http://localhost/cb'], response_types: []}, 'invalid_client_metadata', "grant_types includes authorization_code, so response_types must include 'code' (RFC 7591 section 2.1)."],
+    ['code without authorization_code', {grant_types: ['client_credentials'], response_types: ['code']}, 'invalid_client_metadata', "response_types includes 'code', so grant_types must include authorization_code (RFC 7591 section 2.1)."],
     ['refresh_token alone', {grant_types: ['refresh_token']}, 'invalid_client_metadata', 'grant_types has refresh_token alone; it needs a grant that issues refresh tokens (authorization_code or the device code grant).'],
     ['public client with client_credentials', {grant_types: ['client_credentials'], token_endpoint_auth_method: 'none'}, 'invalid_client_metadata', "A client with token_endpoint_auth_method 'none' cannot use the client_credentials grant; register a confidential client."],
     ['private_key_jwt without keys', {grant_types: ['client_credentials'], token_endpoint_auth_method: 'private_key_jwt'}, 'invalid_client_metadata', "token_endpoint_auth_method 'private_key_jwt' needs the client's public keys: send jwks or jwks_uri."],
-    ['jwks and jwks_uri', {grant_types: ['client_credentials'], jwks: {keys: [JWK]}, jwks_uri: 'https://c.example.test/jwks'}, 'invalid_client_metadata', 'Send either jwks or jwks_uri, not both (RFC 7591 ?2).'],
+    ['jwks and jwks_uri', {grant_types: ['client_credentials'], jwks: {keys: [JWK]}, jwks_uri: 'https://c.example.test/jwks'}, 'invalid_client_metadata', 'Send either jwks or jwks_uri, not both (RFC 7591 section 2).'],
     ['jwks not a set', {grant_types: ['client_credentials'], jwks: [JWK]}, 'invalid_client_metadata', "jwks must be a JWK Set: an object with a 'keys' array."],
     ['jwks with a private key', {grant_types: ['client_credentials'], jwks: {keys: [{...JWK, d: 'secret'}]}}, 'invalid_client_metadata', "jwks.keys[0] holds the private member 'd'; register public keys only."],
     ['jwks with a symmetric key', {grant_types: ['client_credentials'], jwks: {keys: [{kty: 'oct', k: 'c2VjcmV0'}]}}, 'invalid_client_metadata', 'jwks.keys[0].kty must be RSA, EC or OKP (a public key).'],
@@ -142,7 +142,7 @@ describe('every RFC 7591 error case: 400 with the check that failed', () => {
     expect((await register('{"redirect_uris": [')).json).toEqual({error: 'invalid_client_metadata', error_description: 'The registration request body is not valid JSON (UTF-8).'})
     const form = await read(await fetch(server.endpoint('/register'), {method: 'POST', headers: {'content-type': 'application/x-www-form-urlencoded'}, body: 'redirect_uris=x'}))
     expect(form.status).toBe(400)
-    expect(form.json).toEqual({error: 'invalid_client_metadata', error_description: 'The registration request must be sent as application/json, not application/x-www-form-urlencoded (RFC 7591 ?3.1).'})
+    expect(form.json).toEqual({error: 'invalid_client_metadata', error_description: 'The registration request must be sent as application/json, not application/x-www-form-urlencoded (RFC 7591 section 3.1).'})
   })
 })
 

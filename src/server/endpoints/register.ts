@@ -24,14 +24,14 @@ export async function handleRegister(ctx: RequestContext): Promise<void> {
   }
   const type = (ctx.req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase()
   const body = await readBody(ctx.req)
-  if (type !== 'application/json') throw new OAuthError('invalid_client_metadata', `The registration request must be sent as application/json${type ? `, not ${type}` : ''} (RFC 7591 §3.1).`)
+  if (type !== 'application/json') throw new OAuthError('invalid_client_metadata', `The registration request must be sent as application/json${type ? `, not ${type}` : ''} (RFC 7591 section 3.1).`)
   let parsed: unknown
   try {
     parsed = JSON.parse(UTF8.decode(body))
   } catch {
     throw new OAuthError('invalid_client_metadata', 'The registration request body is not valid JSON (UTF-8).')
   }
-  const {client, answer} = checkRegistration(config, parsed)
+  const {client, answer} = checkRegistration(config, parsed, ctx.authority.clock.now())
   const {evicted} = saveRegisteredClient(store, client)
   if (evicted.length > 0) ctx.options.log?.(`registration: the registered-client limit was reached; removed the oldest registration${evicted.length > 1 ? 's' : ''} ${evicted.join(', ')}`)
   sendJson(ctx.res, 201, answer, {...NO_STORE})
