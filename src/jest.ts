@@ -1,6 +1,6 @@
 // passport-authority/jest: jest globalSetup / globalTeardown that run an authority for the test run.
 import type {AuthorityHandle} from './control/handle.js'
-import {startServer, type StartServerOptions} from './server/index.js'
+import {startServer, type StartServerOptions} from './api.js'
 
 export {controlClient} from './control/client.js'
 export type {ControlClient, ControlLocation} from './control/client.js'

@@ -2,7 +2,7 @@
 import type {} from 'vitest'
 
 import type {ControlLocation} from './control/client.js'
-import {startServer, type StartServerOptions} from './server/index.js'
+import {startServer, type StartServerOptions} from './api.js'
 
 export {controlClient} from './control/client.js'
 export type {ControlClient, ControlLocation} from './control/client.js'

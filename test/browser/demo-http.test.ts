@@ -1,6 +1,6 @@
 import {afterAll, beforeAll, describe, expect, test} from 'vitest'
 
-import {startServer} from '../../dist/server/index.js'
+import {startServer} from '../../dist/api.js'
 import {Browser, expectPageHeaders, location} from '../web/harness.js'
 
 /**

@@ -5,7 +5,7 @@ import Database from 'better-sqlite3'
 import type {Browser} from 'playwright-core'
 import {afterAll, beforeAll, describe, expect, test} from 'vitest'
 
-import {startServer} from '../../dist/server/index.js'
+import {startServer} from '../../dist/api.js'
 import {tempDir} from '../helpers.js'
 import {launchChromium, startClientApp, Tab} from './harness.js'
 

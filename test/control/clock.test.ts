@@ -5,7 +5,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {OffsetClock, parseInstant} from '../../dist/core/clock.js'
 import {generateKeys} from '../../dist/core/keys.js'
-import {startServer} from '../../dist/server/index.js'
+import {startServer} from '../../dist/api.js'
 import {runCli, tempDir} from '../helpers.js'
 import {basic, CHALLENGE, post, REDIRECT, VERIFIER, type Reply} from '../server/harness.js'
 

@@ -4,7 +4,7 @@ import {join} from 'node:path'
 import * as oauth from 'oauth4webapi'
 import * as client from 'openid-client'
 
-import {startServer} from '../../dist/server/index.js'
+import {startServer} from '../../dist/api.js'
 import {BIN, cleanEnv, tempDir, writeJson} from '../helpers.js'
 import {basic, post, type Reply} from '../server/harness.js'
 

@@ -3,7 +3,7 @@ import {join} from 'node:path'
 import Database from 'better-sqlite3'
 
 import {s256} from '../../dist/core/crypto.js'
-import {startServer, type StartServerOptions} from '../../dist/server/index.js'
+import {startServer, type StartServerOptions} from '../../dist/api.js'
 import {tempDir} from '../helpers.js'
 
 export const MCP = 'http://localhost:3000/mcp'

@@ -3,7 +3,7 @@ import {join} from 'node:path'
 
 import * as client from 'openid-client'
 
-import {startServer, type StartServerOptions} from '../../dist/server/index.js'
+import {startServer, type StartServerOptions} from '../../dist/api.js'
 import {tempDir} from '../helpers.js'
 
 /** A passport.config.json as a project would commit it for its CI. */

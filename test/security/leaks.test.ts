@@ -6,7 +6,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {s256} from '../../dist/core/crypto.js'
 import {generateKeys} from '../../dist/core/keys.js'
-import {startServer} from '../../dist/server/index.js'
+import {startServer} from '../../dist/api.js'
 import {type CliResult, runCli, tempDir, writeJson} from '../helpers.js'
 import {type Answer, basic, expectNoLeaks, LeakScanner, send} from './support.js'
 

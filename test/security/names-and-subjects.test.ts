@@ -8,7 +8,7 @@ import {generateKeys, keyLocation} from '../../src/core/keys.js'
 import {mintToken} from '../../src/core/mint.js'
 import {subjectProblem} from '../../src/core/subjects.js'
 import {ConfigError, SubjectError} from '../../src/errors.js'
-import {startServer} from '../../src/server/index.js'
+import {startServer} from '../../src/api.js'
 import {runCli, tempDir, writeJson} from '../helpers.js'
 import {Browser, authorizePath, field, location, pkce} from '../web/harness.js'
 

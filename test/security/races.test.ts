@@ -5,7 +5,7 @@ import {decodeJwt} from 'jose'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {sha256} from '../../dist/core/crypto.js'
-import {startServer} from '../../dist/server/index.js'
+import {startServer} from '../../dist/api.js'
 import {runCli, tempDir, writeJson} from '../helpers.js'
 import {CONFIG} from '../server/harness.js'
 import {basic, form, send, type Answer} from './support.js'

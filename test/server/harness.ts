@@ -6,7 +6,7 @@ import {createAuthorizationCode} from '../../dist/core/codes.js'
 import {s256} from '../../dist/core/crypto.js'
 import {decideDeviceAuthorization} from '../../dist/core/device.js'
 import {generateKeys} from '../../dist/core/keys.js'
-import {startServer} from '../../dist/server/index.js'
+import {startServer} from '../../dist/api.js'
 import {Store} from '../../dist/store/index.js'
 import {tempDir} from '../helpers.js'
 

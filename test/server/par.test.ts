@@ -8,7 +8,7 @@ import * as oauth from 'oauth4webapi'
 import * as client from 'openid-client'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {startServer} from '../../dist/server/index.js'
+import {startServer} from '../../dist/api.js'
 import {BIN, cleanEnv, tempDir, writeJson} from '../helpers.js'
 
 /**

@@ -9,7 +9,7 @@ import * as oauth from 'oauth4webapi'
 import * as client from 'openid-client'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {startServer} from '../../dist/server/index.js'
+import {startServer} from '../../dist/api.js'
 import {BIN, cleanEnv, ROOT, tempDir} from '../helpers.js'
 
 /**

@@ -5,7 +5,7 @@ import Database from 'better-sqlite3'
 import {expect} from 'vitest'
 
 import {createDeviceAuthorization} from '../../dist/core/device.js'
-import {startServer, type StartServerOptions} from '../../dist/server/index.js'
+import {startServer, type StartServerOptions} from '../../dist/api.js'
 import {Store} from '../../dist/store/index.js'
 import {tempDir} from '../helpers.js'
 
