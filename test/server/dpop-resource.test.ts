@@ -8,7 +8,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {accessTokenHashForDpop} from '../../dist/core/dpop.js'
 import {requireBearer} from '../../dist/server/bearer.js'
-import {startServer} from '../../dist/server/index.js'
+import {startServer} from '../../dist/api.js'
 import {tempDir} from '../helpers.js'
 import {proof, unsigned} from './dpop-support.js'
 

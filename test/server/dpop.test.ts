@@ -9,7 +9,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 type CryptoKeyPair = webcrypto.CryptoKeyPair
 
 
-import {startServer} from '../../dist/server/index.js'
+import {startServer} from '../../dist/api.js'
 import {tempDir} from '../helpers.js'
 import {proof, unsigned} from './dpop-support.js'
 
