@@ -5,7 +5,7 @@ import {createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, type JSONWe
 import type {Authority} from './authority.js'
 import {checkTokenBinding, type DpopPresentation, replayCacheOf, tokenJkt} from './dpop.js'
 import {InsufficientScopeError, InvalidInputError, InvalidTokenError, type InvalidTokenReason} from '../errors.js'
-import {publishedKeyResolver, type PublicKeyEntry, SIGNING_ALGORITHMS} from './keys.js'
+import {publishedKeyResolver, type PublicKeyEntry, SIGNING_ALGORITHMS, type SigningKeys} from './keys.js'
 import {tokenCan} from './scopes.js'
 import type {AccessTokenRow} from '../store/access-tokens.js'
 import type {Store} from '../store/index.js'
@@ -100,6 +100,9 @@ export function prepareVerification(options: VerifyAccessTokenOptions, who: stri
   const required = checked.scopes ?? []
   // Proof jtis are remembered per authority, else once per process (keys include the proof's key).
   const replay = replayCacheOf(authority ?? replayCacheOf)
+  // Built once, not per request: the accepted algorithms and the claims every token must carry.
+  const algorithms = [...SIGNING_ALGORITHMS]
+  const requiredClaims = ['sub', 'jti', 'exp', 'iat', 'client_id']
   return async (token, extraScopes, dpop) => {
     const issuer = authority ? authority.issuer : checked.issuer!
     const key = fixedKey ?? (await authorityKeys(authority!))
@@ -110,9 +113,9 @@ export function prepareVerification(options: VerifyAccessTokenOptions, who: stri
     try {
       const verified = await jwtVerify(token, key, {
         issuer,
-        algorithms: [...SIGNING_ALGORITHMS],
+        algorithms,
         typ: 'at+jwt',
-        requiredClaims: ['sub', 'jti', 'exp', 'iat', 'client_id'],
+        requiredClaims,
         ...(audience === undefined ? {} : {audience}),
         ...(now === undefined ? {} : {currentDate: new Date(now)}),
       })
@@ -144,7 +147,8 @@ export function prepareVerification(options: VerifyAccessTokenOptions, who: stri
       result.userId = record.userId
     }
     const jkt = tokenJkt(claims)
-    if (!checked.ignoreDpopBinding) await checkTokenBinding(token, jkt, dpop, now ?? Date.now(), replay)
+    // A plain bearer token sent as Bearer has no binding to check: no extra await on that path.
+    if (!checked.ignoreDpopBinding && (jkt !== undefined || dpop !== undefined)) await checkTokenBinding(token, jkt, dpop, now ?? Date.now(), replay)
     if (jkt !== undefined) result.jkt = jkt
     const needed = extraScopes && extraScopes.length > 0 ? [...new Set([...required, ...extraScopes])] : required
     const missing = needed.filter((scope) => !tokenCan(scopes, scope))
@@ -155,8 +159,16 @@ export function prepareVerification(options: VerifyAccessTokenOptions, who: stri
   }
 }
 
+/**
+ * The resolver of an authority's published keys, built once per loaded key set (a rotation or a
+ * reload loads a new one, so it is never stale), not once per request.
+ */
+const resolvers = new WeakMap<SigningKeys, KeyObject | JWTVerifyGetKey>()
 async function authorityKeys(authority: Authority): Promise<KeyObject | JWTVerifyGetKey> {
-  return publicKeyResolver((await authority.signingKeys()).publicKeys)
+  const keys = await authority.signingKeys()
+  let resolver = resolvers.get(keys)
+  if (!resolver) resolvers.set(keys, (resolver = publicKeyResolver(keys.publicKeys)))
+  return resolver
 }
 
 /** Remote key sets by JWKS URL, shared by every guard and call naming the same URL (jose caches and rate-limits refetches). */

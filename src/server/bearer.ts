@@ -180,7 +180,8 @@ async function presentedToken(req: IncomingMessage, ownsBody: boolean): Promise<
       scheme = name
     }
   }
-  const fromBody = await bodyToken(req, ownsBody)
+  // Only a POST can carry the token in its body: no await on the GET path.
+  const fromBody = req.method === 'POST' ? await bodyToken(req, ownsBody) : undefined
   if (fromHeader !== undefined && fromBody !== undefined) {
     throw new OAuthError('invalid_request', 'The access token was sent both in the Authorization header and in the body; send it once.')
   }
