@@ -234,6 +234,13 @@ export function syncConfigClients(store: Store, config: PassportConfig, now = Da
         throw new InvalidInputError(`${at}.redirectUris: ${(error as Error).message}`)
       }
     })
+    const postLogoutRedirectUris = c.postLogoutRedirectUris?.map((uri) => {
+      try {
+        return validateRedirectUri(uri, true)
+      } catch (error) {
+        throw new InvalidInputError(`${at}.postLogoutRedirectUris: ${(error as Error).message}`)
+      }
+    })
     if (c.scopes) {
       const problem = scopeProblem(c.scopes, {id: c.id, scopes: null}, known)
       if (problem) throw new InvalidInputError(`${at}.scopes: ${problem}`)
@@ -251,6 +258,7 @@ export function syncConfigClients(store: Store, config: PassportConfig, now = Da
       createdAt: now,
       updatedAt: now,
       ...(signs ? {tokenEndpointAuthMethod: 'private_key_jwt', jwks: c.jwks ?? null, jwksUri: c.jwksUri ?? null} : {}),
+      ...(postLogoutRedirectUris ? {postLogoutRedirectUris} : {}),
     }
   })
   return store.transaction(() => {

@@ -35,6 +35,8 @@ export interface ClientConfig {
   jwksUri?: string
   /** RFC 9449: the client gets only DPoP-bound tokens; a token request without a proof is refused. */
   requireDpop?: boolean
+  /** RP-Initiated Logout: the URIs `post_logout_redirect_uri` may name (exact match; redirect URIs count too). */
+  postLogoutRedirectUris?: string[]
 }
 
 /** The resolved configuration: every value present, lifetimes in milliseconds. */
@@ -129,7 +131,7 @@ const LIFETIME_KEYS = [
 
 const TOP_LEVEL_KEYS = new Set<string>(['$schema', 'issuer', 'scopes', 'users', 'claims', 'clients', 'keyPath', 'database', ...LIFETIME_KEYS, 'resources', 'registration', 'clientIdMetadataDocuments'])
 const USER_KEYS = new Set(['name', 'email', 'email_verified', 'claims'])
-const CLIENT_KEYS = new Set(['id', 'name', 'secret', 'redirectUris', 'grants', 'scopes', 'autoApprove', 'requirePar', 'jwks', 'jwksUri', 'requireDpop'])
+const CLIENT_KEYS = new Set(['id', 'name', 'secret', 'redirectUris', 'grants', 'scopes', 'autoApprove', 'requirePar', 'jwks', 'jwksUri', 'requireDpop', 'postLogoutRedirectUris'])
 
 export const DEFAULT_CONFIG_FILE = 'passport.config.json'
 
@@ -298,6 +300,10 @@ export function parseConfig(raw: unknown, file?: string): PassportConfig {
       if (entry.jwks !== undefined && entry.jwksUri !== undefined) fail(`${at}.jwksUri`, 'absent when jwks is given (one or the other)')
       if ((entry.jwks !== undefined || entry.jwksUri !== undefined) && entry.secret !== undefined) fail(`${at}.secret`, 'absent for a client that authenticates with private_key_jwt (jwks / jwksUri)')
       if (c.requireDpop === true) entry.requireDpop = true
+      if (c.postLogoutRedirectUris !== undefined) {
+        if (!isStringArray(c.postLogoutRedirectUris)) fail(`${at}.postLogoutRedirectUris`, 'an array of URI strings (where end_session may send the person after signing out)')
+        entry.postLogoutRedirectUris = c.postLogoutRedirectUris as string[]
+      }
       config.clients.push(entry)
     })
   }

@@ -1,7 +1,6 @@
 import {errors as joseErrors, jwtVerify} from 'jose'
 
 import {publishedKeyResolver, SIGNING_ALGORITHMS, type SigningKeys} from './keys.js'
-import {httpUrl, isLoopbackIp, redirectUriMatches} from './uris.js'
 import type {ClientRow} from '../store/clients.js'
 import type {Store} from '../store/index.js'
 
@@ -9,11 +8,10 @@ import type {Store} from '../store/index.js'
  * OpenID Connect RP-Initiated Logout 1.0: who asks (`client_id`, or the audience of an
  * `id_token_hint` signed by this authority) and where the person may be sent afterwards.
  *
- * There is no separate list of post-logout redirect URIs (that would need a database column):
- * a `post_logout_redirect_uri` is registered for a client when it equals one of the client's
- * redirect URIs, or has the same origin (scheme, host and port) as one of its http(s) redirect
- * URIs — for a loopback IP literal (`http://127.0.0.1`, `http://[::1]`) any port, as for redirect
- * URIs (RFC 8252 §7.3).
+ * A `post_logout_redirect_uri` is followed only when it is, character for character, one of the
+ * client's `postLogoutRedirectUris` or one of its redirect URIs (RP-Initiated Logout §3: "MUST
+ * NOT perform post-logout redirection if the value does not exactly match"). No origin or
+ * loopback-port leniency: that made `end_session` an open redirect (issue 18 finding 6).
  */
 
 export interface LogoutRequestInput {
@@ -68,27 +66,19 @@ export async function resolveLogout(store: Store, issuer: string, keys: SigningK
   }
   if (postLogoutRedirectUriAllowed(result.client, uri)) result.redirectUri = uri
   else {
-    result.problem = `post_logout_redirect_uri ${uri} is not registered for client ${result.client.id}: it must be one of its redirect URIs or on the same origin as one (${origins(result.client).join(', ') || 'none'}).`
+    const registered = registeredPostLogoutUris(result.client)
+    result.problem = `post_logout_redirect_uri ${uri} is not registered for client ${result.client.id}: it must be exactly one of its postLogoutRedirectUris or redirect URIs (${registered.join(', ') || 'none'}).`
   }
   return result
 }
 
-/** Is `uri` a registered post-logout redirect URI of `client` (see the module comment)? */
-export function postLogoutRedirectUriAllowed(client: Pick<ClientRow, 'redirectUris'>, uri: string): boolean {
-  if (client.redirectUris.some((registered) => redirectUriMatches(registered, uri))) return true
-  const target = httpUrl(uri)
-  if (!target) return false
-  return client.redirectUris.some((registered) => {
-    const base = httpUrl(registered)
-    if (!base) return false
-    if (base.origin === target.origin) return true
-    // Loopback IP literals match on any port, as redirect URIs do.
-    return base.protocol === 'http:' && target.protocol === 'http:' && base.hostname === target.hostname && isLoopbackIp(base.hostname)
-  })
+/** Is `uri` exactly a registered post-logout redirect URI of `client` (see the module comment)? */
+export function postLogoutRedirectUriAllowed(client: Pick<ClientRow, 'redirectUris' | 'postLogoutRedirectUris'>, uri: string): boolean {
+  return registeredPostLogoutUris(client).includes(uri)
 }
 
-function origins(client: Pick<ClientRow, 'redirectUris'>): string[] {
-  return [...new Set(client.redirectUris.map((uri) => httpUrl(uri)?.origin).filter((o): o is string => o !== undefined))]
+function registeredPostLogoutUris(client: Pick<ClientRow, 'redirectUris' | 'postLogoutRedirectUris'>): string[] {
+  return [...new Set([...(client.postLogoutRedirectUris ?? []), ...client.redirectUris])]
 }
 
 /**

@@ -27,6 +27,8 @@ export interface ClientRow {
   jwksUri?: string | null
   /** Other RFC 7591 metadata it registered (client_uri, logo_uri, contacts, software_id …), or null. */
   metadata?: Record<string, unknown> | null
+  /** Its post-logout redirect URIs (RP-Initiated Logout), matched exactly; its redirect URIs count too. */
+  postLogoutRedirectUris?: string[] | null
 }
 
 interface Raw {
@@ -45,6 +47,7 @@ interface Raw {
   jwks: string | null
   jwks_uri: string | null
   metadata: string | null
+  post_logout_redirect_uris: string | null
 }
 
 const fromRaw = (r: Raw): ClientRow => ({
@@ -63,6 +66,7 @@ const fromRaw = (r: Raw): ClientRow => ({
   jwks: r.jwks === null ? null : (JSON.parse(r.jwks) as {keys: Record<string, unknown>[]}),
   jwksUri: r.jwks_uri,
   metadata: r.metadata === null ? null : (JSON.parse(r.metadata) as Record<string, unknown>),
+  postLogoutRedirectUris: r.post_logout_redirect_uris === null ? null : (JSON.parse(r.post_logout_redirect_uris) as string[]),
 })
 
 function freeze(client: ClientRow): ClientRow {
@@ -88,6 +92,7 @@ const toParams = (c: ClientRow) => ({
   jwks: c.jwks ? JSON.stringify(c.jwks) : null,
   jwks_uri: c.jwksUri ?? null,
   metadata: c.metadata ? JSON.stringify(c.metadata) : null,
+  post_logout_redirect_uris: c.postLogoutRedirectUris ? JSON.stringify(c.postLogoutRedirectUris) : null,
 })
 
 /** At most this many clients are kept in memory (a deployment has a handful). */
@@ -117,23 +122,25 @@ export class ClientRepository {
     this.all = db.prepare<[], Raw>('SELECT * FROM oauth_clients ORDER BY created_at, id')
     this.insertStmt = prepareWrite(
       db,
-      `INSERT INTO oauth_clients (id, name, secret_hash, type, grant_types, redirect_uris, scopes, auto_approve, source, created_at, updated_at, token_endpoint_auth_method, jwks, jwks_uri, metadata)
-       VALUES (@id, @name, @secret_hash, @type, @grant_types, @redirect_uris, @scopes, @auto_approve, @source, @created_at, @updated_at, @token_endpoint_auth_method, @jwks, @jwks_uri, @metadata)`,
+      `INSERT INTO oauth_clients (id, name, secret_hash, type, grant_types, redirect_uris, scopes, auto_approve, source, created_at, updated_at, token_endpoint_auth_method, jwks, jwks_uri, metadata, post_logout_redirect_uris)
+       VALUES (@id, @name, @secret_hash, @type, @grant_types, @redirect_uris, @scopes, @auto_approve, @source, @created_at, @updated_at, @token_endpoint_auth_method, @jwks, @jwks_uri, @metadata, @post_logout_redirect_uris)`,
     )
     this.upsertStmt = prepareWrite(
       db,
-      `INSERT INTO oauth_clients (id, name, secret_hash, type, grant_types, redirect_uris, scopes, auto_approve, source, created_at, updated_at, token_endpoint_auth_method, jwks, jwks_uri, metadata)
-       VALUES (@id, @name, @secret_hash, @type, @grant_types, @redirect_uris, @scopes, @auto_approve, @source, @created_at, @updated_at, @token_endpoint_auth_method, @jwks, @jwks_uri, @metadata)
+      `INSERT INTO oauth_clients (id, name, secret_hash, type, grant_types, redirect_uris, scopes, auto_approve, source, created_at, updated_at, token_endpoint_auth_method, jwks, jwks_uri, metadata, post_logout_redirect_uris)
+       VALUES (@id, @name, @secret_hash, @type, @grant_types, @redirect_uris, @scopes, @auto_approve, @source, @created_at, @updated_at, @token_endpoint_auth_method, @jwks, @jwks_uri, @metadata, @post_logout_redirect_uris)
        ON CONFLICT (id) DO UPDATE SET name = excluded.name, secret_hash = excluded.secret_hash, type = excluded.type,
          grant_types = excluded.grant_types, redirect_uris = excluded.redirect_uris, scopes = excluded.scopes,
          auto_approve = excluded.auto_approve, source = excluded.source, updated_at = excluded.updated_at,
-         token_endpoint_auth_method = excluded.token_endpoint_auth_method, jwks = excluded.jwks, jwks_uri = excluded.jwks_uri, metadata = excluded.metadata
+         token_endpoint_auth_method = excluded.token_endpoint_auth_method, jwks = excluded.jwks, jwks_uri = excluded.jwks_uri, metadata = excluded.metadata,
+         post_logout_redirect_uris = excluded.post_logout_redirect_uris
        WHERE oauth_clients.name IS NOT excluded.name OR oauth_clients.secret_hash IS NOT excluded.secret_hash
          OR oauth_clients.type IS NOT excluded.type OR oauth_clients.grant_types IS NOT excluded.grant_types
          OR oauth_clients.redirect_uris IS NOT excluded.redirect_uris OR oauth_clients.scopes IS NOT excluded.scopes
          OR oauth_clients.auto_approve IS NOT excluded.auto_approve OR oauth_clients.source IS NOT excluded.source
          OR oauth_clients.token_endpoint_auth_method IS NOT excluded.token_endpoint_auth_method OR oauth_clients.jwks IS NOT excluded.jwks
-         OR oauth_clients.jwks_uri IS NOT excluded.jwks_uri OR oauth_clients.metadata IS NOT excluded.metadata`,
+         OR oauth_clients.jwks_uri IS NOT excluded.jwks_uri OR oauth_clients.metadata IS NOT excluded.metadata
+         OR oauth_clients.post_logout_redirect_uris IS NOT excluded.post_logout_redirect_uris`,
     )
     this.deleteStmt = prepareWrite<[string]>(db, 'DELETE FROM oauth_clients WHERE id = ?')
     this.countSourceStmt = db.prepare<[string], number>('SELECT COUNT(*) FROM oauth_clients WHERE source = ?').pluck()

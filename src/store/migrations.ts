@@ -193,4 +193,9 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE oauth_refresh_tokens ADD COLUMN jkt TEXT;
   ALTER TABLE oauth_auth_codes ADD COLUMN dpop_jkt TEXT;
   `,
+  // 8: post-logout redirect URIs (OpenID Connect RP-Initiated Logout), matched exactly; null: only
+  // the client's redirect URIs count (issue 18 finding 6).
+  `
+  ALTER TABLE oauth_clients ADD COLUMN post_logout_redirect_uris TEXT;
+  `,
 ]

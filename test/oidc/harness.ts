@@ -16,9 +16,9 @@ export const CONFIG = {
     bob: {name: 'Bob', email: 'bob@example.test', claims: {tenant: 'acme'}},
   },
   clients: [
-    {id: 'web', name: 'Web app', secret: 'web-secret-123', redirectUris: ['http://localhost:3000/callback']},
+    {id: 'web', name: 'Web app', secret: 'web-secret-123', redirectUris: ['http://localhost:3000/callback'], postLogoutRedirectUris: ['http://localhost:3000/signed-out']},
     {id: 'spa', name: 'Single-page app', redirectUris: ['http://127.0.0.1/cb']},
-    {id: 'auto', name: 'Trusted app', secret: 'auto-secret-123', redirectUris: ['http://localhost:4000/cb'], autoApprove: true},
+    {id: 'auto', name: 'Trusted app', secret: 'auto-secret-123', redirectUris: ['http://localhost:4000/cb'], postLogoutRedirectUris: ['http://localhost:4000/'], autoApprove: true},
     {id: 'svc', name: 'Cron job', secret: 'svc-secret-123', grants: ['client_credentials']},
   ],
 }

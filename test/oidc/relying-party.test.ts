@@ -234,6 +234,29 @@ describe('RP-initiated logout (end_session_endpoint)', () => {
     }
   })
 
+  it('checklist 138: only an exact registered post-logout URI is followed, no other path on the origin, no other loopback port or path', async () => {
+    const cases: [string, string][] = [
+      ['web', 'http://localhost:3000/'],
+      ['web', 'http://localhost:3000/signed-out/'],
+      ['web', 'http://localhost:3000/signed-out?next=http://evil.test'],
+      ['web', 'http://localhost:3000/callback/../evil'],
+      ['spa', 'http://127.0.0.1:9999/cb'],
+      ['spa', 'http://127.0.0.1/elsewhere'],
+      ['auto', 'http://localhost:4000/cb2'],
+    ]
+    for (const [clientId, uri] of cases) {
+      const res = await fetch(`${server.issuer}/oauth/end_session?${new URLSearchParams({client_id: clientId, post_logout_redirect_uri: uri, state: 's'})}`, {redirect: 'manual'})
+      expect(res.status).toBe(200)
+      expect(res.headers.get('location')).toBeNull()
+      expect(await res.text()).toContain(`post_logout_redirect_uri ${uri.replaceAll('&', '&amp;')} is not registered for client ${clientId}: it must be exactly one of`)
+    }
+    for (const [clientId, uri] of [['spa', 'http://127.0.0.1/cb'], ['web', 'http://localhost:3000/callback'], ['web', 'http://localhost:3000/signed-out'], ['auto', 'http://localhost:4000/']]) {
+      const res = await fetch(`${server.issuer}/oauth/end_session?${new URLSearchParams({client_id: clientId!, post_logout_redirect_uri: uri!})}`, {redirect: 'manual'})
+      expect(res.status).toBe(302)
+      expect(res.headers.get('location')).toBe(uri)
+    }
+  })
+
   it('a post_logout_redirect_uri without client_id or id_token_hint, or with a hint that is not an id token, is not followed', async () => {
     const {tokens} = await signIn('openid')
     const cases: {params: Record<string, string>; says: string}[] = [
