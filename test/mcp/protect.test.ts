@@ -2,12 +2,15 @@ import {spawn} from 'node:child_process'
 import {createServer, type IncomingMessage, type Server} from 'node:http'
 import type {AddressInfo} from 'node:net'
 
+import {calculateJwkThumbprint, exportJWK, generateKeyPair} from 'jose'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {Authority, mintToken, parseConfig, protect, type RunningProxy} from '../../dist/index.js'
 import {keyLocation} from '../../dist/core/keys.js'
+import {accessTokenHashForDpop} from '../../dist/core/dpop.js'
 import {BIN, cleanEnv} from '../helpers.js'
 import {CONFIG, read, startTestServer, type TestServer} from '../server/harness.js'
+import {proof} from '../server/dpop-support.js'
 
 let server: TestServer
 let authority: Authority
@@ -138,6 +141,28 @@ describe('passport protect (the library face, protect())', () => {
     expect(server.rows('SELECT uri FROM oauth_resources')).toEqual([{uri: proxy.resource}])
     await expect(protect({upstream: 'not a url', verify: {authority}})).rejects.toThrow(/--upstream "not a url" is not a URL/)
     await expect(protect({upstream: 'ftp://x/y', verify: {authority}})).rejects.toThrow(/must be an http or https URL/)
+  })
+
+  it('verifies a DPoP-bound token with its proof (Authorization: DPoP) through the kit, and refuses it as Bearer or with a replayed proof', async () => {
+    const pair = await generateKeyPair('ES256', {extractable: true})
+    const jkt = await calculateJwkThumbprint(await exportJWK(pair.publicKey))
+    const token = (await mintToken(authority, {client: 'web', user: 'alice', scopes: ['read'], audience: proxy.resource, dpopJkt: jkt})).response.access_token
+    const url = `${proxy.url}/mcp`
+    const dpop = await proof(pair, 'GET', url, {ath: accessTokenHashForDpop(token)})
+    seen = undefined
+    const ok = await read(await fetch(url, {headers: {authorization: `DPoP ${token}`, dpop}}))
+    expect(ok.status).toBe(201)
+    // Neither the token nor the proof reaches the upstream.
+    expect(seen!.headers.authorization).toBeUndefined()
+    expect(seen!.headers.dpop).toBeUndefined()
+    expect(seen!.headers['x-passport-sub']).toBe('alice')
+    seen = undefined
+    const replayed = await read(await fetch(url, {headers: {authorization: `DPoP ${token}`, dpop}}))
+    expect([replayed.status, replayed.json.error]).toEqual([401, 'invalid_dpop_proof'])
+    const asBearer = await read(await fetch(url, {headers: {authorization: `Bearer ${token}`}}))
+    expect([asBearer.status, asBearer.json.error]).toEqual([401, 'invalid_token'])
+    expect(asBearer.headers.get('www-authenticate')).toMatch(/^DPoP error="invalid_token"/)
+    expect(seen).toBeUndefined()
   })
 })
 
