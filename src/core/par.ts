@@ -39,7 +39,9 @@ export interface PushedRequestResponse {
  * Validates a pushed authorization request of an authenticated client and stores it. `params`
  * reads the body; `entries` are all of its string parameters in order. A body without
  * `client_id` (HTTP Basic or assertion authentication) is read as naming the authenticated
- * client. Invalid requests throw an {@link OAuthError} (400) with the error `/authorize` would
+ * client. `proofJkt`, the key thumbprint of a DPoP proof sent with the push, binds the code to
+ * that key as `dpop_jkt` does; a `dpop_jkt` that differs from it is refused (RFC 9449 §10.1).
+ * Invalid requests throw an {@link OAuthError} (400) with the error `/authorize` would
  * give; nothing is stored then.
  */
 export function pushAuthorizationRequest(
@@ -49,8 +51,16 @@ export function pushAuthorizationRequest(
   params: ParameterSource,
   entries: Iterable<[string, string]>,
   now = Date.now(),
+  proofJkt?: string,
 ): PushedRequestResponse {
-  const source: ParameterSource = {get: (name) => (name === 'client_id' ? (params.get(name) ?? client.id) : params.get(name)), all: (name) => params.all(name)}
+  if (proofJkt !== undefined) {
+    const sent = params.get('dpop_jkt')
+    if (sent !== undefined && sent !== proofJkt) {
+      throw new OAuthError('invalid_request', `dpop_jkt ${sent} is not the thumbprint of the DPoP proof's key (${proofJkt}); send one of them, or both for the same key (RFC 9449 section 10.1).`)
+    }
+  }
+  const fixed = (name: string): string | undefined => (name === 'client_id' ? client.id : name === 'dpop_jkt' ? proofJkt : undefined)
+  const source: ParameterSource = {get: (name) => params.get(name) ?? fixed(name), all: (name) => params.all(name)}
   try {
     validateAuthorizationRequest(store, config, source, {via: 'par'})
   } catch (error) {
@@ -60,8 +70,9 @@ export function pushAuthorizationRequest(
   }
 
   const parameters: [string, string][] = []
-  for (const [name, value] of entries) if (!CREDENTIALS.has(name) && name !== 'client_id') parameters.push([name, value])
+  for (const [name, value] of entries) if (!CREDENTIALS.has(name) && name !== 'client_id' && !(name === 'dpop_jkt' && proofJkt !== undefined)) parameters.push([name, value])
   parameters.unshift(['client_id', client.id])
+  if (proofJkt !== undefined) parameters.push(['dpop_jkt', proofJkt])
   const requestUri = `${REQUEST_URI_PREFIX}${randomToken()}`
   store.transaction(() => {
     store.pushedRequests.sweep(now)

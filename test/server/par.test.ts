@@ -3,7 +3,7 @@ import {spawn} from 'node:child_process'
 import {join} from 'node:path'
 
 import Database from 'better-sqlite3'
-import {exportJWK, generateKeyPair} from 'jose'
+import {calculateJwkThumbprint, decodeJwt, exportJWK, generateKeyPair} from 'jose'
 import * as oauth from 'oauth4webapi'
 import * as client from 'openid-client'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -153,6 +153,39 @@ describe('PAR with real clients (headless: --login-as alice --auto-approve)', ()
     const refused = await oauth.pushedAuthorizationRequest(as, keyed, oauth.PrivateKeyJwt({key: stranger.privateKey, kid: 'signer-1'}), params, insecure)
     expect(refused.status).toBe(401)
     expect(((await refused.json()) as {error: string}).error).toBe('invalid_client')
+  })
+
+  it('checklist 84: DPoP (RFC 9449 section 10.1): a proof on the push binds the code to its key; a dpop_jkt for another key is refused', async () => {
+    const issuer = new URL(server.issuer)
+    const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, {algorithm: 'oauth2', ...insecure}))
+    const spa: oauth.Client = {client_id: 'spa'}
+    const pair = (await generateKeyPair('ES256', {extractable: true})) as CryptoKeyPair
+    const jkt = await calculateJwkThumbprint(await exportJWK(pair.publicKey))
+    const verifier = oauth.generateRandomCodeVerifier()
+    const params = new URLSearchParams({redirect_uri: REDIRECT, scope: 'read', response_type: 'code', code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256'})
+    const pushed = await oauth.processPushedAuthorizationResponse(as, spa, await oauth.pushedAuthorizationRequest(as, spa, oauth.None(), params, {DPoP: oauth.DPoP(spa, pair), ...insecure}))
+    const stored = server.db.prepare("SELECT parameters FROM oauth_pushed_requests WHERE client_id = 'spa' ORDER BY id DESC LIMIT 1").get() as {parameters: string}
+    expect(JSON.parse(stored.parameters)).toContainEqual(['dpop_jkt', jkt])
+    const answer = await fetch(`${as.authorization_endpoint}?client_id=spa&request_uri=${encodeURIComponent(pushed.request_uri)}`, {redirect: 'manual'})
+    const callback = oauth.validateAuthResponse(as, spa, new URL(answer.headers.get('location')!), oauth.expectNoState)
+    // Without the key the code is refused; with it the tokens are bound to it.
+    const bare = await oauth.authorizationCodeGrantRequest(as, spa, oauth.None(), callback, REDIRECT, verifier, insecure)
+    expect([bare.status, ((await bare.json()) as {error: string}).error]).toEqual([400, 'invalid_grant'])
+
+    const pushedAgain = await oauth.processPushedAuthorizationResponse(as, spa, await oauth.pushedAuthorizationRequest(as, spa, oauth.None(), params, {DPoP: oauth.DPoP(spa, pair), ...insecure}))
+    const again = await fetch(`${as.authorization_endpoint}?client_id=spa&request_uri=${encodeURIComponent(pushedAgain.request_uri)}`, {redirect: 'manual'})
+    const code = oauth.validateAuthResponse(as, spa, new URL(again.headers.get('location')!), oauth.expectNoState)
+    const tokens = await oauth.processAuthorizationCodeResponse(as, spa, await oauth.authorizationCodeGrantRequest(as, spa, oauth.None(), code, REDIRECT, verifier, {DPoP: oauth.DPoP(spa, pair), ...insecure}))
+    expect(tokens.token_type).toBe('dpop')
+    expect(decodeJwt(tokens.access_token).cnf).toEqual({jkt})
+
+    const other = await generateKeyPair('ES256', {extractable: true})
+    const otherJkt = await calculateJwkThumbprint(await exportJWK(other.publicKey))
+    const before = (server.db.prepare('SELECT COUNT(*) AS n FROM oauth_pushed_requests').get() as {n: number}).n
+    const mismatch = await oauth.pushedAuthorizationRequest(as, spa, oauth.None(), new URLSearchParams([...params, ['dpop_jkt', otherJkt]]), {DPoP: oauth.DPoP(spa, pair), ...insecure})
+    expect(mismatch.status).toBe(400)
+    expect(await mismatch.json()).toMatchObject({error: 'invalid_request', error_description: expect.stringMatching(/dpop_jkt .* is not the thumbprint of the DPoP proof's key/) as string})
+    expect((server.db.prepare('SELECT COUNT(*) AS n FROM oauth_pushed_requests').get() as {n: number}).n).toBe(before)
   })
 
   it('openid-client v6: buildAuthorizationUrlWithPAR (public client, none), then the code grant with PKCE and nonce', async () => {
