@@ -1,4 +1,4 @@
-import {createHash} from 'node:crypto'
+import {createHash, type webcrypto} from 'node:crypto'
 import {spawn} from 'node:child_process'
 import {join} from 'node:path'
 
@@ -159,7 +159,7 @@ describe('PAR with real clients (headless: --login-as alice --auto-approve)', ()
     const issuer = new URL(server.issuer)
     const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, {algorithm: 'oauth2', ...insecure}))
     const spa: oauth.Client = {client_id: 'spa'}
-    const pair = (await generateKeyPair('ES256', {extractable: true})) as CryptoKeyPair
+    const pair = (await generateKeyPair('ES256', {extractable: true})) as webcrypto.CryptoKeyPair
     const jkt = await calculateJwkThumbprint(await exportJWK(pair.publicKey))
     const verifier = oauth.generateRandomCodeVerifier()
     const params = new URLSearchParams({redirect_uri: REDIRECT, scope: 'read', response_type: 'code', code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256'})
