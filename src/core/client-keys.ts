@@ -1,4 +1,4 @@
-import {isIP} from 'node:net'
+import {isLoopbackHost} from './uris.js'
 
 /**
  * The public keys a client authenticates with under `private_key_jwt` (RFC 7523, SPEC §10.6):
@@ -43,9 +43,3 @@ export function jwksUriProblem(uri: string): string | undefined {
   return url.protocol === 'http:' ? 'plain http is allowed only on loopback hosts (127.0.0.1, [::1], localhost); use https' : `the scheme ${url.protocol} is not https`
 }
 
-function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '')
-  if (host === 'localhost') return true
-  if (isIP(host) === 4) return host.startsWith('127.')
-  return host === '::1'
-}

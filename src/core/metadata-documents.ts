@@ -10,6 +10,7 @@ import {checkRegistration} from './registration.js'
 import {isLoopbackHost, redirectUriMatches} from './uris.js'
 import type {ClientRow} from '../store/clients.js'
 import type {Store} from '../store/index.js'
+import {isLoopbackAddress} from './uris.js'
 
 /**
  * Client ID metadata documents (draft-ietf-oauth-client-id-metadata-document, SPEC §10.4): a
@@ -71,10 +72,6 @@ for (const [net, prefix] of [['10.0.0.0', 8], ['172.16.0.0', 12], ['192.168.0.0'
   PRIVATE.addSubnet(net, prefix, 'ipv4')
 }
 for (const [net, prefix] of [['fc00::', 7], ['fe80::', 10], ['::', 128], ['ff00::', 8]] as const) PRIVATE.addSubnet(net, prefix, 'ipv6')
-
-function isLoopbackAddress(address: string): boolean {
-  return isIP(address) === 4 ? address.startsWith('127.') : address === '::1' || address.toLowerCase().startsWith('::ffff:127.')
-}
 
 /** Why an address may not be fetched from, or undefined. */
 export function addressProblem(address: string, allowPrivateNetworks: boolean): string | undefined {

@@ -24,6 +24,15 @@ export function isLoopbackIp(hostname: string): boolean {
 }
 
 /**
+ * Is a socket's peer address (`req.socket.remoteAddress`) on this machine: 127.0.0.0/8, `::1`, or
+ * an IPv4-mapped 127.x (`::ffff:127.0.0.1`, what a dual-stack socket reports)?
+ */
+export function isLoopbackAddress(address: string): boolean {
+  const v4 = address.toLowerCase().startsWith('::ffff:') ? address.slice(7) : address
+  return isLoopbackIp(v4)
+}
+
+/**
  * Validates a redirect URI for registration (RFC 6749 §3.1.2, RFC 9700 §2.6): absolute, no
  * fragment, no whitespace; plain http only for localhost and loopback addresses unless
  * explicitly allowed; never `javascript:`, `data:` or `file:`. Returns the URI unchanged: it is

@@ -1,5 +1,6 @@
 import type {IncomingMessage} from 'node:http'
 import {isIP} from 'node:net'
+import {isLoopbackAddress} from '../core/uris.js'
 
 /** Is this host a loopback address or `localhost` (what binding to it keeps on this machine)? */
 export function isLoopbackHost(host: string): boolean {
@@ -14,7 +15,3 @@ export function isLoopbackPeer(req: IncomingMessage): boolean {
   return address !== undefined && isLoopbackAddress(address)
 }
 
-function isLoopbackAddress(address: string): boolean {
-  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address
-  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4) || address === '::1'
-}
