@@ -63,7 +63,7 @@ describe.each(ALGORITHMS)('a %s signing key, end to end', (alg) => {
     cleanup()
   })
 
-  it('the JWKS publishes the key with its alg (and crv), no private member; discovery lists the alg', async () => {
+  it('checklist 139: the JWKS publishes the key with its alg (and crv), no private member; discovery lists the alg', async () => {
     const jwks = (await (await fetch(`${server.url}/.well-known/jwks.json`)).json()) as JSONWebKeySet
     expect(jwks.keys).toHaveLength(1)
     const [key] = jwks.keys
@@ -155,7 +155,7 @@ describe('rotation from RS256 to ES256 (and on to EdDSA)', () => {
     throw new Error(`the JWKS never showed ${count} keys`)
   }
 
-  it('old RS256 tokens keep verifying; new tokens are ES256; discovery lists both, the active first', async () => {
+  it('checklist 140: old RS256 tokens keep verifying; new tokens are ES256; discovery lists both, the active first', async () => {
     const web = await relyingParty(server, WEB.id, WEB.secret)
     const before = await signIn(web)
     const oldToken = await clientCredentials(server)
@@ -188,7 +188,7 @@ describe('rotation from RS256 to ES256 (and on to EdDSA)', () => {
     await expect(verifyAccessToken(newToken, {issuer: server.issuer, jwks: three})).resolves.toBeDefined()
   })
 
-  it('a token whose header names another alg than its key is published for is refused', async () => {
+  it('checklist 139: a token whose header names another alg than its key is published for is refused', async () => {
     const keys = await loadKeys({directory: keyPath})
     const rsa = keys.publicKeys.find((k) => k.alg === 'RS256')!
     // The RS256 key's kid with a PS256 header: refused before any signature check.

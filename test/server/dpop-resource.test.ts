@@ -119,13 +119,13 @@ describe('a resource server: oauth4webapi validateJwtAccessToken and passport re
     }
   })
 
-  it.each(CASES)('both refuse: %s', async (_name, make) => {
+  it.each(CASES)('checklist 146: both refuse: %s', async (_name, make) => {
     for (const path of ['/o4w/data', '/passport/data']) {
       expect(await call(path, await make(`${base}${path}`)), path).toBe(401)
     }
   })
 
-  it('both refuse the bound token sent as Bearer', async () => {
+  it('checklist 146: both refuse the bound token sent as Bearer', async () => {
     for (const path of ['/o4w/data', '/passport/data']) {
       const good = await proof(pair, 'GET', `${base}${path}`, {ath: accessTokenHashForDpop(token)})
       expect(await call(path, good, 'Bearer'), path).toBe(401)
@@ -143,7 +143,7 @@ describe('a resource server: oauth4webapi validateJwtAccessToken and passport re
     )
   })
 
-  it('50 parallel uses of one proof at requireBearer: exactly one passes', async () => {
+  it('checklist 142: 50 parallel uses of one proof at requireBearer: exactly one passes', async () => {
     const one = await proof(pair, 'GET', `${base}/passport/data`, {ath: accessTokenHashForDpop(token)})
     const statuses = await Promise.all(Array.from({length: 50}, () => call('/passport/data', one)))
     expect(statuses.filter((s) => s === 200)).toHaveLength(1)

@@ -83,7 +83,7 @@ describe('oauth4webapi: client credentials with a proof', () => {
     expect(introspected).toMatchObject({active: true, token_type: 'DPoP', cnf: {jkt: await thumbprint(pair)}})
   })
 
-  it('without a proof the token stays a bearer token; a requireDpop client gets none', async () => {
+  it('checklist 145: without a proof the token stays a bearer token; a requireDpop client gets none', async () => {
     const plain = await post('/oauth/token', {grant_type: 'client_credentials', scope: 'read'}, {authorization: basic('svc', 'svc-secret-123')})
     expect(plain.status).toBe(200)
     expect(plain.json.token_type).toBe('Bearer')
@@ -119,7 +119,7 @@ describe('authorization code + PKCE for a public client with dpop_jkt (oauth4web
     return Object.assign(params, {verifier})
   }
 
-  it('binds code, access and refresh token to the key; refresh needs a proof by that key', async () => {
+  it('checklist 144: binds code, access and refresh token to the key; refresh needs a proof by that key', async () => {
     const pair = await keyPair()
     const dpop = oauth.DPoP({}, pair)
     const spa: oauth.Client = {client_id: 'spa'}
@@ -146,7 +146,7 @@ describe('authorization code + PKCE for a public client with dpop_jkt (oauth4web
     expect(again.json.error).toBe('invalid_grant')
   })
 
-  it('a code requested with dpop_jkt is refused without a proof, and with another key', async () => {
+  it('checklist 144: a code requested with dpop_jkt is refused without a proof, and with another key', async () => {
     const pair = await keyPair()
     const params = (await authorize(await thumbprint(pair))) as URLSearchParams & {verifier: string}
     const form = {grant_type: 'authorization_code', code: params.get('code')!, redirect_uri: REDIRECT, code_verifier: params.verifier, client_id: 'spa'}
@@ -233,7 +233,7 @@ describe('server nonces (serve --dpop-nonce)', () => {
   })
   afterAll(() => nonced.close())
 
-  it('a proof without the nonce gets use_dpop_nonce and a DPoP-Nonce header; oauth4webapi retries with it', async () => {
+  it('checklist 143: a proof without the nonce gets use_dpop_nonce and a DPoP-Nonce header; oauth4webapi retries with it', async () => {
     const pair = await keyPair()
     const dpop = oauth.DPoP({}, pair)
     const svc: oauth.Client = {client_id: 'svc'}
@@ -291,7 +291,7 @@ describe('bad proofs at the token endpoint: invalid_dpop_proof with the check th
     ['iat in the future', async () => proof(await keyPair(), 'POST', token(), {iat: Math.floor(Date.now() / 1000) + 120}), /^The DPoP proof's iat is 1[12]\d s in the future; it must be within 60 s of the server's time\.$/],
     ['no jti', async () => proof(await keyPair(), 'POST', token(), {jti: null}), 'The DPoP proof has no jti (a unique identifier of at most 256 characters).'],
   ]
-  it.each(cases)('%s', async (_name, make, description) => {
+  it.each(cases)('checklist 141: %s', async (_name, make, description) => {
     const res = await post('/oauth/token', {grant_type: 'client_credentials', scope: 'read'}, {authorization: basic('svc', 'svc-secret-123'), dpop: await make()})
     expect(res.status).toBe(400)
     expect(res.json.error).toBe('invalid_dpop_proof')
@@ -299,7 +299,7 @@ describe('bad proofs at the token endpoint: invalid_dpop_proof with the check th
     else expect(res.json.error_description).toBe(typeof description === 'function' ? description() : description)
   })
 
-  it('the htu ignores query and fragment; two DPoP headers are refused', async () => {
+  it('checklist 141: the htu ignores query and fragment; two DPoP headers are refused', async () => {
     const pair = await keyPair()
     const ok = await post('/oauth/token', {grant_type: 'client_credentials'}, {authorization: basic('svc', 'svc-secret-123'), dpop: await proof(pair, 'POST', `${token()}?x=1#y`)})
     expect(ok.status).toBe(200)
@@ -310,7 +310,7 @@ describe('bad proofs at the token endpoint: invalid_dpop_proof with the check th
     expect(await two.json()).toEqual({error: 'invalid_dpop_proof', error_description: 'The request has more than one DPoP header; send exactly one proof.'})
   })
 
-  it('50 parallel uses of one proof (one jti) give exactly one token', async () => {
+  it('checklist 142: 50 parallel uses of one proof (one jti) give exactly one token', async () => {
     const one = await proof(await keyPair(), 'POST', token())
     const results = await Promise.all(Array.from({length: 50}, () => post('/oauth/token', {grant_type: 'client_credentials', scope: 'read'}, {authorization: basic('svc', 'svc-secret-123'), dpop: one})))
     expect(results.filter((r) => r.status === 200)).toHaveLength(1)
