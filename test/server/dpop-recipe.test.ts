@@ -4,7 +4,7 @@ import {join} from 'node:path'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {startServer} from '../../dist/server/index.js'
+import {startServer} from '../../dist/api.js'
 import {cleanEnv, ROOT, tempDir} from '../helpers.js'
 
 /** The README recipe "DPoP-bound tokens for an SPA", run as written (Node ESM, oauth4webapi), on a free port. */
