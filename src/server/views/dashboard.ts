@@ -37,7 +37,7 @@ ${view.demoUnavailable
 <section class="card" aria-labelledby="endpoints-heading">
 <h2 class="section" id="endpoints-heading">Endpoints</h2>
 <div class="table-wrap" role="region" aria-labelledby="endpoints-heading" tabindex="0">
-<table>
+<table class="endpoints">
 <thead><tr><th scope="col">Endpoint</th><th scope="col">URL</th></tr></thead>
 <tbody>${view.endpoints.map(
       (e, index) => html`<tr><th scope="row">${e.name}${e.note ? html` <span class="hint plain">· ${e.note}</span>` : ''}</th><td><div class="url">${copyable(`endpoint-${index}`, e.url, `${e.name} URL`)}</div></td></tr>`,

@@ -124,7 +124,7 @@ pre{margin:.25rem 0 0;padding:.75rem .9rem;background:var(--soft);border:1px sol
 .plain{font-weight:400}
 footer{color:var(--muted);font-size:.8rem;padding:1rem 1rem 1.5rem;text-align:center}
 footer a{color:var(--muted)}
-@media (max-width:36rem){main{padding:.5rem}.card{padding:1.1rem;border-radius:.7rem}h1{font-size:1.25rem}.facts{grid-template-columns:1fr}.facts dd{margin-bottom:.3rem}}
+@media (max-width:36rem){table.endpoints thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0,0,0,0)}table.endpoints tr,table.endpoints th,table.endpoints td{display:block}table.endpoints td{border-top:0;padding-top:0}table.endpoints tr+tr{border-top:1px solid var(--line)}table.endpoints th{border-top:0}main{padding:.5rem}.card{padding:1.1rem;border-radius:.7rem}h1{font-size:1.25rem}.facts{grid-template-columns:1fr}.facts dd{margin-bottom:.3rem}}
 `
 
 /** The logo, also served as /favicon.ico (an SVG). */
