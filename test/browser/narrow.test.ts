@@ -37,12 +37,17 @@ describe('dashboard at 390 px', () => {
       const page = await context.newPage()
       const res = await page.goto(`${server.url}/`)
       expect(res?.status()).toBe(200)
-      const widths = await page.evaluate(() => ({
-        scroll: document.documentElement.scrollWidth,
-        endpointTable: document.querySelector('table')!.getBoundingClientRect().right,
-        endpointWrap: (({scrollWidth, clientWidth}) => ({scrollWidth, clientWidth}))(document.querySelector('.table-wrap')!),
-        narrowestUrl: Math.min(...[...document.querySelector('table')!.querySelectorAll('td code')].map((e) => e.getBoundingClientRect().width)),
-      }))
+      // A string, evaluated in the page (the test code has no DOM types).
+      const widths = (await page.evaluate(`(() => {
+        const wrap = document.querySelector('.table-wrap')
+        const table = document.querySelector('table')
+        return {
+          scroll: document.documentElement.scrollWidth,
+          endpointTable: table.getBoundingClientRect().right,
+          endpointWrap: {scrollWidth: wrap.scrollWidth, clientWidth: wrap.clientWidth},
+          narrowestUrl: Math.min(...[...table.querySelectorAll('td code')].map((e) => e.getBoundingClientRect().width)),
+        }
+      })()`)) as {scroll: number; endpointTable: number; endpointWrap: {scrollWidth: number; clientWidth: number}; narrowestUrl: number}
       expect(widths.scroll).toBeLessThanOrEqual(390)
       expect(widths.endpointTable).toBeLessThanOrEqual(390)
       // The endpoint table fits its box (no sideways scrolling) and each URL gets most of the
