@@ -48,7 +48,7 @@ export function createDeviceAuthorization(store: Store, client: Pick<ClientRow, 
   const row: DeviceCodeRow = {
     id: uuidv7(now),
     deviceCodeHash: sha256(deviceCode),
-    userCodeHash: sha256(normalizeUserCode(userCode)!),
+    userCodeHash: store.deviceCodes.hashUserCode(normalizeUserCode(userCode)!),
     clientId: client.id,
     scopes,
     status: 'pending',
@@ -71,7 +71,7 @@ export function findPendingDeviceAuthorization(store: Store, userCode: string, n
   if (!normalized) {
     throw new InvalidInputError(`"${userCode}" is not a user code: it has 8 letters from ${USER_CODE_ALPHABET}, shown as XXXX-XXXX.`)
   }
-  const row = store.deviceCodes.findByUserCodeHash(sha256(normalized))
+  const row = store.deviceCodes.findByUserCodeHash(store.deviceCodes.hashUserCode(normalized))
   if (!row) throw new NotFoundError(`No device authorization has the code ${formatUserCode(normalized)}.`)
   if (row.status !== 'pending') throw new ConflictError(`The code ${formatUserCode(normalized)} was already ${row.status === 'redeemed' ? 'approved and used' : row.status}.`)
   if (row.expiresAt <= now) throw new ConflictError(`The code ${formatUserCode(normalized)} has expired; start the device sign-in again.`)

@@ -1,3 +1,5 @@
+import {createHmac} from 'node:crypto'
+
 import {type Db, prepareWrite} from './database.js'
 
 export type DeviceCodeStatus = 'pending' | 'approved' | 'denied' | 'redeemed'
@@ -66,8 +68,9 @@ export class DeviceCodeRepository {
   private readonly slowDownStmt
   private readonly pendingStmt
   private readonly pendingByClientStmt
+  private userCodeKey: Buffer | undefined
 
-  constructor(db: Db) {
+  constructor(private readonly db: Db) {
     this.insertStmt = prepareWrite(
       db,
       `INSERT INTO oauth_device_codes (id, device_code_hash, user_code_hash, client_id, scopes, status, user_id, interval, last_polled_at, decided_at, redeemed_at, created_at, expires_at, resources)
@@ -115,6 +118,16 @@ export class DeviceCodeRepository {
   findByDeviceCodeHash(hash: string): DeviceCodeRow | undefined {
     const raw = this.byDeviceHash.get(hash)
     return raw && fromRaw(raw)
+  }
+
+  /**
+   * The stored form of a normalized user code: HMAC-SHA-256 under this database's random
+   * `user_code_key` (passport_settings), so the 20^8 possible codes cannot be reversed from a copy of
+   * the table without the key.
+   */
+  hashUserCode(normalized: string): string {
+    this.userCodeKey ??= Buffer.from(this.db.prepare<[], string>("SELECT value FROM passport_settings WHERE name = 'user_code_key'").pluck().get()!, 'hex')
+    return createHmac('sha256', this.userCodeKey).update(normalized).digest('hex')
   }
 
   findByUserCodeHash(hash: string): DeviceCodeRow | undefined {

@@ -198,4 +198,14 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE oauth_clients ADD COLUMN post_logout_redirect_uris TEXT;
   `,
+  // 9: per-database settings; `user_code_key` is the random HMAC-SHA-256 key of device user codes
+  // (issue 18 finding 13: an unsalted SHA-256 of 20^8 values is reversible). Codes hashed before
+  // this step no longer match: pending device sign-ins must be started again.
+  `
+  CREATE TABLE passport_settings (
+    name   TEXT PRIMARY KEY,
+    value  TEXT NOT NULL
+  );
+  INSERT INTO passport_settings (name, value) VALUES ('user_code_key', lower(hex(randomblob(32))));
+  `,
 ]

@@ -1,3 +1,4 @@
+import {createHash, createHmac} from 'node:crypto'
 import {join} from 'node:path'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -25,6 +26,25 @@ describe('passport device:approve', () => {
 
   const newCode = (ttl = 600_000, now = Date.now()) => createDeviceAuthorization(store, {id: clientId}, ['read'], ttl, now)
   const row = (id: string) => store.deviceCodes.findByDeviceCodeHash(store.db.prepare('SELECT device_code_hash FROM oauth_device_codes WHERE id = ?').pluck().get(id) as string)!
+
+  it('checklist 148: user codes are stored as HMAC-SHA-256 under a random per-database key, not a plain SHA-256; the CLI still finds them', async () => {
+    const {userCode, row: created} = newCode()
+    const normalized = userCode.replace('-', '')
+    const stored = store.db.prepare('SELECT user_code_hash FROM oauth_device_codes WHERE id = ?').pluck().get(created.id) as string
+    const key = store.db.prepare("SELECT value FROM passport_settings WHERE name = 'user_code_key'").pluck().get() as string
+    expect(key).toMatch(/^[0-9a-f]{64}$/)
+    expect(stored).not.toBe(createHash('sha256').update(normalized).digest('hex'))
+    expect(stored).toBe(createHmac('sha256', Buffer.from(key, 'hex')).update(normalized).digest('hex'))
+    const other = Store.open(join(ws.dir, 'storage', 'other.sqlite'))
+    try {
+      expect(other.db.prepare("SELECT value FROM passport_settings WHERE name = 'user_code_key'").pluck().get()).not.toBe(key)
+    } finally {
+      other.close()
+    }
+    const out = await ws.ok(['device:approve', userCode, '--user', 'alice'])
+    expect(out).toContain(`Approved device code ${userCode}`)
+    expect(row(created.id)).toMatchObject({status: 'approved', userId: 'alice'})
+  })
 
   it('approves a pending code as the user', async () => {
     const {userCode, row: created} = newCode()
