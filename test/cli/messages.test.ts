@@ -15,7 +15,7 @@ describe('what the CLI says when something is wrong', () => {
   afterEach(() => cleanup())
 
   it('serve validates --issuer and --login-as like token does (usage errors)', async () => {
-    expectOneLineError(await passport(dir, ['serve', '--issuer', 'not a url']), 2, /^Error: --issuer must be an absolute http\(s\) URL such as http:\/\/localhost:9000; got "not a url"\.$/)
+    expectOneLineError(await passport(dir, ['serve', '--issuer', 'not a url']), 2, /^Error: --issuer must be an absolute http\(s\) URL without query or fragment, such as http:\/\/localhost:9000; got "not a url"\.$/)
     expectOneLineError(await passport(dir, ['serve', '--login-as', '']), 2, /^Error: --login-as "" is not a usable subject: Enter a subject/)
     expectOneLineError(await passport(dir, ['serve', '--login-as', ' alice']), 2, /must not start or end with spaces/)
   })

@@ -26,6 +26,7 @@ describe('JWKS and discovery', () => {
       authorization_endpoint: `${p}/authorize`,
       token_endpoint: `${p}/token`,
       device_authorization_endpoint: `${p}/device/code`,
+      dpop_signing_alg_values_supported: ['ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512', 'RS256', 'RS384', 'RS512', 'EdDSA'],
       revocation_endpoint: `${p}/revoke`,
       revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
       revocation_endpoint_auth_signing_alg_values_supported: ['RS256', 'PS256', 'ES256', 'EdDSA', 'Ed25519'],
