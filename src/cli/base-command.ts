@@ -30,7 +30,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected flags!: BaseFlags<T>
   protected args!: BaseArgs<T>
   private cachedConfig?: PassportConfig
-  private cachedAuthority?: Authority
+  private cachedAuthority: Authority | undefined
 
   public override async init(): Promise<void> {
     await super.init()

@@ -10,15 +10,15 @@ import type {AccessTokenRow} from '../store/access-tokens.js'
 
 /** The flags of `passport token` as parsed (environment variables applied). */
 export interface TokenFlags {
-  client?: string
-  user?: string
-  scope?: string[]
-  ttl?: string
-  claim?: string[]
-  audience?: string
-  resource?: string[]
-  issuer?: string
-  'dpop-jkt'?: string
+  client?: string | undefined
+  user?: string | undefined
+  scope?: string[] | undefined
+  ttl?: string | undefined
+  claim?: string[] | undefined
+  audience?: string | undefined
+  resource?: string[] | undefined
+  issuer?: string | undefined
+  'dpop-jkt'?: string | undefined
 }
 
 export type MintedView = Pick<TokenResponse, 'access_token' | 'token_type' | 'expires_in' | 'scope'>

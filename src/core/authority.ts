@@ -41,9 +41,9 @@ export class Authority {
   issuer: string
   /** Clients deleted on opening because they left the configuration file (see syncConfigClients). */
   removedConfigClients: string[] = []
-  private keys?: Promise<SigningKeys>
+  private keys: Promise<SigningKeys> | undefined
   /** What the key files looked like when {@link keys} was loaded. */
-  private keysStamp?: string
+  private keysStamp: string | undefined
   private keysCheckedAt = 0
 
   private constructor(options: AuthorityOptions, store: Store) {

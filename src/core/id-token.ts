@@ -17,7 +17,7 @@ export interface IdTokenInput {
   ttl: number
   now: number
   /** Claims added at this sign-in (core/login-claims.ts). */
-  loginClaims?: Record<string, unknown>
+  loginClaims?: Record<string, unknown> | undefined
 }
 
 /** `at_hash` (OIDC Core §3.1.3.6): base64url of the left half of SHA-256 of the access token. */

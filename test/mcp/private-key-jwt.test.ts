@@ -21,7 +21,7 @@ let publicJwks: {keys: Record<string, unknown>[]}
 
 beforeAll(async () => {
   for (const alg of ['RS256', 'PS256', 'ES256', 'EdDSA']) {
-    const {privateKey, publicKey} = await generateKeyPair(alg, {crv: alg === 'EdDSA' ? 'Ed25519' : undefined, extractable: true})
+    const {privateKey, publicKey} = await generateKeyPair(alg, {...(alg === 'EdDSA' ? {crv: 'Ed25519'} : {}), extractable: true})
     pairs[alg] = {privateKey, publicKey, alg, kid: `key-${alg}`}
   }
   publicJwks = {keys: await Promise.all(Object.values(pairs).map(async (p) => ({...(await exportJWK(p.publicKey)), kid: p.kid, alg: p.alg, use: 'sig'})))}
@@ -57,8 +57,9 @@ afterAll(async () => {
 async function assertion(options: {alg?: string; key?: CryptoKey | Uint8Array; kid?: string; iss?: string; sub?: string; aud?: string | string[]; exp?: number; jti?: string | null; header?: Record<string, unknown>} = {}): Promise<string> {
   const alg = options.alg ?? 'RS256'
   const now = Math.floor(Date.now() / 1000)
+  const kid = options.kid ?? pairs[alg]?.kid
   const jwt = new SignJWT(options.jti === null ? {} : {jti: options.jti ?? randomUUID()})
-    .setProtectedHeader({alg, kid: options.kid ?? pairs[alg]?.kid, ...options.header})
+    .setProtectedHeader({alg, ...(kid === undefined ? {} : {kid}), ...options.header})
     .setIssuer(options.iss ?? 'signer')
     .setSubject(options.sub ?? 'signer')
     .setAudience(options.aud ?? server.issuer)

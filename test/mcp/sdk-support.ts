@@ -26,7 +26,8 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
 /** Stateless Streamable HTTP: one McpServer and transport per request. */
 async function serveMcp(req: IncomingMessage, res: ServerResponse, body: unknown, identity: Parameters<typeof buildMcpServer>[0]): Promise<void> {
   const server = buildMcpServer(identity)
-  const transport = new StreamableHTTPServerTransport({sessionIdGenerator: undefined, enableJsonResponse: true})
+  // No sessionIdGenerator: stateless mode.
+  const transport = new StreamableHTTPServerTransport({enableJsonResponse: true})
   res.on('close', () => {
     void transport.close()
     void server.close()

@@ -266,7 +266,7 @@ async function exercise(req: Req): Promise<void> {
   }
   if (req.body) {
     if (req.body.contentType) h['content-type'] = req.body.contentType
-    if (req.body.data !== undefined) init.body = req.body.data as RequestInit['body']
+    if (req.body.data !== undefined) init.body = req.body.data
   }
   const url = `${server.url}${req.path}${req.query ? `?${req.query}` : ''}`
   sent++

@@ -6,7 +6,7 @@ export interface ErrorView {
   message: string
   /** How to fix it. */
   fix?: string
-  user?: string
+  user?: string | undefined
 }
 
 export function errorPage(view: ErrorView): string {
