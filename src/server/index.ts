@@ -1,5 +1,5 @@
 import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
-import type {AddressInfo} from 'node:net'
+import type {AddressInfo, Socket} from 'node:net'
 
 import type {Authority} from '../core/authority.js'
 import {CONTROL_PREFIX, handleControlApi} from '../control/api.js'
@@ -93,6 +93,8 @@ export async function serve(authority: Authority, options: ServerOptions, explic
   const control = options.control
   control?.bind([...table.values()].flatMap((byMethod) => [...byMethod.values()]))
 
+  /** Sockets a request has been parsed on: a parse error there may concern a later (HEAD) request. */
+  const carriedRequest = new WeakSet<Socket>()
   const server = createServer(CONNECTION_LIMITS, (req, res) => {
     const started = performance.now()
     if (log) {
@@ -104,6 +106,7 @@ export async function serve(authority: Authority, options: ServerOptions, explic
       })
     }
     control?.track(req, res, started)
+    carriedRequest.add(req.socket)
     void handle(req, res)
   })
 
@@ -164,19 +167,23 @@ export async function serve(authority: Authority, options: ServerOptions, explic
     }
   }
 
-  // Requests node:http cannot parse (too-long URL or headers, malformed syntax) still get a
-  // clear OAuth error rather than an empty 400.
-  server.on('clientError', (error: NodeJS.ErrnoException & {rawPacket?: unknown}, socket) => {
+  // Requests node:http cannot parse (too-long URL or headers, malformed syntax, too slow) still get
+  // a clear OAuth error rather than an empty 400, but only when the request is surely not HEAD: a
+  // body after a HEAD answer is read as the next response (undici: HPE_CLOSED_CONNECTION). The
+  // parser tells no method, and the failing packet is the request's start only when it is the
+  // connection's first packet and no request came before it (a later packet, a second or pipelined
+  // request may belong to a HEAD), so every other answer is body-less with Content-Length: 0.
+  server.on('clientError', (error: NodeJS.ErrnoException & {rawPacket?: unknown}, socket: Socket) => {
     if (!socket.writable) return
     const tooLarge = error.code === 'HPE_HEADER_OVERFLOW'
     const timeout = error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
     const status = tooLarge ? '431 Request Header Fields Too Large' : timeout ? '408 Request Timeout' : '400 Bad Request'
     const description = tooLarge ? 'The request line or headers are too large.' : timeout ? 'The request took too long to arrive.' : 'The HTTP request is malformed.'
-    const body = JSON.stringify({error: 'invalid_request', error_description: description})
-    // A HEAD request must get no body (RFC 9110 §9.3.2), or its client reads the body as the next response.
-    const head = error.rawPacket instanceof Buffer && error.rawPacket.subarray(0, 5).toString('latin1') === 'HEAD '
-    const content = head ? '' : `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n`
-    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n${content}Cache-Control: no-store\r\n\r\n${head ? '' : body}`)
+    const packet = error.rawPacket
+    const notHead = packet instanceof Buffer && packet.length === socket.bytesRead && !carriedRequest.has(socket) && /^(?!HEAD )[A-Z]+ /.test(packet.subarray(0, 16).toString('latin1'))
+    const body = notHead ? JSON.stringify({error: 'invalid_request', error_description: description}) : ''
+    const content = notHead ? `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}` : 'Content-Length: 0'
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n${content}\r\nCache-Control: no-store\r\n\r\n${body}`)
   })
 
   await new Promise<void>((resolve, reject) => {
