@@ -144,6 +144,25 @@ describe('every RFC 7591 error case: 400 with the check that failed', () => {
     expect(form.status).toBe(400)
     expect(form.json).toEqual({error: 'invalid_client_metadata', error_description: 'The registration request must be sent as application/json, not application/x-www-form-urlencoded (RFC 7591 section 3.1).'})
   })
+
+  it('checklist 150: a member repeated in the registration body (at any depth) → 400 invalid_client_metadata naming it, nothing stored', async () => {
+    const count = () => (server.db.prepare("SELECT COUNT(*) AS n FROM oauth_clients WHERE source = 'registered'").get() as {n: number}).n
+    const before = count()
+    const key = JSON.stringify(JWK).slice(1, -1)
+    for (const [text, member] of [
+      // JSON.parse would keep the last value: a public client would have become a confidential one.
+      ['{"redirect_uris":["http://localhost/cb"],"token_endpoint_auth_method":"none","token_endpoint_auth_method":"client_secret_basic"}', 'token_endpoint_auth_method'],
+      [`{"grant_types":["client_credentials"],"token_endpoint_auth_method":"private_key_jwt","jwks":{"keys":[{${key}},{${key},"crv":"P-384"}]}}`, 'jwks.keys[1].crv'],
+    ] as const) {
+      const reply = await register(text)
+      expect(reply.status).toBe(400)
+      expect(reply.json).toEqual({error: 'invalid_client_metadata', error_description: `The registration request repeats the member ${member}; send each member once.`})
+    }
+    expect(count()).toBe(before)
+    // The same name in two objects, or inside a string, is no repetition.
+    const fine = await register(`{"grant_types":["client_credentials"],"client_name":"\\"jwks\\":","token_endpoint_auth_method":"private_key_jwt","jwks":{"keys":[{${key},"kid":"a"},{${key},"kid":"b"}]}}`)
+    expect(fine.status, JSON.stringify(fine.json)).toBe(201)
+  })
 })
 
 describe('turning registration off, initial access tokens, the cap', () => {

@@ -1,7 +1,7 @@
 import {checkRegistration, initialAccessTokenMatches, saveRegisteredClient} from '../../core/registration.js'
 import {OAuthError} from '../../errors.js'
 import type {RequestContext} from '../context.js'
-import {NO_STORE, readBody, sendJson} from '../http.js'
+import {NO_STORE, readBody, repeatedJsonMember, sendJson} from '../http.js'
 
 const UTF8 = new TextDecoder('utf-8', {fatal: true})
 
@@ -25,12 +25,17 @@ export async function handleRegister(ctx: RequestContext): Promise<void> {
   const type = (ctx.req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase()
   const body = await readBody(ctx.req)
   if (type !== 'application/json') throw new OAuthError('invalid_client_metadata', `The registration request must be sent as application/json${type ? `, not ${type}` : ''} (RFC 7591 section 3.1).`)
+  let text: string
   let parsed: unknown
   try {
-    parsed = JSON.parse(UTF8.decode(body))
+    text = UTF8.decode(body)
+    parsed = JSON.parse(text)
   } catch {
     throw new OAuthError('invalid_client_metadata', 'The registration request body is not valid JSON (UTF-8).')
   }
+  // JSON.parse keeps the last of repeated members: the repeated-parameter rule (SPEC §8) applies here too.
+  const repeated = repeatedJsonMember(text)
+  if (repeated !== undefined) throw new OAuthError('invalid_client_metadata', `The registration request repeats the member ${repeated}; send each member once.`)
   const {client, answer} = checkRegistration(config, parsed, ctx.authority.clock.now())
   const {evicted} = saveRegisteredClient(store, client)
   if (evicted.length > 0) ctx.options.log?.(`registration: the registered-client limit was reached; removed the oldest registration${evicted.length > 1 ? 's' : ''} ${evicted.join(', ')}`)
