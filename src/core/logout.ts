@@ -27,7 +27,7 @@ export interface ResolvedLogout {
   hintSubject?: string
   /** Where to redirect after signing out; undefined → show the signed-out page. */
   redirectUri?: string
-  /** Why a `post_logout_redirect_uri` or `id_token_hint` was not accepted (one sentence, for the page). */
+  /** Why a `post_logout_redirect_uri` or `id_token_hint` was not accepted (one sentence, for the error or signed-out page). */
   problem?: string
 }
 

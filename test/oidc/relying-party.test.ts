@@ -222,16 +222,24 @@ describe('RP-initiated logout (end_session_endpoint)', () => {
     expect(res.headers.get('location')).toBe(AUTO.redirect)
   })
 
-  it('an unregistered post_logout_redirect_uri → the signed-out page, which says why, and no redirect', async () => {
+  it('checklist 151: an unregistered post_logout_redirect_uri → 400 invalid_request, an HTML error page for browsers and JSON for API callers, no redirect', async () => {
     const {tokens} = await signIn('openid')
     for (const uri of ['http://evil.test/cb', 'http://localhost:3001/signed-out', 'https://localhost:3000/signed-out', AUTO.redirect]) {
-      const res = await fetch(client.buildEndSessionUrl(web, {id_token_hint: tokens.id_token!, post_logout_redirect_uri: uri, state: 's'}), {redirect: 'manual'})
-      expect(res.status).toBe(200)
+      const res = await fetch(client.buildEndSessionUrl(web, {id_token_hint: tokens.id_token!, post_logout_redirect_uri: uri, state: 's'}), {redirect: 'manual', headers: {accept: 'text/html'}})
+      expect(res.status).toBe(400)
       expect(res.headers.get('location')).toBeNull()
+      expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8')
       const html = await res.text()
-      expect(html).toContain('<h1>Signed out</h1>')
+      expect(html).toContain('<h1>Sign-out refused</h1>')
       expect(html).toContain(`post_logout_redirect_uri ${uri} is not registered for client web`)
     }
+    const json = await fetch(client.buildEndSessionUrl(web, {id_token_hint: tokens.id_token!, post_logout_redirect_uri: 'http://evil.test/cb'}), {redirect: 'manual', headers: {accept: 'application/json'}})
+    expect(json.status).toBe(400)
+    expect(await json.json()).toEqual({
+      error: 'invalid_request',
+      error_description:
+        'post_logout_redirect_uri http://evil.test/cb is not registered for client web: it must be exactly one of its postLogoutRedirectUris or redirect URIs (http://localhost:3000/signed-out, http://localhost:3000/callback). Nobody was signed out. Send a post_logout_redirect_uri registered for the client, with its client_id or an id_token_hint, or none to see the signed-out page; register one with passport client ID --post-logout-redirect-uri URI, postLogoutRedirectUris in the configuration or post_logout_redirect_uris at registration.',
+    })
   })
 
   it('checklist 138: only an exact registered post-logout URI is followed, no other path on the origin, no other loopback port or path', async () => {
@@ -246,7 +254,7 @@ describe('RP-initiated logout (end_session_endpoint)', () => {
     ]
     for (const [clientId, uri] of cases) {
       const res = await fetch(`${server.issuer}/oauth/end_session?${new URLSearchParams({client_id: clientId, post_logout_redirect_uri: uri, state: 's'})}`, {redirect: 'manual'})
-      expect(res.status).toBe(200)
+      expect(res.status).toBe(400)
       expect(res.headers.get('location')).toBeNull()
       expect(await res.text()).toContain(`post_logout_redirect_uri ${uri.replaceAll('&', '&amp;')} is not registered for client ${clientId}: it must be exactly one of`)
     }
@@ -257,17 +265,19 @@ describe('RP-initiated logout (end_session_endpoint)', () => {
     }
   })
 
-  it('a post_logout_redirect_uri without client_id or id_token_hint, or with a hint that is not an id token, is not followed', async () => {
+  it('checklist 151: a post_logout_redirect_uri without client_id or id_token_hint, with an unknown client, or with a hint that is not an id token → 400, not followed', async () => {
     const {tokens} = await signIn('openid')
     const cases: {params: Record<string, string>; says: string}[] = [
       {params: {post_logout_redirect_uri: WEB.redirect}, says: 'only followed when the request names its client'},
       {params: {id_token_hint: tokens.access_token, post_logout_redirect_uri: WEB.redirect}, says: 'The id_token_hint is not an id token (its typ is not JWT).'},
       {params: {id_token_hint: `${tokens.id_token!.slice(0, -4)}AAAA`, post_logout_redirect_uri: WEB.redirect}, says: 'not an id token signed by this authority'},
       {params: {id_token_hint: tokens.id_token!, client_id: AUTO.id, post_logout_redirect_uri: AUTO.redirect}, says: 'client_id auto is not the audience of the id_token_hint.'},
+      {params: {client_id: 'nobody', post_logout_redirect_uri: WEB.redirect}, says: 'No client with id nobody.'},
     ]
     for (const {params, says} of cases) {
       const res = await fetch(`${server.issuer}/oauth/end_session?${new URLSearchParams(params)}`, {redirect: 'manual'})
-      expect(res.status).toBe(200)
+      expect(res.status).toBe(400)
+      expect(res.headers.get('location')).toBeNull()
       expect(await res.text()).toContain(says)
     }
   })

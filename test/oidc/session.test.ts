@@ -170,17 +170,21 @@ describe('RP-initiated logout with a session', () => {
     expect(await callbackError(auto, silent, (await browser.get(silent.url)).headers.get('location')!)).toBe('login_required')
   })
 
-  it('an unregistered URI still signs out (signed-out page, no redirect)', async () => {
+  it('checklist 151: an unregistered URI → 400 invalid_request error page saying why, and the session lives on (no redirect, nobody signed out)', async () => {
     const browser = new Browser()
     const first = await start(auto)
     const {tokens} = await finish(auto, first, codeRedirect(await signInThroughForm(browser, first.url, 'alice')))
     const res = await browser.get(client.buildEndSessionUrl(auto, {id_token_hint: tokens.id_token!, post_logout_redirect_uri: 'http://localhost:3000/callback', state: 'bye'}))
-    expect(res.status).toBe(200)
+    expect(res.status).toBe(400)
+    expect(res.headers.get('location')).toBeNull()
+    expect(res.headers.get('set-cookie')).toBeNull()
     const html = await res.text()
-    expect(html).toContain('<code>alice</code> is signed out of passport.')
-    expect(html).toContain('post_logout_redirect_uri http://localhost:3000/callback is not registered for client auto')
-    const silent = await start(auto, {prompt: 'none'})
-    expect(await callbackError(auto, silent, (await browser.get(silent.url)).headers.get('location')!)).toBe('login_required')
+    expect(html).toContain('<h1>Sign-out refused</h1>')
+    expect(html).toContain('post_logout_redirect_uri http://localhost:3000/callback is not registered for client auto: it must be exactly one of its postLogoutRedirectUris or redirect URIs (http://localhost:4000/, http://localhost:4000/cb).')
+    expect(html).toContain('Nobody was signed out.')
+    expect(browser.hasSession()).toBe(true)
+    const still = await start(auto, {prompt: 'none'})
+    codeRedirect(await browser.get(still.url))
   })
 
   it('without an id_token_hint the person confirms first (CSRF-protected); until then the session lives', async () => {

@@ -9,7 +9,9 @@ import {confirmLogoutPage, signedOutPage} from '../views/logout.js'
  * `GET|POST {prefix}/end_session`: OpenID Connect RP-Initiated Logout 1.0. Ends the sign-in
  * session and sends the person to `post_logout_redirect_uri` (with `state`) when the request
  * names its client (`client_id`, or an `id_token_hint` signed by this authority) and the URI is
- * registered for it (see src/core/logout.ts); otherwise shows a signed-out page saying why.
+ * registered for it (see src/core/logout.ts). A `post_logout_redirect_uri` that cannot be
+ * followed is a 400 `invalid_request` error page saying why, and nobody is signed out (§3: no
+ * redirect, an error instead); without one the signed-out page shows.
  *
  * When someone is signed in and no valid `id_token_hint` for that user comes with the request,
  * the person confirms first (§2: a cross-site link alone must not sign anyone out), unless the
@@ -39,6 +41,16 @@ export async function handleEndSession(ctx: RequestContext): Promise<void> {
 
   const session = ctx.sessions.find(ctx.req)
   const user = session?.userId
+  if (fields.post_logout_redirect_uri !== undefined && resolved.redirectUri === undefined) {
+    sendErrorPage(ctx, 400, {
+      error: 'invalid_request',
+      title: 'Sign-out refused',
+      message: resolved.problem ?? 'The post_logout_redirect_uri cannot be followed.',
+      fix: 'Nobody was signed out. Send a post_logout_redirect_uri registered for the client, with its client_id or an id_token_hint, or none to see the signed-out page; register one with passport client ID --post-logout-redirect-uri URI, postLogoutRedirectUris in the configuration or post_logout_redirect_uris at registration.',
+      user,
+    })
+    return
+  }
   if (session && user !== undefined && resolved.hintSubject !== user && !ctx.options.autoApprove) {
     if (post && fields.confirm !== undefined) {
       if (!csrfMatches(session, fields.csrf)) {
