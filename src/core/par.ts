@@ -4,7 +4,7 @@ import {
   AuthorizationRedirectError,
   type ParameterSource,
   validateAuthorizationRequest,
-} from './authorization.js'
+} from './authorization/request.js'
 import {randomToken, sha256} from './crypto.js'
 import type {PassportConfig} from './config.js'
 import {OAuthError, invalidRequest} from '../errors.js'

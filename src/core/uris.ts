@@ -136,3 +136,16 @@ export function clientIdProblem(id: string): string | undefined {
   if (id.includes(':')) return 'a client id without ":" (it would break HTTP Basic authentication)'
   return undefined
 }
+
+/**
+ * The authorization response URI: the redirect URI exactly as registered (its query kept) with the
+ * response parameters appended. Undefined values are left out.
+ */
+export function authorizationResponseUri(redirectUri: string, params: Record<string, string | undefined>): string {
+  const query = new URLSearchParams()
+  for (const [key, value] of Object.entries(params)) if (value !== undefined) query.append(key, value)
+  const text = query.toString()
+  if (text === '') return redirectUri
+  const separator = !redirectUri.includes('?') ? '?' : redirectUri.endsWith('?') || redirectUri.endsWith('&') ? '' : '&'
+  return `${redirectUri}${separator}${text}`
+}

@@ -1,7 +1,7 @@
 import {createHmac, randomBytes} from 'node:crypto'
 import type {IncomingMessage} from 'node:http'
 
-import type {AuthorizationRequest} from '../core/authorization.js'
+import type {AuthorizationRequest} from '../core/authorization/request.js'
 import {randomToken} from '../core/crypto.js'
 
 /** The session cookie's name before the server knows its port (see {@link SessionStore.useCookieName}). */

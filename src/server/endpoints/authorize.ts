@@ -2,14 +2,13 @@ import {
   type AuthorizationRequest,
   AuthorizationPageError,
   AuthorizationRedirectError,
-  authorizationResponseUri,
-} from '../../core/authorization.js'
-import {DEMO_CLIENT_ID} from '../../core/clients.js'
+} from '../../core/authorization/request.js'
+import {decideAuthorization, loginAsSubject, rememberConsent, signSessionIn} from '../../core/authorization/interaction.js'
 import {createAuthorizationCode} from '../../core/codes.js'
 import {knownScopes} from '../../core/config.js'
 import {looksLikeMetadataDocumentUrl, MetadataDocumentCache, MetadataDocumentError, resolveMetadataDocumentClient} from '../../core/metadata-documents.js'
 import {readAuthorizationRequest, type ReadAuthorizationRequest, usePushedRequest} from '../../core/par.js'
-import {userSubjectProblem} from '../../core/subjects.js'
+import {authorizationResponseUri} from '../../core/uris.js'
 import {cspAllowingRedirect, csrfMatches, currentPath, ensureSession, formDecision, presentedCsrf, sendCsrfFailure, sendErrorPage} from '../browser.js'
 import type {RequestContext} from '../context.js'
 import {isLoopbackPeer} from '../peer.js'
@@ -32,98 +31,45 @@ export async function handleAuthorize(ctx: RequestContext): Promise<void> {
   const read = validateOrAnswer(ctx, Params.fromSearch(ctx.url.searchParams), 302)
   if (!read) return
   const {request} = read
-  if (request.client.id === DEMO_CLIENT_ID && !isLoopbackPeer(ctx.req)) {
-    sendErrorPage(ctx, 403, {error: 'unauthorized_client', title: 'Demo client is local only', message: `The built-in client ${DEMO_CLIENT_ID} (the dashboard's "Try it") works only from this machine.`, fix: 'Use a client of your own from other machines.'})
-    return
-  }
-  // A pushed request (request_uri) is used once, by the first answer that is not a sign-in page.
-  const decide = (): boolean => claimPushed(ctx, read)
-
   const now = ctx.authority.clock.now()
   const session = ctx.sessions.find(ctx.req)
   // Back from the sign-in form at exactly this URL: that sign-in satisfies prompt=login and max_age, once.
-  const fresh = session?.signedInFor !== undefined && session.signedInFor === currentPath(ctx)
-  if (fresh) delete session.signedInFor
+  const justSignedIn = session?.signedInFor !== undefined && session.signedInFor === currentPath(ctx)
+  if (justSignedIn) delete session.signedInFor
+  const outcome = decideAuthorization(request, session && {...session, justSignedIn}, {loginAs: ctx.options.loginAs, autoApprove: ctx.options.autoApprove, loopback: isLoopbackPeer(ctx.req)}, now)
 
-  let user: string | undefined
-  let authTime: number | undefined
-  if (ctx.options.loginAs !== undefined) {
-    user = request.loginHint ?? ctx.options.loginAs
-    const problem = userSubjectProblem(user, request.client.id)
-    if (problem) {
-      if (!decide()) return
-      redirectError(ctx, request, 'invalid_request', `login_hint cannot be used as a subject: ${problem}`, 302)
-      return
-    }
-    // --login-as signs in without a page, so a forced or too old sign-in simply happens again now.
-    const previous = session?.userId === user ? session.authTime : undefined
-    authTime = previous !== undefined && signInReason(request, previous, now) === undefined ? previous : now
-    if (session?.userId === user) session.authTime = authTime
-  } else if (session?.userId !== undefined) {
-    user = session.userId
-    authTime = session.authTime
-    const reason = fresh ? undefined : signInReason(request, authTime, now)
-    if (reason !== undefined) {
-      if (request.prompt.includes('none')) {
-        if (!decide()) return
-        redirectError(ctx, request, 'login_required', `${reason.sentence} and prompt=none forbids showing the sign-in page.`, 302)
-        return
-      }
-      if (wantsJson(ctx.req)) {
-        sendJson(ctx.res, 401, {error: 'login_required', error_description: `${reason.sentence}: open this URL in a browser to sign in again.`}, {'Cache-Control': 'no-store'})
-        return
-      }
-      sendSignIn(ctx, {returnTo: currentPath(ctx), purpose: `${reason.purpose} ${request.client.name}`, subject: request.loginHint ?? user})
-      return
-    }
+  if (outcome.kind === 'page-error') {
+    sendErrorPage(ctx, outcome.status, outcome)
+    return
   }
-
-  if (user === undefined) {
-    if (request.prompt.includes('none')) {
-      if (!decide()) return
-      redirectError(ctx, request, 'login_required', 'No user is signed in and prompt=none forbids showing the sign-in page.', 302)
-      return
-    }
+  if (outcome.kind === 'sign-in') {
     if (wantsJson(ctx.req)) {
-      sendJson(ctx.res, 401, {error: 'login_required', error_description: 'No user is signed in: open this URL in a browser to sign in, or start passport serve with --login-as SUB.'}, {'Cache-Control': 'no-store'})
+      sendJson(ctx.res, outcome.error === 'login_required' ? 401 : 400, {error: outcome.error, error_description: outcome.description}, {'Cache-Control': 'no-store'})
       return
     }
-    sendSignIn(ctx, {returnTo: currentPath(ctx), purpose: `to continue to ${request.client.name}`, ...(request.loginHint === undefined ? {} : {subject: request.loginHint})})
+    sendSignIn(ctx, {returnTo: currentPath(ctx), purpose: outcome.purpose, ...(outcome.subject === undefined ? {} : {subject: outcome.subject}), ...(outcome.problem === undefined ? {} : {status: 400, error: outcome.problem})})
     return
   }
-
-  const userProblem = userSubjectProblem(user, request.client.id)
-  if (userProblem) {
-    // Typed on the sign-in page: a subject equal to this client's id would make a user token that reads as the client's own.
-    if (wantsJson(ctx.req)) sendJson(ctx.res, 400, {error: 'invalid_request', error_description: `The signed-in user cannot use client ${request.client.id}: ${userProblem}`}, {'Cache-Control': 'no-store'})
-    else sendSignIn(ctx, {status: 400, error: userProblem, returnTo: currentPath(ctx), purpose: `with another subject to continue to ${request.client.name}`})
+  // --login-as signs in again without a page: a stored session of the same user records when.
+  const signIn = outcome.signIn
+  if (signIn !== undefined && session?.userId === signIn.user) signSessionIn(session, signIn.user, signIn.authTime)
+  // A pushed request (request_uri) is used once, by the first answer that is not a sign-in page.
+  if (!claimPushed(ctx, read)) return
+  if (outcome.kind === 'redirect-error') {
+    redirectError(ctx, request, outcome.error, outcome.description, 302)
     return
   }
-
-  const sameSessionUser = session !== undefined && session.userId === user
-  const alreadyGranted = sameSessionUser && covers(session.consents.get(request.client.id), request.scopes) && !request.prompt.includes('consent')
-  if (ctx.options.autoApprove || request.client.autoApprove || alreadyGranted) {
-    if (!decide()) return
-    const location = issueCode(ctx, request, user, authTime ?? now)
-    redirect(ctx.res, location, 302)
-    return
-  }
-  // The consent page uses a pushed request too: from here on the pending decision carries it.
-  if (!decide()) return
-  if (request.prompt.includes('none')) {
-    redirectError(ctx, request, 'consent_required', `The user has not approved client ${request.client.id} and prompt=none forbids showing the consent page.`, 302)
+  const {user, authTime} = outcome.signIn
+  if (outcome.kind === 'issue') {
+    redirect(ctx.res, issueCode(ctx, request, user, authTime), 302)
     return
   }
 
   // The waiting request is bound to this browser's session id; a session is stored only when it
   // already was (with --login-as nothing else needs remembering until the user approves).
   const {session: current, headers} = ensureSession(ctx)
-  if (ctx.sessions.isStored(current) && current.userId !== user) {
-    // --login-as (or its login_hint) signs this session in as `user`.
-    current.userId = user
-    current.authTime = authTime ?? now
-    current.consents.clear()
-  }
+  // --login-as (or its login_hint) signs this session in as `user`.
+  if (ctx.sessions.isStored(current)) signSessionIn(current, user, authTime)
   const pending = ctx.sessions.addPending(current, request, user, now)
   const scopes = describeScopes(ctx, request.scopes)
   if (wantsJson(ctx.req)) {
@@ -201,12 +147,12 @@ export async function handleAuthorizeDecision(ctx: RequestContext): Promise<void
     if (!read || !claimPushed(ctx, read)) return
     request = read.request
     if (user === undefined) {
-      user = request.loginHint ?? ctx.options.loginAs!
-      const problem = userSubjectProblem(user, request.client.id)
-      if (problem) {
-        redirectError(ctx, request, 'invalid_request', `login_hint cannot be used as a subject: ${problem}`, 303)
+      const subject = loginAsSubject(request, ctx.options.loginAs!)
+      if (subject.problem !== undefined) {
+        redirectError(ctx, request, 'invalid_request', subject.problem, 303)
         return
       }
+      user = subject.user
     }
   }
 
@@ -216,13 +162,10 @@ export async function handleAuthorizeDecision(ctx: RequestContext): Promise<void
   }
   if (session.userId === undefined) {
     // --login-as: the consent given is worth remembering, so this session is now signed in and stored.
-    session.userId = user
-    session.authTime = ctx.authority.clock.now()
+    signSessionIn(session, user, ctx.authority.clock.now())
     ctx.sessions.keep(session)
   }
-  const granted = session.consents.get(request.client.id) ?? new Set<string>()
-  for (const scope of request.scopes) granted.add(scope)
-  session.consents.set(request.client.id, granted)
+  rememberConsent(session, request.client.id, request.scopes)
   redirect(ctx.res, issueCode(ctx, request, user, session.authTime ?? null), 303)
 }
 
@@ -339,25 +282,6 @@ function takePending(ctx: RequestContext, session: Session, requestId: string): 
   const client = ctx.authority.store.clients.find(clientId)
   if (!client) return fail(`Client ${clientId} was deleted while the consent page was open.`)
   return {request: {...request, client}, userId: pending.userId}
-}
-
-/**
- * Why the person must sign in (again) although signed in, or undefined: `prompt=login`,
- * `prompt=select_account` (the sign-in page is the account chooser), or a sign-in older than
- * `max_age` seconds (OIDC Core §3.1.2.1).
- */
-function signInReason(request: AuthorizationRequest, authTime: number | undefined, now: number): {sentence: string; purpose: string} | undefined {
-  if (request.prompt.includes('login')) return {sentence: 'The request asks for a new sign-in (prompt=login)', purpose: 'again to continue to'}
-  if (request.prompt.includes('select_account')) return {sentence: 'The request asks the user to choose an account (prompt=select_account)', purpose: 'with the account to use for'}
-  // max_age=0 is prompt=login (OIDC Core §3.1.2.1), whatever the clock's resolution.
-  if (request.maxAge !== undefined && (request.maxAge === 0 || authTime === undefined || now - authTime > request.maxAge * 1000)) {
-    return {sentence: `The sign-in is older than max_age=${request.maxAge} seconds`, purpose: 'again (your last sign-in is too old) to continue to'}
-  }
-  return undefined
-}
-
-function covers(granted: Set<string> | undefined, scopes: string[]): boolean {
-  return granted !== undefined && scopes.every((scope) => granted.has(scope))
 }
 
 function describeScopes(ctx: RequestContext, scopes: string[]): {id: string; description: string}[] {

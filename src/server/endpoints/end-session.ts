@@ -1,4 +1,4 @@
-import {authorizationResponseUri} from '../../core/authorization.js'
+import {authorizationResponseUri} from '../../core/uris.js'
 import {resolveLogout} from '../../core/logout.js'
 import {csrfMatches, sendCsrfFailure, sendErrorPage} from '../browser.js'
 import type {RequestContext} from '../context.js'

@@ -1,3 +1,4 @@
+import {signSessionIn} from '../../core/authorization/interaction.js'
 import {parseLoginClaimsText} from '../../core/login-claims.js'
 import {subjectProblem} from '../../core/subjects.js'
 import {cookieHeader, csrfMatches, currentPath, ensureSession, presentedCsrf, safeReturnTo, sendCsrfFailure} from '../browser.js'
@@ -68,8 +69,7 @@ export async function handleLogin(ctx: RequestContext): Promise<void> {
     return
   }
   const next = ctx.sessions.rotate(session)
-  next.userId = subject
-  next.authTime = ctx.authority.clock.now()
+  signSessionIn(next, subject, ctx.authority.clock.now())
   if (loginClaims !== undefined) next.loginClaims = loginClaims
   // Signing in again as the same user (prompt=login, max_age) keeps the consents of this session.
   if (session.userId === subject) for (const [client, scopes] of session.consents) next.consents.set(client, scopes)

@@ -1,12 +1,12 @@
-import {GRANT_AUTHORIZATION_CODE} from './clients.js'
-import {knownScopes, type PassportConfig} from './config.js'
-import {checkDpopJkt} from './dpop.js'
-import {OAuthError, UserError} from '../errors.js'
-import {resourceScopeProblem, validateResources} from './resources.js'
-import {parseScope, scopeProblem} from './scopes.js'
-import {REDIRECT_URI_MATCHING, redirectUriMatches} from './uris.js'
-import type {ClientRow} from '../store/clients.js'
-import type {Store} from '../store/index.js'
+import {GRANT_AUTHORIZATION_CODE} from '../clients.js'
+import {knownScopes, type PassportConfig} from '../config.js'
+import {checkDpopJkt} from '../dpop.js'
+import {OAuthError, UserError} from '../../errors.js'
+import {resourceScopeProblem, validateResources} from '../resources.js'
+import {parseScope, scopeProblem} from '../scopes.js'
+import {REDIRECT_URI_MATCHING, redirectUriMatches} from '../uris.js'
+import type {ClientRow} from '../../store/clients.js'
+import type {Store} from '../../store/index.js'
 
 /**
  * Where authorization request parameters come from: the query string or a POSTed form.
@@ -286,17 +286,4 @@ function registerHint(client: ClientRow, uri: string): string {
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : 'A parameter is malformed.'
-}
-
-/**
- * The authorization response URI: the redirect URI exactly as registered (its query kept) with the
- * response parameters appended. Undefined values are left out.
- */
-export function authorizationResponseUri(redirectUri: string, params: Record<string, string | undefined>): string {
-  const query = new URLSearchParams()
-  for (const [key, value] of Object.entries(params)) if (value !== undefined) query.append(key, value)
-  const text = query.toString()
-  if (text === '') return redirectUri
-  const separator = !redirectUri.includes('?') ? '?' : redirectUri.endsWith('?') || redirectUri.endsWith('&') ? '' : '&'
-  return `${redirectUri}${separator}${text}`
 }
