@@ -17,6 +17,7 @@ import autocannon from 'autocannon'
 import {SignJWT, decodeJwt, decodeProtectedHeader} from 'jose'
 
 import {cleanEnv, cpuMs, firstLine, run, runAsync, sampleRss, startServer, stop} from './lib/proc.js'
+import {proofSource} from './lib/dpop.js'
 import {countTokens, ensureClient, seedTokens} from './lib/seed.js'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
@@ -36,7 +37,7 @@ const RUNS = Number(process.env.BENCH_RUNS ?? (flags.quick ? 3 : 7))
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (flags.quick ? 2 : 4))
 const ROWS = Number(flags.rows ?? process.env.BENCH_ROWS ?? 1_000_000)
 const CONNECTIONS = [10, 50]
-const SECTIONS = new Set((flags.only ?? 'token,bearer,cold,scale,mcp').split(',').map((s) => s.trim()))
+const SECTIONS = new Set((flags.only ?? 'token,bearer,cold,scale,mcp,control').split(',').map((s) => s.trim()))
 if (!(DURATION > 0 && DURATION <= 600)) throw new Error('BENCH_DURATION must be 1–600 seconds')
 if (!(RUNS >= 1 && RUNS <= 50)) throw new Error('BENCH_RUNS must be 1–50')
 if (!(ROUNDS >= 1 && ROUNDS <= 10)) throw new Error('BENCH_ROUNDS must be 1–10')
@@ -67,7 +68,11 @@ const results = {
 
 const work = mkdtempSync(join(tmpdir(), 'passport-bench-'))
 const keyDir = join(work, 'keys')
+// ES256 (EC P-256) and EdDSA (Ed25519) signing keys, for the SPEC §9 "ES256 ≥ 4× RS256" rows.
+const keyDirs = {RS256: keyDir, ES256: join(work, 'keys-es256'), EdDSA: join(work, 'keys-eddsa')}
 const configFile = join(work, 'passport.config.json')
+// A registered resource (RFC 8707): the "with resource" token row asks for it (issue 15).
+const RESOURCE = 'https://api.bench.test/v1'
 
 function log(message) {
   process.stderr.write(`[bench] ${message}\n`)
@@ -83,6 +88,15 @@ function setup() {
   const pair = generateKeyPairSync('rsa', {modulusLength: 2048, publicKeyEncoding: {type: 'spki', format: 'pem'}, privateKeyEncoding: {type: 'pkcs8', format: 'pem'}})
   writeFileSync(join(keyDir, 'oauth-private.key'), pair.privateKey, {mode: 0o600})
   writeFileSync(join(keyDir, 'oauth-public.key'), pair.publicKey, {mode: 0o644})
+  for (const [dir, type, options] of [
+    [keyDirs.ES256, 'ec', {namedCurve: 'P-256'}],
+    [keyDirs.EdDSA, 'ed25519', {}],
+  ]) {
+    const other = generateKeyPairSync(type, {...options, publicKeyEncoding: {type: 'spki', format: 'pem'}, privateKeyEncoding: {type: 'pkcs8', format: 'pem'}})
+    mkdirSync(dir, {recursive: true, mode: 0o700})
+    writeFileSync(join(dir, 'oauth-private.key'), other.privateKey, {mode: 0o600})
+    writeFileSync(join(dir, 'oauth-public.key'), other.publicKey, {mode: 0o644})
+  }
   writeFileSync(
     configFile,
     `${JSON.stringify(
@@ -91,6 +105,7 @@ function setup() {
         scopes: {read: 'Read access'},
         users: {alice: {name: 'Alice Example', email: 'alice@example.test'}, a: {name: 'A'}},
         clients: [{id: CLIENT.id, name: CLIENT.name, secret: CLIENT.secret, grants: ['client_credentials'], scopes: CLIENT.scopes}],
+        resources: {[RESOURCE]: {name: 'Bench API'}},
       },
       null,
       2,
@@ -100,7 +115,7 @@ function setup() {
 }
 
 /** Global flags pointing passport at the bench's config, database and keys. */
-const passportFlags = (database) => ['--config', configFile, '--database', database, '--key-path', keyDir]
+const passportFlags = (database, keys = keyDir) => ['--config', configFile, '--database', database, '--key-path', keys]
 
 /** A database file with passport's schema (via the built dist/) and the bench client. */
 async function passportDatabase(name) {
@@ -115,10 +130,10 @@ async function passportDatabase(name) {
 // ---- servers ------------------------------------------------------------------------------
 
 const servers = {
-  passport: (database) => ({
-    label: 'passport serve',
+  passport: (database, {alg = 'RS256', label = 'passport serve'} = {}) => ({
+    label,
     tokenPath: '/oauth/token',
-    start: () => startServer(NODE, [BIN, 'serve', '--port', '0', '--json', '--quiet', ...passportFlags(database)], {cwd: work}),
+    start: () => startServer(NODE, [BIN, 'serve', '--port', '0', '--json', '--quiet', ...passportFlags(database, keyDirs[alg])], {cwd: work}),
   }),
   // passport with the test-control API on (serve --control) and no fault armed (docs/testing.md).
   passportControl: (database) => ({
@@ -184,13 +199,23 @@ function tokenFormat(token) {
 }
 
 /** One autocannon run against a server, with the server's peak RSS sampled meanwhile. */
-async function load(server, {path, method = 'GET', headers = {}, body, connections, duration = DURATION}) {
+async function load(server, {path, method = 'GET', headers = {}, body, connections, duration = DURATION, setupRequest}) {
   const rss = sampleRss(server.pid)
   const cpuBefore = cpuMs(server.pid)
   let result
   let peak
   try {
-    result = await autocannon({url: `http://127.0.0.1:${server.info.port}${path}`, method, headers, body, connections, duration, timeout: 10})
+    result = await autocannon({
+      url: `http://127.0.0.1:${server.info.port}${path}`,
+      method,
+      headers,
+      body,
+      connections,
+      duration,
+      timeout: 10,
+      // A per-request hook (a fresh DPoP proof): autocannon rebuilds each request through it.
+      ...(setupRequest ? {requests: [{setupRequest}]} : {}),
+    })
   } finally {
     peak = rss.stop()
   }
@@ -212,8 +237,32 @@ async function load(server, {path, method = 'GET', headers = {}, body, connectio
   }
 }
 
-const tokenLoad = (server, path, connections, duration) =>
-  load(server, {path, method: 'POST', headers: {authorization: BASIC, 'content-type': FORM}, body: TOKEN_BODY, connections, duration})
+/**
+ * One token-endpoint load run. `variant` changes the request: `body` (e.g. with `resource`) and
+ * `proofs` (a DPoP proof source: a fresh proof per request, made before the run).
+ */
+async function tokenLoad(server, path, connections, duration, variant = {}) {
+  const proofs = variant.proofs
+  // Enough proofs for the run: 1.5× the fastest rate this variant has shown, at least 8,000/s
+  // before it has shown one. More than that are signed during the run and counted.
+  if (proofs) proofs.fill(Math.ceil(Math.max(variant.best_req_per_s ?? 8000, 1000) * 1.5 * duration) + 1000)
+  const before = proofs?.madeInRun ?? 0
+  const result = await load(server, {
+    path,
+    method: 'POST',
+    headers: {authorization: BASIC, 'content-type': FORM},
+    body: variant.body ?? TOKEN_BODY,
+    connections,
+    duration,
+    ...(proofs ? {setupRequest: proofs.setupRequest} : {}),
+  })
+  if (proofs) {
+    result.proofs_made_in_run = proofs.madeInRun - before
+    proofs.fill(0)
+  }
+  variant.best_req_per_s = Math.max(variant.best_req_per_s ?? 0, result.req_per_s)
+  return result
+}
 
 /** Starts a server or returns the reason it is not available. */
 async function tryStart(def) {
@@ -244,12 +293,20 @@ function combine(rounds) {
     errors: sum('errors'),
     timeouts: sum('timeouts'),
     rounds_req_per_s: rounds.map((r) => r.req_per_s),
+    ...(rounds.some((r) => r.proofs_made_in_run !== undefined) ? {proofs_made_in_run: sum('proofs_made_in_run')} : {}),
   }
 }
 
 async function benchTokenEndpoint() {
+  const tokenUrl = `${ISSUER}/oauth/token`
   const defs = [
     ['passport', servers.passport(await passportDatabase('token-passport.sqlite'))],
+    // Variants on the same server (same process, database and key): only the request differs.
+    ['passport-resource', {same: 'passport', label: 'passport, with resource', body: `${TOKEN_BODY}&resource=${encodeURIComponent(RESOURCE)}`}],
+    ['passport-dpop', {same: 'passport', label: 'passport, DPoP proof', proofs: proofSource({method: 'POST', url: tokenUrl})}],
+    ['passport-es256', servers.passport(await passportDatabase('token-passport-es256.sqlite'), {alg: 'ES256', label: 'passport, ES256 key'})],
+    ['passport-es256-dpop', {same: 'passport-es256', label: 'passport, ES256 key, DPoP proof', proofs: proofSource({method: 'POST', url: tokenUrl})}],
+    ['passport-eddsa', servers.passport(await passportDatabase('token-passport-eddsa.sqlite'), {alg: 'EdDSA', label: 'passport, EdDSA key'})],
     ['baseline', servers.baseline(await passportDatabase('token-baseline.sqlite'))],
     ['baseline-pool', servers.baselinePool(await passportDatabase('token-baseline-pool.sqlite'))],
     ['oauth2-mock-server', servers.mock()],
@@ -267,40 +324,67 @@ async function benchControl() {
     ['passport', servers.passport(await passportDatabase('control-passport.sqlite'))],
     ['passport-control', servers.passportControl(await passportDatabase('control-passport-control.sqlite'))],
   ]
-  await tokenRows(defs, results.control)
+  // Twice the rounds (same total time): the target is a median of per-round ratios.
+  await tokenRows(defs, results.control, {rounds: Math.min(10, ROUNDS * 2)})
 }
 
-/** Starts every server of `defs` and measures their token endpoints in interleaved rounds, into `into`. */
-async function tokenRows(defs, into) {
+/**
+ * Starts every server of `defs` and measures their token endpoints in interleaved rounds, into
+ * `into`. A def with `same: NAME` is a request variant (`body`, `proofs`) on NAME's server.
+ */
+async function tokenRows(defs, into, {rounds: roundCount = ROUNDS} = {}) {
   // All servers run at once (idle ones cost nothing) and are measured in interleaved rounds,
   // A B C D then D C B A, so drift and other load on a shared machine hit every server alike.
   const live = []
+  const started = []
   try {
     for (const [name, def] of defs) {
-      log(`token endpoint: starting ${def.label}`)
       const row = {name, label: def.label, runs: []}
       into.push(row)
-      const {server, error} = await tryStart(def)
-      if (!server) {
-        row.unavailable = name === 'passport' ? `${NA} (${error})` : error
-        continue
+      let server
+      let tokenPath = def.tokenPath
+      if (def.same !== undefined) {
+        const host = live.find((l) => l.row.name === def.same)
+        if (!host) {
+          row.unavailable = into.find((r) => r.name === def.same)?.unavailable ?? `${def.same} is not running`
+          continue
+        }
+        server = host.server
+        tokenPath = host.tokenPath
+      } else {
+        log(`token endpoint: starting ${def.label}`)
+        const {server: s, error} = await tryStart(def)
+        if (!s) {
+          row.unavailable = name.startsWith('passport') ? `${NA} (${error})` : error
+          continue
+        }
+        server = s
+        started.push(s)
       }
-      live.push({row, def, server})
-      const first = await probe(`http://127.0.0.1:${server.info.port}${def.tokenPath}`, {method: 'POST', headers: {authorization: BASIC, 'content-type': FORM}, body: TOKEN_BODY})
+      const variant = {body: def.body, proofs: def.proofs}
+      live.push({row, def, server, tokenPath, variant})
+      const headers = {authorization: BASIC, 'content-type': FORM}
+      if (def.proofs) {
+        def.proofs.fill(1)
+        headers.dpop = def.proofs.take()
+      }
+      const first = await probe(`http://127.0.0.1:${server.info.port}${tokenPath}`, {method: 'POST', headers, body: variant.body ?? TOKEN_BODY})
       row.first_status = first.status
       row.token_format = tokenFormat(first.json?.access_token)
+      if (first.json?.token_type !== undefined && first.json.token_type !== 'Bearer') row.token_format += ` ${first.json.token_type}`
+      if (def.body !== undefined && first.json?.access_token) row.token_format += ` aud=${decodeJwt(first.json.access_token).aud}`
       if (first.status !== 200) row.note = `first request: ${first.status} ${first.text.slice(0, 160)}`
     }
-    for (const {def, server} of live) await tokenLoad(server, def.tokenPath, 10, Math.min(2, DURATION)) // warm-up, not recorded
-    const roundSeconds = Math.max(1, Math.round(DURATION / ROUNDS))
+    for (const l of live) await tokenLoad(l.server, l.tokenPath, 10, Math.min(2, DURATION), l.variant) // warm-up, not recorded
+    const roundSeconds = Math.max(1, Math.round(DURATION / roundCount))
     for (const connections of CONNECTIONS) {
       const rounds = new Map(live.map((l) => [l, []]))
-      for (let round = 0; round < ROUNDS; round++) {
+      for (let round = 0; round < roundCount; round++) {
         const order = round % 2 === 0 ? live : [...live].reverse()
         for (const l of order) {
-          log(`token endpoint: ${l.def.label}, ${connections} connections, round ${round + 1}/${ROUNDS}`)
+          log(`token endpoint: ${l.row.label}, ${connections} connections, round ${round + 1}/${roundCount}`)
           try {
-            rounds.get(l).push(await tokenLoad(l.server, l.def.tokenPath, connections, roundSeconds))
+            rounds.get(l).push(await tokenLoad(l.server, l.tokenPath, connections, roundSeconds, l.variant))
           } catch (error) {
             l.row.unavailable = `error: ${error.message}`
           }
@@ -309,7 +393,7 @@ async function tokenRows(defs, into) {
       for (const l of live) if (rounds.get(l).length) l.row.runs.push(combine(rounds.get(l)))
     }
   } finally {
-    for (const {server} of live) await stop(server.child)
+    for (const server of started) await stop(server.child)
   }
 }
 
@@ -660,12 +744,38 @@ const ratio = (a, b) => (typeof a === 'number' && typeof b === 'number' && b > 0
 
 function computeTargets() {
   for (const c of SECTIONS.has('token') ? CONNECTIONS : []) {
-    const p = tokenRun('passport', c)?.req_per_s
-    const b = ratio(p, tokenRun('baseline', c)?.req_per_s)
-    target(`token ${c} conn: passport ÷ baseline ≥ 0.9`, b, b >= 0.9)
-    for (const peer of ['oauth2-mock-server', 'oidc-provider']) {
-      const r = ratio(p, tokenRun(peer, c)?.req_per_s)
-      target(`token ${c} conn: passport ÷ ${peer} ≥ 1.5`, r, r >= 1.5)
+    // SPEC §9 token targets, for plain client_credentials and with RFC 8707 `resource` (issue 15).
+    for (const [name, what] of [
+      ['passport', 'passport'],
+      ['passport-resource', 'passport with resource'],
+    ]) {
+      const p = tokenRun(name, c)?.req_per_s
+      const b = ratio(p, tokenRun('baseline', c)?.req_per_s)
+      target(`token ${c} conn: ${what} ÷ baseline ≥ 0.9`, b, b >= 0.9)
+      for (const peer of ['oauth2-mock-server', 'oidc-provider']) {
+        const r = ratio(p, tokenRun(peer, c)?.req_per_s)
+        target(`token ${c} conn: ${what} ÷ ${peer} ≥ 1.5`, r, r >= 1.5)
+      }
+    }
+    // SPEC §9 / issue 16: ES256 (and EdDSA) at least 4× passport's own RS256 figure.
+    const rs256 = tokenRun('passport', c)?.req_per_s
+    for (const [name, alg] of [
+      ['passport-es256', 'ES256'],
+      ['passport-eddsa', 'EdDSA'],
+    ]) {
+      const run = tokenRun(name, c)
+      const r = ratio(run?.req_per_s, rs256)
+      const cpu = ratio(tokenRun('passport', c)?.cpu_ms_per_req, run?.cpu_ms_per_req)
+      target(`token ${c} conn: ${alg} key ÷ RS256 key ≥ 4`, r, r >= 4, run ? `${run.req_per_s} vs ${rs256} req/s; server CPU per token RS256 ÷ ${alg} ${cpu}×` : undefined)
+    }
+    // Issue 16: a DPoP proof per request costs at most 20 % (same signing key).
+    for (const [name, plain, what] of [
+      ['passport-dpop', 'passport', 'RS256'],
+      ['passport-es256-dpop', 'passport-es256', 'ES256'],
+    ]) {
+      const run = tokenRun(name, c)
+      const r = ratio(run?.req_per_s, tokenRun(plain, c)?.req_per_s)
+      target(`token ${c} conn: DPoP ÷ without (${what} key) ≥ 0.8`, r, r >= 0.8, run ? `${run.req_per_s} vs ${tokenRun(plain, c)?.req_per_s} req/s; ${run.proofs_made_in_run ?? 0} proofs signed during the runs` : undefined)
     }
   }
   for (const kind of ['userinfo', 'introspect']) {
@@ -688,10 +798,15 @@ function computeTargets() {
     target('mcp: server time per flow (register → authorize → token → refresh) < 150 ms', m.server_ms_per_flow_p50 ?? null, typeof m.server_ms_per_flow_p50 === 'number' && m.server_ms_per_flow_p50 < 150, m.unavailable ?? (m.parallel ? `${m.parallel.flows_per_s} flows/s with ${m.parallel.workers} parallel clients, ${m.parallel.cpu_ms_per_flow} ms server CPU per flow` : undefined))
   }
   for (const c of SECTIONS.has('control') ? CONNECTIONS : []) {
+    // Median of the per-round ratios: each round measures both servers back to back (A B, B A, …),
+    // so a round's ratio is less disturbed by the shared machine than the totals.
     const run = (name) => results.control.find((r) => r.name === name)?.runs.find((x) => x.connections === c)
-    const r = ratio(run('passport-control')?.req_per_s, run('passport')?.req_per_s)
-    const cpu = ratio(run('passport-control')?.cpu_ms_per_req, run('passport')?.cpu_ms_per_req)
-    target(`control ${c} conn: passport --control ÷ passport ≥ 0.95`, r, r >= 0.95, r === null ? undefined : `${run('passport-control').req_per_s} vs ${run('passport').req_per_s} req/s; server CPU per token ${cpu}×`)
+    const on = run('passport-control')
+    const off = run('passport')
+    const perRound = on && off ? on.rounds_req_per_s.map((v, i) => ratio(v, off.rounds_req_per_s[i])).filter((v) => v !== null) : []
+    const r = perRound.length ? Math.round(median(perRound) * 100) / 100 : null
+    const cpu = ratio(on?.cpu_ms_per_req, off?.cpu_ms_per_req)
+    target(`control ${c} conn: passport --control ÷ passport ≥ 0.95`, r, r >= 0.95, r === null ? undefined : `median of ${perRound.length} rounds (${perRound.join(', ')}); totals ${on.req_per_s} vs ${off.req_per_s} req/s; server CPU per token ${cpu}×`)
   }
   const s = results.scale
   if (s.passport) {
@@ -703,7 +818,7 @@ function computeTargets() {
     target('scale: no request stalled > 100 ms during purge', s.purge.longest_stall_ms ?? null, s.purge.longest_stall_ms <= 100)
   }
   const passportRss = [
-    ...(results.token.find((r) => r.name === 'passport')?.runs ?? []).map((r) => r.rss_peak_mb),
+    ...results.token.filter((r) => r.name.startsWith('passport') && !r.unavailable).flatMap((r) => r.runs.map((x) => x.rss_peak_mb)),
     s.passport?.empty?.rss_peak_mb,
     s.passport?.rows?.rss_peak_mb,
   ].filter((v) => typeof v === 'number')
@@ -716,18 +831,13 @@ const pad = (value, width, right = false) => {
   return right ? text.padStart(width) : text.padEnd(width)
 }
 
-function printTable() {
-  const out = []
-  const line = (s = '') => out.push(s)
-  line(`passport bench — ${results.machine.cpus} CPUs, Node ${results.machine.node}, ${DURATION} s per load run (only same-run ratios count)`)
-  const [l1] = results.load_average.start
-  if (Math.max(l1, results.load_average.end?.[0] ?? 0) > results.machine.cpus * 0.75) {
-    line(`   WARNING: load average ${l1.toFixed(1)} → ${results.load_average.end?.[0]?.toFixed(1)} on ${results.machine.cpus} CPUs: other work shared the machine; figures are noisy`)
-  }
-  line()
-  line(`1. Token endpoint, client_credentials, RS256-2048, loopback (autocannon, ${ROUNDS} interleaved rounds per row)`)
+/** Section 1 of the table: the token endpoint (and the control A/B). */
+function printTokens(line) {
+  line(`1. Token endpoint, client_credentials, RS256-2048 unless the row says otherwise, loopback (autocannon, ${ROUNDS} interleaved rounds per row)`)
   line(`   ${pad('server', 34)} ${pad('conn', 4, true)} ${pad('req/s', 7, true)} ${pad('p50 ms', 7, true)} ${pad('p99 ms', 7, true)} ${pad('CPU ms/req', 10, true)} ${pad('RSS MB', 7, true)} ${pad('non-2xx', 8, true)}  token`)
-  for (const row of [...results.token, ...results.control]) {
+  const controlStart = results.token.length
+  for (const [index, row] of [...results.token, ...results.control].entries()) {
+    if (index === controlStart) line(`   passport with and without --control (SPEC §11, issue 17), ${Math.min(10, ROUNDS * 2)} interleaved rounds:`)
     if (row.unavailable) {
       line(`   ${pad(row.label, 34)} ${row.unavailable}`)
       continue
@@ -747,6 +857,10 @@ function printTable() {
     line(`   passport ÷ baseline with the same thread pool (not a target: passport's own overhead without its pool sizing): ${CONNECTIONS.map((c) => `${ratio(req('passport', c), req('baseline-pool', c))} at ${c} conn`).join(', ')}`)
   }
   line()
+}
+
+/** Section 2 of the table: bearer verification. */
+function printBearer(line) {
   line('2. Bearer verification and introspection (50 connections)')
   line(`   ${pad('server', 34)} ${pad('endpoint', 11)} ${pad('req/s', 7, true)} ${pad('p50 ms', 7, true)} ${pad('p99 ms', 7, true)} ${pad('CPU ms/req', 10, true)} ${pad('RSS MB', 7, true)} ${pad('non-2xx', 8, true)}`)
   for (const row of results.bearer) {
@@ -761,11 +875,26 @@ function printTable() {
   }
   if (results.bearer_ratios) line(`   passport ÷ baseline: userinfo ${results.bearer_ratios.userinfo ?? '—'}, introspect ${results.bearer_ratios.introspect ?? '—'}`)
   line()
-  line(`3. CLI cold start (whole process, median of ${RUNS}, NODE_EXTRA_CA_CERTS cleared)`)
-  for (const row of results.cold) {
-    line(`   ${pad(row.name, 34)} ${row.unavailable ?? `${pad(row.median_ms, 7, true)} ms   (runs: ${row.runs_ms.join(', ')})`}`)
+}
+
+function printTable() {
+  const out = []
+  const line = (s = '') => out.push(s)
+  line(`passport bench — ${results.machine.cpus} CPUs, Node ${results.machine.node}, ${DURATION} s per load run (only same-run ratios count)`)
+  const [l1] = results.load_average.start
+  if (Math.max(l1, results.load_average.end?.[0] ?? 0) > results.machine.cpus * 0.75) {
+    line(`   WARNING: load average ${l1.toFixed(1)} → ${results.load_average.end?.[0]?.toFixed(1)} on ${results.machine.cpus} CPUs: other work shared the machine; figures are noisy`)
   }
   line()
+  if (SECTIONS.has('token') || SECTIONS.has('control')) printTokens(line)
+  if (SECTIONS.has('bearer')) printBearer(line)
+  if (SECTIONS.has('cold')) {
+    line(`3. CLI cold start (whole process, median of ${RUNS}, NODE_EXTRA_CA_CERTS cleared)`)
+    for (const row of results.cold) {
+      line(`   ${pad(row.name, 34)} ${row.unavailable ?? `${pad(row.median_ms, 7, true)} ms   (runs: ${row.runs_ms.join(', ')})`}`)
+    }
+    line()
+  }
   const s = results.scale
   if (s.seed || s.passport) {
     line(`4. Scale (${ROWS.toLocaleString('en')} expired rows seeded in ${s.seed?.seconds ?? '—'} s: ${s.seed?.access ?? '—'} access + ${s.seed?.refresh ?? '—'} refresh)`)

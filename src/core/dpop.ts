@@ -173,12 +173,7 @@ export async function verifyDpopProof(header: string | string[] | undefined, exp
   const privateMember = PRIVATE_MEMBERS.find((member) => Object.hasOwn(jwk, member))
   if (privateMember !== undefined) throw invalidDpopProof(`The DPoP proof's jwk header holds a private key (it has the private member ${privateMember}); send only the public key.`)
 
-  let key: Awaited<ReturnType<typeof importJWK>>
-  try {
-    key = await importJWK(jwk as JWK, alg)
-  } catch {
-    throw invalidDpopProof(`The DPoP proof's jwk header is not a public key for ${alg}.`)
-  }
+  const {key, jkt} = await proofKey(jwk as JWK, alg)
   let payloadBytes: Uint8Array
   try {
     payloadBytes = (await compactVerify(proof, key, {algorithms: [alg]})).payload
@@ -209,7 +204,6 @@ export async function verifyDpopProof(header: string | string[] | undefined, exp
     if (ath !== accessTokenHashForDpop(expected.accessToken)) throw invalidDpopProof('The DPoP proof\'s ath does not match the access token it is sent with.')
   }
 
-  const jkt = await calculateJwkThumbprint(jwk as JWK, 'sha256')
   if (expected.jkt !== undefined && jkt !== expected.jkt) throw invalidDpopProof('The DPoP proof is made with another key than the one the token is bound to (cnf.jkt).')
   if (expected.nonces) {
     const current = expected.nonces.current(expected.now)
@@ -224,6 +218,36 @@ export async function verifyDpopProof(header: string | string[] | undefined, exp
     throw invalidDpopProof('The DPoP proof was already used (its jti was seen before); make a new proof for every request.')
   }
   return {jkt, jti, iat, jwk: jwk as JWK}
+}
+
+type ProofKey = {key: Awaited<ReturnType<typeof importJWK>>; jkt: string}
+
+/**
+ * Imported proof keys and their thumbprints, by the `jwk` header exactly as sent and the `alg`:
+ * a client proves with one key over many requests, and importing it and hashing its thumbprint
+ * cost as much as checking the signature. The same inputs give the same key, so a hit changes no
+ * outcome; a failed import is not remembered. Bounded (least recently used goes first).
+ */
+const proofKeys = new Map<string, ProofKey>()
+const PROOF_KEYS_LIMIT = 256
+
+async function proofKey(jwk: JWK, alg: string): Promise<ProofKey> {
+  const id = `${alg}.${JSON.stringify(jwk)}`
+  const known = proofKeys.get(id)
+  if (known !== undefined) {
+    proofKeys.delete(id)
+    proofKeys.set(id, known)
+    return known
+  }
+  let entry: ProofKey
+  try {
+    entry = {key: await importJWK(jwk, alg), jkt: await calculateJwkThumbprint(jwk, 'sha256')}
+  } catch {
+    throw invalidDpopProof(`The DPoP proof's jwk header is not a public key for ${alg}.`)
+  }
+  if (proofKeys.size >= PROOF_KEYS_LIMIT) proofKeys.delete(proofKeys.keys().next().value!)
+  proofKeys.set(id, entry)
+  return entry
 }
 
 /** RFC 9449 §4.3 (9): `htu` matches the request URL, ignoring query and fragment. */
