@@ -13,7 +13,7 @@ const NOW = Date.UTC(2026, 11, 6, 12)
 
 function pair(): {privateKey: KeyObject; jwk: JWK} {
   const {privateKey, publicKey} = generateKeyPairSync('ec', {namedCurve: 'P-256'})
-  const {kty, crv, x, y} = publicKey.export({format: 'jwk'})
+  const {kty, crv, x, y} = publicKey.export({format: 'jwk'}) as {kty: string; crv: string; x: string; y: string}
   return {privateKey, jwk: {kty, crv, x, y}}
 }
 
