@@ -7,7 +7,7 @@ import type {Authority} from '../core/authority.js'
 import {loadConfig, type PassportConfig} from '../core/config.js'
 import {PassportError, UsageError} from '../errors.js'
 import type {KeyLocation} from '../core/keys.js'
-import {databasePath, keyLocationOf, noteConfigFound, openAuthority} from './global-flags.js'
+import {cliClock, databasePath, keyLocationOf, noteConfigFound, openAuthority} from './global-flags.js'
 import {reportError, reportWarning} from './report.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
@@ -76,6 +76,14 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected authority(options: {issuer?: string; now?: string} = {}): Authority {
     this.cachedAuthority ??= openAuthority(this.flags, this.config_, options.issuer, options.now)
     return this.cachedAuthority
+  }
+
+  /**
+   * Now, Unix ms, on the command's clock: the opened authority's, else real time or `now`
+   * (`--now`) or PASSPORT_NOW, as {@link authority} would start it.
+   */
+  protected now(now?: string): number {
+    return this.cachedAuthority?.clock.now() ?? cliClock(now ?? process.env.PASSPORT_NOW).now()
   }
 
   /** A line for people on stderr (stdout stays clean for `--json` and piped tokens). */

@@ -1,7 +1,7 @@
 import {resolve} from 'node:path'
 
 import {Authority, DEFAULT_DATABASE} from '../core/authority.js'
-import {OffsetClock, parseInstant} from '../core/clock.js'
+import {type Clock, OffsetClock, parseInstant} from '../core/clock.js'
 import type {PassportConfig} from '../core/config.js'
 import {keyLocation, type KeyLocation} from '../core/keys.js'
 
@@ -35,13 +35,22 @@ export function noteConfigFound(config: PassportConfig): void {
 }
 
 /**
+ * The CLI's clock: real time, or starting at `now` (a command's `--now`) or PASSPORT_NOW, so that
+ * a command agrees with an authority whose clock a test moved. Commands that need no database
+ * (keys:jwks, keys:prune) read it without opening one.
+ */
+export function cliClock(now = process.env.PASSPORT_NOW): Clock {
+  return now === undefined || now === '' ? new OffsetClock() : new OffsetClock(parseInstant(now, '--now (or PASSPORT_NOW)'))
+}
+
+/**
  * Opens the database (created on first use) with the configured clients upserted, saying on
  * stderr which clients it removed because they left the configuration file. Its clock is
  * real time, or starts at `now` (`token:verify --now`) or PASSPORT_NOW, so that the CLI agrees
  * with an authority whose clock a test moved.
  */
 export function openAuthority(flags: GlobalFlags, config: PassportConfig, issuer?: string, now = process.env.PASSPORT_NOW): Authority {
-  const clock = now === undefined || now === '' ? new OffsetClock() : new OffsetClock(parseInstant(now, '--now (or PASSPORT_NOW)'))
+  const clock = cliClock(now)
   const authority = Authority.open({config, database: databasePath(flags, config), keys: keyLocationOf(flags, config), clock, ...(issuer === undefined ? {} : {issuer})})
   // On stderr: stdout stays clean for --json and piped tokens.
   for (const id of authority.removedConfigClients) {

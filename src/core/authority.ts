@@ -6,6 +6,7 @@ import {LoginClaims} from './login-claims.js'
 import {type PassportConfig} from './config.js'
 import {syncConfigClients} from './clients.js'
 import {KEY_META_FILE, type KeyLocation, loadKeys, PRIVATE_KEY_FILE, PUBLIC_KEY_FILE, RETIRED_KEYS_FILE, type SigningKeys} from './keys.js'
+import {publishedKeysWindow} from './keys/rotation.js'
 import {withStoredResources} from './stored-resources.js'
 import {Store} from '../store/index.js'
 
@@ -45,6 +46,8 @@ export class Authority {
   /** What the key files looked like when {@link keys} was loaded. */
   private keysStamp: string | undefined
   private keysCheckedAt = 0
+  /** The clock time span in which {@link keys} publishes the right retired keys. */
+  private keysWindow?: {from: number; until: number}
 
   private constructor(options: AuthorityOptions, store: Store) {
     // Resources registered at run time in the database (passport protect) join the configured ones.
@@ -77,7 +80,12 @@ export class Authority {
    * caught half-written keeps the keys loaded before and looks again on the next call.
    */
   signingKeys(): Promise<SigningKeys> {
-    // Looking at the files costs three stat calls: at most every KEY_CHECK_INTERVAL on the hot path.
+    // A retired key leaves the JWKS (and stops verifying) when the authority's clock passes its
+    // publishUntil, and is back if the clock is set before it: no file changes then, so the
+    // clock decides when the loaded set is stale.
+    const at = this.clock.now()
+    if (this.keys && this.keysWindow && (at < this.keysWindow.from || at >= this.keysWindow.until)) this.reloadKeys()
+    // Looking at the files costs three stat calls: at most every KEY_CHECK_INTERVAL (real time) on the hot path.
     const now = Date.now()
     if (this.keys && now - this.keysCheckedAt < KEY_CHECK_INTERVAL) return this.keys
     this.keysCheckedAt = now
@@ -85,21 +93,29 @@ export class Authority {
     if (this.keys && stamp === this.keysStamp) return this.keys
     const previous = this.keys
     this.keysStamp = stamp
-    const loading: Promise<SigningKeys> = loadKeys(this.keyLocation).catch((error: unknown) => {
-      if (this.keys === loading) this.keysStamp = undefined
-      if (previous) return previous
-      if (this.keys === loading) this.keys = undefined
-      throw error
-    })
+    this.keysWindow = undefined
+    const loading: Promise<SigningKeys> = loadKeys(this.keyLocation, at).then(
+      (keys) => {
+        if (this.keys === loading) this.keysWindow = publishedKeysWindow(keys.retirements ?? [], at)
+        return keys
+      },
+      (error: unknown) => {
+        if (this.keys === loading) this.keysStamp = undefined
+        if (previous) return previous
+        if (this.keys === loading) this.keys = undefined
+        throw error
+      },
+    )
     this.keys = loading
     return loading
   }
 
-  /** Forgets loaded keys so the next use reads them again (after a rotation). */
+  /** Forgets loaded keys so the next use reads them again (after a rotation, or when the clock passes a retirement). */
   reloadKeys(): void {
     this.keysCheckedAt = 0
     this.keys = undefined
     this.keysStamp = undefined
+    this.keysWindow = undefined
   }
 
   close(): void {

@@ -51,6 +51,11 @@ export interface SigningKeys {
   directory?: string
   /** Set when the private key file is readable by group or others. */
   permissionWarning?: string
+  /**
+   * When each retired key of the key directory leaves (or left) the JWKS, Unix ms, published or
+   * not: the instants at which the published set changes as the clock moves (see core/keys/rotation.ts).
+   */
+  retirements?: number[]
 }
 
 interface RetiredKeyFile {
@@ -152,12 +157,12 @@ function keySpec(algorithm: string, bits: number | undefined, defaultBits: numbe
   return {alg: algorithm, bits: size}
 }
 
-/** Drops retired keys whose tokens have all expired (or every retired key with `all`). */
 /** The retired keys of a key directory, newest first, with when each was retired and how long it stays published. */
 export function retiredKeys(directory: string): Array<{kid: string; retiredAt: number; publishUntil: number}> {
   return readRetired(directory).keys.map(({kid, retiredAt, publishUntil}) => ({kid, retiredAt, publishUntil}))
 }
 
+/** Drops retired keys whose tokens have all expired at `now` (the caller's clock), or every retired key with `all`. */
 export function pruneRetiredKeys(directory: string, options: {all?: boolean; now?: number} = {}): string[] {
   const now = options.now ?? Date.now()
   const retired = readRetired(directory)
@@ -183,14 +188,21 @@ export async function loadKeys(location: KeyLocation, now = Date.now()): Promise
   }
   const retired = readRetired(location.directory).keys
   const loaded = await loadKeysFromDirectory(location.directory, retired)
-  const kid = loaded.kid
-  const where = join(location.directory, RETIRED_KEYS_FILE)
-  for (const entry of retired) {
-    if (entry.publishUntil <= now || entry.kid === kid) continue
-    const key = parsePublic(entry.publicKey, where)
-    loaded.publicKeys.push({kid: entry.kid, key, alg: keyAlgorithm(key, entry.alg, where), publishUntil: entry.publishUntil})
-  }
+  loaded.publicKeys.push(...publishedRetiredKeys(location.directory, retired, loaded.kid, now))
+  loaded.retirements = retired.map((k) => k.publishUntil)
   return loaded
+}
+
+/** The retired keys still published at `now` (the clock's), as verification and the JWKS see them. */
+function publishedRetiredKeys(directory: string, retired: RetiredKeyFile['keys'], activeKid: string, now: number): PublicKeyEntry[] {
+  const where = join(directory, RETIRED_KEYS_FILE)
+  const published: PublicKeyEntry[] = []
+  for (const entry of retired) {
+    if (entry.publishUntil <= now || entry.kid === activeKid) continue
+    const key = parsePublic(entry.publicKey, where)
+    published.push({kid: entry.kid, key, alg: keyAlgorithm(key, entry.alg, where), publishUntil: entry.publishUntil})
+  }
+  return published
 }
 
 /**
@@ -222,12 +234,7 @@ export async function loadPublicKeys(location: KeyLocation, now = Date.now()): P
   const meta = readKeyMeta(directory)
   const hint = meta?.kid === kid ? meta.alg : retired.find((k) => k.kid === kid)?.alg
   const publicKeys: PublicKeyEntry[] = [{kid, key: publicKey, alg: keyAlgorithm(publicKey, hint, meta?.kid === kid ? join(directory, KEY_META_FILE) : publicPath)}]
-  const where = join(directory, RETIRED_KEYS_FILE)
-  for (const entry of retired) {
-    if (entry.publishUntil <= now || entry.kid === kid) continue
-    const key = parsePublic(entry.publicKey, where)
-    publicKeys.push({kid: entry.kid, key, alg: keyAlgorithm(key, entry.alg, where), publishUntil: entry.publishUntil})
-  }
+  publicKeys.push(...publishedRetiredKeys(directory, retired, kid, now))
   return {kid, publicKeys, source: 'files'}
 }
 

@@ -1,6 +1,7 @@
 import * as Flags from '@oclif/core/flags'
 
 import {BaseCommand} from '../../cli/base-command.js'
+import {nowFlag} from '../../cli/flags.js'
 import {interactive, prompts} from '../../cli/prompts.js'
 import {UsageError} from '../../errors.js'
 import {pruneRetiredKeys, retiredKeys} from '../../core/keys.js'
@@ -9,19 +10,21 @@ export default class KeysPrune extends BaseCommand<typeof KeysPrune> {
   static override description =
     'Remove retired public keys from the JWKS once every token they signed has expired (--all: remove every retired key now; tokens they signed stop verifying, so it asks on a terminal and needs --force otherwise).'
 
-  static override examples = ['<%= config.bin %> keys:prune', '<%= config.bin %> keys:prune --all --force']
+  static override examples = ['<%= config.bin %> keys:prune', '<%= config.bin %> keys:prune --all --force', '<%= config.bin %> keys:prune --now 2027-01-01T00:00:00Z']
 
   static override flags = {
     all: Flags.boolean({description: 'Remove every retired key, even if tokens it signed have not expired yet (they stop verifying).'}),
     force: Flags.boolean({description: 'With --all: do not ask, even when live tokens would stop verifying.'}),
+    now: nowFlag('Decide which keys have retired'),
   }
 
   async run(): Promise<{removed: string[]; live_tokens_invalidated: number}> {
     const location = this.keyLocation()
     if (location.privateKeyPem) return this.report([], 0)
     let live = 0
+    // The one clock: real time, or --now / PASSPORT_NOW (a test-controlled authority's time).
+    const now = this.now(this.flags.now)
     if (this.flags.all) {
-      const now = Date.now()
       // Keys still published because tokens they signed may not have expired yet.
       const needed = retiredKeys(location.directory).filter((k) => k.publishUntil > now)
       if (needed.length > 0) {
@@ -41,7 +44,7 @@ export default class KeysPrune extends BaseCommand<typeof KeysPrune> {
         }
       }
     }
-    return this.report(pruneRetiredKeys(location.directory, {all: this.flags.all}), live)
+    return this.report(pruneRetiredKeys(location.directory, {all: this.flags.all, now}), live)
   }
 
   private report(removed: string[], live: number): {removed: string[]; live_tokens_invalidated: number} {

@@ -4,7 +4,7 @@ import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../cli/base-command.js'
 import {color} from '../../cli/output.js'
 import {prompts, requireInteractive} from '../../cli/prompts.js'
-import {issuerFlag} from '../../cli/flags.js'
+import {issuerFlag, nowFlag} from '../../cli/flags.js'
 import {checkIssuer} from '../../cli/tokens.js'
 import {loadPublicKeys} from '../../core/keys.js'
 import {type AccessTokenClaims, verifyAccessToken} from '../../core/verify.js'
@@ -33,7 +33,7 @@ Exit 0 and print the claims when valid; exit 1 with the reason when not.`
     dpop: Flags.string({description: 'The DPoP proof (RFC 9449) a DPoP-bound token came with; needs --htu (and --htm, default GET). It must carry the token\'s hash (ath).', dependsOn: ['htu']}),
     htm: Flags.string({description: 'HTTP method of the request the DPoP proof is for.', default: 'GET'}),
     htu: Flags.string({description: 'URL of the request the DPoP proof is for (query and fragment ignored).', dependsOn: ['dpop']}),
-    now: Flags.string({description: 'Verify as at this time: an ISO 8601 date-time (2027-01-01T00:00:00Z) or Unix seconds, e.g. the clock of a test-controlled authority.', env: 'PASSPORT_NOW'}),
+    now: nowFlag('Verify as'),
   }
 
   async run(): Promise<{active: true; claims: AccessTokenClaims}> {

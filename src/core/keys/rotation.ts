@@ -22,3 +22,19 @@ export async function rotateSigningKey(
   const rotated = await rotateKeys(directory, publishUntil, {...options, now})
   return {...rotated, publishUntil}
 }
+
+/**
+ * The span of clock time, around `at`, during which the published keys stay what they were at
+ * `at`: from the latest retirement already passed (set the clock back before it and that key is
+ * published again) until the next one (move the clock past it and that key leaves the JWKS).
+ * A retired key is published while `now < publishUntil`.
+ */
+export function publishedKeysWindow(retirements: readonly number[], at: number): {from: number; until: number} {
+  let from = Number.NEGATIVE_INFINITY
+  let until = Number.POSITIVE_INFINITY
+  for (const publishUntil of retirements) {
+    if (publishUntil <= at) from = Math.max(from, publishUntil)
+    else until = Math.min(until, publishUntil)
+  }
+  return {from, until}
+}
