@@ -47,7 +47,7 @@ export class Authority {
   private keysStamp: string | undefined
   private keysCheckedAt = 0
   /** The clock time span in which {@link keys} publishes the right retired keys. */
-  private keysWindow?: {from: number; until: number}
+  private keysWindow: {from: number; until: number} | undefined
 
   private constructor(options: AuthorityOptions, store: Store) {
     // Resources registered at run time in the database (passport protect) join the configured ones.
