@@ -1,3 +1,7 @@
+import type {Config} from '@oclif/core/config'
+
+import {endOfEscapedError} from './report.js'
+
 /**
  * What `passport` runs (bin/run.js is only the launcher). `passport --help` / `passport help` is
  * answered from oclif's own build-time rendering when it is valid here (./root-help.ts), which
@@ -15,7 +19,31 @@ export async function run(argv: string[]): Promise<void> {
     return
   }
   if (argv[0] === 'token' && (await (await import('./lean-token.js')).runTokenWithoutOclif(argv.slice(1)))) return
-  const {execute} = await import('@oclif/core/execute')
-  // oclif finds the package root by walking up from here (dist/cli → the package.json).
-  await execute({args: argv, dir: import.meta.url})
+  const exit = await runOclif(argv, import.meta.url)
+  if (exit !== undefined) process.exit(exit)
+  const {flush} = await import('@oclif/core/flush')
+  await flush()
+}
+
+/**
+ * `argv` through oclif (hooks, help, version, topics, the command) with `config`: where to load it
+ * from (oclif walks up to the package root) or an oclif `Config` already loaded (the in-process
+ * runner of our tests). A command reports its own failures (BaseCommand.catch sets
+ * process.exitCode); what escapes it (oclif's exit from `this.exit()`, help or a hook, or an error
+ * raised outside any command) ends here, as `endOfEscapedError` says. Returns that exit code, or
+ * undefined when the run ended normally.
+ */
+export async function runOclif(argv: string[], config: string | Config): Promise<number | undefined> {
+  // oclif, under NODE_ENV=development or test (a user's own test suite, ours), looks for the
+  // TypeScript source of every command and tries to register tsx or ts-node for it: about 0.7 s
+  // per run in a checkout, wasted, as bin/run.js always runs the built dist/.
+  const {settings} = await import('@oclif/core/settings')
+  settings.enableAutoTranspile = false
+  const {run: oclif} = await import('@oclif/core/run')
+  try {
+    await oclif(argv, config)
+    return undefined
+  } catch (error) {
+    return endOfEscapedError(error)
+  }
 }

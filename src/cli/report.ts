@@ -22,6 +22,22 @@ export function reportError(error: Error & {code?: string}, kind: ErrorKind, jso
   process.exitCode = exitCode
 }
 
+/**
+ * The end of a run when an error escaped the command's own catch: oclif's exit (`this.exit(n)`,
+ * help, a hook that exits; code EEXIT) passes silently with its code; anything else (an error
+ * raised outside any command) is one line, as reportError says it, never oclif's stack trace.
+ * Returns the exit code. Used by the process (./main.ts) and by the in-process test runner.
+ */
+export function endOfEscapedError(error: unknown): number {
+  const failure: Error & {code?: string; oclif?: {exit?: number}} = error instanceof Error ? error : new Error(String(error))
+  const exit = failure.oclif?.exit
+  if (failure.code === 'EEXIT') return exit ?? 0
+  const code = exit ?? 1
+  // oclif's own errors (CLIError and its kin carry `oclif`) say what went wrong in their message.
+  reportError(failure, {usage: code === 2, known: exit !== undefined}, false, code)
+  return code
+}
+
 /** One sentence: no stack, no multi-line dumps (oclif's messages can carry "See more help"). */
 function oneLine(message: string): string {
   return message.split('\n').map((l) => l.trim()).filter(Boolean).join(' ')
