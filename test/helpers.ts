@@ -1,8 +1,12 @@
 import {spawn} from 'node:child_process'
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {Console} from 'node:console'
 import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
+
+import type {Command} from '@oclif/core/command'
+import type {Config} from '@oclif/core/config'
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
 export const BIN = join(ROOT, 'bin', 'run.js')
@@ -34,8 +38,32 @@ export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS
   return env
 }
 
+export interface CliOptions {
+  cwd: string
+  env?: Record<string, string | undefined>
+  input?: string
+  timeoutMs?: number
+  /**
+   * Run the real process (`node bin/run.js`, the built dist/) instead of the command in this
+   * process: for what only a process shows (the launcher, the lean `token` path, signals, stdin,
+   * exit codes of the real process, several processes at once). PASSPORT_TEST_SPAWN=1 makes
+   * every run spawn, to check that both agree.
+   */
+  spawn?: boolean
+}
+
+/**
+ * Runs `passport ARGS` in `cwd`: in this process by default (the command loaded from src/, see
+ * runInProcess), or as a child process with `spawn: true`. Either way the same result: exit code,
+ * stdout, stderr.
+ */
+export function runCli(args: string[], options: CliOptions): Promise<CliResult> {
+  if (options.spawn || options.input !== undefined || process.env.PASSPORT_TEST_SPAWN === '1') return spawnCli(args, options)
+  return runInProcess(args, options)
+}
+
 /** Runs the built CLI as a child process in `cwd`. */
-export function runCli(args: string[], options: {cwd: string; env?: Record<string, string | undefined>; input?: string; timeoutMs?: number}): Promise<CliResult> {
+export function spawnCli(args: string[], options: {cwd: string; env?: Record<string, string | undefined>; input?: string; timeoutMs?: number}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {cwd: options.cwd, env: cleanEnv(options.env), stdio: ['pipe', 'pipe', 'pipe']})
     let stdout = ''
@@ -53,6 +81,90 @@ export function runCli(args: string[], options: {cwd: string; env?: Record<strin
     })
     child.stdin.end(options.input ?? '')
   })
+}
+
+let oclifConfig: Promise<Config> | undefined
+let queue: Promise<unknown> = Promise.resolve()
+
+/**
+ * oclif's configuration, loaded once per test file (worker) from the package root, its commands
+ * loaded from src/ (never a stale dist/): `dist/commands/client/show.js` → `src/commands/client/show.ts`.
+ * The command list and help texts come from oclif.manifest.json (`npm run build` after adding a
+ * command or changing its help); the command_not_found hook, which oclif imports itself, from dist/.
+ */
+function loadOclifConfig(): Promise<Config> {
+  oclifConfig ??= (async () => {
+    const {Config} = await import('@oclif/core/config')
+    const config = await Config.load(ROOT)
+    const root = config.getPluginsList().find((plugin) => plugin.root === config.root)
+    for (const command of root?.commands ?? []) {
+      const built = (command as {relativePath?: string[]}).relativePath
+      if (!built || built[0] !== 'dist') throw new Error(`oclif.manifest.json has no dist/ path for ${command.id}; run npm run build`)
+      const source = join(ROOT, 'src', ...built.slice(1)).replace(/\.js$/, '.ts')
+      const plugin = root
+      command.load = async () => {
+        // What oclif's Plugin.findCommand sets on the class it loads.
+        const loaded = Object.assign(((await import(source)) as {default: Command.Class}).default, {id: command.id, plugin, isESM: true, relativePath: built})
+        return loaded
+      }
+    }
+    return config
+  })()
+  return oclifConfig
+}
+
+/**
+ * Runs the command in this process, as bin/run.js would run it through oclif (src/cli/main.ts's
+ * runOclif: help, topics, hooks, the command, and what is printed for an error that escapes it),
+ * minus the launcher's fast paths (cached root help, the lean `token` path). For the run: the
+ * working directory is `cwd`, the environment exactly cleanEnv(env), stdout and stderr (also
+ * console's) are captured, process.exit throws back here, and process.exitCode becomes the
+ * result's code; all restored after. Runs are serialized: they share process-wide state.
+ */
+function runInProcess(args: string[], options: CliOptions): Promise<CliResult> {
+  const run = queue.then(async () => {
+    const config = await loadOclifConfig()
+    const {runOclif} = await import('../src/cli/main.js')
+    const result: CliResult = {code: null, stdout: '', stderr: ''}
+    const saved = {cwd: process.cwd(), env: {...process.env}, stdout: process.stdout.write, stderr: process.stderr.write, exit: process.exit, console: globalThis.console, exitCode: process.exitCode}
+    const capture = (stream: 'stdout' | 'stderr') =>
+      ((chunk: string | Uint8Array, encoding?: unknown, callback?: unknown) => {
+        result[stream] += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8')
+        const done = typeof encoding === 'function' ? encoding : callback
+        if (typeof done === 'function') process.nextTick(done as () => void)
+        return true
+      }) as typeof process.stdout.write
+    setEnvironment(cleanEnv(options.env))
+    process.chdir(options.cwd)
+    process.exitCode = undefined
+    process.stdout.write = capture('stdout')
+    process.stderr.write = capture('stderr')
+    globalThis.console = new Console(process.stdout, process.stderr)
+    process.exit = ((code?: number) => {
+      throw Object.assign(new Error(`process.exit(${code ?? ''})`), {code: 'EEXIT', oclif: {exit: code ?? Number(process.exitCode ?? 0)}})
+    }) as typeof process.exit
+    try {
+      const escaped = await runOclif(args, config)
+      result.code = escaped ?? Number(process.exitCode ?? 0)
+    } finally {
+      process.exit = saved.exit
+      globalThis.console = saved.console
+      process.stdout.write = saved.stdout
+      process.stderr.write = saved.stderr
+      process.exitCode = saved.exitCode
+      process.chdir(saved.cwd)
+      setEnvironment(saved.env)
+    }
+    return result
+  })
+  queue = run.catch(() => undefined)
+  return run
+}
+
+/** Makes process.env exactly `env` (in place: process.env is special). */
+function setEnvironment(env: NodeJS.ProcessEnv): void {
+  for (const key of Object.keys(process.env)) if (!(key in env)) delete process.env[key]
+  for (const [key, value] of Object.entries(env)) if (value !== undefined) process.env[key] = value
 }
 
 export function writeJson(path: string, value: unknown): void {

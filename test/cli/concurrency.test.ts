@@ -11,9 +11,9 @@ describe('several processes on one database', () => {
 
   it('10 parallel `passport client` runs (and purges) on a fresh database all succeed without SQLITE_BUSY', async () => {
     const runs = await Promise.all([
-      ...Array.from({length: 10}, (_, i) => passport(dir, ['client', `App ${i}`, '--id', `app-${i}`, '--client-credentials', '--json'])),
-      passport(dir, ['purge', '--json']),
-      passport(dir, ['client:list', '--json']),
+      ...Array.from({length: 10}, (_, i) => passport(dir, ['client', `App ${i}`, '--id', `app-${i}`, '--client-credentials', '--json'], {spawn: true})),
+      passport(dir, ['purge', '--json'], {spawn: true}),
+      passport(dir, ['client:list', '--json'], {spawn: true}),
     ])
     for (const run of runs) {
       expect(run.code, run.stderr).toBe(0)

@@ -7,6 +7,7 @@ import {ROOT, runCli, tempDir} from '../helpers.js'
 
 // passport (src/cli/main.ts) answers the root help from dist/root-help.json (rendered by oclif at build time)
 // when nothing that shapes oclif's output differs; it must never differ from oclif's own answer.
+// Real processes: only the launcher takes that fast path.
 describe('passport --help from the build-time rendering', () => {
   const {dir, cleanup} = tempDir()
   afterAll(cleanup)
@@ -19,9 +20,9 @@ describe('passport --help from the build-time rendering', () => {
 
   it('prints exactly what oclif prints, exit 0, nothing on stderr', async () => {
     const [fast, oclif, help] = await Promise.all([
-      runCli(['--help'], {cwd: dir}),
-      runCli(['--help'], {cwd: dir, env: {PASSPORT_HELP_CACHE: 'off'}}),
-      runCli(['help'], {cwd: dir}),
+      runCli(['--help'], {cwd: dir, spawn: true}),
+      runCli(['--help'], {cwd: dir, spawn: true, env: {PASSPORT_HELP_CACHE: 'off'}}),
+      runCli(['help'], {cwd: dir, spawn: true}),
     ])
     expect(oclif.code).toBe(0)
     expect(fast).toEqual(oclif)
@@ -30,8 +31,8 @@ describe('passport --help from the build-time rendering', () => {
 
   it('leaves other widths to oclif', async () => {
     const [narrow, oclif] = await Promise.all([
-      runCli(['--help'], {cwd: dir, env: {OCLIF_COLUMNS: '50'}}),
-      runCli(['--help'], {cwd: dir, env: {OCLIF_COLUMNS: '50', PASSPORT_HELP_CACHE: 'off'}}),
+      runCli(['--help'], {cwd: dir, spawn: true, env: {OCLIF_COLUMNS: '50'}}),
+      runCli(['--help'], {cwd: dir, spawn: true, env: {OCLIF_COLUMNS: '50', PASSPORT_HELP_CACHE: 'off'}}),
     ])
     expect(narrow.code).toBe(0)
     expect(narrow).toEqual(oclif)

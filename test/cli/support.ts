@@ -10,8 +10,11 @@ import {BIN, type CliResult, cleanEnv, runCli} from '../helpers.js'
 /** A stack-trace line, as Node prints them: "    at fn (file.js:1:2)". */
 const STACK_LINE = /^\s+at .+(:\d+:\d+\)?|\(native\)|<anonymous>)$/m
 
-/** Runs the built CLI and checks what every run must satisfy: no stack trace on stderr. */
-export async function passport(cwd: string, args: string[], options: {env?: Record<string, string | undefined>; input?: string} = {}): Promise<CliResult> {
+/**
+ * Runs `passport ARGS` (in this process unless `spawn: true`, see runCli) and checks what every run
+ * must satisfy: no stack trace on stderr.
+ */
+export async function passport(cwd: string, args: string[], options: {env?: Record<string, string | undefined>; input?: string; spawn?: boolean} = {}): Promise<CliResult> {
   const result = await runCli(args, {cwd, ...options})
   expect(result.stderr, `stderr of passport ${args.join(' ')}`).not.toMatch(STACK_LINE)
   expect(result.stderr).not.toMatch(/Unexpected error/)
@@ -19,7 +22,7 @@ export async function passport(cwd: string, args: string[], options: {env?: Reco
 }
 
 /** Runs the CLI and parses its stdout as the one JSON document `--json` promises. */
-export async function passportJson<T = unknown>(cwd: string, args: string[], options: {env?: Record<string, string | undefined>} = {}): Promise<T> {
+export async function passportJson<T = unknown>(cwd: string, args: string[], options: {env?: Record<string, string | undefined>; spawn?: boolean} = {}): Promise<T> {
   const result = await passport(cwd, [...args, '--json'], options)
   expect(result.code, `exit code of passport ${args.join(' ')}: ${result.stderr}`).toBe(0)
   return JSON.parse(result.stdout) as T

@@ -137,7 +137,7 @@ describe('the CLI and a running server on one database (checklist 72)', () => {
       const results = []
       // Two CLI processes at a time, each a separate connection to the same file.
       for (let i = 0; i < commands.length; i += 2) {
-        results.push(...(await Promise.all(commands.slice(i, i + 2).map((args) => runCli([...args, '--config', config], {cwd: dir, timeoutMs: 60_000})))))
+        results.push(...(await Promise.all(commands.slice(i, i + 2).map((args) => runCli([...args, '--config', config], {cwd: dir, timeoutMs: 60_000, spawn: true})))))
       }
       cliDone = true
       return results

@@ -48,7 +48,7 @@ describe('minting while another process writes the same database', () => {
     writer.stdout.setEncoding('utf8').on('data', (d: string) => (output += d))
     while (!output.includes('ready')) await once(writer.stdout, 'data')
 
-    const results = await Promise.all(Array.from({length: 8}, (_, i) => runCli(['token', '--user', `user-${i}`, '--scope', 'read'], {cwd: ws.dir, timeoutMs: 90_000})))
+    const results = await Promise.all(Array.from({length: 8}, (_, i) => runCli(['token', '--user', `user-${i}`, '--scope', 'read'], {cwd: ws.dir, timeoutMs: 90_000, spawn: true})))
     writer.stdin.end()
     await once(writer, 'close')
 
