@@ -1,33 +1,26 @@
-import {join} from 'node:path'
-
 import type {Browser} from 'playwright-core'
 import {afterAll, beforeAll, describe, expect, test} from 'vitest'
 
-import {startServer} from '../../dist/api.js'
-import {tempDir} from '../helpers.js'
+import {startFileServer} from '../fixtures/server.js'
 import {launchChromium} from './harness.js'
 
 /** The dashboard on a phone-sized screen (issue 18 finding 14: the endpoint table broke at 390 px). */
 
 let chromium: {browser: Browser; close(): Promise<void>}
 let server: {url: string; close(): Promise<void>}
-let dir: {dir: string; cleanup: () => void}
 
 beforeAll(async () => {
-  dir = tempDir('passport-narrow-')
-  server = await startServer({
-    database: join(dir.dir, 'passport.sqlite'),
+  server = await startFileServer({
     port: 0,
     host: '127.0.0.1',
     config: {clients: [{id: 'web', name: 'Acme Shop', secret: 'web-secret-narrow-123', redirectUris: ['http://localhost:3000/a/rather/long/callback/path/that/does/not/wrap']}]},
-  }).then((h) => ({...h, url: h.url()}))
+  }, 'passport-narrow-').then((running) => ({url: running.handle.url(), close: () => running.close()}))
   chromium = await launchChromium()
 })
 
 afterAll(async () => {
   await chromium?.close()
   await server?.close()
-  dir?.cleanup()
 })
 
 describe('dashboard at 390 px', () => {

@@ -1,12 +1,9 @@
-import {createHash, randomBytes} from 'node:crypto'
-import {join} from 'node:path'
-
 import Database from 'better-sqlite3'
 import type {Browser} from 'playwright-core'
 import {afterAll, beforeAll, describe, expect, test} from 'vitest'
 
-import {startServer} from '../../dist/api.js'
-import {tempDir} from '../helpers.js'
+import {pkce} from '../fixtures/oauth.js'
+import {startFileServer} from '../fixtures/server.js'
 import {launchChromium, startClientApp, Tab} from './harness.js'
 
 /**
@@ -19,19 +16,14 @@ import {launchChromium, startClientApp, Tab} from './harness.js'
 const WEB_SECRET = 'web-secret-browser-123'
 
 let chromium: {browser: Browser; close(): Promise<void>}
-let server: {url: string; issuer: string; close(): Promise<void>}
+let server: {url: string; issuer: string; dbPath: string; close(): Promise<void>}
 let app: Awaited<ReturnType<typeof startClientApp>>
-let dir: {dir: string; cleanup: () => void}
-let dbPath: string
 let callback: string
 
 beforeAll(async () => {
-  dir = tempDir('passport-browser-')
-  dbPath = join(dir.dir, 'passport.sqlite')
   app = await startClientApp()
   callback = `${app.url}/callback`
-  server = await startServer({
-    database: dbPath,
+  server = await startFileServer({
     port: 0,
     host: '127.0.0.1',
     config: {
@@ -45,7 +37,7 @@ beforeAll(async () => {
         {id: 'tv', name: 'Living-room TV', grants: ['device_code'], scopes: ['openid', 'orders:read']},
       ],
     },
-  }).then((h) => ({...h, url: h.url()}))
+  }, 'passport-browser-').then((running) => ({url: running.handle.url(), issuer: running.handle.issuer, dbPath: running.dbPath, close: () => running.close()}))
   chromium = await launchChromium()
 })
 
@@ -53,13 +45,7 @@ afterAll(async () => {
   await chromium?.close()
   await server?.close()
   await app?.close()
-  dir?.cleanup()
 })
-
-function pkce(): {verifier: string; challenge: string} {
-  const verifier = randomBytes(32).toString('base64url')
-  return {verifier, challenge: createHash('sha256').update(verifier).digest('base64url')}
-}
 
 function authorizeUrl(params: Record<string, string>): string {
   return `${server.url}/oauth/authorize?${new URLSearchParams({response_type: 'code', client_id: 'web', redirect_uri: callback, ...params}).toString()}`
@@ -159,7 +145,7 @@ describe('pages in Chromium', () => {
       await page.goto(authorizeUrl({scope: 'orders:write', state: 'deny-me', code_challenge: challenge, code_challenge_method: 'S256'}))
       await page.getByRole('button', {name: /Bob Builder/}).click()
       await page.waitForURL(/\/oauth\/authorize\?/)
-      const codesBefore = query(dbPath, "SELECT id FROM oauth_auth_codes WHERE user_id = 'bob'").length
+      const codesBefore = query(server.dbPath, "SELECT id FROM oauth_auth_codes WHERE user_id = 'bob'").length
       // Keyboard: Tab from Approve to Deny, then Enter.
       await page.getByRole('button', {name: 'Approve'}).focus()
       await page.keyboard.press('Tab')
@@ -170,7 +156,7 @@ describe('pages in Chromium', () => {
       expect(got.get('error')).toBe('access_denied')
       expect(got.get('state')).toBe('deny-me')
       expect(got.get('code')).toBeNull()
-      expect(query(dbPath, "SELECT id FROM oauth_auth_codes WHERE user_id = 'bob'").length).toBe(codesBefore)
+      expect(query(server.dbPath, "SELECT id FROM oauth_auth_codes WHERE user_id = 'bob'").length).toBe(codesBefore)
       await tab.expectAccessible('client callback after deny')
     })
   })

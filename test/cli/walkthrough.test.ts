@@ -4,7 +4,7 @@ import {join} from 'node:path'
 
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
-import {startServer} from '../../dist/api.js'
+import {startServer} from '../../src/api.js'
 import {BIN, cleanEnv, tempDir, writeJson} from '../helpers.js'
 import {expectOneLineError, passport, passportJson} from './support.js'
 

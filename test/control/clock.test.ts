@@ -3,9 +3,9 @@ import {join} from 'node:path'
 import {decodeJwt} from 'jose'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {OffsetClock, parseInstant} from '../../dist/core/clock.js'
-import {generateKeys} from '../../dist/core/keys.js'
-import {startServer} from '../../dist/api.js'
+import {OffsetClock, parseInstant} from '../../src/core/clock.js'
+import {generateKeys} from '../../src/core/keys.js'
+import {startServer} from '../../src/api.js'
 import {runCli, tempDir} from '../helpers.js'
 import {basic, CHALLENGE, post, REDIRECT, VERIFIER, type Reply} from '../server/harness.js'
 

@@ -4,21 +4,13 @@ import {join} from 'node:path'
 import * as oauth from 'oauth4webapi'
 import * as client from 'openid-client'
 
-import {startServer} from '../../dist/api.js'
+import {startServer} from '../../src/api.js'
+import {REDIRECT, HANDLE_CONFIG as CONFIG} from '../fixtures/config.js'
+import {post, type Reply} from '../fixtures/http.js'
+import {basic} from '../fixtures/oauth.js'
 import {BIN, cleanEnv, tempDir, writeJson} from '../helpers.js'
-import {basic, post, type Reply} from '../server/harness.js'
 
-export const REDIRECT = 'http://localhost:3000/callback'
-
-export const CONFIG = {
-  scopes: {read: 'Read access'},
-  users: {alice: {name: 'Alice Example', email: 'alice@example.test', claims: {role: 'admin'}}},
-  clients: [
-    {id: 'web', name: 'Web app', secret: 'web-secret', redirectUris: [REDIRECT], grants: ['authorization_code', 'refresh_token'], autoApprove: true},
-    {id: 'svc', name: 'Service', secret: 'svc-secret', grants: ['client_credentials'], scopes: ['read']},
-    {id: 'tv', name: 'Television', grants: ['device_code']},
-  ],
-}
+export {REDIRECT, HANDLE_CONFIG as CONFIG} from '../fixtures/config.js'
 
 export type Handle = Awaited<ReturnType<typeof startServer>>
 

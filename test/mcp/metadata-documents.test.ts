@@ -4,7 +4,7 @@ import type {AddressInfo} from 'node:net'
 import * as oauth from 'oauth4webapi'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {addressProblem, cacheLifetime} from '../../dist/core/metadata-documents.js'
+import {addressProblem, cacheLifetime} from '../../src/core/metadata-documents.js'
 import {MCP, authorize, claims, read, startMcpServer, type McpServer} from './support.js'
 
 // SPEC §10.4: client ID metadata documents, fetched from a local document server (127.0.0.1 only).

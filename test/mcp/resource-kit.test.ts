@@ -4,8 +4,8 @@ import type {AddressInfo} from 'node:net'
 import {decodeJwt} from 'jose'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {Authority, InvalidInputError, mintToken, parseConfig, protectedResourceMetadata, protectedResourceMetadataHandler, requireBearer, verifyAccessToken} from '../../dist/index.js'
-import {keyLocation} from '../../dist/core/keys.js'
+import {Authority, InvalidInputError, mintToken, parseConfig, protectedResourceMetadata, protectedResourceMetadataHandler, requireBearer, verifyAccessToken} from '../../src/index.js'
+import {keyLocation} from '../../src/core/keys.js'
 import {CONFIG, read, startTestServer, type TestServer} from '../server/harness.js'
 
 let server: TestServer

@@ -3,8 +3,8 @@ import {join} from 'node:path'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {parseConfig} from '../../dist/core/config.js'
-import {generateKeys} from '../../dist/core/keys.js'
+import {parseConfig} from '../../src/core/config.js'
+import {generateKeys} from '../../src/core/keys.js'
 import {runCli, tempDir, writeJson} from '../helpers.js'
 import {API, CHALLENGE, CONFIG, MCP, REDIRECT, VERIFIER, authorize, basic, claims, postForm, postJson, read, startMcpServer, type McpServer} from './support.js'
 
@@ -148,8 +148,8 @@ describe('client credentials, device authorization, introspection', () => {
 
     const started = await postForm(server.endpoint('/device/code'), {client_id: 'tv', scope: 'read', resource: MCP})
     expect(started.status).toBe(200)
-    const {decideDeviceAuthorization} = await import('../../dist/core/device.js')
-    const {Store} = await import('../../dist/store/index.js')
+    const {decideDeviceAuthorization} = await import('../../src/core/device.js')
+    const {Store} = await import('../../src/store/index.js')
     const store = Store.open(server.db.name)
     try {
       decideDeviceAuthorization(store, started.json.user_code as string, 'alice', true)

@@ -5,7 +5,7 @@ import type {AddressInfo} from 'node:net'
 import {McpServer} from '@modelcontextprotocol/sdk/server/mcp.js'
 import {StreamableHTTPServerTransport} from '@modelcontextprotocol/sdk/server/streamableHttp.js'
 
-import {protectedResourceMetadataHandler, requireBearer} from '../../dist/index.js'
+import {protectedResourceMetadataHandler, requireBearer} from '../../src/index.js'
 import {BIN, cleanEnv} from '../helpers.js'
 
 /** The tools of the test MCP server: `whoami` (scope mcp) and `admin-action` (scopes mcp and admin). */

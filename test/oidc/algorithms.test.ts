@@ -6,9 +6,9 @@ import {createLocalJWKSet, createRemoteJWKSet, decodeProtectedHeader, type JSONW
 import * as client from 'openid-client'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {generateKeys, loadKeys, rotateKeys} from '../../dist/core/keys.js'
-import {verifyAccessToken} from '../../dist/core/verify.js'
-import {requireBearer} from '../../dist/server/bearer.js'
+import {generateKeys, loadKeys, rotateKeys} from '../../src/core/keys.js'
+import {verifyAccessToken} from '../../src/core/verify.js'
+import {requireBearer} from '../../src/server/bearer.js'
 import {passport, expectOneLineError} from '../cli/support.js'
 import {tempDir} from '../helpers.js'
 import {authorizationUrl, relyingParty, startOidcServer, WEB, type OidcServer} from './harness.js'

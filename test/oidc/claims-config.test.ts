@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
 
-import {userClaims} from '../../dist/core/claims.js'
-import {parseConfig} from '../../dist/core/config.js'
+import {userClaims} from '../../src/core/claims.js'
+import {parseConfig} from '../../src/core/config.js'
 import {CONFIG} from './harness.js'
 
 /** The top-level "claims" mapping and user claims: validation and the one function that releases claims. */

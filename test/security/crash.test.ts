@@ -5,8 +5,8 @@ import Database from 'better-sqlite3'
 import {decodeJwt} from 'jose'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {s256, sha256} from '../../dist/core/crypto.js'
-import {generateKeys} from '../../dist/core/keys.js'
+import {s256, sha256} from '../../src/core/crypto.js'
+import {generateKeys} from '../../src/core/keys.js'
 import {BIN, cleanEnv, tempDir, writeJson} from '../helpers.js'
 import {basic, prng, seedFromEnv} from './support.js'
 

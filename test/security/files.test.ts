@@ -3,7 +3,7 @@ import {join} from 'node:path'
 
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
-import {generateKeys} from '../../dist/core/keys.js'
+import {generateKeys} from '../../src/core/keys.js'
 import {tempDir} from '../helpers.js'
 import {expectOneLineError, passport, passportJson} from '../cli/support.js'
 

@@ -4,9 +4,9 @@ import {join} from 'node:path'
 import Database from 'better-sqlite3'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {s256} from '../../dist/core/crypto.js'
-import {generateKeys} from '../../dist/core/keys.js'
-import {startServer} from '../../dist/api.js'
+import {s256} from '../../src/core/crypto.js'
+import {generateKeys} from '../../src/core/keys.js'
+import {startServer} from '../../src/api.js'
 import {type CliResult, runCli, tempDir, writeJson} from '../helpers.js'
 import {type Answer, basic, expectNoLeaks, LeakScanner, send} from './support.js'
 

@@ -7,7 +7,7 @@ import {join} from 'node:path'
 import {SignJWT, base64url, decodeJwt, decodeProtectedHeader} from 'jose'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {requireBearer} from '../../dist/index.js'
+import {requireBearer} from '../../src/index.js'
 import {issueCode, post, read, redeem, startTestServer, type TestServer} from './harness.js'
 
 let server: TestServer

@@ -4,27 +4,25 @@ import {join} from 'node:path'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {startServer} from '../../dist/api.js'
-import {cleanEnv, ROOT, tempDir} from '../helpers.js'
+import {type FileServer, startFileServer} from '../fixtures/server.js'
+import {cleanEnv, ROOT} from '../helpers.js'
 
 /** The README recipe "DPoP-bound tokens for an SPA", run as written (Node ESM, oauth4webapi), on a free port. */
 
-let server: {issuer: string; url(path?: string): string; close(): Promise<void>}
-let cleanup: () => void
+let running: FileServer
+let server: FileServer['handle']
 beforeAll(async () => {
-  const dir = tempDir('passport-dpop-recipe-')
-  cleanup = dir.cleanup
-  server = await startServer({
-    config: {scopes: {read: 'Read'}, clients: [{id: 'spa', name: 'SPA', redirectUris: ['http://localhost:5173/callback'], grants: ['authorization_code', 'refresh_token']}]},
-    database: join(dir.dir, 'passport.sqlite'),
-    loginAs: 'alice',
-    autoApprove: true,
-  })
+  running = await startFileServer(
+    {
+      config: {scopes: {read: 'Read'}, clients: [{id: 'spa', name: 'SPA', redirectUris: ['http://localhost:5173/callback'], grants: ['authorization_code', 'refresh_token']}]},
+      loginAs: 'alice',
+      autoApprove: true,
+    },
+    'passport-dpop-recipe-',
+  )
+  server = running.handle
 })
-afterAll(async () => {
-  await server.close()
-  cleanup()
-})
+afterAll(() => running.close())
 
 describe('README recipe "DPoP-bound tokens for an SPA"', () => {
   it('runs as written and gets DPoP-bound tokens, userinfo and a bound refresh', async () => {

@@ -1,15 +1,13 @@
 import {createServer, type IncomingMessage, type Server} from 'node:http'
 import type {AddressInfo} from 'node:net'
-import {join} from 'node:path'
 
 import {exportJWK, generateKeyPair} from 'jose'
 import * as oauth from 'oauth4webapi'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {accessTokenHashForDpop} from '../../dist/core/dpop.js'
-import {requireBearer} from '../../dist/server/bearer.js'
-import {startServer} from '../../dist/api.js'
-import {tempDir} from '../helpers.js'
+import {accessTokenHashForDpop} from '../../src/core/dpop.js'
+import {requireBearer} from '../../src/server/bearer.js'
+import {startFileServer} from '../fixtures/server.js'
 import {proof, unsigned} from './dpop-support.js'
 
 /**
@@ -25,7 +23,6 @@ type Pair = Awaited<ReturnType<typeof keyPair>>
 const keyPair = () => generateKeyPair('ES256', {extractable: true})
 
 let authority: {issuer: string; close(): Promise<void>}
-let cleanup: () => void
 let as: oauth.AuthorizationServer
 let resource: Server
 let base: string
@@ -52,13 +49,12 @@ async function handleO4w(req: IncomingMessage, seen: Set<string>): Promise<{stat
 }
 
 beforeAll(async () => {
-  const dir = tempDir('passport-dpop-rs-')
-  cleanup = dir.cleanup
-  const running = await startServer({
-    config: {scopes: {read: 'Read'}, clients: [{id: 'svc', name: 'Service', secret: 'svc-secret-123', grants: ['client_credentials'], scopes: ['read']}]},
-    database: join(dir.dir, 'passport.sqlite'),
-  })
-  authority = running
+  const started = await startFileServer(
+    {config: {scopes: {read: 'Read'}, clients: [{id: 'svc', name: 'Service', secret: 'svc-secret-123', grants: ['client_credentials'], scopes: ['read']}]}},
+    'passport-dpop-rs-',
+  )
+  const running = started.handle
+  authority = {issuer: running.issuer, close: () => started.close()}
   const issuer = new URL(running.issuer)
   as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, insecure))
 
@@ -85,7 +81,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await new Promise((resolve) => resource.close(resolve))
   await authority.close()
-  cleanup()
 })
 
 async function call(path: string, dpop: string, scheme = 'DPoP'): Promise<number> {

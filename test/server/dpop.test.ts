@@ -1,5 +1,4 @@
 import type {webcrypto} from 'node:crypto'
-import {join} from 'node:path'
 
 import {calculateJwkThumbprint, decodeJwt, exportJWK, generateKeyPair} from 'jose'
 import * as oauth from 'oauth4webapi'
@@ -8,9 +7,9 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 type CryptoKeyPair = webcrypto.CryptoKeyPair
 
-
-import {startServer} from '../../dist/api.js'
-import {tempDir} from '../helpers.js'
+import {post as postForm, type Reply} from '../fixtures/http.js'
+import {basic} from '../fixtures/oauth.js'
+import {startFileServer} from '../fixtures/server.js'
 import {proof, unsigned} from './dpop-support.js'
 
 /**
@@ -39,19 +38,10 @@ interface Started {
 }
 
 async function start(options: {dpopNonce?: boolean} = {}): Promise<Started> {
-  const {dir, cleanup} = tempDir('passport-dpop-')
-  const running = await startServer({config: CONFIG, database: join(dir, 'passport.sqlite'), loginAs: 'alice', autoApprove: true, ...options})
-  const issuer = new URL(running.issuer)
+  const running = await startFileServer({config: CONFIG, loginAs: 'alice', autoApprove: true, ...options}, 'passport-dpop-')
+  const issuer = new URL(running.handle.issuer)
   const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, {algorithm: 'oidc', ...insecure}))
-  return {
-    issuer: running.issuer,
-    url: running.url(),
-    as,
-    async close() {
-      await running.close()
-      cleanup()
-    },
-  }
+  return {issuer: running.handle.issuer, url: running.handle.url(), as, close: () => running.close()}
 }
 
 const keyPair = () => generateKeyPair('ES256', {extractable: true}) as Promise<CryptoKeyPair>
@@ -322,12 +312,6 @@ describe('bad proofs at the token endpoint: invalid_dpop_proof with the check th
 
 // ---- helpers ------------------------------------------------------------------------------------
 
-function basic(id: string, secret: string): string {
-  return `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`
-}
-
-async function post(path: string, form: Record<string, string>, headers: Record<string, string> = {}): Promise<{status: number; headers: Headers; json: Record<string, unknown>}> {
-  const res = await fetch(`${server.url}${path}`, {method: 'POST', headers: {'content-type': 'application/x-www-form-urlencoded', ...headers}, body: new URLSearchParams(form).toString()})
-  const text = await res.text()
-  return {status: res.status, headers: res.headers, json: text ? (JSON.parse(text) as Record<string, unknown>) : {}}
+function post(path: string, form: Record<string, string>, headers: Record<string, string> = {}): Promise<Reply> {
+  return postForm(`${server.url}${path}`, form, {headers})
 }

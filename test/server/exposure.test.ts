@@ -6,7 +6,7 @@ import {join} from 'node:path'
 
 import {afterEach, describe, expect, it} from 'vitest'
 
-import {startServer} from '../../dist/api.js'
+import {startServer} from '../../src/api.js'
 import {BIN, cleanEnv, tempDir, writeJson} from '../helpers.js'
 
 /** Issue 18 findings 2 (a server reachable from the network) and 11 (connection exhaustion). */

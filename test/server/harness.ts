@@ -2,38 +2,20 @@ import {join} from 'node:path'
 
 import Database from 'better-sqlite3'
 
-import {createAuthorizationCode} from '../../dist/core/codes.js'
-import {s256} from '../../dist/core/crypto.js'
-import {decideDeviceAuthorization} from '../../dist/core/device.js'
-import {generateKeys} from '../../dist/core/keys.js'
-import {startServer} from '../../dist/api.js'
-import {Store} from '../../dist/store/index.js'
+import {createAuthorizationCode} from '../../src/core/codes.js'
+import {s256} from '../../src/core/crypto.js'
+import {decideDeviceAuthorization} from '../../src/core/device.js'
+import {generateKeys} from '../../src/core/keys.js'
+import {Store} from '../../src/store/index.js'
+import {REDIRECT, SERVER_CONFIG as CONFIG, WEB_SECRET} from '../fixtures/config.js'
+import {basic} from '../fixtures/oauth.js'
+import {post, type Reply} from '../fixtures/http.js'
+import {startFileServer} from '../fixtures/server.js'
 import {tempDir} from '../helpers.js'
 
-export const REDIRECT = 'http://localhost:3000/callback'
-/** A secret with the characters RFC 6749 §2.3.1 form-encoding exists for. */
-export const WEB_SECRET = 'web-secret:with%colon+plus'
-
-export const CONFIG = {
-  scopes: {read: 'Read access', write: 'Write access', admin: 'Administration'},
-  users: {
-    alice: {name: 'Alice Example', email: 'alice@example.test', email_verified: true, claims: {role: 'admin', given_name: 'Alice'}},
-    bob: {name: 'Bob Example'},
-  },
-  clients: [
-    {id: 'web', name: 'Web app', secret: WEB_SECRET, redirectUris: [REDIRECT], grants: ['authorization_code', 'refresh_token']},
-    {id: 'other', name: 'Other app', secret: 'other-secret', redirectUris: [REDIRECT], grants: ['authorization_code', 'refresh_token', 'client_credentials']},
-    {id: 'multi', name: 'Two redirects', secret: 'multi-secret', redirectUris: [REDIRECT, 'http://localhost:3000/other'], grants: ['authorization_code']},
-    {id: 'norefresh', name: 'No refresh', secret: 'norefresh-secret', redirectUris: [REDIRECT], grants: ['authorization_code']},
-    {id: 'spa', name: 'Single-page app', redirectUris: [REDIRECT], grants: ['authorization_code', 'refresh_token']},
-    {id: 'svc', name: 'Service', secret: 'svc-secret', grants: ['client_credentials'], scopes: ['read']},
-    // A client whose id equals a user's subject (Laravel Passport GHSA-349c-2h2f-mxf6).
-    {id: 'alice', name: 'Alice the service', secret: 'alice-secret', grants: ['client_credentials'], scopes: ['read']},
-    {id: 'tv', name: 'Television', grants: ['device_code', 'refresh_token'], scopes: ['read', 'openid', 'profile']},
-    {id: 'tv2', name: 'Other television', grants: ['device_code']},
-    {id: 'kiosk', name: 'Confidential device', secret: 'kiosk-secret', grants: ['device_code']},
-  ],
-}
+export {REDIRECT, SERVER_CONFIG as CONFIG, WEB_SECRET} from '../fixtures/config.js'
+export {basic} from '../fixtures/oauth.js'
+export {post, read, type Reply} from '../fixtures/http.js'
 
 export interface TestServer {
   url: string
@@ -52,62 +34,29 @@ export interface TestServer {
 }
 
 export async function startTestServer(options: {config?: Record<string, unknown>; withKeys?: boolean} = {}): Promise<TestServer> {
-  const {dir, cleanup} = tempDir('passport-server-')
-  const dbPath = join(dir, 'passport.sqlite')
-  const keyPath = options.withKeys ? join(dir, 'keys') : undefined
+  const keyDir = options.withKeys ? tempDir('passport-server-keys-') : undefined
+  const keyPath = keyDir ? join(keyDir.dir, 'keys') : undefined
   if (keyPath) await generateKeys(keyPath)
-  const running = await startServer({database: dbPath, config: {...CONFIG, ...options.config}, ...(keyPath ? {keyPath} : {})})
-  const store = Store.open(dbPath)
-  const db = new Database(dbPath)
+  const server = await startFileServer({config: {...CONFIG, ...options.config}, ...(keyPath ? {keyPath} : {})}, 'passport-server-')
+  const store = Store.open(server.dbPath)
+  const db = new Database(server.dbPath)
   return {
-    url: running.url(),
-    issuer: running.issuer,
-    token: running.url('/oauth/token'),
-    dbPath,
+    url: server.handle.url(),
+    issuer: server.handle.issuer,
+    token: server.handle.url('/oauth/token'),
+    dbPath: server.dbPath,
     ...(keyPath ? {keyPath} : {}),
     store,
     row: (sql, ...params) => db.prepare(sql).get(...params) as never,
     rows: (sql, ...params) => db.prepare(sql).all(...params) as never,
     exec: (sql, ...params) => void db.prepare(sql).run(...params),
     async close() {
-      await running.close()
       store.close()
       db.close()
-      cleanup()
+      await server.close()
+      keyDir?.cleanup()
     },
   }
-}
-
-export interface Reply {
-  status: number
-  headers: Headers
-  text: string
-  json: Record<string, unknown>
-}
-
-export function basic(id: string, secret: string): string {
-  const enc = (v: string) => encodeURIComponent(v).replace(/%20/g, '+')
-  return `Basic ${Buffer.from(`${enc(id)}:${enc(secret)}`).toString('base64')}`
-}
-
-/** POSTs a form (or, with `json`, a JSON body) and reads the answer. */
-export async function post(url: string, form: Record<string, string>, options: {auth?: string; json?: boolean; headers?: Record<string, string>} = {}): Promise<Reply> {
-  const headers: Record<string, string> = {...options.headers}
-  if (options.auth) headers.authorization = options.auth
-  headers['content-type'] ??= options.json ? 'application/json' : 'application/x-www-form-urlencoded'
-  const body = options.json ? JSON.stringify(form) : new URLSearchParams(form).toString()
-  return read(await fetch(url, {method: 'POST', headers, body}))
-}
-
-export async function read(response: Response): Promise<Reply> {
-  const text = await response.text()
-  let json: Record<string, unknown> = {}
-  try {
-    json = text ? (JSON.parse(text) as Record<string, unknown>) : {}
-  } catch {
-    json = {}
-  }
-  return {status: response.status, headers: response.headers, text, json}
 }
 
 export const VERIFIER = 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk-extra-chars'

@@ -2,7 +2,7 @@ import {request} from 'node:http'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {startServer} from '../../dist/api.js'
+import {startServer} from '../../src/api.js'
 
 /** Issue 18 findings 12, 13 (server parts) and the walkthrough's server items. */
 const REDIRECT = 'http://localhost:3000/callback'

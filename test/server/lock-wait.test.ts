@@ -4,7 +4,7 @@ import {join} from 'node:path'
 
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
-import {startServer} from '../../dist/api.js'
+import {startServer} from '../../src/api.js'
 import {tempDir} from '../helpers.js'
 
 /** Another program that takes the database's write lock and keeps it until its stdin closes. */

@@ -1,4 +1,4 @@
-import {createHash, type webcrypto} from 'node:crypto'
+import type {webcrypto} from 'node:crypto'
 import {spawn} from 'node:child_process'
 import {join} from 'node:path'
 
@@ -8,7 +8,9 @@ import * as oauth from 'oauth4webapi'
 import * as client from 'openid-client'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {startServer} from '../../dist/api.js'
+import {startServer} from '../../src/api.js'
+import {basic, challengeOf, sha256Hex} from '../fixtures/oauth.js'
+import {startFileServer} from '../fixtures/server.js'
 import {BIN, cleanEnv, tempDir, writeJson} from '../helpers.js'
 
 /**
@@ -48,29 +50,24 @@ interface Running {
 }
 
 async function start(options: {requirePar?: boolean; autoApprove?: boolean} = {}): Promise<Running> {
-  const {dir, cleanup} = tempDir('passport-par-')
-  const database = join(dir, 'passport.sqlite')
-  const running = await startServer({database, config: CONFIG, loginAs: 'alice', autoApprove: options.autoApprove ?? true, ...(options.requirePar ? {requirePar: true} : {})})
-  const db = new Database(database)
+  const server = await startFileServer({config: CONFIG, loginAs: 'alice', autoApprove: options.autoApprove ?? true, ...(options.requirePar ? {requirePar: true} : {})}, 'passport-par-')
+  const db = new Database(server.dbPath)
   return {
-    url: running.url(),
-    issuer: running.issuer,
+    url: server.handle.url(),
+    issuer: server.handle.issuer,
     db,
-    clock: running.clock,
+    clock: server.handle.clock,
     async close() {
-      await running.close()
       db.close()
-      cleanup()
+      await server.close()
     },
   }
 }
 
-const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`
-
 const VERIFIER = 'a'.repeat(43)
-const CHALLENGE = createHash('sha256').update(VERIFIER).digest('base64url')
+const CHALLENGE = challengeOf(VERIFIER)
 
-function pkce(extra: Record<string, string> = {}): Record<string, string> {
+function codeRequest(extra: Record<string, string> = {}): Record<string, string> {
   return {response_type: 'code', redirect_uri: REDIRECT, code_challenge: CHALLENGE, code_challenge_method: 'S256', scope: 'read', state: 'st-1', ...extra}
 }
 
@@ -215,7 +212,7 @@ describe('POST /par: the answer and every refusal', () => {
     const reply = await fetch(`${server.url}/oauth/par`, {
       method: 'POST',
       headers: {'content-type': 'application/x-www-form-urlencoded'},
-      body: new URLSearchParams({client_id: 'other', client_secret: 'other-secret-123', ...pkce({state: 'kept'})}).toString(),
+      body: new URLSearchParams({client_id: 'other', client_secret: 'other-secret-123', ...codeRequest({state: 'kept'})}).toString(),
     })
     expect(reply.status).toBe(201)
     expect(reply.headers.get('cache-control')).toBe('no-store')
@@ -223,7 +220,7 @@ describe('POST /par: the answer and every refusal', () => {
     expect(Object.keys(body).sort()).toEqual(['expires_in', 'request_uri'])
     expect(body.expires_in).toBe(60)
     const [row] = rows(server, 'other')
-    expect(row!.request_uri_hash).toBe(createHash('sha256').update(body.request_uri).digest('hex'))
+    expect(row!.request_uri_hash).toBe(sha256Hex(body.request_uri))
     expect(row!.parameters).not.toContain('other-secret-123')
     expect(row!.parameters).not.toContain(body.request_uri.slice(URN.length))
     expect(JSON.parse(row!.parameters)).toContainEqual(['state', 'kept'])
@@ -233,10 +230,10 @@ describe('POST /par: the answer and every refusal', () => {
   it('checklist 83: client authentication as at the token endpoint: none, a wrong secret, a confidential client without one → 401 invalid_client', async () => {
     const before = stored(server)
     for (const [auth, body] of [
-      [undefined, pkce()],
-      [basic('web', 'wrong-secret'), pkce()],
-      [undefined, {client_id: 'web', ...pkce()}],
-      [basic('nobody', 'x'), pkce()],
+      [undefined, codeRequest()],
+      [basic('web', 'wrong-secret'), codeRequest()],
+      [undefined, {client_id: 'web', ...codeRequest()}],
+      [basic('nobody', 'x'), codeRequest()],
     ] as const) {
       const reply = await push(server, body, auth ?? '')
       expect([reply.status, reply.json.error], JSON.stringify(body)).toEqual([401, 'invalid_client'])
@@ -247,19 +244,19 @@ describe('POST /par: the answer and every refusal', () => {
   })
 
   const refusals: Array<[string, Record<string, string>, string, RegExp, string?]> = [
-    ['a request_uri in the body (RFC 9126 §2.1)', pkce({request_uri: `${URN}abc`}), 'invalid_request', /request_uri must not be sent to the pushed authorization request endpoint \(RFC 9126 section 2\.1\)/],
-    ['a request object', pkce({request: 'eyJhbGciOiJub25lIn0.e30.'}), 'request_not_supported', /Request objects/],
-    ['an unregistered redirect_uri', pkce({redirect_uri: 'http://localhost:3000/callback/'}), 'invalid_request', /redirect_uri http:\/\/localhost:3000\/callback\/ is not registered for client web/],
-    ['a repeated parameter', {...pkce(), 'scope&scope': ''}, 'invalid_request', /'scope' parameter is repeated/],
-    ['response_type missing', pkce({response_type: ''}), 'invalid_request', /'response_type' parameter is missing/],
-    ['response_type token', pkce({response_type: 'token'}), 'unsupported_response_type', /'token' is not supported; only 'code'/],
-    ['code_challenge_method plain', pkce({code_challenge_method: 'plain'}), 'invalid_request', /'plain' is not supported; use S256/],
-    ['a short code_challenge', pkce({code_challenge: 'abc'}), 'invalid_request', /43 to 128 characters/],
-    ['a scope the client may not have', pkce({scope: 'write'}), 'invalid_scope', /write/],
-    ['an unknown scope', pkce({scope: 'nope'}), 'invalid_scope', /nope/],
-    ['a bad prompt', pkce({prompt: 'sometimes'}), 'invalid_request', /prompt 'sometimes' is not one of/],
-    ['an unregistered resource (RFC 8707)', pkce({resource: 'http://localhost:9/other'}), 'invalid_target', /resource http:\/\/localhost:9\/other is not registered/],
-    ['a body client_id that is not the Basic one', pkce({client_id: 'other'}), 'invalid_request', /client_id in the body differs/],
+    ['a request_uri in the body (RFC 9126 §2.1)', codeRequest({request_uri: `${URN}abc`}), 'invalid_request', /request_uri must not be sent to the pushed authorization request endpoint \(RFC 9126 section 2\.1\)/],
+    ['a request object', codeRequest({request: 'eyJhbGciOiJub25lIn0.e30.'}), 'request_not_supported', /Request objects/],
+    ['an unregistered redirect_uri', codeRequest({redirect_uri: 'http://localhost:3000/callback/'}), 'invalid_request', /redirect_uri http:\/\/localhost:3000\/callback\/ is not registered for client web/],
+    ['a repeated parameter', {...codeRequest(), 'scope&scope': ''}, 'invalid_request', /'scope' parameter is repeated/],
+    ['response_type missing', codeRequest({response_type: ''}), 'invalid_request', /'response_type' parameter is missing/],
+    ['response_type token', codeRequest({response_type: 'token'}), 'unsupported_response_type', /'token' is not supported; only 'code'/],
+    ['code_challenge_method plain', codeRequest({code_challenge_method: 'plain'}), 'invalid_request', /'plain' is not supported; use S256/],
+    ['a short code_challenge', codeRequest({code_challenge: 'abc'}), 'invalid_request', /43 to 128 characters/],
+    ['a scope the client may not have', codeRequest({scope: 'write'}), 'invalid_scope', /write/],
+    ['an unknown scope', codeRequest({scope: 'nope'}), 'invalid_scope', /nope/],
+    ['a bad prompt', codeRequest({prompt: 'sometimes'}), 'invalid_request', /prompt 'sometimes' is not one of/],
+    ['an unregistered resource (RFC 8707)', codeRequest({resource: 'http://localhost:9/other'}), 'invalid_target', /resource http:\/\/localhost:9\/other is not registered/],
+    ['a body client_id that is not the Basic one', codeRequest({client_id: 'other'}), 'invalid_request', /client_id in the body differs/],
   ]
   for (const [what, body, error, description] of refusals) {
     it(`checklist 84: ${what} → 400 ${error}, nothing stored`, async () => {
@@ -286,10 +283,10 @@ describe('POST /par: the answer and every refusal', () => {
     expect(preflight.headers.get('access-control-allow-origin')).toBe('*')
     expect(preflight.headers.get('access-control-allow-methods')).toContain('POST')
     expect(preflight.headers.get('access-control-allow-headers')).toMatch(/Authorization.*Content-Type.*DPoP/)
-    const ok = await push(server, pkce())
+    const ok = await push(server, codeRequest())
     expect([ok.status, ok.headers.get('access-control-allow-origin')]).toEqual([201, '*'])
     expect(ok.headers.get('access-control-allow-credentials')).toBeNull()
-    const refused = await push(server, pkce(), basic('web', 'wrong-secret'))
+    const refused = await push(server, codeRequest(), basic('web', 'wrong-secret'))
     expect([refused.status, refused.headers.get('access-control-allow-origin')]).toEqual([401, '*'])
     expect(refused.headers.get('access-control-expose-headers')).toContain('WWW-Authenticate')
   })
@@ -306,7 +303,7 @@ describe('POST /par: the answer and every refusal', () => {
 
 describe('GET /authorize with a request_uri', () => {
   it('checklist 87: every other parameter on /authorize is ignored (RFC 9126 §4): the pushed ones count', async () => {
-    const pushed = await push(server, pkce({state: 'pushed-state'}))
+    const pushed = await push(server, codeRequest({state: 'pushed-state'}))
     const reply = await authorize(server, {client_id: 'web', request_uri: String(pushed.json.request_uri), state: 'evil', redirect_uri: 'http://evil.test/cb', scope: 'openid', response_type: 'token'})
     expect(reply.status).toBe(302)
     expect(reply.location!.origin + reply.location!.pathname).toBe(REDIRECT)
@@ -317,7 +314,7 @@ describe('GET /authorize with a request_uri', () => {
   })
 
   it('checklist 84: repeated resources (RFC 8707) are pushed and reach the code and the token as aud', async () => {
-    const form = new URLSearchParams(pkce())
+    const form = new URLSearchParams(codeRequest())
     form.append('resource', 'http://localhost:4000/mcp')
     form.append('resource', 'http://localhost:5000/api')
     const response = await fetch(`${server.url}/oauth/par`, {method: 'POST', headers: {'content-type': 'application/x-www-form-urlencoded', authorization: basic('web', 'web-secret-123')}, body: form.toString()})
@@ -335,7 +332,7 @@ describe('GET /authorize with a request_uri', () => {
   })
 
   it('checklist 86: single use: the second use → 400 invalid_request_uri "already used", no second code', async () => {
-    const pushed = await push(server, pkce())
+    const pushed = await push(server, codeRequest())
     const first = await authorize(server, {client_id: 'web', request_uri: String(pushed.json.request_uri)})
     expect(first.status).toBe(302)
     const before = codes(server)
@@ -346,7 +343,7 @@ describe('GET /authorize with a request_uri', () => {
   })
 
   it('checklist 86: 50 parallel uses of one request_uri → exactly one code, 49 invalid_request_uri', async () => {
-    const pushed = await push(server, pkce())
+    const pushed = await push(server, codeRequest())
     const before = codes(server)
     const replies = await Promise.all(Array.from({length: 50}, () => authorize(server, {client_id: 'web', request_uri: String(pushed.json.request_uri)})))
     expect(replies.filter((r) => r.status === 302 && r.location?.searchParams.has('code'))).toHaveLength(1)
@@ -355,7 +352,7 @@ describe('GET /authorize with a request_uri', () => {
   })
 
   it('checklist 87: refused as a page (never a redirect): another client, unknown, expired, not ours, no client_id, repeated', async () => {
-    const pushed = String((await push(server, pkce())).json.request_uri)
+    const pushed = String((await push(server, codeRequest())).json.request_uri)
     const cases: Array<[Record<string, string>, string, RegExp]> = [
       [{client_id: 'other', request_uri: pushed}, 'invalid_request_uri', /pushed by another client, not by other/],
       [{client_id: 'web', request_uri: `${URN}never-issued`}, 'invalid_request_uri', /unknown/],
@@ -376,8 +373,8 @@ describe('GET /authorize with a request_uri', () => {
   })
 
   it('checklist 87: good for 60 s on the server clock: used at 59 s, expired at 60 s → invalid_request_uri "expired"', async () => {
-    const early = String((await push(server, pkce())).json.request_uri)
-    const late = String((await push(server, pkce())).json.request_uri)
+    const early = String((await push(server, codeRequest())).json.request_uri)
+    const late = String((await push(server, codeRequest())).json.request_uri)
     try {
       server.clock.advance('59s')
       expect((await authorize(server, {client_id: 'web', request_uri: early})).status).toBe(302)
@@ -391,30 +388,30 @@ describe('GET /authorize with a request_uri', () => {
   })
 
   it('checklist 88: bounded: a client keeps at most 100 live pushed requests (its oldest go first); expired ones are swept on every push', async () => {
-    const first = String((await push(server, pkce(), basic('other', 'other-secret-123'))).json.request_uri)
-    for (let i = 0; i < 100; i++) expect((await push(server, pkce(), basic('other', 'other-secret-123'))).status).toBe(201)
+    const first = String((await push(server, codeRequest(), basic('other', 'other-secret-123'))).json.request_uri)
+    for (let i = 0; i < 100; i++) expect((await push(server, codeRequest(), basic('other', 'other-secret-123'))).status).toBe(201)
     expect(rows(server, 'other')).toHaveLength(100)
     const gone = await authorize(server, {client_id: 'other', request_uri: first})
     expect(gone.json.error_description).toMatch(/unknown/)
 
     server.db.prepare("UPDATE oauth_pushed_requests SET expires_at = ? WHERE client_id = 'other'").run(Date.now() - 1)
-    expect((await push(server, pkce())).status).toBe(201)
+    expect((await push(server, codeRequest())).status).toBe(201)
     expect(rows(server, 'other')).toHaveLength(0)
   })
 })
 
 describe('--require-par and a client\'s requirePar', () => {
   it('checklist 89: requirePar (config): a plain request is redirected back with invalid_request; a pushed one succeeds', async () => {
-    const plain = await authorize(server, {client_id: 'strict', ...pkce()})
+    const plain = await authorize(server, {client_id: 'strict', ...codeRequest()})
     expect(plain.status).toBe(302)
     expect(plain.location!.searchParams.get('error')).toBe('invalid_request')
     expect(plain.location!.searchParams.get('error_description')).toMatch(/Client strict requires pushed authorization requests/)
     expect(plain.location!.searchParams.get('state')).toBe('st-1')
-    const pushed = await push(server, pkce(), basic('strict', 'strict-secret-123'))
+    const pushed = await push(server, codeRequest(), basic('strict', 'strict-secret-123'))
     const ok = await authorize(server, {client_id: 'strict', request_uri: String(pushed.json.request_uri)})
     expect(ok.location!.searchParams.has('code')).toBe(true)
     // Other clients are not affected.
-    expect((await authorize(server, {client_id: 'web', ...pkce()})).location!.searchParams.has('code')).toBe(true)
+    expect((await authorize(server, {client_id: 'web', ...codeRequest()})).location!.searchParams.has('code')).toBe(true)
   })
 
   it('a requirePar that is not a boolean is a configuration error naming the key', async () => {
@@ -426,10 +423,10 @@ describe('--require-par and a client\'s requirePar', () => {
     try {
       const meta = (await (await fetch(`${strict.url}/.well-known/oauth-authorization-server`)).json()) as Record<string, unknown>
       expect(meta.require_pushed_authorization_requests).toBe(true)
-      const plain = await authorize(strict, {client_id: 'web', ...pkce()})
+      const plain = await authorize(strict, {client_id: 'web', ...codeRequest()})
       expect(plain.location!.searchParams.get('error_description')).toMatch(/This server requires pushed authorization requests \(serve --require-par\)/)
 
-      const uri = String((await push(strict, pkce())).json.request_uri)
+      const uri = String((await push(strict, codeRequest())).json.request_uri)
       const consent = await fetch(`${strict.url}/oauth/authorize?client_id=web&request_uri=${encodeURIComponent(uri)}`, {headers: {accept: 'application/json'}})
       expect(consent.status).toBe(200)
       const page = (await consent.json()) as {request_id: string; csrf_token: string; state: string}

@@ -1,5 +1,4 @@
 import {spawn} from 'node:child_process'
-import {createHash} from 'node:crypto'
 import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {createServer} from 'node:net'
 import {join} from 'node:path'
@@ -9,7 +8,10 @@ import * as oauth from 'oauth4webapi'
 import * as client from 'openid-client'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {startServer} from '../../dist/api.js'
+import {startServer} from '../../src/api.js'
+import {post as postForm} from '../fixtures/http.js'
+import {basic, claims, pkce} from '../fixtures/oauth.js'
+import {startFileServer} from '../fixtures/server.js'
 import {BIN, cleanEnv, ROOT, tempDir} from '../helpers.js'
 
 /**
@@ -48,42 +50,27 @@ let clock: {advance(duration: string): number; set(date: number): number}
 let close: () => Promise<void>
 
 beforeAll(async () => {
-  const {dir, cleanup} = tempDir('passport-exchange-')
-  const database = join(dir, 'passport.sqlite')
-  const running = await startServer({database, config: CONFIG, loginAs: 'alice', autoApprove: true})
-  url = running.url()
-  issuer = running.issuer
-  clock = running.clock
-  db = new Database(database)
+  const server = await startFileServer({config: CONFIG, loginAs: 'alice', autoApprove: true}, 'passport-exchange-')
+  url = server.handle.url()
+  issuer = server.handle.issuer
+  clock = server.handle.clock
+  db = new Database(server.dbPath)
   close = async () => {
-    await running.close()
     db.close()
-    cleanup()
+    await server.close()
   }
 })
 afterAll(() => close())
 
-const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`
 const GATEWAY = basic('gateway', 'gateway-secret-123')
 
-function claims(token: string): Record<string, unknown> {
-  return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>
-}
-
-async function post(path: string, body: Record<string, string> | URLSearchParams, auth?: string) {
-  const response = await fetch(`${url}/oauth/${path}`, {
-    method: 'POST',
-    headers: {'content-type': 'application/x-www-form-urlencoded', ...(auth ? {authorization: auth} : {})},
-    body: new URLSearchParams(body).toString(),
-  })
-  const text = await response.text()
-  return {status: response.status, headers: response.headers, json: (text ? JSON.parse(text) : {}) as Record<string, unknown>}
+function post(path: string, body: Record<string, string | string[]>, auth?: string) {
+  return postForm(`${url}/oauth/${path}`, body, auth ? {auth} : {})
 }
 
 /** A user (alice) token pair of client web, through the headless authorization code flow. */
 async function userTokens(scope = 'read write'): Promise<{access_token: string; refresh_token: string; id_token?: string}> {
-  const verifier = 'v'.repeat(43)
-  const challenge = createHash('sha256').update(verifier).digest('base64url')
+  const {verifier, challenge} = pkce('v'.repeat(43))
   const query = new URLSearchParams({response_type: 'code', client_id: 'web', redirect_uri: REDIRECT, scope, code_challenge: challenge, code_challenge_method: 'S256'})
   const answer = await fetch(`${url}/oauth/authorize?${query.toString()}`, {redirect: 'manual'})
   const code = new URL(answer.headers.get('location')!).searchParams.get('code')!
@@ -198,14 +185,13 @@ describe('what an exchanged token is', () => {
 
   it('checklist 101: resource and audience together, repeated: aud is every one of them; a resource\'s scopes narrow the default', async () => {
     const subject = await userTokens('read write')
-    const form = new URLSearchParams([
-      ['grant_type', GRANT],
-      ['subject_token', subject.access_token],
-      ['subject_token_type', ACCESS],
-      ['resource', 'https://reports.example.test/'],
-      ['audience', 'api'],
-      ['audience', 'https://api.example.test/v1'],
-    ])
+    const form = {
+      grant_type: GRANT,
+      subject_token: subject.access_token,
+      subject_token_type: ACCESS,
+      resource: 'https://reports.example.test/',
+      audience: ['api', 'https://api.example.test/v1'],
+    }
     const reply = await post('token', form, GATEWAY)
     expect(reply.status).toBe(200)
     expect(reply.json.scope).toBe('read')
@@ -249,7 +235,7 @@ describe('every refusal, with its RFC error and nothing issued', () => {
     ['an unregistered resource', async () => exchange((await userTokens()).access_token, {resource: 'https://elsewhere.example.test/'}), 400, 'invalid_target', /resource https:\/\/elsewhere.example.test\/ is not registered with this authority/],
     ['an unregistered URI as audience', async () => exchange((await userTokens()).access_token, {audience: 'https://elsewhere.example.test/'}), 400, 'invalid_target', /audience https:\/\/elsewhere.example.test\/ is neither a client id of this authority nor a registered resource/],
     ['a scope a registered resource does not allow', async () => exchange((await userTokens()).access_token, {resource: 'https://reports.example.test/', scope: 'write'}), 400, 'invalid_scope', /write may not be granted for resource https:\/\/reports.example.test\//],
-    ['a repeated subject_token', async () => post('token', new URLSearchParams([['grant_type', GRANT], ['subject_token', 'a'], ['subject_token', 'b'], ['subject_token_type', ACCESS]]), GATEWAY), 400, 'invalid_request', /'subject_token' parameter is repeated/],
+    ['a repeated subject_token', async () => post('token', {grant_type: GRANT, subject_token: ['a', 'b'], subject_token_type: ACCESS}, GATEWAY), 400, 'invalid_request', /'subject_token' parameter is repeated/],
   ]
   const refused = (request: Case[1], status: number, error: string, description: RegExp) => async () => {
     const before = exchanged()

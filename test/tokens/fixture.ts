@@ -5,16 +5,10 @@ import Database from 'better-sqlite3'
 import {decodeJwt, decodeProtectedHeader} from 'jose'
 import {expect} from 'vitest'
 
+import {TOKENS_CONFIG as CONFIG} from '../fixtures/config.js'
 import {type CliResult, runCli, tempDir, writeJson} from '../helpers.js'
 
-export const CONFIG = {
-  scopes: {read: 'Read access', write: 'Write access', admin: 'Full administrative access'},
-  users: {alice: {name: 'Alice Example', email: 'alice@example.test'}},
-  clients: [
-    {id: 'service', name: 'Service', secret: 'service-secret', grants: ['client_credentials'], scopes: ['read']},
-    {id: 'web', name: 'Web app', secret: 'web-secret-1', redirectUris: ['http://localhost:3000/callback'], grants: ['authorization_code', 'refresh_token']},
-  ],
-}
+export {TOKENS_CONFIG as CONFIG} from '../fixtures/config.js'
 
 export interface Workspace {
   dir: string

@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 
-import {createPersonalAccessToken, InvalidInputError, mintToken} from '../../dist/index.js'
+import {createPersonalAccessToken, InvalidInputError, mintToken} from '../../src/index.js'
 
 describe('mintToken and createPersonalAccessToken called wrongly', () => {
   it('without an authority: one InvalidInputError saying what comes first, never a TypeError', async () => {

@@ -1,7 +1,7 @@
 import {afterEach, describe, expect, test} from 'vitest'
 
-import {createDeviceAuthorization} from '../../dist/core/device.js'
-import {Store} from '../../dist/store/index.js'
+import {createDeviceAuthorization} from '../../src/core/device.js'
+import {Store} from '../../src/store/index.js'
 import {Browser, CONFIG, field, startTestServer, type TestServer} from './harness.js'
 
 /**

@@ -1,34 +1,16 @@
-import {createHash, randomBytes} from 'node:crypto'
-import {join} from 'node:path'
-
-import Database from 'better-sqlite3'
+import type Database from 'better-sqlite3'
 import {expect} from 'vitest'
 
-import {createDeviceAuthorization} from '../../dist/core/device.js'
-import {startServer, type StartServerOptions} from '../../dist/api.js'
-import {Store} from '../../dist/store/index.js'
-import {tempDir} from '../helpers.js'
+import type {StartServerOptions} from '../../src/api.js'
+import {createDeviceAuthorization} from '../../src/core/device.js'
+import {Store} from '../../src/store/index.js'
+import {WEB_CONFIG as CONFIG} from '../fixtures/config.js'
+import {type Browser, field} from '../fixtures/http.js'
+import {startFileServer} from '../fixtures/server.js'
 
-/** The clients and users every web test runs against (as in a committed passport.config.json). */
-export const CONFIG = {
-  scopes: {read: 'Read your data', write: 'Change your data', admin: 'Full administrative access'},
-  users: {
-    alice: {name: 'Alice Example', email: 'alice@example.test'},
-    bob: {name: 'Bob <Builder>', email: 'bob@example.test'},
-  },
-  clients: [
-    {id: 'web', name: 'Web app', secret: 'web-secret-123', redirectUris: ['http://localhost:3000/callback'], scopes: ['read', 'write', 'openid']},
-    {id: 'spa', name: 'Single-page app', redirectUris: ['http://localhost:4000/cb']},
-    {id: 'two', name: 'Two URIs', secret: 'two-secret-123', redirectUris: ['http://localhost:3000/a', 'http://localhost:3000/b']},
-    {id: 'query', name: 'With query', secret: 'query-secret-123', redirectUris: ['http://localhost:3000/cb?tenant=acme']},
-    {id: 'native', name: 'Native app', redirectUris: ['http://127.0.0.1/cb', 'http://[::1]/cb?x=1']},
-    {id: 'auto', name: 'Trusted app', secret: 'auto-secret-123', redirectUris: ['http://localhost:3000/callback'], autoApprove: true},
-    {id: 'machine', name: 'Cron job', secret: 'machine-secret-123', grants: ['client_credentials'], redirectUris: ['http://localhost:3000/m']},
-    {id: 'tv', name: 'Living-room TV', grants: ['device_code'], scopes: ['read', 'write']},
-    {id: 'app-scheme', name: 'Mobile app', redirectUris: ['com.example.app:/oauth'], grants: ['authorization_code']},
-  ],
-  resources: {'https://api.example.test/': {name: 'Example API'}},
-}
+export {WEB_CONFIG as CONFIG} from '../fixtures/config.js'
+export {Browser, field} from '../fixtures/http.js'
+export {pkce, sha256Hex} from '../fixtures/oauth.js'
 
 export interface TestServer {
   url: string
@@ -61,16 +43,12 @@ export interface AuthCodeRaw {
 }
 
 export async function startTestServer(options: Partial<StartServerOptions> = {}): Promise<TestServer> {
-  const {dir, cleanup} = tempDir('passport-web-')
-  const dbPath = join(dir, 'passport.sqlite')
-  const running = await startServer({config: CONFIG, database: dbPath, port: 0, host: '127.0.0.1', ...options})
-  const prefix = options.prefix ?? '/oauth'
-  let readonly: Database.Database | undefined
-  const db = () => (readonly ??= new Database(dbPath, {readonly: true, fileMustExist: true}))
+  const server = await startFileServer({config: CONFIG, port: 0, host: '127.0.0.1', ...options}, 'passport-web-')
+  const {dbPath, db} = server
   return {
-    url: running.url(),
-    issuer: running.issuer,
-    prefix,
+    url: server.handle.url(),
+    issuer: server.handle.issuer,
+    prefix: options.prefix ?? '/oauth',
     dbPath,
     db,
     authCodes: () => db().prepare('SELECT * FROM oauth_auth_codes ORDER BY id').all() as AuthCodeRaw[],
@@ -84,66 +62,8 @@ export async function startTestServer(options: Partial<StartServerOptions> = {})
       }
     },
     deviceRow: (id) => db().prepare('SELECT status, user_id FROM oauth_device_codes WHERE id = ?').get(id) as {status: string; user_id: string | null},
-    async close() {
-      readonly?.close()
-      await running.close()
-      cleanup()
-    },
+    close: () => server.close(),
   }
-}
-
-/** A browser stand-in: fetch with a cookie jar, never following redirects. */
-export class Browser {
-  readonly cookies = new Map<string, string>()
-
-  constructor(private readonly base: string) {}
-
-  async get(path: string, headers: Record<string, string> = {}): Promise<Response> {
-    return this.send(path, {method: 'GET', headers: {Accept: 'text/html,application/xhtml+xml', ...headers}})
-  }
-
-  async post(path: string, form: Record<string, string>, headers: Record<string, string> = {}): Promise<Response> {
-    return this.send(path, {method: 'POST', headers: {Accept: 'text/html', 'Content-Type': 'application/x-www-form-urlencoded', ...headers}, body: new URLSearchParams(form).toString()})
-  }
-
-  async postJson(path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
-    return this.send(path, {method: 'POST', headers: {Accept: 'application/json', 'Content-Type': 'application/json', ...headers}, body: JSON.stringify(body)})
-  }
-
-  async send(path: string, init: RequestInit): Promise<Response> {
-    const headers = new Headers(init.headers)
-    if (this.cookies.size) headers.set('Cookie', [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '))
-    const res = await fetch(path.startsWith('http') ? path : `${this.base}${path}`, {...init, headers, redirect: 'manual'})
-    for (const line of res.headers.getSetCookie()) {
-      const [pair, ...attributes] = line.split(';')
-      const index = pair!.indexOf('=')
-      const name = pair!.slice(0, index).trim()
-      const value = pair!.slice(index + 1).trim()
-      if (attributes.some((a) => /^\s*max-age=0\s*$/i.test(a)) || value === '') this.cookies.delete(name)
-      else this.cookies.set(name, value)
-    }
-    return res
-  }
-}
-
-/** The value of a hidden (or any) input field in a page. */
-export function field(html: string, name: string): string {
-  const match = new RegExp(`name="${name}" value="([^"]*)"`).exec(html)
-  if (!match) throw new Error(`No field ${name} in page:\n${html}`)
-  return unescape(match[1]!)
-}
-
-function unescape(value: string): string {
-  return value.replace(/&(amp|lt|gt|quot|#39);/g, (_, e: string) => ({amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'"})[e]!)
-}
-
-export function pkce(): {verifier: string; challenge: string} {
-  const verifier = randomBytes(32).toString('base64url')
-  return {verifier, challenge: createHash('sha256').update(verifier).digest('base64url')}
-}
-
-export function sha256Hex(value: string): string {
-  return createHash('sha256').update(value).digest('hex')
 }
 
 /** An authorization URL path with these parameters (undefined ones left out). */
