@@ -11,21 +11,29 @@ import {retryWhileLocked} from '../../src/store/database.js'
 import {Store} from '../../src/store/index.js'
 
 /**
- * Another connection that holds the write lock like `passport purge` does: 20 ms taken, then 5 ms
- * free, over and over, counting its turns in shared memory, until told to stop.
+ * Another connection that holds the write lock like `passport purge` does, in turns steered by
+ * events in shared memory (never by time): it takes the lock, says so (slot 2), keeps it until
+ * the test says a write has started (slot 3) and 20 ms more, frees it and counts the turn
+ * (slot 0), then waits until that write is done (slot 4) before taking the lock again; slot 1
+ * stops it.
  */
 const HOLDER = `
 const {workerData} = require('node:worker_threads')
 const Database = require(workerData.betterSqlite)
 const db = new Database(workerData.path)
 db.pragma('busy_timeout = 10000')
-const turns = new Int32Array(workerData.shared)
+const slots = new Int32Array(workerData.shared)
 const spin = (ms) => { const end = performance.now() + ms; while (performance.now() < end) {} }
-const hold = db.transaction(() => spin(20))
-while (Atomics.load(turns, 1) === 0) {
-  hold.immediate()
-  Atomics.add(turns, 0, 1)
-  spin(5)
+const hold = db.transaction((turn) => {
+  Atomics.store(slots, 2, turn + 1)
+  Atomics.notify(slots, 2)
+  while (Atomics.load(slots, 3) <= turn && Atomics.load(slots, 1) === 0) Atomics.wait(slots, 3, turn, 1000)
+  spin(20)
+})
+for (let turn = 0; Atomics.load(slots, 1) === 0; turn++) {
+  hold.immediate(turn)
+  Atomics.add(slots, 0, 1)
+  while (Atomics.load(slots, 4) <= turn && Atomics.load(slots, 1) === 0) Atomics.wait(slots, 4, turn, 1000)
 }
 db.close()
 `
@@ -60,25 +68,31 @@ describe('writes while another connection keeps taking the write lock', () => {
     return {id: uuidv7(), clientId: 'c', userId: null, name: null, scopes: ['read'], audience: 'c', grantType: 'client_credentials', familyId: null, createdAt: now, expiresAt: now + 60_000}
   }
 
-  it('each write takes the lock in the first free moment after it is released; the busy timeout is 10 s again afterwards', async () => {
-    const shared = new SharedArrayBuffer(8)
-    const turns = new Int32Array(shared)
+  it('each write issued while another connection holds the lock waits for exactly that hold and takes the lock when it is freed; the busy timeout is 10 s again afterwards', async () => {
+    const shared = new SharedArrayBuffer(20)
+    const slots = new Int32Array(shared)
     const holder = new Worker(HOLDER, {eval: true, workerData: {path: join(dir, 'passport.sqlite'), shared, betterSqlite: createRequire(import.meta.url).resolve('better-sqlite3')}})
     try {
-      while (Atomics.load(turns, 0) < 2) await new Promise((resolve) => setTimeout(resolve, 5))
       const waited: number[] = []
       for (let i = 0; i < 12; i++) {
-        const before = Atomics.load(turns, 0)
+        // The holder has the lock for turn i (an event, not a delay).
+        expect(Atomics.wait(slots, 2, i, 10_000)).not.toBe('timed-out')
+        expect(Atomics.load(slots, 2)).toBe(i + 1)
+        const before = Atomics.load(slots, 0)
+        Atomics.store(slots, 3, i + 1)
+        Atomics.notify(slots, 3)
         if (i % 2 === 0) store.accessTokens.insert(row())
         else store.transaction(() => store.accessTokens.insert(row()))
-        waited.push(Atomics.load(turns, 0) - before)
-        await new Promise((resolve) => setTimeout(resolve, 7))
+        waited.push(Atomics.load(slots, 0) - before)
+        Atomics.store(slots, 4, i + 1)
+        Atomics.notify(slots, 4)
       }
-      // SQLite's own busy handler comes back 15–25 ms apart after the first 20 ms of waiting and
-      // would miss most 5 ms windows; polling every millisecond takes the next one.
-      expect(Math.max(...waited)).toBeLessThanOrEqual(2)
+      // Every write started while the lock was held, waited for that one hold and no other.
+      expect(waited).toEqual(Array.from({length: 12}, () => 1))
     } finally {
-      Atomics.store(turns, 1, 1)
+      Atomics.store(slots, 1, 1)
+      Atomics.notify(slots, 3)
+      Atomics.notify(slots, 4)
       await holder.terminate()
     }
     expect(store.db.pragma('busy_timeout', {simple: true})).toBe(10_000)
