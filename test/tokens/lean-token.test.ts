@@ -6,12 +6,14 @@ import {pathToFileURL} from 'node:url'
 import {decodeJwt, decodeProtectedHeader} from 'jose'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {BIN, cleanEnv} from '../helpers.js'
+import {BIN, cleanEnv, runCli} from '../helpers.js'
 import {type Workspace, workspace} from './fixture.js'
 
 // `passport token` runs without oclif when it can (src/cli/lean-token.ts). Every case runs both
-// ways (PASSPORT_LEAN_TOKEN=off forces oclif) and must give the same exit code, stderr and stdout;
-// a preload reports which way ran by looking for oclif in the module cache at exit.
+// ways, the real process (bin/run.js) and the oclif command (in this process, as runCli runs
+// it), and must give the same exit code, stderr and stdout; in the real process a preload reports
+// which way ran by looking for oclif in the module cache at exit (PASSPORT_LEAN_TOKEN=off forces
+// oclif there).
 const PRELOAD = `
 import {writeFileSync} from 'node:fs'
 import {createRequire} from 'node:module'
@@ -78,9 +80,8 @@ describe('passport token without oclif', () => {
   }
 
   it.each(CASES)('passport token $args ($way, exit $code): the same output both ways', async ({args, env = {}, way, code}) => {
-    const [lean, oclif] = await Promise.all([run(args, env), run(args, {...env, PASSPORT_LEAN_TOKEN: 'off'})])
+    const [lean, oclif] = await Promise.all([run(args, env), runCli(['token', ...args], {cwd: ws.dir, env})])
     expect(lean.way).toBe(way)
-    expect(oclif.way).toBe('oclif')
     expect(lean.code).toBe(code)
     expect(oclif.code).toBe(code)
     expect(lean.stderr).toBe(oclif.stderr)
@@ -97,6 +98,16 @@ describe('passport token without oclif', () => {
       expect(rows).toEqual({n: 12, ids: 12})
     } finally {
       db.close()
+    }
+  })
+
+  it('PASSPORT_LEAN_TOKEN=off makes the real process take oclif, with the same output', async () => {
+    for (const {args, code} of [CASES[0]!, CASES[6]!]) {
+      const [lean, oclif] = await Promise.all([run(args, {}), run(args, {PASSPORT_LEAN_TOKEN: 'off'})])
+      expect([lean.way, oclif.way]).toEqual(['lean', 'oclif'])
+      expect([lean.code, oclif.code]).toEqual([code, code])
+      expect(lean.stderr).toBe(oclif.stderr)
+      expect(normalize(lean.stdout)).toBe(normalize(oclif.stdout))
     }
   })
 })
