@@ -3,7 +3,7 @@ import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../cli/base-command.js'
 import {DEFAULT_ISSUER} from '../core/authority.js'
 import {parseDuration} from '../core/duration.js'
-import {UsageError, UserError} from '../core/errors.js'
+import {UsageError, UserError} from '../errors.js'
 
 /** How often an authority that is not up yet is asked again. */
 const RETRY_MS = 200

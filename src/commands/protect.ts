@@ -1,10 +1,10 @@
 import * as Flags from '@oclif/core/flags'
 
-import {BaseCommand} from '../cli/base-command.js'
+import {ServingCommand} from '../cli/serving-command.js'
 import {color} from '../cli/output.js'
 import {InvalidInputError} from '../errors.js'
 
-export default class Protect extends BaseCommand<typeof Protect> {
+export default class Protect extends ServingCommand<typeof Protect> {
   static override description = `Put passport tokens in front of a local HTTP service (an MCP server, an API): a reverse proxy.
 
 It serves the RFC 9728 protected resource metadata at its own origin, answers requests without a valid token (aud = the resource, the scopes given) with 401/403 challenges, and forwards the others to the upstream with X-Passport-Sub, X-Passport-Client-Id and X-Passport-Scope (such headers sent by clients are removed, and so is the token). Bodies and event streams (SSE) pass through unbuffered. It uses the same config, database and keys as "passport serve": run it beside serve.`
@@ -41,30 +41,13 @@ It serves the RFC 9728 protected resource metadata at its own origin, answers re
       ...(this.flags.quiet ? {} : {log: (line: string) => process.stderr.write(`${line}\n`)}),
     })
     const summary = {url: running.url, resource: running.resource, resource_metadata: running.resourceMetadataUrl, upstream: this.flags.upstream, issuer: authority.issuer}
-    if (this.jsonEnabled()) {
-      process.stdout.write(`${JSON.stringify(summary)}\n`)
-    } else {
+    if (!this.announceJson(summary)) {
       this.log(`${color.bold('passport protect')} guards ${color.cyan(this.flags.upstream)} at ${color.cyan(running.resource)}`)
       this.log(`  Resource metadata:  ${running.resourceMetadataUrl}`)
       this.log(`  Tokens from:        ${authority.issuer} (aud ${running.resource}${scopes.length ? `, scopes ${scopes.join(' ')}` : ''})`)
       this.log('Press Ctrl+C to stop.')
     }
-    await new Promise<void>((resolve) => {
-      const stop = () => {
-        process.off('SIGINT', stop)
-        process.off('SIGTERM', stop)
-        void running.close().then(resolve)
-      }
-      process.on('SIGINT', stop)
-      process.on('SIGTERM', stop)
-    })
-    this.jsonPrinted = true
+    await this.untilSignalled(running)
     return summary
-  }
-
-  private jsonPrinted = false
-
-  protected override logJson(json: unknown): void {
-    if (!this.jsonPrinted) super.logJson(json)
   }
 }

@@ -1,6 +1,6 @@
 import * as Flags from '@oclif/core/flags'
 
-import {BaseCommand} from '../cli/base-command.js'
+import {ServingCommand} from '../cli/serving-command.js'
 import {isLoopbackHost} from '../server/peer.js'
 import {color} from '../cli/output.js'
 import {parseClaims} from '../cli/tokens.js'
@@ -10,7 +10,7 @@ import {UsageError} from '../errors.js'
 import {generateKeys, keysExist} from '../core/keys.js'
 import {registerResource} from '../core/resources.js'
 
-export default class Serve extends BaseCommand<typeof Serve> {
+export default class Serve extends ServingCommand<typeof Serve> {
   static override description = 'Run the OAuth 2 / OpenID Connect authorization server.'
 
   static override examples = [
@@ -101,9 +101,7 @@ export default class Serve extends BaseCommand<typeof Serve> {
           `The dashboard's demo client works only from this machine. Use --host 127.0.0.1 to keep passport local.`,
       )
     }
-    if (this.jsonEnabled()) {
-      process.stdout.write(`${JSON.stringify(summary)}\n`)
-    } else {
+    if (!this.announceJson(summary)) {
       this.log(`${color.bold('passport')} is serving ${color.cyan(running.issuer)}`)
       this.log(`  Discovery:  ${running.issuer}/.well-known/openid-configuration`)
       this.log(`  JWKS:       ${running.issuer}/.well-known/jwks.json`)
@@ -119,24 +117,8 @@ export default class Serve extends BaseCommand<typeof Serve> {
       this.log(clients.length ? `  Clients:    ${clients.map((c) => `${c.id} (${c.name})`).join(', ')}` : '  Clients:    none yet — create one with "passport client"')
       this.log('Press Ctrl+C to stop.')
     }
-    await new Promise<void>((resolve) => {
-      const stop = () => {
-        process.off('SIGINT', stop)
-        process.off('SIGTERM', stop)
-        void running.close().then(resolve)
-      }
-      process.on('SIGINT', stop)
-      process.on('SIGTERM', stop)
-    })
-    // The summary was already printed once listening; oclif must not print it again.
-    this.jsonPrinted = true
+    await this.untilSignalled(running)
     return summary
-  }
-
-  private jsonPrinted = false
-
-  protected override logJson(json: unknown): void {
-    if (!this.jsonPrinted) super.logJson(json)
   }
 }
 

@@ -1,5 +1,6 @@
 import {audienceList, decodeAudience} from '../core/resources.js'
 import {type Db, prepareWrite} from './database.js'
+import {singleUse} from './single-use.js'
 
 export interface AuthCodeRow {
   id: string
@@ -64,7 +65,7 @@ const fromRaw = (r: Raw): AuthCodeRow => ({
 export class AuthCodeRepository {
   private readonly insertStmt
   private readonly byHash
-  private readonly redeemStmt
+  private readonly spend
   private readonly revokeStmt
 
   constructor(db: Db) {
@@ -74,10 +75,7 @@ export class AuthCodeRepository {
        VALUES (@id, @code_hash, @client_id, @user_id, @scopes, @redirect_uri, @code_challenge, @code_challenge_method, @nonce, @resource, @dpop_jkt, @auth_time, NULL, NULL, @created_at, @expires_at)`,
     )
     this.byHash = db.prepare<[string], Raw>('SELECT * FROM oauth_auth_codes WHERE code_hash = ?')
-    this.redeemStmt = prepareWrite<[number, string, number]>(
-      db,
-      'UPDATE oauth_auth_codes SET redeemed_at = ? WHERE id = ? AND redeemed_at IS NULL AND revoked_at IS NULL AND expires_at > ?',
-    )
+    this.spend = singleUse(db, 'oauth_auth_codes', 'redeemed_at', 'revoked_at IS NULL')
     this.revokeStmt = prepareWrite<[number, string]>(db, 'UPDATE oauth_auth_codes SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL')
   }
 
@@ -105,9 +103,9 @@ export class AuthCodeRepository {
     return raw && fromRaw(raw)
   }
 
-  /** Marks the code redeemed. True only for the one caller that wins the race. */
+  /** Marks the code redeemed. True only for the one caller that wins the race, and only while unexpired and unrevoked. */
   redeem(id: string, now: number): boolean {
-    return this.redeemStmt.run(now, id, now).changes === 1
+    return this.spend(id, now)
   }
 
   revoke(id: string, now: number): boolean {

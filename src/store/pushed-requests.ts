@@ -1,4 +1,5 @@
 import {type Db, prepareWrite} from './database.js'
+import {singleUse} from './single-use.js'
 
 /** A pushed authorization request (RFC 9126): the parameters a `request_uri` stands for. */
 export interface PushedRequestRow {
@@ -37,7 +38,7 @@ const fromRaw = (r: Raw): PushedRequestRow => ({
 export class PushedRequestRepository {
   private readonly insertStmt
   private readonly byHash
-  private readonly useStmt
+  private readonly spend
   private readonly sweepStmt
   private readonly trimStmt
 
@@ -48,7 +49,7 @@ export class PushedRequestRepository {
        VALUES (@id, @request_uri_hash, @client_id, @parameters, NULL, @created_at, @expires_at)`,
     )
     this.byHash = db.prepare<[string], Raw>('SELECT * FROM oauth_pushed_requests WHERE request_uri_hash = ?')
-    this.useStmt = prepareWrite<[number, string, number]>(db, 'UPDATE oauth_pushed_requests SET used_at = ? WHERE id = ? AND used_at IS NULL AND expires_at > ?')
+    this.spend = singleUse(db, 'oauth_pushed_requests', 'used_at')
     this.sweepStmt = prepareWrite<[number]>(db, 'DELETE FROM oauth_pushed_requests WHERE expires_at <= ?')
     // Ids are time-ordered: everything past the newest `keep` rows of the client goes.
     this.trimStmt = prepareWrite<[string, string, number]>(
@@ -75,7 +76,7 @@ export class PushedRequestRepository {
 
   /** Marks the request used. True only for the one caller that wins the race, and only while unexpired. */
   use(id: string, now: number): boolean {
-    return this.useStmt.run(now, id, now).changes === 1
+    return this.spend(id, now)
   }
 
   /** Deletes every expired request; returns how many. */
