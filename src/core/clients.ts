@@ -50,6 +50,8 @@ export interface NewClient {
   /** private_key_jwt (RFC 7523): the client's public JWK Set, or its URL; such a client has no secret. */
   jwks?: unknown
   jwksUri?: string
+  /** RP-Initiated Logout: where `end_session` may send the person afterwards (exact match; redirect URIs count too). */
+  postLogoutRedirectUris?: string[]
 }
 
 /** A client as shown to users (`--json`): OAuth vocabulary, never a secret hash. */
@@ -60,6 +62,8 @@ export interface ClientView {
   type: ClientRow['type']
   grant_types: string[]
   redirect_uris: string[]
+  /** Only when the client has some (redirect URIs count as well, see core/logout.ts). */
+  post_logout_redirect_uris?: string[]
   scopes: string[] | null
   auto_approve: boolean
   source: ClientRow['source']
@@ -74,6 +78,7 @@ export function clientView(client: ClientRow, secret?: string): ClientView {
     type: client.type,
     grant_types: client.grantTypes,
     redirect_uris: client.redirectUris,
+    ...(client.postLogoutRedirectUris?.length ? {post_logout_redirect_uris: client.postLogoutRedirectUris} : {}),
     scopes: client.scopes,
     auto_approve: client.autoApprove,
     source: client.source,
@@ -91,6 +96,10 @@ export function createClient(store: Store, config: PassportConfig, input: NewCli
   const id = input.id ?? uuidv7(now)
   assertClientId(id)
   const redirectUris = (input.redirectUris ?? []).map((uri) => validateRedirectUri(uri, input.allowInsecureRedirects))
+  const postLogoutRedirectUris = [...new Set(input.postLogoutRedirectUris ?? [])].map((uri) => validateRedirectUri(uri, input.allowInsecureRedirects, 'Post-logout redirect URI'))
+  if (postLogoutRedirectUris.length > 0 && !shape.grants.includes(GRANT_AUTHORIZATION_CODE)) {
+    throw new InvalidInputError(`--post-logout-redirect-uri is for clients that sign people in (the authorization code grant); a ${kind} client has no sign-in to end.`)
+  }
   if (shape.grants.includes(GRANT_AUTHORIZATION_CODE) && redirectUris.length === 0) {
     throw new InvalidInputError(`Client "${name}" uses the authorization code grant and needs at least one --redirect-uri.`)
   }
@@ -120,6 +129,7 @@ export function createClient(store: Store, config: PassportConfig, input: NewCli
     createdAt: now,
     updatedAt: now,
     ...(signs ? {tokenEndpointAuthMethod: 'private_key_jwt', jwks: (input.jwks as JwkSet | undefined) ?? null, jwksUri: input.jwksUri ?? null} : {}),
+    ...(postLogoutRedirectUris.length > 0 ? {postLogoutRedirectUris} : {}),
   }
   store.clients.insert(client)
   return secret === undefined ? {client} : {client, secret}
@@ -236,7 +246,7 @@ export function syncConfigClients(store: Store, config: PassportConfig, now = Da
     })
     const postLogoutRedirectUris = c.postLogoutRedirectUris?.map((uri) => {
       try {
-        return validateRedirectUri(uri, true)
+        return validateRedirectUri(uri, true, 'Post-logout redirect URI')
       } catch (error) {
         throw new InvalidInputError(`${at}.postLogoutRedirectUris: ${(error as Error).message}`)
       }

@@ -35,6 +35,7 @@ export interface RegisteredClientMetadata {
   client_secret?: string
   client_secret_expires_at?: 0
   redirect_uris: string[]
+  post_logout_redirect_uris?: string[]
   token_endpoint_auth_method: TokenEndpointAuthMethod
   grant_types: string[]
   response_types: string[]
@@ -129,6 +130,12 @@ export function checkRegistration(config: PassportConfig, body: unknown, now = D
     throw invalidRedirectUri('redirect_uris must list at least one redirect URI for the authorization_code grant.')
   }
   for (const uri of redirectUris) checkRegisteredRedirectUri(uri, applicationType)
+  // RP-Initiated Logout 1.0 §3.1: the redirect URI rules, but a bad one is invalid_client_metadata.
+  const postLogoutRedirectUris = list('post_logout_redirect_uris', LIMITS.redirectUris) ?? []
+  if (postLogoutRedirectUris.length > 0 && !grantTypes.includes(GRANT_AUTHORIZATION_CODE)) {
+    throw invalidClientMetadata('post_logout_redirect_uris needs the authorization_code grant: without a sign-in there is no logout to return from.')
+  }
+  for (const uri of postLogoutRedirectUris) checkRegisteredRedirectUri(uri, applicationType, 'post_logout_redirect_uris')
 
   const jwks = member('jwks')
   const jwksUri = webUrl('jwks_uri')
@@ -177,6 +184,7 @@ export function checkRegistration(config: PassportConfig, body: unknown, now = D
     type: confidential ? 'confidential' : 'public',
     grantTypes,
     redirectUris,
+    ...(postLogoutRedirectUris.length > 0 ? {postLogoutRedirectUris} : {}),
     // The registered scope is remembered (metadata) and echoed, but does not cap later requests:
     // MCP clients register with the scope of their first challenge and must be able to step up
     // to more (MCP authorization, step-up flow); each authorization still asks for consent.
@@ -201,6 +209,7 @@ export function registrationAnswer(client: ClientRow, secret?: string): Register
     client_id_issued_at: Math.floor(client.createdAt / 1000),
     ...(secret === undefined ? {} : {client_secret: secret, client_secret_expires_at: 0 as const}),
     redirect_uris: [...client.redirectUris],
+    ...(client.postLogoutRedirectUris?.length ? {post_logout_redirect_uris: [...client.postLogoutRedirectUris]} : {}),
     token_endpoint_auth_method: (client.tokenEndpointAuthMethod ?? (client.type === 'public' ? 'none' : 'client_secret_basic')) as TokenEndpointAuthMethod,
     grant_types: [...client.grantTypes],
     response_types: (meta.response_types as string[] | undefined) ?? (client.grantTypes.includes(GRANT_AUTHORIZATION_CODE) ? ['code'] : []),
@@ -244,17 +253,20 @@ export function initialAccessTokenMatches(config: PassportConfig, authorization:
 /**
  * A registered redirect URI (RFC 7591 §2, RFC 8252): absolute, no fragment; `web` clients use
  * https, or http on localhost and loopback addresses; `native` clients may also use a private-use
- * scheme (`com.example.app:/callback`).
+ * scheme (`com.example.app:/callback`). A bad `redirect_uris` value is `invalid_redirect_uri`, a
+ * bad `post_logout_redirect_uris` value `invalid_client_metadata` naming the member.
  */
-function checkRegisteredRedirectUri(uri: string, applicationType: 'web' | 'native'): void {
+function checkRegisteredRedirectUri(uri: string, applicationType: 'web' | 'native', member: 'redirect_uris' | 'post_logout_redirect_uris' = 'redirect_uris'): void {
+  const postLogout = member === 'post_logout_redirect_uris'
+  const refuse = (message: string) => (postLogout ? invalidClientMetadata(`post_logout_redirect_uris: ${message}`) : invalidRedirectUri(message))
   try {
-    validateRedirectUri(uri)
+    validateRedirectUri(uri, false, postLogout ? 'Post-logout redirect URI' : 'Redirect URI')
   } catch (error) {
-    throw invalidRedirectUri((error as Error).message.replace('; use https, or pass --allow-insecure-redirect.', '; use https.'))
+    throw refuse((error as Error).message.replace('; use https, or pass --allow-insecure-redirect.', '; use https.'))
   }
   const scheme = new URL(uri).protocol
   if (applicationType === 'web' && scheme !== 'https:' && scheme !== 'http:') {
-    throw invalidRedirectUri(`Redirect URI "${uri}" uses the ${scheme} scheme; a web client uses http(s) (register application_type "native" for a private-use scheme).`)
+    throw refuse(`${postLogout ? 'Post-logout redirect URI' : 'Redirect URI'} "${uri}" uses the ${scheme} scheme; a web client uses http(s) (register application_type "native" for a private-use scheme).`)
   }
 }
 

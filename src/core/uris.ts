@@ -36,25 +36,26 @@ export function isLoopbackAddress(address: string): boolean {
  * Validates a redirect URI for registration (RFC 6749 §3.1.2, RFC 9700 §2.6): absolute, no
  * fragment, no whitespace; plain http only for localhost and loopback addresses unless
  * explicitly allowed; never `javascript:`, `data:` or `file:`. Returns the URI unchanged: it is
- * matched later by {@link redirectUriMatches}.
+ * matched later by {@link redirectUriMatches}. Post-logout redirect URIs (RP-Initiated Logout
+ * §3.1) follow the same rules; `kind` names which one a message is about.
  */
-export function validateRedirectUri(uri: string, allowInsecure = false): string {
+export function validateRedirectUri(uri: string, allowInsecure = false, kind: 'Redirect URI' | 'Post-logout redirect URI' = 'Redirect URI'): string {
   let url: URL
   try {
     url = new URL(uri)
   } catch {
-    throw new InvalidInputError(`Redirect URI "${uri}" is not an absolute URI (e.g. http://localhost:3000/callback).`)
+    throw new InvalidInputError(`${kind} "${uri}" is not an absolute URI (e.g. http://localhost:3000/callback).`)
   }
-  if (uri.includes('#')) throw new InvalidInputError(`Redirect URI "${uri}" must not contain a fragment (#).`)
-  if (/\s/.test(uri)) throw new InvalidInputError(`Redirect URI "${uri}" must not contain whitespace.`)
+  if (uri.includes('#')) throw new InvalidInputError(`${kind} "${uri}" must not contain a fragment (#).`)
+  if (/\s/.test(uri)) throw new InvalidInputError(`${kind} "${uri}" must not contain whitespace.`)
   if (url.protocol === 'http:' && !allowInsecure && !isLoopbackHost(url.hostname)) {
-    throw new InvalidInputError(`Redirect URI "${uri}" uses plain http on a host that is not localhost or a loopback address; use https, or pass --allow-insecure-redirect.`)
+    throw new InvalidInputError(`${kind} "${uri}" uses plain http on a host that is not localhost or a loopback address; use https, or pass --allow-insecure-redirect.`)
   }
   if ((url.protocol === 'https:' || url.protocol === 'http:') && url.hostname === '') {
-    throw new InvalidInputError(`Redirect URI "${uri}" has no host.`)
+    throw new InvalidInputError(`${kind} "${uri}" has no host.`)
   }
   if (url.protocol === 'javascript:' || url.protocol === 'data:' || url.protocol === 'file:') {
-    throw new InvalidInputError(`Redirect URI "${uri}" uses the ${url.protocol} scheme, which cannot receive a redirect safely.`)
+    throw new InvalidInputError(`${kind} "${uri}" uses the ${url.protocol} scheme, which cannot receive a redirect safely.`)
   }
   return uri
 }

@@ -238,7 +238,7 @@ describe('RP-initiated logout (end_session_endpoint)', () => {
     expect(await json.json()).toEqual({
       error: 'invalid_request',
       error_description:
-        'post_logout_redirect_uri http://evil.test/cb is not registered for client web: it must be exactly one of its postLogoutRedirectUris or redirect URIs (http://localhost:3000/signed-out, http://localhost:3000/callback). Nobody was signed out. Send a post_logout_redirect_uri registered for the client, with its client_id or an id_token_hint, or none to see the signed-out page; register one with passport client ID --post-logout-redirect-uri URI, postLogoutRedirectUris in the configuration or post_logout_redirect_uris at registration.',
+        'post_logout_redirect_uri http://evil.test/cb is not registered for client web: it must be exactly one of its postLogoutRedirectUris or redirect URIs (http://localhost:3000/signed-out, http://localhost:3000/callback). Nobody was signed out. Send a post_logout_redirect_uri registered for the client, with its client_id or an id_token_hint, or none to see the signed-out page; register one with passport client NAME --post-logout-redirect-uri URI, postLogoutRedirectUris in the configuration or post_logout_redirect_uris at registration.',
     })
   })
 

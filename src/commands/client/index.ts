@@ -22,6 +22,7 @@ export default class Client extends BaseCommand<typeof Client> {
     '<%= config.bin %> client "Service" --client-credentials --scope read',
     '<%= config.bin %> client "TV App" --device',
     '<%= config.bin %> client "Web" --id web --redirect-uri http://localhost:3000/callback --json',
+    '<%= config.bin %> client "Shop" --redirect-uri http://localhost:3000/callback --post-logout-redirect-uri http://localhost:3000/signed-out',
   ]
 
   static override flags = {
@@ -30,6 +31,7 @@ export default class Client extends BaseCommand<typeof Client> {
     device: Flags.boolean({description: 'A public client using the device code grant (CLIs, TVs).', exclusive: ['public', 'client-credentials', 'personal']}),
     personal: Flags.boolean({description: 'A personal access token issuer.', exclusive: ['public', 'client-credentials', 'device']}),
     'redirect-uri': Flags.string({description: 'Allowed redirect URI, matched exactly (repeatable).', multiple: true}),
+    'post-logout-redirect-uri': Flags.string({description: 'Where end_session may send the person after signing out (post_logout_redirect_uri), matched exactly (repeatable; redirect URIs count too).', multiple: true}),
     scope: Flags.string({description: 'Allowed scope (repeatable; default: every configured scope).', multiple: true}),
     id: Flags.string({description: 'Client id to use instead of a generated one.'}),
     'auto-approve': Flags.boolean({description: 'Skip the consent page for this client.'}),
@@ -50,6 +52,7 @@ export default class Client extends BaseCommand<typeof Client> {
       name,
       kind,
       redirectUris,
+      postLogoutRedirectUris: this.flags['post-logout-redirect-uri'] ?? [],
       scopes: this.flags.scope ?? [],
       ...(this.flags.id === undefined ? {} : {id: this.flags.id}),
       autoApprove: this.flags['auto-approve'],
@@ -65,6 +68,7 @@ export default class Client extends BaseCommand<typeof Client> {
       this.log(`  Type:          ${client.type}`)
       this.log(`  Grants:        ${client.grantTypes.join(', ')}`)
       if (client.redirectUris.length) this.log(`  Redirect URIs: ${client.redirectUris.join(', ')}`)
+      if (client.postLogoutRedirectUris?.length) this.log(`  Post-logout:   ${client.postLogoutRedirectUris.join(', ')}`)
       if (this.flags.jwks !== undefined || this.flags['jwks-uri'] !== undefined) this.log(`  Authenticates: private_key_jwt, keys from ${this.flags['jwks-uri'] ?? this.flags.jwks}`)
     }
     return view

@@ -46,7 +46,7 @@ export async function handleEndSession(ctx: RequestContext): Promise<void> {
       error: 'invalid_request',
       title: 'Sign-out refused',
       message: resolved.problem ?? 'The post_logout_redirect_uri cannot be followed.',
-      fix: 'Nobody was signed out. Send a post_logout_redirect_uri registered for the client, with its client_id or an id_token_hint, or none to see the signed-out page; register one with passport client ID --post-logout-redirect-uri URI, postLogoutRedirectUris in the configuration or post_logout_redirect_uris at registration.',
+      fix: 'Nobody was signed out. Send a post_logout_redirect_uri registered for the client, with its client_id or an id_token_hint, or none to see the signed-out page; register one with passport client NAME --post-logout-redirect-uri URI, postLogoutRedirectUris in the configuration or post_logout_redirect_uris at registration.',
       user,
     })
     return
