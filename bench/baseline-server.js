@@ -5,7 +5,9 @@
 // JWT with jose carrying the same claims as passport's access tokens, and insert one row into
 // SQLite (better-sqlite3, WAL) with the same table and indexes as passport's schema.
 // It also serves the bare bearer-verification baseline: GET /oauth/userinfo and
-// POST /oauth/introspect with one jose.jwtVerify each, and GET /healthz (SELECT 1).
+// POST /oauth/introspect with one jose.jwtVerify each (userinfo with `Authorization: DPoP` also
+// makes bare DPoP proof checks, bench/lib/dpop.js), GET /oauth/userinfo-recorded (the same plus
+// the token's row looked up by jti, as a recording authority must), and GET /healthz (SELECT 1).
 //
 //   node bench/baseline-server.js --key-dir D --database F [--issuer URL]
 //        [--client-id bench --client-secret bench-secret-123] [--port 0]
@@ -17,7 +19,9 @@ import {join} from 'node:path'
 import {parseArgs} from 'node:util'
 
 import Database from 'better-sqlite3'
-import {SignJWT, jwtVerify} from 'jose'
+import {EmbeddedJWK, SignJWT, calculateJwkThumbprint, jwtVerify} from 'jose'
+
+import {bareDpopCheck} from './lib/dpop.js'
 
 const {values: opts} = parseArgs({
   options: {
@@ -56,6 +60,7 @@ db.exec(`
 const insert = db.prepare(`INSERT INTO oauth_access_tokens (id, client_id, user_id, name, scopes, audience, grant_type, family_id, revoked_at, created_at, expires_at)
   VALUES (?, ?, NULL, NULL, ?, ?, 'client_credentials', NULL, NULL, ?, ?)`)
 const ping = db.prepare('SELECT 1')
+const recorded = db.prepare('SELECT client_id, revoked_at, expires_at FROM oauth_access_tokens WHERE id = ?')
 
 // UUIDv7 like passport's ids (time-ordered primary keys append to the index).
 let lastMs = 0
@@ -141,11 +146,32 @@ async function verify(token) {
   return payload
 }
 
+const dpop = bareDpopCheck({jwtVerify, EmbeddedJWK, calculateJwkThumbprint})
+
 async function userinfo(req, res) {
+  const header = req.headers.authorization
+  const scheme = header?.startsWith('Bearer ') ? 'bearer' : header?.startsWith('DPoP ') ? 'dpop' : undefined
+  if (!scheme) return send(res, 401, {error: 'invalid_token'}, {'www-authenticate': 'Bearer'})
+  try {
+    const token = header.slice(scheme === 'dpop' ? 5 : 7)
+    const claims = await verify(token)
+    // A DPoP-bound token with its proof (RFC 9449 §7): the bare checks of bench/lib/dpop.js.
+    if (scheme === 'dpop') await dpop(req.headers.dpop, {method: 'GET', url: `${issuer}/oauth/userinfo`, token, jkt: claims.cnf?.jkt})
+    else if (claims.cnf !== undefined) throw new Error('a bound token sent as Bearer')
+    send(res, 200, {sub: claims.sub})
+  } catch {
+    send(res, 401, {error: 'invalid_token'}, {'www-authenticate': 'Bearer error="invalid_token"'})
+  }
+}
+
+/** userinfo plus the revocation lookup a recording authority makes: the token's row by its jti. */
+async function userinfoRecorded(req, res) {
   const header = req.headers.authorization
   if (!header?.startsWith('Bearer ')) return send(res, 401, {error: 'invalid_token'}, {'www-authenticate': 'Bearer'})
   try {
     const claims = await verify(header.slice(7))
+    const row = recorded.get(claims.jti)
+    if (!row || row.revoked_at !== null || row.client_id !== claims.client_id || row.expires_at <= Date.now()) throw new Error('not recorded')
     send(res, 200, {sub: claims.sub})
   } catch {
     send(res, 401, {error: 'invalid_token'}, {'www-authenticate': 'Bearer error="invalid_token"'})
@@ -168,6 +194,7 @@ const server = createServer((req, res) => {
   let handler
   if (req.method === 'POST' && url === '/oauth/token') handler = token
   else if (req.method === 'GET' && url === '/oauth/userinfo') handler = userinfo
+  else if (req.method === 'GET' && url === '/oauth/userinfo-recorded') handler = userinfoRecorded
   else if (req.method === 'POST' && url === '/oauth/introspect') handler = introspect
   else if (req.method === 'GET' && url === '/healthz') handler = async () => send(res, 200, {ok: ping.get() !== undefined})
   else return send(res, 404, {error: 'not_found'})

@@ -399,61 +399,160 @@ async function tokenRows(defs, into, {rounds: roundCount = ROUNDS} = {}) {
 
 // ---- 2. bearer verification and introspection ----------------------------------------------
 
+/**
+ * Bearer verification (SPEC §9: `verifyAccessToken`, `requireBearer` and `/userinfo` at least
+ * 0.9× a bare `jose.jwtVerify` against a local key set, DPoP proof checks included when present).
+ * Over HTTP, at 50 connections, in interleaved rounds: passport's `/userinfo` against the
+ * baseline server's bare `jwtVerify` `/oauth/userinfo`; `requireBearer` in a `node:http` server
+ * against the same server calling bare `jwtVerify` (bench/bearer-server.js); each with a Bearer
+ * token and with a DPoP-bound token and a fresh proof per request (the bare side then makes the
+ * DPoP checks a jose user would: bench/lib/dpop.js). In process: `verifyAccessToken` against bare
+ * `jwtVerify` (bench/bearer-inproc.js). Introspection is measured too (no target).
+ */
 async function benchBearer(privateKeyPem) {
   const connections = 50
+  const {createPrivateKey, createPublicKey} = await import('node:crypto')
+  const {calculateJwkThumbprint} = await import('jose')
+  const privateKey = createPrivateKey(privateKeyPem)
+  const resource = 'http://resource.bench.test/api'
+  const jwk = {...createPublicKey(privateKey).export({format: 'jwk'}), alg: 'RS256', use: 'sig'}
+  jwk.kid = await calculateJwkThumbprint(jwk)
+  const jwksFile = join(work, 'bearer-jwks.json')
+  writeFileSync(jwksFile, JSON.stringify({keys: [jwk]}))
+  const sign = (claims, {kid, audience, subject = 'alice'}) => {
+    const now = Math.floor(Date.now() / 1000)
+    return new SignJWT(claims)
+      .setProtectedHeader({alg: 'RS256', typ: 'at+jwt', kid})
+      .setIssuer(ISSUER)
+      .setSubject(subject)
+      .setAudience(audience)
+      .setJti(crypto.randomUUID())
+      .setIssuedAt(now)
+      .setExpirationTime(now + 3600)
+      .sign(privateKey)
+  }
+  const userClaims = {client_id: CLIENT.id, scope: 'openid read', scopes: ['openid', 'read']}
+  const proof = (url) => proofSource({method: 'GET', url})
+
   const passportDb = await passportDatabase('bearer-passport.sqlite')
-  const rows = [
-    ['passport', servers.passport(passportDb)],
-    ['baseline', servers.baseline(await passportDatabase('bearer-baseline.sqlite'))],
-  ]
-  for (const [name, def] of rows) {
-    log(`bearer: ${def.label}`)
-    const row = {name, label: def.label, runs: {}}
-    results.bearer.push(row)
+  const defs = {
+    passport: servers.passport(passportDb),
+    baseline: servers.baseline(await passportDatabase('bearer-baseline.sqlite')),
+    guard: {label: 'requireBearer server', start: () => startServer(NODE, [join(ROOT, 'bench', 'bearer-server.js'), '--mode', 'guard', '--jwks', jwksFile, '--issuer', ISSUER, '--resource', resource], {cwd: work})},
+    bare: {label: 'bare jwtVerify server', start: () => startServer(NODE, [join(ROOT, 'bench', 'bearer-server.js'), '--mode', 'bare', '--jwks', jwksFile, '--issuer', ISSUER, '--resource', resource], {cwd: work})},
+  }
+  const mintPassport = (extra) => {
+    const minted = run(NODE, [BIN, 'token', '--user', 'alice', '--json', ...extra, ...passportFlags(passportDb)], {cwd: work, timeoutMs: 30_000})
     let token
-    if (name === 'passport') {
-      let minted = run(NODE, [BIN, 'token', '--user', 'alice', '--scope', 'openid', '--json', ...passportFlags(passportDb)], {cwd: work, timeoutMs: 30_000})
-      if (minted.code !== 0) minted = run(NODE, [BIN, 'token', '--user', 'alice', '--json', ...passportFlags(passportDb)], {cwd: work, timeoutMs: 30_000})
-      try {
-        token = JSON.parse(minted.stdout).access_token
-      } catch {
-        row.unavailable = `${NA} (passport token: ${firstLine(minted.stderr || minted.stdout) || `exit ${minted.code}`})`
+    try {
+      token = JSON.parse(minted.stdout).access_token
+    } catch {
+      // reported below
+    }
+    if (typeof token !== 'string') throw new Error(`passport token: ${firstLine(minted.stderr || minted.stdout) || `exit ${minted.code}`}`)
+    return token
+  }
+  const userinfoUrl = `${ISSUER}/oauth/userinfo`
+  /** A token the baseline issued (so its row is recorded there). */
+  const baselineToken = async (server) => {
+    const issued = await probe(`http://127.0.0.1:${server.info.port}/oauth/token`, {method: 'POST', headers: {authorization: BASIC, 'content-type': FORM}, body: TOKEN_BODY})
+    if (!issued.json?.access_token) throw new Error(`baseline token: ${issued.status}`)
+    return issued.json.access_token
+  }
+  // name, server, what it is, request (path, headers, proofs); `pair` names the row it is compared with.
+  const entries = [
+    {name: 'userinfo', server: 'passport', label: 'passport /userinfo', token: () => mintPassport(['--scope', 'openid'])},
+    {name: 'userinfo-bare', server: 'baseline', label: 'bare jwtVerify /userinfo', token: () => sign(userClaims, {kid: 'baseline', audience: CLIENT.id})},
+    // Not a target: the bare server plus the revocation lookup /userinfo makes (the token's row by jti).
+    {name: 'userinfo-recorded-bare', server: 'baseline', label: 'bare jwtVerify + SQLite lookup', path: '/oauth/userinfo-recorded', token: (p, server) => baselineToken(server)},
+    {name: 'userinfo-dpop', server: 'passport', label: 'passport /userinfo, DPoP', proofs: proof(userinfoUrl), token: (p) => mintPassport(['--scope', 'openid', '--dpop-jkt', p.jkt])},
+    {name: 'userinfo-dpop-bare', server: 'baseline', label: 'bare jwtVerify /userinfo, DPoP', proofs: proof(userinfoUrl), token: (p) => sign({...userClaims, cnf: {jkt: p.jkt}}, {kid: 'baseline', audience: CLIENT.id})},
+    {name: 'requireBearer', server: 'guard', label: 'requireBearer', token: () => sign(userClaims, {kid: jwk.kid, audience: resource})},
+    {name: 'requireBearer-bare', server: 'bare', label: 'bare jwtVerify (same server)', token: () => sign(userClaims, {kid: jwk.kid, audience: resource})},
+    {name: 'requireBearer-dpop', server: 'guard', label: 'requireBearer, DPoP', proofs: proof(resource), token: (p) => sign({...userClaims, cnf: {jkt: p.jkt}}, {kid: jwk.kid, audience: resource})},
+    {name: 'requireBearer-dpop-bare', server: 'bare', label: 'bare jwtVerify + DPoP checks', proofs: proof(resource), token: (p) => sign({...userClaims, cnf: {jkt: p.jkt}}, {kid: jwk.kid, audience: resource})},
+    {name: 'introspect', server: 'passport', label: 'passport /introspect', introspect: true, token: () => mintPassport(['--client', CLIENT.id, '--scope', 'read'])},
+    {name: 'introspect-bare', server: 'baseline', label: 'bare jwtVerify /introspect', introspect: true, token: () => sign(userClaims, {kid: 'baseline', audience: CLIENT.id})},
+  ]
+  const started = new Map()
+  const live = []
+  try {
+    for (const [key, def] of Object.entries(defs)) {
+      log(`bearer: starting ${def.label}`)
+      const {server, error} = await tryStart(def)
+      started.set(key, server ?? {error})
+    }
+    for (const entry of entries) {
+      const row = {name: entry.name, label: entry.label, runs: []}
+      results.bearer.push(row)
+      const server = started.get(entry.server)
+      if (server.error) {
+        row.unavailable = entry.server === 'passport' ? `${NA} (${server.error})` : server.error
         continue
       }
-    } else {
-      const now = Math.floor(Date.now() / 1000)
-      const {createPrivateKey} = await import('node:crypto')
-      token = await new SignJWT({client_id: CLIENT.id, scope: 'openid read', scopes: ['openid', 'read']})
-        .setProtectedHeader({alg: 'RS256', typ: 'at+jwt', kid: 'baseline'})
-        .setIssuer(ISSUER)
-        .setSubject('alice')
-        .setAudience(CLIENT.id)
-        .setJti(crypto.randomUUID())
-        .setIssuedAt(now)
-        .setExpirationTime(now + 3600)
-        .sign(createPrivateKey(privateKeyPem))
+      let token
+      try {
+        token = await entry.token(entry.proofs, server)
+      } catch (error) {
+        row.unavailable = `${NA} (${error.message})`
+        continue
+      }
+      const dpop = entry.proofs !== undefined
+      if (dpop) entry.proofs.accessToken = token
+      const request = entry.introspect
+        ? {path: '/oauth/introspect', method: 'POST', headers: {authorization: BASIC, 'content-type': FORM}, body: `token=${encodeURIComponent(token)}`}
+        : {path: entry.path ?? (entry.server === 'guard' || entry.server === 'bare' ? new URL(resource).pathname : '/oauth/userinfo'), method: 'GET', headers: {authorization: `${dpop ? 'DPoP' : 'Bearer'} ${token}`}}
+      const headers = {...request.headers}
+      if (dpop) {
+        entry.proofs.fill(1)
+        headers.dpop = entry.proofs.take()
+      }
+      const first = await probe(`http://127.0.0.1:${server.info.port}${request.path}`, {method: request.method, headers, body: request.body})
+      row.first = `${first.status} ${first.text.slice(0, 120)}`
+      if (first.status !== 200 || (entry.introspect && first.json?.active !== true)) {
+        row.unavailable = `first request: ${row.first}`
+        continue
+      }
+      live.push({entry, row, server, request, variant: {}})
     }
-    const {server, error} = await tryStart(def)
-    if (!server) {
-      row.unavailable = name === 'passport' ? `${NA} (${error})` : error
-      continue
+    const bearerLoad = (l, duration) => {
+      const {entry, server, request, variant} = l
+      if (entry.proofs) entry.proofs.fill(Math.ceil(Math.max(variant.best ?? 8000, 1000) * 1.3 * duration) + 1000)
+      const before = entry.proofs?.madeInRun ?? 0
+      return load(server, {...request, connections, duration, ...(entry.proofs ? {setupRequest: entry.proofs.setupRequest} : {})}).then((r) => {
+        variant.best = Math.max(variant.best ?? 0, r.req_per_s)
+        if (entry.proofs) {
+          r.proofs_made_in_run = entry.proofs.madeInRun - before
+          entry.proofs.fill(0)
+        }
+        return r
+      })
     }
-    try {
-      const base = `http://127.0.0.1:${server.info.port}`
-      const userinfoInit = {headers: {authorization: `Bearer ${token}`}}
-      const introspectInit = {method: 'POST', headers: {authorization: BASIC, 'content-type': FORM}, body: `token=${encodeURIComponent(token)}`}
-      const u = await probe(`${base}/oauth/userinfo`, userinfoInit)
-      const i = await probe(`${base}/oauth/introspect`, introspectInit)
-      row.userinfo_first = `${u.status} ${u.text.slice(0, 120)}`
-      row.introspect_first = `${i.status} ${i.text.slice(0, 120)}`
-      await load(server, {path: '/oauth/userinfo', ...userinfoInit, connections: 10, duration: Math.min(2, DURATION)})
-      row.runs.userinfo = await load(server, {path: '/oauth/userinfo', ...userinfoInit, connections})
-      row.runs.introspect = await load(server, {path: '/oauth/introspect', ...introspectInit, connections})
-    } catch (error_) {
-      row.unavailable = `error: ${error_.message}`
-    } finally {
-      await stop(server.child)
+    for (const l of live) await bearerLoad(l, Math.min(2, DURATION)) // warm-up, not recorded
+    const roundSeconds = Math.max(1, Math.round(DURATION / ROUNDS))
+    const rounds = new Map(live.map((l) => [l, []]))
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const l of round % 2 === 0 ? live : [...live].reverse()) {
+        log(`bearer: ${l.row.label}, round ${round + 1}/${ROUNDS}`)
+        try {
+          rounds.get(l).push(await bearerLoad(l, roundSeconds))
+        } catch (error) {
+          l.row.unavailable = `error: ${error.message}`
+        }
+      }
     }
+    for (const l of live) if (rounds.get(l).length) l.row.runs.push(combine(rounds.get(l)))
+  } finally {
+    for (const server of started.values()) if (server.child) await stop(server.child)
+  }
+
+  // In process: verifyAccessToken against bare jwtVerify (a child process, so nothing else runs there).
+  log('bearer: verifyAccessToken in process')
+  const inproc = run(NODE, [join(ROOT, 'bench', 'bearer-inproc.js'), '--key', join(keyDir, 'oauth-private.key'), '--issuer', ISSUER, '--resource', resource, '--seconds', String(Math.max(2, Math.round(DURATION / ROUNDS / 2))), '--rounds', String(Math.max(2, ROUNDS))], {cwd: work, timeoutMs: 600_000})
+  try {
+    results.bearer_inproc = JSON.parse(inproc.stdout).rows
+  } catch {
+    results.bearer_inproc = {unavailable: `${NA} (bearer-inproc.js: ${firstLine(inproc.stderr || inproc.stdout) || `exit ${inproc.code}`})`}
   }
 }
 
@@ -778,11 +877,32 @@ function computeTargets() {
       target(`token ${c} conn: DPoP ÷ without (${what} key) ≥ 0.8`, r, r >= 0.8, run ? `${run.req_per_s} vs ${tokenRun(plain, c)?.req_per_s} req/s; ${run.proofs_made_in_run ?? 0} proofs signed during the runs` : undefined)
     }
   }
-  for (const kind of ['userinfo', 'introspect']) {
-    const p = results.bearer.find((r) => r.name === 'passport')?.runs[kind]?.req_per_s
-    const b = results.bearer.find((r) => r.name === 'baseline')?.runs[kind]?.req_per_s
-    results.bearer_ratios ??= {}
-    results.bearer_ratios[kind] = ratio(p, b)
+  if (SECTIONS.has('bearer')) {
+    const bearer = (name) => results.bearer.find((r) => r.name === name)?.runs[0]
+    for (const [name, what] of [
+      ['userinfo', '/userinfo'],
+      ['userinfo-dpop', '/userinfo with DPoP'],
+      ['requireBearer', 'requireBearer'],
+      ['requireBearer-dpop', 'requireBearer with DPoP'],
+    ]) {
+      const p = bearer(name)
+      const b = bearer(`${name}-bare`)
+      const r = ratio(p?.req_per_s, b?.req_per_s)
+      target(`bearer: ${what} ÷ bare jwtVerify ≥ 0.9`, r, r >= 0.9, p && b ? `${p.req_per_s} vs ${b.req_per_s} req/s; server CPU per request bare ÷ passport ${ratio(b.cpu_ms_per_req, p.cpu_ms_per_req)}×` : undefined)
+    }
+    const inproc = Array.isArray(results.bearer_inproc) ? results.bearer_inproc : []
+    for (const [pair, what] of [
+      ['bearer', 'verifyAccessToken'],
+      ['dpop', 'verifyAccessToken with DPoP'],
+    ]) {
+      const [p, b] = inproc.filter((row) => row.pair === pair)
+      const r = ratio(p?.ops_per_s, b?.ops_per_s)
+      target(`bearer: ${what} ÷ bare jwtVerify ≥ 0.9 (in process)`, r, r >= 0.9, p && b ? `${p.ops_per_s} vs ${b.ops_per_s} verifications/s; CPU per verification ${p.cpu_us_per_op} vs ${b.cpu_us_per_op} µs` : results.bearer_inproc?.unavailable)
+    }
+    results.bearer_ratios = {
+      introspect: ratio(bearer('introspect')?.req_per_s, bearer('introspect-bare')?.req_per_s),
+      userinfo_vs_bare_with_lookup: ratio(bearer('userinfo')?.req_per_s, bearer('userinfo-recorded-bare')?.req_per_s),
+    }
   }
   const cold = (name) => results.cold.find((r) => r.name === name)?.median_ms
   const tokenMs = cold('passport token --user a')
@@ -861,19 +981,24 @@ function printTokens(line) {
 
 /** Section 2 of the table: bearer verification. */
 function printBearer(line) {
-  line('2. Bearer verification and introspection (50 connections)')
-  line(`   ${pad('server', 34)} ${pad('endpoint', 11)} ${pad('req/s', 7, true)} ${pad('p50 ms', 7, true)} ${pad('p99 ms', 7, true)} ${pad('CPU ms/req', 10, true)} ${pad('RSS MB', 7, true)} ${pad('non-2xx', 8, true)}`)
+  line(`2. Bearer verification, 50 connections, ${ROUNDS} interleaved rounds (each passport row is followed by what it is compared with)`)
+  line(`   ${pad('row', 34)} ${pad('req/s', 7, true)} ${pad('p50 ms', 7, true)} ${pad('p99 ms', 7, true)} ${pad('CPU ms/req', 10, true)} ${pad('RSS MB', 7, true)} ${pad('non-2xx', 8, true)}`)
   for (const row of results.bearer) {
-    const label = row.name === 'baseline' ? 'baseline (bare jose.jwtVerify)' : row.label
     if (row.unavailable) {
-      line(`   ${pad(label, 34)} ${row.unavailable}`)
+      line(`   ${pad(row.label, 34)} ${row.unavailable}`)
       continue
     }
-    for (const [kind, r] of Object.entries(row.runs)) {
-      line(`   ${pad(label, 34)} ${pad(kind, 11)} ${pad(r.req_per_s, 7, true)} ${pad(r.p50_ms, 7, true)} ${pad(r.p99_ms, 7, true)} ${pad(r.cpu_ms_per_req, 10, true)} ${pad(r.rss_peak_mb, 7, true)} ${pad(r.non_2xx + r.errors + r.timeouts, 8, true)}`)
+    for (const r of row.runs) {
+      line(`   ${pad(row.label, 34)} ${pad(r.req_per_s, 7, true)} ${pad(r.p50_ms, 7, true)} ${pad(r.p99_ms, 7, true)} ${pad(r.cpu_ms_per_req, 10, true)} ${pad(r.rss_peak_mb, 7, true)} ${pad(r.non_2xx + r.errors + r.timeouts, 8, true)}`)
     }
   }
-  if (results.bearer_ratios) line(`   passport ÷ baseline: userinfo ${results.bearer_ratios.userinfo ?? '—'}, introspect ${results.bearer_ratios.introspect ?? '—'}`)
+  if (results.bearer_ratios) {
+    line(`   not targets: passport /userinfo ÷ bare jwtVerify + SQLite lookup ${results.bearer_ratios.userinfo_vs_bare_with_lookup ?? '—'}; passport /introspect ÷ bare jwtVerify /introspect ${results.bearer_ratios.introspect ?? '—'}`)
+  }
+  const inproc = results.bearer_inproc
+  if (Array.isArray(inproc)) {
+    line(`   in process, 10 verifications in flight: ${inproc.map((r) => `${r.name} ${r.ops_per_s}/s (${r.cpu_us_per_op} µs CPU)`).join('; ')}`)
+  } else if (inproc?.unavailable) line(`   in process: ${inproc.unavailable}`)
   line()
 }
 

@@ -186,13 +186,35 @@ function remoteKeySet(url: URL): JWTVerifyGetKey {
   return set
 }
 
+/**
+ * Local key sets by their JSON text, shared by every call and guard given the same JWK Set: jose
+ * imports a set's keys once per set it makes, so `verifyAccessToken(token, {issuer, jwks})`
+ * called with a JWK Set made a new set and imported the key again on every call (~3× the
+ * verification itself). The same text makes the same set (jose copies the JWK Set it is given),
+ * so a reused one verifies exactly as a new one would. Bounded: the oldest set goes first.
+ */
+const localKeySets = new Map<string, JWTVerifyGetKey>()
+const LOCAL_KEY_SETS_LIMIT = 16
+
+function localKeySet(jwks: JSONWebKeySet): JWTVerifyGetKey {
+  const id = JSON.stringify(jwks)
+  if (typeof id !== 'string') return createLocalJWKSet(jwks)
+  let set = localKeySets.get(id)
+  if (!set) {
+    set = createLocalJWKSet(jwks)
+    if (localKeySets.size >= LOCAL_KEY_SETS_LIMIT) localKeySets.delete(localKeySets.keys().next().value!)
+    localKeySets.set(id, set)
+  }
+  return set
+}
+
 function keyResolver(options: VerifyAccessTokenOptions, who: string): JWTVerifyGetKey | KeyObject {
   const jwks = options.jwks
   if (typeof jwks === 'function') return jwks
   if (typeof jwks === 'string' || jwks instanceof URL) return remoteKeySet(jwksUrl(jwks, who))
   if (jwks) {
     try {
-      return createLocalJWKSet(jwks)
+      return localKeySet(jwks)
     } catch {
       throw new InvalidInputError(`${who}: jwks is not a JWK Set (an object with a "keys" array), a key resolver function, or the http(s) URL of a JWKS.`)
     }
