@@ -8,6 +8,7 @@ import {syncConfigClients} from './clients.js'
 import {KEY_META_FILE, type KeyLocation, loadKeys, PRIVATE_KEY_FILE, PUBLIC_KEY_FILE, RETIRED_KEYS_FILE, type SigningKeys} from './keys.js'
 import {publishedKeysWindow} from './keys/rotation.js'
 import {withStoredResources} from './stored-resources.js'
+import {ASSERTION_REPLAY_LIMITS, DPOP_REPLAY_LIMITS, ReplayCache, type ReplayLimits} from './replay-cache.js'
 import {Store} from '../store/index.js'
 
 export const DEFAULT_DATABASE = 'storage/passport.sqlite'
@@ -25,6 +26,8 @@ export interface AuthorityOptions {
   issuer?: string
   /** The clock every expiry and timestamp reads; default real time. */
   clock?: Clock
+  /** Bounds of the replay caches (default {@link DPOP_REPLAY_LIMITS}, {@link ASSERTION_REPLAY_LIMITS}); small ones for tests. */
+  replayLimits?: {dpop?: ReplayLimits; assertions?: ReplayLimits}
 }
 
 /**
@@ -40,6 +43,10 @@ export class Authority {
   /** Claims added at sign-in, by token family (in memory). */
   readonly loginClaims = new LoginClaims()
   issuer: string
+  /** DPoP proof jtis seen by the token and PAR endpoints, /userinfo and this authority's guards. */
+  readonly dpopReplay: ReplayCache
+  /** private_key_jwt assertion jtis seen (SPEC §10.6: a replay is invalid_client). */
+  readonly assertionReplay: ReplayCache
   /** Clients deleted on opening because they left the configuration file (see syncConfigClients). */
   removedConfigClients: string[] = []
   private keys: Promise<SigningKeys> | undefined
@@ -56,6 +63,8 @@ export class Authority {
     this.keyLocation = options.keys
     this.clock = options.clock ?? new OffsetClock()
     this.issuer = options.issuer ?? options.config.issuer ?? DEFAULT_ISSUER
+    this.dpopReplay = new ReplayCache(options.replayLimits?.dpop ?? DPOP_REPLAY_LIMITS, 'evict')
+    this.assertionReplay = new ReplayCache(options.replayLimits?.assertions ?? ASSERTION_REPLAY_LIMITS, 'refuse')
   }
 
   /** Opens the database (creating and migrating it) and upserts the configured clients. */

@@ -3,6 +3,7 @@ import {createHash, randomBytes} from 'node:crypto'
 import {calculateJwkThumbprint, compactVerify, decodeProtectedHeader, importJWK, type JWK} from 'jose'
 
 import {InvalidTokenError, OAuthError} from '../errors.js'
+import {DPOP_REPLAY_LIMITS, ReplayCache} from './replay-cache.js'
 
 /**
  * DPoP (RFC 9449): proofs of possession of a client's key, and the tokens bound to it. The checks
@@ -49,51 +50,6 @@ export function checkDpopJkt(value: string | undefined): string | undefined {
 }
 
 /**
- * Proof `jti`s seen while they could still be accepted, bounded in memory and time: an entry
- * lives until its proof's `iat` window has passed (at most two minutes), and at most `limit`
- * live entries are kept. When that many proofs arrived within the window, new ones are refused
- * (503, retry shortly) rather than older ones forgotten, which would let them be replayed.
- */
-export class DpopReplayCache {
-  private readonly seen = new Map<string, number>()
-  private lastSweep = 0
-
-  constructor(readonly limit = 100_000) {}
-
-  get size(): number {
-    return this.seen.size
-  }
-
-  /** Records a proof; false when its key was already recorded (a replay). Synchronous: one winner among concurrent uses. */
-  use(key: string, expiresAt: number, now: number): boolean {
-    this.dropExpiredHead(now)
-    const known = this.seen.get(key)
-    if (known !== undefined && known > now) return false
-    if (this.seen.size >= this.limit) {
-      // A full sweep at most once a second: a flood cannot make every request walk the map.
-      if (now - this.lastSweep >= 1000) {
-        this.lastSweep = now
-        for (const [entry, expiry] of this.seen) if (expiry <= now) this.seen.delete(entry)
-      }
-      if (this.seen.size >= this.limit) {
-        throw new OAuthError('temporarily_unavailable', 'Too many DPoP proofs arrived in the last two minutes for the replay check to remember; retry shortly.', 503, {'Retry-After': '5'})
-      }
-    }
-    this.seen.delete(key)
-    this.seen.set(key, expiresAt)
-    return true
-  }
-
-  /** Entries are mostly inserted in expiry order: dropping expired ones from the front is cheap. */
-  private dropExpiredHead(now: number): void {
-    for (const [entry, expiry] of this.seen) {
-      if (expiry > now) return
-      this.seen.delete(entry)
-    }
-  }
-}
-
-/**
  * Server-provided nonces (RFC 9449 §8, `serve --dpop-nonce`): a random value that changes every
  * `lifetime`; the current and the previous one are accepted.
  */
@@ -130,7 +86,9 @@ export interface DpopExpectations {
   jkt?: string
   /** Server time, Unix ms. */
   now: number
-  replay: DpopReplayCache
+  /** Where the proof's `jti` is remembered, and the client it is counted against (see replay-cache.ts). */
+  replay: ReplayCache
+  client: string
   /** When set, the proof must carry one of these nonces (`use_dpop_nonce` otherwise). */
   nonces?: DpopNonces
 }
@@ -214,7 +172,7 @@ export async function verifyDpopProof(header: string | string[] | undefined, exp
   }
   // Remembered until the proof's iat window has passed: after that it is refused anyway.
   const expiresAt = Math.max(iat * 1000, expected.now) + DPOP_IAT_WINDOW_SECONDS * 1000
-  if (!expected.replay.use(`${jkt}:${jti}`, expiresAt, expected.now)) {
+  if (!expected.replay.use(expected.client, `${jkt}:${jti}`, expiresAt, expected.now).accepted) {
     throw invalidDpopProof('The DPoP proof was already used (its jti was seen before); make a new proof for every request.')
   }
   return {jkt, jti, iat, jwk: jwk as JWK}
@@ -276,14 +234,8 @@ function describe(value: unknown): string {
   return text.length > 80 ? `${text.slice(0, 80)}...` : text
 }
 
-/** One replay cache per authority (its token endpoint, /userinfo and guards share it), or per other owner. */
-const replayCaches = new WeakMap<object, DpopReplayCache>()
-
-export function replayCacheOf(owner: object): DpopReplayCache {
-  let cache = replayCaches.get(owner)
-  if (!cache) replayCaches.set(owner, (cache = new DpopReplayCache()))
-  return cache
-}
+/** The replay cache of verifications without an authority (`requireBearer` with a JWKS URL): one per process. */
+export const processDpopReplay = new ReplayCache(DPOP_REPLAY_LIMITS, 'evict')
 
 /**
  * A DPoP failure at a resource (RFC 9449 §7.1): answered 401 with a `DPoP` challenge. `error` is
@@ -317,7 +269,9 @@ export async function checkTokenBinding(
   jkt: string | undefined,
   presentation: DpopPresentation | undefined,
   now: number,
-  replay: DpopReplayCache,
+  replay: ReplayCache,
+  /** The token's `client_id`: the proof's jti counts against that client's share. */
+  client: string,
 ): Promise<void> {
   if (presentation === undefined) {
     if (jkt !== undefined) throw new DpopTokenError('invalid_token', 'The token is DPoP-bound (cnf.jkt): send it with Authorization: DPoP and a DPoP proof made with its key.')
@@ -325,7 +279,7 @@ export async function checkTokenBinding(
   }
   if (jkt === undefined) throw new DpopTokenError('invalid_token', 'The token is not DPoP-bound (it has no cnf.jkt): send it with Authorization: Bearer.')
   try {
-    await verifyDpopProof(presentation.proof, {method: presentation.method, url: presentation.url, accessToken: token, jkt, now, replay})
+    await verifyDpopProof(presentation.proof, {method: presentation.method, url: presentation.url, accessToken: token, jkt, now, replay, client})
   } catch (error) {
     if (error instanceof OAuthError) throw new DpopTokenError('invalid_dpop_proof', error.message)
     throw error

@@ -3,7 +3,7 @@ import type {KeyObject} from 'node:crypto'
 import {createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, type JSONWebKeySet, jwtVerify, type JWTPayload, type JWTVerifyGetKey} from 'jose'
 
 import type {Authority} from './authority.js'
-import {checkTokenBinding, type DpopPresentation, replayCacheOf, tokenJkt} from './dpop.js'
+import {checkTokenBinding, type DpopPresentation, processDpopReplay, tokenJkt} from './dpop.js'
 import {InsufficientScopeError, InvalidInputError, InvalidTokenError, type InvalidTokenReason} from '../errors.js'
 import {publishedKeyResolver, type PublicKeyEntry, SIGNING_ALGORITHMS, type SigningKeys} from './keys.js'
 import {tokenCan} from './scopes.js'
@@ -99,7 +99,7 @@ export function prepareVerification(options: VerifyAccessTokenOptions, who: stri
   const audience = checked.audience ?? checked.resource
   const required = checked.scopes ?? []
   // Proof jtis are remembered per authority, else once per process (keys include the proof's key).
-  const replay = replayCacheOf(authority ?? replayCacheOf)
+  const replay = authority ? authority.dpopReplay : processDpopReplay
   // Built once, not per request: the accepted algorithms and the claims every token must carry.
   const algorithms = [...SIGNING_ALGORITHMS]
   const requiredClaims = ['sub', 'jti', 'exp', 'iat', 'client_id']
@@ -148,7 +148,7 @@ export function prepareVerification(options: VerifyAccessTokenOptions, who: stri
     }
     const jkt = tokenJkt(claims)
     // A plain bearer token sent as Bearer has no binding to check: no extra await on that path.
-    if (!checked.ignoreDpopBinding && (jkt !== undefined || dpop !== undefined)) await checkTokenBinding(token, jkt, dpop, now ?? Date.now(), replay)
+    if (!checked.ignoreDpopBinding && (jkt !== undefined || dpop !== undefined)) await checkTokenBinding(token, jkt, dpop, now ?? Date.now(), replay, claims.client_id)
     if (jkt !== undefined) result.jkt = jkt
     const needed = extraScopes && extraScopes.length > 0 ? [...new Set([...required, ...extraScopes])] : required
     const missing = needed.filter((scope) => !tokenCan(scopes, scope))

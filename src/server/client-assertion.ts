@@ -1,6 +1,7 @@
 import {createLocalJWKSet, decodeJwt, decodeProtectedHeader, errors as joseErrors, type JSONWebKeySet, jwtVerify, type JWTVerifyGetKey} from 'jose'
 
 import {jwksUriProblem} from '../core/client-keys.js'
+import type {ReplayCache} from '../core/replay-cache.js'
 import {OAuthError} from '../errors.js'
 import type {ClientRow} from '../store/clients.js'
 
@@ -29,7 +30,8 @@ export interface AssertionContext {
   audiences: readonly string[]
   /** Now, Unix ms (the authority's clock). */
   now: number
-  replay: ReplayStore
+  /** Where jtis are remembered, counted per client (a full client is refused: see replay-cache.ts). */
+  replay: ReplayCache
 }
 
 /** What an assertion claims before it is verified: only to find the client whose keys verify it. */
@@ -82,9 +84,16 @@ export async function verifyClientAssertion(client: KeyedClient, assertion: stri
   const exp = payload.exp!
   if (exp > nowS + MAX_LIFETIME_S + CLOCK_SKEW_S) throw fail(`exp is ${exp - nowS} seconds ahead; an assertion may live at most ${MAX_LIFETIME_S} seconds.`)
   if (typeof payload.jti !== 'string' || payload.jti === '') throw fail('the JWT has no jti.')
-  if (!context.replay.use(`${client.id}\u0000${payload.jti}`, (exp + CLOCK_SKEW_S) * 1000, context.now)) {
-    throw fail('this jti was already used; every assertion must carry a new jti (replay refused).')
-  }
+  const use = context.replay.use(client.id, `${client.id}\u0000${payload.jti}`, (exp + CLOCK_SKEW_S) * 1000, context.now)
+  if (use.accepted) return
+  if (use.replay) throw fail('this jti was already used; every assertion must carry a new jti (replay refused).')
+  const seconds = Math.max(1, Math.ceil(use.retryAfterMs / 1000))
+  throw new OAuthError(
+    'temporarily_unavailable',
+    `Client ${client.id} has ${use.held} client assertions still live (at most ${use.limit} per client; each jti is remembered until its exp): retry in ${seconds} s, or give assertions a shorter exp.`,
+    429,
+    {'Retry-After': String(seconds)},
+  )
 }
 
 function describe(error: unknown, clientId: string, audiences: readonly string[]): string {
@@ -226,34 +235,4 @@ async function readCapped(response: Response, uri: string): Promise<string> {
     chunks.push(chunk.value)
   }
   return Buffer.concat(chunks).toString('utf8')
-}
-
-/**
- * Assertion `jti`s seen, each kept until its assertion expires (at most ~10 minutes): a replay
- * within the lifetime is refused. Bounded: when full, expired entries go first; if every entry is
- * still live the assertion is refused (a replay must never slip through an eviction).
- */
-export class ReplayStore {
-  private readonly seen = new Map<string, number>()
-
-  constructor(private readonly limit = 100_000) {}
-
-  /** Records `key` until `expiresAt`; false when it is already there (a replay). */
-  use(key: string, expiresAt: number, now: number): boolean {
-    const until = this.seen.get(key)
-    if (until !== undefined && until > now) return false
-    if (this.seen.size >= this.limit) this.sweep(now)
-    if (this.seen.size >= this.limit) throw new OAuthError('temporarily_unavailable', `More than ${this.limit} client assertions are live; try again in a few minutes.`, 503)
-    this.seen.delete(key)
-    this.seen.set(key, expiresAt)
-    return true
-  }
-
-  get size(): number {
-    return this.seen.size
-  }
-
-  private sweep(now: number): void {
-    for (const [key, until] of this.seen) if (until <= now) this.seen.delete(key)
-  }
 }

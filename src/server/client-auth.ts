@@ -1,8 +1,7 @@
-import type {Authority} from '../core/authority.js'
 import {DEMO_CLIENT_ID, secretMatches} from '../core/clients.js'
 import {OAuthError, invalidRequest} from '../errors.js'
 import type {ClientRow} from '../store/clients.js'
-import {assertionClientId, JWT_BEARER_ASSERTION, type KeyedClient, ReplayStore, verifyClientAssertion} from './client-assertion.js'
+import {assertionClientId, JWT_BEARER_ASSERTION, type KeyedClient, verifyClientAssertion} from './client-assertion.js'
 import type {RequestContext} from './context.js'
 import type {Params} from './http.js'
 import {isLoopbackPeer} from './peer.js'
@@ -38,9 +37,6 @@ const NOBODY: ClientRow = {
   createdAt: 0,
   updatedAt: 0,
 }
-
-/** The jti replay store of each authority (SPEC §10.6: a replayed assertion is `invalid_client`). */
-const replays = new WeakMap<Authority, ReplayStore>()
 
 /** Does the client authenticate with signed assertions (registered keys, or that method named)? */
 export function usesPrivateKeyJwt(client: ClientRow): boolean {
@@ -123,10 +119,8 @@ async function authenticateByAssertion(
     throw invalidClient(`Client ${client.id} is registered for ${keyed.tokenEndpointAuthMethod}, not private_key_jwt.`)
   }
   const authority = ctx.authority
-  let replay = replays.get(authority)
-  if (!replay) replays.set(authority, (replay = new ReplayStore()))
   const audiences = [...new Set([authority.issuer, ctx.endpoint('/token'), ctx.endpoint('/par')])]
-  await verifyClientAssertion(keyed, assertion, {audiences, now: authority.clock.now(), replay})
+  await verifyClientAssertion(keyed, assertion, {audiences, now: authority.clock.now(), replay: authority.assertionReplay})
   return {client, method: 'private_key_jwt'}
 }
 

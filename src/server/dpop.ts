@@ -1,5 +1,5 @@
 import type {PassportConfig} from '../core/config.js'
-import {DpopNonces, invalidDpopProof, replayCacheOf, verifyDpopProof, type VerifiedDpopProof} from '../core/dpop.js'
+import {DpopNonces, invalidDpopProof, verifyDpopProof, type VerifiedDpopProof} from '../core/dpop.js'
 import type {ClientRow} from '../store/clients.js'
 import type {RequestContext, ServerOptions} from './context.js'
 
@@ -15,10 +15,11 @@ export function dpopNoncesOf(options: ServerOptions): DpopNonces | undefined {
 
 /**
  * The DPoP proof of a request to an authorization-server endpoint (token, PAR), verified against
- * that endpoint's URL; undefined when the request has no `DPoP` header. Throws
- * `invalid_dpop_proof` or `use_dpop_nonce`.
+ * that endpoint's URL; undefined when the request has no `DPoP` header. Its jti counts against
+ * the (authenticated) client's share of the replay cache. Throws `invalid_dpop_proof` or
+ * `use_dpop_nonce`.
  */
-export async function endpointDpopProof(ctx: RequestContext, path: string): Promise<VerifiedDpopProof | undefined> {
+export async function endpointDpopProof(ctx: RequestContext, path: string, client: Pick<ClientRow, 'id'>): Promise<VerifiedDpopProof | undefined> {
   const header = ctx.req.headers.dpop
   if (header === undefined) return undefined
   const nonces = dpopNoncesOf(ctx.options)
@@ -26,7 +27,8 @@ export async function endpointDpopProof(ctx: RequestContext, path: string): Prom
     method: ctx.req.method ?? 'POST',
     url: ctx.endpoint(path),
     now: ctx.authority.clock.now(),
-    replay: replayCacheOf(ctx.authority),
+    replay: ctx.authority.dpopReplay,
+    client: client.id,
     ...(nonces ? {nonces} : {}),
   })
 }

@@ -3,7 +3,8 @@ import {generateKeyPairSync, type KeyObject} from 'node:crypto'
 import {calculateJwkThumbprint, type JWK, SignJWT} from 'jose'
 import {describe, expect, it} from 'vitest'
 
-import {DpopReplayCache, verifyDpopProof} from '../../src/core/dpop.js'
+import {verifyDpopProof} from '../../src/core/dpop.js'
+import {DPOP_REPLAY_LIMITS, ReplayCache} from '../../src/core/replay-cache.js'
 
 // verifyDpopProof keeps imported proof keys (and their thumbprints) by the jwk header as sent:
 // a remembered key must change no outcome.
@@ -22,11 +23,11 @@ function proof(signer: KeyObject, jwk: JWK, claims: Record<string, unknown> = {}
   return new SignJWT({htm: 'POST', htu: URL_, iat: NOW / 1000, jti: `jti-${counter++}`, ...claims}).setProtectedHeader({typ: 'dpop+jwt', alg: 'ES256', jwk}).sign(signer)
 }
 
-const expected = (replay: DpopReplayCache) => ({method: 'POST', url: URL_, now: NOW, replay})
+const expected = (replay: ReplayCache) => ({method: 'POST', url: URL_, now: NOW, replay, client: 'c'})
 
 describe('DPoP proof keys remembered between proofs', () => {
   it('every proof made with one key verifies with its thumbprint; a replayed jti is still refused', async () => {
-    const replay = new DpopReplayCache()
+    const replay = new ReplayCache(DPOP_REPLAY_LIMITS, 'evict')
     const {privateKey, jwk} = pair()
     const jkt = await calculateJwkThumbprint(jwk, 'sha256')
     for (let i = 0; i < 3; i++) expect((await verifyDpopProof(await proof(privateKey, jwk), expected(replay))).jkt).toBe(jkt)
@@ -36,7 +37,7 @@ describe('DPoP proof keys remembered between proofs', () => {
   })
 
   it('a remembered jwk does not make a proof signed by another key verify', async () => {
-    const replay = new DpopReplayCache()
+    const replay = new ReplayCache(DPOP_REPLAY_LIMITS, 'evict')
     const {privateKey, jwk} = pair()
     await verifyDpopProof(await proof(privateKey, jwk), expected(replay))
     const other = pair()
@@ -47,7 +48,7 @@ describe('DPoP proof keys remembered between proofs', () => {
   })
 
   it('a jwk that is no public key is refused every time (a failed import is not remembered)', async () => {
-    const replay = new DpopReplayCache()
+    const replay = new ReplayCache(DPOP_REPLAY_LIMITS, 'evict')
     const {privateKey, jwk} = pair()
     const broken = {...jwk, x: 'AAAA'}
     for (let i = 0; i < 2; i++) {
@@ -59,7 +60,7 @@ describe('DPoP proof keys remembered between proofs', () => {
   })
 
   it('more keys than it remembers: each still verifies, the first one again after being forgotten', async () => {
-    const replay = new DpopReplayCache()
+    const replay = new ReplayCache(DPOP_REPLAY_LIMITS, 'evict')
     const keys = Array.from({length: 300}, pair)
     for (const {privateKey, jwk} of keys) {
       expect((await verifyDpopProof(await proof(privateKey, jwk), expected(replay))).jkt).toBe(await calculateJwkThumbprint(jwk, 'sha256'))

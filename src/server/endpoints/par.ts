@@ -12,7 +12,7 @@ import {NO_STORE, readParams, sendJson} from '../http.js'
 export async function handlePushedAuthorizationRequest(ctx: RequestContext): Promise<void> {
   const params = await readParams(ctx.req)
   const {client} = await authenticateClient(ctx, params)
-  const proof = await endpointDpopProof(ctx, '/par')
+  const proof = await endpointDpopProof(ctx, '/par', client)
   const response = pushAuthorizationRequest(ctx.authority.store, ctx.authority.config, client, params, params.strings(), ctx.authority.clock.now(), proof?.jkt)
   sendJson(ctx.res, 201, response, {...NO_STORE, ...dpopNonceHeader(ctx)})
 }

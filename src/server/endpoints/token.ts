@@ -15,7 +15,7 @@ export async function handleToken(ctx: RequestContext): Promise<void> {
   const {client} = await authenticateClient(ctx, params)
   noteRequest(ctx.req, {client: client.id, grant: grantType})
   assertGrantAllowed(client, grantType)
-  const dpop = await endpointDpopProof(ctx, '/token')
+  const dpop = await endpointDpopProof(ctx, '/token', client)
   assertDpopIfRequired(ctx.authority.config, client, dpop)
   const response = await grant({authority: ctx.authority, client, params, ...(dpop ? {dpop} : {})})
   sendJson(ctx.res, 200, response, {...NO_STORE, ...dpopNonceHeader(ctx)})
