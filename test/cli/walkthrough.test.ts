@@ -42,7 +42,9 @@ describe('the newcomer walkthrough: issuer and port', () => {
 
   it('a configured loopback issuer on another port than the socket is refused with one line saying how to fix it', async () => {
     writeJson(join(dir, 'passport.config.json'), {issuer: 'http://localhost:9000'})
-    const served = await serveJson(dir, ['--port', '0'])
+    // Refused before listening: this run ends by itself, so it runs in-process.
+    const refused = await passport(dir, ['serve', '--port', '0', '--json', '--quiet'])
+    const served = {...refused, line: refused.stdout.split('\n')[0]!}
     expect(served.code).toBe(1)
     expect(JSON.parse(served.line)).toEqual({error: {code: 'ERR_USER', message: expect.stringMatching(/^The issuer http:\/\/localhost:9000 \(from .*passport\.config\.json\) names port 9000, but the server listens on port \d+, .*remove "issuer" from the configuration .*pass --issuer/)}})
     expect(served.stderr.split('\n').filter((l) => l.startsWith('Error:'))).toHaveLength(1)
