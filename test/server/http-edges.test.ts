@@ -8,6 +8,11 @@ import {startServer} from '../../src/api.js'
 const REDIRECT = 'http://localhost:3000/callback'
 const CHALLENGE = 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM'
 const log: string[] = []
+const logWaiters: Array<() => void> = []
+/** Resolves once the access log holds `count` lines (each line is written when its response finishes). */
+async function logLines(count: number): Promise<void> {
+  while (log.length < count) await new Promise<void>((resolve) => logWaiters.push(resolve))
+}
 let base: string
 let port: number
 let close: () => Promise<void>
@@ -15,7 +20,10 @@ let close: () => Promise<void>
 beforeAll(async () => {
   const running = await startServer({
     config: {scopes: {read: 'Read'}, clients: [{id: 'web', name: 'Web app', secret: 'web-secret-123', redirectUris: [REDIRECT], scopes: ['read'], grants: ['authorization_code', 'client_credentials']}]},
-    log: (line) => log.push(line),
+    log: (line) => {
+      log.push(line)
+      for (const wake of logWaiters.splice(0)) wake()
+    },
   })
   base = running.url()
   port = running.port
@@ -121,7 +129,7 @@ describe('the walkthrough, server side (issue 18 finding 14)', () => {
     await raw('GET', `/oauth/authorize?${new URLSearchParams({response_type: 'code', client_id: 'web', redirect_uri: REDIRECT, scope: 'admin', code_challenge: CHALLENGE, code_challenge_method: 'S256'}).toString()}`)
     await raw('GET', '/oauth/authorize?client_id=unknown', {accept: 'text/html'})
     await raw('GET', '/healthz')
-    await new Promise((resolve) => setTimeout(resolve, 50))
+    await logLines(5)
     expect(log.map((line) => line.replace(/ \d+\.\d+ms/, ''))).toEqual([
       'POST /oauth/token 401 invalid_client',
       'POST /oauth/token 400 unsupported_grant_type',

@@ -186,8 +186,8 @@ describe('device verification page', () => {
 
   test('an expired code gets a clear message', async () => {
     const browser = await signedIn()
-    const {userCode, id} = server.deviceAuthorization('tv', ['read'], 1)
-    await new Promise((resolve) => setTimeout(resolve, 5))
+    // Created two minutes ago with a one-minute lifetime: expired without waiting.
+    const {userCode, id} = server.deviceAuthorization('tv', ['read'], 60_000, Date.now() - 120_000)
     const {res, html} = await confirmPage(browser, userCode)
     expect(res.status).toBe(400)
     expect(html).toContain('has expired; start the device sign-in again')

@@ -21,8 +21,8 @@ export interface TestServer {
   /** A read-only view of the database, for assertions. */
   db(): Database.Database
   authCodes(): AuthCodeRaw[]
-  /** Creates a device authorization through the core, as POST /device/code would. */
-  deviceAuthorization(clientId: string, scopes: string[], ttl?: number): {userCode: string; deviceCode: string; id: string}
+  /** Creates a device authorization through the core, as POST /device/code would (at `now`, default the real time). */
+  deviceAuthorization(clientId: string, scopes: string[], ttl?: number, now?: number): {userCode: string; deviceCode: string; id: string}
   deviceRow(id: string): {status: string; user_id: string | null}
 }
 
@@ -52,10 +52,10 @@ export async function startTestServer(options: Partial<StartServerOptions> = {})
     dbPath,
     db,
     authCodes: () => db().prepare('SELECT * FROM oauth_auth_codes ORDER BY id').all() as AuthCodeRaw[],
-    deviceAuthorization(clientId, scopes, ttl = 600_000) {
+    deviceAuthorization(clientId, scopes, ttl = 600_000, now = Date.now()) {
       const store = Store.open(dbPath)
       try {
-        const created = createDeviceAuthorization(store, {id: clientId}, scopes, ttl)
+        const created = createDeviceAuthorization(store, {id: clientId}, scopes, ttl, now)
         return {userCode: created.userCode, deviceCode: created.deviceCode, id: created.row.id}
       } finally {
         store.close()
