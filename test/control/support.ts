@@ -1,6 +1,3 @@
-import {spawn} from 'node:child_process'
-import {join} from 'node:path'
-
 import * as oauth from 'oauth4webapi'
 import * as client from 'openid-client'
 
@@ -8,7 +5,7 @@ import {startServer} from '../../src/api.js'
 import {REDIRECT, HANDLE_CONFIG as CONFIG} from '../fixtures/config.js'
 import {post, type Reply} from '../fixtures/http.js'
 import {basic} from '../fixtures/oauth.js'
-import {BIN, cleanEnv, tempDir, writeJson} from '../helpers.js'
+import {serveJson, type StartLine, stopAllServe} from '../fixtures/serve.js'
 
 export {REDIRECT, HANDLE_CONFIG as CONFIG} from '../fixtures/config.js'
 
@@ -83,43 +80,17 @@ export async function rejection(promise: Promise<unknown>): Promise<Error & {cod
   throw new Error('expected a rejection')
 }
 
-const running: Array<() => Promise<unknown>> = []
-
 /** Stops every server {@link serve} started (call from afterEach). */
-export async function stopServed(): Promise<void> {
-  for (const stop of running.splice(0)) await stop()
-}
+export const stopServed = stopAllServe
 
 export interface Served {
-  line: Record<string, unknown> & {issuer: string; url: string; port: number}
+  line: StartLine
   stderr(): string
   stop(): Promise<number | null>
 }
 
 /** `passport serve ARGS --port 0 --json --quiet` in a temporary directory holding the test config. */
 export async function serve(args: string[], env: Record<string, string> = {}): Promise<Served> {
-  const {dir, cleanup} = tempDir('passport-control-cli-')
-  writeJson(join(dir, 'passport.config.json'), CONFIG)
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--json', '--quiet', '--database', ':memory:', ...args], {cwd: dir, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe']})
-  let stdout = ''
-  let stderr = ''
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
-  const line = await new Promise<string>((resolve, reject) => {
-    child.stdout.on('data', () => {
-      const index = stdout.indexOf('\n')
-      if (index !== -1) resolve(stdout.slice(0, index))
-    })
-    void exited.then((code) => reject(new Error(`serve exited with ${code} before listening\nstderr: ${stderr}`)))
-  })
-  const stop = async () => {
-    child.kill('SIGTERM')
-    const code = await exited
-    cleanup()
-    return code
-  }
-  running.push(stop)
-  return {line: JSON.parse(line) as Served['line'], stderr: () => stderr, stop}
+  const served = await serveJson(['--database', ':memory:', ...args], {config: CONFIG, env})
+  return {line: served.line, stderr: () => served.output().stderr, stop: () => served.stop()}
 }
-

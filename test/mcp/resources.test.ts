@@ -5,6 +5,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {parseConfig} from '../../src/core/config.js'
 import {generateKeys} from '../../src/core/keys.js'
+import {serveJson} from '../fixtures/serve.js'
 import {runCli, tempDir, writeJson} from '../helpers.js'
 import {API, CHALLENGE, CONFIG, MCP, REDIRECT, VERIFIER, authorize, basic, claims, postForm, postJson, read, startMcpServer, type McpServer} from './support.js'
 
@@ -203,21 +204,9 @@ describe('configuration and command line', () => {
 
 describe('serve --resource', () => {
   it('a resource given on the command line is accepted at the token endpoint; --no-registration turns registration off', async () => {
-    const {dir, cleanup} = tempDir()
-    const {spawn} = await import('node:child_process')
-    const {BIN, cleanEnv} = await import('../helpers.js')
-    writeJson(join(dir, 'passport.config.json'), {clients: [CONFIG.clients[2]]})
-    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--json', '--quiet', '--resource', 'http://localhost:7777/mcp', '--no-registration'], {cwd: dir, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe']})
+    const served = await serveJson(['--resource', 'http://localhost:7777/mcp', '--no-registration'], {config: {clients: [CONFIG.clients[2]]}})
     try {
-      const line = await new Promise<string>((resolve, reject) => {
-        let out = ''
-        child.stdout.setEncoding('utf8').on('data', (d: string) => {
-          out += d
-          if (out.includes('\n')) resolve(out.split('\n')[0]!)
-        })
-        child.on('exit', (c) => reject(new Error(`serve exited ${c}`)))
-      })
-      const {issuer} = JSON.parse(line) as {issuer: string}
+      const {issuer} = served.line
       const ok = await postForm(`${issuer}/oauth/token`, {grant_type: 'client_credentials', resource: 'http://localhost:7777/mcp'}, {authorization: basic('svc', 'svc-secret-123')})
       expect(ok.status).toBe(200)
       expect(claims(ok.json.access_token).aud).toBe('http://localhost:7777/mcp')
@@ -227,9 +216,7 @@ describe('serve --resource', () => {
       expect(meta.registration_endpoint).toBeUndefined()
       expect((await postJson(`${issuer}/oauth/register`, {grant_types: ['client_credentials']})).status).toBe(404)
     } finally {
-      child.kill('SIGTERM')
-      await new Promise((resolve) => child.once('close', resolve))
-      cleanup()
+      await served.stop()
     }
   })
 })

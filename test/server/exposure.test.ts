@@ -1,40 +1,23 @@
-import {spawn, type ChildProcess} from 'node:child_process'
 import {readdirSync} from 'node:fs'
 import {connect, type Socket} from 'node:net'
 import {networkInterfaces} from 'node:os'
-import {join} from 'node:path'
 
 import {afterEach, describe, expect, it} from 'vitest'
 
 import {startServer} from '../../src/api.js'
-import {BIN, cleanEnv, tempDir, writeJson} from '../helpers.js'
+import {serveJson, spawnServe, stopAllServe} from '../fixtures/serve.js'
 
 /** Issue 18 findings 2 (a server reachable from the network) and 11 (connection exhaustion). */
 const cleanups: Array<() => void | Promise<void>> = []
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+  await stopAllServe()
 })
 
-/** `passport serve` in a child process; resolves with its start line, stderr so far and the child. */
-async function serveCli(args: string[]): Promise<{child: ChildProcess; port: number; stderr: () => string}> {
-  const {dir, cleanup} = tempDir('passport-exposure-')
-  writeJson(join(dir, 'passport.config.json'), {clients: [{id: 'web', name: 'Web app', secret: 'web-secret-123', redirectUris: ['http://localhost:3000/callback']}]})
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--json', '--quiet', ...args], {cwd: dir, env: cleanEnv({NODE_ENV: 'production'}), stdio: ['ignore', 'pipe', 'pipe']})
-  let stderr = ''
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d))
-  cleanups.push(() => {
-    child.kill('SIGKILL')
-    cleanup()
-  })
-  const line = await new Promise<string>((resolve, reject) => {
-    let out = ''
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      out += d
-      if (out.includes('\n')) resolve(out.slice(0, out.indexOf('\n')))
-    })
-    child.on('close', (code) => reject(new Error(`serve exited with ${code}: ${stderr}`)))
-  })
-  return {child, port: (JSON.parse(line) as {port: number}).port, stderr: () => stderr}
+/** `passport serve` in a child process (a production environment); its port, stderr so far and the child. */
+async function serveCli(args: string[]) {
+  const served = await serveJson(args, {env: {NODE_ENV: 'production'}, config: {clients: [{id: 'web', name: 'Web app', secret: 'web-secret-123', redirectUris: ['http://localhost:3000/callback']}]}})
+  return {child: served.child, port: served.line.port, stderr: () => served.output().stderr}
 }
 
 /** An address of this machine that is not loopback (a request to it arrives from a non-loopback peer). */
@@ -96,22 +79,7 @@ describe('a server reachable from the network (issue 18 finding 2)', () => {
 
 describe('the serve banner (issue 18 walkthrough)', () => {
   it('says which sign-in mode runs: --login-as and --auto-approve, or the sign-in and consent pages', async () => {
-    const banner = async (args: string[]) => {
-      const {dir, cleanup} = tempDir('passport-banner-')
-      const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--quiet', ...args], {cwd: dir, env: cleanEnv({NODE_ENV: 'production'}), stdio: ['ignore', 'pipe', 'ignore']})
-      cleanups.push(() => {
-        child.kill('SIGKILL')
-        cleanup()
-      })
-      return new Promise<string>((resolve, reject) => {
-        let out = ''
-        child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-          out += d
-          if (out.includes('Press Ctrl+C')) resolve(out)
-        })
-        child.on('close', (code) => reject(new Error(`serve exited with ${code}: ${out}`)))
-      })
-    }
+    const banner = (args: string[]) => spawnServe(['--port', '0', '--quiet', ...args], {env: {NODE_ENV: 'production'}}).untilStdout('Press Ctrl+C')
     expect(await banner(['--login-as', 'alice', '--auto-approve'])).toContain(
       '  Sign-in:    --login-as alice (every authorization request is signed in as alice; a login_hint overrides it); --auto-approve (no consent page for any client)',
     )

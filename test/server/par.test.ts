@@ -1,6 +1,4 @@
 import type {webcrypto} from 'node:crypto'
-import {spawn} from 'node:child_process'
-import {join} from 'node:path'
 
 import Database from 'better-sqlite3'
 import {calculateJwkThumbprint, decodeJwt, exportJWK, generateKeyPair} from 'jose'
@@ -10,8 +8,8 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {startServer} from '../../src/api.js'
 import {basic, challengeOf, sha256Hex} from '../fixtures/oauth.js'
+import {serveJson} from '../fixtures/serve.js'
 import {startFileServer} from '../fixtures/server.js'
-import {BIN, cleanEnv, tempDir, writeJson} from '../helpers.js'
 
 /**
  * Pushed authorization requests (RFC 9126, SPEC §10.9): oauth4webapi and openid-client v6 push,
@@ -459,19 +457,9 @@ describe('--require-par and a client\'s requirePar', () => {
   })
 
   it('the built CLI: serve --require-par --login-as alice --auto-approve, headless with oauth4webapi', async () => {
-    const {dir, cleanup} = tempDir('passport-par-cli-')
-    writeJson(join(dir, 'passport.config.json'), {clients: [CONFIG.clients[0]], scopes: CONFIG.scopes})
-    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--json', '--quiet', '--require-par', '--login-as', 'alice', '--auto-approve'], {cwd: dir, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe']})
+    const served = await serveJson(['--require-par', '--login-as', 'alice', '--auto-approve'], {config: {clients: [CONFIG.clients[0]], scopes: CONFIG.scopes}})
     try {
-      const line = await new Promise<string>((resolve, reject) => {
-        let out = ''
-        child.stdout.setEncoding('utf8').on('data', (d: string) => {
-          out += d
-          if (out.includes('\n')) resolve(out.split('\n')[0]!)
-        })
-        child.on('close', (code) => reject(new Error(`serve exited with ${code}`)))
-      })
-      const issuer = new URL((JSON.parse(line) as {issuer: string}).issuer)
+      const issuer = new URL(served.line.issuer)
       const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, {algorithm: 'oidc', ...insecure}))
       expect(as.require_pushed_authorization_requests).toBe(true)
       const web: oauth.Client = {client_id: 'web'}
@@ -484,9 +472,7 @@ describe('--require-par and a client\'s requirePar', () => {
       const tokens = await oauth.processAuthorizationCodeResponse(as, web, await oauth.authorizationCodeGrantRequest(as, web, auth, callback, REDIRECT, verifier, insecure))
       expect(tokens.scope).toBe('read')
     } finally {
-      child.kill('SIGTERM')
-      await new Promise((resolve) => child.once('close', resolve))
-      cleanup()
+      await served.stop()
     }
   })
 })

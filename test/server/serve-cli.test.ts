@@ -1,4 +1,3 @@
-import {spawn} from 'node:child_process'
 import {existsSync, readdirSync} from 'node:fs'
 import {availableParallelism} from 'node:os'
 import {join} from 'node:path'
@@ -6,36 +5,21 @@ import {join} from 'node:path'
 import Database from 'better-sqlite3'
 import {afterEach, describe, expect, it} from 'vitest'
 
-import {BIN, cleanEnv, runCli, tempDir, writeJson} from '../helpers.js'
+import {basic} from '../fixtures/oauth.js'
+import {serveJson, spawnServe, stopAllServe} from '../fixtures/serve.js'
+import {runCli, tempDir, writeJson} from '../helpers.js'
 
 const cleanups: Array<() => void> = []
-afterEach(() => {
+afterEach(async () => {
+  await stopAllServe()
   for (const cleanup of cleanups.splice(0)) cleanup()
 })
-
-function serve(cwd: string, args: string[]) {
-  const child = spawn(process.execPath, [BIN, 'serve', ...args], {cwd, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe']})
-  let stdout = ''
-  let stderr = ''
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
-  const firstLine = new Promise<string>((resolve, reject) => {
-    const check = () => {
-      const index = stdout.indexOf('\n')
-      if (index !== -1) resolve(stdout.slice(0, index))
-    }
-    child.stdout.on('data', check)
-    child.on('close', (code) => reject(new Error(`serve exited with ${code} before listening\nstderr: ${stderr}`)))
-  })
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
-  return {child, firstLine, exited, output: () => ({stdout, stderr})}
-}
 
 /** A client_credentials token request as client svc (client_secret_basic). */
 function requestToken(url: string, secret: string): Promise<Response> {
   return fetch(`${url}/oauth/token`, {
     method: 'POST',
-    headers: {'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`svc:${secret}`).toString('base64')}`},
+    headers: {'content-type': 'application/x-www-form-urlencoded', authorization: basic('svc', secret)},
     body: 'grant_type=client_credentials&scope=read',
   })
 }
@@ -45,7 +29,7 @@ describe('passport serve (the built CLI)', () => {
     const {dir, cleanup} = tempDir()
     cleanups.push(cleanup)
     writeJson(join(dir, 'passport.config.json'), {clients: [{id: 'svc', name: 'Service', secret: 'svc-secret-123', grants: ['client_credentials'], scopes: ['read']}]})
-    const running = serve(dir, ['--port', '0', '--json'])
+    const running = spawnServe(['--port', '0', '--json'], {cwd: dir})
     const line = JSON.parse(await running.firstLine) as {issuer: string; port: number; url: string}
     expect(line.port).toBeGreaterThan(0)
     expect(line.issuer).toBe(`http://127.0.0.1:${line.port}`)
@@ -82,9 +66,7 @@ describe('passport serve (the built CLI)', () => {
     const created = await runCli(['client', 'Svc', '--client-credentials', '--id', 'svc', '--json'], {cwd: dir})
     expect(created.code).toBe(0)
     const firstSecret = (JSON.parse(created.stdout) as {client_secret: string}).client_secret
-    const running = serve(dir, ['--port', '0', '--json', '--quiet'])
-    const {url} = JSON.parse(await running.firstLine) as {url: string}
-    cleanups.push(() => running.child.kill('SIGKILL'))
+    const {url} = (await serveJson([], {cwd: dir})).line
     const token = (secret: string) => requestToken(url, secret)
 
     expect((await token(firstSecret)).status).toBe(200)
@@ -111,14 +93,11 @@ describe('passport serve (the built CLI)', () => {
     writeJson(join(dir, 'passport.config.json'), {clients: [{id: 'svc', name: 'Service', secret: 'svc-secret-123', grants: ['client_credentials'], scopes: ['read']}]})
     // Threads of a server after it signed a token (the pool starts on first use).
     const threadsAfterSigning = async (env: Record<string, string | undefined>) => {
-      const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--json', '--quiet'], {cwd: dir, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'inherit']})
-      cleanups.push(() => child.kill('SIGKILL'))
-      const line = await new Promise<string>((resolve) => child.stdout.setEncoding('utf8').once('data', resolve))
-      const {url} = JSON.parse(line) as {url: string}
-      const reply = await requestToken(url, 'svc-secret-123')
+      const served = await serveJson([], {cwd: dir, env})
+      const reply = await requestToken(served.line.url, 'svc-secret-123')
       expect(reply.status).toBe(200)
-      const threads = readdirSync(`/proc/${child.pid}/task`).length
-      child.kill('SIGKILL')
+      const threads = readdirSync(`/proc/${served.child.pid}/task`).length
+      await served.stop('SIGKILL')
       return threads
     }
     // With exactly 4 cores the sizing equals Node's default; the test then shows only that an

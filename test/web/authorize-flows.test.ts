@@ -1,9 +1,6 @@
-import {spawn} from 'node:child_process'
-import {join} from 'node:path'
-
 import {afterAll, beforeAll, describe, expect, test} from 'vitest'
 
-import {BIN, cleanEnv, tempDir, writeJson} from '../helpers.js'
+import {serveJson} from '../fixtures/serve.js'
 import {Browser, CONFIG, authorizePath, expectPageHeaders, field, location, pkce, sha256Hex, signInToConsent, startTestServer, type TestServer} from './harness.js'
 
 let server: TestServer
@@ -258,22 +255,9 @@ describe('headless mode', () => {
   })
 
   test('passport serve --port 0 --json --login-as alice --auto-approve: the flow needs no browser', async () => {
-    const {dir, cleanup} = tempDir()
-    const configPath = join(dir, 'passport.config.json')
-    writeJson(configPath, CONFIG)
-    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--json', '--login-as', 'alice', '--auto-approve', '--quiet', '--database', join(dir, 'db.sqlite')], {cwd: dir, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe']})
+    const served = await serveJson(['--login-as', 'alice', '--auto-approve', '--database', 'db.sqlite'], {config: CONFIG})
     try {
-      const line = await new Promise<string>((resolve, reject) => {
-        let out = ''
-        let err = ''
-        child.stdout.setEncoding('utf8').on('data', (d: string) => {
-          out += d
-          if (out.includes('\n')) resolve(out.split('\n')[0]!)
-        })
-        child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d))
-        child.on('exit', (code) => reject(new Error(`serve exited ${code}: ${err}`)))
-      })
-      const {issuer, port} = JSON.parse(line) as {issuer: string; port: number}
+      const {issuer, port} = served.line
       const res = await fetch(`http://127.0.0.1:${port}/oauth/authorize?response_type=code&client_id=web&scope=read&state=cli`, {redirect: 'manual'})
       expect(res.status).toBe(302)
       const loc = location(res)
@@ -282,10 +266,7 @@ describe('headless mode', () => {
       expect(loc.params.get('iss')).toBe(issuer)
       expect(loc.params.get('code')).toMatch(/^[\w-]{43}$/)
     } finally {
-      const exited = new Promise((resolve) => child.once('exit', resolve))
-      child.kill('SIGTERM')
-      await exited
-      cleanup()
+      await served.stop()
     }
   })
 })
