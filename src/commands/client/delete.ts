@@ -14,7 +14,7 @@ export default class ClientDelete extends BaseCommand<typeof ClientDelete> {
   static override description =
     'Delete an OAuth client together with every token, authorization code and device code it holds. Asks for confirmation on a terminal; without one, needs --force.'
 
-  static override examples = ['<%= config.bin %> client:delete 0190a5e2-7c1e-7b3a-9f4e-2b8d6c1a0e55', '<%= config.bin %> client:delete old-app --force --json']
+  static override examples = ['<%= config.bin %> client:delete <client-id>', '<%= config.bin %> client:delete my-web --force --json']
 
   static override flags = {
     force: Flags.boolean({description: 'Delete without asking.'}),

@@ -21,7 +21,7 @@ export default class Client extends BaseCommand<typeof Client> {
     '<%= config.bin %> client "SPA" --public --redirect-uri http://localhost:5173/callback',
     '<%= config.bin %> client "Service" --client-credentials --scope read',
     '<%= config.bin %> client "TV App" --device',
-    '<%= config.bin %> client "Web" --id web --redirect-uri http://localhost:3000/callback --json',
+    '<%= config.bin %> client "Web" --id my-web --redirect-uri http://localhost:3000/callback --json',
     '<%= config.bin %> client "Shop" --redirect-uri http://localhost:3000/callback --post-logout-redirect-uri http://localhost:3000/signed-out',
   ]
 

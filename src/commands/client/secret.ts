@@ -11,7 +11,7 @@ export default class ClientSecret extends BaseCommand<typeof ClientSecret> {
 
   static override description = 'Replace a confidential client\'s secret. The old secret stops working at once; the new one is printed once.'
 
-  static override examples = ['<%= config.bin %> client:secret 0190a5e2-7c1e-7b3a-9f4e-2b8d6c1a0e55', '<%= config.bin %> client:secret my-service --json']
+  static override examples = ['<%= config.bin %> client:secret <client-id>', '<%= config.bin %> client:secret my-web --json']
 
   async run(): Promise<ClientView> {
     const {client, secret} = regenerateSecret(this.authority().store, this.args.id)

@@ -23,9 +23,9 @@ export default class DeviceApprove extends BaseCommand<typeof DeviceApprove> {
 The device's next poll then receives tokens for that user, or access_denied. A code can be decided once.`
 
   static override examples = [
-    '<%= config.bin %> device:approve BCDF-GHJK --user alice',
-    '<%= config.bin %> device:approve bcdfghjk --user alice --deny',
-    '<%= config.bin %> device:approve BCDF-GHJK --user alice --json',
+    '<%= config.bin %> device:approve <user-code> --user alice',
+    '<%= config.bin %> device:approve <user-code> --user alice --deny',
+    '<%= config.bin %> device:approve <user-code> --user alice --json',
   ]
 
   static override flags = {

@@ -11,11 +11,10 @@ export default class Keys extends BaseCommand<typeof Keys> {
   static override description = 'Generate the key pair that signs access and id tokens (PKCS#8 / SPKI PEM; private key mode 0600): RSA for RS256 (default) and PS256, EC P-256 for ES256, Ed25519 for EdDSA.'
 
   static override examples = [
-    '<%= config.bin %> keys',
-    '<%= config.bin %> keys --bits 4096',
-    '<%= config.bin %> keys --alg ES256',
-    '<%= config.bin %> keys --force --key-path secure/keys',
     '<%= config.bin %> keys --if-missing',
+    '<%= config.bin %> keys --force --bits 4096',
+    '<%= config.bin %> keys --force --alg ES256',
+    '<%= config.bin %> keys --key-path secure/keys',
   ]
 
   static override flags = {

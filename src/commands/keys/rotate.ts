@@ -9,7 +9,7 @@ export default class KeysRotate extends BaseCommand<typeof KeysRotate> {
   static override description =
     'Make a new active signing key (by default of the current key\'s algorithm). The previous public key stays in the JWKS, with its algorithm, until every token it may have signed has expired (then "keys:prune" removes it).'
 
-  static override examples = ['<%= config.bin %> keys:rotate', '<%= config.bin %> keys:rotate --alg ES256', '<%= config.bin %> keys:rotate --bits 4096 --json']
+  static override examples = ['<%= config.bin %> keys:rotate', '<%= config.bin %> keys:rotate --alg ES256', '<%= config.bin %> keys:rotate --alg RS256 --bits 4096 --json']
 
   static override flags = {
     alg: Flags.string({description: 'Signing algorithm of the new key (default: the current key\'s).', options: [...SIGNING_ALGORITHMS]}),

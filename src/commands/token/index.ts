@@ -10,8 +10,8 @@ The token is recorded in the database: a running server's introspection and revo
 
   static override examples = [
     '<%= config.bin %> token --user alice --scope read',
-    'TOKEN=$(<%= config.bin %> token --user alice --scope read --scope write --ttl 1h)',
-    '<%= config.bin %> token --client service --scope read --json',
+    'TOKEN=$(<%= config.bin %> token --user alice --scope read --scope write --ttl 1h --audience https://api.example.test)',
+    '<%= config.bin %> token --client web --scope read --json',
     '<%= config.bin %> token --user alice --claim role=admin --claim tenant=42 --audience https://api.example.test',
     '<%= config.bin %> token --user alice --scope read --resource http://localhost:3000/mcp',
     '<%= config.bin %> token --user alice --scope read --dpop-jkt 0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I',

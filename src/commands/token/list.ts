@@ -10,7 +10,7 @@ export default class TokenList extends BaseCommand<typeof TokenList> {
   static override examples = [
     '<%= config.bin %> token:list',
     '<%= config.bin %> token:list --user alice',
-    '<%= config.bin %> token:list --client service --all --json',
+    '<%= config.bin %> token:list --client web --all --json',
     '<%= config.bin %> token:list --all --limit 50000',
   ]
 

@@ -23,7 +23,7 @@ Revoking a refresh token revokes its whole family with its access tokens; revoki
 
   static override examples = [
     '<%= config.bin %> token:revoke "$TOKEN"',
-    '<%= config.bin %> token:revoke 0199a1b2-7c3d-7e4f-8a5b-6c7d8e9f0a1b',
+    '<%= config.bin %> token:revoke <token-id>',
     '<%= config.bin %> token:revoke --user alice --all',
   ]
 

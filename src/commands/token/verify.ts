@@ -21,8 +21,8 @@ Exit 0 and print the claims when valid; exit 1 with the reason when not.`
     '<%= config.bin %> token:verify "$TOKEN"',
     '<%= config.bin %> token:verify "$TOKEN" --scope read --scope write',
     '<%= config.bin %> token:verify "$TOKEN" --audience https://api.example.test',
-    '<%= config.bin %> token:verify "$TOKEN" --issuer http://localhost:9000 --json',
-    '<%= config.bin %> token:verify "$TOKEN" --dpop "$PROOF" --htm GET --htu http://localhost:3000/api',
+    '<%= config.bin %> token:verify "$TOKEN" --issuer http://127.0.0.1:9000 --json',
+    '<%= config.bin %> token:verify "$TOKEN" --dpop <dpop-proof> --htm GET --htu http://localhost:3000/api',
     '<%= config.bin %> token:verify "$TOKEN" --now 2027-01-01T00:00:00Z',
   ]
 
