@@ -167,8 +167,8 @@ describe('docs/mcp.md: the exact HTTP sequence, replayed step by step', () => {
       const request = parseHttp(fill(ports(http[i]!.code), values))
       const expected = parseHttp(ports(http[i + 1]!.code))
       sent.push({step, request})
-      const [method, url] = request.start
-      const response = await fetch(url!, {method, headers: request.headers, redirect: 'manual', ...(request.body === '' ? {} : {body: request.body})})
+      const [method = '', url = ''] = request.start
+      const response = await fetch(url, {method, headers: request.headers, redirect: 'manual', ...(request.body === '' ? {} : {body: request.body})})
       const problems: string[] = []
       const status = Number(expected.start[1])
       if (response.status !== status) problems.push(`status: expected ${status}, got ${response.status}`)
