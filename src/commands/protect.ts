@@ -2,7 +2,7 @@ import * as Flags from '@oclif/core/flags'
 
 import {ServingCommand} from '../cli/serving-command.js'
 import {color} from '../cli/output.js'
-import {InvalidInputError} from '../errors.js'
+import {checkIssuer} from '../cli/tokens.js'
 
 export default class Protect extends ServingCommand<typeof Protect> {
   static override description = `Put passport tokens in front of a local HTTP service (an MCP server, an API): a reverse proxy.
@@ -25,10 +25,8 @@ It serves the RFC 9728 protected resource metadata at its own origin, answers re
 
   async run(): Promise<{url: string; resource: string; resource_metadata: string; upstream: string; issuer: string}> {
     const {protect} = await import('../server/protect.js')
-    const issuer = this.flags.issuer
-    if (issuer !== undefined && (!URL.canParse(issuer) || !/^https?:$/.test(new URL(issuer).protocol))) {
-      throw new InvalidInputError(`--issuer ${JSON.stringify(issuer)} is not an http(s) URL; give the issuer "passport serve" printed, e.g. http://127.0.0.1:9000.`)
-    }
+    // The issuer rule of every --issuer (core/uris.ts): that of "passport serve".
+    const issuer = checkIssuer(this.flags.issuer)
     const authority = this.authority(issuer === undefined ? {} : {issuer})
     await authority.signingKeys()
     const scopes = (this.flags.scope ?? []).flatMap((s) => s.split(' ')).filter(Boolean)

@@ -1,7 +1,7 @@
 import * as Flags from '@oclif/core/flags'
 
 import {ServingCommand} from '../cli/serving-command.js'
-import {isLoopbackHost} from '../server/peer.js'
+import {isLoopbackHost} from '../core/uris.js'
 import {color} from '../cli/output.js'
 import {parseClaims} from '../cli/tokens.js'
 import {PROTOCOL_FAULT_NAMES} from '../control/faults.js'

@@ -231,9 +231,7 @@ export async function loadPublicKeys(location: KeyLocation, now = Date.now()): P
   const publicKey = parsePublic(publicPem, publicPath)
   const kid = await keyId(publicKey)
   const retired = readRetired(directory).keys
-  const meta = readKeyMeta(directory)
-  const hint = meta?.kid === kid ? meta.alg : retired.find((k) => k.kid === kid)?.alg
-  const publicKeys: PublicKeyEntry[] = [{kid, key: publicKey, alg: keyAlgorithm(publicKey, hint, meta?.kid === kid ? join(directory, KEY_META_FILE) : publicPath)}]
+  const publicKeys: PublicKeyEntry[] = [{kid, key: publicKey, alg: activeKeyAlgorithm(directory, publicKey, kid, retired, publicPath)}]
   publicKeys.push(...publishedRetiredKeys(directory, retired, kid, now))
   return {kid, publicKeys, source: 'files'}
 }
@@ -285,17 +283,24 @@ async function loadKeysFromDirectory(directory: string, retired: RetiredKeyFile[
   const publicKey = parsePublic(publicPem, publicPath)
   assertPair(privateKey, publicKey, `${privatePath} and ${publicPath}`)
   const kid = await keyId(publicKey)
-  // The algorithm written with this key pair; a rotation caught between writing the new
-  // algorithm and the new keys still finds the old key's in the retired list.
-  const meta = readKeyMeta(directory)
-  const hint = meta?.kid === kid ? meta.alg : retired.find((k) => k.kid === kid)?.alg
-  const alg = keyAlgorithm(publicKey, hint, meta?.kid === kid ? join(directory, KEY_META_FILE) : privatePath)
+  const alg = activeKeyAlgorithm(directory, publicKey, kid, retired, privatePath)
   const keys: SigningKeys = {kid, alg, privateKey, publicKeys: [{kid, key: publicKey, alg}], source: 'files', directory}
   const mode = statSync(privatePath).mode & 0o777
   if (mode & 0o077) {
     keys.permissionWarning = `Private key ${privatePath} is readable by other users (mode ${mode.toString(8).padStart(4, '0')}); run chmod 600 on it.`
   }
   return keys
+}
+
+/**
+ * The algorithm of a key directory's active key `kid`: the one written with the key pair
+ * (oauth-key.json); a rotation caught between writing the new algorithm and the new keys still
+ * finds the old key's in the retired list. `keyPath` names the key file in messages otherwise.
+ */
+function activeKeyAlgorithm(directory: string, key: KeyObject, kid: string, retired: RetiredKeyFile['keys'], keyPath: string): SigningAlgorithm {
+  const meta = readKeyMeta(directory)
+  if (meta?.kid === kid) return keyAlgorithm(key, meta.alg, join(directory, KEY_META_FILE))
+  return keyAlgorithm(key, retired.find((k) => k.kid === kid)?.alg, keyPath)
 }
 
 function readKeyFile(path: string): string {

@@ -7,6 +7,7 @@ import {checkTokenBinding, type DpopPresentation, processDpopReplay, tokenJkt} f
 import {InsufficientScopeError, InvalidInputError, InvalidTokenError, type InvalidTokenReason} from '../errors.js'
 import {publishedKeyResolver, type PublicKeyEntry, SIGNING_ALGORITHMS, type SigningKeys} from './keys.js'
 import {tokenCan} from './scopes.js'
+import {resourceUriProblem} from './uris.js'
 import type {AccessTokenRow} from '../store/access-tokens.js'
 import type {Store} from '../store/index.js'
 
@@ -254,8 +255,9 @@ function checkOptions(options: VerifyAccessTokenOptions, who: string): VerifyAcc
     fail('jwks must be a JWK Set, a key resolver function, or the http(s) URL of a JWKS.')
   }
   if (options.resource !== undefined) {
-    if (typeof options.resource !== 'string' || !URL.canParse(options.resource)) fail(`resource must be an absolute URL (the protected resource's identifier), not ${JSON.stringify(options.resource)}.`)
-    if (new URL(options.resource).hash !== '') fail('resource must not have a fragment (RFC 8707).')
+    // The one RFC 8707 resource rule (core/uris.ts), as config, serve --resource and the endpoints apply it.
+    const problem = typeof options.resource === 'string' ? resourceUriProblem(options.resource) : `${JSON.stringify(options.resource)} is not a string.`
+    if (problem !== undefined) fail(`resource must be an absolute URL without a fragment (the protected resource's identifier): ${problem}`)
   }
   const audience = options.audience
   if (audience !== undefined && !(typeof audience === 'string' && audience !== '') && !(Array.isArray(audience) && audience.length > 0 && audience.every((a) => typeof a === 'string' && a !== ''))) {

@@ -4,6 +4,7 @@ import {DPOP_ALGORITHMS, DpopTokenError} from '../core/dpop.js'
 import {InsufficientScopeError, InvalidInputError, InvalidTokenError, OAuthError} from '../errors.js'
 import {prepareVerification, type VerifiedAccessToken, type VerifyAccessTokenOptions} from '../core/verify.js'
 import {NO_STORE, readParams, rfcText, sendJson} from './http.js'
+import {httpUrl} from '../core/uris.js'
 
 /**
  * The options of {@link requireBearer}: those of `verifyAccessToken` (an authority, or an issuer
@@ -136,7 +137,7 @@ function checkMetadataUrl(options: RequireBearerOptions, who: string): string | 
   const given = options.resourceMetadataUrl
   if (given === undefined) return options.resource === undefined ? undefined : protectedResourceMetadataUrl(options.resource)
   const text = String(given)
-  if (!URL.canParse(text) || !/^https?:$/.test(new URL(text).protocol)) throw new InvalidInputError(`${who}: resourceMetadataUrl must be an absolute http(s) URL, not ${JSON.stringify(text.slice(0, 100))}.`)
+  if (httpUrl(text) === undefined) throw new InvalidInputError(`${who}: resourceMetadataUrl must be an absolute http(s) URL, not ${JSON.stringify(text.slice(0, 100))}.`)
   return new URL(text).href
 }
 

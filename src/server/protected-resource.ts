@@ -1,6 +1,7 @@
 import type {IncomingMessage, ServerResponse} from 'node:http'
 
 import {InvalidInputError} from '../errors.js'
+import {httpUrl} from '../core/uris.js'
 import {protectedResourceMetadataUrl} from './bearer.js'
 
 export interface ProtectedResourceMetadataOptions {
@@ -74,7 +75,7 @@ export function protectedResourceMetadataHandler(options: ProtectedResourceMetad
 }
 
 function checkUrl(value: unknown, name: string): string {
-  if (typeof value !== 'string' || !URL.canParse(value) || !/^https?:$/.test(new URL(value).protocol)) {
+  if (typeof value !== 'string' || httpUrl(value) === undefined) {
     throw new InvalidInputError(`protectedResourceMetadata: ${name} must be an absolute http(s) URL, not ${JSON.stringify(value)}.`)
   }
   return value
