@@ -1,3 +1,4 @@
+import type {ClientRow, ClientSource} from '../store/clients.js'
 import {isLoopbackHost} from './uris.js'
 
 /**
@@ -43,3 +44,18 @@ export function jwksUriProblem(uri: string): string | undefined {
   return url.protocol === 'http:' ? 'plain http is allowed only on loopback hosts (127.0.0.1, [::1], localhost); use https' : `the scheme ${url.protocol} is not https`
 }
 
+
+/**
+ * Whether passport may fetch a client's `jwks_uri` from a private-network address (10/8,
+ * 192.168/16, link-local, unique-local …). Operators are trusted: a `jwks_uri` from the
+ * configuration or `passport client --jwks-uri` may point anywhere its scheme allows. One from an
+ * anonymous registration (or a client ID metadata document) gets the fences of a metadata
+ * document: loopback allowed (local development), private networks only with
+ * `"clientIdMetadataDocuments": {"allowPrivateNetworks": true}`.
+ */
+export function jwksUriMayReachPrivateNetworks(client: Pick<ClientRow, 'source'>, allowPrivateNetworks: boolean): boolean {
+  return allowPrivateNetworks || !ANONYMOUS_SOURCES.has(client.source)
+}
+
+/** Where clients come from that anyone may create. */
+const ANONYMOUS_SOURCES = new Set<ClientSource>(['registered', 'metadata'])

@@ -1,8 +1,3 @@
-import {lookup as dnsLookup, type LookupAddress} from 'node:dns'
-import {request as httpRequest, type IncomingMessage} from 'node:http'
-import {request as httpsRequest} from 'node:https'
-import {BlockList, isIP} from 'node:net'
-
 import {GRANT_AUTHORIZATION_CODE} from './clients.js'
 import type {PassportConfig} from './config.js'
 import {OAuthError} from '../errors.js'
@@ -10,7 +5,7 @@ import {checkRegistration} from './registration.js'
 import {isLoopbackHost, redirectUriMatches} from './uris.js'
 import type {ClientRow} from '../store/clients.js'
 import type {Store} from '../store/index.js'
-import {isLoopbackAddress} from './uris.js'
+import {FenceError, fencedGet, type FetchedDocument} from './fenced-fetch.js'
 
 /**
  * Client ID metadata documents (draft-ietf-oauth-client-id-metadata-document, SPEC §10.4): a
@@ -66,111 +61,32 @@ export function checkMetadataDocumentUrl(clientId: string): URL {
   return url
 }
 
-/** Private, link-local, unique-local, shared and unspecified ranges (loopback is allowed: local development). */
-const PRIVATE = new BlockList()
-for (const [net, prefix] of [['10.0.0.0', 8], ['172.16.0.0', 12], ['192.168.0.0', 16], ['169.254.0.0', 16], ['100.64.0.0', 10], ['0.0.0.0', 8], ['192.0.0.0', 24], ['198.18.0.0', 15], ['224.0.0.0', 4], ['240.0.0.0', 4]] as const) {
-  PRIVATE.addSubnet(net, prefix, 'ipv4')
-}
-for (const [net, prefix] of [['fc00::', 7], ['fe80::', 10], ['::', 128], ['ff00::', 8]] as const) PRIVATE.addSubnet(net, prefix, 'ipv6')
-
-/** Why an address may not be fetched from, or undefined. */
-export function addressProblem(address: string, allowPrivateNetworks: boolean): string | undefined {
-  if (isLoopbackAddress(address)) return undefined
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1]
-  const family = mapped ? 'ipv4' : isIP(address) === 6 ? 'ipv6' : 'ipv4'
-  if (!allowPrivateNetworks && PRIVATE.check(mapped ?? address, family)) {
-    return `it resolves to the private or link-local address ${address}; set "clientIdMetadataDocuments": {"allowPrivateNetworks": true} in the configuration to allow it`
-  }
-  return undefined
-}
-
-interface Fetched {
-  status: number
-  contentType: string
-  cacheControl: string | undefined
-  body: Buffer
-}
+export {addressProblem} from './fenced-fetch.js'
 
 /**
- * GETs the document with the fences of SPEC §10.4. The host is resolved once, every address
- * checked, and the connection made to a checked address (no second lookup to rebind).
+ * GETs the document with the fences of SPEC §10.4 (core/fenced-fetch.ts: resolved once and
+ * pinned, no private addresses unless allowed, no redirects, 5 s, 5 KB).
  */
-export function fetchMetadataDocument(url: URL, options: {allowPrivateNetworks: boolean; timeoutMs?: number}): Promise<Fetched> {
-  const timeoutMs = options.timeoutMs ?? METADATA_FETCH_TIMEOUT_MS
-  const literal = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname
-  // An IP literal is connected to without a lookup: check it here.
-  const literalProblem = isIP(literal) ? addressProblem(literal, options.allowPrivateNetworks) : undefined
-  if (literalProblem) return Promise.reject(new MetadataDocumentError('network address', `The client ID metadata document at ${url.href} was not fetched: ${literalProblem}.`))
-  return new Promise((resolve, reject) => {
-    let settled = false
-    const fail = (check: string, description: string) => {
-      if (settled) return
-      settled = true
-      clearTimeout(timer)
-      req.destroy()
-      reject(new MetadataDocumentError(check, description))
-    }
-    const lookup = (hostname: string, lookupOptions: object, callback: (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void) => {
-      dnsLookup(hostname, {...lookupOptions, all: true}, (error, addresses) => {
-        if (error) return callback(error, '')
-        const list = addresses as LookupAddress[]
-        for (const entry of list) {
-          const problem = addressProblem(entry.address, options.allowPrivateNetworks)
-          if (problem) {
-            const refusal: NodeJS.ErrnoException = new Error(problem)
-            refusal.code = 'EPASSPORTPRIVATE'
-            return callback(refusal, '')
-          }
-        }
-        const wantsAll = (lookupOptions as {all?: boolean}).all === true
-        return wantsAll ? callback(null, list) : callback(null, list[0]!.address, list[0]!.family)
-      })
-    }
-    const send = url.protocol === 'https:' ? httpsRequest : httpRequest
-    const req = send(url, {method: 'GET', headers: {accept: 'application/json', 'user-agent': 'passport (client ID metadata document fetch)'}, lookup: lookup as never})
-    const timer = setTimeout(() => fail('fetch timeout', `Fetching ${url.href} took longer than ${timeoutMs / 1000} seconds.`), timeoutMs)
-    req.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code === 'EPASSPORTPRIVATE') fail('network address', `The client ID metadata document at ${url.href} was not fetched: ${error.message}.`)
-      else fail('fetch', `The client ID metadata document at ${url.href} could not be fetched (${error.code ?? 'network error'}).`)
+export async function fetchMetadataDocument(url: URL, options: {allowPrivateNetworks: boolean; timeoutMs?: number}): Promise<FetchedDocument> {
+  try {
+    return await fencedGet(url, {
+      allowPrivateNetworks: options.allowPrivateNetworks,
+      timeoutMs: options.timeoutMs ?? METADATA_FETCH_TIMEOUT_MS,
+      maxBytes: METADATA_MAX_BYTES,
+      accept: 'application/json',
+      what: 'The client ID metadata document',
     })
-    req.on('response', (res: IncomingMessage) => {
-      const status = res.statusCode ?? 0
-      if (status >= 300 && status < 400) {
-        fail('no redirects', `The client ID metadata document at ${url.href} answered with a redirect (${status}); redirects are not followed, serve the document at the client_id URL itself.`)
-        return
-      }
-      const declared = Number(res.headers['content-length'])
-      if (declared > METADATA_MAX_BYTES) {
-        fail('size', `The client ID metadata document at ${url.href} is larger than ${METADATA_MAX_BYTES} bytes.`)
-        return
-      }
-      const chunks: Buffer[] = []
-      let size = 0
-      res.on('data', (chunk: Buffer) => {
-        size += chunk.length
-        if (size > METADATA_MAX_BYTES) {
-          fail('size', `The client ID metadata document at ${url.href} is larger than ${METADATA_MAX_BYTES} bytes.`)
-          return
-        }
-        chunks.push(chunk)
-      })
-      res.on('error', () => fail('fetch', `The client ID metadata document at ${url.href} could not be read completely.`))
-      res.on('end', () => {
-        if (settled) return
-        settled = true
-        clearTimeout(timer)
-        resolve({status, contentType: String(res.headers['content-type'] ?? ''), cacheControl: res.headers['cache-control'], body: Buffer.concat(chunks)})
-      })
-    })
-    req.end()
-  })
+  } catch (error) {
+    if (error instanceof FenceError) throw new MetadataDocumentError(error.check, error.message)
+    throw error
+  }
 }
 
 /**
  * Checks a fetched document against the request (SPEC §10.4) and returns the client it describes.
  * Every failure names its check.
  */
-export function checkMetadataDocument(config: PassportConfig, clientId: string, fetched: Fetched, now: number): ClientRow {
+export function checkMetadataDocument(config: PassportConfig, clientId: string, fetched: FetchedDocument, now: number): ClientRow {
   const fail = (check: string, description: string): never => {
     throw new MetadataDocumentError(check, description)
   }

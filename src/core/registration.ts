@@ -5,6 +5,7 @@ import {isLoopbackHost, validateRedirectUri} from './uris.js'
 import {knownScopes, type PassportConfig} from './config.js'
 import {randomToken, sha256} from './crypto.js'
 import {OAuthError} from '../errors.js'
+import {literalAddressProblem} from './fenced-fetch.js'
 import {uuidv7} from './ids.js'
 import {parseScope} from './scopes.js'
 import type {ClientRow} from '../store/clients.js'
@@ -144,6 +145,9 @@ export function checkRegistration(config: PassportConfig, body: unknown, now = D
   if (jwksUri !== undefined) {
     const url = new URL(jwksUri)
     if (url.protocol !== 'https:' && !isLoopbackHost(url.hostname)) throw invalidClientMetadata('jwks_uri must be an https URL (http only on localhost or a loopback address).')
+    // A host name is checked at every fetch (core/fenced-fetch.ts); an address literal can be refused now.
+    const problem = literalAddressProblem(url, config.clientIdMetadataDocuments.allowPrivateNetworks)
+    if (problem !== undefined) throw invalidClientMetadata(`jwks_uri ${jwksUri} cannot be used: ${problem}.`)
   }
   if (authMethod === 'private_key_jwt' && keySet === undefined && jwksUri === undefined) {
     throw invalidClientMetadata('token_endpoint_auth_method "private_key_jwt" needs the client\'s public keys: send jwks or jwks_uri.')

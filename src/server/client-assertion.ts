@@ -1,6 +1,7 @@
 import {createLocalJWKSet, decodeJwt, decodeProtectedHeader, errors as joseErrors, type JSONWebKeySet, jwtVerify, type JWTVerifyGetKey} from 'jose'
 
-import {jwksUriProblem} from '../core/client-keys.js'
+import {jwksUriMayReachPrivateNetworks, jwksUriProblem} from '../core/client-keys.js'
+import {FenceError, fencedGet} from '../core/fenced-fetch.js'
 import type {ReplayCache} from '../core/replay-cache.js'
 import {OAuthError} from '../errors.js'
 import type {ClientRow} from '../store/clients.js'
@@ -30,6 +31,8 @@ export interface AssertionContext {
   audiences: readonly string[]
   /** Now, Unix ms (the authority's clock). */
   now: number
+  /** Whether a jwks_uri registered anonymously may point at a private network (`clientIdMetadataDocuments.allowPrivateNetworks`). */
+  allowPrivateNetworks: boolean
   /** Where jtis are remembered, counted per client (a full client is refused: see replay-cache.ts). */
   replay: ReplayCache
 }
@@ -63,7 +66,7 @@ export async function verifyClientAssertion(client: KeyedClient, assertion: stri
   if (alg === 'none') throw fail('alg none is refused; sign the assertion with RS256, PS256, ES256 or EdDSA.')
   if (typeof alg === 'string' && alg.startsWith('HS')) throw fail(`${alg} (a shared-secret MAC) is refused for private_key_jwt; sign with the private key (RS256, PS256, ES256 or EdDSA).`)
   if (!(ASSERTION_ALGORITHMS as readonly unknown[]).includes(alg)) throw fail(`alg ${JSON.stringify(alg)} is not supported; use RS256, PS256, ES256 or EdDSA (Ed25519).`)
-  const found = await clientKeys(client)
+  const found = await clientKeys(client, context.allowPrivateNetworks)
   // A key published as EdDSA (or without alg) verifies an Ed25519 assertion too.
   const keys: JWTVerifyGetKey = (header, token) => found(header.alg === 'Ed25519' ? {...header, alg: 'EdDSA'} : header, token)
   let payload
@@ -116,7 +119,7 @@ function describe(error: unknown, clientId: string, audiences: readonly string[]
   return 'it could not be verified.'
 }
 
-async function clientKeys(client: KeyedClient): Promise<JWTVerifyGetKey> {
+async function clientKeys(client: KeyedClient, allowPrivateNetworks: boolean): Promise<JWTVerifyGetKey> {
   if (client.jwks) {
     try {
       return createLocalJWKSet(client.jwks as JSONWebKeySet)
@@ -124,11 +127,11 @@ async function clientKeys(client: KeyedClient): Promise<JWTVerifyGetKey> {
       throw fail(`the jwks registered for client ${client.id} is not a valid JWK Set.`)
     }
   }
-  if (client.jwksUri) return remoteKeys(client.jwksUri)
+  if (client.jwksUri) return remoteKeys(client.jwksUri, jwksUriMayReachPrivateNetworks(client, allowPrivateNetworks))
   throw fail(`client ${client.id} has no keys registered (jwks or jwks_uri) to verify a private_key_jwt assertion with.`)
 }
 
-/** jwks_uri fetches: at most this long, this big, never redirected. */
+/** jwks_uri fetches: at most this long, this big, never redirected (core/fenced-fetch.ts). */
 const FETCH_TIMEOUT_MS = 5000
 const MAX_JWKS_BYTES = 64 * 1024
 const CACHE_MS = 5 * 60_000
@@ -141,98 +144,64 @@ interface CachedKeys {
   fetchedAt: number
   pending?: Promise<JWTVerifyGetKey>
 }
+/** Key sets by fence and URL: an operator's fetch never serves a stranger's lookup of the same URL. */
 const remote = new Map<string, CachedKeys>()
 
 /** The key set published at `uri`, cached; a signature by an unknown key refetches it (rate-limited). */
-function remoteKeys(uri: string): JWTVerifyGetKey {
+function remoteKeys(uri: string, allowPrivateNetworks: boolean): JWTVerifyGetKey {
   const problem = jwksUriProblem(uri)
   if (problem) throw fail(`the jwks_uri ${uri} cannot be used: ${problem}.`)
+  const fetchIt = () => fetchKeySet(new URL(uri), allowPrivateNetworks)
+  const cacheKey = `${allowPrivateNetworks ? 'private' : 'public'} ${uri}`
   return async (header, token) => {
     const now = Date.now()
-    let cached = remote.get(uri)
-    if (!cached || now - cached.fetchedAt > CACHE_MS) cached = await refresh(uri, cached)
+    let cached = remote.get(cacheKey)
+    if (!cached || now - cached.fetchedAt > CACHE_MS) cached = await refresh(cacheKey, cached, fetchIt)
     try {
       return await cached.keys(header, token)
     } catch (error) {
       if (!(error instanceof joseErrors.JWKSNoMatchingKey) || now - cached.fetchedAt < REFETCH_COOLDOWN_MS) throw error
-      return (await refresh(uri, cached)).keys(header, token)
+      return (await refresh(cacheKey, cached, fetchIt)).keys(header, token)
     }
   }
 }
 
-async function refresh(uri: string, previous: CachedKeys | undefined): Promise<CachedKeys> {
+async function refresh(cacheKey: string, previous: CachedKeys | undefined, fetchIt: () => Promise<JWTVerifyGetKey>): Promise<CachedKeys> {
   if (previous?.pending) {
     await previous.pending
-    return remote.get(uri)!
+    return remote.get(cacheKey)!
   }
-  const pending = fetchKeySet(uri)
+  const pending = fetchIt()
   if (previous) previous.pending = pending
   try {
     const keys = await pending
     const entry = {keys, fetchedAt: Date.now()}
-    if (!remote.has(uri) && remote.size >= CACHE_LIMIT) remote.delete(remote.keys().next().value!)
-    remote.set(uri, entry)
+    if (!remote.has(cacheKey) && remote.size >= CACHE_LIMIT) remote.delete(remote.keys().next().value!)
+    remote.set(cacheKey, entry)
     return entry
   } finally {
     if (previous) delete previous.pending
   }
 }
 
-async function fetchKeySet(uri: string): Promise<JWTVerifyGetKey> {
-  let response: Response
+async function fetchKeySet(url: URL, allowPrivateNetworks: boolean): Promise<JWTVerifyGetKey> {
+  let fetched
   try {
-    response = await fetch(uri, {redirect: 'manual', signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), headers: {accept: 'application/jwk-set+json, application/json'}})
+    fetched = await fencedGet(url, {allowPrivateNetworks, timeoutMs: FETCH_TIMEOUT_MS, maxBytes: MAX_JWKS_BYTES, accept: 'application/jwk-set+json, application/json', what: 'the jwks_uri'})
   } catch (error) {
-    const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')
-    throw fail(timedOut ? `the jwks_uri ${uri} did not answer within ${FETCH_TIMEOUT_MS / 1000} s.` : `the jwks_uri ${uri} could not be fetched (${error instanceof Error ? error.message : 'network error'}).`)
+    if (error instanceof FenceError) throw fail(error.message)
+    throw error
   }
-  if (response.status >= 300 && response.status < 400) {
-    await response.body?.cancel()
-    throw fail(`the jwks_uri ${uri} redirects (HTTP ${response.status}); redirects are not followed.`)
-  }
-  if (!response.ok) {
-    await response.body?.cancel()
-    throw fail(`the jwks_uri ${uri} answered HTTP ${response.status}.`)
-  }
-  const text = await readCapped(response, uri)
+  if (fetched.status !== 200) throw fail(`the jwks_uri at ${url.href} answered HTTP ${fetched.status}.`)
   let set: unknown
   try {
-    set = JSON.parse(text)
+    set = JSON.parse(new TextDecoder('utf-8', {fatal: true}).decode(fetched.body))
   } catch {
-    throw fail(`the jwks_uri ${uri} did not return JSON.`)
+    throw fail(`the jwks_uri at ${url.href} did not return JSON.`)
   }
   try {
     return createLocalJWKSet(set as JSONWebKeySet)
   } catch {
-    throw fail(`the jwks_uri ${uri} did not return a JWK Set (an object with a "keys" array).`)
+    throw fail(`the jwks_uri at ${url.href} did not return a JWK Set (an object with a "keys" array).`)
   }
-}
-
-async function readCapped(response: Response, uri: string): Promise<string> {
-  const declared = Number(response.headers.get('content-length'))
-  const tooBig = () => fail(`the jwks_uri ${uri} returned more than ${MAX_JWKS_BYTES / 1024} KB.`)
-  if (declared > MAX_JWKS_BYTES) {
-    await response.body?.cancel()
-    throw tooBig()
-  }
-  const reader = response.body?.getReader()
-  if (!reader) return ''
-  const chunks: Uint8Array[] = []
-  let size = 0
-  for (;;) {
-    let chunk
-    try {
-      chunk = await reader.read()
-    } catch {
-      throw fail(`the jwks_uri ${uri} broke off or took longer than ${FETCH_TIMEOUT_MS / 1000} s.`)
-    }
-    if (chunk.done) break
-    size += chunk.value.length
-    if (size > MAX_JWKS_BYTES) {
-      await reader.cancel()
-      throw tooBig()
-    }
-    chunks.push(chunk.value)
-  }
-  return Buffer.concat(chunks).toString('utf8')
 }

@@ -120,7 +120,7 @@ async function authenticateByAssertion(
   }
   const authority = ctx.authority
   const audiences = [...new Set([authority.issuer, ctx.endpoint('/token'), ctx.endpoint('/par')])]
-  await verifyClientAssertion(keyed, assertion, {audiences, now: authority.clock.now(), replay: authority.assertionReplay})
+  await verifyClientAssertion(keyed, assertion, {audiences, now: authority.clock.now(), replay: authority.assertionReplay, allowPrivateNetworks: authority.config.clientIdMetadataDocuments.allowPrivateNetworks})
   return {client, method: 'private_key_jwt'}
 }
 

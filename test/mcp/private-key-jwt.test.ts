@@ -147,9 +147,9 @@ describe('private_key_jwt (RFC 7523 §2.2, SPEC §10.6)', () => {
 
   it('checklist 105: a jwks_uri that redirects, returns over 64 KB or is not JSON → invalid_client naming the check', async () => {
     const as = (id: string) => assertion({iss: id, sub: id})
-    await expectInvalidClient(await as('redirecting'), `Client assertion: the jwks_uri ${jwksOrigin}/redirect redirects (HTTP 302); redirects are not followed.`)
-    await expectInvalidClient(await as('big'), `Client assertion: the jwks_uri ${jwksOrigin}/big returned more than 64 KB.`)
-    await expectInvalidClient(await as('html'), `Client assertion: the jwks_uri ${jwksOrigin}/html did not return JSON.`)
+    await expectInvalidClient(await as('redirecting'), `Client assertion: the jwks_uri at ${jwksOrigin}/redirect answered with a redirect (302); redirects are not followed, serve it at that URL itself.`)
+    await expectInvalidClient(await as('big'), `Client assertion: the jwks_uri at ${jwksOrigin}/big is larger than 65536 bytes.`)
+    await expectInvalidClient(await as('html'), `Client assertion: the jwks_uri at ${jwksOrigin}/html did not return JSON.`)
   })
 
   it('the same function authenticates at PAR and revocation: a pushed request and a revocation signed by the client', async () => {
