@@ -1,4 +1,4 @@
-import {spawn, type ChildProcess} from 'node:child_process'
+import type {ChildProcess} from 'node:child_process'
 import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
 import type {AddressInfo} from 'node:net'
 
@@ -6,7 +6,7 @@ import {McpServer} from '@modelcontextprotocol/sdk/server/mcp.js'
 import {StreamableHTTPServerTransport} from '@modelcontextprotocol/sdk/server/streamableHttp.js'
 
 import {protectedResourceMetadataHandler, requireBearer} from '../../src/index.js'
-import {BIN, cleanEnv} from '../helpers.js'
+import {spawnPassport as spawnCommand} from '../fixtures/serve.js'
 
 /** The tools of the test MCP server: `whoami` (scope mcp) and `admin-action` (scopes mcp and admin). */
 function buildMcpServer(identity: (extra: {authInfo?: unknown; requestInfo?: {headers: Record<string, unknown>}}) => Record<string, unknown>): McpServer {
@@ -131,27 +131,13 @@ export interface Spawned {
 
 /** Runs a long-lived passport command (serve, protect) with --json and waits for its first line. */
 export async function spawnPassport(args: string[], cwd: string, env: Record<string, string> = {}): Promise<Spawned> {
-  const child = spawn(process.execPath, [BIN, ...args, '--json'], {cwd, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe']})
-  let out = ''
-  let err = ''
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d))
-  const line = await new Promise<string>((resolve, reject) => {
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      out += d
-      if (out.includes('\n')) resolve(out.split('\n')[0]!)
-    })
-    child.once('exit', (code) => reject(new Error(`passport ${args[0]} exited with ${code}: ${err}`)))
-  })
+  const spawned = spawnCommand([...args, '--json'], {cwd, env})
+  const line = await spawned.firstLine
   return {
-    child,
+    child: spawned.child,
     json: JSON.parse(line) as Record<string, unknown>,
-    stderr: () => err,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve()
-        child.once('exit', () => resolve())
-        child.kill('SIGTERM')
-      }),
+    stderr: () => spawned.output().stderr,
+    stop: async () => void (await spawned.stop()),
   }
 }
 
