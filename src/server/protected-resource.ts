@@ -1,7 +1,7 @@
 import type {IncomingMessage, ServerResponse} from 'node:http'
 
 import {InvalidInputError} from '../errors.js'
-import {httpUrl} from '../core/uris.js'
+import {httpUrl, ISSUER_RULE, isIssuerUrl, resourceUriProblem} from '../core/uris.js'
 import {protectedResourceMetadataUrl} from './bearer.js'
 
 export interface ProtectedResourceMetadataOptions {
@@ -24,11 +24,18 @@ export interface ProtectedResourceMetadataOptions {
  */
 export function protectedResourceMetadata(options: ProtectedResourceMetadataOptions): Record<string, unknown> {
   if (typeof options !== 'object' || options === null) throw new InvalidInputError('protectedResourceMetadata needs {resource, issuer, scopes}.')
-  const resource = checkUrl(options.resource, 'resource')
-  if (new URL(resource).hash !== '') throw new InvalidInputError('protectedResourceMetadata: resource must not have a fragment (RFC 8707).')
+  // The RFC 8707 resource rule and the issuer rule of core/uris.ts, as the authority applies them.
+  const resource = options.resource
+  const notHttp = new InvalidInputError(`protectedResourceMetadata: resource must be an absolute http(s) URL, not ${JSON.stringify(resource)}.`)
+  if (typeof resource !== 'string' || !URL.canParse(resource)) throw notHttp
+  const problem = resourceUriProblem(resource)
+  if (problem !== undefined) throw new InvalidInputError(`protectedResourceMetadata: ${problem}`)
+  if (httpUrl(resource) === undefined) throw notHttp
   const issuers = Array.isArray(options.issuer) ? options.issuer : [options.issuer]
   if (issuers.length === 0) throw new InvalidInputError('protectedResourceMetadata: issuer names no authorization server.')
-  for (const issuer of issuers) checkUrl(issuer, 'issuer')
+  for (const issuer of issuers) {
+    if (typeof issuer !== 'string' || !isIssuerUrl(issuer)) throw new InvalidInputError(`protectedResourceMetadata: issuer must be ${ISSUER_RULE}, not ${JSON.stringify(issuer)}.`)
+  }
   const scopes = options.scopes ?? []
   if (!Array.isArray(scopes) || !scopes.every((s) => typeof s === 'string' && s !== '' && !/\s/.test(s))) throw new InvalidInputError('protectedResourceMetadata: scopes must be a list of scope names.')
   return {
@@ -74,9 +81,3 @@ export function protectedResourceMetadataHandler(options: ProtectedResourceMetad
   }
 }
 
-function checkUrl(value: unknown, name: string): string {
-  if (typeof value !== 'string' || httpUrl(value) === undefined) {
-    throw new InvalidInputError(`protectedResourceMetadata: ${name} must be an absolute http(s) URL, not ${JSON.stringify(value)}.`)
-  }
-  return value
-}
