@@ -1,5 +1,6 @@
 import {spawn} from 'node:child_process'
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {type AddressInfo, createServer} from 'node:net'
 import {Console} from 'node:console'
 import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
@@ -159,6 +160,56 @@ function runInProcess(args: string[], options: CliOptions): Promise<CliResult> {
   })
   queue = run.catch(() => undefined)
   return run
+}
+
+/**
+ * A `passport` for shell scripts that runs each command in this process (runCli): `DIR/bin/passport`
+ * is a bash script that sends its working directory and arguments to a loopback socket served
+ * here and prints what the run printed, exiting with its code. Scripts keep their shell (quoting,
+ * `$(…)`, redirects) at a fraction of a process per command. The environment of a run is
+ * cleanEnv(), as for runCli; nothing is read from stdin.
+ */
+export async function passportOnPath(dir: string): Promise<{bin: string; close: () => Promise<void>}> {
+  const server = createServer((socket) => {
+    let buffer = Buffer.alloc(0)
+    socket.on('data', (chunk: Buffer) => {
+      buffer = Buffer.concat([buffer, chunk])
+      // NUL-separated: the count of what follows, the working directory, stdout and stderr files, the arguments.
+      const fields = buffer.toString('utf8').split('\0')
+      const count = Number(fields[0])
+      if (fields.length < count + 2) return
+      const [cwd, out, err, ...args] = fields.slice(1, count + 1) as [string, string, string, ...string[]]
+      socket.removeAllListeners('data')
+      void runInProcess(args, {cwd}).then(
+        (result) => {
+          writeFileSync(out, result.stdout)
+          writeFileSync(err, result.stderr)
+          socket.end(`${result.code ?? 1}\n`)
+        },
+        (error: unknown) => {
+          writeFileSync(err, `runner: ${String(error)}\n`)
+          socket.end('99\n')
+        },
+      )
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const port = (server.address() as AddressInfo).port
+  const bin = join(dir, 'bin')
+  mkdirSync(bin, {recursive: true})
+  writeFileSync(
+    join(bin, 'passport'),
+    `#!/usr/bin/env bash
+out=$(mktemp) err=$(mktemp)
+exec 3<>/dev/tcp/127.0.0.1/${port}
+printf '%s\\0' "$(($# + 3))" "$PWD" "$out" "$err" "$@" >&3
+read -r code <&3
+cat "$out"; cat "$err" >&2; rm -f "$out" "$err"
+exit "\${code:-99}"
+`,
+    {mode: 0o755},
+  )
+  return {bin, close: () => new Promise<void>((resolve) => server.close(() => resolve()))}
 }
 
 /** Makes process.env exactly `env` (in place: process.env is special). */

@@ -1,10 +1,10 @@
-import {spawnSync} from 'node:child_process'
-import {chmodSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {spawn} from 'node:child_process'
+import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {describe, expect, it} from 'vitest'
 
-import {BIN, cleanEnv, ROOT, tempDir} from '../helpers.js'
+import {cleanEnv, passportOnPath, ROOT, tempDir} from '../helpers.js'
 
 /**
  * Every `--help` example of every command (issue 18 finding 14): runnable as written after the
@@ -32,6 +32,19 @@ const MEANT_TO_FAIL: Record<string, [number, string]> = {
 const ORDER = ['client', 'client:list', 'client:show', 'client:secret', 'client:delete']
 const rank = (id: string) => (ORDER.includes(id) ? ORDER.indexOf(id) : id === 'token:revoke' ? 99 : 50)
 
+/** bash -c SCRIPT, asynchronously (the commands it runs are served by this process). */
+function shell(script: string, options: {cwd: string; env: NodeJS.ProcessEnv}): Promise<{status: number | null; stdout: string; stderr: string}> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', ['-c', script], {...options, stdio: ['ignore', 'pipe', 'pipe']})
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+    child.on('error', reject)
+    child.on('close', (status) => resolve({status, stdout, stderr}))
+  })
+}
+
 describe('--help examples', () => {
   it('are placeholders or name only clients that init --yes or an earlier example creates', () => {
     expect(examples.length).toBeGreaterThan(50)
@@ -44,17 +57,16 @@ describe('--help examples', () => {
     expect(named.filter((id) => !PLACEHOLDER.test(id) && !created.has(id))).toEqual([])
   })
 
-  it('run as written in a project after passport init --yes (one shell, in order)', () => {
+  it('run as written in a project after passport init --yes (one shell, in order)', async () => {
     const runnable = examples.filter(({id, line}) => !(id in NOT_RUN) && !PLACEHOLDER.test(line)).sort((a, b) => rank(a.id) - rank(b.id))
     expect(runnable.length).toBeGreaterThan(35)
     const {dir, cleanup} = tempDir('passport-examples-')
+    // `passport` in the shell runs each command in this process (test/helpers.ts passportOnPath).
+    const passport = await passportOnPath(dir)
     try {
-      mkdirSync(join(dir, 'bin'))
-      writeFileSync(join(dir, 'bin', 'passport'), `#!/bin/sh\nexec "${process.execPath}" "${BIN}" "$@"\n`)
-      chmodSync(join(dir, 'bin', 'passport'), 0o755)
       // Each example's stdout is dropped, its exit code and stderr kept ($TOKEN from one example is used by later ones).
       const script = ['passport init --yes >/dev/null || exit 99', ...runnable.map(({line}) => `echo "=== ${line.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('$', '\\$')}"\n${line} >/dev/null 2>.err; echo "exit $? $(head -c 300 .err | tr '\\n' ' ')"`)].join('\n')
-      const result = spawnSync('bash', ['-c', script], {cwd: dir, env: cleanEnv({PATH: `${join(dir, 'bin')}:${process.env.PATH}`}), encoding: 'utf8', timeout: 280_000})
+      const result = await shell(script, {cwd: dir, env: cleanEnv({PATH: `${passport.bin}:${process.env.PATH}`})})
       expect(result.status, result.stderr).toBe(0)
       const outcomes = result.stdout
         .split('=== ')
@@ -70,6 +82,7 @@ describe('--help examples', () => {
       })
       expect(wrong).toEqual([])
     } finally {
+      await passport.close()
       cleanup()
     }
   }, 300_000)
