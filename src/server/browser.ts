@@ -1,13 +1,12 @@
 import {createHash, timingSafeEqual} from 'node:crypto'
 
 import type {RequestContext} from './context.js'
-import {noteError, type Params, sendHtml, sendJson, wantsJson} from './http.js'
+import type {Params} from './http.js'
 import type {Session} from './session.js'
-import {errorPage, type ErrorView} from './views/error.js'
 
 /**
  * Shared pieces of the browser-facing endpoints (sign-in, consent, device pages): the session
- * cookie, CSRF checks, safe return paths and error pages.
+ * cookie, CSRF checks and safe return paths (their answers: ./respond.ts).
  */
 
 /**
@@ -61,29 +60,6 @@ export function safeReturnTo(ctx: RequestContext, value: string | undefined): st
     if (value === target || value.startsWith(`${target}?`)) return value
   }
   return undefined
-}
-
-/** An error page (HTML) or `{error, error_description}` (JSON callers), never a redirect. */
-export function sendErrorPage(ctx: RequestContext, status: number, view: ErrorView & {error: string}, headers: Record<string, string> = {}): void {
-  noteError(ctx.res, view.error)
-  if (wantsJson(ctx.req)) {
-    sendJson(ctx.res, status, {error: view.error, error_description: view.fix ? `${view.message} ${view.fix}` : view.message}, {'Cache-Control': 'no-store', ...headers})
-    return
-  }
-  sendHtml(ctx.res, status, errorPage(view), headers)
-}
-
-/** 403 for a POST whose CSRF token is missing or wrong: nothing was changed. */
-export function sendCsrfFailure(ctx: RequestContext, session: Session | undefined): void {
-  sendErrorPage(ctx, 403, {
-    error: 'invalid_request',
-    title: 'Request refused',
-    message: session
-      ? 'The form’s security token (csrf) is missing or does not match your session, so nothing was changed.'
-      : 'Your session has expired or your browser did not send its cookie, so nothing was changed.',
-    fix: 'Go back, reload the page and try again. JSON callers send the csrf token from the page or the JSON answer as "csrf" or in an X-CSRF-Token header, with the session cookie.',
-    ...(session?.userId ? {user: session.userId} : {}),
-  })
 }
 
 /** Content-Security-Policy of a page whose form may end in a redirect to `redirectUri`. */

@@ -122,7 +122,7 @@ const UTF8 = new TextDecoder('utf-8', {fatal: true})
  * (the seed's examples). Anything else, invalid UTF-8 or malformed JSON is `invalid_request`.
  */
 export async function readParams(req: IncomingMessage): Promise<Params> {
-  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase()
+  const type = contentType(req)
   const body = await readBody(req)
   let text: string
   try {
@@ -196,6 +196,16 @@ function memberPath(stack: readonly ({name: string} | {index: number})[]): strin
   return stack.map((frame, depth) => ('index' in frame ? `[${frame.index}]` : depth === 0 ? frame.name : `.${frame.name}`)).join('')
 }
 
+/** The request body's media type, lower case, without parameters ('' when none is declared). */
+function contentType(req: IncomingMessage): string {
+  return (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase()
+}
+
+/** Does the request carry a JSON body (the seed's API)? */
+export function isJsonBody(req: IncomingMessage): boolean {
+  return contentType(req) === 'application/json'
+}
+
 /**
  * Sends JSON. An OAuth error body (`{error, error_description}`) always leaves with its
  * description in the RFC 6749 §5.2 character set, whichever endpoint wrote it.
@@ -264,16 +274,6 @@ function redirectError(location: string): string | undefined {
   return error !== null && /^[a-z_]{1,64}$/.test(error) ? error : undefined
 }
 
-/** A browser navigation (it accepts HTML), as opposed to an API client. */
-export function prefersHtml(req: IncomingMessage): boolean {
-  return (req.headers.accept ?? '').includes('text/html')
-}
-
-/** Does the client prefer JSON (the seed's API) over an HTML page? */
-export function wantsJson(req: IncomingMessage): boolean {
-  const accept = req.headers.accept ?? ''
-  return accept.includes('application/json') && !accept.includes('text/html')
-}
 
 function isErrorBody(body: unknown): body is {error: string; error_description: string} {
   return typeof body === 'object' && body !== null && typeof (body as {error?: unknown}).error === 'string' && typeof (body as {error_description?: unknown}).error_description === 'string'

@@ -8,9 +8,8 @@ import {InvalidInputError, OAuthError, UserError} from '../errors.js'
 import {assertSubject} from '../core/subjects.js'
 import {isLoopbackHost} from '../core/uris.js'
 import type {RequestContext, Route, ServerOptions} from './context.js'
-import {sendError} from './errors.js'
-import {answeredError, noteError, prefersHtml, sendHtml, sendJson} from './http.js'
-import {errorPage} from './views/error.js'
+import {answeredError, sendJson} from './http.js'
+import {respondNotFound, sendError} from './respond.js'
 import {applyCorsHeaders, isCorsRoute, sendPreflight} from './cors.js'
 import {routes} from './routes.js'
 import {SESSION_COOKIE, SessionStore} from './session.js'
@@ -128,10 +127,7 @@ export async function serve(authority: Authority, options: ServerOptions, explic
       const byMethod = table.get(pathname)
       if (!byMethod) {
         // A browser gets a page it can read (issue 18 walkthrough); API clients keep the JSON error.
-        if (prefersHtml(req)) {
-          noteError(res, 'not_found')
-          sendHtml(res, 404, errorPage({title: 'Page not found', message: `There is no page at ${pathname} on this server.`, fix: 'Check the address; the dashboard lists every endpoint.'}))
-        } else sendJson(res, 404, {error: 'not_found', error_description: `No route ${pathname}.`})
+        respondNotFound({req, res}, pathname)
         return
       }
       if (corsPaths.has(pathname)) {

@@ -113,7 +113,7 @@ describe('server', () => {
       expect(res.status, scope).toBe(302)
       const {params} = location(res)
       expect(params.get('error')).toBe('invalid_scope')
-      expect(params.get('error_description')).toBe(`Unknown scope "${scope}"; known scopes: openid, profile, email, offline_access, read, write.`)
+      expect(params.get('error_description')).toBe(`Unknown scope '${scope}'; known scopes: openid, profile, email, offline_access, read, write.`)
     }
   })
 
@@ -180,7 +180,7 @@ describe('startServer and the CLI', () => {
       expect(res.status).toBe(302)
       const {params} = location(res)
       expect(params.get('error')).toBe('invalid_request')
-      expect(params.get('error_description')).toMatch(/^login_hint cannot be used as a subject: The user "spa" has the id of the client/)
+      expect(params.get('error_description')).toMatch(/^login_hint cannot be used as a subject: The user 'spa' has the id of the client/)
       expect(params.get('code')).toBeNull()
     } finally {
       await server.close()

@@ -297,9 +297,9 @@ describe('/authorize checklist', () => {
 
   test('checklist 13: unknown or not-allowed scope → redirect invalid_scope, only after client and redirect URI were validated', async () => {
     const unknown = await expectErrorRedirect(headless, web({scope: 'read unknown', state: 's13'}), WEB_CB, 'invalid_scope')
-    expect(unknown.get('error_description')).toContain('Unknown scope "unknown"')
+    expect(unknown.get('error_description')).toContain("Unknown scope 'unknown'")
     const notAllowed = await expectErrorRedirect(headless, web({scope: 'read admin', state: 's13'}), WEB_CB, 'invalid_scope')
-    expect(notAllowed.get('error_description')).toContain('Scope "admin" is not allowed for client web')
+    expect(notAllowed.get('error_description')).toContain("Scope 'admin' is not allowed for client web")
     await expectErrorRedirect(headless, web({scope: '*', state: 's13'}), WEB_CB, 'invalid_scope')
     // Scope errors never come before the client and redirect URI checks.
     await expectErrorPage(headless, {...web({scope: 'unknown'}), client_id: 'nope'}, 'No client with id nope')
@@ -440,6 +440,18 @@ describe('/authorize checklist', () => {
       codes.add(code)
     }
     expect(codes.size).toBe(5)
+  })
+
+  test('checklist 156: an error redirected to the client carries its error_description in the RFC 6749 section 5.2 character set, like every JSON error', async () => {
+    const rfc = /^[\x20-\x21\x23-\x5b\x5d-\x7e]+$/
+    // Echoed request values with quotes, a backslash, control characters and non-ASCII.
+    const prompt = await expectErrorRedirect(headless, web({prompt: 'f\u00fc"r\t\\x', state: 's152'}), WEB_CB, 'invalid_request')
+    expect(prompt.get('error_description')).toBe("prompt 'f?'r?/x' is not one of none, login, consent, select_account.")
+    const scope = await expectErrorRedirect(headless, web({scope: 'read caf\u00e9\u2014"x"', state: 's152'}), WEB_CB, 'invalid_scope')
+    expect(scope.get('error_description')).toMatch(rfc)
+    expect(scope.get('error_description')).toContain("Unknown scope 'caf?-'x''")
+    const method = await expectErrorRedirect(headless, web({code_challenge: 'a'.repeat(43), code_challenge_method: 'S256\r\n\u2026', state: 's152'}), WEB_CB, 'invalid_request')
+    expect(method.get('error_description')).toBe("code_challenge_method 'S256??...' is not supported; use S256.")
   })
 })
 

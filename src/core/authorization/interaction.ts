@@ -51,10 +51,24 @@ export interface SignIn {
  */
 export type AuthorizationOutcome =
   | {kind: 'page-error'; status: number; error: string; title: string; message: string; fix: string}
-  | {kind: 'sign-in'; error: 'login_required' | 'invalid_request'; description: string; purpose: string; subject?: string; problem?: string}
+  | SignInRequired
   | {kind: 'redirect-error'; error: string; description: string; signIn?: SignIn}
   | {kind: 'consent'; signIn: SignIn}
   | {kind: 'issue'; signIn: SignIn}
+
+/** Someone must sign in (again) before the request can go on. */
+export interface SignInRequired {
+  kind: 'sign-in'
+  error: 'login_required' | 'invalid_request'
+  /** For API callers, which cannot use the page. */
+  description: string
+  /** Completes "Sign in …" on the page. */
+  purpose: string
+  /** Prefills the subject field. */
+  subject?: string
+  /** Why the signed-in subject cannot be used (shown on the page, which is then a 400). */
+  problem?: string
+}
 
 /**
  * A reason to show the sign-in page to someone already signed in (node-oidc-provider's

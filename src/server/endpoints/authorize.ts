@@ -8,14 +8,14 @@ import {createAuthorizationCode} from '../../core/codes.js'
 import {knownScopes} from '../../core/config.js'
 import {looksLikeMetadataDocumentUrl, MetadataDocumentCache, MetadataDocumentError, resolveMetadataDocumentClient} from '../../core/metadata-documents.js'
 import {readAuthorizationRequest, type ReadAuthorizationRequest, usePushedRequest} from '../../core/par.js'
-import {authorizationResponseUri} from '../../core/uris.js'
-import {cspAllowingRedirect, csrfMatches, currentPath, ensureSession, formDecision, presentedCsrf, sendCsrfFailure, sendErrorPage} from '../browser.js'
+import {cspAllowingRedirect, csrfMatches, currentPath, ensureSession, formDecision, presentedCsrf} from '../browser.js'
 import type {RequestContext} from '../context.js'
 import {isLoopbackPeer} from '../peer.js'
-import {PAGE_HEADERS, Params, readParams, redirect, sendHtml, sendJson, wantsJson} from '../http.js'
+import {PAGE_HEADERS, Params, readParams} from '../http.js'
+import {respond, respondCsrfFailure, respondError, respondSignIn, respondToClient} from '../respond.js'
 import type {Session} from '../session.js'
 import {consentPage} from '../views/consent.js'
-import {loginClaimsOf, sendSignIn} from './login.js'
+import {loginClaimsOf} from './login.js'
 
 /**
  * `GET {prefix}/authorize` (RFC 6749 §4.1.1) and `POST {prefix}/authorize` (the consent decision).
@@ -39,15 +39,11 @@ export async function handleAuthorize(ctx: RequestContext): Promise<void> {
   const outcome = decideAuthorization(request, session && {...session, justSignedIn}, {loginAs: ctx.options.loginAs, autoApprove: ctx.options.autoApprove, loopback: isLoopbackPeer(ctx.req)}, now)
 
   if (outcome.kind === 'page-error') {
-    sendErrorPage(ctx, outcome.status, outcome)
+    respondError(ctx, outcome.status, outcome)
     return
   }
   if (outcome.kind === 'sign-in') {
-    if (wantsJson(ctx.req)) {
-      sendJson(ctx.res, outcome.error === 'login_required' ? 401 : 400, {error: outcome.error, error_description: outcome.description}, {'Cache-Control': 'no-store'})
-      return
-    }
-    sendSignIn(ctx, {returnTo: currentPath(ctx), purpose: outcome.purpose, ...(outcome.subject === undefined ? {} : {subject: outcome.subject}), ...(outcome.problem === undefined ? {} : {status: 400, error: outcome.problem})})
+    respondSignIn(ctx, outcome)
     return
   }
   // --login-as signs in again without a page: a stored session of the same user records when.
@@ -56,12 +52,12 @@ export async function handleAuthorize(ctx: RequestContext): Promise<void> {
   // A pushed request (request_uri) is used once, by the first answer that is not a sign-in page.
   if (!claimPushed(ctx, read)) return
   if (outcome.kind === 'redirect-error') {
-    redirectError(ctx, request, outcome.error, outcome.description, 302)
+    respondToClient(ctx, request, outcome, 302)
     return
   }
   const {user, authTime} = outcome.signIn
   if (outcome.kind === 'issue') {
-    redirect(ctx.res, issueCode(ctx, request, user, authTime), 302)
+    respondToClient(ctx, request, {code: issueCode(ctx, request, user, authTime)}, 302)
     return
   }
 
@@ -72,11 +68,10 @@ export async function handleAuthorize(ctx: RequestContext): Promise<void> {
   if (ctx.sessions.isStored(current)) signSessionIn(current, user, authTime)
   const pending = ctx.sessions.addPending(current, request, user, now)
   const scopes = describeScopes(ctx, request.scopes)
-  if (wantsJson(ctx.req)) {
-    sendJson(
-      ctx.res,
-      200,
-      {
+  respond(ctx, {
+    json: () => ({
+      status: 200,
+      body: {
         client: {id: request.client.id, name: request.client.name},
         scopes,
         redirect_uri: request.redirectUri,
@@ -84,21 +79,23 @@ export async function handleAuthorize(ctx: RequestContext): Promise<void> {
         request_id: pending.id,
         csrf_token: current.csrf,
       },
-      {'Cache-Control': 'no-store', ...headers},
-    )
-    return
-  }
-  const page = consentPage({
-    action: `${ctx.options.prefix}/authorize`,
-    csrf: current.csrf,
-    requestId: pending.id,
-    user,
-    client: {id: request.client.id, name: request.client.name, ...(request.client.source === 'metadata' ? {host: new URL(request.client.id).host} : {})},
-    scopes,
-    redirectUri: request.redirectUri,
-    switchUser: ctx.options.loginAs === undefined ? {action: `${ctx.options.prefix}/logout`, returnTo: currentPath(ctx)} : undefined,
+      headers,
+    }),
+    html: () => ({
+      status: 200,
+      page: consentPage({
+        action: `${ctx.options.prefix}/authorize`,
+        csrf: current.csrf,
+        requestId: pending.id,
+        user,
+        client: {id: request.client.id, name: request.client.name, ...(request.client.source === 'metadata' ? {host: new URL(request.client.id).host} : {})},
+        scopes,
+        redirectUri: request.redirectUri,
+        switchUser: ctx.options.loginAs === undefined ? {action: `${ctx.options.prefix}/logout`, returnTo: currentPath(ctx)} : undefined,
+      }),
+      headers: {...headers, 'Content-Security-Policy': cspAllowingRedirect(PAGE_HEADERS['Content-Security-Policy'], request.redirectUri)},
+    }),
   })
-  sendHtml(ctx.res, 200, page, {...headers, 'Content-Security-Policy': cspAllowingRedirect(PAGE_HEADERS['Content-Security-Policy'], request.redirectUri)})
 }
 
 /**
@@ -111,13 +108,13 @@ export async function handleAuthorizeDecision(ctx: RequestContext): Promise<void
   const params = await readParams(ctx.req)
   const session = ctx.sessions.fromCookie(ctx.req)
   if (!csrfMatches(session, presentedCsrf(ctx, () => params.get('csrf')))) {
-    sendCsrfFailure(ctx, session)
+    respondCsrfFailure(ctx, session)
     return
   }
   // With --login-as the consent page needs no stored session: the user is the one it was shown to.
   const loginAs = session.userId === undefined && ctx.options.loginAs !== undefined
   if (session.userId === undefined && !loginAs) {
-    sendErrorPage(ctx, 403, {error: 'access_denied', title: 'Not signed in', message: 'Nobody is signed in in this browser session, so nothing can be approved.', fix: 'Start again from the application.'})
+    respondError(ctx, 403, {error: 'access_denied', title: 'Not signed in', message: 'Nobody is signed in in this browser session, so nothing can be approved.', fix: 'Start again from the application.'})
     return
   }
   let user = session.userId
@@ -128,11 +125,11 @@ export async function handleAuthorizeDecision(ctx: RequestContext): Promise<void
     approve = formDecision(params)
     requestId = params.get('request_id')
   } catch (error) {
-    sendErrorPage(ctx, 400, {error: 'invalid_request', title: 'Invalid decision', message: (error as Error).message, user})
+    respondError(ctx, 400, {error: 'invalid_request', title: 'Invalid decision', message: (error as Error).message, user})
     return
   }
   if (approve === undefined) {
-    sendErrorPage(ctx, 400, {error: 'invalid_request', title: 'Invalid decision', message: 'The request says neither approve nor deny.', fix: 'Send action=approve or action=deny (JSON: "approved": true or false).', user})
+    respondError(ctx, 400, {error: 'invalid_request', title: 'Invalid decision', message: 'The request says neither approve nor deny.', fix: 'Send action=approve or action=deny (JSON: "approved": true or false).', user})
     return
   }
 
@@ -149,7 +146,7 @@ export async function handleAuthorizeDecision(ctx: RequestContext): Promise<void
     if (user === undefined) {
       const subject = loginAsSubject(request, ctx.options.loginAs!)
       if (subject.problem !== undefined) {
-        redirectError(ctx, request, 'invalid_request', subject.problem, 303)
+        respondToClient(ctx, request, {error: 'invalid_request', description: subject.problem}, 303)
         return
       }
       user = subject.user
@@ -157,7 +154,7 @@ export async function handleAuthorizeDecision(ctx: RequestContext): Promise<void
   }
 
   if (!approve) {
-    redirectError(ctx, request, 'access_denied', `The user denied client ${request.client.id} access.`, 303)
+    respondToClient(ctx, request, {error: 'access_denied', description: `The user denied client ${request.client.id} access.`}, 303)
     return
   }
   if (session.userId === undefined) {
@@ -166,7 +163,7 @@ export async function handleAuthorizeDecision(ctx: RequestContext): Promise<void
     ctx.sessions.keep(session)
   }
   rememberConsent(session, request.client.id, request.scopes)
-  redirect(ctx.res, issueCode(ctx, request, user, session.authTime ?? null), 303)
+  respondToClient(ctx, request, {code: issueCode(ctx, request, user, session.authTime ?? null)}, 303)
 }
 
 /**
@@ -179,11 +176,11 @@ function validateOrAnswer(ctx: RequestContext, params: Params, status: 302 | 303
   } catch (error) {
     if (error instanceof AuthorizationPageError) {
       const title = error.error === 'invalid_request_uri' ? 'Pushed authorization request not usable' : error.error === 'invalid_client' ? 'Unknown client' : error.message.startsWith('redirect_uri') || error.message.includes('redirect') ? 'Redirect URI not accepted' : 'Invalid authorization request'
-      sendErrorPage(ctx, 400, {error: error.error, title, message: error.message, fix: error.fix})
+      respondError(ctx, 400, {error: error.error, title, message: error.message, fix: error.fix})
       return undefined
     }
     if (error instanceof AuthorizationRedirectError) {
-      redirect(ctx.res, authorizationResponseUri(error.redirectUri, {error: error.error, error_description: error.description, state: error.state, iss: ctx.authority.issuer}), status)
+      respondToClient(ctx, error, {error: error.error, description: error.description}, status)
       return undefined
     }
     throw error
@@ -214,7 +211,7 @@ async function resolveMetadataDocument(ctx: RequestContext): Promise<boolean> {
     return true
   } catch (error) {
     if (!(error instanceof MetadataDocumentError)) throw error
-    sendErrorPage(ctx, 400, {
+    respondError(ctx, 400, {
       error: 'invalid_client',
       title: `Client ID metadata document refused (${error.check})`,
       message: error.message,
@@ -227,7 +224,7 @@ async function resolveMetadataDocument(ctx: RequestContext): Promise<boolean> {
 /** Uses the pushed request once (RFC 9126 §4); when another answer already used it, says so and returns false. */
 function claimPushed(ctx: RequestContext, read: ReadAuthorizationRequest): boolean {
   if (read.pushedId === undefined || usePushedRequest(ctx.authority.store, read.pushedId, ctx.authority.clock.now())) return true
-  sendErrorPage(ctx, 400, {
+  respondError(ctx, 400, {
     error: 'invalid_request_uri',
     title: 'Pushed authorization request not usable',
     message: 'The request_uri was already used (or expired just now); each one is good for one authorization request.',
@@ -236,11 +233,7 @@ function claimPushed(ctx: RequestContext, read: ReadAuthorizationRequest): boole
   return false
 }
 
-function redirectError(ctx: RequestContext, request: AuthorizationRequest, error: string, description: string, status: 302 | 303): void {
-  redirect(ctx.res, authorizationResponseUri(request.redirectUri, {error, error_description: description, state: request.state, iss: ctx.authority.issuer}), status)
-}
-
-/** Issues the code (RFC 6749 §4.1.2) and returns the redirect with `code`, `state` and `iss` (RFC 9207). */
+/** Issues the code (RFC 6749 §4.1.2) for the authorization response. */
 function issueCode(ctx: RequestContext, request: AuthorizationRequest, userId: string, authTime: number | null): string {
   const {code, row} = createAuthorizationCode(
     ctx.authority.store,
@@ -260,7 +253,7 @@ function issueCode(ctx: RequestContext, request: AuthorizationRequest, userId: s
     ctx.authority.clock.now(),
   )
   ctx.authority.loginClaims.set(row.id, loginClaimsOf(ctx, userId))
-  return authorizationResponseUri(request.redirectUri, {code, state: request.state, iss: ctx.authority.issuer})
+  return code
 }
 
 
@@ -273,7 +266,7 @@ function takePending(ctx: RequestContext, session: Session, requestId: string): 
   // With --login-as and no stored session, whoever the page was shown to decides.
   const user = session.userId ?? (ctx.options.loginAs !== undefined ? pending?.userId : undefined)
   const fail = (message: string) => {
-    sendErrorPage(ctx, 400, {error: 'invalid_request', title: 'Authorization request expired', message, fix: 'Start the sign-in again from the application.', ...(user ? {user} : {})})
+    respondError(ctx, 400, {error: 'invalid_request', title: 'Authorization request expired', message, fix: 'Start the sign-in again from the application.', ...(user ? {user} : {})})
     return undefined
   }
   if (!pending) return fail('This authorization request is no longer waiting for an answer: it was already answered, it expired, or the server restarted.')

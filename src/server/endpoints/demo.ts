@@ -4,10 +4,11 @@ import {DEMO_CLIENT_ID, internalClient} from '../../core/clients.js'
 import {randomToken, s256} from '../../core/crypto.js'
 import {OAuthError} from '../../errors.js'
 import {authorizationCodeGrant} from '../../core/grants/authorization-code.js'
-import {ensureSession, sendErrorPage} from '../browser.js'
+import {ensureSession} from '../browser.js'
 import type {RequestContext} from '../context.js'
 import {isLoopbackPeer} from '../peer.js'
 import {Params, redirect, sendHtml} from '../http.js'
+import {respondError} from '../respond.js'
 import {type DecodedJwt, demoResultPage} from '../views/demo.js'
 
 /**
@@ -36,12 +37,12 @@ export function demoRedirectUri(ctx: Pick<RequestContext, 'authority'>): string 
 
 export function handleDemoStart(ctx: RequestContext): void {
   if (!isLoopbackPeer(ctx.req)) {
-    sendErrorPage(ctx, 403, {error: 'unauthorized_client', title: 'Demo is local only', message: `The dashboard's "Try it" (client ${DEMO_CLIENT_ID}) works only from this machine.`, fix: 'Open the dashboard on the machine passport runs on.'})
+    respondError(ctx, 403, {error: 'unauthorized_client', title: 'Demo is local only', message: `The dashboard's "Try it" (client ${DEMO_CLIENT_ID}) works only from this machine.`, fix: 'Open the dashboard on the machine passport runs on.'})
     return
   }
   const unavailable = demoUnavailable(ctx)
   if (unavailable) {
-    sendErrorPage(ctx, 404, {error: 'invalid_request', title: 'Demo unavailable', message: unavailable, fix: 'Start passport serve without those --except groups to try the flow.'})
+    respondError(ctx, 404, {error: 'invalid_request', title: 'Demo unavailable', message: unavailable, fix: 'Start passport serve without those --except groups to try the flow.'})
     return
   }
   const redirectUri = demoRedirectUri(ctx)
@@ -68,7 +69,7 @@ export async function handleDemoCallback(ctx: RequestContext): Promise<void> {
   const flow = session?.demo
   const user = session?.userId
   const fail = (status: number, title: string, message: string, fix = 'Start again from the dashboard’s “Try it” button.') =>
-    sendErrorPage(ctx, status, {error: 'invalid_request', title, message, fix, ...(user ? {user} : {})})
+    respondError(ctx, status, {error: 'invalid_request', title, message, fix, ...(user ? {user} : {})})
 
   let params: Record<string, string | undefined>
   try {

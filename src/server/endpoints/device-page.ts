@@ -3,12 +3,13 @@ import {decideDeviceAuthorization, findPendingDeviceAuthorization, formatUserCod
 import {type LockoutState} from '../../core/device/lockout.js'
 import {ConflictError, InvalidInputError, NotFoundError, SubjectError} from '../../errors.js'
 import type {DeviceCodeRow} from '../../store/device-codes.js'
-import {csrfMatches, currentPath, ensureSession, formDecision, presentedCsrf, sendCsrfFailure, sendErrorPage} from '../browser.js'
+import {csrfMatches, ensureSession, formDecision, presentedCsrf} from '../browser.js'
 import type {RequestContext} from '../context.js'
-import {Params, SCRIPT_PAGE_CSP, readParams, sendHtml, sendJson, wantsJson} from '../http.js'
+import {isJsonBody, Params, SCRIPT_PAGE_CSP, readParams} from '../http.js'
+import {type HtmlAnswer, respond, respondCsrfFailure, respondError, respondSignIn} from '../respond.js'
 import type {Session} from '../session.js'
 import {type DeviceEnterView, deviceConfirmPage, deviceDonePage, deviceEnterPage} from '../views/device.js'
-import {loginClaimsOf, sendSignIn} from './login.js'
+import {loginClaimsOf} from './login.js'
 
 /**
  * The device verification page (RFC 8628 §3.3).
@@ -42,19 +43,19 @@ export function handleDevicePage(ctx: RequestContext): void {
   try {
     typed = Params.fromSearch(ctx.url.searchParams).get('user_code')
   } catch (error) {
-    sendEnterPage(ctx, 400, {action, user, error: (error as Error).message}, headers)
+    respondEnterError(ctx, user, {status: 400, error: 'invalid_request', message: (error as Error).message}, headers)
     return
   }
   const lock = ctx.deviceLockout.check(user)
   if (lock.locked) {
-    if (wantsJson(ctx.req)) sendJson(ctx.res, 429, {error: 'too_many_attempts', error_description: lock.message}, {'Cache-Control': 'no-store', ...headers, 'Retry-After': String(lock.seconds)})
-    else sendEnterPage(ctx, 429, {action, user, error: lock.message, locked: true}, {...headers, 'Retry-After': String(lock.seconds)})
+    respondEnterError(ctx, user, {status: 429, error: 'too_many_attempts', message: lock.message, retryAfter: lock.seconds}, headers)
     return
   }
-  const json = wantsJson(ctx.req)
   if (typed === undefined) {
-    if (json) sendJson(ctx.res, 200, {user, csrf_token: session.csrf}, {'Cache-Control': 'no-store', ...headers})
-    else sendEnterPage(ctx, 200, {action, user}, headers)
+    respond(ctx, {
+      json: () => ({status: 200, body: {user, csrf_token: session.csrf}, headers}),
+      html: () => enterPage(200, {action, user}, headers),
+    })
     return
   }
 
@@ -62,77 +63,64 @@ export function handleDevicePage(ctx: RequestContext): void {
   try {
     row = findPendingDeviceAuthorization(ctx.authority.store, typed, ctx.authority.clock.now())
   } catch (error) {
-    const failure = codeFailure(ctx, user, error)
-    if (json) {
-      sendJson(ctx.res, failure.retryAfter !== undefined ? 429 : 400, {error: failure.error, error_description: failure.message}, {'Cache-Control': 'no-store', ...headers, ...(failure.retryAfter !== undefined ? {'Retry-After': String(failure.retryAfter)} : {})})
-      return
-    }
-    if (failure.retryAfter !== undefined) {
-      sendEnterPage(ctx, 429, {action, user, error: failure.message, locked: true}, {...headers, 'Retry-After': String(failure.retryAfter)})
-      return
-    }
-    sendEnterPage(ctx, 400, {action, user, value: typed, error: failure.message}, headers)
+    respondEnterError(ctx, user, codeFailure(ctx, user, error, typed), headers)
     return
   }
   const client = ctx.authority.store.clients.find(row.clientId)
   const known = knownScopes(ctx.authority.config)
   const scopes = row.scopes.map((id) => ({id, description: known[id] ?? id}))
   const userCode = formatUserCode(normalizeUserCode(typed)!)
-  if (json) {
-    sendJson(ctx.res, 200, {user, user_code: userCode, client: {id: row.clientId, name: client?.name ?? row.clientId}, scopes, csrf_token: session.csrf}, {'Cache-Control': 'no-store', ...headers})
-    return
-  }
-  const page = deviceConfirmPage({
-    action: `${ctx.options.prefix}/device/approve`,
-    csrf: session.csrf,
-    user,
-    userCode,
-    client: {id: row.clientId, name: client?.name ?? row.clientId},
-    scopes,
+  respond(ctx, {
+    json: () => ({status: 200, body: {user, user_code: userCode, client: {id: row.clientId, name: client?.name ?? row.clientId}, scopes, csrf_token: session.csrf}, headers}),
+    html: () => ({
+      status: 200,
+      page: deviceConfirmPage({
+        action: `${ctx.options.prefix}/device/approve`,
+        csrf: session.csrf,
+        user,
+        userCode,
+        client: {id: row.clientId, name: client?.name ?? row.clientId},
+        scopes,
+      }),
+      headers,
+    }),
   })
-  sendHtml(ctx.res, 200, page, headers)
 }
 
 export async function handleDeviceApprove(ctx: RequestContext): Promise<void> {
-  const json = isJsonBody(ctx) || wantsJson(ctx.req)
   const params = await readParams(ctx.req)
   const session = ctx.sessions.fromCookie(ctx.req)
   if (!csrfMatches(session, presentedCsrf(ctx, () => params.get('csrf')))) {
-    sendCsrfFailure(ctx, session)
+    respondCsrfFailure(ctx, session)
     return
   }
   // --login-as signs the device pages in without storing a session (see deviceUser).
   const user = ctx.options.loginAs ?? session.userId
   if (user === undefined) {
-    sendErrorPage(ctx, 403, {error: 'access_denied', title: 'Not signed in', message: 'Nobody is signed in in this browser session, so no device can be approved.', fix: `Open ${ctx.options.prefix}/device and sign in first.`})
+    respondError(ctx, 403, {error: 'access_denied', title: 'Not signed in', message: 'Nobody is signed in in this browser session, so no device can be approved.', fix: `Open ${ctx.options.prefix}/device and sign in first.`})
     return
-  }
-  const action = `${ctx.options.prefix}/device`
-  const fail = (status: number, error: string, message: string, value?: string, extra: Record<string, string> = {}) => {
-    if (json) sendJson(ctx.res, status, {error, error_description: message}, {'Cache-Control': 'no-store', ...extra})
-    else sendEnterPage(ctx, status, {action, user, error: message, ...(value === undefined ? {} : {value}), ...(status === 429 ? {locked: true} : {})}, extra)
   }
 
   const lock = ctx.deviceLockout.check(user)
   if (lock.locked) {
-    fail(429, 'too_many_attempts', lock.message, undefined, {'Retry-After': String(lock.seconds)})
+    respondEnterError(ctx, user, {status: 429, error: 'too_many_attempts', message: lock.message, retryAfter: lock.seconds})
     return
   }
   let userCode: string | undefined
   let approve: boolean | undefined
   try {
     userCode = params.get('user_code')
-    approve = json && isJsonBody(ctx) ? jsonDecision(params) : formDecision(params)
+    approve = isJsonBody(ctx.req) ? jsonDecision(params) : formDecision(params)
   } catch (error) {
-    fail(400, 'invalid_request', (error as Error).message, userCode)
+    respondEnterError(ctx, user, {status: 400, error: 'invalid_request', message: (error as Error).message, ...(userCode === undefined ? {} : {value: userCode})})
     return
   }
   if (userCode === undefined) {
-    fail(400, 'invalid_request', 'Enter the code shown on the device (user_code is missing).')
+    respondEnterError(ctx, user, {status: 400, error: 'invalid_request', message: 'Enter the code shown on the device (user_code is missing).'})
     return
   }
   if (approve === undefined) {
-    fail(400, 'invalid_request', json ? 'Send "approved": true or false.' : 'Choose Approve or Deny (action=approve or action=deny).', userCode)
+    respondEnterError(ctx, user, {status: 400, error: 'invalid_request', message: 'Choose Approve or Deny (action=approve or action=deny).', jsonMessage: 'Send "approved": true or false.', value: userCode})
     return
   }
 
@@ -141,22 +129,44 @@ export async function handleDeviceApprove(ctx: RequestContext): Promise<void> {
     row = decideDeviceAuthorization(ctx.authority.store, userCode, user, approve, ctx.authority.clock.now())
     if (approve) ctx.authority.loginClaims.set(row.id, loginClaimsOf(ctx, user))
   } catch (error) {
-    const failure = codeFailure(ctx, user, error)
-    if (failure.retryAfter !== undefined) fail(429, 'too_many_attempts', failure.message, undefined, {'Retry-After': String(failure.retryAfter)})
-    else fail(400, failure.error, failure.message, userCode)
+    respondEnterError(ctx, user, codeFailure(ctx, user, error, userCode))
     return
   }
   const client = ctx.authority.store.clients.find(row.clientId)
-  if (json) {
-    sendJson(ctx.res, 200, {user_code: formatUserCode(normalizeUserCode(userCode)!), status: row.status, client_id: row.clientId}, {'Cache-Control': 'no-store'})
-    return
-  }
-  sendHtml(ctx.res, 200, deviceDonePage({user, approved: approve, client: {id: row.clientId, name: client?.name ?? row.clientId}}))
+  respond(ctx, {
+    json: () => ({status: 200, body: {user_code: formatUserCode(normalizeUserCode(userCode)!), status: row.status, client_id: row.clientId}}),
+    html: () => ({status: 200, page: deviceDonePage({user, approved: approve, client: {id: row.clientId, name: client?.name ?? row.clientId}})}),
+  })
+}
+
+/** Why a code could not be entered or decided; a 429 carries `retryAfter` (seconds). */
+interface CodeProblem {
+  status: 400 | 429
+  error: string
+  message: string
+  /** The message for JSON callers, when it differs (they send `approved`, not a form's action). */
+  jsonMessage?: string
+  retryAfter?: number
+  /** The code as typed, shown again in the field (never on a locked page). */
+  value?: string
+}
+
+/**
+ * The code entry page again with the problem (a 429 page is locked: no field, and no script),
+ * or `{error, error_description}` for API callers; a lock adds `Retry-After`.
+ */
+function respondEnterError(ctx: RequestContext, user: string, problem: CodeProblem, headers: Record<string, string> = {}): void {
+  const all = problem.retryAfter === undefined ? headers : {...headers, 'Retry-After': String(problem.retryAfter)}
+  const locked = problem.status === 429
+  respond(ctx, {
+    json: () => ({status: problem.status, body: {error: problem.error, error_description: problem.jsonMessage ?? problem.message}, headers: all}),
+    html: () => enterPage(problem.status, {action: `${ctx.options.prefix}/device`, user, error: problem.message, ...(locked || problem.value === undefined ? {} : {value: problem.value}), ...(locked ? {locked} : {})}, all),
+  })
 }
 
 /** The code entry page; unless locked it loads the code-formatting script, which its CSP then allows. */
-function sendEnterPage(ctx: RequestContext, status: number, view: DeviceEnterView, headers: Record<string, string>): void {
-  sendHtml(ctx.res, status, deviceEnterPage(view), view.locked ? headers : {...headers, 'Content-Security-Policy': SCRIPT_PAGE_CSP})
+function enterPage(status: number, view: DeviceEnterView, headers: Record<string, string>): HtmlAnswer {
+  return {status, page: deviceEnterPage(view), headers: view.locked ? headers : {...headers, 'Content-Security-Policy': SCRIPT_PAGE_CSP}}
 }
 
 /** The signed-in user for the device pages, or undefined after answering with the sign-in page. */
@@ -169,8 +179,7 @@ function deviceUser(ctx: RequestContext): {session: Session; headers: Record<str
   }
   const session = ctx.sessions.find(ctx.req)
   if (session?.userId === undefined) {
-    if (wantsJson(ctx.req)) sendJson(ctx.res, 401, {error: 'login_required', error_description: 'No user is signed in: sign in through POST /login (or the page) first, or start passport serve with --login-as SUB.'}, {'Cache-Control': 'no-store'})
-    else sendSignIn(ctx, {returnTo: currentPath(ctx), purpose: 'to connect a device'})
+    respondSignIn(ctx, {kind: 'sign-in', error: 'login_required', description: 'No user is signed in: sign in through POST /login (or the page) first, or start passport serve with --login-as SUB.', purpose: 'to connect a device'})
     return undefined
   }
   return {session, headers: {}, user: session.userId}
@@ -181,9 +190,9 @@ function deviceUser(ctx: RequestContext): {session: Session; headers: Record<str
  * server-wide); the one that reaches a limit locks (`retryAfter` set). Expired and already-used
  * codes are real codes and do not count.
  */
-function codeFailure(ctx: RequestContext, user: string, error: unknown): {error: string; message: string; retryAfter?: number} {
+function codeFailure(ctx: RequestContext, user: string, error: unknown, typed: string): CodeProblem {
   // The code was right; the signed-in user may not approve it (its subject is the client's id).
-  if (error instanceof SubjectError) return {error: 'invalid_request', message: error.message}
+  if (error instanceof SubjectError) return {status: 400, error: 'invalid_request', message: error.message, value: typed}
   if (error instanceof InvalidInputError || error instanceof NotFoundError) {
     const state: LockoutState = ctx.deviceLockout.fail(user)
     if (state.locked) {
@@ -192,20 +201,15 @@ function codeFailure(ctx: RequestContext, user: string, error: unknown): {error:
         state.scope === 'subject'
           ? `That was the ${limits.perSubject}th wrong code: codes cannot be entered for ${Math.ceil(state.seconds / 60)} minutes.`
           : state.message
-      return {error: 'too_many_attempts', message: `${error.message} ${why}`, retryAfter: state.seconds}
+      return {status: 429, error: 'too_many_attempts', message: `${error.message} ${why}`, retryAfter: state.seconds}
     }
     const left = state.attemptsLeft
     const kind = error instanceof InvalidInputError ? 'invalid_request' : 'invalid_grant'
-    return {error: kind, message: `${error.message} Check the code on the device and try again (${left} attempt${left === 1 ? '' : 's'} left).`}
+    return {status: 400, error: kind, message: `${error.message} Check the code on the device and try again (${left} attempt${left === 1 ? '' : 's'} left).`, value: typed}
   }
-  if (error instanceof ConflictError) return {error: 'invalid_grant', message: error.message}
+  if (error instanceof ConflictError) return {status: 400, error: 'invalid_grant', message: error.message, value: typed}
   throw error
 }
-
-function isJsonBody(ctx: RequestContext): boolean {
-  return (ctx.req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase() === 'application/json'
-}
-
 
 /** JSON: `approved` must be a real boolean (the string "true" is refused); `action` also accepted. */
 function jsonDecision(params: Params): boolean | undefined {

@@ -1,8 +1,9 @@
 import {authorizationResponseUri} from '../../core/uris.js'
 import {resolveLogout} from '../../core/logout.js'
-import {csrfMatches, sendCsrfFailure, sendErrorPage} from '../browser.js'
+import {csrfMatches} from '../browser.js'
 import type {RequestContext} from '../context.js'
 import {Params, readParams, redirect, sendHtml} from '../http.js'
+import {respondCsrfFailure, respondError} from '../respond.js'
 import {confirmLogoutPage, signedOutPage} from '../views/logout.js'
 
 /**
@@ -28,7 +29,7 @@ export async function handleEndSession(ctx: RequestContext): Promise<void> {
       if (value !== undefined) fields[name] = value
     }
   } catch (error) {
-    sendErrorPage(ctx, 400, {error: 'invalid_request', title: 'Invalid sign-out request', message: (error as Error).message, fix: 'Send each parameter once.'})
+    respondError(ctx, 400, {error: 'invalid_request', title: 'Invalid sign-out request', message: (error as Error).message, fix: 'Send each parameter once.'})
     return
   }
 
@@ -42,7 +43,7 @@ export async function handleEndSession(ctx: RequestContext): Promise<void> {
   const session = ctx.sessions.find(ctx.req)
   const user = session?.userId
   if (fields.post_logout_redirect_uri !== undefined && resolved.redirectUri === undefined) {
-    sendErrorPage(ctx, 400, {
+    respondError(ctx, 400, {
       error: 'invalid_request',
       title: 'Sign-out refused',
       message: resolved.problem ?? 'The post_logout_redirect_uri cannot be followed.',
@@ -54,7 +55,7 @@ export async function handleEndSession(ctx: RequestContext): Promise<void> {
   if (session && user !== undefined && resolved.hintSubject !== user && !ctx.options.autoApprove) {
     if (post && fields.confirm !== undefined) {
       if (!csrfMatches(session, fields.csrf)) {
-        sendCsrfFailure(ctx, session)
+        respondCsrfFailure(ctx, session)
         return
       }
     } else {

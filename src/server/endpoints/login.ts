@@ -1,10 +1,10 @@
 import {signSessionIn} from '../../core/authorization/interaction.js'
 import {parseLoginClaimsText} from '../../core/login-claims.js'
 import {subjectProblem} from '../../core/subjects.js'
-import {cookieHeader, csrfMatches, currentPath, ensureSession, presentedCsrf, safeReturnTo, sendCsrfFailure} from '../browser.js'
+import {cookieHeader, csrfMatches, presentedCsrf, safeReturnTo} from '../browser.js'
 import type {RequestContext} from '../context.js'
-import {readParams, redirect, sendHtml} from '../http.js'
-import {signInPage} from '../views/sign-in.js'
+import {readParams, redirect} from '../http.js'
+import {respondCsrfFailure, sendSignInPage} from '../respond.js'
 
 /**
  * The development sign-in: `POST {prefix}/login` with a subject (a configured user picked with
@@ -12,42 +12,11 @@ import {signInPage} from '../views/sign-in.js'
  * came from. `POST {prefix}/logout` signs out.
  */
 
-export interface SignInOptions {
-  returnTo?: string
-  subject?: string
-  purpose?: string
-  error?: string
-  status?: number
-  /** Prefills the claims field (after a refused sign-in). */
-  claims?: string
-}
-
-/** Shows the sign-in page (creating the session that carries its CSRF token). */
-export function sendSignIn(ctx: RequestContext, options: SignInOptions = {}): void {
-  const {session, headers} = ensureSession(ctx)
-  const users = Object.entries(ctx.authority.config.users).map(([id, user]) => ({
-    id,
-    ...(user.name === undefined ? {} : {name: user.name}),
-    ...(user.email === undefined ? {} : {email: user.email}),
-  }))
-  const page = signInPage({
-    action: `${ctx.options.prefix}/login`,
-    csrf: session.csrf,
-    returnTo: options.returnTo ?? currentPath(ctx),
-    users,
-    ...(options.subject === undefined ? {} : {subject: options.subject}),
-    ...(options.purpose === undefined ? {} : {purpose: options.purpose}),
-    ...(options.error === undefined ? {} : {error: options.error}),
-    ...(options.claims === undefined ? {} : {claims: options.claims}),
-  })
-  sendHtml(ctx.res, options.status ?? 200, page, headers)
-}
-
 export async function handleLogin(ctx: RequestContext): Promise<void> {
   const params = await readParams(ctx.req)
   const session = ctx.sessions.fromCookie(ctx.req)
   if (!csrfMatches(session, presentedCsrf(ctx, () => params.get('csrf')))) {
-    sendCsrfFailure(ctx, session)
+    respondCsrfFailure(ctx, session)
     return
   }
   let returnTo: string | undefined
@@ -60,12 +29,12 @@ export async function handleLogin(ctx: RequestContext): Promise<void> {
     claimsText = params.get('claims')
     loginClaims = parseLoginClaimsText(claimsText)
   } catch (error) {
-    sendSignIn(ctx, {status: 400, error: (error as Error).message, ...(returnTo === undefined ? {} : {returnTo}), ...(subject === undefined ? {} : {subject}), ...(claimsText === undefined ? {} : {claims: claimsText})})
+    sendSignInPage(ctx, {status: 400, error: (error as Error).message, ...(returnTo === undefined ? {} : {returnTo}), ...(subject === undefined ? {} : {subject}), ...(claimsText === undefined ? {} : {claims: claimsText})})
     return
   }
   const problem = subjectProblem(subject ?? '')
   if (problem || subject === undefined) {
-    sendSignIn(ctx, {status: 400, error: problem ?? 'Enter a subject.', returnTo: returnTo ?? `${ctx.options.prefix}/device`, ...(subject === undefined ? {} : {subject})})
+    sendSignInPage(ctx, {status: 400, error: problem ?? 'Enter a subject.', returnTo: returnTo ?? `${ctx.options.prefix}/device`, ...(subject === undefined ? {} : {subject})})
     return
   }
   const next = ctx.sessions.rotate(session)
@@ -92,7 +61,7 @@ export async function handleLogout(ctx: RequestContext): Promise<void> {
   const params = await readParams(ctx.req)
   const session = ctx.sessions.fromCookie(ctx.req)
   if (!csrfMatches(session, presentedCsrf(ctx, () => params.get('csrf')))) {
-    sendCsrfFailure(ctx, session)
+    respondCsrfFailure(ctx, session)
     return
   }
   let returnTo: string | undefined
