@@ -45,9 +45,20 @@ describe('passport healthcheck [--url URL] [--timeout 10s]', () => {
   })
 
   it('waits for an authority that starts later', async () => {
-    const port = await freePort()
+    // Something on the port takes the healthcheck's first try and drops it: once it has tried (an
+    // event, not a delay), the port is freed and the authority starts there.
+    const gate = createServer()
+    const tried = new Promise<void>((resolve) =>
+      gate.on('connection', (socket) => {
+        socket.destroy()
+        resolve()
+      }),
+    )
+    await new Promise<void>((resolve) => gate.listen(0, '127.0.0.1', resolve))
+    const port = (gate.address() as {port: number}).port
     const waiting = runCli(['healthcheck', '--url', `http://127.0.0.1:${port}`, '--timeout', '60s'], {cwd: cwd(), timeoutMs: 70_000})
-    await new Promise((resolve) => setTimeout(resolve, 500))
+    await tried
+    await new Promise((resolve) => gate.close(resolve))
     let server: Handle | undefined
     try {
       server = await startHandle({port})
