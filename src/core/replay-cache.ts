@@ -57,6 +57,9 @@ export class ReplayCache {
   private readonly entries = new Map<string, Entry>()
   /** Each client's identifiers in insertion order (its oldest first) with their expiry. */
   private readonly clients = new Map<string, Map<string, number>>()
+  /** Clients by the number of entries they hold, and the largest such number: the largest client in O(1). */
+  private readonly bySize = new Map<number, Set<string>>()
+  private largest = 0
   private lastSweep = Number.NEGATIVE_INFINITY
 
   constructor(
@@ -104,6 +107,7 @@ export class ReplayCache {
     if (!bucket) this.clients.set(client, (bucket = new Map()))
     bucket.set(key, expiresAt)
     this.entries.set(key, {client, expiresAt})
+    this.resized(client, bucket.size - 1, bucket.size)
     return {accepted: true}
   }
 
@@ -120,22 +124,29 @@ export class ReplayCache {
 
   /** The client holding the most entries; the caller when it is among them. */
   private largestClient(caller: string): string {
-    let largest = caller
-    let most = this.held(caller)
-    for (const [client, bucket] of this.clients) {
-      if (bucket.size > most) {
-        largest = client
-        most = bucket.size
-      }
+    if (this.held(caller) === this.largest) return caller
+    return this.bySize.get(this.largest)!.values().next().value!
+  }
+
+  /** Keeps {@link bySize} and {@link largest} up to date after a client went from `from` to `to` entries. */
+  private resized(client: string, from: number, to: number): void {
+    if (from === to) return
+    // Emptied sets are kept (at most perClient of them): a client at its share moves back and forth.
+    if (from > 0) this.bySize.get(from)!.delete(client)
+    if (to > 0) {
+      let now = this.bySize.get(to)
+      if (!now) this.bySize.set(to, (now = new Set()))
+      now.add(client)
     }
-    return largest
+    if (to > this.largest) this.largest = to
+    while (this.largest > 0 && (this.bySize.get(this.largest)?.size ?? 0) === 0) this.largest--
   }
 
   private remove(key: string, client: string): void {
     this.entries.delete(key)
     const bucket = this.clients.get(client)
-    if (!bucket) return
-    bucket.delete(key)
+    if (!bucket?.delete(key)) return
+    this.resized(client, bucket.size + 1, bucket.size)
     if (bucket.size === 0) this.clients.delete(client)
   }
 
@@ -144,14 +155,16 @@ export class ReplayCache {
    * order), or all of them.
    */
   private dropExpired(client: string, bucket: Map<string, number>, now: number, frontOnly: boolean): void {
+    const before = bucket.size
     for (const [key, expiresAt] of bucket) {
       if (expiresAt > now) {
-        if (frontOnly) return
+        if (frontOnly) break
         continue
       }
       this.entries.delete(key)
       bucket.delete(key)
     }
+    this.resized(client, before, bucket.size)
     if (bucket.size === 0) this.clients.delete(client)
   }
 
