@@ -1,4 +1,5 @@
 import {decodeAudience, encodeAudience} from '../core/resources.js'
+import {RevocableTable} from './revocable.js'
 import {type Db, GroupCommit, prepareWrite} from './database.js'
 
 export interface AccessTokenRow {
@@ -56,16 +57,15 @@ export interface AccessTokenFilter {
   limit?: number
 }
 
-export class AccessTokenRepository {
+/** Revocation (revoke, revokeFamily, revokeAllForUser) is the shared rule of {@link RevocableTable}. */
+export class AccessTokenRepository extends RevocableTable {
   private readonly insertStmt
   private readonly byId
-  private readonly revokeStmt
-  private readonly revokeFamilyStmt
-  private readonly revokeUserStmt
   private readonly maxExpiryStmt
   private readonly grouped: GroupCommit
 
   constructor(private readonly db: Db) {
+    super(db, 'oauth_access_tokens')
     this.grouped = new GroupCommit(db)
     this.insertStmt = prepareWrite(
       db,
@@ -73,12 +73,6 @@ export class AccessTokenRepository {
        VALUES (@id, @client_id, @user_id, @name, @scopes, @audience, @grant_type, @family_id, NULL, @created_at, @expires_at)`,
     )
     this.byId = db.prepare<[string], Raw>('SELECT * FROM oauth_access_tokens WHERE id = ?')
-    this.revokeStmt = prepareWrite<[number, string]>(db, 'UPDATE oauth_access_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL')
-    this.revokeFamilyStmt = prepareWrite<[number, string]>(db, 'UPDATE oauth_access_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL')
-    this.revokeUserStmt = prepareWrite<[number, string, number]>(
-      db,
-      'UPDATE oauth_access_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ?',
-    )
     this.maxExpiryStmt = db.prepare<[], {max: number | null}>('SELECT MAX(expires_at) AS max FROM oauth_access_tokens WHERE revoked_at IS NULL')
   }
 
@@ -132,17 +126,6 @@ export class AccessTokenRepository {
     return (this.db.prepare(sql).all(params) as Raw[]).map(fromRaw)
   }
 
-  revoke(id: string, now: number): boolean {
-    return this.revokeStmt.run(now, id).changes > 0
-  }
-
-  revokeFamily(familyId: string, now: number): number {
-    return this.revokeFamilyStmt.run(now, familyId).changes
-  }
-
-  revokeAllForUser(userId: string, now: number): number {
-    return this.revokeUserStmt.run(now, userId, now).changes
-  }
 
   /** The latest expiry of any unrevoked token: how long the keys that signed them must stay published. */
   latestExpiry(): number | null {

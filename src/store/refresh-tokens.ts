@@ -1,4 +1,5 @@
 import {decodeAudience, encodeAudience} from '../core/resources.js'
+import {RevocableTable} from './revocable.js'
 import {type Db, prepareWrite} from './database.js'
 
 export interface RefreshTokenRow {
@@ -58,16 +59,15 @@ const fromRaw = (r: Raw): RefreshTokenRow => ({
   expiresAt: r.expires_at,
 })
 
-export class RefreshTokenRepository {
+/** Revocation (revoke, revokeFamily, revokeAllForUser) is the shared rule of {@link RevocableTable}. */
+export class RefreshTokenRepository extends RevocableTable {
   private readonly insertStmt
   private readonly byHash
   private readonly byAccessToken
   private readonly rotateStmt
-  private readonly revokeStmt
-  private readonly revokeFamilyStmt
-  private readonly revokeUserStmt
 
   constructor(db: Db) {
+    super(db, 'oauth_refresh_tokens')
     this.insertStmt = prepareWrite(
       db,
       `INSERT INTO oauth_refresh_tokens (id, token_hash, access_token_id, family_id, client_id, user_id, scopes, audience, auth_time, nonce, jkt, rotated_at, revoked_at, created_at, expires_at)
@@ -79,10 +79,6 @@ export class RefreshTokenRepository {
       db,
       'UPDATE oauth_refresh_tokens SET rotated_at = ?, revoked_at = ? WHERE id = ? AND revoked_at IS NULL',
     )
-    this.revokeStmt = prepareWrite<[number, string]>(db, 'UPDATE oauth_refresh_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL')
-    this.revokeFamilyStmt = prepareWrite<[number, string]>(db, 'UPDATE oauth_refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL')
-    // Live ones only, as for access tokens: an expired refresh token is already unusable.
-    this.revokeUserStmt = prepareWrite<[number, string, number]>(db, 'UPDATE oauth_refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ?')
   }
 
   insert(row: Omit<RefreshTokenRow, 'rotatedAt' | 'revokedAt' | 'jkt'> & {jkt?: string | null}): void {
@@ -118,15 +114,4 @@ export class RefreshTokenRepository {
     return this.rotateStmt.run(now, now, id).changes === 1
   }
 
-  revoke(id: string, now: number): boolean {
-    return this.revokeStmt.run(now, id).changes > 0
-  }
-
-  revokeFamily(familyId: string, now: number): number {
-    return this.revokeFamilyStmt.run(now, familyId).changes
-  }
-
-  revokeAllForUser(userId: string, now: number): number {
-    return this.revokeUserStmt.run(now, userId, now).changes
-  }
 }
