@@ -1,10 +1,10 @@
-import {spawnSync} from 'node:child_process'
-import {mkdirSync, readFileSync, symlinkSync, writeFileSync} from 'node:fs'
+import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {describe, expect, it} from 'vitest'
 
-import {cleanEnv, ROOT, tempDir} from './helpers.js'
+import {ROOT} from './helpers.js'
+import {bash, blockAfter, projectDir} from './recipes.js'
 
 interface Manifest {
   commands: Record<string, {flags: Record<string, {char?: string}>}>
@@ -67,33 +67,6 @@ describe('README and docs', () => {
     expect(missing).toEqual([])
   })
 })
-
-/** The first fenced block of `lang` after the heading `heading` in `file`, as written. */
-function blockAfter(file: string, heading: string, lang = 'sh', nth = 0): string {
-  const text = readFileSync(join(ROOT, file), 'utf8')
-  const start = text.indexOf(`\n${heading}\n`)
-  if (start === -1) throw new Error(`${file} has no heading ${heading}`)
-  const blocks = [...text.slice(start).matchAll(new RegExp('```' + lang + '\\n([\\s\\S]*?)```', 'g'))]
-  return blocks[nth]![1]!
-}
-
-/**
- * A project that installed passport-authority: `npx passport` and
- * `node node_modules/passport-authority/bin/run.js` resolve to this checkout, as after
- * `npm install --save-dev passport-authority`.
- */
-function projectDir(): {dir: string; cleanup: () => void} {
-  const project = tempDir('passport-recipe-')
-  mkdirSync(join(project.dir, 'node_modules', '.bin'), {recursive: true})
-  symlinkSync(ROOT, join(project.dir, 'node_modules', 'passport-authority'))
-  symlinkSync('../passport-authority/bin/run.js', join(project.dir, 'node_modules', '.bin', 'passport'))
-  writeFileSync(join(project.dir, 'package.json'), JSON.stringify({name: 'recipe', private: true, devDependencies: {'passport-authority': '*'}}))
-  return project
-}
-
-function bash(script: string, cwd: string): {status: number | null; stdout: string; stderr: string} {
-  return spawnSync('bash', ['-c', script], {cwd, env: cleanEnv(), encoding: 'utf8', timeout: 120_000})
-}
 
 describe('README recipes, run as written', () => {
   it('the one-minute walkthrough (up to serve) and then the token recipe run under set -e, after init and from scratch', () => {

@@ -1,0 +1,125 @@
+import {writeFileSync} from 'node:fs'
+import {createServer} from 'node:http'
+import {join} from 'node:path'
+
+import {describe, expect, it} from 'vitest'
+
+import {bash, bashWithBackground, blockAfter, projectDir} from './recipes.js'
+
+/**
+ * Shell recipes of the README and docs/ not run elsewhere (issue 18 finding 14), each run as
+ * written in one shell, in a project that installed passport-authority. What a recipe hands to the
+ * reader's own code (`npm test`, `npm run test:integration`, their API) is a stand-in script here
+ * that checks what it was given.
+ */
+
+/** A stand-in for the reader's `npm test`: checks the tokens the recipe passes in. */
+const CHECK_TOKENS = `
+const claims = (jwt) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString())
+const reader = claims(process.env.API_TOKEN_READER), admin = claims(process.env.API_TOKEN_ADMIN)
+const ok = reader.sub === 'alice' && reader.aud === 'https://api.example.test' && reader.scope === 'read' && reader.iss === 'http://127.0.0.1:9000'
+  && admin.sub === 'root' && admin.role === 'admin' && admin.scope === 'read admin'
+console.log(ok ? 'stand-in tests passed' : 'unexpected tokens: ' + JSON.stringify({reader, admin}))
+process.exit(ok ? 0 : 1)
+`
+
+/** A stand-in for the reader's integration tests: discovery at the issuer, then a headless authorization request. */
+const CHECK_ISSUER = `
+const issuer = process.env.OIDC_ISSUER
+const meta = await (await fetch(issuer + '/.well-known/openid-configuration')).json()
+const query = new URLSearchParams({response_type: 'code', client_id: 'web', redirect_uri: 'http://localhost:3000/callback', scope: 'read', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256'})
+const res = await fetch(meta.authorization_endpoint + '?' + query, {redirect: 'manual'})
+const code = new URL(res.headers.get('location')).searchParams.get('code')
+console.log(meta.issuer === issuer && code ? 'integration stand-in passed' : 'unexpected: ' + res.status)
+process.exit(meta.issuer === issuer && code ? 0 : 1)
+`
+
+describe('docs/tokens.md recipes, run as written', () => {
+  it("the CI recipe 'minting tokens for an API's tests' up to its npm test (a stand-in test script checks the tokens), from scratch", () => {
+    const recipe = blockAfter('docs/tokens.md', "## Recipe: minting tokens for an API's tests")
+    expect(recipe.trimEnd().endsWith('npm test')).toBe(true)
+    const project = projectDir({test: 'node check-tokens.cjs'})
+    try {
+      writeFileSync(join(project.dir, 'check-tokens.cjs'), CHECK_TOKENS)
+      const ran = bash(`set -e\n${recipe}`, project.dir)
+      expect(ran.status, ran.stderr + ran.stdout).toBe(0)
+      expect(ran.stdout).toContain('stand-in tests passed')
+    } finally {
+      project.cleanup()
+    }
+  }, 120_000)
+
+  it('a token in a curl call and personal access tokens after init; the signing-key algorithms from scratch', async () => {
+    const curl = blockAfter('docs/tokens.md', '## `passport token`')
+    const personal = blockAfter('docs/tokens.md', '## `passport token:personal`')
+    const algorithms = blockAfter('docs/tokens.md', '## Signing keys and algorithms')
+    // The reader's API on localhost:3000, here a stand-in on a free port that wants a bearer token.
+    const seen: string[] = []
+    const api = createServer((req, res) => {
+      seen.push(`${req.url} ${req.headers.authorization?.split('.').length === 3 ? 'jwt' : 'none'}`)
+      res.end('{"me":"alice"}')
+    })
+    await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve))
+    const port = (api.address() as {port: number}).port
+    const project = projectDir()
+    const fresh = projectDir()
+    try {
+      // After the README's set-up (init --yes): the reader's API on localhost:3000 is a stand-in on a free port.
+      // Asynchronously: the stand-in API answers from this process.
+      const ran = await bashWithBackground(['set -e', 'passport() { npx passport "$@"; }', 'npx passport init --yes > /dev/null', curl.replaceAll('localhost:3000', `127.0.0.1:${port}`), personal].join('\n'), project.dir)
+      expect(ran.status, ran.stderr).toBe(0)
+      expect(seen).toEqual(['/api/me jwt'])
+      expect(ran.stdout).toMatch(/^\{"me":"alice"\}eyJ[\w-]+\.[\w-]+\.[\w-]+\n$/)
+      // Choosing the algorithm is for a project's first keys: from scratch.
+      const keys = bash(['set -e', 'passport() { npx passport "$@"; }', algorithms, 'npx passport keys:jwks'].join('\n'), fresh.dir)
+      expect(keys.status, keys.stderr).toBe(0)
+      const jwks = JSON.parse(keys.stdout.slice(keys.stdout.indexOf('{'))) as {keys: {alg: string}[]}
+      expect(jwks.keys.map((key) => key.alg)).toEqual(['EdDSA', 'ES256'])
+    } finally {
+      project.cleanup()
+      fresh.cleanup()
+      await new Promise((resolve) => api.close(resolve))
+    }
+  }, 120_000)
+})
+
+describe('README and docs/oidc.md serve recipes, run as written', () => {
+  it("README 'Testing an OAuth / OpenID Connect client in CI': serve --port 0 in the background, then the reader's integration tests (a stand-in) against its issuer", async () => {
+    const recipe = blockAfter('README.md', '### Testing an OAuth / OpenID Connect client in CI')
+    const project = projectDir({'test:integration': 'node check-issuer.mjs'})
+    try {
+      writeFileSync(join(project.dir, 'check-issuer.mjs'), CHECK_ISSUER)
+      const ran = await bashWithBackground(`set -e\nnpx passport init --yes > /dev/null\n${recipe}`, project.dir)
+      expect(ran.status, ran.stderr + ran.stdout).toBe(0)
+      expect(ran.stdout).toContain('integration stand-in passed')
+    } finally {
+      project.cleanup()
+    }
+  }, 120_000)
+
+  it('docs/oidc.md: serve --port 0 --json writes the issuer, port and url', async () => {
+    const recipe = blockAfter('docs/oidc.md', '## 2. Start the provider headless in CI')
+    const project = projectDir()
+    try {
+      const ran = await bashWithBackground(`set -e\npassport() { npx passport "$@"; }\n${recipe}\nuntil [ -s passport.json ]; do sleep 0.1; done\ncat passport.json`, project.dir)
+      expect(ran.status, ran.stderr).toBe(0)
+      const line = JSON.parse(ran.stdout) as {issuer: string; port: number; url: string}
+      expect(line.issuer).toBe(`http://127.0.0.1:${line.port}`)
+      expect(line.url).toBe(line.issuer)
+    } finally {
+      project.cleanup()
+    }
+  }, 120_000)
+
+  it('README key rotation, after init', () => {
+    const recipe = blockAfter('README.md', '### Key rotation')
+    const project = projectDir()
+    try {
+      const ran = bash(`set -e\nnpx passport init --yes > /dev/null\n${recipe}`, project.dir)
+      expect(ran.status, ran.stderr).toBe(0)
+      expect(ran.stdout).toMatch(/^New key id: /m)
+    } finally {
+      project.cleanup()
+    }
+  }, 120_000)
+})
