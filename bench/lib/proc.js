@@ -44,12 +44,13 @@ export function startServer(command, args, {cwd, env, timeoutMs = 20_000} = {}) 
     let stdout = ''
     let stderr = ''
     let settled = false
+    /** @param {Error | null} error @param {unknown} [value] */
     const finish = (error, value) => {
       if (settled) return
       settled = true
       clearTimeout(timer)
       if (error) {
-        stop(child)
+        void stop(child)
         reject(error)
       } else resolve(value)
     }

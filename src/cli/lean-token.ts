@@ -13,9 +13,9 @@ import {parseArgs, type ParseArgsConfig} from 'node:util'
 import type {Authority} from '../core/authority.js'
 import {loadConfig} from '../core/config.js'
 import {PassportError, UsageError} from '../errors.js'
-import {type GlobalFlags, noteConfigFound, openAuthority} from './global-flags.js'
+import {noteConfigFound, openAuthority} from './global-flags.js'
 import {reportError, reportWarning} from './report.js'
-import {mintFromFlags, type TokenFlags} from './tokens.js'
+import {mintFromFlags} from './tokens.js'
 
 const MANIFEST = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'oclif.manifest.json')
 
@@ -64,8 +64,8 @@ export async function runTokenWithoutOclif(args: string[]): Promise<boolean> {
   try {
     const config = loadConfig(values.config as string | undefined)
     noteConfigFound(config)
-    const open = (issuer: string | undefined) => (opened.authority = openAuthority(values as GlobalFlags, config, issuer))
-    const minted = await mintFromFlags(values as TokenFlags, open, reportWarning)
+    const open = (issuer: string | undefined) => (opened.authority = openAuthority(values, config, issuer))
+    const minted = await mintFromFlags(values, open, reportWarning)
     process.stdout.write(json ? `${JSON.stringify(minted, null, 2)}\n` : `${minted.access_token}\n`)
   } catch (error) {
     reportError(error as Error, {usage: error instanceof UsageError, known: error instanceof PassportError}, json)

@@ -180,7 +180,7 @@ export class FaultRegistry {
 
   /** Validates without arming (the control API checks a whole body before it applies anything). */
   check(target: string, spec: object = {}): Fault {
-    if (isProtocolFault(target)) return protocolFault(target, spec as ProtocolFaultOptions)
+    if (isProtocolFault(target)) return protocolFault(target, spec)
     if (typeof spec === 'object' && spec !== null && 'fault' in spec) {
       const {fault: name, ...options} = spec as Record<string, unknown>
       const fault = protocolFault(name, options)
@@ -191,7 +191,7 @@ export class FaultRegistry {
     if (typeof target !== 'string' || !endpoints.has(target)) {
       bad('endpoint', `must be one of ${[...endpoints].join(', ')} (or a protocol fault: ${PROTOCOL_FAULT_NAMES.join(', ')}); got ${JSON.stringify(target)}.`)
     }
-    return httpFault(target, spec as FaultSpec)
+    return httpFault(target, spec)
   }
 
   add(fault: Fault): void {

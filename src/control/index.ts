@@ -152,7 +152,7 @@ export class Control {
       const headers = rest.find((arg): arg is OutgoingHttpHeaders => typeof arg === 'object' && arg !== null) ?? {}
       head = {status, headers: {...headers}}
       return res
-    }) as typeof res.writeHead
+    })
     res.end = ((chunk?: unknown) => {
       if (!head) return end(chunk as string | undefined)
       const held = head

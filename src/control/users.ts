@@ -38,9 +38,9 @@ export function checkUser(sub: unknown, input: unknown): {sub: string; user: Use
     if (reason) bad(`claims.${name}`, `is not allowed: ${reason}.`)
   }
   const user: UserConfig = {}
-  if (u.name !== undefined) user.name = u.name as string
-  if (u.email !== undefined) user.email = u.email as string
-  if (u.email_verified !== undefined) user.email_verified = u.email_verified as boolean
+  if (u.name !== undefined) user.name = u.name
+  if (u.email !== undefined) user.email = u.email
+  if (u.email_verified !== undefined) user.email_verified = u.email_verified
   if (claims !== undefined) user.claims = structuredClone(claims)
   return {sub, user}
 }

@@ -1,4 +1,5 @@
 /** The [[TypedArrayName]] of a typed array (what `ValidateUint8Array` checks), or undefined. */
+// eslint-disable-next-line @typescript-eslint/unbound-method -- the getter is only ever called through .call(value)
 const typedArrayName = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), Symbol.toStringTag)!.get!
 
 /**
@@ -16,7 +17,7 @@ export function provideUint8ArrayToBase64(): void {
 }
 
 /** The options object the specification uses when none is given: no prototype to read from. */
-const NO_OPTIONS: object = Object.freeze(Object.create(null))
+const NO_OPTIONS: object = Object.freeze(Object.create(null) as object)
 
 /** The method itself (exported for tests: on Node 25+ the native one is installed instead). */
 export function uint8ArrayToBase64(this: Uint8Array, options: unknown = undefined): string {

@@ -226,12 +226,12 @@ export function parseConfig(raw: unknown, file?: string): PassportConfig {
   }
   if (input.users !== undefined) {
     if (!isObject(input.users)) fail('users', 'an object mapping subjects to {name, email, claims}')
-    for (const [sub, user] of Object.entries(input.users as object)) {
+    for (const [sub, user] of Object.entries(input.users as Record<string, unknown>)) {
       const at = `users.${sub}`
       const problem = subjectProblem(sub)
       if (problem) throw new ConfigError(`${where}: ${JSON.stringify(at)} is not a subject: ${problem}`)
       if (!isObject(user)) fail(at, 'an object with name, email, email_verified and claims')
-      for (const key of Object.keys(user)) if (!USER_KEYS.has(key)) fail(`${at}.${key}`, `one of ${[...USER_KEYS].join(', ')} (unknown key)`)
+      for (const key of Object.keys(user as object)) if (!USER_KEYS.has(key)) fail(`${at}.${key}`, `one of ${[...USER_KEYS].join(', ')} (unknown key)`)
       const u = user as Record<string, unknown>
       if (u.name !== undefined && typeof u.name !== 'string') fail(`${at}.name`, 'a string')
       if (u.email !== undefined && typeof u.email !== 'string') fail(`${at}.email`, 'a string')
@@ -241,7 +241,7 @@ export function parseConfig(raw: unknown, file?: string): PassportConfig {
         const problem = userClaimProblem(name)
         if (problem) throw new ConfigError(`${where}: "${at}.claims.${name}" is not allowed: ${problem}.`)
       }
-      config.users[sub] = u as UserConfig
+      config.users[sub] = u
     }
   }
   if (input.claims !== undefined) {
@@ -321,14 +321,14 @@ function parseMcpKeys(input: Record<string, unknown>, config: PassportConfig, fa
       const problem = resourceUriProblem(uri)
       if (problem) fail(at, `keyed by an absolute URI without a fragment (${problem})`)
       if (!isObject(entry)) fail(at, 'an object with an optional "name" and "scopes"')
-      const e = entry as Record<string, unknown>
+      const e = entry
       for (const key of Object.keys(e)) if (key !== 'name' && key !== 'scopes') fail(`${at}.${key}`, 'one of name, scopes (unknown key)')
       if (e.name !== undefined && (typeof e.name !== 'string' || e.name === '')) fail(`${at}.name`, 'a non-empty string')
       if (e.scopes !== undefined && !isStringArray(e.scopes)) fail(`${at}.scopes`, 'an array of scope names')
-      for (const scope of (e.scopes as string[] | undefined) ?? []) {
+      for (const scope of e.scopes ?? []) {
         if (!Object.hasOwn(known, scope)) fail(`${at}.scopes`, `an array of known scopes (unknown "${scope}"; known: ${Object.keys(known).join(', ')})`)
       }
-      config.resources[uri] = {name: (e.name as string | undefined) ?? uri, scopes: (e.scopes as string[] | undefined) ?? null}
+      config.resources[uri] = {name: e.name ?? uri, scopes: e.scopes ?? null}
     }
   }
   const registration = input.registration
@@ -337,12 +337,12 @@ function parseMcpKeys(input: Record<string, unknown>, config: PassportConfig, fa
       config.registration = {enabled: registration}
     } else {
       if (!isObject(registration)) fail('registration', 'true, false, or {"initialAccessToken": "…"}')
-      const r = registration as Record<string, unknown>
+      const r = registration
       for (const key of Object.keys(r)) if (key !== 'initialAccessToken') fail(`registration.${key}`, 'initialAccessToken (unknown key)')
       if (r.initialAccessToken !== undefined && (typeof r.initialAccessToken !== 'string' || !/^[\x21-\x7e]{16,}$/.test(r.initialAccessToken))) {
         fail('registration.initialAccessToken', 'a token of at least 16 printable ASCII characters without spaces')
       }
-      config.registration = {enabled: true, ...(r.initialAccessToken === undefined ? {} : {initialAccessToken: r.initialAccessToken as string})}
+      config.registration = {enabled: true, ...(r.initialAccessToken === undefined ? {} : {initialAccessToken: r.initialAccessToken})}
     }
   }
   const documents = input.clientIdMetadataDocuments
@@ -351,10 +351,10 @@ function parseMcpKeys(input: Record<string, unknown>, config: PassportConfig, fa
       config.clientIdMetadataDocuments = {enabled: documents, allowPrivateNetworks: false}
     } else {
       if (!isObject(documents)) fail('clientIdMetadataDocuments', 'true, false, or {"allowPrivateNetworks": true}')
-      const d = documents as Record<string, unknown>
+      const d = documents
       for (const key of Object.keys(d)) if (key !== 'allowPrivateNetworks') fail(`clientIdMetadataDocuments.${key}`, 'allowPrivateNetworks (unknown key)')
       if (d.allowPrivateNetworks !== undefined && typeof d.allowPrivateNetworks !== 'boolean') fail('clientIdMetadataDocuments.allowPrivateNetworks', 'true or false')
-      config.clientIdMetadataDocuments = {enabled: true, allowPrivateNetworks: (d.allowPrivateNetworks as boolean | undefined) ?? false}
+      config.clientIdMetadataDocuments = {enabled: true, allowPrivateNetworks: d.allowPrivateNetworks ?? false}
     }
   }
 }

@@ -118,7 +118,7 @@ export async function verifyDpopProof(header: string | string[] | undefined, exp
 
   let protectedHeader: Record<string, unknown>
   try {
-    protectedHeader = decodeProtectedHeader(proof) as Record<string, unknown>
+    protectedHeader = decodeProtectedHeader(proof)
   } catch {
     throw invalidDpopProof('The DPoP proof\'s header is not base64url-encoded JSON.')
   }
@@ -131,7 +131,7 @@ export async function verifyDpopProof(header: string | string[] | undefined, exp
   const privateMember = PRIVATE_MEMBERS.find((member) => Object.hasOwn(jwk, member))
   if (privateMember !== undefined) throw invalidDpopProof(`The DPoP proof's jwk header holds a private key (it has the private member ${privateMember}); send only the public key.`)
 
-  const {key, jkt} = await proofKey(jwk as JWK, alg)
+  const {key, jkt} = await proofKey(jwk, alg)
   let payloadBytes: Uint8Array
   try {
     payloadBytes = (await compactVerify(proof, key, {algorithms: [alg]})).payload
@@ -175,7 +175,7 @@ export async function verifyDpopProof(header: string | string[] | undefined, exp
   if (!expected.replay.use(expected.client, `${jkt}:${jti}`, expiresAt, expected.now).accepted) {
     throw invalidDpopProof('The DPoP proof was already used (its jti was seen before); make a new proof for every request.')
   }
-  return {jkt, jti, iat, jwk: jwk as JWK}
+  return {jkt, jti, iat, jwk}
 }
 
 type ProofKey = {key: Awaited<ReturnType<typeof importJWK>>; jkt: string}
@@ -230,7 +230,7 @@ function withoutQuery(url: string): string {
 function describe(value: unknown): string {
   if (value === undefined) return 'nothing'
   // Single quotes: an error_description may not hold double quotes (RFC 6749 §5.2).
-  const text = typeof value === 'string' ? `'${value}'` : (JSON.stringify(value) ?? String(value)).replace(/"/g, "'")
+  const text = typeof value === 'string' ? `'${value}'` : (JSON.stringify(value) ?? typeof value).replace(/"/g, "'")
   return text.length > 80 ? `${text.slice(0, 80)}...` : text
 }
 
@@ -289,7 +289,8 @@ export async function checkTokenBinding(
 /** The `cnf.jkt` of verified access-token claims, or undefined; a malformed `cnf` is invalid_token. */
 export function tokenJkt(claims: {cnf?: unknown}): string | undefined {
   if (claims.cnf === undefined) return undefined
-  const jkt = (claims.cnf as {jkt?: unknown} | null)?.jkt
+  const cnf = claims.cnf
+  const jkt = typeof cnf === 'object' && cnf !== null && 'jkt' in cnf ? cnf.jkt : undefined
   if (typeof jkt !== 'string' || !THUMBPRINT.test(jkt)) throw new InvalidTokenError('The token\'s cnf claim holds no DPoP key thumbprint (cnf.jkt).', 'claim')
   return jkt
 }

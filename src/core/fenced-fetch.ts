@@ -83,7 +83,7 @@ export function fencedGet(url: URL, options: FenceOptions): Promise<FetchedDocum
     const lookup = (hostname: string, lookupOptions: object, callback: (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void) => {
       dnsLookup(hostname, {...lookupOptions, all: true}, (error, addresses) => {
         if (error) return callback(error, '')
-        const list = addresses as LookupAddress[]
+        const list = addresses
         for (const entry of list) {
           const problem = addressProblem(entry.address, options.allowPrivateNetworks)
           if (problem) {
@@ -97,7 +97,7 @@ export function fencedGet(url: URL, options: FenceOptions): Promise<FetchedDocum
       })
     }
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest
-    const req = send(url, {method: 'GET', headers: {accept: options.accept, 'user-agent': `passport (${what.replace(/^The /, '')} fetch)`}, lookup: lookup as never})
+    const req = send(url, {method: 'GET', headers: {accept: options.accept, 'user-agent': `passport (${what.replace(/^The /, '')} fetch)`}, lookup})
     const timer = setTimeout(() => fail('fetch timeout', `Fetching ${url.href} took longer than ${timeoutMs / 1000} seconds.`), timeoutMs)
     req.on('error', (error: NodeJS.ErrnoException) => {
       if (error.code === 'EPASSPORTPRIVATE') fail('network address', `${what} at ${url.href} was not fetched: ${error.message}.`)

@@ -83,7 +83,7 @@ export function keyLocation(directory: string | undefined, env: NodeJS.ProcessEn
 
 /** RFC 7638 thumbprint of the public key (jose's calculateJwkThumbprint): the `kid`. */
 export async function keyId(publicKey: KeyObject): Promise<string> {
-  return calculateJwkThumbprint(publicKey.export({format: 'jwk'}) as JWK, 'sha256')
+  return calculateJwkThumbprint(publicKey.export({format: 'jwk'}), 'sha256')
 }
 
 export function keysExist(directory: string): boolean {

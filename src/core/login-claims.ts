@@ -35,7 +35,7 @@ export function checkLoginClaims(value: unknown, what = 'The claims'): Record<st
     if (name === '') throw new InvalidInputError(`${what} need non-empty names.`)
     if (RESERVED_CLAIMS.has(name)) throw new InvalidInputError(`${what} cannot set "${name}": passport sets it itself.`)
   }
-  if ('email_verified' in value && typeof (value as {email_verified: unknown}).email_verified !== 'boolean') throw new InvalidInputError(`${what}: "email_verified" must be true or false.`)
+  if ('email_verified' in value && typeof value.email_verified !== 'boolean') throw new InvalidInputError(`${what}: "email_verified" must be true or false.`)
   return value as Record<string, unknown>
 }
 

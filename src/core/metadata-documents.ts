@@ -108,7 +108,7 @@ export function checkMetadataDocument(config: PassportConfig, clientId: string, 
   }
   const method = doc.token_endpoint_auth_method ?? 'none'
   if (method !== 'none' && method !== 'private_key_jwt') {
-    fail('token_endpoint_auth_method', `The client ID metadata document at ${clientId} asks for token_endpoint_auth_method ${String(method)}; only none and private_key_jwt are allowed (a published document cannot hold a shared secret).`)
+    fail('token_endpoint_auth_method', `The client ID metadata document at ${clientId} asks for token_endpoint_auth_method ${typeof method === 'string' ? method : `of type ${typeof method}`}; only none and private_key_jwt are allowed (a published document cannot hold a shared secret).`)
   }
   if (doc.client_secret !== undefined) fail('token_endpoint_auth_method', `The client ID metadata document at ${clientId} contains a client_secret; a published document cannot hold a shared secret.`)
   let checked: ClientRow

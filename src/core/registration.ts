@@ -79,10 +79,10 @@ export function checkRegistration(config: PassportConfig, body: unknown, now = D
     if (value === undefined || value === null) return undefined
     if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw invalidClientMetadata(`${name} must be an array of strings.`)
     if (value.length > max) throw invalidClientMetadata(`${name} may list at most ${max} values.`)
-    for (const v of value as string[]) {
+    for (const v of value) {
       if (v.length > LIMITS.string) throw invalidClientMetadata(`Each value of ${name} must be at most ${LIMITS.string} characters.`)
     }
-    return [...new Set(value as string[])]
+    return [...new Set(value)]
   }
   const webUrl = (name: string): string | undefined => {
     const value = text(name)

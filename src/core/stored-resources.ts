@@ -24,7 +24,7 @@ export function withStoredResources(registry: ResourceRegistry, store: Store): R
     }
   }
   return new Proxy(registry, {
-    get(target, key, receiver) {
+    get(target, key, receiver): unknown {
       sync()
       return Reflect.get(target, key, receiver)
     },

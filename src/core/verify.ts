@@ -248,7 +248,7 @@ function checkOptions(options: VerifyAccessTokenOptions, who: string): VerifyAcc
   if (options.authority === undefined) {
     if (typeof options.issuer !== 'string' || options.issuer === '') fail('issuer is required (the issuer the tokens name, e.g. http://127.0.0.1:9000), unless an authority is given.')
     if (options.jwks === undefined && options.publicKey === undefined) fail('jwks is required (the JWKS URL, e.g. http://127.0.0.1:9000/.well-known/jwks.json, a JWK Set or a key resolver), unless an authority is given.')
-  } else if (typeof options.authority !== 'object' || options.authority === null || typeof (options.authority as Authority).signingKeys !== 'function') {
+  } else if (typeof options.authority !== 'object' || options.authority === null || typeof options.authority.signingKeys !== 'function') {
     fail('authority must be a passport Authority.')
   }
   if (options.jwks !== undefined && typeof options.jwks !== 'function' && typeof options.jwks !== 'string' && !(options.jwks instanceof URL) && (typeof options.jwks !== 'object' || options.jwks === null)) {

@@ -1,4 +1,4 @@
-import {createLocalJWKSet, decodeJwt, decodeProtectedHeader, errors as joseErrors, type JSONWebKeySet, jwtVerify, type JWTVerifyGetKey} from 'jose'
+import {createLocalJWKSet, decodeJwt, decodeProtectedHeader, errors as joseErrors, type JSONWebKeySet, type JWTPayload, jwtVerify, type JWTVerifyGetKey} from 'jose'
 
 import {jwksUriMayReachPrivateNetworks, jwksUriProblem} from '../core/client-keys.js'
 import {FenceError, fencedGet} from '../core/fenced-fetch.js'
@@ -39,7 +39,7 @@ export interface AssertionContext {
 
 /** What an assertion claims before it is verified: only to find the client whose keys verify it. */
 export function assertionClientId(assertion: string): string {
-  let claims
+  let claims: JWTPayload
   try {
     claims = decodeJwt(assertion)
   } catch {
@@ -122,7 +122,7 @@ function describe(error: unknown, clientId: string, audiences: readonly string[]
 async function clientKeys(client: KeyedClient, allowPrivateNetworks: boolean): Promise<JWTVerifyGetKey> {
   if (client.jwks) {
     try {
-      return createLocalJWKSet(client.jwks as JSONWebKeySet)
+      return createLocalJWKSet(client.jwks)
     } catch {
       throw fail(`the jwks registered for client ${client.id} is not a valid JWK Set.`)
     }

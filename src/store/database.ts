@@ -95,8 +95,8 @@ export function migrate(db: Db): void {
  * wrapper costs to make on the hot path.
  */
 export function writeTransactions(db: Db): <T>(fn: () => T) => T {
-  const immediate = db.transaction((fn: () => unknown) => fn()).immediate
-  return <T>(fn: () => T) => retryWhileLocked(db, () => immediate(fn)) as T
+  const transaction = db.transaction((fn: () => unknown) => fn())
+  return <T>(fn: () => T) => retryWhileLocked(db, () => transaction.immediate(fn)) as T
 }
 
 /** A statement that writes, run through {@link retryWhileLocked}. */

@@ -108,13 +108,8 @@ export class Tab {
   async expectAccessible(label: string): Promise<void> {
     await this.page.evaluate(AXE_SOURCE)
     // A string, evaluated in the page (the test code has no DOM types).
-    const violations = (await this.page.evaluate(`axe.run(document, {resultTypes: ['violations']}).then((result) =>
-      result.violations.map((v) => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => JSON.stringify(n.target) + ': ' + n.failureSummary)})))`)) as {
-      id: string
-      impact: string | null
-      help: string
-      nodes: string[]
-    }[]
+    const violations = await this.page.evaluate<Array<{id: string; impact: string | null; help: string; nodes: string[]}>>(`axe.run(document, {resultTypes: ['violations']}).then((result) =>
+      result.violations.map((v) => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => JSON.stringify(n.target) + ': ' + n.failureSummary)})))`)
     const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
     expect(bad, `axe violations on ${label}`).toEqual([])
   }

@@ -31,7 +31,7 @@ describe('dashboard at 390 px', () => {
       const res = await page.goto(`${server.url}/`)
       expect(res?.status()).toBe(200)
       // A string, evaluated in the page (the test code has no DOM types).
-      const widths = (await page.evaluate(`(() => {
+      const widths = await page.evaluate<{scroll: number; endpointTable: number; endpointWrap: {scrollWidth: number; clientWidth: number}; narrowestUrl: number}>(`(() => {
         const wrap = document.querySelector('.table-wrap')
         const table = document.querySelector('table')
         return {
@@ -40,7 +40,7 @@ describe('dashboard at 390 px', () => {
           endpointWrap: {scrollWidth: wrap.scrollWidth, clientWidth: wrap.clientWidth},
           narrowestUrl: Math.min(...[...table.querySelectorAll('td code')].map((e) => e.getBoundingClientRect().width)),
         }
-      })()`)) as {scroll: number; endpointTable: number; endpointWrap: {scrollWidth: number; clientWidth: number}; narrowestUrl: number}
+      })()`)
       expect(widths.scroll).toBeLessThanOrEqual(390)
       expect(widths.endpointTable).toBeLessThanOrEqual(390)
       // The endpoint table fits its box (no sideways scrolling) and each URL gets most of the

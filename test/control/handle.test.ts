@@ -15,7 +15,7 @@ describe('the handle startServer() returns', () => {
     expect(server.issuer).toBe(`http://127.0.0.1:${server.port}`)
     expect(server.url()).toBe(server.issuer)
     expect(server.url('/healthz')).toBe(`${server.issuer}/healthz`)
-    expect(`${server.url}`).toBe(server.issuer)
+    expect(server.url.toString()).toBe(server.issuer)
     expect((await fetch(server.url('/healthz'))).status).toBe(200)
     const meta = (await (await fetch(server.endpoints.discovery)).json()) as Record<string, unknown>
     expect(server.endpoints).toEqual({

@@ -24,7 +24,7 @@ let releaseSecond: (() => void) | undefined
 
 beforeAll(async () => {
   server = await startTestServer({withKeys: true})
-  authority = Authority.open({config: parseConfig(CONFIG), database: server.dbPath, keys: keyLocation(server.keyPath!, {}), issuer: server.issuer})
+  authority = Authority.open({config: parseConfig(CONFIG), database: server.dbPath, keys: keyLocation(server.keyPath, {}), issuer: server.issuer})
   upstream = createServer((req, res) => {
     if (req.url === '/mcp/events') {
       res.writeHead(200, {'content-type': 'text/event-stream', 'cache-control': 'no-cache'})

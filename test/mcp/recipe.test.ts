@@ -54,10 +54,10 @@ async function mcpCall(url: string): Promise<{whoami: Record<string, unknown>; p
   const provider = new HeadlessProvider('http://127.0.0.1:7790/callback', {client_name: 'recipe client', grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none'})
   let client = new Client({name: 'recipe', version: '1.0.0'})
   try {
-    await client.connect(new StreamableHTTPClientTransport(new URL(url), {authProvider: provider as never}))
+    await client.connect(new StreamableHTTPClientTransport(new URL(url), {authProvider: provider}))
   } catch (error) {
     if (!(error instanceof UnauthorizedError)) throw error
-    const transport = new StreamableHTTPClientTransport(new URL(url), {authProvider: provider as never})
+    const transport = new StreamableHTTPClientTransport(new URL(url), {authProvider: provider})
     await transport.finishAuth(provider.callback!.get('code')!)
     client = new Client({name: 'recipe', version: '1.0.0'})
     await client.connect(transport)

@@ -21,7 +21,7 @@ beforeAll(async () => {
   server = await startTestServer({withKeys: true})
   jwks = `${server.url}/.well-known/jwks.json`
   // A second face of the same authority (same database, same keys) mints tokens for any audience.
-  authority = Authority.open({config: parseConfig(CONFIG), database: server.dbPath, keys: keyLocation(server.keyPath!, {}), issuer: server.issuer})
+  authority = Authority.open({config: parseConfig(CONFIG), database: server.dbPath, keys: keyLocation(server.keyPath, {}), issuer: server.issuer})
   api = createServer()
   await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve))
   apiOrigin = `http://127.0.0.1:${(api.address() as AddressInfo).port}`

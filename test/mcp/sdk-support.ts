@@ -33,7 +33,7 @@ async function serveMcp(req: IncomingMessage, res: ServerResponse, body: unknown
     void server.close()
   })
   await server.connect(transport)
-  await transport.handleRequest(req as IncomingMessage & {auth?: never}, res, body)
+  await transport.handleRequest(req, res, body)
 }
 
 const callsAdmin = (body: unknown) => [body].flat().some((m) => (m as {method?: string; params?: {name?: string}} | undefined)?.method === 'tools/call' && (m as {params: {name?: string}}).params.name === 'admin-action')

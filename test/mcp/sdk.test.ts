@@ -62,12 +62,12 @@ const text = (result: unknown) => JSON.parse(((result as {content: Array<{text: 
 async function connectInteractive(serverUrl: string, provider: HeadlessProvider): Promise<Client> {
   const first = new Client({name: 'test', version: '1.0.0'})
   try {
-    await first.connect(new StreamableHTTPClientTransport(new URL(serverUrl), {authProvider: provider as never}))
+    await first.connect(new StreamableHTTPClientTransport(new URL(serverUrl), {authProvider: provider}))
     return first
   } catch (error) {
     if (!(error instanceof UnauthorizedError)) throw error
   }
-  const transport = new StreamableHTTPClientTransport(new URL(serverUrl), {authProvider: provider as never})
+  const transport = new StreamableHTTPClientTransport(new URL(serverUrl), {authProvider: provider})
   await transport.finishAuth(provider.callback!.get('code')!)
   const client = new Client({name: 'test', version: '1.0.0'})
   await client.connect(transport)
@@ -109,7 +109,7 @@ describe('MCP SDK 1.32, interactive, kit-protected server', () => {
     const stepUp = provider.authorizationUrls.at(-1)!
     expect(stepUp.searchParams.get('scope')).toBe('mcp admin')
     expect(stepUp.searchParams.get('resource')).toBe(kit.resource)
-    const transport = new StreamableHTTPClientTransport(new URL(kit.resource), {authProvider: provider as never})
+    const transport = new StreamableHTTPClientTransport(new URL(kit.resource), {authProvider: provider})
     await transport.finishAuth(provider.callback!.get('code')!)
     const again = new Client({name: 'test', version: '1.0.0'})
     await again.connect(transport)
@@ -128,7 +128,7 @@ describe('MCP SDK 1.32, machine clients', () => {
     ]) {
       const client = new Client({name: 'machine', version: '1.0.0'})
       await client.connect(new StreamableHTTPClientTransport(new URL(kit.resource), {authProvider: provider}))
-      const id = provider.clientInformation()!.client_id
+      const id = provider.clientInformation().client_id
       expect(text(await client.callTool({name: 'whoami'}))).toEqual({clientId: id, userId: null, scopes: ['mcp'], aud: kit.resource})
       expect(decodeJwt(provider.tokens()!.access_token)).toMatchObject({sub: id, aud: kit.resource})
       await client.close()
@@ -156,7 +156,7 @@ describe('MCP SDK 1.32 through passport protect (an unauthenticated MCP server b
     ]) {
       const client = new Client({name: 'machine', version: '1.0.0'})
       await client.connect(new StreamableHTTPClientTransport(new URL(resource), {authProvider: provider}))
-      const id = provider.clientInformation()!.client_id
+      const id = provider.clientInformation().client_id
       expect(text(await client.callTool({name: 'whoami'}))).toEqual({sub: id, clientId: id, scope: 'mcp', authorization: null})
       await client.close()
     }
@@ -223,7 +223,7 @@ describe('MCP client 2.x (@modelcontextprotocol/client), interactive, kit-protec
         const client = new v2.Client({name: 'machine-v2', version: '1.0.0'})
         await client.connect(new v2.StreamableHTTPClientTransport(new URL(url), {authProvider: provider}))
         const whoami = text(await client.callTool({name: 'whoami'}))
-        expect(whoami.clientId).toBe(provider.clientInformation()!.client_id)
+        expect(whoami.clientId).toBe(provider.clientInformation().client_id)
         await client.close()
       }
     }

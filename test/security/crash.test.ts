@@ -61,9 +61,9 @@ function serve(): Promise<{child: ChildProcess; url: string; exited: Promise<unk
   const exited = new Promise((resolve) => child.on('exit', resolve))
   let stdout = ''
   let stderr = ''
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
   return new Promise((resolve, reject) => {
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
       stdout += d
       const line = stdout.split('\n')[0]
       if (stdout.includes('\n')) resolve({child, url: (JSON.parse(line!) as {url: string}).url, exited})

@@ -54,7 +54,7 @@ beforeAll(async () => {
   scan.secret('private key PEM', readFileSync(join(dir, 'keys', 'oauth-private.key'), 'utf8'))
   const running = await startServer({config: configPath, database: dbPath, keyPath: join(dir, 'keys'), loginAs: 'alice', log: (line) => scan.output('access log', line)})
   url = running.url()
-  close = running.close
+  close = () => running.close()
 })
 
 afterAll(async () => {

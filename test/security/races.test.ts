@@ -36,7 +36,7 @@ beforeAll(async () => {
   expect(keys.code, keys.stderr).toBe(0)
   const running = await startServer({database: dbPath, config: join(dir, 'passport.config.json'), keyPath: join(dir, 'keys'), loginAs: 'alice'})
   url = running.url()
-  close = running.close
+  close = () => running.close()
   db = new Database(dbPath, {readonly: true})
   db.pragma('busy_timeout = 10000')
   const page = await fetch(`${url}/oauth/device`, {headers: {accept: 'application/json'}})

@@ -17,7 +17,7 @@ function holdWriteLock(database: string): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['-e', script], {stdio: ['pipe', 'pipe', 'inherit']})
   return new Promise((resolve, reject) => {
     child.on('error', reject)
-    child.stdout!.once('data', () => resolve(child))
+    child.stdout.once('data', () => resolve(child))
   })
 }
 
@@ -41,8 +41,8 @@ describe('a database lock held by another program', () => {
             return {status: response.status, body: (await response.json()) as Record<string, unknown>}
           }),
         ])
-        health = health_ as number
-        answers = rest as typeof answers
+        health = health_
+        answers = rest
         // Every answer came while the other program still held the lock: none waited for it.
         holderAlive = holder.exitCode === null && holder.signalCode === null
       } finally {

@@ -1,4 +1,3 @@
-import type {webcrypto} from 'node:crypto'
 
 import Database from 'better-sqlite3'
 import {calculateJwkThumbprint, decodeJwt, exportJWK, generateKeyPair} from 'jose'
@@ -154,7 +153,7 @@ describe('PAR with real clients (headless: --login-as alice --auto-approve)', ()
     const issuer = new URL(server.issuer)
     const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, {algorithm: 'oauth2', ...insecure}))
     const spa: oauth.Client = {client_id: 'spa'}
-    const pair = (await generateKeyPair('ES256', {extractable: true})) as webcrypto.CryptoKeyPair
+    const pair = (await generateKeyPair('ES256', {extractable: true}))
     const jkt = await calculateJwkThumbprint(await exportJWK(pair.publicKey))
     const verifier = oauth.generateRandomCodeVerifier()
     const params = new URLSearchParams({redirect_uri: REDIRECT, scope: 'read', response_type: 'code', code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256'})

@@ -405,7 +405,7 @@ describe('/authorize checklist', () => {
       expect(await res.text()).toContain('nothing was changed')
     }
     // The seed-style POST with the full parameters needs the token as well.
-    const full = await browser.post(`${plain.prefix}/authorize`, {...web({state: 's18'}), approved: 'true'} as Record<string, string>)
+    const full = await browser.post(`${plain.prefix}/authorize`, {...web({state: 's18'}), approved: 'true'})
     expect(full.status).toBe(403)
     expect(plain.authCodes().length).toBe(before)
 

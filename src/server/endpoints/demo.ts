@@ -136,5 +136,5 @@ export async function handleDemoCallback(ctx: RequestContext): Promise<void> {
 }
 
 function decode(jwt: string): DecodedJwt {
-  return {header: decodeProtectedHeader(jwt) as Record<string, unknown>, payload: decodeJwt(jwt) as Record<string, unknown>}
+  return {header: decodeProtectedHeader(jwt), payload: decodeJwt(jwt)}
 }

@@ -48,7 +48,7 @@ export function demoResultPage(view: DemoResultView): string {
 <p class="hint">The tokens are shown decoded only; the demo client gets no refresh token.</p>
 </section>
 <div class="grid">
-${decoded('Access token', 'access-heading', view.accessToken, html`<p class="hint">A JWT signed with the server’s key (<code>${String(view.accessToken.header.kid ?? '')}</code>); resource servers verify it against the JWKS.</p>`)}
+${decoded('Access token', 'access-heading', view.accessToken, html`<p class="hint">A JWT signed with the server’s key (<code>${typeof view.accessToken.header.kid === 'string' ? view.accessToken.header.kid : ''}</code>); resource servers verify it against the JWKS.</p>`)}
 ${view.idToken
   ? decoded(
       'ID token',
