@@ -132,7 +132,7 @@ function runInProcess(args: string[], options: CliOptions): Promise<CliResult> {
       ((chunk: string | Uint8Array, encoding?: unknown, callback?: unknown) => {
         result[stream] += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8')
         const done = typeof encoding === 'function' ? encoding : callback
-        if (typeof done === 'function') process.nextTick(done as () => void)
+        if (typeof done === 'function') process.nextTick(done)
         return true
       }) as typeof process.stdout.write
     setEnvironment(cleanEnv(options.env))
@@ -143,7 +143,7 @@ function runInProcess(args: string[], options: CliOptions): Promise<CliResult> {
     globalThis.console = new Console(process.stdout, process.stderr)
     process.exit = ((code?: number) => {
       throw Object.assign(new Error(`process.exit(${code ?? ''})`), {code: 'EEXIT', oclif: {exit: code ?? Number(process.exitCode ?? 0)}})
-    }) as typeof process.exit
+    })
     try {
       const escaped = await runOclif(args, config)
       result.code = escaped ?? Number(process.exitCode ?? 0)

@@ -104,7 +104,7 @@ export class ReplayCache {
       }
     }
     let bucket = this.clients.get(client)
-    if (!bucket) this.clients.set(client, (bucket = new Map()))
+    if (!bucket) this.clients.set(client, (bucket = new Map<string, number>()))
     bucket.set(key, expiresAt)
     this.entries.set(key, {client, expiresAt})
     this.resized(client, bucket.size - 1, bucket.size)

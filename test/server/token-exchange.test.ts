@@ -158,7 +158,7 @@ describe('what an exchanged token is', () => {
       const reply = await exchange(subject.access_token, {}, basic('limited', 'limited-secret-123'))
       expect(reply.status).toBe(200)
       expect(reply.json.scope).toBe('read')
-      const issued = claims(reply.json.access_token as string)
+      const issued = claims(reply.json.access_token)
       expect(issued.exp).toBe(claims(subject.access_token).exp)
       expect(reply.json.expires_in).toBe(14 * 86400)
       expect(issued.aud).toBe('limited')
