@@ -1,4 +1,3 @@
-
 import Database from 'better-sqlite3'
 import {calculateJwkThumbprint, decodeJwt, exportJWK, generateKeyPair} from 'jose'
 import * as oauth from 'oauth4webapi'
