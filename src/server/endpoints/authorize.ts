@@ -20,10 +20,10 @@ import {loginClaimsOf} from './login.js'
 /**
  * `GET {prefix}/authorize` (RFC 6749 §4.1.1) and `POST {prefix}/authorize` (the consent decision).
  *
- * Steps of a GET: validate the request (client and redirect URI first: their errors are a page,
- * later errors go back to the client); find who is signed in (`--login-as` / `login_hint`, else
- * the session, else the sign-in page); skip consent when auto-approved or already granted in this
- * session; otherwise keep the validated request server-side under a random id and show consent.
+ * Steps of a GET: parse and validate the request (client and redirect URI first: their errors are
+ * a page, later errors go back to the client); decide (core/authorization/interaction.ts: sign-in,
+ * consent, issue or an error); carry it out (issue the code, or keep the validated request
+ * server-side under a random id for the consent page); respond (server/respond.ts).
  */
 
 export async function handleAuthorize(ctx: RequestContext): Promise<void> {
