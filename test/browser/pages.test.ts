@@ -2,7 +2,7 @@ import Database from 'better-sqlite3'
 import type {Browser} from 'playwright-core'
 import {afterAll, beforeAll, describe, expect, test} from 'vitest'
 
-import {pkce} from '../fixtures/oauth.js'
+import {basic, pkce} from '../fixtures/oauth.js'
 import {startFileServer} from '../fixtures/server.js'
 import {launchChromium, startClientApp, Tab} from './harness.js'
 
@@ -128,7 +128,7 @@ describe('pages in Chromium', () => {
 
       const token = await fetch(`${server.url}/oauth/token`, {
         method: 'POST',
-        headers: {'Content-Type': 'application/x-www-form-urlencoded', Authorization: `Basic ${Buffer.from(`web:${WEB_SECRET}`).toString('base64')}`},
+        headers: {'Content-Type': 'application/x-www-form-urlencoded', Authorization: basic('web', WEB_SECRET)},
         body: new URLSearchParams({grant_type: 'authorization_code', code, redirect_uri: callback, code_verifier: verifier}).toString(),
       })
       expect(token.status).toBe(200)

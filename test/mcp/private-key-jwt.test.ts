@@ -8,7 +8,9 @@ import * as oauth from 'oauth4webapi'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {runCli, writeJson} from '../helpers.js'
-import {post, read, startTestServer, type TestServer} from '../server/harness.js'
+import {post, read} from '../fixtures/http.js'
+import {basic} from '../fixtures/oauth.js'
+import {startTestServer, type TestServer} from '../server/harness.js'
 
 const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
 type Pair = {privateKey: CryptoKey; publicKey: CryptoKey; alg: string; kid: string}
@@ -137,7 +139,7 @@ describe('private_key_jwt (RFC 7523 §2.2, SPEC §10.6)', () => {
     await expectInvalidClient(await assertion(), 'Client assertion: client_id remote differs from the assertion\'s sub.', {client_id: 'remote'})
     await expectInvalidClient(await assertion({sub: 'nobody', iss: 'nobody'}), /^Client authentication failed/)
     await expectInvalidClient('not-a-jwt', 'Client assertion: client_assertion is not a well-formed JWT.')
-    const both = await post(server.token, {grant_type: 'client_credentials', client_assertion_type: ASSERTION_TYPE, client_assertion: await assertion()}, {auth: `Basic ${Buffer.from('signer:x').toString('base64')}`})
+    const both = await post(server.token, {grant_type: 'client_credentials', client_assertion_type: ASSERTION_TYPE, client_assertion: await assertion()}, {auth: basic('signer', 'x')})
     expect([both.status, both.json.error]).toEqual([400, 'invalid_request'])
     const wrongType = await tokenRequest(await assertion(), {client_assertion_type: 'urn:other'})
     expect([wrongType.status, wrongType.json.error_description]).toEqual([401, `client_assertion_type must be ${ASSERTION_TYPE}.`])

@@ -9,6 +9,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {generateKeys, loadKeys, rotateKeys} from '../../src/core/keys.js'
 import {verifyAccessToken} from '../../src/core/verify.js'
 import {requireBearer} from '../../src/server/bearer.js'
+import {basic} from '../fixtures/oauth.js'
 import {passport, expectOneLineError} from '../cli/support.js'
 import {tempDir} from '../helpers.js'
 import {authorizationUrl, relyingParty, startOidcServer, WEB, type OidcServer} from './harness.js'
@@ -32,7 +33,7 @@ const KTY = {RS256: ['RSA', undefined], PS256: ['RSA', undefined], ES256: ['EC',
 async function clientCredentials(server: OidcServer): Promise<string> {
   const res = await fetch(`${server.url}/oauth/token`, {
     method: 'POST',
-    headers: {'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from('svc:svc-secret-123').toString('base64')}`},
+    headers: {'content-type': 'application/x-www-form-urlencoded', authorization: basic('svc', 'svc-secret-123')},
     body: 'grant_type=client_credentials&scope=read',
   })
   const body = (await res.json()) as {access_token: string; token_type: string}

@@ -5,10 +5,7 @@ export const ERROR_CHARSET = /^[\x20\x21\x23-\x5b\x5d-\x7e]+$/
 /** `error_description` uses the same set: no CR, LF, TAB, quote or backslash. */
 export const DESCRIPTION_CHARSET = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/
 
-export function basic(id: string, secret: string): string {
-  const enc = (v: string) => encodeURIComponent(v).replace(/%20/g, '+')
-  return `Basic ${Buffer.from(`${enc(id)}:${enc(secret)}`).toString('base64')}`
-}
+export {basic} from '../fixtures/oauth.js'
 
 export interface Answer {
   status: number

@@ -8,6 +8,7 @@ import {SignJWT, base64url, decodeJwt, decodeProtectedHeader} from 'jose'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {requireBearer} from '../../src/index.js'
+import {basic} from '../fixtures/oauth.js'
 import {issueCode, post, read, redeem, startTestServer, type TestServer} from './harness.js'
 
 let server: TestServer
@@ -165,7 +166,7 @@ describe('requireBearer (the library guard) against the published JWKS', () => {
   it('checklist 56-58, 60 on the guard: no token 401, wrong aud / alg none 401 invalid_token, missing scope 403', async () => {
     expect((await call()).headers.get('www-authenticate')).toBe('Bearer realm="passport"')
     const {code} = issueCode(server, {clientId: 'other', scopes: ['read']})
-    const otherToken = (await redeem(server, code, {}, `Basic ${Buffer.from('other:other-secret').toString('base64')}`)).json.access_token as string
+    const otherToken = (await redeem(server, code, {}, basic('other', 'other-secret'))).json.access_token as string
     const wrongAud = await call(otherToken)
     expect(wrongAud.status).toBe(401)
     expect(wrongAud.headers.get('www-authenticate')).toMatch(/error="invalid_token"/)
