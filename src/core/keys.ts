@@ -313,27 +313,25 @@ function readKeyFile(path: string): string {
   }
 }
 
-function parsePrivate(pem: string, where: string): KeyObject {
+/** A PEM key of a kind passport signs with, or a KeyError naming `where`. */
+function parseKey(pem: string, where: string, kind: 'private' | 'public'): KeyObject {
   let key: KeyObject
   try {
-    key = createPrivateKey(pem)
+    key = kind === 'private' ? createPrivateKey(pem) : createPublicKey(pem)
   } catch {
-    throw new KeyError(`${where} is not a PEM private key; run "passport keys --force" to make a new pair.`)
-  }
-  keyAlgorithm(key, undefined, where)
-  return key
-}
-
-function parsePublic(pem: string, where: string): KeyObject {
-  let key: KeyObject
-  try {
-    key = createPublicKey(pem)
-  } catch {
-    throw new KeyError(`${where} is not a PEM public key; run "passport keys --force" to make a new pair.`)
+    throw new KeyError(`${where} is not a PEM ${kind} key; run "passport keys --force" to make a new pair.`)
   }
   keyAlgorithm(key, undefined, where)
   // A private PEM given as "public" would publish private members: keep only the public part.
-  return key.type === 'private' ? createPublicKey(key) : key
+  return kind === 'public' && key.type === 'private' ? createPublicKey(key) : key
+}
+
+function parsePrivate(pem: string, where: string): KeyObject {
+  return parseKey(pem, where, 'private')
+}
+
+function parsePublic(pem: string, where: string): KeyObject {
+  return parseKey(pem, where, 'public')
 }
 
 function assertPair(privateKey: KeyObject, publicKey: KeyObject, where: string): void {
