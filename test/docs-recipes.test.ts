@@ -1,9 +1,10 @@
-import {writeFileSync} from 'node:fs'
+import {readFileSync, writeFileSync} from 'node:fs'
 import {createServer} from 'node:http'
 import {join} from 'node:path'
 
 import {describe, expect, it} from 'vitest'
 
+import {ROOT} from './helpers.js'
 import {bash, bashWithBackground, blockAfter, projectDir} from './recipes.js'
 
 /**
@@ -34,19 +35,24 @@ console.log(meta.issuer === issuer && code ? 'integration stand-in passed' : 'un
 process.exit(meta.issuer === issuer && code ? 0 : 1)
 `
 
+/** Runs `script` under set -e in a project whose npm script `name` runs the stand-in `file`; returns its stdout. */
+async function runWithStandIn(script: string, name: string, file: string, content: string): Promise<string> {
+  const project = projectDir({[name]: `node ${file}`})
+  try {
+    writeFileSync(join(project.dir, file), content)
+    const ran = await bashWithBackground(`set -e\n${script}`, project.dir)
+    expect(ran.status, ran.stderr + ran.stdout).toBe(0)
+    return ran.stdout
+  } finally {
+    project.cleanup()
+  }
+}
+
 describe('docs/tokens.md recipes, run as written', () => {
-  it("the CI recipe 'minting tokens for an API's tests' up to its npm test (a stand-in test script checks the tokens), from scratch", () => {
+  it("the CI recipe 'minting tokens for an API's tests' up to its npm test (a stand-in test script checks the tokens), from scratch", async () => {
     const recipe = blockAfter('docs/tokens.md', "## Recipe: minting tokens for an API's tests")
     expect(recipe.trimEnd().endsWith('npm test')).toBe(true)
-    const project = projectDir({test: 'node check-tokens.cjs'})
-    try {
-      writeFileSync(join(project.dir, 'check-tokens.cjs'), CHECK_TOKENS)
-      const ran = bash(`set -e\n${recipe}`, project.dir)
-      expect(ran.status, ran.stderr + ran.stdout).toBe(0)
-      expect(ran.stdout).toContain('stand-in tests passed')
-    } finally {
-      project.cleanup()
-    }
+    expect(await runWithStandIn(recipe, 'test', 'check-tokens.cjs', CHECK_TOKENS)).toContain('stand-in tests passed')
   }, 120_000)
 
   it('a token in a curl call and personal access tokens after init; the signing-key algorithms from scratch', async () => {
@@ -83,18 +89,30 @@ describe('docs/tokens.md recipes, run as written', () => {
   }, 120_000)
 })
 
-describe('README and docs/oidc.md serve recipes, run as written', () => {
-  it("README 'Testing an OAuth / OpenID Connect client in CI': serve --port 0 in the background, then the reader's integration tests (a stand-in) against its issuer", async () => {
-    const recipe = blockAfter('README.md', '### Testing an OAuth / OpenID Connect client in CI')
-    const project = projectDir({'test:integration': 'node check-issuer.mjs'})
+describe('docs/cli.md, run as written', () => {
+  it('every $ command of its transcripts, in order, in one shell from an empty project (protect, which serves until stopped, aside)', () => {
+    const text = readFileSync(join(ROOT, 'docs', 'cli.md'), 'utf8')
+    const commands = [...text.matchAll(/```console\n([\s\S]*?)```/g)].flatMap((block) => block[1]!.split('\n').filter((line) => line.startsWith('$ ')).map((line) => line.slice(2)))
+    const run = commands.filter((command) => !command.startsWith('passport protect '))
+    expect(run.length).toBeGreaterThan(12)
+    expect(commands.length - run.length).toBe(1)
+    const project = projectDir()
     try {
-      writeFileSync(join(project.dir, 'check-issuer.mjs'), CHECK_ISSUER)
-      const ran = await bashWithBackground(`set -e\nnpx passport init --yes > /dev/null\n${recipe}`, project.dir)
-      expect(ran.status, ran.stderr + ran.stdout).toBe(0)
-      expect(ran.stdout).toContain('integration stand-in passed')
+      const ran = bash(['set -e', 'passport() { npx passport "$@"; }', ...run].join('\n'), project.dir)
+      expect(ran.status, ran.stderr).toBe(0)
+      expect(ran.stdout).toContain('Deleted client "Shop" (shop) with all its tokens and codes.')
+      expect(ran.stdout).toContain('New secret for "Service" (my-service):')
+      expect(JSON.parse(readFileSync(join(project.dir, 'jwks.json'), 'utf8'))).toHaveProperty('keys')
     } finally {
       project.cleanup()
     }
+  }, 180_000)
+})
+
+describe('README and docs/oidc.md serve recipes, run as written', () => {
+  it("README 'Testing an OAuth / OpenID Connect client in CI': serve --port 0 in the background, then the reader's integration tests (a stand-in) against its issuer", async () => {
+    const recipe = blockAfter('README.md', '### Testing an OAuth / OpenID Connect client in CI')
+    expect(await runWithStandIn(`npx passport init --yes > /dev/null\n${recipe}`, 'test:integration', 'check-issuer.mjs', CHECK_ISSUER)).toContain('integration stand-in passed')
   }, 120_000)
 
   it('docs/oidc.md: serve --port 0 --json writes the issuer, port and url', async () => {
