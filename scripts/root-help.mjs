@@ -7,7 +7,7 @@ import {rmSync, writeFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
-import {CACHE_FILE, ROOT_HELP_FORMS, helpKey} from '../dist/cli/root-help.js'
+import {CACHE_FILE, ROOT_HELP_FORMS, TERMINAL_WIDTHS, helpKey, stripColour} from '../dist/cli/root-help.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const env = {}
@@ -30,7 +30,44 @@ for (const form of ROOT_HELP_FORMS) {
   text ??= run.stdout
   if (run.stdout === text) forms.push(form.join(' '))
 }
+
+/**
+ * What oclif prints to a terminal `columns` wide, coloured (or not): a terminal's output differs
+ * from a pipe's only by its width and colour, which OCLIF_COLUMNS and FORCE_COLOR set here
+ * (test/cli/root-help-terminal.test.ts compares with a real pseudo-terminal). Undefined on failure.
+ */
+function terminalHelp(columns, colour) {
+  const run = spawnSync(process.execPath, [join(root, 'bin', 'run.js'), '--help'], {
+    cwd: root,
+    env: {...env, OCLIF_COLUMNS: String(columns), ...(colour ? {FORCE_COLOR: '1'} : {NO_COLOR: '1'})},
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 60_000,
+  })
+  return run.status === 0 && run.stderr === '' && run.stdout !== '' ? run.stdout : undefined
+}
+
+let terminal
 if (text !== undefined && forms.length > 0) {
-  writeFileSync(CACHE_FILE, `${JSON.stringify({key: helpKey(), forms, text})}\n`)
+  const widths = {}
+  for (const width of TERMINAL_WIDTHS) {
+    const rendered = terminalHelp(width, true)
+    if (rendered !== undefined) widths[width] = rendered
+  }
+  // The width from which oclif wraps nothing: its longest line at 1000 columns, checked by
+  // rendering at that width (and one more) and finding the same text.
+  const unwrapped = terminalHelp(1000, true)
+  let wideFrom
+  if (unwrapped !== undefined) {
+    const longest = Math.max(...stripColour(unwrapped).split('\n').map((line) => line.length))
+    for (let width = Math.max(longest, 40); width <= longest + 3 && wideFrom === undefined; width++) {
+      if (terminalHelp(width, true) === unwrapped && terminalHelp(width + 1, true) === unwrapped) wideFrom = width
+    }
+  }
+  const plain = widths[80] === undefined ? undefined : terminalHelp(80, false)
+  terminal = {widths, ...(wideFrom === undefined ? {} : {wideFrom, wide: unwrapped}), plainIsStripped: plain !== undefined && plain === stripColour(widths[80])}
+}
+if (text !== undefined && forms.length > 0) {
+  writeFileSync(CACHE_FILE, `${JSON.stringify({key: helpKey(), forms, text, ...(terminal ? {terminal} : {})})}\n`)
   process.stdout.write(`wrote root help (${forms.map((f) => `"${f}"`).join(', ')}) to ${CACHE_FILE}\n`)
 }

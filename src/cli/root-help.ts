@@ -1,8 +1,10 @@
 // `passport --help` without loading oclif: the root help is rendered by oclif itself at build time
 // (scripts/root-help.mjs → dist/root-help.json) and printed from there only when nothing that
 // shapes oclif's output differs from the build: the same manifest, package, oclif and help
-// plugin, Node version, platform and kernel, an 80-column non-TTY stdout without colour, and no
-// OCLIF_* / DEBUG settings. Anything else — or any doubt — goes through oclif as usual.
+// plugin, Node version, platform and kernel, no OCLIF_* / DEBUG / FORCE_COLOR settings, and either
+// a pipe (80 columns, no colour) or a terminal whose width was rendered at build (80, 100, 120
+// columns, or any width at which oclif wraps nothing), coloured as oclif colours it there.
+// Anything else — or any doubt — goes through oclif as usual.
 // Loading @oclif/core alone costs ~150 ms; this path costs a few file reads.
 import {existsSync, readFileSync} from 'node:fs'
 import {createRequire} from 'node:module'
@@ -18,7 +20,26 @@ export interface RootHelpCache {
   key: Record<string, string>
   /** argv forms (joined by a space) verified at build to print `text` and exit 0. */
   forms: string[]
+  /** What oclif prints to a pipe (80 columns, no colour). */
   text: string
+  /** What oclif prints to a terminal, with colour, by terminal width (absent: not rendered). */
+  terminal?: {
+    widths: Record<string, string>
+    /** From this width on oclif wraps nothing and prints `wide`. */
+    wideFrom?: number
+    wide?: string
+    /** Whether oclif's uncoloured terminal output is the coloured one without its escapes (NO_COLOR, TERM=dumb). */
+    plainIsStripped: boolean
+  }
+}
+
+/** The widths rendered at build for terminals, besides the width from which nothing wraps. */
+export const TERMINAL_WIDTHS = [80, 100, 120] as const
+
+/** The text without SGR escape sequences (colour, bold). */
+export function stripColour(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/\x1b\[[0-9;]*m/g, '')
 }
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
@@ -59,13 +80,29 @@ function packageJson(entry: string): string {
   throw new Error(`no package.json above ${entry}`)
 }
 
-/** Would oclif print the build-time text here? (no TTY, 80 columns, no colour, no debug) */
-function plainOutput(env: NodeJS.ProcessEnv): boolean {
-  if (process.stdout.isTTY) return false
-  if (Object.keys(env).some((name) => name.startsWith('OCLIF_') || name === 'DEBUG' || name === 'PASSPORT_DEBUG' || name === 'FORCE_COLOR')) return false
-  // oclif colours help through ansis: ask the same library, resolved where oclif resolves it.
-  const ansis = createRequire(oclifEntry())('ansis') as {isSupported(): boolean}
-  return !ansis.isSupported()
+/** Does oclif colour its output here? It colours help through ansis: ask the same library, resolved where oclif resolves it. */
+function colours(): boolean {
+  return (createRequire(oclifEntry())('ansis') as {isSupported(): boolean}).isSupported()
+}
+
+/** oclif's width for a terminal (@oclif/core screen.js): the window width, 80 when unknown, at least 40. */
+function terminalWidth(): number {
+  const width = process.stdout.columns ?? 0
+  if (width < 1) return 80
+  return Math.max(width, 40)
+}
+
+/** The build-time text oclif would print here, or undefined (another environment, width or colour). */
+function renderingFor(cache: RootHelpCache, env: NodeJS.ProcessEnv): string | undefined {
+  if (Object.keys(env).some((name) => name.startsWith('OCLIF_') || name === 'DEBUG' || name === 'PASSPORT_DEBUG' || name === 'FORCE_COLOR')) return undefined
+  if (!process.stdout.isTTY) return colours() ? undefined : cache.text
+  const terminal = cache.terminal
+  if (!terminal) return undefined
+  const width = terminalWidth()
+  const text = terminal.widths[String(width)] ?? (terminal.wideFrom !== undefined && width >= terminal.wideFrom ? terminal.wide : undefined)
+  if (text === undefined) return undefined
+  if (colours()) return text
+  return terminal.plainIsStripped ? stripColour(text) : undefined
 }
 
 /** The root help text when the build-time rendering is valid for this process; undefined otherwise. */
@@ -74,11 +111,12 @@ export function cachedRootHelp(argv: readonly string[], env: NodeJS.ProcessEnv =
   try {
     const cache = JSON.parse(readFileSync(CACHE_FILE, 'utf8')) as RootHelpCache
     if (!cache.forms.includes(argv.join(' '))) return undefined
-    if (!plainOutput(env)) return undefined
+    const text = renderingFor(cache, env)
+    if (text === undefined) return undefined
     const key = helpKey()
     for (const [name, value] of Object.entries(key)) if (cache.key[name] !== value) return undefined
     if (Object.keys(cache.key).length !== Object.keys(key).length) return undefined
-    return cache.text
+    return text
   } catch {
     return undefined
   }
