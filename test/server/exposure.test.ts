@@ -73,7 +73,7 @@ describe('a server reachable from the network (issue 18 finding 2)', () => {
     expect(wider.status).toBe(302)
     const back = new URL(wider.headers.get('location')!)
     expect(back.searchParams.get('error')).toBe('invalid_scope')
-    expect(back.searchParams.get('error_description')).toContain('Scope "offline_access" is not allowed for client __demo__; allowed: openid, profile, email.')
+    expect(back.searchParams.get('error_description')).toContain("Scope 'offline_access' is not allowed for client __demo__; allowed: openid, profile, email.")
   })
 })
 
