@@ -5,7 +5,7 @@ import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
 import {ROOT} from './helpers.js'
-import {bash, bashWithBackground, blockAfter, projectDir} from './recipes.js'
+import {bash, bashWithBackground, blockAfter, freePort, projectDir} from './recipes.js'
 
 /**
  * Shell recipes of the README and docs/ not run elsewhere (issue 18 finding 14), each run as
@@ -124,6 +124,21 @@ describe('README and docs/oidc.md serve recipes, run as written', () => {
       const line = JSON.parse(ran.stdout) as {issuer: string; port: number; url: string}
       expect(line.issuer).toBe(`http://127.0.0.1:${line.port}`)
       expect(line.url).toBe(line.issuer)
+    } finally {
+      project.cleanup()
+    }
+  }, 120_000)
+
+  it('README device flow from a terminal, against a serve on the same project (its port 9000 swapped for a free one)', async () => {
+    const recipe = blockAfter('README.md', '### The device flow from a terminal')
+    const port = await freePort()
+    const project = projectDir()
+    try {
+      const serve = `npx passport init --yes > /dev/null\nnpx passport serve --port ${port} --quiet &\nnpx passport healthcheck --url http://127.0.0.1:${port} --timeout 60s > /dev/null`
+      const ran = await bashWithBackground(`set -e\n${serve}\n${recipe.replaceAll('127.0.0.1:9000', `127.0.0.1:${port}`)}`, project.dir)
+      expect(ran.status, ran.stderr).toBe(0)
+      const answer = JSON.parse(ran.stdout.slice(ran.stdout.lastIndexOf('{"access_token"'))) as {access_token: string; token_type: string; scope: string}
+      expect([answer.token_type, answer.scope, answer.access_token.split('.').length]).toEqual(['Bearer', 'read', 3])
     } finally {
       project.cleanup()
     }

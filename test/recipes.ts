@@ -1,5 +1,6 @@
 import {spawn, spawnSync} from 'node:child_process'
 import {mkdirSync, readFileSync, symlinkSync, writeFileSync} from 'node:fs'
+import {createServer} from 'node:net'
 import {join} from 'node:path'
 
 import {cleanEnv, ROOT, tempDir} from './helpers.js'
@@ -56,4 +57,13 @@ export function bashWithBackground(script: string, cwd: string, env: Record<stri
     })
     child.on('close', () => resolve({status, stdout, stderr}))
   })
+}
+
+/** A port free at the time of asking, for a recipe that names a fixed one. */
+export async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const port = (server.address() as {port: number}).port
+  await new Promise((resolve) => server.close(resolve))
+  return port
 }
