@@ -107,10 +107,13 @@ describe('token exchange with real clients', () => {
     const tokens = await oauth.processGenericTokenEndpointResponse(as, gateway, response)
     expect(tokens).toMatchObject({token_type: 'bearer', scope: 'read', issued_token_type: ACCESS})
     expect(tokens.refresh_token).toBeUndefined()
-    expect(tokens.expires_in).toBe(15 * 86400)
 
     const issued = claims(tokens.access_token)
     const original = claims(subject.access_token)
+    // The exchanged token ends when the subject token does (15 days after it was issued);
+    // expires_in is exp − iat of the exchanged token, whichever second the exchange fell in.
+    expect(tokens.expires_in).toBe((issued.exp as number) - (issued.iat as number))
+    expect((original.exp as number) - (original.iat as number)).toBe(15 * 86400)
     expect(issued).toMatchObject({iss: issuer, sub: 'alice', client_id: 'gateway', aud: 'api', scope: 'read', scopes: ['read']})
     expect(issued).not.toHaveProperty('act')
     expect(issued.exp).toBe(original.exp)
