@@ -6,6 +6,7 @@ import {isLoopbackHost, redirectUriMatches} from './uris.js'
 import type {ClientRow} from '../store/clients.js'
 import type {Store} from '../store/index.js'
 import {FenceError, fencedGet, type FetchedDocument} from './fenced-fetch.js'
+import {repeatedJsonMember} from './json.js'
 
 /**
  * Client ID metadata documents (draft-ietf-oauth-client-id-metadata-document, SPEC §10.4): a
@@ -96,11 +97,16 @@ export function checkMetadataDocument(config: PassportConfig, clientId: string, 
     fail('JSON', `The client ID metadata document at ${clientId} is not JSON (Content-Type ${type || 'missing'}; application/json expected).`)
   }
   let document: unknown
+  let text: string
   try {
-    document = JSON.parse(new TextDecoder('utf-8', {fatal: true}).decode(fetched.body))
+    text = new TextDecoder('utf-8', {fatal: true}).decode(fetched.body)
+    document = JSON.parse(text)
   } catch {
     return fail('JSON', `The client ID metadata document at ${clientId} is not valid JSON.`)
   }
+  // JSON.parse keeps the last of repeated members: a document must say each thing once.
+  const repeated = repeatedJsonMember(text)
+  if (repeated !== undefined) fail('JSON', `The client ID metadata document at ${clientId} repeats the member ${repeated}; each member must appear once.`)
   if (typeof document !== 'object' || document === null || Array.isArray(document)) fail('JSON', `The client ID metadata document at ${clientId} is not a JSON object.`)
   const doc = document as Record<string, unknown>
   if (doc.client_id !== clientId) {

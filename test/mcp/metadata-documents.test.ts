@@ -53,6 +53,9 @@ beforeAll(async () => {
       case '/broken.json':
         res.writeHead(200, {'content-type': 'application/json'})
         return res.end('{"client_id": ')
+      case '/repeated.json':
+        res.writeHead(200, {'content-type': 'application/json'})
+        return void res.end(JSON.stringify(doc(path)).replace('{', '{"client_id":"https://someone-else.example.test/client.json",'))
       case '/liar.json':
         return json(doc(path, {client_id: 'https://someone-else.example.test/client.json'}))
       case '/no-redirect.json':
@@ -127,6 +130,10 @@ describe('refused documents: each with its own check and description, never a re
 
   it('checklist 127: a document that lies about its client_id is refused', async () => {
     await refused(`${base}/liar.json`, 'client_id', `names another client_id (https://someone-else.example.test/client.json); it must be exactly its own URL.`)
+  })
+
+  it('checklist 157: a document that repeats a member is refused naming it (JSON.parse would keep the last)', async () => {
+    await refused(`${base}/repeated.json`, 'JSON', `The client ID metadata document at ${base}/repeated.json repeats the member client_id; each member must appear once.`)
   })
 
   it('checklist 127: a redirect_uri the document does not list is refused', async () => {

@@ -1,7 +1,8 @@
+import {repeatedJsonMember} from '../../core/json.js'
 import {checkRegistration, initialAccessTokenMatches, saveRegisteredClient} from '../../core/registration.js'
 import {OAuthError} from '../../errors.js'
 import type {RequestContext} from '../context.js'
-import {NO_STORE, readBody, repeatedJsonMember, sendJson} from '../http.js'
+import {NO_STORE, readBody, sendJson} from '../http.js'
 
 const UTF8 = new TextDecoder('utf-8', {fatal: true})
 
