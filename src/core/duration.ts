@@ -1,5 +1,8 @@
 import {InvalidInputError} from '../errors.js'
 
+/** A lifetime string: digits and an optional unit (ms, s, m, h, d, w). */
+export const DURATION_PATTERN = /^\s*(\d+)\s*(ms|s|m|h|d|w)?\s*$/
+
 const UNITS: Record<string, number> = {
   ms: 1,
   s: 1000,
@@ -19,7 +22,7 @@ export function parseDuration(value: unknown, what = 'duration'): number {
     throw new InvalidInputError(`${what} must be a positive whole number of milliseconds or a duration like "15m", "1h", "30d"; got ${value}.`)
   }
   if (typeof value === 'string') {
-    const match = /^\s*(\d+)\s*(ms|s|m|h|d|w)?\s*$/.exec(value)
+    const match = DURATION_PATTERN.exec(value)
     if (match) {
       const amount = Number(match[1]) * UNITS[match[2] ?? 'ms']!
       if (Number.isSafeInteger(amount) && amount > 0) return amount

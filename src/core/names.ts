@@ -8,3 +8,6 @@ export function nameMap<T>(entries?: Readonly<Record<string, T>>): Record<string
   if (entries) for (const [name, value] of Object.entries(entries)) map[name] = value
   return map
 }
+
+/** RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ). */
+export const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/
