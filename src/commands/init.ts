@@ -89,9 +89,14 @@ export default class Init extends BaseCommand<typeof Init> {
   }
 }
 
+/** What `init` writes as "$schema": the schema the package ships, installed next to the config. */
+export const CONFIG_SCHEMA_PATH = './node_modules/passport-authority/passport.config.schema.json'
+
 /** The SPEC §3 example: the seed's scopes and lifetimes, one example user, optionally one client. */
 function starterConfig(issuer: string | undefined, exampleClient: boolean): Record<string, unknown> {
   return {
+    // Editors resolve "$schema" from the file's folder: where `npm install -D passport-authority` puts it.
+    $schema: CONFIG_SCHEMA_PATH,
     // No issuer unless asked: a fixed one would name a port the server may not listen on.
     ...(issuer === undefined ? {} : {issuer}),
     scopes: {read: 'Read access', write: 'Write access', admin: 'Full administrative access'},

@@ -291,7 +291,7 @@ export const configSchema = buildSchema(nameRecord, plainObject)
 
 /** The schema `passport.config.schema.json` is generated from (scripts/config-schema.mjs). */
 export function configSchemaForJson() {
-  return buildSchema(jsonRecord as unknown as RecordOf, jsonObject as ObjectOf)
+  return buildSchema(jsonRecord as unknown as RecordOf, jsonObject)
 }
 
 export type ConfigInput = v.InferOutput<typeof configSchema>
@@ -332,7 +332,7 @@ function describe(issue: v.BaseIssue<unknown>, where: string): string {
     chosen = nested
   }
   if (path.length === 1 && chosen.type === 'strict_object' && chosen.expected === 'never' && issue === chosen) {
-    return `${where}: unknown key ${JSON.stringify(path[0]!.key)} (known keys: ${CONFIG_KEYS.filter((key) => key !== '$schema').join(', ')}).`
+    return `${where}: unknown key ${JSON.stringify(path[0].key)} (known keys: ${CONFIG_KEYS.filter((key) => key !== '$schema').join(', ')}).`
   }
   return `${where}: ${JSON.stringify(dotted(path))} ${chosen.message}`
 }

@@ -25,6 +25,7 @@ describe('passport init', () => {
     const config = JSON.parse(readFileSync(join(dir, 'passport.config.json'), 'utf8'))
     expect(config).not.toHaveProperty('issuer')
     expect(config).toMatchObject({
+      $schema: './node_modules/passport-authority/passport.config.schema.json',
       scopes: {read: 'Read access', write: 'Write access', admin: 'Full administrative access'},
       tokensExpireIn: '15d',
       refreshTokensExpireIn: '30d',
