@@ -5,13 +5,14 @@ import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
 import {ROOT} from './helpers.js'
-import {bash, bashWithBackground, blockAfter, freePort, projectDir} from './recipes.js'
+import {bashWithBackground, blockAfter, freePort, inProcessPassport, projectDir} from './recipes.js'
 
 /**
  * Shell recipes of the README and docs/ not run elsewhere (issue 18 finding 14), each run as
  * written in one shell, in a project that installed passport-authority. What a recipe hands to the
  * reader's own code (`npm test`, `npm run test:integration`, their API) is a stand-in script here
- * that checks what it was given.
+ * that checks what it was given. Their `passport` commands run in this process (inProcessPassport),
+ * a `serve` in the background as the built CLI.
  */
 
 /** A stand-in for the reader's `npm test`: checks the tokens the recipe passes in. */
@@ -38,13 +39,15 @@ process.exit(meta.issuer === issuer && code ? 0 : 1)
 /** Runs `script` under set -e in a project whose npm script `name` runs the stand-in `file`; returns its stdout. */
 async function runWithStandIn(script: string, name: string, file: string, content: string): Promise<string> {
   const project = projectDir({[name]: `node ${file}`})
+  const passport = await inProcessPassport()
   try {
     writeFileSync(join(project.dir, file), content)
-    const ran = await bashWithBackground(`set -e\n${script}`, project.dir)
+    const ran = await bashWithBackground(`set -e\n${passport.prelude}\n${script}`, project.dir)
     expect(ran.status, ran.stderr + ran.stdout).toBe(0)
     return ran.stdout
   } finally {
     project.cleanup()
+    await passport.close()
   }
 }
 
@@ -69,42 +72,46 @@ describe('docs/tokens.md recipes, run as written', () => {
     const port = (api.address() as {port: number}).port
     const project = projectDir()
     const fresh = projectDir()
+    const passport = await inProcessPassport()
     try {
       // After the README's set-up (init --yes): the reader's API on localhost:3000 is a stand-in on a free port.
       // Asynchronously: the stand-in API answers from this process.
-      const ran = await bashWithBackground(['set -e', 'passport() { npx passport "$@"; }', 'npx passport init --yes > /dev/null', curl.replaceAll('localhost:3000', `127.0.0.1:${port}`), personal].join('\n'), project.dir)
+      const ran = await bashWithBackground(['set -e', passport.prelude, 'npx passport init --yes > /dev/null', curl.replaceAll('localhost:3000', `127.0.0.1:${port}`), personal].join('\n'), project.dir)
       expect(ran.status, ran.stderr).toBe(0)
       expect(seen).toEqual(['/api/me jwt'])
       expect(ran.stdout).toMatch(/^\{"me":"alice"\}eyJ[\w-]+\.[\w-]+\.[\w-]+\n$/)
       // Choosing the algorithm is for a project's first keys: from scratch.
-      const keys = bash(['set -e', 'passport() { npx passport "$@"; }', algorithms, 'npx passport keys:jwks'].join('\n'), fresh.dir)
+      const keys = await bashWithBackground(['set -e', passport.prelude, algorithms, 'npx passport keys:jwks'].join('\n'), fresh.dir)
       expect(keys.status, keys.stderr).toBe(0)
       const jwks = JSON.parse(keys.stdout.slice(keys.stdout.indexOf('{'))) as {keys: {alg: string}[]}
       expect(jwks.keys.map((key) => key.alg)).toEqual(['EdDSA', 'ES256'])
     } finally {
       project.cleanup()
       fresh.cleanup()
+      await passport.close()
       await new Promise((resolve) => api.close(resolve))
     }
   }, 120_000)
 })
 
 describe('docs/cli.md, run as written', () => {
-  it('every $ command of its transcripts, in order, in one shell from an empty project (protect, which serves until stopped, aside)', () => {
+  it('every $ command of its transcripts, in order, in one shell from an empty project (protect, which serves until stopped, aside)', async () => {
     const text = readFileSync(join(ROOT, 'docs', 'cli.md'), 'utf8')
     const commands = [...text.matchAll(/```console\n([\s\S]*?)```/g)].flatMap((block) => block[1]!.split('\n').filter((line) => line.startsWith('$ ')).map((line) => line.slice(2)))
     const run = commands.filter((command) => !command.startsWith('passport protect '))
     expect(run.length).toBeGreaterThan(12)
     expect(commands.length - run.length).toBe(1)
     const project = projectDir()
+    const passport = await inProcessPassport()
     try {
-      const ran = bash(['set -e', 'passport() { npx passport "$@"; }', ...run].join('\n'), project.dir)
+      const ran = await bashWithBackground(['set -e', passport.prelude, ...run].join('\n'), project.dir)
       expect(ran.status, ran.stderr).toBe(0)
       expect(ran.stdout).toContain('Deleted client "Shop" (shop) with all its tokens and codes.')
       expect(ran.stdout).toContain('New secret for "Service" (my-service):')
       expect(JSON.parse(readFileSync(join(project.dir, 'jwks.json'), 'utf8'))).toHaveProperty('keys')
     } finally {
       project.cleanup()
+      await passport.close()
     }
   }, 180_000)
 })
@@ -118,14 +125,16 @@ describe('README and docs/oidc.md serve recipes, run as written', () => {
   it('docs/oidc.md: serve --port 0 --json writes the issuer, port and url', async () => {
     const recipe = blockAfter('docs/oidc.md', '## 2. Start the provider headless in CI')
     const project = projectDir()
+    const passport = await inProcessPassport()
     try {
-      const ran = await bashWithBackground(`set -e\npassport() { npx passport "$@"; }\n${recipe}\nuntil [ -s passport.json ]; do sleep 0.1; done\ncat passport.json`, project.dir)
+      const ran = await bashWithBackground(`set -e\n${passport.prelude}\n${recipe}\nuntil [ -s passport.json ]; do sleep 0.1; done\ncat passport.json`, project.dir)
       expect(ran.status, ran.stderr).toBe(0)
       const line = JSON.parse(ran.stdout) as {issuer: string; port: number; url: string}
       expect(line.issuer).toBe(`http://127.0.0.1:${line.port}`)
       expect(line.url).toBe(line.issuer)
     } finally {
       project.cleanup()
+      await passport.close()
     }
   }, 120_000)
 
@@ -133,26 +142,30 @@ describe('README and docs/oidc.md serve recipes, run as written', () => {
     const recipe = blockAfter('README.md', '### The device flow from a terminal')
     const port = await freePort()
     const project = projectDir()
+    const passport = await inProcessPassport()
     try {
       const serve = `npx passport init --yes > /dev/null\nnpx passport serve --port ${port} --quiet &\nnpx passport healthcheck --url http://127.0.0.1:${port} --timeout 60s > /dev/null`
-      const ran = await bashWithBackground(`set -e\n${serve}\n${recipe.replaceAll('127.0.0.1:9000', `127.0.0.1:${port}`)}`, project.dir)
+      const ran = await bashWithBackground(`set -e\n${passport.prelude}\n${serve}\n${recipe.replaceAll('127.0.0.1:9000', `127.0.0.1:${port}`)}`, project.dir)
       expect(ran.status, ran.stderr).toBe(0)
       const answer = JSON.parse(ran.stdout.slice(ran.stdout.lastIndexOf('{"access_token"'))) as {access_token: string; token_type: string; scope: string}
       expect([answer.token_type, answer.scope, answer.access_token.split('.').length]).toEqual(['Bearer', 'read', 3])
     } finally {
       project.cleanup()
+      await passport.close()
     }
   }, 120_000)
 
-  it('README key rotation, after init', () => {
+  it('README key rotation, after init', async () => {
     const recipe = blockAfter('README.md', '### Key rotation')
     const project = projectDir()
+    const passport = await inProcessPassport()
     try {
-      const ran = bash(`set -e\nnpx passport init --yes > /dev/null\n${recipe}`, project.dir)
+      const ran = await bashWithBackground(`set -e\n${passport.prelude}\nnpx passport init --yes > /dev/null\n${recipe}`, project.dir)
       expect(ran.status, ran.stderr).toBe(0)
       expect(ran.stdout).toMatch(/^New key id: /m)
     } finally {
       project.cleanup()
+      await passport.close()
     }
   }, 120_000)
 })

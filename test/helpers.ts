@@ -174,13 +174,15 @@ export async function passportOnPath(dir: string): Promise<{bin: string; close: 
     let buffer = Buffer.alloc(0)
     socket.on('data', (chunk: Buffer) => {
       buffer = Buffer.concat([buffer, chunk])
-      // NUL-separated: the count of what follows, the working directory, stdout and stderr files, the arguments.
+      // NUL-separated: the count of what follows, the working directory, stdout and stderr files, exported PASSPORT_* variables, the arguments.
       const fields = buffer.toString('utf8').split('\0')
       const count = Number(fields[0])
       if (fields.length < count + 2) return
-      const [cwd, out, err, ...args] = fields.slice(1, count + 1) as [string, string, string, ...string[]]
+      const [cwd, out, err, exported, ...args] = fields.slice(1, count + 1) as [string, string, string, string, ...string[]]
       socket.removeAllListeners('data')
-      void runInProcess(args, {cwd}).then(
+      // The shell's exported PASSPORT_* variables (one NAME=value a line), as a spawned CLI would see them.
+      const env = Object.fromEntries(exported.split('\n').filter((line) => line.includes('=')).map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]))
+      void runInProcess(args, {cwd, env}).then(
         (result) => {
           writeFileSync(out, result.stdout)
           writeFileSync(err, result.stderr)
@@ -202,7 +204,7 @@ export async function passportOnPath(dir: string): Promise<{bin: string; close: 
     `#!/usr/bin/env bash
 out=$(mktemp) err=$(mktemp)
 exec 3<>/dev/tcp/127.0.0.1/${port}
-printf '%s\\0' "$(($# + 3))" "$PWD" "$out" "$err" "$@" >&3
+printf '%s\\0' "$(($# + 4))" "$PWD" "$out" "$err" "$(for v in $(compgen -e PASSPORT_); do printf '%s=%s\\n' "$v" "\${!v}"; done)" "$@" >&3
 read -r code <&3
 cat "$out"; cat "$err" >&2; rm -f "$out" "$err"
 exit "\${code:-99}"

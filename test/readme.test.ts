@@ -4,7 +4,7 @@ import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
 import {ROOT} from './helpers.js'
-import {bash, blockAfter, projectDir} from './recipes.js'
+import {bashWithBackground, blockAfter, inProcessPassport, projectDir} from './recipes.js'
 
 interface Manifest {
   commands: Record<string, {flags: Record<string, {char?: string}>}>
@@ -69,31 +69,38 @@ describe('README and docs', () => {
 })
 
 describe('README recipes, run as written', () => {
-  it('the one-minute walkthrough (up to serve) and then the token recipe run under set -e, after init and from scratch', () => {
+  it('the one-minute walkthrough (up to serve) and then the token recipe run under set -e, after init and from scratch', async () => {
     const walkthrough = blockAfter('README.md', '## One-minute walkthrough')
     const recipe = blockAfter('README.md', "### Minting tokens for an API's tests")
     const loop = blockAfter('README.md', "### Minting tokens for an API's tests", 'sh', 1)
-    const project = projectDir()
+    // Its passport commands run in this process (inProcessPassport), the recipes' text unchanged.
+    const passport = await inProcessPassport()
+    const bash = (script: string, cwd: string) => bashWithBackground(`${passport.prelude}\n${script}`, cwd)
     try {
-      const setup = walkthrough.split('\n').filter((line) => !/\bpassport serve\b/.test(line)).join('\n')
-      const first = bash(`set -e\n${setup}`, project.dir)
-      expect(first.status, first.stderr).toBe(0)
-      const ran = bash(recipe, project.dir)
-      expect(ran.status, ran.stderr).toBe(0)
-      expect(ran.stdout).toMatch(/^Valid access token for user alice via client __cli__/m)
-      expect(JSON.parse(readFileSync(join(project.dir, 'test', 'fixtures', 'jwks.json'), 'utf8')).keys).toHaveLength(1)
-      const looped = bash(loop, project.dir)
-      expect(looped.status, looped.stderr).toBe(0)
-      for (const user of ['alice', 'bob', 'carol']) expect(readFileSync(join(project.dir, 'tokens', `${user}.jwt`), 'utf8')).toMatch(/^eyJ/)
+      const project = projectDir()
+      try {
+        const setup = walkthrough.split('\n').filter((line) => !/\bpassport serve\b/.test(line)).join('\n')
+        const first = await bash(`set -e\n${setup}`, project.dir)
+        expect(first.status, first.stderr).toBe(0)
+        const ran = await bash(recipe, project.dir)
+        expect(ran.status, ran.stderr).toBe(0)
+        expect(ran.stdout).toMatch(/^Valid access token for user alice via client __cli__/m)
+        expect(JSON.parse(readFileSync(join(project.dir, 'test', 'fixtures', 'jwks.json'), 'utf8')).keys).toHaveLength(1)
+        const looped = await bash(loop, project.dir)
+        expect(looped.status, looped.stderr).toBe(0)
+        for (const user of ['alice', 'bob', 'carol']) expect(readFileSync(join(project.dir, 'tokens', `${user}.jwt`), 'utf8')).toMatch(/^eyJ/)
+      } finally {
+        project.cleanup()
+      }
+      const fresh = projectDir()
+      try {
+        const ran = await bash(recipe, fresh.dir)
+        expect(ran.status, ran.stderr).toBe(0)
+      } finally {
+        fresh.cleanup()
+      }
     } finally {
-      project.cleanup()
-    }
-    const fresh = projectDir()
-    try {
-      const ran = bash(recipe, fresh.dir)
-      expect(ran.status, ran.stderr).toBe(0)
-    } finally {
-      fresh.cleanup()
+      await passport.close()
     }
   }, 300_000)
 })

@@ -3,7 +3,7 @@ import {mkdirSync, readFileSync, symlinkSync, writeFileSync} from 'node:fs'
 import {createServer} from 'node:net'
 import {join} from 'node:path'
 
-import {cleanEnv, ROOT, tempDir} from './helpers.js'
+import {cleanEnv, passportOnPath, ROOT, tempDir} from './helpers.js'
 
 /** The `nth` fenced block of `lang` after the heading `heading` in `file`, as written. */
 export function blockAfter(file: string, heading: string, lang = 'sh', nth = 0): string {
@@ -66,4 +66,27 @@ export async function freePort(): Promise<number> {
   const port = (server.address() as {port: number}).port
   await new Promise((resolve) => server.close(resolve))
   return port
+}
+
+/**
+ * Lines to put before a recipe so that its `passport …`, `npx passport …` and
+ * `node node_modules/passport-authority/bin/run.js …` run in this process (passportOnPath), the
+ * recipe's text unchanged; `serve`, which runs until stopped, stays the built CLI. The script must
+ * run asynchronously (bashWithBackground): this process answers its commands.
+ */
+export async function inProcessPassport(): Promise<{prelude: string; close: () => Promise<void>}> {
+  const shims = tempDir('passport-shim-')
+  const passport = await passportOnPath(shims.dir)
+  const prelude = [
+    `passport() { if [ "$1" = serve ]; then command node ${JSON.stringify(join(ROOT, 'bin', 'run.js'))} "$@"; else ${JSON.stringify(join(passport.bin, 'passport'))} "$@"; fi; }`,
+    'npx() { if [ "$1" = passport ]; then shift; passport "$@"; else command npx "$@"; fi; }',
+    'node() { if [ "$1" = node_modules/passport-authority/bin/run.js ]; then shift; passport "$@"; else command node "$@"; fi; }',
+  ].join('\n')
+  return {
+    prelude,
+    close: async () => {
+      await passport.close()
+      shims.cleanup()
+    },
+  }
 }
