@@ -7,7 +7,10 @@ import {parseArgs} from 'node:util'
 
 import Database from 'better-sqlite3'
 
-const {values: opts, positionals} = parseArgs({allowPositionals: true, options: {batch: {type: 'string', default: '5000'}}})
+const {values: opts, positionals} = parseArgs({
+  allowPositionals: true,
+  options: {batch: {type: 'string', default: '5000'}},
+})
 const batch = Number(opts.batch)
 const db = new Database(positionals[0], {fileMustExist: true})
 db.pragma('busy_timeout = 10000')
@@ -15,7 +18,9 @@ db.pragma('journal_mode = WAL')
 db.pragma('synchronous = NORMAL')
 const started = process.hrtime.bigint()
 const now = Date.now()
-const refresh = db.prepare(`DELETE FROM oauth_refresh_tokens WHERE rowid IN (SELECT rowid FROM oauth_refresh_tokens WHERE expires_at < ? LIMIT ?)`)
+const refresh = db.prepare(
+  `DELETE FROM oauth_refresh_tokens WHERE rowid IN (SELECT rowid FROM oauth_refresh_tokens WHERE expires_at < ? LIMIT ?)`,
+)
 const access = db.prepare(`DELETE FROM oauth_access_tokens WHERE rowid IN (
   SELECT a.rowid FROM oauth_access_tokens a WHERE a.expires_at < ?
   AND NOT EXISTS (SELECT 1 FROM oauth_refresh_tokens r WHERE r.access_token_id = a.id AND r.expires_at >= ?) LIMIT ?)`)

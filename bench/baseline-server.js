@@ -57,7 +57,8 @@ db.exec(`
   CREATE INDEX IF NOT EXISTS oauth_access_tokens_family ON oauth_access_tokens (family_id) WHERE family_id IS NOT NULL;
   CREATE INDEX IF NOT EXISTS oauth_access_tokens_expires_user ON oauth_access_tokens (expires_at, user_id);
 `)
-const insert = db.prepare(`INSERT INTO oauth_access_tokens (id, client_id, user_id, name, scopes, audience, grant_type, family_id, revoked_at, created_at, expires_at)
+const insert =
+  db.prepare(`INSERT INTO oauth_access_tokens (id, client_id, user_id, name, scopes, audience, grant_type, family_id, revoked_at, created_at, expires_at)
   VALUES (?, ?, NULL, NULL, ?, ?, 'client_credentials', NULL, NULL, ?, ?)`)
 const ping = db.prepare('SELECT 1')
 const recorded = db.prepare('SELECT client_id, revoked_at, expires_at FROM oauth_access_tokens WHERE id = ?')
@@ -98,7 +99,12 @@ function readBody(req) {
 
 function send(res, status, payload, headers = {}) {
   const body = JSON.stringify(payload)
-  res.writeHead(status, {'content-type': 'application/json', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body), ...headers})
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'cache-control': 'no-store',
+    'content-length': Buffer.byteLength(body),
+    ...headers,
+  })
   res.end(body)
 }
 
@@ -121,7 +127,8 @@ let issuer = opts.issuer
 
 async function token(req, res) {
   const form = new URLSearchParams(await readBody(req))
-  if (!authenticate(req, form)) return send(res, 401, {error: 'invalid_client'}, {'www-authenticate': 'Basic realm="baseline"'})
+  if (!authenticate(req, form))
+    return send(res, 401, {error: 'invalid_client'}, {'www-authenticate': 'Basic realm="baseline"'})
   if (form.get('grant_type') !== 'client_credentials') return send(res, 400, {error: 'unsupported_grant_type'})
   const scopes = (form.get('scope') ?? 'read').split(' ').filter(Boolean)
   const now = Date.now()
@@ -156,7 +163,8 @@ async function userinfo(req, res) {
     const token = header.slice(scheme === 'dpop' ? 5 : 7)
     const claims = await verify(token)
     // A DPoP-bound token with its proof (RFC 9449 §7): the bare checks of bench/lib/dpop.js.
-    if (scheme === 'dpop') await dpop(req.headers.dpop, {method: 'GET', url: `${issuer}/oauth/userinfo`, token, jkt: claims.cnf?.jkt})
+    if (scheme === 'dpop')
+      await dpop(req.headers.dpop, {method: 'GET', url: `${issuer}/oauth/userinfo`, token, jkt: claims.cnf?.jkt})
     else if (claims.cnf !== undefined) throw new Error('a bound token sent as Bearer')
     send(res, 200, {sub: claims.sub})
   } catch {
@@ -171,7 +179,8 @@ async function userinfoRecorded(req, res) {
   try {
     const claims = await verify(header.slice(7))
     const row = recorded.get(claims.jti)
-    if (!row || row.revoked_at !== null || row.client_id !== claims.client_id || row.expires_at <= Date.now()) throw new Error('not recorded')
+    if (!row || row.revoked_at !== null || row.client_id !== claims.client_id || row.expires_at <= Date.now())
+      throw new Error('not recorded')
     send(res, 200, {sub: claims.sub})
   } catch {
     send(res, 401, {error: 'invalid_token'}, {'www-authenticate': 'Bearer error="invalid_token"'})
@@ -183,7 +192,18 @@ async function introspect(req, res) {
   if (!authenticate(req, form)) return send(res, 401, {error: 'invalid_client'})
   try {
     const c = await verify(form.get('token') ?? '')
-    send(res, 200, {active: true, scope: c.scope, client_id: c.client_id, sub: c.sub, aud: c.aud, iss: c.iss, exp: c.exp, iat: c.iat, jti: c.jti, token_type: 'Bearer'})
+    send(res, 200, {
+      active: true,
+      scope: c.scope,
+      client_id: c.client_id,
+      sub: c.sub,
+      aud: c.aud,
+      iss: c.iss,
+      exp: c.exp,
+      iat: c.iat,
+      jti: c.jti,
+      token_type: 'Bearer',
+    })
   } catch {
     send(res, 200, {active: false})
   }
@@ -196,7 +216,8 @@ const server = createServer((req, res) => {
   else if (req.method === 'GET' && url === '/oauth/userinfo') handler = userinfo
   else if (req.method === 'GET' && url === '/oauth/userinfo-recorded') handler = userinfoRecorded
   else if (req.method === 'POST' && url === '/oauth/introspect') handler = introspect
-  else if (req.method === 'GET' && url === '/healthz') handler = async () => send(res, 200, {ok: ping.get() !== undefined})
+  else if (req.method === 'GET' && url === '/healthz')
+    handler = async () => send(res, 200, {ok: ping.get() !== undefined})
   else return send(res, 404, {error: 'not_found'})
   handler(req, res).catch((error) => {
     if (!res.headersSent) send(res, 500, {error: 'server_error', error_description: error.message})

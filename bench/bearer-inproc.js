@@ -15,7 +15,15 @@ import {EmbeddedJWK, SignJWT, calculateJwkThumbprint, createLocalJWKSet, jwtVeri
 import {verifyAccessToken} from '../dist/index.js'
 import {bareDpopCheck, proofSource} from './lib/dpop.js'
 
-const {values: opts} = parseArgs({options: {key: {type: 'string'}, issuer: {type: 'string'}, resource: {type: 'string'}, seconds: {type: 'string', default: '2'}, rounds: {type: 'string', default: '4'}}})
+const {values: opts} = parseArgs({
+  options: {
+    key: {type: 'string'},
+    issuer: {type: 'string'},
+    resource: {type: 'string'},
+    seconds: {type: 'string', default: '2'},
+    rounds: {type: 'string', default: '4'},
+  },
+})
 const {issuer, resource} = opts
 const seconds = Number(opts.seconds)
 const rounds = Number(opts.rounds)
@@ -49,7 +57,13 @@ const rows = [
   // verifyAccessToken as a user calls it: the options each time (the JWK Set object included).
   {name: 'verifyAccessToken', pair: 'bearer', run: () => verifyAccessToken(bearer, {issuer, jwks: set, resource})},
   {name: 'bare jwtVerify', pair: 'bearer', run: () => jwtVerify(bearer, keys, bareOptions)},
-  {name: 'verifyAccessToken, DPoP', pair: 'dpop', proofs: true, run: () => verifyAccessToken(bound, {issuer, jwks: set, resource, dpop: {proof: proofs.take(), method: 'GET', url}})},
+  {
+    name: 'verifyAccessToken, DPoP',
+    pair: 'dpop',
+    proofs: true,
+    run: () =>
+      verifyAccessToken(bound, {issuer, jwks: set, resource, dpop: {proof: proofs.take(), method: 'GET', url}}),
+  },
   {
     name: 'bare jwtVerify + DPoP checks',
     pair: 'dpop',
@@ -96,6 +110,13 @@ const out = rows.map((row) => {
   const ops = row.runs.reduce((a, r) => a + r.ops, 0)
   const secs = row.runs.reduce((a, r) => a + r.seconds, 0)
   const cpu = row.runs.reduce((a, r) => a + r.cpu_ms, 0)
-  return {name: row.name, pair: row.pair, ops_per_s: Math.round(ops / secs), cpu_us_per_op: Math.round((cpu / ops) * 1000 * 10) / 10, rounds_ops_per_s: row.runs.map((r) => r.ops_per_s), ...(row.proofs ? {proofs_made_in_run: row.proofs_made_in_run ?? 0} : {})}
+  return {
+    name: row.name,
+    pair: row.pair,
+    ops_per_s: Math.round(ops / secs),
+    cpu_us_per_op: Math.round((cpu / ops) * 1000 * 10) / 10,
+    rounds_ops_per_s: row.runs.map((r) => r.ops_per_s),
+    ...(row.proofs ? {proofs_made_in_run: row.proofs_made_in_run ?? 0} : {}),
+  }
 })
 process.stdout.write(`${JSON.stringify({rows: out})}\n`)

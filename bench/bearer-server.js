@@ -14,7 +14,9 @@ import {EmbeddedJWK, calculateJwkThumbprint, createLocalJWKSet, jwtVerify} from 
 
 import {bareDpopCheck} from './lib/dpop.js'
 
-const {values: opts} = parseArgs({options: {mode: {type: 'string'}, jwks: {type: 'string'}, issuer: {type: 'string'}, resource: {type: 'string'}}})
+const {values: opts} = parseArgs({
+  options: {mode: {type: 'string'}, jwks: {type: 'string'}, issuer: {type: 'string'}, resource: {type: 'string'}},
+})
 const set = JSON.parse(readFileSync(opts.jwks, 'utf8'))
 const {issuer, resource} = opts
 const path = new URL(resource).pathname
@@ -22,7 +24,11 @@ const htu = `${new URL(resource).origin}${path}`
 
 function send(res, status, payload) {
   const body = JSON.stringify(payload)
-  res.writeHead(status, {'content-type': 'application/json', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body)})
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'cache-control': 'no-store',
+    'content-length': Buffer.byteLength(body),
+  })
   res.end(body)
 }
 
@@ -43,7 +49,12 @@ if (opts.mode === 'guard') {
     const scheme = header.slice(0, space).toLowerCase()
     const token = header.slice(space + 1)
     try {
-      const {payload} = await jwtVerify(token, keys, {issuer, audience: resource, typ: 'at+jwt', algorithms: ['RS256', 'PS256', 'ES256', 'EdDSA']})
+      const {payload} = await jwtVerify(token, keys, {
+        issuer,
+        audience: resource,
+        typ: 'at+jwt',
+        algorithms: ['RS256', 'PS256', 'ES256', 'EdDSA'],
+      })
       if (scheme === 'dpop') await dpop(req.headers.dpop, {method: req.method, url: htu, token, jkt: payload.cnf?.jkt})
       else if (scheme !== 'bearer' || payload.cnf !== undefined) throw new Error('scheme')
       send(res, 200, {sub: payload.sub})

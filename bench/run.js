@@ -85,14 +85,22 @@ function setup() {
     if (built.code !== 0) log(`build failed: ${firstLine(built.stderr || built.stdout)}`)
   }
   mkdirSync(keyDir, {recursive: true, mode: 0o700})
-  const pair = generateKeyPairSync('rsa', {modulusLength: 2048, publicKeyEncoding: {type: 'spki', format: 'pem'}, privateKeyEncoding: {type: 'pkcs8', format: 'pem'}})
+  const pair = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    publicKeyEncoding: {type: 'spki', format: 'pem'},
+    privateKeyEncoding: {type: 'pkcs8', format: 'pem'},
+  })
   writeFileSync(join(keyDir, 'oauth-private.key'), pair.privateKey, {mode: 0o600})
   writeFileSync(join(keyDir, 'oauth-public.key'), pair.publicKey, {mode: 0o644})
   for (const [dir, type, options] of [
     [keyDirs.ES256, 'ec', {namedCurve: 'P-256'}],
     [keyDirs.EdDSA, 'ed25519', {}],
   ]) {
-    const other = generateKeyPairSync(type, {...options, publicKeyEncoding: {type: 'spki', format: 'pem'}, privateKeyEncoding: {type: 'pkcs8', format: 'pem'}})
+    const other = generateKeyPairSync(type, {
+      ...options,
+      publicKeyEncoding: {type: 'spki', format: 'pem'},
+      privateKeyEncoding: {type: 'pkcs8', format: 'pem'},
+    })
     mkdirSync(dir, {recursive: true, mode: 0o700})
     writeFileSync(join(dir, 'oauth-private.key'), other.privateKey, {mode: 0o600})
     writeFileSync(join(dir, 'oauth-public.key'), other.publicKey, {mode: 0o644})
@@ -104,7 +112,15 @@ function setup() {
         issuer: ISSUER,
         scopes: {read: 'Read access'},
         users: {alice: {name: 'Alice Example', email: 'alice@example.test'}, a: {name: 'A'}},
-        clients: [{id: CLIENT.id, name: CLIENT.name, secret: CLIENT.secret, grants: ['client_credentials'], scopes: CLIENT.scopes}],
+        clients: [
+          {
+            id: CLIENT.id,
+            name: CLIENT.name,
+            secret: CLIENT.secret,
+            grants: ['client_credentials'],
+            scopes: CLIENT.scopes,
+          },
+        ],
         resources: {[RESOURCE]: {name: 'Bench API'}},
       },
       null,
@@ -133,18 +149,29 @@ const servers = {
   passport: (database, {alg = 'RS256', label = 'passport serve'} = {}) => ({
     label,
     tokenPath: '/oauth/token',
-    start: () => startServer(NODE, [BIN, 'serve', '--port', '0', '--json', '--quiet', ...passportFlags(database, keyDirs[alg])], {cwd: work}),
+    start: () =>
+      startServer(NODE, [BIN, 'serve', '--port', '0', '--json', '--quiet', ...passportFlags(database, keyDirs[alg])], {
+        cwd: work,
+      }),
   }),
   // passport with the test-control API on (serve --control) and no fault armed (docs/testing.md).
   passportControl: (database) => ({
     label: 'passport serve --control',
     tokenPath: '/oauth/token',
-    start: () => startServer(NODE, [BIN, 'serve', '--port', '0', '--json', '--quiet', '--control', ...passportFlags(database)], {cwd: work}),
+    start: () =>
+      startServer(NODE, [BIN, 'serve', '--port', '0', '--json', '--quiet', '--control', ...passportFlags(database)], {
+        cwd: work,
+      }),
   }),
   baseline: (database) => ({
     label: 'baseline (node:http+jose+SQLite)',
     tokenPath: '/oauth/token',
-    start: () => startServer(NODE, [join(ROOT, 'bench', 'baseline-server.js'), '--key-dir', keyDir, '--database', database, '--issuer', ISSUER], {cwd: work}),
+    start: () =>
+      startServer(
+        NODE,
+        [join(ROOT, 'bench', 'baseline-server.js'), '--key-dir', keyDir, '--database', database, '--issuer', ISSUER],
+        {cwd: work},
+      ),
   }),
   // The baseline again with libuv's thread pool sized as bin/run.js sizes passport's (one thread
   // per core, at least 2): not a target, it shows what passport's pool sizing alone is worth.
@@ -152,20 +179,26 @@ const servers = {
     label: 'baseline, pool sized like passport',
     tokenPath: '/oauth/token',
     start: () =>
-      startServer(NODE, [join(ROOT, 'bench', 'baseline-server.js'), '--key-dir', keyDir, '--database', database, '--issuer', ISSUER], {
-        cwd: work,
-        env: cleanEnv({UV_THREADPOOL_SIZE: String(Math.max(2, availableParallelism()))}),
-      }),
+      startServer(
+        NODE,
+        [join(ROOT, 'bench', 'baseline-server.js'), '--key-dir', keyDir, '--database', database, '--issuer', ISSUER],
+        {
+          cwd: work,
+          env: cleanEnv({UV_THREADPOOL_SIZE: String(Math.max(2, availableParallelism()))}),
+        },
+      ),
   }),
   mock: () => ({
     label: 'oauth2-mock-server',
     tokenPath: '/token',
-    start: () => startServer(NODE, [join(ROOT, 'bench', 'peers', 'oauth2-mock-server.js'), '--key-dir', keyDir], {cwd: work}),
+    start: () =>
+      startServer(NODE, [join(ROOT, 'bench', 'peers', 'oauth2-mock-server.js'), '--key-dir', keyDir], {cwd: work}),
   }),
   oidc: () => ({
     label: 'oidc-provider',
     tokenPath: '/token',
-    start: () => startServer(NODE, [join(ROOT, 'bench', 'peers', 'oidc-provider.js'), '--key-dir', keyDir], {cwd: work}),
+    start: () =>
+      startServer(NODE, [join(ROOT, 'bench', 'peers', 'oidc-provider.js'), '--key-dir', keyDir], {cwd: work}),
   }),
 }
 
@@ -199,7 +232,10 @@ function tokenFormat(token) {
 }
 
 /** One autocannon run against a server, with the server's peak RSS sampled meanwhile. */
-async function load(server, {path, method = 'GET', headers = {}, body, connections, duration = DURATION, setupRequest}) {
+async function load(
+  server,
+  {path, method = 'GET', headers = {}, body, connections, duration = DURATION, setupRequest},
+) {
   const rss = sampleRss(server.pid)
   const cpuBefore = cpuMs(server.pid)
   let result
@@ -302,11 +338,40 @@ async function benchTokenEndpoint() {
   const defs = [
     ['passport', servers.passport(await passportDatabase('token-passport.sqlite'))],
     // Variants on the same server (same process, database and key): only the request differs.
-    ['passport-resource', {same: 'passport', label: 'passport, with resource', body: `${TOKEN_BODY}&resource=${encodeURIComponent(RESOURCE)}`}],
-    ['passport-dpop', {same: 'passport', label: 'passport, DPoP proof', proofs: proofSource({method: 'POST', url: tokenUrl})}],
-    ['passport-es256', servers.passport(await passportDatabase('token-passport-es256.sqlite'), {alg: 'ES256', label: 'passport, ES256 key'})],
-    ['passport-es256-dpop', {same: 'passport-es256', label: 'passport, ES256 key, DPoP proof', proofs: proofSource({method: 'POST', url: tokenUrl})}],
-    ['passport-eddsa', servers.passport(await passportDatabase('token-passport-eddsa.sqlite'), {alg: 'EdDSA', label: 'passport, EdDSA key'})],
+    [
+      'passport-resource',
+      {
+        same: 'passport',
+        label: 'passport, with resource',
+        body: `${TOKEN_BODY}&resource=${encodeURIComponent(RESOURCE)}`,
+      },
+    ],
+    [
+      'passport-dpop',
+      {same: 'passport', label: 'passport, DPoP proof', proofs: proofSource({method: 'POST', url: tokenUrl})},
+    ],
+    [
+      'passport-es256',
+      servers.passport(await passportDatabase('token-passport-es256.sqlite'), {
+        alg: 'ES256',
+        label: 'passport, ES256 key',
+      }),
+    ],
+    [
+      'passport-es256-dpop',
+      {
+        same: 'passport-es256',
+        label: 'passport, ES256 key, DPoP proof',
+        proofs: proofSource({method: 'POST', url: tokenUrl}),
+      },
+    ],
+    [
+      'passport-eddsa',
+      servers.passport(await passportDatabase('token-passport-eddsa.sqlite'), {
+        alg: 'EdDSA',
+        label: 'passport, EdDSA key',
+      }),
+    ],
     ['baseline', servers.baseline(await passportDatabase('token-baseline.sqlite'))],
     ['baseline-pool', servers.baselinePool(await passportDatabase('token-baseline-pool.sqlite'))],
     ['oauth2-mock-server', servers.mock()],
@@ -368,11 +433,17 @@ async function tokenRows(defs, into, {rounds: roundCount = ROUNDS} = {}) {
         def.proofs.fill(1)
         headers.dpop = def.proofs.take()
       }
-      const first = await probe(`http://127.0.0.1:${server.info.port}${tokenPath}`, {method: 'POST', headers, body: variant.body ?? TOKEN_BODY})
+      const first = await probe(`http://127.0.0.1:${server.info.port}${tokenPath}`, {
+        method: 'POST',
+        headers,
+        body: variant.body ?? TOKEN_BODY,
+      })
       row.first_status = first.status
       row.token_format = tokenFormat(first.json?.access_token)
-      if (first.json?.token_type !== undefined && first.json.token_type !== 'Bearer') row.token_format += ` ${first.json.token_type}`
-      if (def.body !== undefined && first.json?.access_token) row.token_format += ` aud=${decodeJwt(first.json.access_token).aud}`
+      if (first.json?.token_type !== undefined && first.json.token_type !== 'Bearer')
+        row.token_format += ` ${first.json.token_type}`
+      if (def.body !== undefined && first.json?.access_token)
+        row.token_format += ` aud=${decodeJwt(first.json.access_token).aud}`
       if (first.status !== 200) row.note = `first request: ${first.status} ${first.text.slice(0, 160)}`
     }
     for (const l of live) await tokenLoad(l.server, l.tokenPath, 10, Math.min(2, DURATION), l.variant) // warm-up, not recorded
@@ -438,41 +509,147 @@ async function benchBearer(privateKeyPem) {
   const defs = {
     passport: servers.passport(passportDb),
     baseline: servers.baseline(await passportDatabase('bearer-baseline.sqlite')),
-    guard: {label: 'requireBearer server', start: () => startServer(NODE, [join(ROOT, 'bench', 'bearer-server.js'), '--mode', 'guard', '--jwks', jwksFile, '--issuer', ISSUER, '--resource', resource], {cwd: work})},
-    bare: {label: 'bare jwtVerify server', start: () => startServer(NODE, [join(ROOT, 'bench', 'bearer-server.js'), '--mode', 'bare', '--jwks', jwksFile, '--issuer', ISSUER, '--resource', resource], {cwd: work})},
+    guard: {
+      label: 'requireBearer server',
+      start: () =>
+        startServer(
+          NODE,
+          [
+            join(ROOT, 'bench', 'bearer-server.js'),
+            '--mode',
+            'guard',
+            '--jwks',
+            jwksFile,
+            '--issuer',
+            ISSUER,
+            '--resource',
+            resource,
+          ],
+          {cwd: work},
+        ),
+    },
+    bare: {
+      label: 'bare jwtVerify server',
+      start: () =>
+        startServer(
+          NODE,
+          [
+            join(ROOT, 'bench', 'bearer-server.js'),
+            '--mode',
+            'bare',
+            '--jwks',
+            jwksFile,
+            '--issuer',
+            ISSUER,
+            '--resource',
+            resource,
+          ],
+          {cwd: work},
+        ),
+    },
   }
   const mintPassport = (extra) => {
-    const minted = run(NODE, [BIN, 'token', '--user', 'alice', '--json', ...extra, ...passportFlags(passportDb)], {cwd: work, timeoutMs: 30_000})
+    const minted = run(NODE, [BIN, 'token', '--user', 'alice', '--json', ...extra, ...passportFlags(passportDb)], {
+      cwd: work,
+      timeoutMs: 30_000,
+    })
     let token
     try {
       token = JSON.parse(minted.stdout).access_token
     } catch {
       // reported below
     }
-    if (typeof token !== 'string') throw new Error(`passport token: ${firstLine(minted.stderr || minted.stdout) || `exit ${minted.code}`}`)
+    if (typeof token !== 'string')
+      throw new Error(`passport token: ${firstLine(minted.stderr || minted.stdout) || `exit ${minted.code}`}`)
     return token
   }
   const userinfoUrl = `${ISSUER}/oauth/userinfo`
   /** A token the baseline issued (so its row is recorded there). */
   const baselineToken = async (server) => {
-    const issued = await probe(`http://127.0.0.1:${server.info.port}/oauth/token`, {method: 'POST', headers: {authorization: BASIC, 'content-type': FORM}, body: TOKEN_BODY})
+    const issued = await probe(`http://127.0.0.1:${server.info.port}/oauth/token`, {
+      method: 'POST',
+      headers: {authorization: BASIC, 'content-type': FORM},
+      body: TOKEN_BODY,
+    })
     if (!issued.json?.access_token) throw new Error(`baseline token: ${issued.status}`)
     return issued.json.access_token
   }
   // name, server, what it is, request (path, headers, proofs); `pair` names the row it is compared with.
   const entries = [
-    {name: 'userinfo', server: 'passport', label: 'passport /userinfo', token: () => mintPassport(['--scope', 'openid'])},
-    {name: 'userinfo-bare', server: 'baseline', label: 'bare jwtVerify /userinfo', token: () => sign(userClaims, {kid: 'baseline', audience: CLIENT.id})},
+    {
+      name: 'userinfo',
+      server: 'passport',
+      label: 'passport /userinfo',
+      token: () => mintPassport(['--scope', 'openid']),
+    },
+    {
+      name: 'userinfo-bare',
+      server: 'baseline',
+      label: 'bare jwtVerify /userinfo',
+      token: () => sign(userClaims, {kid: 'baseline', audience: CLIENT.id}),
+    },
     // Not a target: the bare server plus the revocation lookup /userinfo makes (the token's row by jti).
-    {name: 'userinfo-recorded-bare', server: 'baseline', label: 'bare jwtVerify + SQLite lookup', path: '/oauth/userinfo-recorded', token: (p, server) => baselineToken(server)},
-    {name: 'userinfo-dpop', server: 'passport', label: 'passport /userinfo, DPoP', proofs: proof(userinfoUrl), token: (p) => mintPassport(['--scope', 'openid', '--dpop-jkt', p.jkt])},
-    {name: 'userinfo-dpop-bare', server: 'baseline', label: 'bare jwtVerify /userinfo, DPoP', proofs: proof(userinfoUrl), token: (p) => sign({...userClaims, cnf: {jkt: p.jkt}}, {kid: 'baseline', audience: CLIENT.id})},
-    {name: 'requireBearer', server: 'guard', label: 'requireBearer', token: () => sign(userClaims, {kid: jwk.kid, audience: resource})},
-    {name: 'requireBearer-bare', server: 'bare', label: 'bare jwtVerify (same server)', token: () => sign(userClaims, {kid: jwk.kid, audience: resource})},
-    {name: 'requireBearer-dpop', server: 'guard', label: 'requireBearer, DPoP', proofs: proof(resource), token: (p) => sign({...userClaims, cnf: {jkt: p.jkt}}, {kid: jwk.kid, audience: resource})},
-    {name: 'requireBearer-dpop-bare', server: 'bare', label: 'bare jwtVerify + DPoP checks', proofs: proof(resource), token: (p) => sign({...userClaims, cnf: {jkt: p.jkt}}, {kid: jwk.kid, audience: resource})},
-    {name: 'introspect', server: 'passport', label: 'passport /introspect', introspect: true, token: () => mintPassport(['--client', CLIENT.id, '--scope', 'read'])},
-    {name: 'introspect-bare', server: 'baseline', label: 'bare jwtVerify /introspect', introspect: true, token: () => sign(userClaims, {kid: 'baseline', audience: CLIENT.id})},
+    {
+      name: 'userinfo-recorded-bare',
+      server: 'baseline',
+      label: 'bare jwtVerify + SQLite lookup',
+      path: '/oauth/userinfo-recorded',
+      token: (p, server) => baselineToken(server),
+    },
+    {
+      name: 'userinfo-dpop',
+      server: 'passport',
+      label: 'passport /userinfo, DPoP',
+      proofs: proof(userinfoUrl),
+      token: (p) => mintPassport(['--scope', 'openid', '--dpop-jkt', p.jkt]),
+    },
+    {
+      name: 'userinfo-dpop-bare',
+      server: 'baseline',
+      label: 'bare jwtVerify /userinfo, DPoP',
+      proofs: proof(userinfoUrl),
+      token: (p) => sign({...userClaims, cnf: {jkt: p.jkt}}, {kid: 'baseline', audience: CLIENT.id}),
+    },
+    {
+      name: 'requireBearer',
+      server: 'guard',
+      label: 'requireBearer',
+      token: () => sign(userClaims, {kid: jwk.kid, audience: resource}),
+    },
+    {
+      name: 'requireBearer-bare',
+      server: 'bare',
+      label: 'bare jwtVerify (same server)',
+      token: () => sign(userClaims, {kid: jwk.kid, audience: resource}),
+    },
+    {
+      name: 'requireBearer-dpop',
+      server: 'guard',
+      label: 'requireBearer, DPoP',
+      proofs: proof(resource),
+      token: (p) => sign({...userClaims, cnf: {jkt: p.jkt}}, {kid: jwk.kid, audience: resource}),
+    },
+    {
+      name: 'requireBearer-dpop-bare',
+      server: 'bare',
+      label: 'bare jwtVerify + DPoP checks',
+      proofs: proof(resource),
+      token: (p) => sign({...userClaims, cnf: {jkt: p.jkt}}, {kid: jwk.kid, audience: resource}),
+    },
+    {
+      name: 'introspect',
+      server: 'passport',
+      label: 'passport /introspect',
+      introspect: true,
+      token: () => mintPassport(['--client', CLIENT.id, '--scope', 'read']),
+    },
+    {
+      name: 'introspect-bare',
+      server: 'baseline',
+      label: 'bare jwtVerify /introspect',
+      introspect: true,
+      token: () => sign(userClaims, {kid: 'baseline', audience: CLIENT.id}),
+    },
   ]
   const started = new Map()
   const live = []
@@ -500,14 +677,29 @@ async function benchBearer(privateKeyPem) {
       const dpop = entry.proofs !== undefined
       if (dpop) entry.proofs.accessToken = token
       const request = entry.introspect
-        ? {path: '/oauth/introspect', method: 'POST', headers: {authorization: BASIC, 'content-type': FORM}, body: `token=${encodeURIComponent(token)}`}
-        : {path: entry.path ?? (entry.server === 'guard' || entry.server === 'bare' ? new URL(resource).pathname : '/oauth/userinfo'), method: 'GET', headers: {authorization: `${dpop ? 'DPoP' : 'Bearer'} ${token}`}}
+        ? {
+            path: '/oauth/introspect',
+            method: 'POST',
+            headers: {authorization: BASIC, 'content-type': FORM},
+            body: `token=${encodeURIComponent(token)}`,
+          }
+        : {
+            path:
+              entry.path ??
+              (entry.server === 'guard' || entry.server === 'bare' ? new URL(resource).pathname : '/oauth/userinfo'),
+            method: 'GET',
+            headers: {authorization: `${dpop ? 'DPoP' : 'Bearer'} ${token}`},
+          }
       const headers = {...request.headers}
       if (dpop) {
         entry.proofs.fill(1)
         headers.dpop = entry.proofs.take()
       }
-      const first = await probe(`http://127.0.0.1:${server.info.port}${request.path}`, {method: request.method, headers, body: request.body})
+      const first = await probe(`http://127.0.0.1:${server.info.port}${request.path}`, {
+        method: request.method,
+        headers,
+        body: request.body,
+      })
       row.first = `${first.status} ${first.text.slice(0, 120)}`
       if (first.status !== 200 || (entry.introspect && first.json?.active !== true)) {
         row.unavailable = `first request: ${row.first}`
@@ -519,7 +711,12 @@ async function benchBearer(privateKeyPem) {
       const {entry, server, request, variant} = l
       if (entry.proofs) entry.proofs.fill(Math.ceil(Math.max(variant.best ?? 8000, 1000) * 1.3 * duration) + 1000)
       const before = entry.proofs?.madeInRun ?? 0
-      return load(server, {...request, connections, duration, ...(entry.proofs ? {setupRequest: entry.proofs.setupRequest} : {})}).then((r) => {
+      return load(server, {
+        ...request,
+        connections,
+        duration,
+        ...(entry.proofs ? {setupRequest: entry.proofs.setupRequest} : {}),
+      }).then((r) => {
         variant.best = Math.max(variant.best ?? 0, r.req_per_s)
         if (entry.proofs) {
           r.proofs_made_in_run = entry.proofs.madeInRun - before
@@ -548,11 +745,29 @@ async function benchBearer(privateKeyPem) {
 
   // In process: verifyAccessToken against bare jwtVerify (a child process, so nothing else runs there).
   log('bearer: verifyAccessToken in process')
-  const inproc = run(NODE, [join(ROOT, 'bench', 'bearer-inproc.js'), '--key', join(keyDir, 'oauth-private.key'), '--issuer', ISSUER, '--resource', resource, '--seconds', String(Math.max(2, Math.round(DURATION / ROUNDS / 2))), '--rounds', String(Math.max(2, ROUNDS))], {cwd: work, timeoutMs: 600_000})
+  const inproc = run(
+    NODE,
+    [
+      join(ROOT, 'bench', 'bearer-inproc.js'),
+      '--key',
+      join(keyDir, 'oauth-private.key'),
+      '--issuer',
+      ISSUER,
+      '--resource',
+      resource,
+      '--seconds',
+      String(Math.max(2, Math.round(DURATION / ROUNDS / 2))),
+      '--rounds',
+      String(Math.max(2, ROUNDS)),
+    ],
+    {cwd: work, timeoutMs: 600_000},
+  )
   try {
     results.bearer_inproc = JSON.parse(inproc.stdout).rows
   } catch {
-    results.bearer_inproc = {unavailable: `${NA} (bearer-inproc.js: ${firstLine(inproc.stderr || inproc.stdout) || `exit ${inproc.code}`})`}
+    results.bearer_inproc = {
+      unavailable: `${NA} (bearer-inproc.js: ${firstLine(inproc.stderr || inproc.stdout) || `exit ${inproc.code}`})`,
+    }
   }
 }
 
@@ -569,13 +784,36 @@ async function benchBearer(privateKeyPem) {
 async function benchMcp() {
   const resource = 'http://127.0.0.1:3000/mcp'
   const config = join(work, 'mcp.config.json')
-  writeFileSync(config, `${JSON.stringify({scopes: {mcp: 'Use the MCP server'}, users: {alice: {name: 'Alice'}}, resources: {[resource]: {name: 'Bench MCP server'}}}, null, 2)}\n`)
+  writeFileSync(
+    config,
+    `${JSON.stringify({scopes: {mcp: 'Use the MCP server'}, users: {alice: {name: 'Alice'}}, resources: {[resource]: {name: 'Bench MCP server'}}}, null, 2)}\n`,
+  )
   const database = join(work, 'mcp.sqlite')
   const row = {}
   results.mcp = row
   let server
   try {
-    server = await startServer(NODE, [BIN, 'serve', '--port', '0', '--json', '--quiet', '--login-as', 'alice', '--auto-approve', '--config', config, '--database', database, '--key-path', keyDir], {cwd: work})
+    server = await startServer(
+      NODE,
+      [
+        BIN,
+        'serve',
+        '--port',
+        '0',
+        '--json',
+        '--quiet',
+        '--login-as',
+        'alice',
+        '--auto-approve',
+        '--config',
+        config,
+        '--database',
+        database,
+        '--key-path',
+        keyDir,
+      ],
+      {cwd: work},
+    )
   } catch (error) {
     row.unavailable = `${NA} (${error.message})`
     return
@@ -595,7 +833,9 @@ async function benchMcp() {
       times.push(performance.now() - started)
       return {response, text}
     }
-    const meta = await timed(`${base}/.well-known/oauth-authorization-server`, {headers: {'mcp-protocol-version': '2025-06-18'}})
+    const meta = await timed(`${base}/.well-known/oauth-authorization-server`, {
+      headers: {'mcp-protocol-version': '2025-06-18'},
+    })
     if (meta.response.status !== 200) throw new Error(`metadata ${meta.response.status}`)
     const endpoints = JSON.parse(meta.text)
     if (!endpoints.registration_endpoint) throw new Error('the metadata has no registration_endpoint')
@@ -603,23 +843,61 @@ async function benchMcp() {
     const registered = await timed(endpoints.registration_endpoint, {
       method: 'POST',
       headers: {'content-type': 'application/json'},
-      body: JSON.stringify({redirect_uris: [redirect], client_name: 'bench', grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none', scope: 'mcp'}),
+      body: JSON.stringify({
+        redirect_uris: [redirect],
+        client_name: 'bench',
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+        token_endpoint_auth_method: 'none',
+        scope: 'mcp',
+      }),
     })
-    if (registered.response.status !== 201) throw new Error(`register ${registered.response.status}: ${registered.text.slice(0, 200)}`)
+    if (registered.response.status !== 201)
+      throw new Error(`register ${registered.response.status}: ${registered.text.slice(0, 200)}`)
     const clientId = JSON.parse(registered.text).client_id
     const verifier = b64(randomBytes(32))
     const challenge = b64(createHash('sha256').update(verifier).digest())
-    const query = new URLSearchParams({response_type: 'code', client_id: clientId, redirect_uri: redirect, scope: 'mcp', state: 's', code_challenge: challenge, code_challenge_method: 'S256', resource})
+    const query = new URLSearchParams({
+      response_type: 'code',
+      client_id: clientId,
+      redirect_uri: redirect,
+      scope: 'mcp',
+      state: 's',
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+      resource,
+    })
     const authorized = await timed(`${endpoints.authorization_endpoint}?${query}`, {redirect: 'manual'})
     const code = new URL(authorized.response.headers.get('location') ?? 'http://x/').searchParams.get('code')
     if (!code) throw new Error(`authorize ${authorized.response.status}: ${authorized.text.slice(0, 200)}`)
     const form = {'content-type': FORM}
-    const token = await timed(endpoints.token_endpoint, {method: 'POST', headers: form, body: new URLSearchParams({grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: redirect, client_id: clientId, resource})})
+    const token = await timed(endpoints.token_endpoint, {
+      method: 'POST',
+      headers: form,
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code,
+        code_verifier: verifier,
+        redirect_uri: redirect,
+        client_id: clientId,
+        resource,
+      }),
+    })
     if (token.response.status !== 200) throw new Error(`token ${token.response.status}: ${token.text.slice(0, 200)}`)
     const tokens = JSON.parse(token.text)
     if (decodeJwt(tokens.access_token).aud !== resource) throw new Error('the access token is not for the resource')
-    const refreshed = await timed(endpoints.token_endpoint, {method: 'POST', headers: form, body: new URLSearchParams({grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: clientId, resource})})
-    if (refreshed.response.status !== 200) throw new Error(`refresh ${refreshed.response.status}: ${refreshed.text.slice(0, 200)}`)
+    const refreshed = await timed(endpoints.token_endpoint, {
+      method: 'POST',
+      headers: form,
+      body: new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: tokens.refresh_token,
+        client_id: clientId,
+        resource,
+      }),
+    })
+    if (refreshed.response.status !== 200)
+      throw new Error(`refresh ${refreshed.response.status}: ${refreshed.text.slice(0, 200)}`)
     return times
   }
 
@@ -628,10 +906,12 @@ async function benchMcp() {
     for (let i = 0; i < 20; i++) await flow() // warm-up
     const sequential = []
     const until = performance.now() + Math.min(DURATION, 10) * 1000
-    while (performance.now() < until && sequential.length < 2000) sequential.push((await flow()).reduce((a, b) => a + b, 0))
+    while (performance.now() < until && sequential.length < 2000)
+      sequential.push((await flow()).reduce((a, b) => a + b, 0))
     row.sequential_flows = sequential.length
     row.server_ms_per_flow_p50 = Math.round(median(sequential) * 10) / 10
-    row.server_ms_per_flow_p99 = Math.round([...sequential].sort((a, b) => a - b)[Math.floor(sequential.length * 0.99)] * 10) / 10
+    row.server_ms_per_flow_p99 =
+      Math.round([...sequential].sort((a, b) => a - b)[Math.floor(sequential.length * 0.99)] * 10) / 10
     const workers = 8
     let done = 0
     let failures = 0
@@ -651,7 +931,13 @@ async function benchMcp() {
       }),
     )
     const seconds = (performance.now() - started) / 1000
-    row.parallel = {workers, flows: done, failures, flows_per_s: Math.round((done / seconds) * 10) / 10, cpu_ms_per_flow: done ? Math.round(((cpuMs(server.pid) - cpuBefore) / done) * 10) / 10 : null}
+    row.parallel = {
+      workers,
+      flows: done,
+      failures,
+      flows_per_s: Math.round((done / seconds) * 10) / 10,
+      cpu_ms_per_flow: done ? Math.round(((cpuMs(server.pid) - cpuBefore) / done) * 10) / 10 : null,
+    }
   } catch (error) {
     row.unavailable = `${NA} (${error.message})`
   } finally {
@@ -725,7 +1011,13 @@ async function purgeUnderLoad(server, command, args) {
   const window = {open: false}
   const base = `http://127.0.0.1:${server.info.port}`
   const health = stream(`${base}/healthz`, {}, 10, () => done, window)
-  const tokens = stream(`${base}${server.tokenPath}`, {method: 'POST', headers: {authorization: BASIC, 'content-type': FORM}, body: TOKEN_BODY}, 50, () => done, window)
+  const tokens = stream(
+    `${base}${server.tokenPath}`,
+    {method: 'POST', headers: {authorization: BASIC, 'content-type': FORM}, body: TOKEN_BODY},
+    50,
+    () => done,
+    window,
+  )
   await new Promise((resolve) => setTimeout(resolve, 500)) // streams warm before the purge starts
   window.open = true
   const purge = await runAsync(command, args, {cwd: work, timeoutMs: 300_000})
@@ -753,7 +1045,10 @@ async function benchScale() {
     ['baseline', servers.baseline, [emptyBaseline, bigCopy]],
   ]) {
     const entry = (scale[name] = {})
-    for (const [key, db] of [['empty', dbs[0]], ['rows', dbs[1]]]) {
+    for (const [key, db] of [
+      ['empty', dbs[0]],
+      ['rows', dbs[1]],
+    ]) {
       log(`scale: ${name} token endpoint, ${key}`)
       const def = make(db)
       const {server, error} = await tryStart(def)
@@ -837,9 +1132,11 @@ function target(name, value, ok, detail) {
 }
 
 /** One row's run at `connections` in the token section. */
-const tokenRun = (name, connections) => results.token.find((r) => r.name === name)?.runs.find((x) => x.connections === connections)
+const tokenRun = (name, connections) =>
+  results.token.find((r) => r.name === name)?.runs.find((x) => x.connections === connections)
 
-const ratio = (a, b) => (typeof a === 'number' && typeof b === 'number' && b > 0 ? Math.round((a / b) * 100) / 100 : null)
+const ratio = (a, b) =>
+  typeof a === 'number' && typeof b === 'number' && b > 0 ? Math.round((a / b) * 100) / 100 : null
 
 function computeTargets() {
   for (const c of SECTIONS.has('token') ? CONNECTIONS : []) {
@@ -865,7 +1162,12 @@ function computeTargets() {
       const run = tokenRun(name, c)
       const r = ratio(run?.req_per_s, rs256)
       const cpu = ratio(tokenRun('passport', c)?.cpu_ms_per_req, run?.cpu_ms_per_req)
-      target(`token ${c} conn: ${alg} key ÷ RS256 key ≥ 4`, r, r >= 4, run ? `${run.req_per_s} vs ${rs256} req/s; server CPU per token RS256 ÷ ${alg} ${cpu}×` : undefined)
+      target(
+        `token ${c} conn: ${alg} key ÷ RS256 key ≥ 4`,
+        r,
+        r >= 4,
+        run ? `${run.req_per_s} vs ${rs256} req/s; server CPU per token RS256 ÷ ${alg} ${cpu}×` : undefined,
+      )
     }
     // Issue 16: a DPoP proof per request costs at most 20 % (same signing key).
     for (const [name, plain, what] of [
@@ -874,7 +1176,14 @@ function computeTargets() {
     ]) {
       const run = tokenRun(name, c)
       const r = ratio(run?.req_per_s, tokenRun(plain, c)?.req_per_s)
-      target(`token ${c} conn: DPoP ÷ without (${what} key) ≥ 0.8`, r, r >= 0.8, run ? `${run.req_per_s} vs ${tokenRun(plain, c)?.req_per_s} req/s; ${run.proofs_made_in_run ?? 0} proofs signed during the runs` : undefined)
+      target(
+        `token ${c} conn: DPoP ÷ without (${what} key) ≥ 0.8`,
+        r,
+        r >= 0.8,
+        run
+          ? `${run.req_per_s} vs ${tokenRun(plain, c)?.req_per_s} req/s; ${run.proofs_made_in_run ?? 0} proofs signed during the runs`
+          : undefined,
+      )
     }
   }
   if (SECTIONS.has('bearer')) {
@@ -888,7 +1197,14 @@ function computeTargets() {
       const p = bearer(name)
       const b = bearer(`${name}-bare`)
       const r = ratio(p?.req_per_s, b?.req_per_s)
-      target(`bearer: ${what} ÷ bare jwtVerify ≥ 0.9`, r, r >= 0.9, p && b ? `${p.req_per_s} vs ${b.req_per_s} req/s; server CPU per request bare ÷ passport ${ratio(b.cpu_ms_per_req, p.cpu_ms_per_req)}×` : undefined)
+      target(
+        `bearer: ${what} ÷ bare jwtVerify ≥ 0.9`,
+        r,
+        r >= 0.9,
+        p && b
+          ? `${p.req_per_s} vs ${b.req_per_s} req/s; server CPU per request bare ÷ passport ${ratio(b.cpu_ms_per_req, p.cpu_ms_per_req)}×`
+          : undefined,
+      )
     }
     const inproc = Array.isArray(results.bearer_inproc) ? results.bearer_inproc : []
     for (const [pair, what] of [
@@ -897,7 +1213,14 @@ function computeTargets() {
     ]) {
       const [p, b] = inproc.filter((row) => row.pair === pair)
       const r = ratio(p?.ops_per_s, b?.ops_per_s)
-      target(`bearer: ${what} ÷ bare jwtVerify ≥ 0.9 (in process)`, r, r >= 0.9, p && b ? `${p.ops_per_s} vs ${b.ops_per_s} verifications/s; CPU per verification ${p.cpu_us_per_op} vs ${b.cpu_us_per_op} µs` : results.bearer_inproc?.unavailable)
+      target(
+        `bearer: ${what} ÷ bare jwtVerify ≥ 0.9 (in process)`,
+        r,
+        r >= 0.9,
+        p && b
+          ? `${p.ops_per_s} vs ${b.ops_per_s} verifications/s; CPU per verification ${p.cpu_us_per_op} vs ${b.cpu_us_per_op} µs`
+          : results.bearer_inproc?.unavailable,
+      )
     }
     results.bearer_ratios = {
       introspect: ratio(bearer('introspect')?.req_per_s, bearer('introspect-bare')?.req_per_s),
@@ -910,14 +1233,40 @@ function computeTargets() {
   const help = cold('passport --help')
   const node = cold('node -e 0')
   const tr = ratio(tokenMs, jose)
-  if (SECTIONS.has('cold')) target('cold: passport token ≤ 2× bare jose script', tr, tr <= 2, tokenMs && jose ? `${tokenMs} ms vs ${jose} ms` : undefined)
+  if (SECTIONS.has('cold'))
+    target(
+      'cold: passport token ≤ 2× bare jose script',
+      tr,
+      tr <= 2,
+      tokenMs && jose ? `${tokenMs} ms vs ${jose} ms` : undefined,
+    )
   // SPEC §9, second round: the same at most 1.5×.
-  if (SECTIONS.has('cold')) target('cold: passport token ≤ 1.5× bare jose script', tr, tr <= 1.5, tokenMs && jose ? `${tokenMs} ms vs ${jose} ms` : undefined)
+  if (SECTIONS.has('cold'))
+    target(
+      'cold: passport token ≤ 1.5× bare jose script',
+      tr,
+      tr <= 1.5,
+      tokenMs && jose ? `${tokenMs} ms vs ${jose} ms` : undefined,
+    )
   const helpLimit = typeof node === 'number' ? 2 * node + 100 : null
-  if (SECTIONS.has('cold')) target('cold: passport --help ≤ 2× node -e 0 + 100 ms', help ?? null, help !== undefined && helpLimit !== null && help <= helpLimit, helpLimit ? `${help ?? '—'} ms vs limit ${Math.round(helpLimit)} ms` : undefined)
+  if (SECTIONS.has('cold'))
+    target(
+      'cold: passport --help ≤ 2× node -e 0 + 100 ms',
+      help ?? null,
+      help !== undefined && helpLimit !== null && help <= helpLimit,
+      helpLimit ? `${help ?? '—'} ms vs limit ${Math.round(helpLimit)} ms` : undefined,
+    )
   if (SECTIONS.has('mcp')) {
     const m = results.mcp
-    target('mcp: server time per flow (register → authorize → token → refresh) < 150 ms', m.server_ms_per_flow_p50 ?? null, typeof m.server_ms_per_flow_p50 === 'number' && m.server_ms_per_flow_p50 < 150, m.unavailable ?? (m.parallel ? `${m.parallel.flows_per_s} flows/s with ${m.parallel.workers} parallel clients, ${m.parallel.cpu_ms_per_flow} ms server CPU per flow` : undefined))
+    target(
+      'mcp: server time per flow (register → authorize → token → refresh) < 150 ms',
+      m.server_ms_per_flow_p50 ?? null,
+      typeof m.server_ms_per_flow_p50 === 'number' && m.server_ms_per_flow_p50 < 150,
+      m.unavailable ??
+        (m.parallel
+          ? `${m.parallel.flows_per_s} flows/s with ${m.parallel.workers} parallel clients, ${m.parallel.cpu_ms_per_flow} ms server CPU per flow`
+          : undefined),
+    )
   }
   for (const c of SECTIONS.has('control') ? CONNECTIONS : []) {
     // Median of the per-round ratios: each round measures both servers back to back (A B, B A, …),
@@ -925,10 +1274,18 @@ function computeTargets() {
     const run = (name) => results.control.find((r) => r.name === name)?.runs.find((x) => x.connections === c)
     const on = run('passport-control')
     const off = run('passport')
-    const perRound = on && off ? on.rounds_req_per_s.map((v, i) => ratio(v, off.rounds_req_per_s[i])).filter((v) => v !== null) : []
+    const perRound =
+      on && off ? on.rounds_req_per_s.map((v, i) => ratio(v, off.rounds_req_per_s[i])).filter((v) => v !== null) : []
     const r = perRound.length ? Math.round(median(perRound) * 100) / 100 : null
     const cpu = ratio(on?.cpu_ms_per_req, off?.cpu_ms_per_req)
-    target(`control ${c} conn: passport --control ÷ passport ≥ 0.95`, r, r >= 0.95, r === null ? undefined : `median of ${perRound.length} rounds (${perRound.join(', ')}); totals ${on.req_per_s} vs ${off.req_per_s} req/s; server CPU per token ${cpu}×`)
+    target(
+      `control ${c} conn: passport --control ÷ passport ≥ 0.95`,
+      r,
+      r >= 0.95,
+      r === null
+        ? undefined
+        : `median of ${perRound.length} rounds (${perRound.join(', ')}); totals ${on.req_per_s} vs ${off.req_per_s} req/s; server CPU per token ${cpu}×`,
+    )
   }
   const s = results.scale
   if (s.passport) {
@@ -937,10 +1294,16 @@ function computeTargets() {
   }
   if (s.purge) {
     target('scale: passport purge ≤ 5 s', s.purge.seconds ?? null, s.purge.seconds <= 5 && s.purge.exit === 0)
-    target('scale: no request stalled > 100 ms during purge', s.purge.longest_stall_ms ?? null, s.purge.longest_stall_ms <= 100)
+    target(
+      'scale: no request stalled > 100 ms during purge',
+      s.purge.longest_stall_ms ?? null,
+      s.purge.longest_stall_ms <= 100,
+    )
   }
   const passportRss = [
-    ...results.token.filter((r) => r.name.startsWith('passport') && !r.unavailable).flatMap((r) => r.runs.map((x) => x.rss_peak_mb)),
+    ...results.token
+      .filter((r) => r.name.startsWith('passport') && !r.unavailable)
+      .flatMap((r) => r.runs.map((x) => x.rss_peak_mb)),
     s.passport?.empty?.rss_peak_mb,
     s.passport?.rows?.rss_peak_mb,
   ].filter((v) => typeof v === 'number')
@@ -955,51 +1318,76 @@ const pad = (value, width, right = false) => {
 
 /** Section 1 of the table: the token endpoint (and the control A/B). */
 function printTokens(line) {
-  line(`1. Token endpoint, client_credentials, RS256-2048 unless the row says otherwise, loopback (autocannon, ${ROUNDS} interleaved rounds per row)`)
-  line(`   ${pad('server', 34)} ${pad('conn', 4, true)} ${pad('req/s', 7, true)} ${pad('p50 ms', 7, true)} ${pad('p99 ms', 7, true)} ${pad('CPU ms/req', 10, true)} ${pad('RSS MB', 7, true)} ${pad('non-2xx', 8, true)}  token`)
+  line(
+    `1. Token endpoint, client_credentials, RS256-2048 unless the row says otherwise, loopback (autocannon, ${ROUNDS} interleaved rounds per row)`,
+  )
+  line(
+    `   ${pad('server', 34)} ${pad('conn', 4, true)} ${pad('req/s', 7, true)} ${pad('p50 ms', 7, true)} ${pad('p99 ms', 7, true)} ${pad('CPU ms/req', 10, true)} ${pad('RSS MB', 7, true)} ${pad('non-2xx', 8, true)}  token`,
+  )
   const controlStart = results.token.length
   for (const [index, row] of [...results.token, ...results.control].entries()) {
-    if (index === controlStart) line(`   passport with and without --control (SPEC §11, issue 17), ${Math.min(10, ROUNDS * 2)} interleaved rounds:`)
+    if (index === controlStart)
+      line(
+        `   passport with and without --control (SPEC §11, issue 17), ${Math.min(10, ROUNDS * 2)} interleaved rounds:`,
+      )
     if (row.unavailable) {
       line(`   ${pad(row.label, 34)} ${row.unavailable}`)
       continue
     }
     for (const r of row.runs) {
-      line(`   ${pad(row.label, 34)} ${pad(r.connections, 4, true)} ${pad(r.req_per_s, 7, true)} ${pad(r.p50_ms, 7, true)} ${pad(r.p99_ms, 7, true)} ${pad(r.cpu_ms_per_req, 10, true)} ${pad(r.rss_peak_mb, 7, true)} ${pad(r.non_2xx + r.errors + r.timeouts, 8, true)}  ${row.token_format ?? ''}`)
+      line(
+        `   ${pad(row.label, 34)} ${pad(r.connections, 4, true)} ${pad(r.req_per_s, 7, true)} ${pad(r.p50_ms, 7, true)} ${pad(r.p99_ms, 7, true)} ${pad(r.cpu_ms_per_req, 10, true)} ${pad(r.rss_peak_mb, 7, true)} ${pad(r.non_2xx + r.errors + r.timeouts, 8, true)}  ${row.token_format ?? ''}`,
+      )
     }
     if (row.note) line(`   ${pad('', 34)} note: ${row.note}`)
   }
   const cpu50 = (name) => tokenRun(name, 50)?.cpu_ms_per_req
   if (typeof cpu50('passport') === 'number') {
-    const others = ['baseline', 'baseline-pool', 'oauth2-mock-server', 'oidc-provider'].filter((n) => typeof cpu50(n) === 'number')
-    line(`   server CPU per token at 50 connections (less disturbed by other work than req/s): passport ${cpu50('passport')} ms; ${others.map((n) => `${n} ${cpu50(n)} ms (${ratio(cpu50(n), cpu50('passport'))}×)`).join(', ')}`)
+    const others = ['baseline', 'baseline-pool', 'oauth2-mock-server', 'oidc-provider'].filter(
+      (n) => typeof cpu50(n) === 'number',
+    )
+    line(
+      `   server CPU per token at 50 connections (less disturbed by other work than req/s): passport ${cpu50('passport')} ms; ${others.map((n) => `${n} ${cpu50(n)} ms (${ratio(cpu50(n), cpu50('passport'))}×)`).join(', ')}`,
+    )
   }
   const req = (name, c) => tokenRun(name, c)?.req_per_s
   if (typeof req('baseline-pool', 10) === 'number') {
-    line(`   passport ÷ baseline with the same thread pool (not a target: passport's own overhead without its pool sizing): ${CONNECTIONS.map((c) => `${ratio(req('passport', c), req('baseline-pool', c))} at ${c} conn`).join(', ')}`)
+    line(
+      `   passport ÷ baseline with the same thread pool (not a target: passport's own overhead without its pool sizing): ${CONNECTIONS.map((c) => `${ratio(req('passport', c), req('baseline-pool', c))} at ${c} conn`).join(', ')}`,
+    )
   }
   line()
 }
 
 /** Section 2 of the table: bearer verification. */
 function printBearer(line) {
-  line(`2. Bearer verification, 50 connections, ${ROUNDS} interleaved rounds (each passport row is followed by what it is compared with)`)
-  line(`   ${pad('row', 34)} ${pad('req/s', 7, true)} ${pad('p50 ms', 7, true)} ${pad('p99 ms', 7, true)} ${pad('CPU ms/req', 10, true)} ${pad('RSS MB', 7, true)} ${pad('non-2xx', 8, true)}`)
+  line(
+    `2. Bearer verification, 50 connections, ${ROUNDS} interleaved rounds (each passport row is followed by what it is compared with)`,
+  )
+  line(
+    `   ${pad('row', 34)} ${pad('req/s', 7, true)} ${pad('p50 ms', 7, true)} ${pad('p99 ms', 7, true)} ${pad('CPU ms/req', 10, true)} ${pad('RSS MB', 7, true)} ${pad('non-2xx', 8, true)}`,
+  )
   for (const row of results.bearer) {
     if (row.unavailable) {
       line(`   ${pad(row.label, 34)} ${row.unavailable}`)
       continue
     }
     for (const r of row.runs) {
-      line(`   ${pad(row.label, 34)} ${pad(r.req_per_s, 7, true)} ${pad(r.p50_ms, 7, true)} ${pad(r.p99_ms, 7, true)} ${pad(r.cpu_ms_per_req, 10, true)} ${pad(r.rss_peak_mb, 7, true)} ${pad(r.non_2xx + r.errors + r.timeouts, 8, true)}`)
+      line(
+        `   ${pad(row.label, 34)} ${pad(r.req_per_s, 7, true)} ${pad(r.p50_ms, 7, true)} ${pad(r.p99_ms, 7, true)} ${pad(r.cpu_ms_per_req, 10, true)} ${pad(r.rss_peak_mb, 7, true)} ${pad(r.non_2xx + r.errors + r.timeouts, 8, true)}`,
+      )
     }
   }
   if (results.bearer_ratios) {
-    line(`   not targets: passport /userinfo ÷ bare jwtVerify + SQLite lookup ${results.bearer_ratios.userinfo_vs_bare_with_lookup ?? '—'}; passport /introspect ÷ bare jwtVerify /introspect ${results.bearer_ratios.introspect ?? '—'}`)
+    line(
+      `   not targets: passport /userinfo ÷ bare jwtVerify + SQLite lookup ${results.bearer_ratios.userinfo_vs_bare_with_lookup ?? '—'}; passport /introspect ÷ bare jwtVerify /introspect ${results.bearer_ratios.introspect ?? '—'}`,
+    )
   }
   const inproc = results.bearer_inproc
   if (Array.isArray(inproc)) {
-    line(`   in process, 10 verifications in flight: ${inproc.map((r) => `${r.name} ${r.ops_per_s}/s (${r.cpu_us_per_op} µs CPU)`).join('; ')}`)
+    line(
+      `   in process, 10 verifications in flight: ${inproc.map((r) => `${r.name} ${r.ops_per_s}/s (${r.cpu_us_per_op} µs CPU)`).join('; ')}`,
+    )
   } else if (inproc?.unavailable) line(`   in process: ${inproc.unavailable}`)
   line()
 }
@@ -1007,10 +1395,14 @@ function printBearer(line) {
 function printTable() {
   const out = []
   const line = (s = '') => out.push(s)
-  line(`passport bench — ${results.machine.cpus} CPUs, Node ${results.machine.node}, ${DURATION} s per load run (only same-run ratios count)`)
+  line(
+    `passport bench — ${results.machine.cpus} CPUs, Node ${results.machine.node}, ${DURATION} s per load run (only same-run ratios count)`,
+  )
   const [l1] = results.load_average.start
   if (Math.max(l1, results.load_average.end?.[0] ?? 0) > results.machine.cpus * 0.75) {
-    line(`   WARNING: load average ${l1.toFixed(1)} → ${results.load_average.end?.[0]?.toFixed(1)} on ${results.machine.cpus} CPUs: other work shared the machine; figures are noisy`)
+    line(
+      `   WARNING: load average ${l1.toFixed(1)} → ${results.load_average.end?.[0]?.toFixed(1)} on ${results.machine.cpus} CPUs: other work shared the machine; figures are noisy`,
+    )
   }
   line()
   if (SECTIONS.has('token') || SECTIONS.has('control')) printTokens(line)
@@ -1018,17 +1410,26 @@ function printTable() {
   if (SECTIONS.has('cold')) {
     line(`3. CLI cold start (whole process, median of ${RUNS}, NODE_EXTRA_CA_CERTS cleared)`)
     for (const row of results.cold) {
-      line(`   ${pad(row.name, 34)} ${row.unavailable ?? `${pad(row.median_ms, 7, true)} ms   (runs: ${row.runs_ms.join(', ')})`}`)
+      line(
+        `   ${pad(row.name, 34)} ${row.unavailable ?? `${pad(row.median_ms, 7, true)} ms   (runs: ${row.runs_ms.join(', ')})`}`,
+      )
     }
     line()
   }
   const s = results.scale
   if (s.seed || s.passport) {
-    line(`4. Scale (${ROWS.toLocaleString('en')} expired rows seeded in ${s.seed?.seconds ?? '—'} s: ${s.seed?.access ?? '—'} access + ${s.seed?.refresh ?? '—'} refresh)`)
+    line(
+      `4. Scale (${ROWS.toLocaleString('en')} expired rows seeded in ${s.seed?.seconds ?? '—'} s: ${s.seed?.access ?? '—'} access + ${s.seed?.refresh ?? '—'} refresh)`,
+    )
     for (const name of ['passport', 'baseline']) {
       const e = s[name]
       if (!e) continue
-      const fmt = (r) => (r?.unavailable ? r.unavailable : r ? `${r.req_per_s} req/s (p99 ${r.p99_ms} ms, CPU ${r.cpu_ms_per_req} ms/req, RSS ${r.rss_peak_mb} MB, non-2xx ${r.non_2xx + r.errors + r.timeouts})` : '—')
+      const fmt = (r) =>
+        r?.unavailable
+          ? r.unavailable
+          : r
+            ? `${r.req_per_s} req/s (p99 ${r.p99_ms} ms, CPU ${r.cpu_ms_per_req} ms/req, RSS ${r.rss_peak_mb} MB, non-2xx ${r.non_2xx + r.errors + r.timeouts})`
+            : '—'
       line(`   ${pad(`${name} token, empty`, 34)} ${fmt(e.empty)}`)
       line(`   ${pad(`${name} token, ${ROWS.toLocaleString('en')} rows`, 34)} ${fmt(e.rows)}`)
     }
@@ -1036,7 +1437,9 @@ function printTable() {
       if (!p) return
       if (p.unavailable) return line(`   ${pad(label, 34)} ${p.unavailable}`)
       const deleted = p.rows_before && p.rows_after ? p.rows_before.expired - p.rows_after.expired : '—'
-      line(`   ${pad(label, 34)} ${p.seconds} s, exit ${p.exit}, ${deleted} expired rows gone (${p.rows_after?.expired ?? '—'} left); longest stall ${p.longest_stall_ms} ms (healthz ${p.healthz.max_ms} ms over ${p.healthz.requests} req, token ${p.token.max_ms} ms over ${p.token.requests} req)`)
+      line(
+        `   ${pad(label, 34)} ${p.seconds} s, exit ${p.exit}, ${deleted} expired rows gone (${p.rows_after?.expired ?? '—'} left); longest stall ${p.longest_stall_ms} ms (healthz ${p.healthz.max_ms} ms over ${p.healthz.requests} req, token ${p.token.max_ms} ms over ${p.token.requests} req)`,
+      )
     }
     purge('passport purge', s.purge)
     purge('reference purge (batched SQL)', s.reference_purge)
@@ -1047,14 +1450,21 @@ function printTable() {
     line('5. MCP flow: metadata → registration → authorize (PKCE, resource) → token → refresh, headless')
     if (m.unavailable) line(`   ${m.unavailable}`)
     else {
-      line(`   sequential: ${m.server_ms_per_flow_p50} ms per flow (p50), ${m.server_ms_per_flow_p99} ms (p99), over ${m.sequential_flows} flows`)
-      if (m.parallel) line(`   ${m.parallel.workers} parallel clients: ${m.parallel.flows_per_s} flows/s, ${m.parallel.cpu_ms_per_flow} ms server CPU per flow, ${m.parallel.failures} failures`)
+      line(
+        `   sequential: ${m.server_ms_per_flow_p50} ms per flow (p50), ${m.server_ms_per_flow_p99} ms (p99), over ${m.sequential_flows} flows`,
+      )
+      if (m.parallel)
+        line(
+          `   ${m.parallel.workers} parallel clients: ${m.parallel.flows_per_s} flows/s, ${m.parallel.cpu_ms_per_flow} ms server CPU per flow, ${m.parallel.failures} failures`,
+        )
     }
     line()
   }
   line('Targets')
   for (const t of results.targets) {
-    line(`   ${pad(t.status.toUpperCase(), 11)} ${pad(t.name, 52)} ${pad(t.value, 8, true)}${t.detail ? `   ${t.detail}` : ''}`)
+    line(
+      `   ${pad(t.status.toUpperCase(), 11)} ${pad(t.name, 52)} ${pad(t.value, 8, true)}${t.detail ? `   ${t.detail}` : ''}`,
+    )
   }
   process.stdout.write(`${out.join('\n')}\n`)
 }

@@ -76,4 +76,6 @@ if (process.argv.includes('--check')) {
   process.exit(next !== doc || uncovered.length ? 1 : 0)
 }
 writeFileSync(DOC, next)
-console.log(`docs/security.md: ${covered}/${LINES} checklist lines covered${uncovered.length ? `; uncovered: ${uncovered.join(', ')}` : ''}`)
+console.log(
+  `docs/security.md: ${covered}/${LINES} checklist lines covered${uncovered.length ? `; uncovered: ${uncovered.join(', ')}` : ''}`,
+)

@@ -21,10 +21,18 @@ rmSync(CACHE_FILE, {force: true})
 let text
 const forms = []
 for (const form of ROOT_HELP_FORMS) {
-  const run = spawnSync(process.execPath, [join(root, 'bin', 'run.js'), ...form], {cwd: root, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000})
+  const run = spawnSync(process.execPath, [join(root, 'bin', 'run.js'), ...form], {
+    cwd: root,
+    env,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 60_000,
+  })
   const ok = run.status === 0 && run.stderr === '' && run.stdout !== '' && !run.stdout.includes('\u001b')
   if (!ok) {
-    process.stderr.write(`root help cache: "passport ${form.join(' ')}" gave exit ${run.status}${run.stderr ? `, stderr: ${run.stderr.split('\n')[0]}` : ''}; not cached\n`)
+    process.stderr.write(
+      `root help cache: "passport ${form.join(' ')}" gave exit ${run.status}${run.stderr ? `, stderr: ${run.stderr.split('\n')[0]}` : ''}; not cached\n`,
+    )
     continue
   }
   text ??= run.stdout
@@ -59,13 +67,21 @@ if (text !== undefined && forms.length > 0) {
   const unwrapped = terminalHelp(1000, true)
   let wideFrom
   if (unwrapped !== undefined) {
-    const longest = Math.max(...stripColour(unwrapped).split('\n').map((line) => line.length))
+    const longest = Math.max(
+      ...stripColour(unwrapped)
+        .split('\n')
+        .map((line) => line.length),
+    )
     for (let width = Math.max(longest, 40); width <= longest + 3 && wideFrom === undefined; width++) {
       if (terminalHelp(width, true) === unwrapped && terminalHelp(width + 1, true) === unwrapped) wideFrom = width
     }
   }
   const plain = widths[80] === undefined ? undefined : terminalHelp(80, false)
-  terminal = {widths, ...(wideFrom === undefined ? {} : {wideFrom, wide: unwrapped}), plainIsStripped: plain !== undefined && plain === stripColour(widths[80])}
+  terminal = {
+    widths,
+    ...(wideFrom === undefined ? {} : {wideFrom, wide: unwrapped}),
+    plainIsStripped: plain !== undefined && plain === stripColour(widths[80]),
+  }
 }
 if (text !== undefined && forms.length > 0) {
   writeFileSync(CACHE_FILE, `${JSON.stringify({key: helpKey(), forms, text, ...(terminal ? {terminal} : {})})}\n`)

@@ -56,19 +56,29 @@ export interface StartServerOptions {
  * `await close()` when done.
  */
 export async function startServer(options: StartServerOptions = {}): Promise<AuthorityHandle> {
-  const config = typeof options.config === 'string' ? loadConfig(options.config) : options.config ? parseConfig(options.config) : defaultConfig()
+  const config =
+    typeof options.config === 'string'
+      ? loadConfig(options.config)
+      : options.config
+        ? parseConfig(options.config)
+        : defaultConfig()
   let keys: KeyLocation
   if (options.keyPath) {
     keys = keyLocation(options.keyPath, {})
   } else {
     // On the thread pool: an async function must not block the event loop for the RSA work.
-    const pair = await generateRsaKeyPair('rsa', {modulusLength: 2048, publicKeyEncoding: {type: 'spki', format: 'pem'}, privateKeyEncoding: {type: 'pkcs8', format: 'pem'}})
+    const pair = await generateRsaKeyPair('rsa', {
+      modulusLength: 2048,
+      publicKeyEncoding: {type: 'spki', format: 'pem'},
+      privateKeyEncoding: {type: 'pkcs8', format: 'pem'},
+    })
     keys = {directory: '', privateKeyPem: pair.privateKey, publicKeyPem: pair.publicKey}
   }
   for (const resource of options.resources ?? []) registerResource(config.resources, resource)
   if (options.registration !== undefined) config.registration = {...config.registration, enabled: options.registration}
   const authority = Authority.open({config, database: options.database ?? config.database ?? ':memory:', keys})
-  for (const id of authority.removedConfigClients) options.log?.(`Removed client "${id}" and its tokens: it is no longer in ${config.file ?? 'the configuration'}.`)
+  for (const id of authority.removedConfigClients)
+    options.log?.(`Removed client "${id}" and its tokens: it is no longer in ${config.file ?? 'the configuration'}.`)
   try {
     const control = new Control(authority)
     for (const name of options.faults ?? []) control.faults.add(control.faults.check(name, {persistent: true}))
@@ -85,7 +95,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Aut
         ...(options.requirePar ? {requirePar: true} : {}),
         ...(options.dpopNonce ? {dpopNonce: true} : {}),
         ...(options.loginAs === undefined ? {} : {loginAs: options.loginAs}),
-        ...(options.loginClaims === undefined ? {} : {loginClaims: checkLoginClaims(options.loginClaims, 'loginClaims')}),
+        ...(options.loginClaims === undefined
+          ? {}
+          : {loginClaims: checkLoginClaims(options.loginClaims, 'loginClaims')}),
         ...(options.log === undefined ? {} : {log: options.log}),
         control,
       },
@@ -97,4 +109,3 @@ export async function startServer(options: StartServerOptions = {}): Promise<Aut
     throw error
   }
 }
-

@@ -1,5 +1,19 @@
 import {randomBytes} from 'node:crypto'
-import {closeSync, constants, fchmodSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, renameSync, type Stats, statSync, unlinkSync, writeSync} from 'node:fs'
+import {
+  closeSync,
+  constants,
+  fchmodSync,
+  fsyncSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  type Stats,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs'
 import {dirname, resolve} from 'node:path'
 
 /**
@@ -44,7 +58,8 @@ export function makeDirectory(path: string, mode: number): string[] {
 export function ownershipProblem(stats: Stats): string | undefined {
   const uid = process.getuid?.()
   if (uid !== undefined && stats.uid !== uid) return `is owned by another user (uid ${stats.uid}, not ${uid})`
-  if (stats.mode & 0o002) return `is writable by every user (mode ${(stats.mode & 0o7777).toString(8).padStart(4, '0')})`
+  if (stats.mode & 0o002)
+    return `is writable by every user (mode ${(stats.mode & 0o7777).toString(8).padStart(4, '0')})`
   return undefined
 }
 
@@ -64,9 +79,18 @@ export function lstatIfExists(path: string): Stats | undefined {
  * `mode`, flushed, then renamed over `path` (which replaces a link at `path`, never its target).
  * With `exclusive`, an existing `path` is kept and the call fails with EEXIST.
  */
-export function writeFileSafely(path: string, content: string, mode: number, options: {exclusive?: boolean} = {}): void {
+export function writeFileSafely(
+  path: string,
+  content: string,
+  mode: number,
+  options: {exclusive?: boolean} = {},
+): void {
   const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`
-  const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0), mode)
+  const fd = openSync(
+    temp,
+    constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0),
+    mode,
+  )
   try {
     try {
       fchmodSync(fd, mode)

@@ -21,7 +21,15 @@ export {
 export type {InvalidTokenReason} from './errors.js'
 export {createPersonalAccessToken, GRANT_CLI, mintToken} from './core/mint.js'
 export type {MintedToken, MintTokenOptions, PersonalAccessToken, PersonalAccessTokenOptions} from './core/mint.js'
-export {generateKeys, keyLocation, loadKeys, publicJwks, rotateKeys, SIGNING_ALGORITHMS, type SigningAlgorithm} from './core/keys.js'
+export {
+  generateKeys,
+  keyLocation,
+  loadKeys,
+  publicJwks,
+  rotateKeys,
+  SIGNING_ALGORITHMS,
+  type SigningAlgorithm,
+} from './core/keys.js'
 export type {SigningKeys} from './core/keys.js'
 export {tokenCan} from './core/scopes.js'
 export {verifyAccessToken} from './core/verify.js'

@@ -76,12 +76,24 @@ describe('docs/tokens.md recipes, run as written', () => {
     try {
       // After the README's set-up (init --yes): the reader's API on localhost:3000 is a stand-in on a free port.
       // Asynchronously: the stand-in API answers from this process.
-      const ran = await bashWithBackground(['set -e', passport.prelude, 'npx passport init --yes > /dev/null', curl.replaceAll('localhost:3000', `127.0.0.1:${port}`), personal].join('\n'), project.dir)
+      const ran = await bashWithBackground(
+        [
+          'set -e',
+          passport.prelude,
+          'npx passport init --yes > /dev/null',
+          curl.replaceAll('localhost:3000', `127.0.0.1:${port}`),
+          personal,
+        ].join('\n'),
+        project.dir,
+      )
       expect(ran.status, ran.stderr).toBe(0)
       expect(seen).toEqual(['/api/me jwt'])
       expect(ran.stdout).toMatch(/^\{"me":"alice"\}eyJ[\w-]+\.[\w-]+\.[\w-]+\n$/)
       // Choosing the algorithm is for a project's first keys: from scratch.
-      const keys = await bashWithBackground(['set -e', passport.prelude, algorithms, 'npx passport keys:jwks'].join('\n'), fresh.dir)
+      const keys = await bashWithBackground(
+        ['set -e', passport.prelude, algorithms, 'npx passport keys:jwks'].join('\n'),
+        fresh.dir,
+      )
       expect(keys.status, keys.stderr).toBe(0)
       const jwks = JSON.parse(keys.stdout.slice(keys.stdout.indexOf('{'))) as {keys: {alg: string}[]}
       expect(jwks.keys.map((key) => key.alg)).toEqual(['EdDSA', 'ES256'])
@@ -97,7 +109,12 @@ describe('docs/tokens.md recipes, run as written', () => {
 describe('docs/cli.md, run as written', () => {
   it('every $ command of its transcripts, in order, in one shell from an empty project (protect, which serves until stopped, aside)', async () => {
     const text = readFileSync(join(ROOT, 'docs', 'cli.md'), 'utf8')
-    const commands = [...text.matchAll(/```console\n([\s\S]*?)```/g)].flatMap((block) => block[1]!.split('\n').filter((line) => line.startsWith('$ ')).map((line) => line.slice(2)))
+    const commands = [...text.matchAll(/```console\n([\s\S]*?)```/g)].flatMap((block) =>
+      block[1]!
+        .split('\n')
+        .filter((line) => line.startsWith('$ '))
+        .map((line) => line.slice(2)),
+    )
     const run = commands.filter((command) => !command.startsWith('passport protect '))
     expect(run.length).toBeGreaterThan(12)
     expect(commands.length - run.length).toBe(1)
@@ -119,7 +136,14 @@ describe('docs/cli.md, run as written', () => {
 describe('README and docs/oidc.md serve recipes, run as written', () => {
   it("README 'Testing an OAuth / OpenID Connect client in CI': serve --port 0 in the background, then the reader's integration tests (a stand-in) against its issuer", async () => {
     const recipe = blockAfter('README.md', '### Testing an OAuth / OpenID Connect client in CI')
-    expect(await runWithStandIn(`npx passport init --yes > /dev/null\n${recipe}`, 'test:integration', 'check-issuer.mjs', CHECK_ISSUER)).toContain('integration stand-in passed')
+    expect(
+      await runWithStandIn(
+        `npx passport init --yes > /dev/null\n${recipe}`,
+        'test:integration',
+        'check-issuer.mjs',
+        CHECK_ISSUER,
+      ),
+    ).toContain('integration stand-in passed')
   }, 120_000)
 
   it('docs/oidc.md: serve --port 0 --json writes the issuer, port and url', async () => {
@@ -127,7 +151,10 @@ describe('README and docs/oidc.md serve recipes, run as written', () => {
     const project = projectDir()
     const passport = await inProcessPassport()
     try {
-      const ran = await bashWithBackground(`set -e\n${passport.prelude}\n${recipe}\nuntil [ -s passport.json ]; do sleep 0.1; done\ncat passport.json`, project.dir)
+      const ran = await bashWithBackground(
+        `set -e\n${passport.prelude}\n${recipe}\nuntil [ -s passport.json ]; do sleep 0.1; done\ncat passport.json`,
+        project.dir,
+      )
       expect(ran.status, ran.stderr).toBe(0)
       const line = JSON.parse(ran.stdout) as {issuer: string; port: number; url: string}
       expect(line.issuer).toBe(`http://127.0.0.1:${line.port}`)
@@ -145,9 +172,16 @@ describe('README and docs/oidc.md serve recipes, run as written', () => {
     const passport = await inProcessPassport()
     try {
       const serve = `npx passport init --yes > /dev/null\nnpx passport serve --port ${port} --quiet &\nnpx passport healthcheck --url http://127.0.0.1:${port} --timeout 60s > /dev/null`
-      const ran = await bashWithBackground(`set -e\n${passport.prelude}\n${serve}\n${recipe.replaceAll('127.0.0.1:9000', `127.0.0.1:${port}`)}`, project.dir)
+      const ran = await bashWithBackground(
+        `set -e\n${passport.prelude}\n${serve}\n${recipe.replaceAll('127.0.0.1:9000', `127.0.0.1:${port}`)}`,
+        project.dir,
+      )
       expect(ran.status, ran.stderr).toBe(0)
-      const answer = JSON.parse(ran.stdout.slice(ran.stdout.lastIndexOf('{"access_token"'))) as {access_token: string; token_type: string; scope: string}
+      const answer = JSON.parse(ran.stdout.slice(ran.stdout.lastIndexOf('{"access_token"'))) as {
+        access_token: string
+        token_type: string
+        scope: string
+      }
       expect([answer.token_type, answer.scope, answer.access_token.split('.').length]).toEqual(['Bearer', 'read', 3])
     } finally {
       project.cleanup()
@@ -160,7 +194,10 @@ describe('README and docs/oidc.md serve recipes, run as written', () => {
     const project = projectDir()
     const passport = await inProcessPassport()
     try {
-      const ran = await bashWithBackground(`set -e\n${passport.prelude}\nnpx passport init --yes > /dev/null\n${recipe}`, project.dir)
+      const ran = await bashWithBackground(
+        `set -e\n${passport.prelude}\nnpx passport init --yes > /dev/null\n${recipe}`,
+        project.dir,
+      )
       expect(ran.status, ran.stderr).toBe(0)
       expect(ran.stdout).toMatch(/^New key id: /m)
     } finally {

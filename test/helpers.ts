@@ -59,14 +59,22 @@ export interface CliOptions {
  * stdout, stderr.
  */
 export function runCli(args: string[], options: CliOptions): Promise<CliResult> {
-  if (options.spawn || options.input !== undefined || process.env.PASSPORT_TEST_SPAWN === '1') return spawnCli(args, options)
+  if (options.spawn || options.input !== undefined || process.env.PASSPORT_TEST_SPAWN === '1')
+    return spawnCli(args, options)
   return runInProcess(args, options)
 }
 
 /** Runs the built CLI as a child process in `cwd`. */
-export function spawnCli(args: string[], options: {cwd: string; env?: Record<string, string | undefined>; input?: string; timeoutMs?: number}): Promise<CliResult> {
+export function spawnCli(
+  args: string[],
+  options: {cwd: string; env?: Record<string, string | undefined>; input?: string; timeoutMs?: number},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {cwd: options.cwd, env: cleanEnv(options.env), stdio: ['pipe', 'pipe', 'pipe']})
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: options.cwd,
+      env: cleanEnv(options.env),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
     let stdout = ''
     let stderr = ''
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
@@ -100,12 +108,18 @@ function loadOclifConfig(): Promise<Config> {
     const root = config.getPluginsList().find((plugin) => plugin.root === config.root)
     for (const command of root?.commands ?? []) {
       const built = (command as {relativePath?: string[]}).relativePath
-      if (!built || built[0] !== 'dist') throw new Error(`oclif.manifest.json has no dist/ path for ${command.id}; run npm run build`)
+      if (!built || built[0] !== 'dist')
+        throw new Error(`oclif.manifest.json has no dist/ path for ${command.id}; run npm run build`)
       const source = join(ROOT, 'src', ...built.slice(1)).replace(/\.js$/, '.ts')
       const plugin = root
       command.load = async () => {
         // What oclif's Plugin.findCommand sets on the class it loads.
-        const loaded = Object.assign(((await import(source)) as {default: Command.Class}).default, {id: command.id, plugin, isESM: true, relativePath: built})
+        const loaded = Object.assign(((await import(source)) as {default: Command.Class}).default, {
+          id: command.id,
+          plugin,
+          isESM: true,
+          relativePath: built,
+        })
         return loaded
       }
     }
@@ -127,7 +141,15 @@ function runInProcess(args: string[], options: CliOptions): Promise<CliResult> {
     const config = await loadOclifConfig()
     const {runOclif} = await import('../src/cli/main.js')
     const result: CliResult = {code: null, stdout: '', stderr: ''}
-    const saved = {cwd: process.cwd(), env: {...process.env}, stdout: process.stdout.write, stderr: process.stderr.write, exit: process.exit, console: globalThis.console, exitCode: process.exitCode}
+    const saved = {
+      cwd: process.cwd(),
+      env: {...process.env},
+      stdout: process.stdout.write,
+      stderr: process.stderr.write,
+      exit: process.exit,
+      console: globalThis.console,
+      exitCode: process.exitCode,
+    }
     const capture = (stream: 'stdout' | 'stderr') =>
       ((chunk: string | Uint8Array, encoding?: unknown, callback?: unknown) => {
         result[stream] += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8')
@@ -141,9 +163,12 @@ function runInProcess(args: string[], options: CliOptions): Promise<CliResult> {
     process.stdout.write = capture('stdout')
     process.stderr.write = capture('stderr')
     globalThis.console = new Console(process.stdout, process.stderr)
-    process.exit = ((code?: number) => {
-      throw Object.assign(new Error(`process.exit(${code ?? ''})`), {code: 'EEXIT', oclif: {exit: code ?? Number(process.exitCode ?? 0)}})
-    })
+    process.exit = (code?: number) => {
+      throw Object.assign(new Error(`process.exit(${code ?? ''})`), {
+        code: 'EEXIT',
+        oclif: {exit: code ?? Number(process.exitCode ?? 0)},
+      })
+    }
     try {
       const escaped = await runOclif(args, config)
       result.code = escaped ?? Number(process.exitCode ?? 0)
@@ -178,10 +203,21 @@ export async function passportOnPath(dir: string): Promise<{bin: string; close: 
       const fields = buffer.toString('utf8').split('\0')
       const count = Number(fields[0])
       if (fields.length < count + 2) return
-      const [cwd, out, err, exported, ...args] = fields.slice(1, count + 1) as [string, string, string, string, ...string[]]
+      const [cwd, out, err, exported, ...args] = fields.slice(1, count + 1) as [
+        string,
+        string,
+        string,
+        string,
+        ...string[],
+      ]
       socket.removeAllListeners('data')
       // The shell's exported PASSPORT_* variables (one NAME=value a line), as a spawned CLI would see them.
-      const env = Object.fromEntries(exported.split('\n').filter((line) => line.includes('=')).map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]))
+      const env = Object.fromEntries(
+        exported
+          .split('\n')
+          .filter((line) => line.includes('='))
+          .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+      )
       void runInProcess(args, {cwd, env}).then(
         (result) => {
           writeFileSync(out, result.stdout)

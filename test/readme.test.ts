@@ -63,7 +63,9 @@ describe('README and docs', () => {
 
   it('list every command in the README', () => {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
-    const missing = Object.keys(manifest.commands).filter((id) => id !== 'help' && !readme.includes(`\`${id}\``) && !readme.includes(`passport ${id}`))
+    const missing = Object.keys(manifest.commands).filter(
+      (id) => id !== 'help' && !readme.includes(`\`${id}\``) && !readme.includes(`passport ${id}`),
+    )
     expect(missing).toEqual([])
   })
 })
@@ -79,16 +81,22 @@ describe('README recipes, run as written', () => {
     try {
       const project = projectDir()
       try {
-        const setup = walkthrough.split('\n').filter((line) => !/\bpassport serve\b/.test(line)).join('\n')
+        const setup = walkthrough
+          .split('\n')
+          .filter((line) => !/\bpassport serve\b/.test(line))
+          .join('\n')
         const first = await bash(`set -e\n${setup}`, project.dir)
         expect(first.status, first.stderr).toBe(0)
         const ran = await bash(recipe, project.dir)
         expect(ran.status, ran.stderr).toBe(0)
         expect(ran.stdout).toMatch(/^Valid access token for user alice via client __cli__/m)
-        expect(JSON.parse(readFileSync(join(project.dir, 'test', 'fixtures', 'jwks.json'), 'utf8')).keys).toHaveLength(1)
+        expect(JSON.parse(readFileSync(join(project.dir, 'test', 'fixtures', 'jwks.json'), 'utf8')).keys).toHaveLength(
+          1,
+        )
         const looped = await bash(loop, project.dir)
         expect(looped.status, looped.stderr).toBe(0)
-        for (const user of ['alice', 'bob', 'carol']) expect(readFileSync(join(project.dir, 'tokens', `${user}.jwt`), 'utf8')).toMatch(/^eyJ/)
+        for (const user of ['alice', 'bob', 'carol'])
+          expect(readFileSync(join(project.dir, 'tokens', `${user}.jwt`), 'utf8')).toMatch(/^eyJ/)
       } finally {
         project.cleanup()
       }

@@ -24,12 +24,19 @@ export function projectDir(scripts: Record<string, string> = {}): {dir: string; 
   mkdirSync(join(project.dir, 'node_modules', '.bin'), {recursive: true})
   symlinkSync(ROOT, join(project.dir, 'node_modules', 'passport-authority'))
   symlinkSync('../passport-authority/bin/run.js', join(project.dir, 'node_modules', '.bin', 'passport'))
-  writeFileSync(join(project.dir, 'package.json'), JSON.stringify({name: 'recipe', private: true, scripts, devDependencies: {'passport-authority': '*'}}))
+  writeFileSync(
+    join(project.dir, 'package.json'),
+    JSON.stringify({name: 'recipe', private: true, scripts, devDependencies: {'passport-authority': '*'}}),
+  )
   return project
 }
 
 /** Runs `script` with bash in `cwd` (the CLI's clean environment plus `env`). */
-export function bash(script: string, cwd: string, env: Record<string, string> = {}): {status: number | null; stdout: string; stderr: string} {
+export function bash(
+  script: string,
+  cwd: string,
+  env: Record<string, string> = {},
+): {status: number | null; stdout: string; stderr: string} {
   return spawnSync('bash', ['-c', script], {cwd, env: cleanEnv(env), encoding: 'utf8', timeout: 120_000})
 }
 
@@ -38,9 +45,18 @@ export function bash(script: string, cwd: string, env: Record<string, string> = 
  * recipe's background `serve &` (started through npx, whose child a `kill %1` does not reach)
  * must not outlive it.
  */
-export function bashWithBackground(script: string, cwd: string, env: Record<string, string> = {}): Promise<{status: number | null; stdout: string; stderr: string}> {
+export function bashWithBackground(
+  script: string,
+  cwd: string,
+  env: Record<string, string> = {},
+): Promise<{status: number | null; stdout: string; stderr: string}> {
   return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-c', script], {cwd, env: cleanEnv(env), detached: true, stdio: ['ignore', 'pipe', 'pipe']})
+    const child = spawn('bash', ['-c', script], {
+      cwd,
+      env: cleanEnv(env),
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     let stdout = ''
     let stderr = ''
     let status: number | null = null

@@ -18,7 +18,12 @@ export function proofSource({method, url}) {
   let counter = 0
   let ath
   const make = () => {
-    const claims = {jti: `${prefix}-${(counter++).toString(36)}`, htm: method, htu: url, iat: Math.floor(Date.now() / 1000)}
+    const claims = {
+      jti: `${prefix}-${(counter++).toString(36)}`,
+      htm: method,
+      htu: url,
+      iat: Math.floor(Date.now() / 1000),
+    }
     if (ath !== undefined) claims.ath = ath
     const input = `${header}.${b64(claims)}`
     return `${input}.${sign('sha256', Buffer.from(input), {key: privateKey, dsaEncoding: 'ieee-p1363'}).toString('base64url')}`
@@ -61,7 +66,10 @@ export function bareDpopCheck({jwtVerify, EmbeddedJWK, calculateJwkThumbprint}) 
   let swept = Date.now()
   return async function check(proof, {method, url, token, jkt}) {
     if (typeof proof !== 'string') throw new Error('no DPoP proof')
-    const {payload, protectedHeader} = await jwtVerify(proof, EmbeddedJWK, {typ: 'dpop+jwt', algorithms: ['ES256', 'EdDSA', 'RS256', 'PS256']})
+    const {payload, protectedHeader} = await jwtVerify(proof, EmbeddedJWK, {
+      typ: 'dpop+jwt',
+      algorithms: ['ES256', 'EdDSA', 'RS256', 'PS256'],
+    })
     const now = Date.now()
     if (payload.htm !== method || payload.htu !== url) throw new Error('htm or htu')
     if (typeof payload.iat !== 'number' || Math.abs(payload.iat - now / 1000) > 60) throw new Error('iat')

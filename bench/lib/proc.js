@@ -54,7 +54,10 @@ export function startServer(command, args, {cwd, env, timeoutMs = 20_000} = {}) 
         reject(error)
       } else resolve(value)
     }
-    const timer = setTimeout(() => finish(new Error(`no JSON line within ${timeoutMs} ms${stderr ? `: ${firstLine(stderr)}` : ''}`)), timeoutMs)
+    const timer = setTimeout(
+      () => finish(new Error(`no JSON line within ${timeoutMs} ms${stderr ? `: ${firstLine(stderr)}` : ''}`)),
+      timeoutMs,
+    )
     child.stdout.setEncoding('utf8')
     child.stderr.setEncoding('utf8')
     child.stdout.on('data', (chunk) => {
@@ -75,7 +78,9 @@ export function startServer(command, args, {cwd, env, timeoutMs = 20_000} = {}) 
       if (stderr.length < 10_000) stderr += chunk
     })
     child.on('error', (error) => finish(error))
-    child.on('exit', (code, signal) => finish(new Error(`exited (${signal ?? code}) before listening${stderr ? `: ${firstLine(stderr)}` : ''}`)))
+    child.on('exit', (code, signal) =>
+      finish(new Error(`exited (${signal ?? code}) before listening${stderr ? `: ${firstLine(stderr)}` : ''}`)),
+    )
   })
 }
 
@@ -112,9 +117,23 @@ export function stop(child, graceMs = 3000) {
 /** Runs a command to completion (bounded by a timeout); returns {code, stdout, stderr, ms}. */
 export function run(command, args, {cwd, env, timeoutMs = 120_000, input} = {}) {
   const started = process.hrtime.bigint()
-  const result = spawnSync(command, args, {cwd, env: env ?? cleanEnv(), encoding: 'utf8', timeout: timeoutMs, input, maxBuffer: 64 * 1024 * 1024})
+  const result = spawnSync(command, args, {
+    cwd,
+    env: env ?? cleanEnv(),
+    encoding: 'utf8',
+    timeout: timeoutMs,
+    input,
+    maxBuffer: 64 * 1024 * 1024,
+  })
   const ms = Number(process.hrtime.bigint() - started) / 1e6
-  return {code: result.status, signal: result.signal, stdout: result.stdout ?? '', stderr: result.stderr ?? '', error: result.error, ms}
+  return {
+    code: result.status,
+    signal: result.signal,
+    stdout: result.stdout ?? '',
+    stderr: result.stderr ?? '',
+    error: result.error,
+    ms,
+  }
 }
 
 /** Runs a command asynchronously (so the event loop keeps serving probes while it runs). */

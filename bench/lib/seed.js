@@ -19,8 +19,10 @@ function uuidv7(ms, seq, rand) {
 /** Makes sure the bench client exists (the config sync of `serve` upserts it the same way). */
 export function ensureClient(db, {id, name, secret, scopes}) {
   const now = Date.now()
-  db.prepare(`INSERT OR IGNORE INTO oauth_clients (id, name, secret_hash, type, grant_types, redirect_uris, scopes, auto_approve, source, created_at, updated_at)
-    VALUES (?, ?, ?, 'confidential', '["client_credentials"]', '[]', ?, 0, 'config', ?, ?)`).run(id, name, createHash('sha256').update(secret).digest('hex'), JSON.stringify(scopes), now, now)
+  db.prepare(
+    `INSERT OR IGNORE INTO oauth_clients (id, name, secret_hash, type, grant_types, redirect_uris, scopes, auto_approve, source, created_at, updated_at)
+    VALUES (?, ?, ?, 'confidential', '["client_credentials"]', '[]', ?, 0, 'config', ?, ?)`,
+  ).run(id, name, createHash('sha256').update(secret).digest('hex'), JSON.stringify(scopes), now, now)
 }
 
 /**
@@ -37,9 +39,11 @@ export function seedTokens(path, {rows, clientId, batch = 50_000}) {
   db.pragma('foreign_keys = OFF')
   const refreshRows = Math.floor(rows / 5)
   const accessRows = rows - refreshRows
-  const insertAccess = db.prepare(`INSERT INTO oauth_access_tokens (id, client_id, user_id, name, scopes, audience, grant_type, family_id, revoked_at, created_at, expires_at)
+  const insertAccess =
+    db.prepare(`INSERT INTO oauth_access_tokens (id, client_id, user_id, name, scopes, audience, grant_type, family_id, revoked_at, created_at, expires_at)
     VALUES (?, ?, ?, NULL, '["read"]', ?, ?, ?, NULL, ?, ?)`)
-  const insertRefresh = db.prepare(`INSERT INTO oauth_refresh_tokens (id, token_hash, access_token_id, family_id, client_id, user_id, scopes, audience, auth_time, nonce, rotated_at, revoked_at, created_at, expires_at)
+  const insertRefresh =
+    db.prepare(`INSERT INTO oauth_refresh_tokens (id, token_hash, access_token_id, family_id, client_id, user_id, scopes, audience, auth_time, nonce, rotated_at, revoked_at, created_at, expires_at)
     VALUES (?, ?, ?, ?, ?, ?, '["read"]', NULL, NULL, NULL, NULL, NULL, ?, ?)`)
   // Created 40 days ago onwards, one row per 2 ms, living 1 hour: every row long expired.
   const base = Date.now() - 40 * 24 * 3600 * 1000
@@ -53,7 +57,16 @@ export function seedTokens(path, {rows, clientId, batch = 50_000}) {
         const id = uuidv7(ms, i & 0xfff, rand.subarray((i - start) * 8))
         const hasRefresh = i < refreshRows
         const user = hasRefresh || i % 2 === 0 ? `user-${i % 1000}` : null
-        insertAccess.run(id, clientId, user, clientId, user ? 'authorization_code' : 'client_credentials', hasRefresh ? id : null, ms, ms + 3_600_000)
+        insertAccess.run(
+          id,
+          clientId,
+          user,
+          clientId,
+          user ? 'authorization_code' : 'client_credentials',
+          hasRefresh ? id : null,
+          ms,
+          ms + 3_600_000,
+        )
         if (hasRefresh) {
           const rid = uuidv7(ms + 1, i & 0xfff, rand.subarray((i - start) * 8))
           insertRefresh.run(rid, i.toString(16).padStart(64, '0'), id, id, clientId, user, ms, ms + 3_600_000)
@@ -78,7 +91,11 @@ export function countTokens(path) {
       refresh: count('oauth_refresh_tokens'),
       codes: count('oauth_auth_codes'),
       device: count('oauth_device_codes'),
-      expired: expired('oauth_access_tokens') + expired('oauth_refresh_tokens') + expired('oauth_auth_codes') + expired('oauth_device_codes'),
+      expired:
+        expired('oauth_access_tokens') +
+        expired('oauth_refresh_tokens') +
+        expired('oauth_auth_codes') +
+        expired('oauth_device_codes'),
     }
   } finally {
     db.close()

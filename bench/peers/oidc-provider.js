@@ -13,7 +13,12 @@ import {parseArgs} from 'node:util'
 import Provider from 'oidc-provider'
 
 const {values: opts} = parseArgs({
-  options: {'key-dir': {type: 'string'}, opaque: {type: 'boolean', default: false}, 'client-id': {type: 'string', default: 'bench'}, 'client-secret': {type: 'string', default: 'bench-secret-123'}},
+  options: {
+    'key-dir': {type: 'string'},
+    opaque: {type: 'boolean', default: false},
+    'client-id': {type: 'string', default: 'bench'},
+    'client-secret': {type: 'string', default: 'bench-secret-123'},
+  },
 })
 const jwk = createPrivateKey(readFileSync(join(opts['key-dir'], 'oauth-private.key'), 'utf8')).export({format: 'jwk'})
 const RESOURCE = 'urn:passport:bench'
@@ -45,7 +50,13 @@ const provider = new Provider(issuer, {
       enabled: !opts.opaque,
       defaultResource: () => RESOURCE,
       useGrantedResource: () => true,
-      getResourceServerInfo: () => ({scope: 'read', audience: RESOURCE, accessTokenTTL: 3600, accessTokenFormat: 'jwt', jwt: {sign: {alg: 'RS256'}}}),
+      getResourceServerInfo: () => ({
+        scope: 'read',
+        audience: RESOURCE,
+        accessTokenTTL: 3600,
+        accessTokenFormat: 'jwt',
+        jwt: {sign: {alg: 'RS256'}},
+      }),
     },
   },
 })

@@ -10,7 +10,9 @@ import type {KeyLocation} from '../core/keys.js'
 import {cliClock, databasePath, keyLocationOf, noteConfigFound, openAuthority} from './global-flags.js'
 import {reportError, reportWarning} from './report.js'
 
-export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
+export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<
+  (typeof BaseCommand)['baseFlags'] & T['flags']
+>
 export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
 
 /**
@@ -20,9 +22,21 @@ export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args
  */
 export abstract class BaseCommand<T extends typeof Command> extends Command {
   static override baseFlags = {
-    config: Flags.string({description: 'Configuration file (default ./passport.config.json).', env: 'PASSPORT_CONFIG', helpGroup: 'GLOBAL'}),
-    database: Flags.string({description: 'SQLite database file (default storage/passport.sqlite).', env: 'PASSPORT_DATABASE', helpGroup: 'GLOBAL'}),
-    'key-path': Flags.string({description: 'Directory holding oauth-private.key and oauth-public.key (default storage/).', env: 'PASSPORT_KEY_PATH', helpGroup: 'GLOBAL'}),
+    config: Flags.string({
+      description: 'Configuration file (default ./passport.config.json).',
+      env: 'PASSPORT_CONFIG',
+      helpGroup: 'GLOBAL',
+    }),
+    database: Flags.string({
+      description: 'SQLite database file (default storage/passport.sqlite).',
+      env: 'PASSPORT_DATABASE',
+      helpGroup: 'GLOBAL',
+    }),
+    'key-path': Flags.string({
+      description: 'Directory holding oauth-private.key and oauth-public.key (default storage/).',
+      env: 'PASSPORT_KEY_PATH',
+      helpGroup: 'GLOBAL',
+    }),
   }
 
   static override enableJsonFlag = true
@@ -101,11 +115,19 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.parsed = true
     // oclif's own control flow (help, version, this.exit()) must pass through.
     if (error instanceof Errors.ExitError) throw error
-    const usage = error instanceof UsageError || error instanceof Errors.CLIError && error.oclif?.exit === 2 || (error as {name?: string}).name === 'CLIParseError'
+    const usage =
+      error instanceof UsageError ||
+      (error instanceof Errors.CLIError && error.oclif?.exit === 2) ||
+      (error as {name?: string}).name === 'CLIParseError'
     const known = usage || error instanceof PassportError || error instanceof Errors.CLIError
     const prompted = (error as {name?: string}).name === 'ExitPromptError'
     if (isOclifParseError(error)) error.message = parseErrorMessage(error, this.config.bin, this.id ?? '')
-    reportError(error, {usage, known, prompted}, this.jsonEnabled(), usage || isOclifParseError(error) ? 2 : prompted ? 130 : 1)
+    reportError(
+      error,
+      {usage, known, prompted},
+      this.jsonEnabled(),
+      usage || isOclifParseError(error) ? 2 : prompted ? 130 : 1,
+    )
   }
 
   protected override async finally(error: Error | undefined): Promise<void> {
@@ -123,11 +145,17 @@ export function parseErrorMessage(error: Error, bin: string, id: string): string
   const help = `see ${bin} ${id} --help`
   const parsed = error as Error & {args?: Array<{name: string; description?: string}>}
   if (error.constructor.name === 'RequiredArgsError' && parsed.args) {
-    const names = parsed.args.map((a) => `${a.name.toUpperCase()}${a.description ? ` (${a.description.replace(/\.$/, '')})` : ''}`)
+    const names = parsed.args.map(
+      (a) => `${a.name.toUpperCase()}${a.description ? ` (${a.description.replace(/\.$/, '')})` : ''}`,
+    )
     return `${bin} ${id} needs the argument${names.length === 1 ? '' : 's'} ${names.join(', ')}; ${help}.`
   }
-  // eslint-disable-next-line no-control-regex
-  const lines = error.message.replace(/\x1b\[[0-9;]*m/g, '').split('\n').map((l) => l.trim()).filter(Boolean)
+  const lines = error.message
+    // eslint-disable-next-line no-control-regex
+    .replace(/\x1b\[[0-9;]*m/g, '')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
   if (/^The following errors? occurred:?$/.test(lines[0] ?? '')) {
     const reasons = new Set<string>()
     for (const reason of lines.slice(1)) {

@@ -11,7 +11,9 @@ export function clientDetails(view: ClientView): string {
       ['type', view.type],
       ['grant_types', view.grant_types.join(' ')],
       ['redirect_uris', view.redirect_uris.join(' ') || '-'],
-      ...(view.post_logout_redirect_uris ? [['post_logout_redirect_uris', view.post_logout_redirect_uris.join(' ')]] : []),
+      ...(view.post_logout_redirect_uris
+        ? [['post_logout_redirect_uris', view.post_logout_redirect_uris.join(' ')]]
+        : []),
       ['scopes', view.scopes === null ? '(every known scope)' : view.scopes.join(' ')],
       ['auto_approve', String(view.auto_approve)],
       ['source', view.source],

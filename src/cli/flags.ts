@@ -11,5 +11,8 @@ export const issuerFlag = Flags.string({
  * test-controlled authority (`serve --control`).
  */
 export function nowFlag(what: string) {
-  return Flags.string({description: `${what} at this time: an ISO 8601 date-time (2027-01-01T00:00:00Z) or Unix seconds, e.g. the clock of a test-controlled authority.`, env: 'PASSPORT_NOW'})
+  return Flags.string({
+    description: `${what} at this time: an ISO 8601 date-time (2027-01-01T00:00:00Z) or Unix seconds, e.g. the clock of a test-controlled authority.`,
+    env: 'PASSPORT_NOW',
+  })
 }

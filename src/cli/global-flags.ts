@@ -40,7 +40,9 @@ export function noteConfigFound(config: PassportConfig): void {
  * (keys:jwks, keys:prune) read it without opening one.
  */
 export function cliClock(now = process.env.PASSPORT_NOW): Clock {
-  return now === undefined || now === '' ? new OffsetClock() : new OffsetClock(parseInstant(now, '--now (or PASSPORT_NOW)'))
+  return now === undefined || now === ''
+    ? new OffsetClock()
+    : new OffsetClock(parseInstant(now, '--now (or PASSPORT_NOW)'))
 }
 
 /**
@@ -49,12 +51,25 @@ export function cliClock(now = process.env.PASSPORT_NOW): Clock {
  * real time, or starts at `now` (`token:verify --now`) or PASSPORT_NOW, so that the CLI agrees
  * with an authority whose clock a test moved.
  */
-export function openAuthority(flags: GlobalFlags, config: PassportConfig, issuer?: string, now = process.env.PASSPORT_NOW): Authority {
+export function openAuthority(
+  flags: GlobalFlags,
+  config: PassportConfig,
+  issuer?: string,
+  now = process.env.PASSPORT_NOW,
+): Authority {
   const clock = cliClock(now)
-  const authority = Authority.open({config, database: databasePath(flags, config), keys: keyLocationOf(flags, config), clock, ...(issuer === undefined ? {} : {issuer})})
+  const authority = Authority.open({
+    config,
+    database: databasePath(flags, config),
+    keys: keyLocationOf(flags, config),
+    clock,
+    ...(issuer === undefined ? {} : {issuer}),
+  })
   // On stderr: stdout stays clean for --json and piped tokens.
   for (const id of authority.removedConfigClients) {
-    process.stderr.write(`Removed client "${id}" and its tokens: it is no longer in ${config.file ?? 'the configuration'}.\n`)
+    process.stderr.write(
+      `Removed client "${id}" and its tokens: it is no longer in ${config.file ?? 'the configuration'}.\n`,
+    )
   }
   return authority
 }

@@ -38,7 +38,12 @@ interface ManifestFlag {
 /** Runs `passport token ARGS` when it can; false means nothing was done and oclif must run. */
 export async function runTokenWithoutOclif(args: string[]): Promise<boolean> {
   const env = process.env
-  if (env.PASSPORT_LEAN_TOKEN === 'off' || env.DEBUG !== undefined || Object.keys(env).some((name) => name.startsWith('OCLIF_'))) return false
+  if (
+    env.PASSPORT_LEAN_TOKEN === 'off' ||
+    env.DEBUG !== undefined ||
+    Object.keys(env).some((name) => name.startsWith('OCLIF_'))
+  )
+    return false
   const flags = tokenFlags()
   if (!flags) return false
   let values: Record<string, unknown>
@@ -79,18 +84,31 @@ export async function runTokenWithoutOclif(args: string[]): Promise<boolean> {
 function tokenFlags(): ManifestFlag[] | undefined {
   let flags: ManifestFlag[]
   try {
-    const manifest = JSON.parse(readFileSync(MANIFEST, 'utf8')) as {commands?: {token?: {flags?: Record<string, ManifestFlag>}}}
+    const manifest = JSON.parse(readFileSync(MANIFEST, 'utf8')) as {
+      commands?: {token?: {flags?: Record<string, ManifestFlag>}}
+    }
     flags = Object.values(manifest.commands?.token?.flags ?? {})
   } catch {
     return undefined
   }
   const simple = (flag: ManifestFlag) =>
     (flag.type === 'option' || (flag.type === 'boolean' && !flag.allowNo)) &&
-    flag.char === undefined && flag.default === undefined && flag.options === undefined && !flag.required &&
-    flag.dependsOn === undefined && flag.exclusive === undefined && flag.exactlyOne === undefined && flag.relationships === undefined
+    flag.char === undefined &&
+    flag.default === undefined &&
+    flag.options === undefined &&
+    !flag.required &&
+    flag.dependsOn === undefined &&
+    flag.exclusive === undefined &&
+    flag.exactlyOne === undefined &&
+    flag.relationships === undefined
   return flags.length > 0 && flags.every(simple) ? flags : undefined
 }
 
 function parseOptions(flags: ManifestFlag[]): NonNullable<ParseArgsConfig['options']> {
-  return Object.fromEntries(flags.map((flag) => [flag.name, {type: flag.type === 'option' ? 'string' : 'boolean', multiple: flag.multiple === true}]))
+  return Object.fromEntries(
+    flags.map((flag) => [
+      flag.name,
+      {type: flag.type === 'option' ? 'string' : 'boolean', multiple: flag.multiple === true},
+    ]),
+  )
 }

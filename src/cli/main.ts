@@ -13,7 +13,10 @@ export async function run(argv: string[]): Promise<void> {
   // native-speed Uint8Array.prototype.toBase64 that Node < 25 lacks (see core/base64.ts).
   const {provideUint8ArrayToBase64} = await import('../core/base64.js')
   provideUint8ArrayToBase64()
-  const cached = argv.length === 1 && (argv[0] === '--help' || argv[0] === 'help') ? (await import('./root-help.js')).cachedRootHelp(argv) : undefined
+  const cached =
+    argv.length === 1 && (argv[0] === '--help' || argv[0] === 'help')
+      ? (await import('./root-help.js')).cachedRootHelp(argv)
+      : undefined
   if (cached !== undefined) {
     process.stdout.write(cached)
     return

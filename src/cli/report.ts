@@ -14,9 +14,21 @@ export interface ErrorKind {
  * stdout under --json), never a stack trace unless PASSPORT_DEBUG is set for an unexpected error,
  * and the exit code: 2 for usage errors, 130 for a cancelled prompt, 1 for anything else.
  */
-export function reportError(error: Error & {code?: string}, kind: ErrorKind, json: boolean, exitCode = kind.usage ? 2 : kind.prompted ? 130 : 1): void {
-  const message = kind.prompted ? 'Cancelled.' : kind.known ? oneLine(error.message) : `Unexpected error: ${oneLine(error.message)}`
-  if (json) process.stdout.write(`${JSON.stringify({error: {code: error.code ?? (kind.usage ? 'ERR_USAGE' : 'ERR_UNEXPECTED'), message}})}\n`)
+export function reportError(
+  error: Error & {code?: string},
+  kind: ErrorKind,
+  json: boolean,
+  exitCode = kind.usage ? 2 : kind.prompted ? 130 : 1,
+): void {
+  const message = kind.prompted
+    ? 'Cancelled.'
+    : kind.known
+      ? oneLine(error.message)
+      : `Unexpected error: ${oneLine(error.message)}`
+  if (json)
+    process.stdout.write(
+      `${JSON.stringify({error: {code: error.code ?? (kind.usage ? 'ERR_USAGE' : 'ERR_UNEXPECTED'), message}})}\n`,
+    )
   process.stderr.write(`${stderrColor.red('Error:')} ${message}\n`)
   if (process.env.PASSPORT_DEBUG && !kind.known) process.stderr.write(`${error.stack ?? ''}\n`)
   process.exitCode = exitCode
@@ -29,7 +41,8 @@ export function reportError(error: Error & {code?: string}, kind: ErrorKind, jso
  * Returns the exit code. Used by the process (./main.ts) and by the in-process test runner.
  */
 export function endOfEscapedError(error: unknown): number {
-  const failure: Error & {code?: string; oclif?: {exit?: number}} = error instanceof Error ? error : new Error(String(error))
+  const failure: Error & {code?: string; oclif?: {exit?: number}} =
+    error instanceof Error ? error : new Error(String(error))
   const exit = failure.oclif?.exit
   if (failure.code === 'EEXIT') return exit ?? 0
   const code = exit ?? 1
@@ -40,7 +53,11 @@ export function endOfEscapedError(error: unknown): number {
 
 /** One sentence: no stack, no multi-line dumps (oclif's messages can carry "See more help"). */
 function oneLine(message: string): string {
-  return message.split('\n').map((l) => l.trim()).filter(Boolean).join(' ')
+  return message
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .join(' ')
 }
 
 /** A warning for people on stderr (stdout stays clean for `--json` and piped tokens). */

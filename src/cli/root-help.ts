@@ -94,12 +94,19 @@ function terminalWidth(): number {
 
 /** The build-time text oclif would print here, or undefined (another environment, width or colour). */
 function renderingFor(cache: RootHelpCache, env: NodeJS.ProcessEnv): string | undefined {
-  if (Object.keys(env).some((name) => name.startsWith('OCLIF_') || name === 'DEBUG' || name === 'PASSPORT_DEBUG' || name === 'FORCE_COLOR')) return undefined
+  if (
+    Object.keys(env).some(
+      (name) => name.startsWith('OCLIF_') || name === 'DEBUG' || name === 'PASSPORT_DEBUG' || name === 'FORCE_COLOR',
+    )
+  )
+    return undefined
   if (!process.stdout.isTTY) return colours() ? undefined : cache.text
   const terminal = cache.terminal
   if (!terminal) return undefined
   const width = terminalWidth()
-  const text = terminal.widths[String(width)] ?? (terminal.wideFrom !== undefined && width >= terminal.wideFrom ? terminal.wide : undefined)
+  const text =
+    terminal.widths[String(width)] ??
+    (terminal.wideFrom !== undefined && width >= terminal.wideFrom ? terminal.wide : undefined)
   if (text === undefined) return undefined
   if (colours()) return text
   return terminal.plainIsStripped ? stripColour(text) : undefined

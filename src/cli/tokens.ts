@@ -27,7 +27,11 @@ export type MintedView = Pick<TokenResponse, 'access_token' | 'token_type' | 'ex
  * `passport token` between parsing and printing: checks the flags, opens the authority (for the
  * `--issuer` given, if any) and mints. `warn` gets the key-permission warning, if there is one.
  */
-export async function mintFromFlags(flags: TokenFlags, open: (issuer: string | undefined) => Authority, warn: (message: string) => void): Promise<MintedView> {
+export async function mintFromFlags(
+  flags: TokenFlags,
+  open: (issuer: string | undefined) => Authority,
+  warn: (message: string) => void,
+): Promise<MintedView> {
   const claims = parseClaims(flags.claim)
   const ttl = flags.ttl === undefined ? undefined : parseDuration(flags.ttl, '--ttl')
   const authority = open(checkIssuer(flags.issuer))
@@ -58,7 +62,10 @@ export function checkIssuer(value: string | undefined): string | undefined {
  * Parses `--claim name=value` pairs. A value that is valid JSON (number, boolean, null, array,
  * object, quoted string) is used as such; anything else is a plain string.
  */
-export function parseClaims(pairs: readonly string[] | undefined, flag = '--claim'): Record<string, unknown> | undefined {
+export function parseClaims(
+  pairs: readonly string[] | undefined,
+  flag = '--claim',
+): Record<string, unknown> | undefined {
   if (!pairs || pairs.length === 0) return undefined
   const claims: Record<string, unknown> = {}
   for (const pair of pairs) {

@@ -18,7 +18,11 @@ Exit 0 as soon as it answers 200; exit 1 with one sentence when it has not withi
   ]
 
   static override flags = {
-    url: Flags.string({description: 'Base URL of the authority (default: the config file\'s issuer, else http://127.0.0.1:9000); a URL ending in /healthz is used as it is.', env: 'PASSPORT_URL'}),
+    url: Flags.string({
+      description:
+        "Base URL of the authority (default: the config file's issuer, else http://127.0.0.1:9000); a URL ending in /healthz is used as it is.",
+      env: 'PASSPORT_URL',
+    }),
     timeout: Flags.string({description: 'How long to keep trying: a duration such as 10s or 2m.', default: '10s'}),
   }
 
@@ -30,7 +34,10 @@ Exit 0 as soon as it answers 200; exit 1 with one sentence when it has not withi
     for (;;) {
       const left = deadline - performance.now()
       try {
-        const response = await fetch(target, {signal: AbortSignal.timeout(Math.ceil(Math.max(1, Math.min(left, 5000)))), redirect: 'manual'})
+        const response = await fetch(target, {
+          signal: AbortSignal.timeout(Math.ceil(Math.max(1, Math.min(left, 5000)))),
+          redirect: 'manual',
+        })
         await response.body?.cancel()
         if (response.status === 200) {
           if (!this.jsonEnabled()) this.log(`${target} answered 200.`)
@@ -54,7 +61,8 @@ function healthUrl(value: string): string {
   } catch {
     throw new UsageError(`--url must be an absolute http(s) URL such as http://127.0.0.1:9000; got "${value}".`)
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--url must be an http(s) URL; got "${value}".`)
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new UsageError(`--url must be an http(s) URL; got "${value}".`)
   if (url.pathname.endsWith('/healthz')) return url.toString()
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}/healthz`
 }

@@ -11,9 +11,9 @@ import {randomToken} from '../core/crypto.js'
 import {ConflictError, UserError} from '../errors.js'
 import {generateKeys, keysExist, loadKeys, PRIVATE_KEY_FILE, PUBLIC_KEY_FILE} from '../core/keys.js'
 
-
 export default class Init extends BaseCommand<typeof Init> {
-  static override description = 'Set up passport in this directory: write a starter passport.config.json, generate the signing keys (when none exist) and create the database.'
+  static override description =
+    'Set up passport in this directory: write a starter passport.config.json, generate the signing keys (when none exist) and create the database.'
 
   static override examples = [
     '<%= config.bin %> init',
@@ -23,11 +23,21 @@ export default class Init extends BaseCommand<typeof Init> {
 
   static override flags = {
     yes: Flags.boolean({char: 'y', description: 'Take the defaults without asking.'}),
-    issuer: Flags.string({description: 'Issuer URL written to the configuration (default: none, so the server uses its own http://HOST:PORT).'}),
+    issuer: Flags.string({
+      description:
+        'Issuer URL written to the configuration (default: none, so the server uses its own http://HOST:PORT).',
+    }),
     force: Flags.boolean({description: 'Overwrite an existing configuration file.'}),
   }
 
-  async run(): Promise<{config_file: string; private_key_path: string | null; public_key_path: string | null; kid: string; keys_created: boolean; database: string}> {
+  async run(): Promise<{
+    config_file: string
+    private_key_path: string | null
+    public_key_path: string | null
+    kid: string
+    keys_created: boolean
+    database: string
+  }> {
     const file = resolve(this.flags.config ?? DEFAULT_CONFIG_FILE)
     if (existsSync(file) && !this.flags.force) {
       throw new ConflictError(`${file} already exists; pass --force to overwrite it.`)
@@ -38,10 +48,18 @@ export default class Init extends BaseCommand<typeof Init> {
     if (ask) {
       const {confirm, input} = await prompts()
       if (this.flags.issuer === undefined) {
-        const answer = await input({message: 'Issuer URL (empty: the server\'s own http://HOST:PORT)', default: '', validate: (v) => v === '' || validIssuer(v) || 'An absolute http(s) URL without query or fragment, or nothing.'})
+        const answer = await input({
+          message: "Issuer URL (empty: the server's own http://HOST:PORT)",
+          default: '',
+          validate: (v) =>
+            v === '' || validIssuer(v) || 'An absolute http(s) URL without query or fragment, or nothing.',
+        })
         issuer = answer === '' ? undefined : answer
       }
-      exampleClient = await confirm({message: 'Add an example client "web" (authorization code, redirect http://localhost:3000/callback)?', default: true})
+      exampleClient = await confirm({
+        message: 'Add an example client "web" (authorization code, redirect http://localhost:3000/callback)?',
+        default: true,
+      })
     }
 
     const starter = starterConfig(issuer, exampleClient)
@@ -55,7 +73,11 @@ export default class Init extends BaseCommand<typeof Init> {
     if (location.privateKeyPem || keysExist(location.directory)) {
       const loaded = await loadKeys(location)
       const fromFiles = loaded.source === 'files'
-      keys = {kid: loaded.kid, privateKeyPath: fromFiles ? join(location.directory, PRIVATE_KEY_FILE) : null, publicKeyPath: fromFiles ? join(location.directory, PUBLIC_KEY_FILE) : null}
+      keys = {
+        kid: loaded.kid,
+        privateKeyPath: fromFiles ? join(location.directory, PRIVATE_KEY_FILE) : null,
+        publicKeyPath: fromFiles ? join(location.directory, PUBLIC_KEY_FILE) : null,
+      }
       if (loaded.permissionWarning) this.warning(loaded.permissionWarning)
     } else {
       keys = await generateKeys(location.directory)
@@ -70,22 +92,38 @@ export default class Init extends BaseCommand<typeof Init> {
       writeFileSafely(file, `${JSON.stringify(starter, null, 2)}\n`, 0o600, {exclusive: !this.flags.force})
     } catch (error) {
       this.closeAuthority()
-      if (keysCreated) for (const path of [keys.privateKeyPath, keys.publicKeyPath]) if (path) rmSync(path, {force: true})
+      if (keysCreated)
+        for (const path of [keys.privateKeyPath, keys.publicKeyPath]) if (path) rmSync(path, {force: true})
       if (!databaseExisted) for (const suffix of ['', '-wal', '-shm']) rmSync(`${database}${suffix}`, {force: true})
-      if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new ConflictError(`${file} already exists; pass --force to overwrite it.`)
-      if (error instanceof Error && 'syscall' in error) throw new UserError(`Cannot write ${file} (${errorCode(error)}).`)
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST')
+        throw new ConflictError(`${file} already exists; pass --force to overwrite it.`)
+      if (error instanceof Error && 'syscall' in error)
+        throw new UserError(`Cannot write ${file} (${errorCode(error)}).`)
       throw error
     }
 
     if (!this.jsonEnabled()) {
       const show = (path: string) => relative(process.cwd(), path) || path
-      this.log(`Wrote ${show(file)} (${issuer === undefined ? 'issuer: the server\'s own address' : `issuer ${issuer}`}${exampleClient ? ', example client "web"' : ''}).`)
-      if (keys.privateKeyPath === null) this.log(`Signing keys come from PASSPORT_PRIVATE_KEY / PASSPORT_PUBLIC_KEY (key id ${keys.kid}).`)
-      else this.log(`${keysCreated ? 'Generated' : 'Kept existing'} signing keys in ${show(location.directory)}/ (key id ${keys.kid}).`)
+      this.log(
+        `Wrote ${show(file)} (${issuer === undefined ? "issuer: the server's own address" : `issuer ${issuer}`}${exampleClient ? ', example client "web"' : ''}).`,
+      )
+      if (keys.privateKeyPath === null)
+        this.log(`Signing keys come from PASSPORT_PRIVATE_KEY / PASSPORT_PUBLIC_KEY (key id ${keys.kid}).`)
+      else
+        this.log(
+          `${keysCreated ? 'Generated' : 'Kept existing'} signing keys in ${show(location.directory)}/ (key id ${keys.kid}).`,
+        )
       this.log(`Database ready: ${database === ':memory:' ? database : show(database)}.`)
       this.log('Next: passport serve')
     }
-    return {config_file: file, private_key_path: keys.privateKeyPath, public_key_path: keys.publicKeyPath, kid: keys.kid, keys_created: keysCreated, database}
+    return {
+      config_file: file,
+      private_key_path: keys.privateKeyPath,
+      public_key_path: keys.publicKeyPath,
+      kid: keys.kid,
+      keys_created: keysCreated,
+      database,
+    }
   }
 }
 

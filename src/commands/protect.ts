@@ -15,11 +15,18 @@ It serves the RFC 9728 protected resource metadata at its own origin, answers re
   ]
 
   static override flags = {
-    upstream: Flags.string({description: 'The service to protect, with the resource path (e.g. http://127.0.0.1:3001/mcp).', required: true}),
+    upstream: Flags.string({
+      description: 'The service to protect, with the resource path (e.g. http://127.0.0.1:3001/mcp).',
+      required: true,
+    }),
     host: Flags.string({description: 'Interface to listen on.', default: '127.0.0.1'}),
     port: Flags.integer({description: 'Port to listen on (0 picks a free one).', default: 0, min: 0, max: 65535}),
     scope: Flags.string({description: 'Scope every request needs (repeatable).', multiple: true}),
-    issuer: Flags.string({description: 'Issuer of the tokens (that of "passport serve"; default: the config file\'s, else http://127.0.0.1:9000).', env: 'PASSPORT_ISSUER'}),
+    issuer: Flags.string({
+      description:
+        'Issuer of the tokens (that of "passport serve"; default: the config file\'s, else http://127.0.0.1:9000).',
+      env: 'PASSPORT_ISSUER',
+    }),
     quiet: Flags.boolean({description: 'No access log on stderr.'}),
   }
 
@@ -38,11 +45,21 @@ It serves the RFC 9728 protected resource metadata at its own origin, answers re
       port: this.flags.port,
       ...(this.flags.quiet ? {} : {log: (line: string) => process.stderr.write(`${line}\n`)}),
     })
-    const summary = {url: running.url, resource: running.resource, resource_metadata: running.resourceMetadataUrl, upstream: this.flags.upstream, issuer: authority.issuer}
+    const summary = {
+      url: running.url,
+      resource: running.resource,
+      resource_metadata: running.resourceMetadataUrl,
+      upstream: this.flags.upstream,
+      issuer: authority.issuer,
+    }
     if (!this.announceJson(summary)) {
-      this.log(`${color.bold('passport protect')} guards ${color.cyan(this.flags.upstream)} at ${color.cyan(running.resource)}`)
+      this.log(
+        `${color.bold('passport protect')} guards ${color.cyan(this.flags.upstream)} at ${color.cyan(running.resource)}`,
+      )
       this.log(`  Resource metadata:  ${running.resourceMetadataUrl}`)
-      this.log(`  Tokens from:        ${authority.issuer} (aud ${running.resource}${scopes.length ? `, scopes ${scopes.join(' ')}` : ''})`)
+      this.log(
+        `  Tokens from:        ${authority.issuer} (aud ${running.resource}${scopes.length ? `, scopes ${scopes.join(' ')}` : ''})`,
+      )
       this.log('Press Ctrl+C to stop.')
     }
     await this.untilSignalled(running)

@@ -17,13 +17,27 @@ With neither --revoked nor --expired, both kinds go. Rows that something still v
   static override flags = {
     revoked: Flags.boolean({description: 'Remove revoked tokens and codes.'}),
     expired: Flags.boolean({description: 'Remove expired tokens and codes.'}),
-    hours: Flags.integer({description: 'Only rows that expired or were revoked more than this many hours ago.', min: 0, default: 0}),
+    hours: Flags.integer({
+      description: 'Only rows that expired or were revoked more than this many hours ago.',
+      min: 0,
+      default: 0,
+    }),
   }
 
   async run(): Promise<PurgeCounts> {
-    const counts = await purge(this.authority().store, {now: this.authority().clock.now(), revoked: this.flags.revoked, expired: this.flags.expired, hours: this.flags.hours})
+    const counts = await purge(this.authority().store, {
+      now: this.authority().clock.now(),
+      revoked: this.flags.revoked,
+      expired: this.flags.expired,
+      hours: this.flags.hours,
+    })
     if (!this.jsonEnabled()) {
-      this.log(table(['TABLE', 'DELETED'], Object.entries(counts).map(([name, n]) => [name, String(n)])))
+      this.log(
+        table(
+          ['TABLE', 'DELETED'],
+          Object.entries(counts).map(([name, n]) => [name, String(n)]),
+        ),
+      )
     }
     return counts
   }

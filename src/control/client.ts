@@ -32,11 +32,17 @@ export function controlClient(location: ControlLocation): ControlClient {
   async function call(method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
     const response = await fetch(`${base}/${path}`, {
       method,
-      headers: {authorization: `Bearer ${location.token}`, ...(body === undefined ? {} : {'content-type': 'application/json'})},
+      headers: {
+        authorization: `Bearer ${location.token}`,
+        ...(body === undefined ? {} : {'content-type': 'application/json'}),
+      },
       ...(body === undefined ? {} : {body: JSON.stringify(body)}),
     })
     const answer = (await response.json().catch(() => ({}))) as Record<string, unknown>
-    if (!response.ok) throw new Error(`passport control ${method} /${path}: ${response.status} ${typeof answer.error_description === 'string' ? answer.error_description : response.statusText}`)
+    if (!response.ok)
+      throw new Error(
+        `passport control ${method} /${path}: ${response.status} ${typeof answer.error_description === 'string' ? answer.error_description : response.statusText}`,
+      )
     return answer
   }
   const now = (answer: Record<string, unknown>) => new Date(answer.now as string)

@@ -96,10 +96,13 @@ function bad(field: string, message: string): never {
 }
 
 function readRemaining(options: {times?: unknown; persistent?: unknown}): number {
-  if (options.persistent !== undefined && typeof options.persistent !== 'boolean') bad('persistent', 'must be true or false.')
+  if (options.persistent !== undefined && typeof options.persistent !== 'boolean')
+    bad('persistent', 'must be true or false.')
   if (options.times !== undefined) {
-    if (!Number.isSafeInteger(options.times) || (options.times as number) < 1) bad('times', `must be a whole number of at least 1; got ${JSON.stringify(options.times)}.`)
-    if (options.persistent === true) bad('times', 'and "persistent" exclude each other: a persistent fault hits every request until cleared.')
+    if (!Number.isSafeInteger(options.times) || (options.times as number) < 1)
+      bad('times', `must be a whole number of at least 1; got ${JSON.stringify(options.times)}.`)
+    if (options.persistent === true)
+      bad('times', 'and "persistent" exclude each other: a persistent fault hits every request until cleared.')
     return options.times as number
   }
   return options.persistent === true ? Number.POSITIVE_INFINITY : 1
@@ -107,42 +110,54 @@ function readRemaining(options: {times?: unknown; persistent?: unknown}): number
 
 /** Checks an HTTP fault; throws {@link ControlInputError} naming the field. */
 export function httpFault(endpoint: string, spec: FaultSpec): HttpFault {
-  if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) bad('fault', 'must be an object such as {"status": 503}.')
+  if (typeof spec !== 'object' || spec === null || Array.isArray(spec))
+    bad('fault', 'must be an object such as {"status": 503}.')
   const known = new Set(['status', 'error', 'description', 'delayMs', 'drop', 'times', 'persistent'])
-  for (const key of Object.keys(spec)) if (!known.has(key)) bad(key, `is not a fault setting; use ${[...known].join(', ')}.`)
+  for (const key of Object.keys(spec))
+    if (!known.has(key)) bad(key, `is not a fault setting; use ${[...known].join(', ')}.`)
   const fault: HttpFault = {kind: 'http', endpoint, remaining: readRemaining(spec)}
   if (spec.status !== undefined) {
-    if (!Number.isSafeInteger(spec.status) || spec.status < 400 || spec.status > 599) bad('status', `must be an HTTP error status from 400 to 599; got ${JSON.stringify(spec.status)}.`)
+    if (!Number.isSafeInteger(spec.status) || spec.status < 400 || spec.status > 599)
+      bad('status', `must be an HTTP error status from 400 to 599; got ${JSON.stringify(spec.status)}.`)
     fault.status = spec.status
   }
   if (spec.error !== undefined) {
-    if (typeof spec.error !== 'string' || !OAUTH_TEXT.test(spec.error)) bad('error', 'must be a non-empty OAuth error code (printable ASCII without " or \\).')
+    if (typeof spec.error !== 'string' || !OAUTH_TEXT.test(spec.error))
+      bad('error', 'must be a non-empty OAuth error code (printable ASCII without " or \\).')
     if (spec.status === undefined) bad('error', 'needs a "status" to answer with.')
     fault.error = spec.error
   }
   if (spec.description !== undefined) {
-    if (typeof spec.description !== 'string' || !OAUTH_TEXT.test(spec.description)) bad('description', 'must be a non-empty error_description (printable ASCII without " or \\).')
+    if (typeof spec.description !== 'string' || !OAUTH_TEXT.test(spec.description))
+      bad('description', 'must be a non-empty error_description (printable ASCII without " or \\).')
     if (spec.status === undefined) bad('description', 'needs a "status" to answer with.')
     fault.description = spec.description
   }
   if (spec.delayMs !== undefined) {
-    if (!Number.isSafeInteger(spec.delayMs) || spec.delayMs < 0 || spec.delayMs > MAX_DELAY_MS) bad('delayMs', `must be whole milliseconds from 0 to ${MAX_DELAY_MS}; got ${JSON.stringify(spec.delayMs)}.`)
+    if (!Number.isSafeInteger(spec.delayMs) || spec.delayMs < 0 || spec.delayMs > MAX_DELAY_MS)
+      bad('delayMs', `must be whole milliseconds from 0 to ${MAX_DELAY_MS}; got ${JSON.stringify(spec.delayMs)}.`)
     fault.delayMs = spec.delayMs
   }
   if (spec.drop !== undefined) {
     if (typeof spec.drop !== 'boolean') bad('drop', 'must be true or false.')
-    if (spec.drop && spec.status !== undefined) bad('drop', 'and "status" exclude each other: a dropped connection has no answer.')
+    if (spec.drop && spec.status !== undefined)
+      bad('drop', 'and "status" exclude each other: a dropped connection has no answer.')
     if (spec.drop) fault.drop = true
   }
-  if (fault.status === undefined && fault.delayMs === undefined && !fault.drop) bad('status', 'is missing: a fault needs a "status", a "delayMs" or "drop": true.')
+  if (fault.status === undefined && fault.delayMs === undefined && !fault.drop)
+    bad('status', 'is missing: a fault needs a "status", a "delayMs" or "drop": true.')
   return fault
 }
 
 /** Checks a protocol fault by name; throws {@link ControlInputError} naming the field. */
 export function protocolFault(name: unknown, options: ProtocolFaultOptions = {}): ProtocolFault {
-  if (!isProtocolFault(name)) bad('fault', `must be one of ${PROTOCOL_FAULT_NAMES.join(', ')}; got ${JSON.stringify(name)}.`)
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) bad('fault', 'options must be an object such as {"times": 2}.')
-  for (const key of Object.keys(options)) if (key !== 'times' && key !== 'persistent') bad(key, 'is not a setting of a protocol fault; use times or persistent.')
+  if (!isProtocolFault(name))
+    bad('fault', `must be one of ${PROTOCOL_FAULT_NAMES.join(', ')}; got ${JSON.stringify(name)}.`)
+  if (typeof options !== 'object' || options === null || Array.isArray(options))
+    bad('fault', 'options must be an object such as {"times": 2}.')
+  for (const key of Object.keys(options))
+    if (key !== 'times' && key !== 'persistent')
+      bad(key, 'is not a setting of a protocol fault; use times or persistent.')
   return {kind: 'protocol', name, endpoint: PROTOCOL_FAULTS[name], remaining: readRemaining(options)}
 }
 
@@ -184,12 +199,19 @@ export class FaultRegistry {
     if (typeof spec === 'object' && spec !== null && 'fault' in spec) {
       const {fault: name, ...options} = spec as Record<string, unknown>
       const fault = protocolFault(name, options)
-      if (target !== fault.endpoint) bad('endpoint', `must be ${fault.endpoint} for the ${fault.name} fault (or left out); got ${JSON.stringify(target)}.`)
+      if (target !== fault.endpoint)
+        bad(
+          'endpoint',
+          `must be ${fault.endpoint} for the ${fault.name} fault (or left out); got ${JSON.stringify(target)}.`,
+        )
       return fault
     }
     const endpoints = this.endpoints()
     if (typeof target !== 'string' || !endpoints.has(target)) {
-      bad('endpoint', `must be one of ${[...endpoints].join(', ')} (or a protocol fault: ${PROTOCOL_FAULT_NAMES.join(', ')}); got ${JSON.stringify(target)}.`)
+      bad(
+        'endpoint',
+        `must be one of ${[...endpoints].join(', ')} (or a protocol fault: ${PROTOCOL_FAULT_NAMES.join(', ')}); got ${JSON.stringify(target)}.`,
+      )
     }
     return httpFault(target, spec)
   }

@@ -56,7 +56,12 @@ export interface AuthorityHandle {
   close(): Promise<void>
 }
 
-export function createHandle(authority: Authority, control: Control, running: {url: string; port: number; close(): Promise<void>}, prefix: string): AuthorityHandle {
+export function createHandle(
+  authority: Authority,
+  control: Control,
+  running: {url: string; port: number; close(): Promise<void>},
+  prefix: string,
+): AuthorityHandle {
   const issuer = authority.issuer
   const at = (path: string) => `${issuer}${prefix}${path}`
   const endpoints: AuthorityEndpoints = {
@@ -75,7 +80,9 @@ export function createHandle(authority: Authority, control: Control, running: {u
     issuer,
     port: running.port,
     // As a string (`${server.url}`), the base URL too.
-    url: Object.assign((path = '') => `${running.url}${path === '' || path.startsWith('/') ? path : `/${path}`}`, {toString: () => running.url}),
+    url: Object.assign((path = '') => `${running.url}${path === '' || path.startsWith('/') ? path : `/${path}`}`, {
+      toString: () => running.url,
+    }),
     endpoints,
     mint: async (options = {}) => (await mintToken(authority, options)).response,
     users: {

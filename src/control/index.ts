@@ -148,11 +148,11 @@ export class Control {
     const writeHead = res.writeHead.bind(res) as (status: number, headers?: OutgoingHttpHeaders) => ServerResponse
     const end = res.end.bind(res) as (chunk?: string | Buffer) => ServerResponse
     let head: {status: number; headers: OutgoingHttpHeaders} | undefined
-    res.writeHead = ((status: number, ...rest: unknown[]) => {
+    res.writeHead = (status: number, ...rest: unknown[]) => {
       const headers = rest.find((arg): arg is OutgoingHttpHeaders => typeof arg === 'object' && arg !== null) ?? {}
       head = {status, headers: {...headers}}
       return res
-    })
+    }
     res.end = ((chunk?: unknown) => {
       if (!head) return end(chunk as string | undefined)
       const held = head
@@ -169,7 +169,11 @@ export class Control {
     }) as typeof res.end
   }
 
-  private async transform(head: {status: number; headers: OutgoingHttpHeaders}, body: string, faults: ProtocolFault[]): Promise<string> {
+  private async transform(
+    head: {status: number; headers: OutgoingHttpHeaders},
+    body: string,
+    faults: ProtocolFault[],
+  ): Promise<string> {
     const location = headerValue(head.headers, 'location')
     if (location !== undefined && (head.status === 302 || head.status === 303)) {
       const fault = faults.find((f) => f.name === 'wrong-iss')
@@ -224,7 +228,12 @@ export class Control {
       json.access_token = await resign(accessToken!, () => {}, signer.key, signer.kid)
       if (typeof json.id_token === 'string') {
         const atHash = accessTokenHash(json.access_token as string)
-        json.id_token = await resign(json.id_token, (claims) => (claims.at_hash === undefined ? undefined : (claims.at_hash = atHash)), signer.key, signer.kid)
+        json.id_token = await resign(
+          json.id_token,
+          (claims) => (claims.at_hash === undefined ? undefined : (claims.at_hash = atHash)),
+          signer.key,
+          signer.kid,
+        )
       }
       changed = true
     }
@@ -235,10 +244,11 @@ export class Control {
   private unpublishedKey(alg: string): {key: KeyObject; kid: string} {
     let entry = this.unpublished.get(alg)
     if (!entry) {
-      const pair =
-        alg.startsWith('ES') ? generateKeyPairSync('ec', {namedCurve: alg === 'ES384' ? 'P-384' : alg === 'ES512' ? 'P-521' : 'P-256'})
-        : alg === 'EdDSA' || alg === 'Ed25519' ? generateKeyPairSync('ed25519')
-        : generateKeyPairSync('rsa', {modulusLength: 2048})
+      const pair = alg.startsWith('ES')
+        ? generateKeyPairSync('ec', {namedCurve: alg === 'ES384' ? 'P-384' : alg === 'ES512' ? 'P-521' : 'P-256'})
+        : alg === 'EdDSA' || alg === 'Ed25519'
+          ? generateKeyPairSync('ed25519')
+          : generateKeyPairSync('rsa', {modulusLength: 2048})
       entry = {key: pair.privateKey, kid: `unpublished-${randomBytes(8).toString('hex')}`}
       this.unpublished.set(alg, entry)
     }
@@ -249,20 +259,33 @@ export class Control {
 /** The control API listens only on loopback hosts: anyone who reaches it can move the clock and change users. */
 export function assertControlHost(host: string): void {
   if (!isLoopbackHost(host)) {
-    throw new UsageError(`The control API (--control) is served only on a loopback host (127.0.0.1, ::1 or localhost), never on ${host}: anyone who reaches it can move the clock and change users.`)
+    throw new UsageError(
+      `The control API (--control) is served only on a loopback host (127.0.0.1, ::1 or localhost), never on ${host}: anyone who reaches it can move the clock and change users.`,
+    )
   }
 }
 
 /** Answers, drops or delays the request as the fault says; true when the handler must not run. */
 async function applyHttpFault(fault: HttpFault, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
-  if (fault.delayMs !== undefined && fault.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, fault.delayMs))
+  if (fault.delayMs !== undefined && fault.delayMs > 0)
+    await new Promise((resolve) => setTimeout(resolve, fault.delayMs))
   if (fault.drop) {
     req.socket.destroy()
     return true
   }
   if (fault.status === undefined) return false
-  const body = JSON.stringify({error: fault.error ?? defaultError(fault.status), error_description: fault.description ?? `Injected fault: this ${req.method ?? ''} request was answered ${fault.status} by passport's test control.`})
-  const headers: Record<string, string | number> = {'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store', Pragma: 'no-cache'}
+  const body = JSON.stringify({
+    error: fault.error ?? defaultError(fault.status),
+    error_description:
+      fault.description ??
+      `Injected fault: this ${req.method ?? ''} request was answered ${fault.status} by passport's test control.`,
+  })
+  const headers: Record<string, string | number> = {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(body),
+    'Cache-Control': 'no-store',
+    Pragma: 'no-cache',
+  }
   if (fault.status === 401) headers['WWW-Authenticate'] = 'Basic realm="passport"'
   res.writeHead(fault.status, headers)
   res.end(body)
@@ -274,7 +297,12 @@ function headerOf(jwt: string): {alg: string} {
 }
 
 /** Signs the token again with its claims changed (and, given one, another kid). */
-async function resign(jwt: string, edit: (claims: Record<string, unknown>) => void, key: KeyObject, kid?: string): Promise<string> {
+async function resign(
+  jwt: string,
+  edit: (claims: Record<string, unknown>) => void,
+  key: KeyObject,
+  kid?: string,
+): Promise<string> {
   const [header, payload] = jwt.split('.')
   const protectedHeader = JSON.parse(Buffer.from(header!, 'base64url').toString('utf8')) as {alg: string; kid?: string}
   const claims = JSON.parse(Buffer.from(payload!, 'base64url').toString('utf8')) as Record<string, unknown>
@@ -284,7 +312,8 @@ async function resign(jwt: string, edit: (claims: Record<string, unknown>) => vo
 }
 
 function headerValue(headers: OutgoingHttpHeaders, name: string): string | undefined {
-  for (const [key, value] of Object.entries(headers)) if (key.toLowerCase() === name && typeof value === 'string') return value
+  for (const [key, value] of Object.entries(headers))
+    if (key.toLowerCase() === name && typeof value === 'string') return value
   return undefined
 }
 

@@ -25,13 +25,17 @@ export function checkUser(sub: unknown, input: unknown): {sub: string; user: Use
   if (typeof sub !== 'string') bad('sub', 'must be a string.')
   const problem = subjectProblem(sub)
   if (problem) bad('sub', `is not a usable subject: ${problem}`)
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) bad('user', 'must be an object with name, email, email_verified and claims.')
+  if (typeof input !== 'object' || input === null || Array.isArray(input))
+    bad('user', 'must be an object with name, email, email_verified and claims.')
   const u = input as Record<string, unknown>
-  for (const key of Object.keys(u)) if (!USER_KEYS.includes(key)) bad(key, `is not a user key; use ${USER_KEYS.join(', ')}.`)
+  for (const key of Object.keys(u))
+    if (!USER_KEYS.includes(key)) bad(key, `is not a user key; use ${USER_KEYS.join(', ')}.`)
   if (u.name !== undefined && typeof u.name !== 'string') bad('name', 'must be a string.')
   if (u.email !== undefined && typeof u.email !== 'string') bad('email', 'must be a string.')
-  if (u.email_verified !== undefined && typeof u.email_verified !== 'boolean') bad('email_verified', 'must be true or false.')
-  if (u.claims !== undefined && (typeof u.claims !== 'object' || u.claims === null || Array.isArray(u.claims))) bad('claims', 'must be an object of claim names to values.')
+  if (u.email_verified !== undefined && typeof u.email_verified !== 'boolean')
+    bad('email_verified', 'must be true or false.')
+  if (u.claims !== undefined && (typeof u.claims !== 'object' || u.claims === null || Array.isArray(u.claims)))
+    bad('claims', 'must be an object of claim names to values.')
   const claims = u.claims as Record<string, unknown> | undefined
   for (const name of Object.keys(claims ?? {})) {
     const reason = userClaimProblem(name)

@@ -5,7 +5,15 @@ import {type Clock, OffsetClock} from './clock.js'
 import {LoginClaims} from './login-claims.js'
 import {type PassportConfig} from './config.js'
 import {syncConfigClients} from './clients.js'
-import {KEY_META_FILE, type KeyLocation, loadKeys, PRIVATE_KEY_FILE, PUBLIC_KEY_FILE, RETIRED_KEYS_FILE, type SigningKeys} from './keys.js'
+import {
+  KEY_META_FILE,
+  type KeyLocation,
+  loadKeys,
+  PRIVATE_KEY_FILE,
+  PUBLIC_KEY_FILE,
+  RETIRED_KEYS_FILE,
+  type SigningKeys,
+} from './keys.js'
 import {publishedKeysWindow} from './keys/rotation.js'
 import {withStoredResources} from './stored-resources.js'
 import {ASSERTION_REPLAY_LIMITS, DPOP_REPLAY_LIMITS, ReplayCache, type ReplayLimits} from './replay-cache.js'

@@ -1,6 +1,9 @@
 /** The [[TypedArrayName]] of a typed array (what `ValidateUint8Array` checks), or undefined. */
 // eslint-disable-next-line @typescript-eslint/unbound-method -- the getter is only ever called through .call(value)
-const typedArrayName = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), Symbol.toStringTag)!.get!
+const typedArrayName = Object.getOwnPropertyDescriptor(
+  Object.getPrototypeOf(Uint8Array.prototype),
+  Symbol.toStringTag,
+)!.get!
 
 /**
  * Gives Node versions without it (before 25) `Uint8Array.prototype.toBase64` (ES2026,
@@ -13,7 +16,12 @@ const typedArrayName = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uin
  */
 export function provideUint8ArrayToBase64(): void {
   if (typeof (Uint8Array.prototype as {toBase64?: unknown}).toBase64 === 'function') return
-  Object.defineProperty(Uint8Array.prototype, 'toBase64', {value: uint8ArrayToBase64, writable: true, enumerable: false, configurable: true})
+  Object.defineProperty(Uint8Array.prototype, 'toBase64', {
+    value: uint8ArrayToBase64,
+    writable: true,
+    enumerable: false,
+    configurable: true,
+  })
 }
 
 /** The options object the specification uses when none is given: no prototype to read from. */
@@ -21,13 +29,17 @@ const NO_OPTIONS: object = Object.freeze(Object.create(null) as object)
 
 /** The method itself (exported for tests: on Node 25+ the native one is installed instead). */
 export function uint8ArrayToBase64(this: Uint8Array, options: unknown = undefined): string {
-  if (typedArrayName.call(this) !== 'Uint8Array') throw new TypeError('Uint8Array.prototype.toBase64 called on an object that is not a Uint8Array')
-  if (options !== undefined && Object(options) !== options) throw new TypeError('The options of toBase64 must be an object')
+  if (typedArrayName.call(this) !== 'Uint8Array')
+    throw new TypeError('Uint8Array.prototype.toBase64 called on an object that is not a Uint8Array')
+  if (options !== undefined && Object(options) !== options)
+    throw new TypeError('The options of toBase64 must be an object')
   const opts = (options ?? NO_OPTIONS) as {alphabet?: unknown; omitPadding?: unknown}
   const alphabet = opts.alphabet ?? 'base64'
-  if (alphabet !== 'base64' && alphabet !== 'base64url') throw new TypeError('The alphabet of toBase64 must be "base64" or "base64url"')
+  if (alphabet !== 'base64' && alphabet !== 'base64url')
+    throw new TypeError('The alphabet of toBase64 must be "base64" or "base64url"')
   const omitPadding = Boolean(opts.omitPadding)
-  if (this.byteLength === 0 && isDetached(this.buffer)) throw new TypeError('Cannot encode a Uint8Array whose buffer is detached')
+  if (this.byteLength === 0 && isDetached(this.buffer))
+    throw new TypeError('Cannot encode a Uint8Array whose buffer is detached')
   const bytes = Buffer.from(this.buffer, this.byteOffset, this.byteLength)
   if (alphabet === 'base64') {
     const encoded = bytes.toString('base64')
@@ -35,7 +47,9 @@ export function uint8ArrayToBase64(this: Uint8Array, options: unknown = undefine
   }
   // Buffer's base64url never pads.
   const encoded = bytes.toString('base64url')
-  return omitPadding || encoded.length % 4 === 0 ? encoded : encoded.padEnd(encoded.length + 4 - (encoded.length % 4), '=')
+  return omitPadding || encoded.length % 4 === 0
+    ? encoded
+    : encoded.padEnd(encoded.length + 4 - (encoded.length % 4), '=')
 }
 
 /** Node 20 has no `ArrayBuffer.prototype.detached`; a view over a detached buffer cannot be made. */

@@ -32,21 +32,47 @@ export const EMAIL_CLAIMS = ['email', 'email_verified'] as const
  * Standard claims of the OIDC `address` and `phone` scopes. passport does not know these scopes
  * unless the configuration adds them; then such claims of a user are released with them.
  */
-const OTHER_STANDARD_CLAIMS: Readonly<Record<string, string>> = {address: 'address', phone_number: 'phone', phone_number_verified: 'phone'}
+const OTHER_STANDARD_CLAIMS: Readonly<Record<string, string>> = {
+  address: 'address',
+  phone_number: 'phone',
+  phone_number_verified: 'phone',
+}
 
 /**
  * Claims passport sets itself, in access tokens, id tokens and userinfo: neither a
  * configuration (user claims) nor `--claim` / {@link mintToken}'s `claims` can supply them.
  */
 export const RESERVED_CLAIMS: ReadonlySet<string> = new Set([
-  'iss', 'sub', 'aud', 'exp', 'iat', 'nbf', 'jti', 'auth_time', 'nonce', 'at_hash', 'c_hash', 's_hash', 'azp', 'acr', 'amr', 'sid',
-  'typ', 'client_id', 'scope', 'scopes', 'cnf', 'events', 'act',
+  'iss',
+  'sub',
+  'aud',
+  'exp',
+  'iat',
+  'nbf',
+  'jti',
+  'auth_time',
+  'nonce',
+  'at_hash',
+  'c_hash',
+  's_hash',
+  'azp',
+  'acr',
+  'amr',
+  'sid',
+  'typ',
+  'client_id',
+  'scope',
+  'scopes',
+  'cnf',
+  'events',
+  'act',
 ])
 
 /** Throws {@link InvalidInputError} when extra access-token claims name a reserved or empty claim. */
 export function assertCustomClaims(claims: Readonly<Record<string, unknown>>): void {
   for (const claim of Object.keys(claims)) {
-    if (RESERVED_CLAIMS.has(claim)) throw new InvalidInputError(`Claim "${claim}" is set by passport itself and cannot be overridden.`)
+    if (RESERVED_CLAIMS.has(claim))
+      throw new InvalidInputError(`Claim "${claim}" is set by passport itself and cannot be overridden.`)
     if (claim === '') throw new InvalidInputError('A claim needs a non-empty name.')
   }
 }
@@ -67,7 +93,8 @@ export function isProfileClaim(name: string): boolean {
  */
 export function userClaimProblem(name: string): string | undefined {
   if (RESERVED_CLAIMS.has(name)) return `"${name}" is set by passport itself and cannot be configured`
-  if ((EMAIL_CLAIMS as readonly string[]).includes(name)) return `"${name}" is configured with the user's own "${name}" key, not under "claims"`
+  if ((EMAIL_CLAIMS as readonly string[]).includes(name))
+    return `"${name}" is configured with the user's own "${name}" key, not under "claims"`
   return undefined
 }
 
@@ -98,7 +125,12 @@ export function claimScope(config: Pick<PassportConfig, 'claims'>, name: string)
  * that is not a configured user (typed on the sign-in page, `--login-as`, `login_hint`) has no
  * claims beyond `sub`, which the caller adds. The seed's wildcard scope `*` releases everything.
  */
-export function userClaims(config: Pick<PassportConfig, 'users' | 'claims'>, sub: string, scopes: readonly string[], loginClaims?: Record<string, unknown>): Record<string, unknown> {
+export function userClaims(
+  config: Pick<PassportConfig, 'users' | 'claims'>,
+  sub: string,
+  scopes: readonly string[],
+  loginClaims?: Record<string, unknown>,
+): Record<string, unknown> {
   const configured = Object.hasOwn(config.users, sub) ? config.users[sub] : undefined
   const user = loginClaims === undefined ? configured : withLoginClaims(configured, loginClaims)
   if (!user) return {}

@@ -16,10 +16,22 @@ export const GRANT_PERSONAL_ACCESS = 'personal_access'
 /** RFC 8693 token exchange: confidential clients trade an access token for another. */
 export const GRANT_TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange'
 
-export const GRANT_TYPES = [GRANT_AUTHORIZATION_CODE, GRANT_CLIENT_CREDENTIALS, GRANT_REFRESH_TOKEN, GRANT_DEVICE_CODE, GRANT_PERSONAL_ACCESS, GRANT_TOKEN_EXCHANGE] as const
+export const GRANT_TYPES = [
+  GRANT_AUTHORIZATION_CODE,
+  GRANT_CLIENT_CREDENTIALS,
+  GRANT_REFRESH_TOKEN,
+  GRANT_DEVICE_CODE,
+  GRANT_PERSONAL_ACCESS,
+  GRANT_TOKEN_EXCHANGE,
+] as const
 
 /** Short names accepted in the config file and on the command line. */
-const GRANT_ALIASES: Record<string, string> = {device_code: GRANT_DEVICE_CODE, device: GRANT_DEVICE_CODE, token_exchange: GRANT_TOKEN_EXCHANGE, 'token-exchange': GRANT_TOKEN_EXCHANGE}
+const GRANT_ALIASES: Record<string, string> = {
+  device_code: GRANT_DEVICE_CODE,
+  device: GRANT_DEVICE_CODE,
+  token_exchange: GRANT_TOKEN_EXCHANGE,
+  'token-exchange': GRANT_TOKEN_EXCHANGE,
+}
 
 export const PERSONAL_ACCESS_CLIENT_ID = '__personal_access__'
 export const CLI_CLIENT_ID = '__cli__'
@@ -87,21 +99,33 @@ export function clientView(client: ClientRow, secret?: string): ClientView {
 }
 
 /** Creates a client; returns it with its plain secret (confidential clients), shown once. */
-export function createClient(store: Store, config: PassportConfig, input: NewClient, now = Date.now()): {client: ClientRow; secret?: string} {
+export function createClient(
+  store: Store,
+  config: PassportConfig,
+  input: NewClient,
+  now = Date.now(),
+): {client: ClientRow; secret?: string} {
   const name = input.name.trim()
   if (name === '') throw new InvalidInputError('A client needs a non-empty name.')
   const kind = input.kind ?? 'standard'
-  if (!Object.hasOwn(KIND_SHAPES, kind)) throw new InvalidInputError(`Unknown client kind "${kind}" (known: ${Object.keys(KIND_SHAPES).join(', ')}).`)
+  if (!Object.hasOwn(KIND_SHAPES, kind))
+    throw new InvalidInputError(`Unknown client kind "${kind}" (known: ${Object.keys(KIND_SHAPES).join(', ')}).`)
   const shape = KIND_SHAPES[kind]
   const id = input.id ?? uuidv7(now)
   assertClientId(id)
   const redirectUris = (input.redirectUris ?? []).map((uri) => validateRedirectUri(uri, input.allowInsecureRedirects))
-  const postLogoutRedirectUris = [...new Set(input.postLogoutRedirectUris ?? [])].map((uri) => validateRedirectUri(uri, input.allowInsecureRedirects, 'Post-logout redirect URI'))
+  const postLogoutRedirectUris = [...new Set(input.postLogoutRedirectUris ?? [])].map((uri) =>
+    validateRedirectUri(uri, input.allowInsecureRedirects, 'Post-logout redirect URI'),
+  )
   if (postLogoutRedirectUris.length > 0 && !shape.grants.includes(GRANT_AUTHORIZATION_CODE)) {
-    throw new InvalidInputError(`--post-logout-redirect-uri is for clients that sign people in (the authorization code grant); a ${kind} client has no sign-in to end.`)
+    throw new InvalidInputError(
+      `--post-logout-redirect-uri is for clients that sign people in (the authorization code grant); a ${kind} client has no sign-in to end.`,
+    )
   }
   if (shape.grants.includes(GRANT_AUTHORIZATION_CODE) && redirectUris.length === 0) {
-    throw new InvalidInputError(`Client "${name}" uses the authorization code grant and needs at least one --redirect-uri.`)
+    throw new InvalidInputError(
+      `Client "${name}" uses the authorization code grant and needs at least one --redirect-uri.`,
+    )
   }
   const scopes = input.scopes && input.scopes.length > 0 ? [...new Set(input.scopes)] : null
   if (scopes) {
@@ -110,9 +134,17 @@ export function createClient(store: Store, config: PassportConfig, input: NewCli
   }
   const signs = input.jwks !== undefined || input.jwksUri !== undefined
   if (signs) {
-    if (shape.type !== 'confidential') throw new InvalidInputError('A public client has no keys to sign with; --jwks / --jwks-uri make a confidential client (drop --public / --device).')
+    if (shape.type !== 'confidential')
+      throw new InvalidInputError(
+        'A public client has no keys to sign with; --jwks / --jwks-uri make a confidential client (drop --public / --device).',
+      )
     const problem = input.jwks !== undefined ? jwksProblem(input.jwks) : jwksUriProblem(input.jwksUri!)
-    if (problem) throw new InvalidInputError(input.jwks !== undefined ? `--jwks must hold ${problem}.` : `--jwks-uri ${input.jwksUri} cannot be used: ${problem}.`)
+    if (problem)
+      throw new InvalidInputError(
+        input.jwks !== undefined
+          ? `--jwks must hold ${problem}.`
+          : `--jwks-uri ${input.jwksUri} cannot be used: ${problem}.`,
+      )
   }
   if (store.clients.find(id)) throw new ConflictError(`A client with id ${id} already exists.`)
   const secret = shape.type === 'confidential' && !signs ? randomToken() : undefined
@@ -128,7 +160,13 @@ export function createClient(store: Store, config: PassportConfig, input: NewCli
     source: 'cli',
     createdAt: now,
     updatedAt: now,
-    ...(signs ? {tokenEndpointAuthMethod: 'private_key_jwt', jwks: (input.jwks as JwkSet | undefined) ?? null, jwksUri: input.jwksUri ?? null} : {}),
+    ...(signs
+      ? {
+          tokenEndpointAuthMethod: 'private_key_jwt',
+          jwks: (input.jwks as JwkSet | undefined) ?? null,
+          jwksUri: input.jwksUri ?? null,
+        }
+      : {}),
     ...(postLogoutRedirectUris.length > 0 ? {postLogoutRedirectUris} : {}),
   }
   store.clients.insert(client)
@@ -154,7 +192,8 @@ export function deleteClient(store: Store, id: string): ClientRow {
 export function regenerateSecret(store: Store, id: string, now = Date.now()): {client: ClientRow; secret: string} {
   const client = findClient(store, id)
   if (client.type !== 'confidential') throw new InvalidInputError(`Client ${id} is public and has no secret.`)
-  if (client.source === 'config') throw new InvalidInputError(`Client ${id} comes from the configuration file; change its "secret" there.`)
+  if (client.source === 'config')
+    throw new InvalidInputError(`Client ${id} comes from the configuration file; change its "secret" there.`)
   const secret = randomToken()
   store.clients.setSecretHash(id, sha256(secret), now)
   return {client: {...client, secretHash: sha256(secret), updatedAt: now}, secret}
@@ -176,17 +215,35 @@ const DUMMY_HASH = sha256('passport:no-secret')
 /** The scopes the dashboard's "try it" flow asks for: the only ones the demo client may get. */
 export const DEMO_CLIENT_SCOPES = ['openid', 'profile', 'email'] as const
 
-export function internalClient(store: Store, id: typeof CLI_CLIENT_ID | typeof PERSONAL_ACCESS_CLIENT_ID, now?: number): ClientRow
-export function internalClient(store: Store, id: typeof DEMO_CLIENT_ID, now: number | undefined, redirectUri: string): ClientRow
+export function internalClient(
+  store: Store,
+  id: typeof CLI_CLIENT_ID | typeof PERSONAL_ACCESS_CLIENT_ID,
+  now?: number,
+): ClientRow
+export function internalClient(
+  store: Store,
+  id: typeof DEMO_CLIENT_ID,
+  now: number | undefined,
+  redirectUri: string,
+): ClientRow
 export function internalClient(store: Store, id: string, now = Date.now(), redirectUri?: string): ClientRow {
   const existing = store.clients.find(id)
   // The dashboard's demo client may ask only for what the demo shows (issue 18 finding 2).
   const scopes = id === DEMO_CLIENT_ID ? [...DEMO_CLIENT_SCOPES] : null
   const sameScopes = (existing?.scopes ?? null)?.join(' ') === scopes?.join(' ')
-  if (existing && sameScopes && (redirectUri === undefined || (existing.redirectUris.length === 1 && existing.redirectUris[0] === redirectUri))) return existing
+  if (
+    existing &&
+    sameScopes &&
+    (redirectUri === undefined || (existing.redirectUris.length === 1 && existing.redirectUris[0] === redirectUri))
+  )
+    return existing
   const shapes: Record<string, Pick<ClientRow, 'name' | 'type' | 'grantTypes'>> = {
     [CLI_CLIENT_ID]: {name: 'passport CLI', type: 'confidential', grantTypes: [GRANT_CLIENT_CREDENTIALS]},
-    [PERSONAL_ACCESS_CLIENT_ID]: {name: 'Personal Access Client', type: 'confidential', grantTypes: [GRANT_PERSONAL_ACCESS]},
+    [PERSONAL_ACCESS_CLIENT_ID]: {
+      name: 'Personal Access Client',
+      type: 'confidential',
+      grantTypes: [GRANT_PERSONAL_ACCESS],
+    },
     [DEMO_CLIENT_ID]: {name: 'passport demo', type: 'public', grantTypes: [GRANT_AUTHORIZATION_CODE]},
   }
   const shape = shapes[id]
@@ -227,12 +284,17 @@ export function syncConfigClients(store: Store, config: PassportConfig, now = Da
     const at = `${config.file ?? 'configuration'}: clients[${index}]`
     const signs = c.jwks !== undefined || c.jwksUri !== undefined
     const type = c.secret === undefined && !signs ? 'public' : 'confidential'
-    const grantTypes = (c.grants ?? KIND_SHAPES[type === 'public' ? 'public' : 'standard'].grants).map((g) => (Object.hasOwn(GRANT_ALIASES, g) ? GRANT_ALIASES[g]! : g))
+    const grantTypes = (c.grants ?? KIND_SHAPES[type === 'public' ? 'public' : 'standard'].grants).map((g) =>
+      Object.hasOwn(GRANT_ALIASES, g) ? GRANT_ALIASES[g]! : g,
+    )
     for (const grant of grantTypes) {
-      if (!(GRANT_TYPES as readonly string[]).includes(grant)) throw new InvalidInputError(`${at}.grants: unknown grant "${grant}" (known: ${GRANT_TYPES.join(', ')}).`)
+      if (!(GRANT_TYPES as readonly string[]).includes(grant))
+        throw new InvalidInputError(`${at}.grants: unknown grant "${grant}" (known: ${GRANT_TYPES.join(', ')}).`)
     }
     if (type === 'public' && grantTypes.includes(GRANT_CLIENT_CREDENTIALS)) {
-      throw new InvalidInputError(`${at}: the client_credentials grant needs a confidential client; give it a "secret" (or "jwks" / "jwksUri" for private_key_jwt).`)
+      throw new InvalidInputError(
+        `${at}: the client_credentials grant needs a confidential client; give it a "secret" (or "jwks" / "jwksUri" for private_key_jwt).`,
+      )
     }
     if (type === 'public' && grantTypes.includes(GRANT_TOKEN_EXCHANGE)) {
       throw new InvalidInputError(`${at}: token exchange needs a confidential client; give it a "secret".`)

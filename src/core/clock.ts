@@ -58,7 +58,9 @@ export function parseInstant(value: Date | number | string, what = 'The time'): 
     else if (ISO_DATE_TIME.test(text)) ms = Date.parse(text)
   }
   if (!Number.isFinite(ms) || ms < 0 || ms > 8.64e15) {
-    throw new InvalidInputError(`${what} must be an ISO 8601 date-time with its zone (e.g. 2027-01-01T00:00:00Z) or Unix seconds; got ${JSON.stringify(value instanceof Date ? String(value) : value)}.`)
+    throw new InvalidInputError(
+      `${what} must be an ISO 8601 date-time with its zone (e.g. 2027-01-01T00:00:00Z) or Unix seconds; got ${JSON.stringify(value instanceof Date ? String(value) : value)}.`,
+    )
   }
   return ms
 }

@@ -23,9 +23,23 @@ export interface NewAuthorizationCode {
  * Issues an authorization code (RFC 6749 §4.1.2): 256 random bits, base64url, single-use, stored
  * only as its SHA-256. Returns the code to put in the redirect.
  */
-export function createAuthorizationCode(store: Store, input: NewAuthorizationCode, ttl: number, now = Date.now()): {code: string; row: AuthCodeRow} {
+export function createAuthorizationCode(
+  store: Store,
+  input: NewAuthorizationCode,
+  ttl: number,
+  now = Date.now(),
+): {code: string; row: AuthCodeRow} {
   const code = randomToken()
-  const row: AuthCodeRow = {id: uuidv7(now), codeHash: sha256(code), ...input, dpopJkt: input.dpopJkt ?? null, redeemedAt: null, revokedAt: null, createdAt: now, expiresAt: now + ttl}
+  const row: AuthCodeRow = {
+    id: uuidv7(now),
+    codeHash: sha256(code),
+    ...input,
+    dpopJkt: input.dpopJkt ?? null,
+    redeemedAt: null,
+    revokedAt: null,
+    createdAt: now,
+    expiresAt: now + ttl,
+  }
   store.authCodes.insert(row)
   return {code, row}
 }

@@ -19,9 +19,14 @@ import {clientIdProblem, ISSUER_RULE, isIssuerUrl, resourceUriProblem} from './u
 const must = (expected: string) => `must be ${expected}.`
 
 /** A message for a strictObject: `what` when the value is not an object, `one of …` for an unknown key. */
-function objectMessage(what: string, keys: readonly string[], missing?: (key: string) => string): (issue: v.BaseIssue<unknown>) => string {
+function objectMessage(
+  what: string,
+  keys: readonly string[],
+  missing?: (key: string) => string,
+): (issue: v.BaseIssue<unknown>) => string {
   return (issue) => {
-    if (issue.kind === 'schema' && issue.type === 'strict_object' && issue.expected === 'never') return must(`one of ${keys.join(', ')} (unknown key)`)
+    if (issue.kind === 'schema' && issue.type === 'strict_object' && issue.expected === 'never')
+      return must(`one of ${keys.join(', ')} (unknown key)`)
     if (issue.expected?.startsWith('"') && missing) return missing(issue.expected.slice(1, -1))
     return must(what)
   }
@@ -37,12 +42,20 @@ function problem<T>(why: (value: T) => string | undefined, message: (problem: st
 }
 
 const bool = (description: string) => v.pipe(v.boolean(must('true or false')), v.description(description))
-const stringArray = (item: string, array: string, description: string) => v.pipe(v.array(v.string(must(item)), must(array)), v.description(description))
+const stringArray = (item: string, array: string, description: string) =>
+  v.pipe(v.array(v.string(must(item)), must(array)), v.description(description))
 
-const durationMessage = (issue: v.BaseIssue<unknown>) => must(`milliseconds or a duration like "15m", "1h", "30d" (got ${JSON.stringify(issue.input)})`)
+const durationMessage = (issue: v.BaseIssue<unknown>) =>
+  must(`milliseconds or a duration like "15m", "1h", "30d" (got ${JSON.stringify(issue.input)})`)
 const lifetime = (description: string) =>
   v.pipe(
-    v.union([v.pipe(v.number(durationMessage), v.integer(durationMessage), v.minValue(1, durationMessage)), v.pipe(v.string(durationMessage), v.regex(DURATION_PATTERN, durationMessage))], durationMessage),
+    v.union(
+      [
+        v.pipe(v.number(durationMessage), v.integer(durationMessage), v.minValue(1, durationMessage)),
+        v.pipe(v.string(durationMessage), v.regex(DURATION_PATTERN, durationMessage)),
+      ],
+      durationMessage,
+    ),
     v.check((value) => isDuration(value), durationMessage),
     v.description(`${description}: milliseconds or a duration such as "90s", "15m", "1h", "30d", "2w".`),
   )
@@ -64,12 +77,21 @@ function isDuration(value: unknown): boolean {
  */
 function nameRecord<TValue extends v.GenericSchema>(key: v.GenericSchema<string>, value: TValue, message: string) {
   return v.pipe(
-    v.custom<Record<string, unknown>>((input) => typeof input === 'object' && input !== null && !Array.isArray(input), message),
+    v.custom<Record<string, unknown>>(
+      (input) => typeof input === 'object' && input !== null && !Array.isArray(input),
+      message,
+    ),
     v.rawTransform(({dataset, addIssue, NEVER}) => {
       const input = dataset.value
       const output = nameMap<v.InferOutput<TValue>>()
       for (const name of Object.keys(input)) {
-        const item = {type: 'object', origin: 'value', input, key: name, value: input[name]} as unknown as v.ObjectPathItem
+        const item = {
+          type: 'object',
+          origin: 'value',
+          input,
+          key: name,
+          value: input[name],
+        } as unknown as v.ObjectPathItem
         const keyResult = v.safeParse(key, name, {abortEarly: true})
         if (!keyResult.success) {
           addIssue({message: keyResult.issues[0].message, path: [item]})
@@ -102,10 +124,16 @@ type RecordOf = typeof nameRecord
  * A JSON object with known keys. `v.strictObject` alone takes an array for an object (`[]` has no
  * unknown key): this refuses it with the object's own message first.
  */
-function plainObject<TEntries extends v.ObjectEntries>(entries: TEntries, message: (issue: v.BaseIssue<unknown>) => string) {
+function plainObject<TEntries extends v.ObjectEntries>(
+  entries: TEntries,
+  message: (issue: v.BaseIssue<unknown>) => string,
+) {
   return Object.assign(
     v.pipe(
-      v.custom<Record<string, unknown>>((input) => typeof input === 'object' && input !== null && !Array.isArray(input), message),
+      v.custom<Record<string, unknown>>(
+        (input) => typeof input === 'object' && input !== null && !Array.isArray(input),
+        message,
+      ),
       v.strictObject(entries, message),
     ),
     {entries},
@@ -113,15 +141,18 @@ function plainObject<TEntries extends v.ObjectEntries>(entries: TEntries, messag
 }
 
 /** `v.strictObject`, for the JSON schema only (its `type: "object"` already excludes arrays). */
-function jsonObject<TEntries extends v.ObjectEntries>(entries: TEntries, message: (issue: v.BaseIssue<unknown>) => string) {
+function jsonObject<TEntries extends v.ObjectEntries>(
+  entries: TEntries,
+  message: (issue: v.BaseIssue<unknown>) => string,
+) {
   return v.strictObject(entries, message) as unknown as ReturnType<typeof plainObject<TEntries>>
 }
 
 type ObjectOf = typeof plainObject
 
 function buildSchema(record: RecordOf, object: ObjectOf) {
-const USER_KEYS = ['name', 'email', 'email_verified', 'claims'] as const
-  
+  const USER_KEYS = ['name', 'email', 'email_verified', 'claims'] as const
+
   const user = object(
     {
       name: v.optional(v.pipe(v.string(must('a string')), v.description('Full name (the name claim).'))),
@@ -129,33 +160,86 @@ const USER_KEYS = ['name', 'email', 'email_verified', 'claims'] as const
       email_verified: v.optional(bool('Whether the email address is verified (the email_verified claim).')),
       claims: v.optional(
         v.pipe(
-          record(v.pipe(v.string(), problem(userClaimProblem, (p) => `is not allowed: ${p}.`)), v.unknown(), must('an object of claim names to values')),
-          v.description('Custom claims of this user (claim name → JSON value); the "claims" key at the top level says which scope releases each.'),
+          record(
+            v.pipe(
+              v.string(),
+              problem(userClaimProblem, (p) => `is not allowed: ${p}.`),
+            ),
+            v.unknown(),
+            must('an object of claim names to values'),
+          ),
+          v.description(
+            'Custom claims of this user (claim name → JSON value); the "claims" key at the top level says which scope releases each.',
+          ),
         ),
       ),
     },
     objectMessage('an object with name, email, email_verified and claims', USER_KEYS),
   )
-  
+
   /** The scope a custom claim is released with; that it names a known scope is checked with the whole file. */
-  const CLAIM_SCOPE = v.pipe(v.unknown(), v.description('The name of the scope that releases this claim (a configured scope or profile, email, openid).'))
-  
-  const CLIENT_KEYS = ['id', 'name', 'secret', 'redirectUris', 'grants', 'scopes', 'autoApprove', 'requirePar', 'jwks', 'jwksUri', 'requireDpop', 'postLogoutRedirectUris'] as const
-  
+  const CLAIM_SCOPE = v.pipe(
+    v.unknown(),
+    v.description('The name of the scope that releases this claim (a configured scope or profile, email, openid).'),
+  )
+
+  const CLIENT_KEYS = [
+    'id',
+    'name',
+    'secret',
+    'redirectUris',
+    'grants',
+    'scopes',
+    'autoApprove',
+    'requirePar',
+    'jwks',
+    'jwksUri',
+    'requireDpop',
+    'postLogoutRedirectUris',
+  ] as const
+
   const client = v.pipe(
     object(
       {
-        id: v.pipe(v.string(must('a client id string')), problem(clientIdProblem, must), v.description('Client id: 1–128 printable ASCII characters without spaces or ":".')),
-        name: v.optional(v.pipe(v.string(must('a non-empty string')), v.minLength(1, must('a non-empty string')), v.description('Display name (default: the id).'))),
-        secret: v.optional(
-          v.pipe(v.string(must('a string of at least 8 characters (omit it for a public client)')), v.minLength(8, must('a string of at least 8 characters (omit it for a public client)')), v.description('Client secret (stored hashed); omit it for a public client.')),
+        id: v.pipe(
+          v.string(must('a client id string')),
+          problem(clientIdProblem, must),
+          v.description('Client id: 1–128 printable ASCII characters without spaces or ":".'),
         ),
-        redirectUris: v.optional(stringArray('a URI string', 'an array of URI strings', 'Redirect URIs, matched exactly.')),
-        grants: v.optional(stringArray('a grant type string', 'an array of grant type strings', 'Grant types the client may use, e.g. "authorization_code", "refresh_token", "client_credentials".')),
+        name: v.optional(
+          v.pipe(
+            v.string(must('a non-empty string')),
+            v.minLength(1, must('a non-empty string')),
+            v.description('Display name (default: the id).'),
+          ),
+        ),
+        secret: v.optional(
+          v.pipe(
+            v.string(must('a string of at least 8 characters (omit it for a public client)')),
+            v.minLength(8, must('a string of at least 8 characters (omit it for a public client)')),
+            v.description('Client secret (stored hashed); omit it for a public client.'),
+          ),
+        ),
+        redirectUris: v.optional(
+          stringArray('a URI string', 'an array of URI strings', 'Redirect URIs, matched exactly.'),
+        ),
+        grants: v.optional(
+          stringArray(
+            'a grant type string',
+            'an array of grant type strings',
+            'Grant types the client may use, e.g. "authorization_code", "refresh_token", "client_credentials".',
+          ),
+        ),
         scopes: v.optional(stringArray('a scope name', 'an array of scope names', 'Scopes the client may ask for.')),
         autoApprove: v.optional(bool('Skip the consent screen.')),
         requirePar: v.optional(bool('Accept only pushed authorization requests (RFC 9126).')),
-        jwks: v.optional(v.pipe(v.unknown(), problem(jwksProblem, (p) => must(`${p} (the client's public keys for private_key_jwt)`)), v.description('Public keys for private_key_jwt (RFC 7523): a JWK Set {"keys": [...]}.'))),
+        jwks: v.optional(
+          v.pipe(
+            v.unknown(),
+            problem(jwksProblem, (p) => must(`${p} (the client's public keys for private_key_jwt)`)),
+            v.description('Public keys for private_key_jwt (RFC 7523): a JWK Set {"keys": [...]}.'),
+          ),
+        ),
         jwksUri: v.optional(
           v.pipe(
             v.string(must("the https URL of the client's JWK Set (http only on loopback): it is not a string")),
@@ -165,43 +249,82 @@ const USER_KEYS = ['name', 'email', 'email_verified', 'claims'] as const
         ),
         requireDpop: v.optional(bool('Issue only DPoP-bound tokens (RFC 9449).')),
         postLogoutRedirectUris: v.optional(
-          stringArray('a URI string', 'an array of URI strings (where end_session may send the person after signing out)', 'Where end_session may send the person after signing out (exact match; redirect URIs count too).'),
+          stringArray(
+            'a URI string',
+            'an array of URI strings (where end_session may send the person after signing out)',
+            'Where end_session may send the person after signing out (exact match; redirect URIs count too).',
+          ),
         ),
       },
-      objectMessage('an object with id, name, secret, redirectUris, grants, scopes, autoApprove', CLIENT_KEYS, (key) => (key === 'id' ? must('a client id string') : must('present'))),
+      objectMessage('an object with id, name, secret, redirectUris, grants, scopes, autoApprove', CLIENT_KEYS, (key) =>
+        key === 'id' ? must('a client id string') : must('present'),
+      ),
     ),
     v.rawCheck(({dataset, addIssue}) => {
       if (!dataset.typed) return
       const c = dataset.value
-      const at = (key: string) => [{type: 'object', origin: 'value', input: c, key, value: c[key as keyof typeof c]}] as unknown as [v.ObjectPathItem]
-      if (c.jwks !== undefined && c.jwksUri !== undefined) addIssue({message: must('absent when jwks is given (one or the other)'), path: at('jwksUri')})
-      else if ((c.jwks !== undefined || c.jwksUri !== undefined) && c.secret !== undefined) addIssue({message: must('absent for a client that authenticates with private_key_jwt (jwks / jwksUri)'), path: at('secret')})
+      const at = (key: string) =>
+        [{type: 'object', origin: 'value', input: c, key, value: c[key as keyof typeof c]}] as unknown as [
+          v.ObjectPathItem,
+        ]
+      if (c.jwks !== undefined && c.jwksUri !== undefined)
+        addIssue({message: must('absent when jwks is given (one or the other)'), path: at('jwksUri')})
+      else if ((c.jwks !== undefined || c.jwksUri !== undefined) && c.secret !== undefined)
+        addIssue({
+          message: must('absent for a client that authenticates with private_key_jwt (jwks / jwksUri)'),
+          path: at('secret'),
+        })
     }),
   )
-  
+
   const RESOURCE_KEYS = ['name', 'scopes'] as const
-  
+
   const resource = object(
     {
-      name: v.optional(v.pipe(v.string(must('a non-empty string')), v.minLength(1, must('a non-empty string')), v.description('Display name (default: the URI).'))),
-      scopes: v.optional(stringArray('a scope name', 'an array of scope names', 'The scopes a token for this resource may carry (known scopes).')),
+      name: v.optional(
+        v.pipe(
+          v.string(must('a non-empty string')),
+          v.minLength(1, must('a non-empty string')),
+          v.description('Display name (default: the URI).'),
+        ),
+      ),
+      scopes: v.optional(
+        stringArray(
+          'a scope name',
+          'an array of scope names',
+          'The scopes a token for this resource may carry (known scopes).',
+        ),
+      ),
     },
     objectMessage('an object with an optional "name" and "scopes"', RESOURCE_KEYS),
   )
-  
+
   return v.pipe(
     object(
       {
-        $schema: v.optional(v.pipe(v.string(must('a string')), v.description('The JSON schema of this file, for editors.'))),
-        issuer: v.optional(v.pipe(v.string(must(ISSUER_RULE)), v.check(isIssuerUrl, must(ISSUER_RULE)), v.description(`The issuer (iss): ${ISSUER_RULE}.`))),
+        $schema: v.optional(
+          v.pipe(v.string(must('a string')), v.description('The JSON schema of this file, for editors.')),
+        ),
+        issuer: v.optional(
+          v.pipe(
+            v.string(must(ISSUER_RULE)),
+            v.check(isIssuerUrl, must(ISSUER_RULE)),
+            v.description(`The issuer (iss): ${ISSUER_RULE}.`),
+          ),
+        ),
         scopes: v.optional(
           v.pipe(
             record(
-              v.pipe(v.string(), v.regex(SCOPE_TOKEN, must('a scope name of printable characters without spaces or quotes'))),
+              v.pipe(
+                v.string(),
+                v.regex(SCOPE_TOKEN, must('a scope name of printable characters without spaces or quotes')),
+              ),
               v.string(must('a description string')),
               must('an object mapping scope names to descriptions'),
             ),
-            v.description('Scopes (name → description); replaces the default read, write, admin. openid, profile, email and offline_access are always known.'),
+            v.description(
+              'Scopes (name → description); replaces the default read, write, admin. openid, profile, email and offline_access are always known.',
+            ),
           ),
         ),
         tokensExpireIn: v.optional(lifetime('Access token lifetime (default 15d)')),
@@ -210,18 +333,48 @@ const USER_KEYS = ['name', 'email', 'email_verified', 'claims'] as const
         authCodesExpireIn: v.optional(lifetime('Authorization code lifetime (default 10m)')),
         deviceCodesExpireIn: v.optional(lifetime('Device code lifetime (default 10m)')),
         idTokensExpireIn: v.optional(lifetime('ID token lifetime (default 1h)')),
-        keyPath: v.optional(v.pipe(v.string(must('a directory path')), v.minLength(1, must('a directory path')), v.description('Directory of the signing keys, relative to this file (default: storage/).'))),
-        database: v.optional(v.pipe(v.string(must('a file path or ":memory:"')), v.minLength(1, must('a file path or ":memory:"')), v.description('SQLite database file, relative to this file, or ":memory:" (default: storage/passport.sqlite).'))),
+        keyPath: v.optional(
+          v.pipe(
+            v.string(must('a directory path')),
+            v.minLength(1, must('a directory path')),
+            v.description('Directory of the signing keys, relative to this file (default: storage/).'),
+          ),
+        ),
+        database: v.optional(
+          v.pipe(
+            v.string(must('a file path or ":memory:"')),
+            v.minLength(1, must('a file path or ":memory:"')),
+            v.description(
+              'SQLite database file, relative to this file, or ":memory:" (default: storage/passport.sqlite).',
+            ),
+          ),
+        ),
         users: v.optional(
           v.pipe(
-            record(v.pipe(v.string(), problem(subjectProblem, (p) => `is not a subject: ${p}`)), user, must('an object mapping subjects to {name, email, claims}')),
+            record(
+              v.pipe(
+                v.string(),
+                problem(subjectProblem, (p) => `is not a subject: ${p}`),
+              ),
+              user,
+              must('an object mapping subjects to {name, email, claims}'),
+            ),
             v.description('Users by subject (sub), with their profile and custom claims.'),
           ),
         ),
         claims: v.optional(
           v.pipe(
-            record(v.pipe(v.string(), problem(claimMappingProblem, (p) => `cannot be mapped: ${p}.`)), CLAIM_SCOPE, must('an object mapping custom claim names to the scope that releases them, e.g. {"role": "profile"}')),
-            v.description('Which scope releases each custom user claim (claim name → scope name); unlisted claims come with profile.'),
+            record(
+              v.pipe(
+                v.string(),
+                problem(claimMappingProblem, (p) => `cannot be mapped: ${p}.`),
+              ),
+              CLAIM_SCOPE,
+              must('an object mapping custom claim names to the scope that releases them, e.g. {"role": "profile"}'),
+            ),
+            v.description(
+              'Which scope releases each custom user claim (claim name → scope name); unlisted claims come with profile.',
+            ),
           ),
         ),
         clients: v.optional(
@@ -248,9 +401,14 @@ const USER_KEYS = ['name', 'email', 'email_verified', 'claims'] as const
         resources: v.optional(
           v.pipe(
             record(
-              v.pipe(v.string(), problem(resourceUriProblem, (p) => must(`keyed by an absolute URI without a fragment (${p})`))),
+              v.pipe(
+                v.string(),
+                problem(resourceUriProblem, (p) => must(`keyed by an absolute URI without a fragment (${p})`)),
+              ),
               resource,
-              must('an object mapping resource URIs to {name, scopes}, e.g. {"http://localhost:3000/mcp": {"name": "My MCP server", "scopes": ["read"]}}'),
+              must(
+                'an object mapping resource URIs to {name, scopes}, e.g. {"http://localhost:3000/mcp": {"name": "My MCP server", "scopes": ["read"]}}',
+              ),
             ),
             v.description('RFC 8707 resources by URI (MCP servers and APIs tokens may be issued for).'),
           ),
@@ -261,19 +419,37 @@ const USER_KEYS = ['name', 'email', 'email_verified', 'claims'] as const
               [
                 v.boolean(),
                 object(
-                  {initialAccessToken: v.optional(v.pipe(v.string(must('a token of at least 16 printable ASCII characters without spaces')), v.regex(/^[\x21-\x7e]{16,}$/, must('a token of at least 16 printable ASCII characters without spaces'))))},
+                  {
+                    initialAccessToken: v.optional(
+                      v.pipe(
+                        v.string(must('a token of at least 16 printable ASCII characters without spaces')),
+                        v.regex(
+                          /^[\x21-\x7e]{16,}$/,
+                          must('a token of at least 16 printable ASCII characters without spaces'),
+                        ),
+                      ),
+                    ),
+                  },
                   objectMessage('true, false, or {"initialAccessToken": "…"}', ['initialAccessToken']),
                 ),
               ],
               must('true, false, or {"initialAccessToken": "…"}'),
             ),
-            v.description('RFC 7591 dynamic registration: true (default), false, or {"initialAccessToken": "…"} to require a bearer token.'),
+            v.description(
+              'RFC 7591 dynamic registration: true (default), false, or {"initialAccessToken": "…"} to require a bearer token.',
+            ),
           ),
         ),
         clientIdMetadataDocuments: v.optional(
           v.pipe(
             v.union(
-              [v.boolean(), object({allowPrivateNetworks: v.optional(v.boolean(must('true or false')))}, objectMessage('true, false, or {"allowPrivateNetworks": true}', ['allowPrivateNetworks']))],
+              [
+                v.boolean(),
+                object(
+                  {allowPrivateNetworks: v.optional(v.boolean(must('true or false')))},
+                  objectMessage('true, false, or {"allowPrivateNetworks": true}', ['allowPrivateNetworks']),
+                ),
+              ],
               must('true, false, or {"allowPrivateNetworks": true}'),
             ),
             v.description('Client ID metadata documents: true (default), false, or {"allowPrivateNetworks": true}.'),
@@ -303,19 +479,28 @@ export const CONFIG_KEYS: readonly string[] = Object.keys(configSchema.entries)
  * The first problem with `raw`, as one sentence naming `where` and the path, or the validated
  * value. `known` gives the scopes a claim mapping or resource may name.
  */
-export function checkConfig(raw: unknown, where: string, known: (scopes: Record<string, string> | undefined) => Readonly<Record<string, string>>): {problem: string} | {value: ConfigInput} {
+export function checkConfig(
+  raw: unknown,
+  where: string,
+  known: (scopes: Record<string, string> | undefined) => Readonly<Record<string, string>>,
+): {problem: string} | {value: ConfigInput} {
   const result = v.safeParse(configSchema, raw, {abortEarly: true})
   if (!result.success) return {problem: describe(result.issues[0], where)}
   const value = result.output
   const scopes = known(value.scopes)
   for (const [name, scope] of Object.entries(value.claims ?? {})) {
     if (typeof scope !== 'string' || !Object.hasOwn(scopes, scope)) {
-      return {problem: `${where}: ${JSON.stringify(`claims.${name}`)} ${must(`the name of a known scope (one of ${Object.keys(scopes).join(', ')}; got ${JSON.stringify(scope)})`)}`}
+      return {
+        problem: `${where}: ${JSON.stringify(`claims.${name}`)} ${must(`the name of a known scope (one of ${Object.keys(scopes).join(', ')}; got ${JSON.stringify(scope)})`)}`,
+      }
     }
   }
   for (const [uri, entry] of Object.entries(value.resources ?? {})) {
     for (const scope of entry.scopes ?? []) {
-      if (!Object.hasOwn(scopes, scope)) return {problem: `${where}: ${JSON.stringify(`resources.${uri}.scopes`)} ${must(`an array of known scopes (unknown "${scope}"; known: ${Object.keys(scopes).join(', ')})`)}`}
+      if (!Object.hasOwn(scopes, scope))
+        return {
+          problem: `${where}: ${JSON.stringify(`resources.${uri}.scopes`)} ${must(`an array of known scopes (unknown "${scope}"; known: ${Object.keys(scopes).join(', ')})`)}`,
+        }
     }
   }
   return {value}
@@ -340,5 +525,9 @@ function describe(issue: v.BaseIssue<unknown>, where: string): string {
 /** `clients[0].redirectUris`, `users.alice.claims.role`; `(top level)` for the file itself. */
 function dotted(path: readonly v.IssuePathItem[]): string {
   if (path.length === 0) return '(top level)'
-  return path.map((item, index) => (typeof item.key === 'number' ? `[${item.key}]` : `${index === 0 ? '' : '.'}${String(item.key)}`)).join('')
+  return path
+    .map((item, index) =>
+      typeof item.key === 'number' ? `[${item.key}]` : `${index === 0 ? '' : '.'}${String(item.key)}`,
+    )
+    .join('')
 }

@@ -173,7 +173,9 @@ export function findConfigFile(cwd = process.cwd()): string | undefined {
 
 /** Validates a configuration object (from a file or the library API) against `configSchema`. */
 export function parseConfig(raw: unknown, file?: string): PassportConfig {
-  const checked = checkConfig(raw, file ?? 'the configuration', (scopes) => knownScopes({scopes: scopes === undefined ? DEFAULT_SCOPES : nameMap(scopes)}))
+  const checked = checkConfig(raw, file ?? 'the configuration', (scopes) =>
+    knownScopes({scopes: scopes === undefined ? DEFAULT_SCOPES : nameMap(scopes)}),
+  )
   if ('problem' in checked) throw new ConfigError(checked.problem)
   const input = checked.value
   const config = defaultConfig()
@@ -186,16 +188,26 @@ export function parseConfig(raw: unknown, file?: string): PassportConfig {
     if (value !== undefined) config[key] = parseDuration(value, key)
   }
   if (input.keyPath !== undefined) config.keyPath = resolve(base, input.keyPath)
-  if (input.database !== undefined) config.database = input.database === ':memory:' ? ':memory:' : resolve(base, input.database)
+  if (input.database !== undefined)
+    config.database = input.database === ':memory:' ? ':memory:' : resolve(base, input.database)
   for (const [sub, user] of Object.entries(input.users ?? {})) config.users[sub] = userConfig(user)
   for (const [name, scope] of Object.entries(input.claims ?? {})) config.claims[name] = scope as string
   for (const c of input.clients ?? []) config.clients.push(clientConfig(c))
-  for (const [uri, entry] of Object.entries(input.resources ?? {})) config.resources[uri] = {name: entry.name ?? uri, scopes: entry.scopes ?? null}
+  for (const [uri, entry] of Object.entries(input.resources ?? {}))
+    config.resources[uri] = {name: entry.name ?? uri, scopes: entry.scopes ?? null}
   if (typeof input.registration === 'boolean') config.registration = {enabled: input.registration}
-  else if (input.registration !== undefined) config.registration = {enabled: true, ...(input.registration.initialAccessToken === undefined ? {} : {initialAccessToken: input.registration.initialAccessToken})}
+  else if (input.registration !== undefined)
+    config.registration = {
+      enabled: true,
+      ...(input.registration.initialAccessToken === undefined
+        ? {}
+        : {initialAccessToken: input.registration.initialAccessToken}),
+    }
   const documents = input.clientIdMetadataDocuments
-  if (typeof documents === 'boolean') config.clientIdMetadataDocuments = {enabled: documents, allowPrivateNetworks: false}
-  else if (documents !== undefined) config.clientIdMetadataDocuments = {enabled: true, allowPrivateNetworks: documents.allowPrivateNetworks ?? false}
+  if (typeof documents === 'boolean')
+    config.clientIdMetadataDocuments = {enabled: documents, allowPrivateNetworks: false}
+  else if (documents !== undefined)
+    config.clientIdMetadataDocuments = {enabled: true, allowPrivateNetworks: documents.allowPrivateNetworks ?? false}
   return config
 }
 
@@ -209,7 +221,12 @@ function userConfig(u: NonNullable<ConfigInput['users']>[string]): UserConfig {
 }
 
 function clientConfig(c: NonNullable<ConfigInput['clients']>[number]): ClientConfig {
-  const entry: ClientConfig = {id: c.id, name: c.name ?? c.id, redirectUris: c.redirectUris ?? [], autoApprove: c.autoApprove ?? false}
+  const entry: ClientConfig = {
+    id: c.id,
+    name: c.name ?? c.id,
+    redirectUris: c.redirectUris ?? [],
+    autoApprove: c.autoApprove ?? false,
+  }
   if (c.secret !== undefined) entry.secret = c.secret
   if (c.grants !== undefined) entry.grants = c.grants
   if (c.scopes !== undefined) entry.scopes = c.scopes

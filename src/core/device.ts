@@ -42,7 +42,14 @@ export interface NewDeviceAuthorization {
 }
 
 /** Records a new device authorization (RFC 8628 §3.2); only hashes of both codes are stored. */
-export function createDeviceAuthorization(store: Store, client: Pick<ClientRow, 'id'>, scopes: string[], ttl: number, now = Date.now(), resources: string[] = []): NewDeviceAuthorization {
+export function createDeviceAuthorization(
+  store: Store,
+  client: Pick<ClientRow, 'id'>,
+  scopes: string[],
+  ttl: number,
+  now = Date.now(),
+  resources: string[] = [],
+): NewDeviceAuthorization {
   const deviceCode = randomToken()
   const userCode = generateUserCode()
   const row: DeviceCodeRow = {
@@ -69,12 +76,18 @@ export function createDeviceAuthorization(store: Store, client: Pick<ClientRow, 
 export function findPendingDeviceAuthorization(store: Store, userCode: string, now = Date.now()): DeviceCodeRow {
   const normalized = normalizeUserCode(userCode)
   if (!normalized) {
-    throw new InvalidInputError(`"${userCode}" is not a user code: it has 8 letters from ${USER_CODE_ALPHABET}, shown as XXXX-XXXX.`)
+    throw new InvalidInputError(
+      `"${userCode}" is not a user code: it has 8 letters from ${USER_CODE_ALPHABET}, shown as XXXX-XXXX.`,
+    )
   }
   const row = store.deviceCodes.findByUserCodeHash(store.deviceCodes.hashUserCode(normalized))
   if (!row) throw new NotFoundError(`No device authorization has the code ${formatUserCode(normalized)}.`)
-  if (row.status !== 'pending') throw new ConflictError(`The code ${formatUserCode(normalized)} was already ${row.status === 'redeemed' ? 'approved and used' : row.status}.`)
-  if (row.expiresAt <= now) throw new ConflictError(`The code ${formatUserCode(normalized)} has expired; start the device sign-in again.`)
+  if (row.status !== 'pending')
+    throw new ConflictError(
+      `The code ${formatUserCode(normalized)} was already ${row.status === 'redeemed' ? 'approved and used' : row.status}.`,
+    )
+  if (row.expiresAt <= now)
+    throw new ConflictError(`The code ${formatUserCode(normalized)} has expired; start the device sign-in again.`)
   return row
 }
 
@@ -82,7 +95,13 @@ export function findPendingDeviceAuthorization(store: Store, userCode: string, n
  * Approves or denies a pending device authorization for `userId`, once: a concurrent or later
  * decision on the same code fails. Used by `POST /device/approve` and `passport device:approve`.
  */
-export function decideDeviceAuthorization(store: Store, userCode: string, userId: string, approve: boolean, now = Date.now()): DeviceCodeRow {
+export function decideDeviceAuthorization(
+  store: Store,
+  userCode: string,
+  userId: string,
+  approve: boolean,
+  now = Date.now(),
+): DeviceCodeRow {
   assertSubject(userId)
   return store.transaction(() => {
     const row = findPendingDeviceAuthorization(store, userCode, now)

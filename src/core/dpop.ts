@@ -12,7 +12,18 @@ import {DPOP_REPLAY_LIMITS, ReplayCache} from './replay-cache.js'
  */
 
 /** Asymmetric algorithms accepted for proofs (`dpop_signing_alg_values_supported`). */
-export const DPOP_ALGORITHMS = ['ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512', 'RS256', 'RS384', 'RS512', 'EdDSA'] as const
+export const DPOP_ALGORITHMS = [
+  'ES256',
+  'ES384',
+  'ES512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'RS256',
+  'RS384',
+  'RS512',
+  'EdDSA',
+] as const
 
 /** How far a proof's `iat` may be from the server's clock, either way (RFC 9449 §11.1). */
 export const DPOP_IAT_WINDOW_SECONDS = 60
@@ -45,7 +56,11 @@ export function accessTokenHashForDpop(accessToken: string): string {
 /** Checks a `dpop_jkt` parameter (RFC 9449 §10): a base64url SHA-256 JWK thumbprint. */
 export function checkDpopJkt(value: string | undefined): string | undefined {
   if (value === undefined) return undefined
-  if (!THUMBPRINT.test(value)) throw new OAuthError('invalid_request', 'The dpop_jkt parameter must be the base64url SHA-256 JWK thumbprint (RFC 7638) of the DPoP key: 43 characters.')
+  if (!THUMBPRINT.test(value))
+    throw new OAuthError(
+      'invalid_request',
+      'The dpop_jkt parameter must be the base64url SHA-256 JWK thumbprint (RFC 7638) of the DPoP key: 43 characters.',
+    )
   return value
 }
 
@@ -109,71 +124,102 @@ export interface VerifiedDpopProof {
  * is presented; the expected key; the server's nonce when it demands one; and last, that the
  * `jti` was not seen before (so a proof failing another check does not use up the cache).
  */
-export async function verifyDpopProof(header: string | string[] | undefined, expected: DpopExpectations): Promise<VerifiedDpopProof> {
+export async function verifyDpopProof(
+  header: string | string[] | undefined,
+  expected: DpopExpectations,
+): Promise<VerifiedDpopProof> {
   if (header === undefined) throw invalidDpopProof('A DPoP proof is required: send it in the DPoP header.')
-  if (Array.isArray(header) || header.includes(',')) throw invalidDpopProof('The request has more than one DPoP header; send exactly one proof.')
+  if (Array.isArray(header) || header.includes(','))
+    throw invalidDpopProof('The request has more than one DPoP header; send exactly one proof.')
   const proof = header.trim()
-  if (proof.length > MAX_PROOF_LENGTH) throw invalidDpopProof(`The DPoP proof is longer than ${MAX_PROOF_LENGTH} characters.`)
-  if (!COMPACT_JWS.test(proof)) throw invalidDpopProof('The DPoP header is not a signed JWT (three base64url parts separated by dots).')
+  if (proof.length > MAX_PROOF_LENGTH)
+    throw invalidDpopProof(`The DPoP proof is longer than ${MAX_PROOF_LENGTH} characters.`)
+  if (!COMPACT_JWS.test(proof))
+    throw invalidDpopProof('The DPoP header is not a signed JWT (three base64url parts separated by dots).')
 
   let protectedHeader: Record<string, unknown>
   try {
     protectedHeader = decodeProtectedHeader(proof)
   } catch {
-    throw invalidDpopProof('The DPoP proof\'s header is not base64url-encoded JSON.')
+    throw invalidDpopProof("The DPoP proof's header is not base64url-encoded JSON.")
   }
   const {typ, alg, jwk} = protectedHeader
   if (typ !== 'dpop+jwt') throw invalidDpopProof(`The DPoP proof's typ must be dpop+jwt (got ${describe(typ)}).`)
   if (typeof alg !== 'string' || !(DPOP_ALGORITHMS as readonly string[]).includes(alg)) {
-    throw invalidDpopProof(`The DPoP proof's alg must be an asymmetric algorithm from dpop_signing_alg_values_supported (${DPOP_ALGORITHMS.join(', ')}); got ${describe(alg)}.`)
+    throw invalidDpopProof(
+      `The DPoP proof's alg must be an asymmetric algorithm from dpop_signing_alg_values_supported (${DPOP_ALGORITHMS.join(', ')}); got ${describe(alg)}.`,
+    )
   }
-  if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk)) throw invalidDpopProof('The DPoP proof has no jwk header (the public key it is signed with).')
+  if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk))
+    throw invalidDpopProof('The DPoP proof has no jwk header (the public key it is signed with).')
   const privateMember = PRIVATE_MEMBERS.find((member) => Object.hasOwn(jwk, member))
-  if (privateMember !== undefined) throw invalidDpopProof(`The DPoP proof's jwk header holds a private key (it has the private member ${privateMember}); send only the public key.`)
+  if (privateMember !== undefined)
+    throw invalidDpopProof(
+      `The DPoP proof's jwk header holds a private key (it has the private member ${privateMember}); send only the public key.`,
+    )
 
   const {key, jkt} = await proofKey(jwk, alg)
   let payloadBytes: Uint8Array
   try {
     payloadBytes = (await compactVerify(proof, key, {algorithms: [alg]})).payload
   } catch {
-    throw invalidDpopProof('The DPoP proof\'s signature does not verify with its jwk.')
+    throw invalidDpopProof("The DPoP proof's signature does not verify with its jwk.")
   }
   let claims: Record<string, unknown>
   try {
     claims = JSON.parse(new TextDecoder().decode(payloadBytes)) as Record<string, unknown>
   } catch {
-    throw invalidDpopProof('The DPoP proof\'s payload is not a JSON object.')
+    throw invalidDpopProof("The DPoP proof's payload is not a JSON object.")
   }
-  if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) throw invalidDpopProof('The DPoP proof\'s payload is not a JSON object.')
+  if (typeof claims !== 'object' || claims === null || Array.isArray(claims))
+    throw invalidDpopProof("The DPoP proof's payload is not a JSON object.")
 
   const {jti, htm, htu, iat, ath, nonce} = claims
-  if (typeof jti !== 'string' || jti === '' || jti.length > 256) throw invalidDpopProof('The DPoP proof has no jti (a unique identifier of at most 256 characters).')
-  if (htm !== expected.method) throw invalidDpopProof(`The DPoP proof's htm is ${describe(htm)}; this request is ${expected.method}.`)
+  if (typeof jti !== 'string' || jti === '' || jti.length > 256)
+    throw invalidDpopProof('The DPoP proof has no jti (a unique identifier of at most 256 characters).')
+  if (htm !== expected.method)
+    throw invalidDpopProof(`The DPoP proof's htm is ${describe(htm)}; this request is ${expected.method}.`)
   if (typeof htu !== 'string' || !sameTarget(htu, expected.url)) {
-    throw invalidDpopProof(`The DPoP proof's htu is ${describe(htu)}; this request's URL is ${withoutQuery(expected.url)}.`)
+    throw invalidDpopProof(
+      `The DPoP proof's htu is ${describe(htu)}; this request's URL is ${withoutQuery(expected.url)}.`,
+    )
   }
   if (typeof iat !== 'number' || !Number.isFinite(iat)) throw invalidDpopProof('The DPoP proof has no numeric iat.')
   const skew = iat - expected.now / 1000
   if (Math.abs(skew) > DPOP_IAT_WINDOW_SECONDS) {
-    throw invalidDpopProof(`The DPoP proof's iat is ${Math.round(Math.abs(skew))} s ${skew > 0 ? 'in the future' : 'old'}; it must be within ${DPOP_IAT_WINDOW_SECONDS} s of the server's time.`)
+    throw invalidDpopProof(
+      `The DPoP proof's iat is ${Math.round(Math.abs(skew))} s ${skew > 0 ? 'in the future' : 'old'}; it must be within ${DPOP_IAT_WINDOW_SECONDS} s of the server's time.`,
+    )
   }
   if (expected.accessToken !== undefined) {
-    if (typeof ath !== 'string') throw invalidDpopProof('The DPoP proof has no ath (the hash of the access token it is sent with).')
-    if (ath !== accessTokenHashForDpop(expected.accessToken)) throw invalidDpopProof('The DPoP proof\'s ath does not match the access token it is sent with.')
+    if (typeof ath !== 'string')
+      throw invalidDpopProof('The DPoP proof has no ath (the hash of the access token it is sent with).')
+    if (ath !== accessTokenHashForDpop(expected.accessToken))
+      throw invalidDpopProof("The DPoP proof's ath does not match the access token it is sent with.")
   }
 
-  if (expected.jkt !== undefined && jkt !== expected.jkt) throw invalidDpopProof('The DPoP proof is made with another key than the one the token is bound to (cnf.jkt).')
+  if (expected.jkt !== undefined && jkt !== expected.jkt)
+    throw invalidDpopProof('The DPoP proof is made with another key than the one the token is bound to (cnf.jkt).')
   if (expected.nonces) {
     const current = expected.nonces.current(expected.now)
-    if (nonce === undefined) throw useDpopNonce(current, 'This server requires a nonce in DPoP proofs: make a new proof with the nonce in the DPoP-Nonce header.')
+    if (nonce === undefined)
+      throw useDpopNonce(
+        current,
+        'This server requires a nonce in DPoP proofs: make a new proof with the nonce in the DPoP-Nonce header.',
+      )
     if (typeof nonce !== 'string' || !expected.nonces.accepts(nonce, expected.now)) {
-      throw useDpopNonce(current, 'The DPoP proof\'s nonce is not current: make a new proof with the nonce in the DPoP-Nonce header.')
+      throw useDpopNonce(
+        current,
+        "The DPoP proof's nonce is not current: make a new proof with the nonce in the DPoP-Nonce header.",
+      )
     }
   }
   // Remembered until the proof's iat window has passed: after that it is refused anyway.
   const expiresAt = Math.max(iat * 1000, expected.now) + DPOP_IAT_WINDOW_SECONDS * 1000
   if (!expected.replay.use(expected.client, `${jkt}:${jti}`, expiresAt, expected.now).accepted) {
-    throw invalidDpopProof('The DPoP proof was already used (its jti was seen before); make a new proof for every request.')
+    throw invalidDpopProof(
+      'The DPoP proof was already used (its jti was seen before); make a new proof for every request.',
+    )
   }
   return {jkt, jti, iat, jwk}
 }
@@ -274,12 +320,28 @@ export async function checkTokenBinding(
   client: string,
 ): Promise<void> {
   if (presentation === undefined) {
-    if (jkt !== undefined) throw new DpopTokenError('invalid_token', 'The token is DPoP-bound (cnf.jkt): send it with Authorization: DPoP and a DPoP proof made with its key.')
+    if (jkt !== undefined)
+      throw new DpopTokenError(
+        'invalid_token',
+        'The token is DPoP-bound (cnf.jkt): send it with Authorization: DPoP and a DPoP proof made with its key.',
+      )
     return
   }
-  if (jkt === undefined) throw new DpopTokenError('invalid_token', 'The token is not DPoP-bound (it has no cnf.jkt): send it with Authorization: Bearer.')
+  if (jkt === undefined)
+    throw new DpopTokenError(
+      'invalid_token',
+      'The token is not DPoP-bound (it has no cnf.jkt): send it with Authorization: Bearer.',
+    )
   try {
-    await verifyDpopProof(presentation.proof, {method: presentation.method, url: presentation.url, accessToken: token, jkt, now, replay, client})
+    await verifyDpopProof(presentation.proof, {
+      method: presentation.method,
+      url: presentation.url,
+      accessToken: token,
+      jkt,
+      now,
+      replay,
+      client,
+    })
   } catch (error) {
     if (error instanceof OAuthError) throw new DpopTokenError('invalid_dpop_proof', error.message)
     throw error
@@ -291,6 +353,7 @@ export function tokenJkt(claims: {cnf?: unknown}): string | undefined {
   if (claims.cnf === undefined) return undefined
   const cnf = claims.cnf
   const jkt = typeof cnf === 'object' && cnf !== null && 'jkt' in cnf ? cnf.jkt : undefined
-  if (typeof jkt !== 'string' || !THUMBPRINT.test(jkt)) throw new InvalidTokenError('The token\'s cnf claim holds no DPoP key thumbprint (cnf.jkt).', 'claim')
+  if (typeof jkt !== 'string' || !THUMBPRINT.test(jkt))
+    throw new InvalidTokenError("The token's cnf claim holds no DPoP key thumbprint (cnf.jkt).", 'claim')
   return jkt
 }

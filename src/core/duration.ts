@@ -19,7 +19,9 @@ const UNITS: Record<string, number> = {
 export function parseDuration(value: unknown, what = 'duration'): number {
   if (typeof value === 'number') {
     if (Number.isSafeInteger(value) && value > 0) return value
-    throw new InvalidInputError(`${what} must be a positive whole number of milliseconds or a duration like "15m", "1h", "30d"; got ${value}.`)
+    throw new InvalidInputError(
+      `${what} must be a positive whole number of milliseconds or a duration like "15m", "1h", "30d"; got ${value}.`,
+    )
   }
   if (typeof value === 'string') {
     const match = DURATION_PATTERN.exec(value)
@@ -28,7 +30,9 @@ export function parseDuration(value: unknown, what = 'duration'): number {
       if (Number.isSafeInteger(amount) && amount > 0) return amount
     }
   }
-  throw new InvalidInputError(`${what} must be milliseconds or a duration like "15m", "1h", "30d"; got ${JSON.stringify(value)}.`)
+  throw new InvalidInputError(
+    `${what} must be milliseconds or a duration like "15m", "1h", "30d"; got ${JSON.stringify(value)}.`,
+  )
 }
 
 /** Renders milliseconds as the largest whole unit, e.g. 1296000000 → "15d". */

@@ -15,10 +15,27 @@ import {isLoopbackAddress} from './uris.js'
 
 /** Private, link-local, unique-local, shared, unspecified and multicast ranges (loopback is allowed: local development). */
 const PRIVATE = new BlockList()
-for (const [net, prefix] of [['10.0.0.0', 8], ['172.16.0.0', 12], ['192.168.0.0', 16], ['169.254.0.0', 16], ['100.64.0.0', 10], ['0.0.0.0', 8], ['192.0.0.0', 24], ['198.18.0.0', 15], ['224.0.0.0', 4], ['240.0.0.0', 4]] as const) {
+for (const [net, prefix] of [
+  ['10.0.0.0', 8],
+  ['172.16.0.0', 12],
+  ['192.168.0.0', 16],
+  ['169.254.0.0', 16],
+  ['100.64.0.0', 10],
+  ['0.0.0.0', 8],
+  ['192.0.0.0', 24],
+  ['198.18.0.0', 15],
+  ['224.0.0.0', 4],
+  ['240.0.0.0', 4],
+] as const) {
   PRIVATE.addSubnet(net, prefix, 'ipv4')
 }
-for (const [net, prefix] of [['fc00::', 7], ['fe80::', 10], ['::', 128], ['ff00::', 8]] as const) PRIVATE.addSubnet(net, prefix, 'ipv6')
+for (const [net, prefix] of [
+  ['fc00::', 7],
+  ['fe80::', 10],
+  ['::', 128],
+  ['ff00::', 8],
+] as const)
+  PRIVATE.addSubnet(net, prefix, 'ipv6')
 
 /** Why an address may not be fetched from, or undefined. */
 export function addressProblem(address: string, allowPrivateNetworks: boolean): string | undefined {
@@ -70,7 +87,10 @@ export function fencedGet(url: URL, options: FenceOptions): Promise<FetchedDocum
   const {timeoutMs, maxBytes, what} = options
   // An IP literal is connected to without a lookup: check it here.
   const literalProblem = literalAddressProblem(url, options.allowPrivateNetworks)
-  if (literalProblem) return Promise.reject(new FenceError('network address', `${what} at ${url.href} was not fetched: ${literalProblem}.`))
+  if (literalProblem)
+    return Promise.reject(
+      new FenceError('network address', `${what} at ${url.href} was not fetched: ${literalProblem}.`),
+    )
   return new Promise((resolve, reject) => {
     let settled = false
     const fail = (check: FenceError['check'], description: string) => {
@@ -80,7 +100,11 @@ export function fencedGet(url: URL, options: FenceOptions): Promise<FetchedDocum
       req.destroy()
       reject(new FenceError(check, description))
     }
-    const lookup = (hostname: string, lookupOptions: object, callback: (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void) => {
+    const lookup = (
+      hostname: string,
+      lookupOptions: object,
+      callback: (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void,
+    ) => {
       dnsLookup(hostname, {...lookupOptions, all: true}, (error, addresses) => {
         if (error) return callback(error, '')
         const list = addresses
@@ -97,16 +121,27 @@ export function fencedGet(url: URL, options: FenceOptions): Promise<FetchedDocum
       })
     }
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest
-    const req = send(url, {method: 'GET', headers: {accept: options.accept, 'user-agent': `passport (${what.replace(/^The /, '')} fetch)`}, lookup})
-    const timer = setTimeout(() => fail('fetch timeout', `Fetching ${url.href} took longer than ${timeoutMs / 1000} seconds.`), timeoutMs)
+    const req = send(url, {
+      method: 'GET',
+      headers: {accept: options.accept, 'user-agent': `passport (${what.replace(/^The /, '')} fetch)`},
+      lookup,
+    })
+    const timer = setTimeout(
+      () => fail('fetch timeout', `Fetching ${url.href} took longer than ${timeoutMs / 1000} seconds.`),
+      timeoutMs,
+    )
     req.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code === 'EPASSPORTPRIVATE') fail('network address', `${what} at ${url.href} was not fetched: ${error.message}.`)
+      if (error.code === 'EPASSPORTPRIVATE')
+        fail('network address', `${what} at ${url.href} was not fetched: ${error.message}.`)
       else fail('fetch', `${what} at ${url.href} could not be fetched (${error.code ?? 'network error'}).`)
     })
     req.on('response', (res: IncomingMessage) => {
       const status = res.statusCode ?? 0
       if (status >= 300 && status < 400) {
-        fail('no redirects', `${what} at ${url.href} answered with a redirect (${status}); redirects are not followed, serve it at that URL itself.`)
+        fail(
+          'no redirects',
+          `${what} at ${url.href} answered with a redirect (${status}); redirects are not followed, serve it at that URL itself.`,
+        )
         return
       }
       const tooBig = () => fail('size', `${what} at ${url.href} is larger than ${maxBytes} bytes.`)
@@ -129,7 +164,12 @@ export function fencedGet(url: URL, options: FenceOptions): Promise<FetchedDocum
         if (settled) return
         settled = true
         clearTimeout(timer)
-        resolve({status, contentType: String(res.headers['content-type'] ?? ''), cacheControl: res.headers['cache-control'], body: Buffer.concat(chunks)})
+        resolve({
+          status,
+          contentType: String(res.headers['content-type'] ?? ''),
+          cacheControl: res.headers['cache-control'],
+          body: Buffer.concat(chunks),
+        })
       })
     })
     req.end()

@@ -30,8 +30,17 @@ export function accessTokenHash(accessToken: string): string {
  * Signs an OpenID Connect id token (the active key's algorithm, `typ: JWT`): never acceptable as an access token,
  * which must be `at+jwt`.
  */
-export function signIdToken(issuer: string, keys: SigningKeys, config: Pick<PassportConfig, 'users' | 'claims'>, input: IdTokenInput): Promise<string> {
-  const payload: Record<string, unknown> = {...userClaims(config, input.userId, input.scopes, input.loginClaims), at_hash: accessTokenHash(input.accessToken), azp: input.clientId}
+export function signIdToken(
+  issuer: string,
+  keys: SigningKeys,
+  config: Pick<PassportConfig, 'users' | 'claims'>,
+  input: IdTokenInput,
+): Promise<string> {
+  const payload: Record<string, unknown> = {
+    ...userClaims(config, input.userId, input.scopes, input.loginClaims),
+    at_hash: accessTokenHash(input.accessToken),
+    azp: input.clientId,
+  }
   if (input.authTime !== null) payload.auth_time = Math.floor(input.authTime / 1000)
   if (input.nonce !== null) payload.nonce = input.nonce
   const iat = Math.floor(input.now / 1000)

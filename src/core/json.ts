@@ -41,5 +41,7 @@ export function repeatedJsonMember(text: string, maxDepth = Number.POSITIVE_INFI
 }
 
 function memberPath(stack: readonly ({name: string} | {index: number})[]): string {
-  return stack.map((frame, depth) => ('index' in frame ? `[${frame.index}]` : depth === 0 ? frame.name : `.${frame.name}`)).join('')
+  return stack
+    .map((frame, depth) => ('index' in frame ? `[${frame.index}]` : depth === 0 ? frame.name : `.${frame.name}`))
+    .join('')
 }

@@ -17,11 +17,22 @@ const UTF8 = new TextEncoder()
  * `structuredClone` and keeps the copy in a `WeakMap` for its setters, which passport does not
  * use: ~30 µs of the event loop's time per token (see docs/performance.md).
  */
-export function signJwt(alg: SigningAlgorithm, header: {typ: string; kid: string}, claims: Record<string, unknown>, privateKey: KeyObject): Promise<string> {
-  return new CompactSign(UTF8.encode(JSON.stringify(claims))).setProtectedHeader({alg, typ: header.typ, kid: header.kid}).sign(privateKey)
+export function signJwt(
+  alg: SigningAlgorithm,
+  header: {typ: string; kid: string},
+  claims: Record<string, unknown>,
+  privateKey: KeyObject,
+): Promise<string> {
+  return new CompactSign(UTF8.encode(JSON.stringify(claims)))
+    .setProtectedHeader({alg, typ: header.typ, kid: header.kid})
+    .sign(privateKey)
 }
 
 /** {@link signJwt} with RS256. */
-export function signJwtRs256(header: {typ: string; kid: string}, claims: Record<string, unknown>, privateKey: KeyObject): Promise<string> {
+export function signJwtRs256(
+  header: {typ: string; kid: string},
+  claims: Record<string, unknown>,
+  privateKey: KeyObject,
+): Promise<string> {
   return signJwt('RS256', header, claims, privateKey)
 }

@@ -73,7 +73,11 @@ export interface KeyLocation {
 }
 
 /** The key location from the environment and the resolved directory, in the seed's precedence. */
-export function keyLocation(directory: string | undefined, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): KeyLocation {
+export function keyLocation(
+  directory: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+  cwd = process.cwd(),
+): KeyLocation {
   const location: KeyLocation = {directory: resolve(cwd, directory ?? DEFAULT_KEY_PATH)}
   if (env.PASSPORT_PRIVATE_KEY) location.privateKeyPem = unescapeNewlines(env.PASSPORT_PRIVATE_KEY)
   if (env.PASSPORT_PUBLIC_KEY) location.publicKeyPem = unescapeNewlines(env.PASSPORT_PUBLIC_KEY)
@@ -104,15 +108,26 @@ export interface GeneratedKeys {
  * key 0600, directory 0700). `bits` applies to RSA only. Refuses to overwrite existing keys
  * unless `force`.
  */
-export async function generateKeys(directory: string, options: {alg?: string; bits?: number; force?: boolean} = {}): Promise<GeneratedKeys> {
+export async function generateKeys(
+  directory: string,
+  options: {alg?: string; bits?: number; force?: boolean} = {},
+): Promise<GeneratedKeys> {
   const {alg, bits} = keySpec(options.alg ?? DEFAULT_ALGORITHM, options.bits, 2048)
   if (!options.force && keysExist(directory)) {
-    throw new ConflictError(`Keys already exist in ${directory}; pass --force to overwrite them (tokens they signed will stop verifying).`)
+    throw new ConflictError(
+      `Keys already exist in ${directory}; pass --force to overwrite them (tokens they signed will stop verifying).`,
+    )
   }
   const pair = await newKeyPair(alg, bits)
   const kid = await keyId(createPublicKey(pair.publicPem))
   writeKeyPair(directory, pair.privatePem, pair.publicPem, {kid, alg})
-  return {kid, privateKeyPath: join(directory, PRIVATE_KEY_FILE), publicKeyPath: join(directory, PUBLIC_KEY_FILE), alg, bits}
+  return {
+    kid,
+    privateKeyPath: join(directory, PRIVATE_KEY_FILE),
+    publicKeyPath: join(directory, PUBLIC_KEY_FILE),
+    alg,
+    bits,
+  }
 }
 
 /**
@@ -127,7 +142,11 @@ export async function rotateKeys(
 ): Promise<{kid: string; alg: SigningAlgorithm; retiredKid: string; retiredAlg: SigningAlgorithm}> {
   const current = await loadKeysFromDirectory(directory)
   const currentBits = current.privateKey.asymmetricKeyDetails?.modulusLength ?? 2048
-  const {alg, bits} = keySpec(options.alg ?? current.alg, options.bits, isRsaAlgorithm(current.alg) ? currentBits : 2048)
+  const {alg, bits} = keySpec(
+    options.alg ?? current.alg,
+    options.bits,
+    isRsaAlgorithm(current.alg) ? currentBits : 2048,
+  )
   const pair = await newKeyPair(alg, bits)
   const kid = await keyId(createPublicKey(pair.publicPem))
   const now = options.now ?? Date.now()
@@ -146,14 +165,25 @@ export async function rotateKeys(
 }
 
 /** Checks an algorithm name and a modulus size together: `bits` only for RSA. */
-function keySpec(algorithm: string, bits: number | undefined, defaultBits: number): {alg: SigningAlgorithm; bits: number | null} {
-  if (!isSigningAlgorithm(algorithm)) throw new InvalidInputError(`The key algorithm must be one of ${SIGNING_ALGORITHMS.join(', ')}; got "${algorithm}".`)
+function keySpec(
+  algorithm: string,
+  bits: number | undefined,
+  defaultBits: number,
+): {alg: SigningAlgorithm; bits: number | null} {
+  if (!isSigningAlgorithm(algorithm))
+    throw new InvalidInputError(
+      `The key algorithm must be one of ${SIGNING_ALGORITHMS.join(', ')}; got "${algorithm}".`,
+    )
   if (!isRsaAlgorithm(algorithm)) {
-    if (bits !== undefined) throw new InvalidInputError(`--bits applies to RSA keys (RS256, PS256) only; ${algorithm} keys have a fixed size (${algorithm === 'ES256' ? 'P-256' : 'Ed25519'}).`)
+    if (bits !== undefined)
+      throw new InvalidInputError(
+        `--bits applies to RSA keys (RS256, PS256) only; ${algorithm} keys have a fixed size (${algorithm === 'ES256' ? 'P-256' : 'Ed25519'}).`,
+      )
     return {alg: algorithm, bits: null}
   }
   const size = bits ?? defaultBits
-  if (!(KEY_SIZES as readonly number[]).includes(size)) throw new InvalidInputError(`Key size must be one of ${KEY_SIZES.join(', ')} bits; got ${size}.`)
+  if (!(KEY_SIZES as readonly number[]).includes(size))
+    throw new InvalidInputError(`Key size must be one of ${KEY_SIZES.join(', ')} bits; got ${size}.`)
   return {alg: algorithm, bits: size}
 }
 
@@ -177,7 +207,9 @@ export function pruneRetiredKeys(directory: string, options: {all?: boolean; now
 export async function loadKeys(location: KeyLocation, now = Date.now()): Promise<SigningKeys> {
   if (location.privateKeyPem || location.publicKeyPem) {
     if (!location.privateKeyPem || !location.publicKeyPem) {
-      throw new KeyError('Set both PASSPORT_PRIVATE_KEY and PASSPORT_PUBLIC_KEY (PEM text), or neither to read keys from files.')
+      throw new KeyError(
+        'Set both PASSPORT_PRIVATE_KEY and PASSPORT_PUBLIC_KEY (PEM text), or neither to read keys from files.',
+      )
     }
     const privateKey = parsePrivate(location.privateKeyPem, 'PASSPORT_PRIVATE_KEY')
     const publicKey = parsePublic(location.publicKeyPem, 'PASSPORT_PUBLIC_KEY')
@@ -194,7 +226,12 @@ export async function loadKeys(location: KeyLocation, now = Date.now()): Promise
 }
 
 /** The retired keys still published at `now` (the clock's), as verification and the JWKS see them. */
-function publishedRetiredKeys(directory: string, retired: RetiredKeyFile['keys'], activeKid: string, now: number): PublicKeyEntry[] {
+function publishedRetiredKeys(
+  directory: string,
+  retired: RetiredKeyFile['keys'],
+  activeKid: string,
+  now: number,
+): PublicKeyEntry[] {
   const where = join(directory, RETIRED_KEYS_FILE)
   const published: PublicKeyEntry[] = []
   for (const entry of retired) {
@@ -210,11 +247,18 @@ function publishedRetiredKeys(directory: string, retired: RetiredKeyFile['keys']
  * alone, or the key directory's public key and retired keys. The private key is not read, so a
  * directory holding only `oauth-public.key` (a copy for a resource server) is enough.
  */
-export async function loadPublicKeys(location: KeyLocation, now = Date.now()): Promise<Pick<SigningKeys, 'kid' | 'publicKeys' | 'source'>> {
+export async function loadPublicKeys(
+  location: KeyLocation,
+  now = Date.now(),
+): Promise<Pick<SigningKeys, 'kid' | 'publicKeys' | 'source'>> {
   if (location.publicKeyPem) {
     const publicKey = parsePublic(location.publicKeyPem, 'PASSPORT_PUBLIC_KEY')
     const kid = await keyId(publicKey)
-    return {kid, publicKeys: [{kid, key: publicKey, alg: keyAlgorithm(publicKey, location.algorithm, 'PASSPORT_KEY_ALG')}], source: 'env'}
+    return {
+      kid,
+      publicKeys: [{kid, key: publicKey, alg: keyAlgorithm(publicKey, location.algorithm, 'PASSPORT_KEY_ALG')}],
+      source: 'env',
+    }
   }
   if (location.privateKeyPem) return loadKeys(location, now)
   const directory = location.directory
@@ -225,13 +269,18 @@ export async function loadPublicKeys(location: KeyLocation, now = Date.now()): P
     publicPem = readFileSync(publicPath, 'utf8')
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
-    if (code === 'ENOENT') throw new KeyError(`No public key at ${publicPath}; run "passport keys" to create a key pair, copy the authority's oauth-public.key there, or set PASSPORT_PUBLIC_KEY.`)
+    if (code === 'ENOENT')
+      throw new KeyError(
+        `No public key at ${publicPath}; run "passport keys" to create a key pair, copy the authority's oauth-public.key there, or set PASSPORT_PUBLIC_KEY.`,
+      )
     throw new KeyError(`Cannot read key file ${publicPath} (${code ?? 'unknown error'}); check its permissions.`)
   }
   const publicKey = parsePublic(publicPem, publicPath)
   const kid = await keyId(publicKey)
   const retired = readRetired(directory).keys
-  const publicKeys: PublicKeyEntry[] = [{kid, key: publicKey, alg: activeKeyAlgorithm(directory, publicKey, kid, retired, publicPath)}]
+  const publicKeys: PublicKeyEntry[] = [
+    {kid, key: publicKey, alg: activeKeyAlgorithm(directory, publicKey, kid, retired, publicPath)},
+  ]
   publicKeys.push(...publishedRetiredKeys(directory, retired, kid, now))
   return {kid, publicKeys, source: 'files'}
 }
@@ -246,9 +295,13 @@ export function keyAlgorithm(key: KeyObject, hint: string | undefined, where: st
   if (type === 'rsa') implied = ['RS256', 'PS256']
   else if (type === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1') implied = ['ES256']
   else if (type === 'ed25519') implied = ['EdDSA']
-  else throw new KeyError(`${where}: a ${type === 'ec' ? `${key.asymmetricKeyDetails?.namedCurve ?? 'unknown'} EC` : (type ?? 'unknown')} key cannot sign tokens; passport signs with RSA (RS256, PS256), EC P-256 (ES256) or Ed25519 (EdDSA) keys.`)
+  else
+    throw new KeyError(
+      `${where}: a ${type === 'ec' ? `${key.asymmetricKeyDetails?.namedCurve ?? 'unknown'} EC` : (type ?? 'unknown')} key cannot sign tokens; passport signs with RSA (RS256, PS256), EC P-256 (ES256) or Ed25519 (EdDSA) keys.`,
+    )
   if (hint === undefined) return implied[0]!
-  if (!isSigningAlgorithm(hint) || !implied.includes(hint)) throw new KeyError(`${where}: "${hint}" is not an algorithm for this ${type} key (use ${implied.join(' or ')}).`)
+  if (!isSigningAlgorithm(hint) || !implied.includes(hint))
+    throw new KeyError(`${where}: "${hint}" is not an algorithm for this ${type} key (use ${implied.join(' or ')}).`)
   return hint
 }
 
@@ -263,7 +316,11 @@ export async function publicJwks(keys: Pick<SigningKeys, 'publicKeys'>): Promise
 export function publicJwk({kid, key, alg}: PublicKeyEntry): JWK {
   const jwk = key.export({format: 'jwk'})
   const members: JWK =
-    jwk.kty === 'RSA' ? {kty: 'RSA', n: jwk.n!, e: jwk.e!} : jwk.kty === 'EC' ? {kty: 'EC', crv: jwk.crv!, x: jwk.x!, y: jwk.y!} : {kty: jwk.kty!, crv: jwk.crv!, x: jwk.x!}
+    jwk.kty === 'RSA'
+      ? {kty: 'RSA', n: jwk.n!, e: jwk.e!}
+      : jwk.kty === 'EC'
+        ? {kty: 'EC', crv: jwk.crv!, x: jwk.x!, y: jwk.y!}
+        : {kty: jwk.kty!, crv: jwk.crv!, x: jwk.x!}
   return {...members, kid, use: 'sig', alg}
 }
 
@@ -297,7 +354,13 @@ async function loadKeysFromDirectory(directory: string, retired: RetiredKeyFile[
  * (oauth-key.json); a rotation caught between writing the new algorithm and the new keys still
  * finds the old key's in the retired list. `keyPath` names the key file in messages otherwise.
  */
-function activeKeyAlgorithm(directory: string, key: KeyObject, kid: string, retired: RetiredKeyFile['keys'], keyPath: string): SigningAlgorithm {
+function activeKeyAlgorithm(
+  directory: string,
+  key: KeyObject,
+  kid: string,
+  retired: RetiredKeyFile['keys'],
+  keyPath: string,
+): SigningAlgorithm {
   const meta = readKeyMeta(directory)
   if (meta?.kid === kid) return keyAlgorithm(key, meta.alg, join(directory, KEY_META_FILE))
   return keyAlgorithm(key, retired.find((k) => k.kid === kid)?.alg, keyPath)
@@ -308,7 +371,10 @@ function readKeyFile(path: string): string {
     return readFileSync(path, 'utf8')
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
-    if (code === 'ENOENT') throw new KeyError(`No signing key at ${path}; run "passport keys" to create one, or set PASSPORT_PRIVATE_KEY and PASSPORT_PUBLIC_KEY.`)
+    if (code === 'ENOENT')
+      throw new KeyError(
+        `No signing key at ${path}; run "passport keys" to create one, or set PASSPORT_PRIVATE_KEY and PASSPORT_PUBLIC_KEY.`,
+      )
     throw new KeyError(`Cannot read key file ${path} (${code ?? 'unknown error'}); check its permissions.`)
   }
 }
@@ -349,7 +415,9 @@ function readRetired(directory: string): RetiredKeyFile {
     if (!Array.isArray(parsed.keys)) throw new Error('no keys array')
     return parsed
   } catch {
-    throw new KeyError(`${path} is not a valid retired-key list; delete it (earlier keys then stop verifying) or restore it.`)
+    throw new KeyError(
+      `${path} is not a valid retired-key list; delete it (earlier keys then stop verifying) or restore it.`,
+    )
   }
 }
 
@@ -361,21 +429,32 @@ function readKeyMeta(directory: string): {kid: string; alg: string} | undefined 
     if (typeof parsed.kid !== 'string' || typeof parsed.alg !== 'string') throw new Error('no kid or alg')
     return {kid: parsed.kid, alg: parsed.alg}
   } catch {
-    throw new KeyError(`${path} is not a valid key description ({"kid", "alg"}); delete it (an RSA key then signs RS256) or restore it.`)
+    throw new KeyError(
+      `${path} is not a valid key description ({"kid", "alg"}); delete it (an RSA key then signs RS256) or restore it.`,
+    )
   }
 }
 
 function newKeyPair(alg: SigningAlgorithm, bits: number | null): Promise<{privatePem: string; publicPem: string}> {
-  const encoding = {publicKeyEncoding: {type: 'spki', format: 'pem'}, privateKeyEncoding: {type: 'pkcs8', format: 'pem'}} as const
+  const encoding = {
+    publicKeyEncoding: {type: 'spki', format: 'pem'},
+    privateKeyEncoding: {type: 'pkcs8', format: 'pem'},
+  } as const
   return new Promise((resolve, reject) => {
-    const done = (error: Error | null, publicPem: string, privatePem: string) => (error ? reject(error) : resolve({privatePem, publicPem}))
+    const done = (error: Error | null, publicPem: string, privatePem: string) =>
+      error ? reject(error) : resolve({privatePem, publicPem})
     if (alg === 'ES256') generateKeyPair('ec', {namedCurve: 'P-256', ...encoding}, done)
     else if (alg === 'EdDSA') generateKeyPair('ed25519', encoding, done)
     else generateKeyPair('rsa', {modulusLength: bits ?? 2048, ...encoding}, done)
   })
 }
 
-function writeKeyPair(directory: string, privatePem: string, publicPem: string, meta: {kid: string; alg: SigningAlgorithm}): void {
+function writeKeyPair(
+  directory: string,
+  privatePem: string,
+  publicPem: string,
+  meta: {kid: string; alg: SigningAlgorithm},
+): void {
   let created: string[]
   try {
     created = makeDirectory(directory, 0o700)
@@ -399,7 +478,10 @@ export function assertSafeKeyDirectory(directory: string): void {
     throw new KeyError(`Cannot read key directory ${directory} (${errorCode(error)}).`)
   }
   const problem = ownershipProblem(stats)
-  if (problem) throw new KeyError(`Key directory ${directory} ${problem}; use a directory of your own that only you can write (e.g. --key-path storage).`)
+  if (problem)
+    throw new KeyError(
+      `Key directory ${directory} ${problem}; use a directory of your own that only you can write (e.g. --key-path storage).`,
+    )
 }
 
 function writeFileAtomic(path: string, content: string, mode: number): void {
@@ -419,11 +501,14 @@ function unescapeNewlines(pem: string): string {
  * A jose key resolver over published keys: the key whose `kid` the JWS header names, used only
  * with the algorithm it is published for (an RS256 key never verifies a PS256 signature).
  */
-export function publishedKeyResolver(publicKeys: readonly PublicKeyEntry[]): (header: {kid?: string; alg?: string}) => KeyObject {
+export function publishedKeyResolver(
+  publicKeys: readonly PublicKeyEntry[],
+): (header: {kid?: string; alg?: string}) => KeyObject {
   return (header) => {
     const entry = publicKeys.find((k) => k.kid === header.kid)
     if (!entry) throw new joseErrors.JWKSNoMatchingKey(`no published key has kid ${header.kid ?? '(none)'}`)
-    if (entry.alg !== header.alg) throw new joseErrors.JWKSNoMatchingKey(`the key ${entry.kid} signs ${entry.alg}, not ${header.alg ?? '(none)'}`)
+    if (entry.alg !== header.alg)
+      throw new joseErrors.JWKSNoMatchingKey(`the key ${entry.kid} signs ${entry.alg}, not ${header.alg ?? '(none)'}`)
     return entry.key
   }
 }

@@ -30,12 +30,14 @@ export class LoginClaims {
  * replace the configured ones for this sign-in.
  */
 export function checkLoginClaims(value: unknown, what = 'The claims'): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidInputError(`${what} must be a JSON object such as {"role": "admin"}.`)
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new InvalidInputError(`${what} must be a JSON object such as {"role": "admin"}.`)
   for (const name of Object.keys(value)) {
     if (name === '') throw new InvalidInputError(`${what} need non-empty names.`)
     if (RESERVED_CLAIMS.has(name)) throw new InvalidInputError(`${what} cannot set "${name}": passport sets it itself.`)
   }
-  if ('email_verified' in value && typeof value.email_verified !== 'boolean') throw new InvalidInputError(`${what}: "email_verified" must be true or false.`)
+  if ('email_verified' in value && typeof value.email_verified !== 'boolean')
+    throw new InvalidInputError(`${what}: "email_verified" must be true or false.`)
   return value as Record<string, unknown>
 }
 
@@ -46,7 +48,9 @@ export function parseLoginClaimsText(text: string | undefined): Record<string, u
   try {
     parsed = JSON.parse(text)
   } catch {
-    throw new InvalidInputError('The claims for this sign-in are not valid JSON; write an object such as {"role": "admin"}.')
+    throw new InvalidInputError(
+      'The claims for this sign-in are not valid JSON; write an object such as {"role": "admin"}.',
+    )
   }
   const claims = checkLoginClaims(parsed, 'The claims for this sign-in')
   return Object.keys(claims).length === 0 ? undefined : claims

@@ -32,7 +32,12 @@ export interface ResolvedLogout {
 }
 
 /** Decides the client and the post-logout redirect of a logout request. Never throws for bad input. */
-export async function resolveLogout(store: Store, issuer: string, keys: SigningKeys, input: LogoutRequestInput): Promise<ResolvedLogout> {
+export async function resolveLogout(
+  store: Store,
+  issuer: string,
+  keys: SigningKeys,
+  input: LogoutRequestInput,
+): Promise<ResolvedLogout> {
   const result: ResolvedLogout = {}
   let hintClientIds: string[] | undefined
   if (input.idTokenHint !== undefined) {
@@ -61,7 +66,8 @@ export async function resolveLogout(store: Store, issuer: string, keys: SigningK
   const uri = input.postLogoutRedirectUri
   if (uri === undefined) return result
   if (!result.client) {
-    result.problem = 'A post_logout_redirect_uri is only followed when the request names its client (client_id or id_token_hint).'
+    result.problem =
+      'A post_logout_redirect_uri is only followed when the request names its client (client_id or id_token_hint).'
     return result
   }
   if (postLogoutRedirectUriAllowed(result.client, uri)) result.redirectUri = uri
@@ -73,7 +79,10 @@ export async function resolveLogout(store: Store, issuer: string, keys: SigningK
 }
 
 /** Is `uri` exactly a registered post-logout redirect URI of `client` (see the module comment)? */
-export function postLogoutRedirectUriAllowed(client: Pick<ClientRow, 'redirectUris' | 'postLogoutRedirectUris'>, uri: string): boolean {
+export function postLogoutRedirectUriAllowed(
+  client: Pick<ClientRow, 'redirectUris' | 'postLogoutRedirectUris'>,
+  uri: string,
+): boolean {
   return registeredPostLogoutUris(client).includes(uri)
 }
 
@@ -86,20 +95,28 @@ function registeredPostLogoutUris(client: Pick<ClientRow, 'redirectUris' | 'post
  * keys, naming this issuer. It may have expired (RP-Initiated Logout §2: the OP should accept
  * hints whose `exp` has passed). Access tokens (`at+jwt`) are not id tokens.
  */
-async function verifyIdTokenHint(token: string, issuer: string, keys: SigningKeys): Promise<{sub: string; audience: string[]} | {problem: string}> {
+async function verifyIdTokenHint(
+  token: string,
+  issuer: string,
+  keys: SigningKeys,
+): Promise<{sub: string; audience: string[]} | {problem: string}> {
   try {
-    const {payload} = await jwtVerify(
-      token,
-      publishedKeyResolver(keys.publicKeys),
-      {issuer, algorithms: [...SIGNING_ALGORITHMS], typ: 'JWT', requiredClaims: ['sub', 'aud'], clockTolerance: Number.MAX_SAFE_INTEGER},
-    )
+    const {payload} = await jwtVerify(token, publishedKeyResolver(keys.publicKeys), {
+      issuer,
+      algorithms: [...SIGNING_ALGORITHMS],
+      typ: 'JWT',
+      requiredClaims: ['sub', 'aud'],
+      clockTolerance: Number.MAX_SAFE_INTEGER,
+    })
     const audience = typeof payload.aud === 'string' ? [payload.aud] : payload.aud!
     // With several audiences the authorized party is the client (OIDC Core §2).
     const clients = audience.length > 1 && typeof payload.azp === 'string' ? [payload.azp] : audience
     return {sub: payload.sub!, audience: clients}
   } catch (error) {
-    if (error instanceof joseErrors.JWTClaimValidationFailed && error.claim === 'typ') return {problem: 'The id_token_hint is not an id token (its typ is not JWT).'}
-    if (error instanceof joseErrors.JWTClaimValidationFailed && error.claim === 'iss') return {problem: `The id_token_hint was not issued by ${issuer}.`}
+    if (error instanceof joseErrors.JWTClaimValidationFailed && error.claim === 'typ')
+      return {problem: 'The id_token_hint is not an id token (its typ is not JWT).'}
+    if (error instanceof joseErrors.JWTClaimValidationFailed && error.claim === 'iss')
+      return {problem: `The id_token_hint was not issued by ${issuer}.`}
     return {problem: 'The id_token_hint is not an id token signed by this authority.'}
   }
 }

@@ -52,13 +52,18 @@ export function checkMetadataDocumentUrl(clientId: string): URL {
     return fail(`The client_id ${clientId} is not a valid URL.`)
   }
   if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
-    fail(`The client_id ${clientId} uses plain http on a host that is not a loopback address; a client ID metadata document must be served over https (http only on localhost, 127.0.0.1 or [::1]).`)
+    fail(
+      `The client_id ${clientId} uses plain http on a host that is not a loopback address; a client ID metadata document must be served over https (http only on localhost, 127.0.0.1 or [::1]).`,
+    )
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') fail(`The client_id ${clientId} must be an https URL.`)
   if (clientId.includes('#')) fail(`The client_id ${clientId} must not contain a fragment.`)
-  if (url.username !== '' || url.password !== '') fail(`The client_id ${clientId} must not contain a user name or password.`)
-  if (url.pathname === '/' || url.pathname === '') fail(`The client_id ${clientId} must have a path (e.g. https://app.example/client.json).`)
-  if (/\/\.\.?(\/|$)/.test(clientId.split('?')[0]!.slice(url.origin.length))) fail(`The client_id ${clientId} must not contain . or .. path segments.`)
+  if (url.username !== '' || url.password !== '')
+    fail(`The client_id ${clientId} must not contain a user name or password.`)
+  if (url.pathname === '/' || url.pathname === '')
+    fail(`The client_id ${clientId} must have a path (e.g. https://app.example/client.json).`)
+  if (/\/\.\.?(\/|$)/.test(clientId.split('?')[0]!.slice(url.origin.length)))
+    fail(`The client_id ${clientId} must not contain . or .. path segments.`)
   return url
 }
 
@@ -68,7 +73,10 @@ export {addressProblem} from './fenced-fetch.js'
  * GETs the document with the fences of SPEC §10.4 (core/fenced-fetch.ts: resolved once and
  * pinned, no private addresses unless allowed, no redirects, 5 s, 5 KB).
  */
-export async function fetchMetadataDocument(url: URL, options: {allowPrivateNetworks: boolean; timeoutMs?: number}): Promise<FetchedDocument> {
+export async function fetchMetadataDocument(
+  url: URL,
+  options: {allowPrivateNetworks: boolean; timeoutMs?: number},
+): Promise<FetchedDocument> {
   try {
     return await fencedGet(url, {
       allowPrivateNetworks: options.allowPrivateNetworks,
@@ -87,14 +95,23 @@ export async function fetchMetadataDocument(url: URL, options: {allowPrivateNetw
  * Checks a fetched document against the request (SPEC §10.4) and returns the client it describes.
  * Every failure names its check.
  */
-export function checkMetadataDocument(config: PassportConfig, clientId: string, fetched: FetchedDocument, now: number): ClientRow {
+export function checkMetadataDocument(
+  config: PassportConfig,
+  clientId: string,
+  fetched: FetchedDocument,
+  now: number,
+): ClientRow {
   const fail = (check: string, description: string): never => {
     throw new MetadataDocumentError(check, description)
   }
-  if (fetched.status !== 200) fail('status', `The client ID metadata document at ${clientId} answered HTTP ${fetched.status}, not 200.`)
+  if (fetched.status !== 200)
+    fail('status', `The client ID metadata document at ${clientId} answered HTTP ${fetched.status}, not 200.`)
   const type = fetched.contentType.split(';')[0]!.trim().toLowerCase()
   if (type !== 'application/json' && !/^application\/[a-z0-9.+-]+\+json$/.test(type)) {
-    fail('JSON', `The client ID metadata document at ${clientId} is not JSON (Content-Type ${type || 'missing'}; application/json expected).`)
+    fail(
+      'JSON',
+      `The client ID metadata document at ${clientId} is not JSON (Content-Type ${type || 'missing'}; application/json expected).`,
+    )
   }
   let document: unknown
   let text: string
@@ -106,24 +123,51 @@ export function checkMetadataDocument(config: PassportConfig, clientId: string, 
   }
   // JSON.parse keeps the last of repeated members: a document must say each thing once.
   const repeated = repeatedJsonMember(text)
-  if (repeated !== undefined) fail('JSON', `The client ID metadata document at ${clientId} repeats the member ${repeated}; each member must appear once.`)
-  if (typeof document !== 'object' || document === null || Array.isArray(document)) fail('JSON', `The client ID metadata document at ${clientId} is not a JSON object.`)
+  if (repeated !== undefined)
+    fail(
+      'JSON',
+      `The client ID metadata document at ${clientId} repeats the member ${repeated}; each member must appear once.`,
+    )
+  if (typeof document !== 'object' || document === null || Array.isArray(document))
+    fail('JSON', `The client ID metadata document at ${clientId} is not a JSON object.`)
   const doc = document as Record<string, unknown>
   if (doc.client_id !== clientId) {
-    fail('client_id', `The client ID metadata document at ${clientId} names another client_id (${typeof doc.client_id === 'string' ? doc.client_id : 'none'}); it must be exactly its own URL.`)
+    fail(
+      'client_id',
+      `The client ID metadata document at ${clientId} names another client_id (${typeof doc.client_id === 'string' ? doc.client_id : 'none'}); it must be exactly its own URL.`,
+    )
   }
   const method = doc.token_endpoint_auth_method ?? 'none'
   if (method !== 'none' && method !== 'private_key_jwt') {
-    fail('token_endpoint_auth_method', `The client ID metadata document at ${clientId} asks for token_endpoint_auth_method ${typeof method === 'string' ? method : `of type ${typeof method}`}; only none and private_key_jwt are allowed (a published document cannot hold a shared secret).`)
+    fail(
+      'token_endpoint_auth_method',
+      `The client ID metadata document at ${clientId} asks for token_endpoint_auth_method ${typeof method === 'string' ? method : `of type ${typeof method}`}; only none and private_key_jwt are allowed (a published document cannot hold a shared secret).`,
+    )
   }
-  if (doc.client_secret !== undefined) fail('token_endpoint_auth_method', `The client ID metadata document at ${clientId} contains a client_secret; a published document cannot hold a shared secret.`)
+  if (doc.client_secret !== undefined)
+    fail(
+      'token_endpoint_auth_method',
+      `The client ID metadata document at ${clientId} contains a client_secret; a published document cannot hold a shared secret.`,
+    )
   let checked: ClientRow
   try {
-    checked = checkRegistration(config, {...doc, token_endpoint_auth_method: method, grant_types: doc.grant_types ?? [GRANT_AUTHORIZATION_CODE]}, now).client
+    checked = checkRegistration(
+      config,
+      {...doc, token_endpoint_auth_method: method, grant_types: doc.grant_types ?? [GRANT_AUTHORIZATION_CODE]},
+      now,
+    ).client
   } catch (error) {
-    return fail('metadata', `The client ID metadata document at ${clientId} is not acceptable: ${(error as Error).message}`)
+    return fail(
+      'metadata',
+      `The client ID metadata document at ${clientId} is not acceptable: ${(error as Error).message}`,
+    )
   }
-  return {...checked, id: clientId, name: checked.metadata?.client_name === undefined ? new URL(clientId).host : checked.name, source: 'metadata'}
+  return {
+    ...checked,
+    id: clientId,
+    name: checked.metadata?.client_name === undefined ? new URL(clientId).host : checked.name,
+    source: 'metadata',
+  }
 }
 
 interface CacheEntry {
@@ -161,7 +205,10 @@ export class MetadataDocumentCache {
 /** Milliseconds a response may be kept: its max-age (or s-maxage), at most 24 h; 0 for no-store, no-cache or none. */
 export function cacheLifetime(cacheControl: string | undefined): number {
   if (!cacheControl) return 0
-  const directives = cacheControl.toLowerCase().split(',').map((d) => d.trim())
+  const directives = cacheControl
+    .toLowerCase()
+    .split(',')
+    .map((d) => d.trim())
   if (directives.some((d) => d === 'no-store' || d === 'no-cache' || d === 'private')) return 0
   const maxAge = directives.map((d) => /^(?:s-maxage|max-age)=(\d+)$/.exec(d)?.[1]).find((v) => v !== undefined)
   if (maxAge === undefined) return 0
@@ -185,16 +232,27 @@ export async function resolveMetadataDocumentClient(
   const url = checkMetadataDocumentUrl(clientId)
   let client = cache.get(clientId, now)
   if (!client) {
-    const fetched = await fetchMetadataDocument(url, {allowPrivateNetworks: config.clientIdMetadataDocuments.allowPrivateNetworks})
+    const fetched = await fetchMetadataDocument(url, {
+      allowPrivateNetworks: config.clientIdMetadataDocuments.allowPrivateNetworks,
+    })
     client = checkMetadataDocument(config, clientId, fetched, now)
     cache.set(clientId, client, fetched.cacheControl, now)
   }
-  if (redirectUri !== undefined && !client.redirectUris.some((registered) => redirectUriMatches(registered, redirectUri))) {
-    throw new MetadataDocumentError('redirect_uri', `redirect_uri ${redirectUri} is not one of the redirect_uris of the client ID metadata document at ${clientId} (${client.redirectUris.join(', ') || 'none'}).`)
+  if (
+    redirectUri !== undefined &&
+    !client.redirectUris.some((registered) => redirectUriMatches(registered, redirectUri))
+  ) {
+    throw new MetadataDocumentError(
+      'redirect_uri',
+      `redirect_uri ${redirectUri} is not one of the redirect_uris of the client ID metadata document at ${clientId} (${client.redirectUris.join(', ') || 'none'}).`,
+    )
   }
   const existing = store.clients.find(clientId)
   if (existing && existing.source !== 'metadata') {
-    throw new MetadataDocumentError('client_id', `The client id ${clientId} belongs to a client registered here (source ${existing.source}), not to a metadata document.`)
+    throw new MetadataDocumentError(
+      'client_id',
+      `The client id ${clientId} belongs to a client registered here (source ${existing.source}), not to a metadata document.`,
+    )
   }
   store.transaction(() => {
     if (!existing) {

@@ -1,6 +1,13 @@
 import type {Authority} from './authority.js'
 import {assertCustomClaims} from './claims.js'
-import {CLI_CLIENT_ID, findClient, GRANT_CLIENT_CREDENTIALS, GRANT_PERSONAL_ACCESS, internalClient, PERSONAL_ACCESS_CLIENT_ID} from './clients.js'
+import {
+  CLI_CLIENT_ID,
+  findClient,
+  GRANT_CLIENT_CREDENTIALS,
+  GRANT_PERSONAL_ACCESS,
+  internalClient,
+  PERSONAL_ACCESS_CLIENT_ID,
+} from './clients.js'
 import {parseDuration} from './duration.js'
 import {InvalidInputError} from '../errors.js'
 import {audienceOf, resourceScopeProblem} from './resources.js'
@@ -55,13 +62,15 @@ export async function mintToken(authority: Authority, options: MintTokenOptions 
   const scopes = uniqueScopes(options.scopes)
   const userId = normalizeUser(options.user)
   const claims = checkClaims(options.claims)
-  const ttl = options.ttl === undefined ? authority.config.tokensExpireIn : parseDuration(options.ttl, 'The token lifetime (ttl)')
+  const ttl =
+    options.ttl === undefined ? authority.config.tokensExpireIn : parseDuration(options.ttl, 'The token lifetime (ttl)')
   const resources = [...new Set(options.resources ?? [])]
   for (const resource of resources) {
     const problem = resourceUriProblem(resource)
     if (problem) throw new InvalidInputError(problem.replace(/^resource/, 'The resource'))
   }
-  if (resources.length > 0 && options.audience !== undefined) throw new InvalidInputError('Give either an audience or resources, not both: a resource becomes the audience.')
+  if (resources.length > 0 && options.audience !== undefined)
+    throw new InvalidInputError('Give either an audience or resources, not both: a resource becomes the audience.')
   const audience = resources.length > 0 ? audienceOf(resources) : normalizeAudience(options.audience)
   const jkt = normalizeJkt(options.dpopJkt)
   const client = resolveClient(authority, options.client, now)
@@ -106,9 +115,13 @@ export interface PersonalAccessToken extends IssuedTokens {
  * `__personal_access__` client, valid for `personalAccessTokensExpireIn`. The plain token is
  * returned once; only its `jti` is stored.
  */
-export async function createPersonalAccessToken(authority: Authority, options: PersonalAccessTokenOptions): Promise<PersonalAccessToken> {
+export async function createPersonalAccessToken(
+  authority: Authority,
+  options: PersonalAccessTokenOptions,
+): Promise<PersonalAccessToken> {
   checkArguments('createPersonalAccessToken', authority, options)
-  if (typeof options.name !== 'string') throw new InvalidInputError("createPersonalAccessToken: options.name must be the token's name (a string).")
+  if (typeof options.name !== 'string')
+    throw new InvalidInputError("createPersonalAccessToken: options.name must be the token's name (a string).")
   const now = options.now ?? authority.clock.now()
   const name = options.name.trim()
   if (name === '') throw new InvalidInputError('A personal access token needs a non-empty name.')
@@ -121,7 +134,14 @@ export async function createPersonalAccessToken(authority: Authority, options: P
   assertScopes(scopes, client, authority.config, {allowWildcard: true})
   const issued = await issueTokens(
     authority,
-    {client, userId, scopes, ttl: authority.config.personalAccessTokensExpireIn, grantType: GRANT_PERSONAL_ACCESS, name},
+    {
+      client,
+      userId,
+      scopes,
+      ttl: authority.config.personalAccessTokensExpireIn,
+      grantType: GRANT_PERSONAL_ACCESS,
+      name,
+    },
     now,
   )
   return {...issued, name, userId, scopes}
@@ -142,14 +162,22 @@ function uniqueScopes(scopes: readonly string[] | undefined): string[] {
  * authority first (an {@link Authority} from `Authority.open`), then an options object.
  */
 function checkArguments(name: string, authority: unknown, options: unknown): void {
-  const looksLikeAuthority = typeof authority === 'object' && authority !== null && typeof (authority as Authority).clock?.now === 'function' && typeof (authority as Authority).store === 'object'
+  const looksLikeAuthority =
+    typeof authority === 'object' &&
+    authority !== null &&
+    typeof (authority as Authority).clock?.now === 'function' &&
+    typeof (authority as Authority).store === 'object'
   if (!looksLikeAuthority) {
-    const optionsFirst = typeof authority === 'object' && authority !== null && ['user', 'client', 'scopes', 'ttl', 'name'].some((key) => key in authority)
+    const optionsFirst =
+      typeof authority === 'object' &&
+      authority !== null &&
+      ['user', 'client', 'scopes', 'ttl', 'name'].some((key) => key in authority)
     throw new InvalidInputError(
       `${name}(authority, options) takes an Authority first (from Authority.open({config, database, keys}))${optionsFirst ? `, then the options: ${name}(authority, {user: 'alice', …})` : `; got ${authority === null ? 'null' : typeof authority}`}.`,
     )
   }
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new InvalidInputError(`${name}: options must be an object such as {user: 'alice', scopes: ['read']}.`)
+  if (options === null || typeof options !== 'object' || Array.isArray(options))
+    throw new InvalidInputError(`${name}: options must be an object such as {user: 'alice', scopes: ['read']}.`)
 }
 
 function normalizeUser(user: string | undefined): string | null {
@@ -158,7 +186,8 @@ function normalizeUser(user: string | undefined): string | null {
 
 function normalizeAudience(audience: string | undefined): string | undefined {
   if (audience === undefined) return undefined
-  if (audience.trim() === '') throw new InvalidInputError('The audience must be a non-empty string (e.g. https://api.example.test).')
+  if (audience.trim() === '')
+    throw new InvalidInputError('The audience must be a non-empty string (e.g. https://api.example.test).')
   return audience
 }
 
@@ -170,6 +199,9 @@ function checkClaims(claims: Record<string, unknown> | undefined): Record<string
 
 function normalizeJkt(jkt: string | undefined): string | undefined {
   if (jkt === undefined) return undefined
-  if (!/^[A-Za-z0-9_-]{43}$/.test(jkt)) throw new InvalidInputError(`The DPoP key thumbprint (dpop_jkt) must be the 43-character base64url SHA-256 JWK thumbprint (RFC 7638) of the client's key; got "${jkt.slice(0, 60)}".`)
+  if (!/^[A-Za-z0-9_-]{43}$/.test(jkt))
+    throw new InvalidInputError(
+      `The DPoP key thumbprint (dpop_jkt) must be the 43-character base64url SHA-256 JWK thumbprint (RFC 7638) of the client's key; got "${jkt.slice(0, 60)}".`,
+    )
   return jkt
 }

@@ -56,10 +56,14 @@ export function pushAuthorizationRequest(
   if (proofJkt !== undefined) {
     const sent = params.get('dpop_jkt')
     if (sent !== undefined && sent !== proofJkt) {
-      throw new OAuthError('invalid_request', `dpop_jkt ${sent} is not the thumbprint of the DPoP proof's key (${proofJkt}); send one of them, or both for the same key (RFC 9449 section 10.1).`)
+      throw new OAuthError(
+        'invalid_request',
+        `dpop_jkt ${sent} is not the thumbprint of the DPoP proof's key (${proofJkt}); send one of them, or both for the same key (RFC 9449 section 10.1).`,
+      )
     }
   }
-  const fixed = (name: string): string | undefined => (name === 'client_id' ? client.id : name === 'dpop_jkt' ? proofJkt : undefined)
+  const fixed = (name: string): string | undefined =>
+    name === 'client_id' ? client.id : name === 'dpop_jkt' ? proofJkt : undefined
   const source: ParameterSource = {get: (name) => params.get(name) ?? fixed(name), all: (name) => params.all(name)}
   try {
     validateAuthorizationRequest(store, config, source, {via: 'par'})
@@ -70,7 +74,9 @@ export function pushAuthorizationRequest(
   }
 
   const parameters: [string, string][] = []
-  for (const [name, value] of entries) if (!CREDENTIALS.has(name) && name !== 'client_id' && !(name === 'dpop_jkt' && proofJkt !== undefined)) parameters.push([name, value])
+  for (const [name, value] of entries)
+    if (!CREDENTIALS.has(name) && name !== 'client_id' && !(name === 'dpop_jkt' && proofJkt !== undefined))
+      parameters.push([name, value])
   parameters.unshift(['client_id', client.id])
   if (proofJkt !== undefined) parameters.push(['dpop_jkt', proofJkt])
   const requestUri = `${REQUEST_URI_PREFIX}${randomToken()}`
@@ -111,25 +117,43 @@ export function readAuthorizationRequest(
 ): ReadAuthorizationRequest {
   const requestUri = pageParam(params, 'request_uri')
   if (requestUri === undefined) {
-    return {request: validateAuthorizationRequest(store, config, params, {via: 'authorize', ...(options.requirePar ? {requirePar: true} : {})})}
+    return {
+      request: validateAuthorizationRequest(store, config, params, {
+        via: 'authorize',
+        ...(options.requirePar ? {requirePar: true} : {}),
+      }),
+    }
   }
   const now = options.now ?? Date.now()
   const clientId = pageParam(params, 'client_id')
   if (clientId === undefined) {
-    throw new AuthorizationPageError('invalid_request', 'The authorization request has a request_uri but no client_id.', 'Send client_id together with the request_uri (RFC 9126 section 4).')
+    throw new AuthorizationPageError(
+      'invalid_request',
+      'The authorization request has a request_uri but no client_id.',
+      'Send client_id together with the request_uri (RFC 9126 section 4).',
+    )
   }
   const restart = 'Push the authorization request again and use the new request_uri within 60 seconds, once.'
   const refuse = (message: string, fix = restart): never => {
     throw new AuthorizationPageError('invalid_request_uri', message, fix)
   }
   if (!requestUri.startsWith(REQUEST_URI_PREFIX)) {
-    refuse(`The request_uri was not issued by this server (it does not start with ${REQUEST_URI_PREFIX}); request objects by reference are not supported.`, 'Use the request_uri the pushed authorization request endpoint returned.')
+    refuse(
+      `The request_uri was not issued by this server (it does not start with ${REQUEST_URI_PREFIX}); request objects by reference are not supported.`,
+      'Use the request_uri the pushed authorization request endpoint returned.',
+    )
   }
   const row = store.pushedRequests.findByHash(sha256(requestUri))
   if (!row) return refuse('The request_uri is unknown: it was never issued here, or it expired and was removed.')
-  if (row.clientId !== clientId) return refuse(`The request_uri was pushed by another client, not by ${clientId}.`, `Send the client_id of the client that pushed the request.`)
-  if (row.usedAt !== null) return refuse('The request_uri was already used; each one is good for one authorization request.')
-  if (row.expiresAt <= now) return refuse(`The request_uri has expired (a pushed request is good for ${PUSHED_REQUEST_TTL_SECONDS} seconds).`)
+  if (row.clientId !== clientId)
+    return refuse(
+      `The request_uri was pushed by another client, not by ${clientId}.`,
+      `Send the client_id of the client that pushed the request.`,
+    )
+  if (row.usedAt !== null)
+    return refuse('The request_uri was already used; each one is good for one authorization request.')
+  if (row.expiresAt <= now)
+    return refuse(`The request_uri has expired (a pushed request is good for ${PUSHED_REQUEST_TTL_SECONDS} seconds).`)
   const request = validateAuthorizationRequest(store, config, new StoredParameters(row.parameters), {via: 'pushed'})
   return {request, pushedId: row.id}
 }
@@ -147,7 +171,11 @@ function pageParam(params: ParameterSource, name: string): string | undefined {
   try {
     return params.get(name)
   } catch {
-    throw new AuthorizationPageError('invalid_request', `The ${name} parameter is repeated.`, `Send ${name} exactly once.`)
+    throw new AuthorizationPageError(
+      'invalid_request',
+      `The ${name} parameter is repeated.`,
+      `Send ${name} exactly once.`,
+    )
   }
 }
 

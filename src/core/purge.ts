@@ -1,6 +1,11 @@
 import type {Store} from '../store/index.js'
 
-export const PURGE_TABLES = ['oauth_refresh_tokens', 'oauth_access_tokens', 'oauth_auth_codes', 'oauth_device_codes'] as const
+export const PURGE_TABLES = [
+  'oauth_refresh_tokens',
+  'oauth_access_tokens',
+  'oauth_auth_codes',
+  'oauth_device_codes',
+] as const
 export type PurgeTable = (typeof PURGE_TABLES)[number]
 export type PurgeCounts = Record<PurgeTable, number>
 
@@ -67,13 +72,23 @@ export async function purge(store: Store, options: PurgeOptions = {}): Promise<P
   return counts
 }
 
-async function purgeTable(store: Store, table: PurgeTable, condition: string, params: Record<string, number>, fixedSize: number | undefined): Promise<number> {
+async function purgeTable(
+  store: Store,
+  table: PurgeTable,
+  condition: string,
+  params: Record<string, number>,
+  fixedSize: number | undefined,
+): Promise<number> {
   if (condition === '0') return 0
   const {db} = store
   const size = fixedSize ?? WINDOW_ROWS
   // The upper rowid of the next window: the size-th row after `lo` (or the last row).
-  const windowEnd = db.prepare<{lo: number; offset: number}, {rowid: number}>(`SELECT rowid FROM ${table} WHERE rowid > @lo ORDER BY rowid LIMIT 1 OFFSET @offset`)
-  const lastRow = db.prepare<{lo: number}, {rowid: number}>(`SELECT MAX(rowid) AS rowid FROM ${table} WHERE rowid > @lo`)
+  const windowEnd = db.prepare<{lo: number; offset: number}, {rowid: number}>(
+    `SELECT rowid FROM ${table} WHERE rowid > @lo ORDER BY rowid LIMIT 1 OFFSET @offset`,
+  )
+  const lastRow = db.prepare<{lo: number}, {rowid: number}>(
+    `SELECT MAX(rowid) AS rowid FROM ${table} WHERE rowid > @lo`,
+  )
   const remove = db.prepare(`DELETE FROM ${table} AS t WHERE t.rowid > @lo AND t.rowid <= @hi AND (${condition})`)
   // One batch (run in one write transaction): window after window from `lo` until the table ends
   // or the batch has held the lock for LOCK_BUDGET_MS, however slow the rows turn out to be (one

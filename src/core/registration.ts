@@ -21,11 +21,21 @@ import type {Store} from '../store/index.js'
 /** Registered clients kept at most; registering one more deletes the oldest registration (with its tokens). */
 export const MAX_REGISTERED_CLIENTS = 1000
 
-export const TOKEN_ENDPOINT_AUTH_METHODS = ['none', 'client_secret_basic', 'client_secret_post', 'private_key_jwt'] as const
+export const TOKEN_ENDPOINT_AUTH_METHODS = [
+  'none',
+  'client_secret_basic',
+  'client_secret_post',
+  'private_key_jwt',
+] as const
 export type TokenEndpointAuthMethod = (typeof TOKEN_ENDPOINT_AUTH_METHODS)[number]
 
 /** Grants a registration may ask for (RFC 7591 §2 `grant_types`). */
-export const REGISTRABLE_GRANTS: readonly string[] = [GRANT_AUTHORIZATION_CODE, GRANT_REFRESH_TOKEN, GRANT_CLIENT_CREDENTIALS, GRANT_DEVICE_CODE]
+export const REGISTRABLE_GRANTS: readonly string[] = [
+  GRANT_AUTHORIZATION_CODE,
+  GRANT_REFRESH_TOKEN,
+  GRANT_CLIENT_CREDENTIALS,
+  GRANT_DEVICE_CODE,
+]
 
 const LIMITS = {string: 2000, name: 255, redirectUris: 20, contacts: 10, jwksKeys: 10, jwksBytes: 16_384}
 
@@ -60,8 +70,15 @@ export const invalidRedirectUri = (description: string) => new OAuthError('inval
  * 201 answer. Unknown members are ignored (RFC 7591 §2); a known member of the wrong type or an
  * inconsistent combination is `invalid_client_metadata`, a bad redirect URI `invalid_redirect_uri`.
  */
-export function checkRegistration(config: PassportConfig, body: unknown, now = Date.now()): {client: ClientRow; answer: RegisteredClientMetadata} {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalidClientMetadata('The registration request must be a JSON object of client metadata (RFC 7591 section 2).')
+export function checkRegistration(
+  config: PassportConfig,
+  body: unknown,
+  now = Date.now(),
+): {client: ClientRow; answer: RegisteredClientMetadata} {
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw invalidClientMetadata(
+      'The registration request must be a JSON object of client metadata (RFC 7591 section 2).',
+    )
   const input = body as Record<string, unknown>
   const member = (name: string): unknown => (Object.hasOwn(input, name) ? input[name] : undefined)
 
@@ -77,10 +94,12 @@ export function checkRegistration(config: PassportConfig, body: unknown, now = D
   const list = (name: string, max: number): string[] | undefined => {
     const value = member(name)
     if (value === undefined || value === null) return undefined
-    if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw invalidClientMetadata(`${name} must be an array of strings.`)
+    if (!Array.isArray(value) || !value.every((v) => typeof v === 'string'))
+      throw invalidClientMetadata(`${name} must be an array of strings.`)
     if (value.length > max) throw invalidClientMetadata(`${name} may list at most ${max} values.`)
     for (const v of value) {
-      if (v.length > LIMITS.string) throw invalidClientMetadata(`Each value of ${name} must be at most ${LIMITS.string} characters.`)
+      if (v.length > LIMITS.string)
+        throw invalidClientMetadata(`Each value of ${name} must be at most ${LIMITS.string} characters.`)
     }
     return [...new Set(value)]
   }
@@ -93,37 +112,51 @@ export function checkRegistration(config: PassportConfig, body: unknown, now = D
     } catch {
       throw invalidClientMetadata(`${name} must be an absolute http(s) URL.`)
     }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw invalidClientMetadata(`${name} must be an http(s) URL, not ${url.protocol}.`)
+    if (url.protocol !== 'https:' && url.protocol !== 'http:')
+      throw invalidClientMetadata(`${name} must be an http(s) URL, not ${url.protocol}.`)
     return value
   }
 
   const applicationType = text('application_type') ?? 'web'
-  if (applicationType !== 'web' && applicationType !== 'native') throw invalidClientMetadata(`application_type must be "web" or "native", not "${applicationType}".`)
+  if (applicationType !== 'web' && applicationType !== 'native')
+    throw invalidClientMetadata(`application_type must be "web" or "native", not "${applicationType}".`)
 
   const method = text('token_endpoint_auth_method') ?? 'client_secret_basic'
   if (!(TOKEN_ENDPOINT_AUTH_METHODS as readonly string[]).includes(method)) {
-    throw invalidClientMetadata(`token_endpoint_auth_method "${method}" is not supported; use one of ${TOKEN_ENDPOINT_AUTH_METHODS.join(', ')}.`)
+    throw invalidClientMetadata(
+      `token_endpoint_auth_method "${method}" is not supported; use one of ${TOKEN_ENDPOINT_AUTH_METHODS.join(', ')}.`,
+    )
   }
   const authMethod = method as TokenEndpointAuthMethod
 
   const grantTypes = list('grant_types', 10) ?? [GRANT_AUTHORIZATION_CODE]
   if (grantTypes.length === 0) throw invalidClientMetadata('grant_types must name at least one grant.')
   for (const grant of grantTypes) {
-    if (!REGISTRABLE_GRANTS.includes(grant)) throw invalidClientMetadata(`grant_types: "${grant}" is not supported; use ${REGISTRABLE_GRANTS.join(', ')}.`)
+    if (!REGISTRABLE_GRANTS.includes(grant))
+      throw invalidClientMetadata(`grant_types: "${grant}" is not supported; use ${REGISTRABLE_GRANTS.join(', ')}.`)
   }
   const responseTypes = list('response_types', 5) ?? (grantTypes.includes(GRANT_AUTHORIZATION_CODE) ? ['code'] : [])
-  for (const type of responseTypes) if (type !== 'code') throw invalidClientMetadata(`response_types: "${type}" is not supported; only "code" is.`)
+  for (const type of responseTypes)
+    if (type !== 'code') throw invalidClientMetadata(`response_types: "${type}" is not supported; only "code" is.`)
   if (grantTypes.includes(GRANT_AUTHORIZATION_CODE) && !responseTypes.includes('code')) {
-    throw invalidClientMetadata('grant_types includes authorization_code, so response_types must include "code" (RFC 7591 section 2.1).')
+    throw invalidClientMetadata(
+      'grant_types includes authorization_code, so response_types must include "code" (RFC 7591 section 2.1).',
+    )
   }
   if (responseTypes.includes('code') && !grantTypes.includes(GRANT_AUTHORIZATION_CODE)) {
-    throw invalidClientMetadata('response_types includes "code", so grant_types must include authorization_code (RFC 7591 section 2.1).')
+    throw invalidClientMetadata(
+      'response_types includes "code", so grant_types must include authorization_code (RFC 7591 section 2.1).',
+    )
   }
   if (grantTypes.includes(GRANT_REFRESH_TOKEN) && grantTypes.length === 1) {
-    throw invalidClientMetadata('grant_types has refresh_token alone; it needs a grant that issues refresh tokens (authorization_code or the device code grant).')
+    throw invalidClientMetadata(
+      'grant_types has refresh_token alone; it needs a grant that issues refresh tokens (authorization_code or the device code grant).',
+    )
   }
   if (authMethod === 'none' && grantTypes.includes(GRANT_CLIENT_CREDENTIALS)) {
-    throw invalidClientMetadata('A client with token_endpoint_auth_method "none" cannot use the client_credentials grant; register a confidential client.')
+    throw invalidClientMetadata(
+      'A client with token_endpoint_auth_method "none" cannot use the client_credentials grant; register a confidential client.',
+    )
   }
 
   const redirectUris = list('redirect_uris', LIMITS.redirectUris) ?? []
@@ -134,23 +167,30 @@ export function checkRegistration(config: PassportConfig, body: unknown, now = D
   // RP-Initiated Logout 1.0 §3.1: the redirect URI rules, but a bad one is invalid_client_metadata.
   const postLogoutRedirectUris = list('post_logout_redirect_uris', LIMITS.redirectUris) ?? []
   if (postLogoutRedirectUris.length > 0 && !grantTypes.includes(GRANT_AUTHORIZATION_CODE)) {
-    throw invalidClientMetadata('post_logout_redirect_uris needs the authorization_code grant: without a sign-in there is no logout to return from.')
+    throw invalidClientMetadata(
+      'post_logout_redirect_uris needs the authorization_code grant: without a sign-in there is no logout to return from.',
+    )
   }
-  for (const uri of postLogoutRedirectUris) checkRegisteredRedirectUri(uri, applicationType, 'post_logout_redirect_uris')
+  for (const uri of postLogoutRedirectUris)
+    checkRegisteredRedirectUri(uri, applicationType, 'post_logout_redirect_uris')
 
   const jwks = member('jwks')
   const jwksUri = webUrl('jwks_uri')
-  if (jwks !== undefined && jwks !== null && jwksUri !== undefined) throw invalidClientMetadata('Send either jwks or jwks_uri, not both (RFC 7591 section 2).')
+  if (jwks !== undefined && jwks !== null && jwksUri !== undefined)
+    throw invalidClientMetadata('Send either jwks or jwks_uri, not both (RFC 7591 section 2).')
   const keySet = jwks === undefined || jwks === null ? undefined : checkJwks(jwks)
   if (jwksUri !== undefined) {
     const url = new URL(jwksUri)
-    if (url.protocol !== 'https:' && !isLoopbackHost(url.hostname)) throw invalidClientMetadata('jwks_uri must be an https URL (http only on localhost or a loopback address).')
+    if (url.protocol !== 'https:' && !isLoopbackHost(url.hostname))
+      throw invalidClientMetadata('jwks_uri must be an https URL (http only on localhost or a loopback address).')
     // A host name is checked at every fetch (core/fenced-fetch.ts); an address literal can be refused now.
     const problem = literalAddressProblem(url, config.clientIdMetadataDocuments.allowPrivateNetworks)
     if (problem !== undefined) throw invalidClientMetadata(`jwks_uri ${jwksUri} cannot be used: ${problem}.`)
   }
   if (authMethod === 'private_key_jwt' && keySet === undefined && jwksUri === undefined) {
-    throw invalidClientMetadata('token_endpoint_auth_method "private_key_jwt" needs the client\'s public keys: send jwks or jwks_uri.')
+    throw invalidClientMetadata(
+      'token_endpoint_auth_method "private_key_jwt" needs the client\'s public keys: send jwks or jwks_uri.',
+    )
   }
 
   const scope = text('scope')
@@ -158,7 +198,10 @@ export function checkRegistration(config: PassportConfig, body: unknown, now = D
   if (scopes) {
     const known = knownScopes(config)
     const unknown = scopes.filter((s) => !Object.hasOwn(known, s))
-    if (unknown.length > 0) throw invalidClientMetadata(`scope names unknown scope${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; known: ${Object.keys(known).join(', ')}.`)
+    if (unknown.length > 0)
+      throw invalidClientMetadata(
+        `scope names unknown scope${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; known: ${Object.keys(known).join(', ')}.`,
+      )
   }
 
   const clientName = text('client_name', LIMITS.name)
@@ -171,7 +214,12 @@ export function checkRegistration(config: PassportConfig, body: unknown, now = D
   const id = uuidv7(now)
   const confidential = authMethod !== 'none'
   const secret = authMethod === 'client_secret_basic' || authMethod === 'client_secret_post' ? randomToken() : undefined
-  const name = clientName !== undefined && clientName.trim() !== '' ? clientName.trim() : clientUri !== undefined ? new URL(clientUri).host : 'Registered client'
+  const name =
+    clientName !== undefined && clientName.trim() !== ''
+      ? clientName.trim()
+      : clientUri !== undefined
+        ? new URL(clientUri).host
+        : 'Registered client'
   const metadata: Record<string, unknown> = {application_type: applicationType, response_types: responseTypes}
   if (scope !== undefined) metadata.scope = scopes!.join(' ')
   if (clientName !== undefined) metadata.client_name = clientName
@@ -214,9 +262,12 @@ export function registrationAnswer(client: ClientRow, secret?: string): Register
     ...(secret === undefined ? {} : {client_secret: secret, client_secret_expires_at: 0 as const}),
     redirect_uris: [...client.redirectUris],
     ...(client.postLogoutRedirectUris?.length ? {post_logout_redirect_uris: [...client.postLogoutRedirectUris]} : {}),
-    token_endpoint_auth_method: (client.tokenEndpointAuthMethod ?? (client.type === 'public' ? 'none' : 'client_secret_basic')) as TokenEndpointAuthMethod,
+    token_endpoint_auth_method: (client.tokenEndpointAuthMethod ??
+      (client.type === 'public' ? 'none' : 'client_secret_basic')) as TokenEndpointAuthMethod,
     grant_types: [...client.grantTypes],
-    response_types: (meta.response_types as string[] | undefined) ?? (client.grantTypes.includes(GRANT_AUTHORIZATION_CODE) ? ['code'] : []),
+    response_types:
+      (meta.response_types as string[] | undefined) ??
+      (client.grantTypes.includes(GRANT_AUTHORIZATION_CODE) ? ['code'] : []),
     client_name: client.name,
     application_type: (meta.application_type as 'web' | 'native' | undefined) ?? 'web',
   }
@@ -235,7 +286,11 @@ export function registrationAnswer(client: ClientRow, secret?: string): Register
  * Stores a registered client. At {@link MAX_REGISTERED_CLIENTS} the oldest registrations are
  * deleted first (with their tokens and codes), in the same transaction.
  */
-export function saveRegisteredClient(store: Store, client: ClientRow, limit = MAX_REGISTERED_CLIENTS): {evicted: string[]} {
+export function saveRegisteredClient(
+  store: Store,
+  client: ClientRow,
+  limit = MAX_REGISTERED_CLIENTS,
+): {evicted: string[]} {
   return store.transaction(() => {
     const excess = store.clients.countBySource('registered') - limit + 1
     const evicted = excess > 0 ? store.clients.oldestBySource('registered', excess) : []
@@ -260,9 +315,14 @@ export function initialAccessTokenMatches(config: PassportConfig, authorization:
  * scheme (`com.example.app:/callback`). A bad `redirect_uris` value is `invalid_redirect_uri`, a
  * bad `post_logout_redirect_uris` value `invalid_client_metadata` naming the member.
  */
-function checkRegisteredRedirectUri(uri: string, applicationType: 'web' | 'native', member: 'redirect_uris' | 'post_logout_redirect_uris' = 'redirect_uris'): void {
+function checkRegisteredRedirectUri(
+  uri: string,
+  applicationType: 'web' | 'native',
+  member: 'redirect_uris' | 'post_logout_redirect_uris' = 'redirect_uris',
+): void {
   const postLogout = member === 'post_logout_redirect_uris'
-  const refuse = (message: string) => (postLogout ? invalidClientMetadata(`post_logout_redirect_uris: ${message}`) : invalidRedirectUri(message))
+  const refuse = (message: string) =>
+    postLogout ? invalidClientMetadata(`post_logout_redirect_uris: ${message}`) : invalidRedirectUri(message)
   try {
     validateRedirectUri(uri, false, postLogout ? 'Post-logout redirect URI' : 'Redirect URI')
   } catch (error) {
@@ -270,7 +330,9 @@ function checkRegisteredRedirectUri(uri: string, applicationType: 'web' | 'nativ
   }
   const scheme = new URL(uri).protocol
   if (applicationType === 'web' && scheme !== 'https:' && scheme !== 'http:') {
-    throw refuse(`${postLogout ? 'Post-logout redirect URI' : 'Redirect URI'} "${uri}" uses the ${scheme} scheme; a web client uses http(s) (register application_type "native" for a private-use scheme).`)
+    throw refuse(
+      `${postLogout ? 'Post-logout redirect URI' : 'Redirect URI'} "${uri}" uses the ${scheme} scheme; a web client uses http(s) (register application_type "native" for a private-use scheme).`,
+    )
   }
 }
 
@@ -278,17 +340,24 @@ const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k']
 
 /** A JWK Set of public keys (RFC 7517 §5): at most a few keys, no private or symmetric members. */
 function checkJwks(value: unknown): {keys: Record<string, unknown>[]} {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalidClientMetadata('jwks must be a JWK Set: an object with a "keys" array.')
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw invalidClientMetadata('jwks must be a JWK Set: an object with a "keys" array.')
   const keys = (value as {keys?: unknown}).keys
   if (!Array.isArray(keys) || keys.length === 0) throw invalidClientMetadata('jwks must have a non-empty "keys" array.')
   if (keys.length > LIMITS.jwksKeys) throw invalidClientMetadata(`jwks may hold at most ${LIMITS.jwksKeys} keys.`)
-  if (JSON.stringify(value).length > LIMITS.jwksBytes) throw invalidClientMetadata(`jwks must be at most ${LIMITS.jwksBytes} bytes.`)
+  if (JSON.stringify(value).length > LIMITS.jwksBytes)
+    throw invalidClientMetadata(`jwks must be at most ${LIMITS.jwksBytes} bytes.`)
   keys.forEach((key: unknown, index) => {
-    if (typeof key !== 'object' || key === null || Array.isArray(key)) throw invalidClientMetadata(`jwks.keys[${index}] must be a JWK object.`)
+    if (typeof key !== 'object' || key === null || Array.isArray(key))
+      throw invalidClientMetadata(`jwks.keys[${index}] must be a JWK object.`)
     const jwk = key as Record<string, unknown>
-    if (jwk.kty !== 'RSA' && jwk.kty !== 'EC' && jwk.kty !== 'OKP') throw invalidClientMetadata(`jwks.keys[${index}].kty must be RSA, EC or OKP (a public key).`)
+    if (jwk.kty !== 'RSA' && jwk.kty !== 'EC' && jwk.kty !== 'OKP')
+      throw invalidClientMetadata(`jwks.keys[${index}].kty must be RSA, EC or OKP (a public key).`)
     const secret = PRIVATE_JWK_MEMBERS.find((name) => Object.hasOwn(jwk, name))
-    if (secret !== undefined) throw invalidClientMetadata(`jwks.keys[${index}] holds the private member "${secret}"; register public keys only.`)
+    if (secret !== undefined)
+      throw invalidClientMetadata(
+        `jwks.keys[${index}] holds the private member "${secret}"; register public keys only.`,
+      )
   })
   return {keys: keys as Record<string, unknown>[]}
 }

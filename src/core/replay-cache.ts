@@ -66,7 +66,10 @@ export class ReplayCache {
     readonly limits: ReplayLimits,
     readonly whenClientFull: 'evict' | 'refuse',
   ) {
-    if (!(limits.perClient >= 1 && limits.total >= limits.perClient)) throw new RangeError(`Replay cache limits need 1 <= perClient <= total (got ${limits.perClient}, ${limits.total}).`)
+    if (!(limits.perClient >= 1 && limits.total >= limits.perClient))
+      throw new RangeError(
+        `Replay cache limits need 1 <= perClient <= total (got ${limits.perClient}, ${limits.total}).`,
+      )
   }
 
   /** Live entries in all (expired ones may linger until the next sweep). */
@@ -116,7 +119,13 @@ export class ReplayCache {
     const bucket = this.clients.get(victim)!
     const [oldestKey, oldestExpiry] = bucket.entries().next().value!
     if (victim === caller && this.whenClientFull === 'refuse') {
-      return {accepted: false, replay: false, held: bucket.size, limit: this.limits.perClient, retryAfterMs: Math.max(0, oldestExpiry - now)}
+      return {
+        accepted: false,
+        replay: false,
+        held: bucket.size,
+        limit: this.limits.perClient,
+        retryAfterMs: Math.max(0, oldestExpiry - now),
+      }
     }
     this.remove(oldestKey, victim)
     return undefined

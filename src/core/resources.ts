@@ -47,7 +47,11 @@ export function validateResources(registry: ResourceRegistry, requested: readonl
  * allowed by each (the token is good at all of them). The OpenID Connect scopes concern the
  * authority itself (id token, userinfo) and are never limited by a resource.
  */
-export function resourceScopeProblem(registry: ResourceRegistry, resources: readonly string[], scopes: readonly string[]): string | undefined {
+export function resourceScopeProblem(
+  registry: ResourceRegistry,
+  resources: readonly string[],
+  scopes: readonly string[],
+): string | undefined {
   for (const resource of resources) {
     const allowed = Object.hasOwn(registry, resource) ? registry[resource]!.scopes : null
     if (allowed === null) continue
@@ -60,7 +64,11 @@ export function resourceScopeProblem(registry: ResourceRegistry, resources: read
 }
 
 /** {@link resourceScopeProblem} as an `invalid_scope` error. */
-export function assertResourceScopes(registry: ResourceRegistry, resources: readonly string[], scopes: readonly string[]): void {
+export function assertResourceScopes(
+  registry: ResourceRegistry,
+  resources: readonly string[],
+  scopes: readonly string[],
+): void {
   const problem = resourceScopeProblem(registry, resources, scopes)
   if (problem) throw invalidScope(problem)
 }
@@ -69,7 +77,11 @@ export function assertResourceScopes(registry: ResourceRegistry, resources: read
  * The resources of a token request made from an earlier grant (a code, a device code, a refresh
  * token): none asked means all of the grant's; those asked must be a subset (`invalid_target`).
  */
-export function narrowResources(granted: readonly string[] | null, requested: readonly string[], what: string): string[] {
+export function narrowResources(
+  granted: readonly string[] | null,
+  requested: readonly string[],
+  what: string,
+): string[] {
   const unique = [...new Set(requested)]
   if (unique.length === 0) return granted ? [...granted] : []
   for (const resource of unique) {

@@ -17,7 +17,11 @@ export interface RevocationResult {
  * revokes the refresh token issued with it. With `clientId`, only that client's tokens are
  * touched (another client's token counts as unknown, as RFC 7009 asks).
  */
-export function revokeToken(store: Store, value: string, options: {clientId?: string; now?: number} = {}): RevocationResult {
+export function revokeToken(
+  store: Store,
+  value: string,
+  options: {clientId?: string; now?: number} = {},
+): RevocationResult {
   const now = options.now ?? Date.now()
   return store.transaction(() => {
     const refresh = store.refreshTokens.findByHash(sha256(value))
@@ -35,12 +39,23 @@ export function revokeToken(store: Store, value: string, options: {clientId?: st
 }
 
 /** Revokes every refresh and access token of a family (a code's, a device code's or a refresh chain's). */
-export function revokeFamily(store: Store, familyId: string, now = Date.now()): {accessTokens: number; refreshTokens: number} {
-  return {refreshTokens: store.refreshTokens.revokeFamily(familyId, now), accessTokens: store.accessTokens.revokeFamily(familyId, now)}
+export function revokeFamily(
+  store: Store,
+  familyId: string,
+  now = Date.now(),
+): {accessTokens: number; refreshTokens: number} {
+  return {
+    refreshTokens: store.refreshTokens.revokeFamily(familyId, now),
+    accessTokens: store.accessTokens.revokeFamily(familyId, now),
+  }
 }
 
 /** The seed's `revokeAllTokens()`: every live token of a user. */
-export function revokeAllForUser(store: Store, userId: string, now = Date.now()): {accessTokens: number; refreshTokens: number} {
+export function revokeAllForUser(
+  store: Store,
+  userId: string,
+  now = Date.now(),
+): {accessTokens: number; refreshTokens: number} {
   return store.transaction(() => ({
     accessTokens: store.accessTokens.revokeAllForUser(userId, now),
     refreshTokens: store.refreshTokens.revokeAllForUser(userId, now),

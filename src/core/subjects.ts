@@ -24,7 +24,8 @@ export function subjectProblem(subject: string): string | undefined {
   if (subject !== subject.trim()) return 'A subject must not start or end with spaces.'
   if (subject.length > MAX_SUBJECT_LENGTH) return `A subject is at most ${MAX_SUBJECT_LENGTH} characters.`
   if (CONTROL.test(subject)) return 'A subject must not contain control characters.'
-  if (BIDI.test(subject)) return 'A subject must not contain bidirectional control characters (U+061C, U+200E, U+200F, U+202A to U+202E, U+2066 to U+2069).'
+  if (BIDI.test(subject))
+    return 'A subject must not contain bidirectional control characters (U+061C, U+200E, U+200F, U+202A to U+202E, U+2066 to U+2069).'
   return undefined
 }
 
@@ -59,5 +60,8 @@ export function assertUserSubject(subject: string, clientId: string): string {
 
 /** A refused subject quoted in a message: control and bidi characters shown as `\u{…}` escapes. */
 export function printable(subject: string): string {
-  return subject.replace(new RegExp(`${CONTROL.source}|${BIDI.source}`, 'gu'), (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`)
+  return subject.replace(
+    new RegExp(`${CONTROL.source}|${BIDI.source}`, 'gu'),
+    (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`,
+  )
 }

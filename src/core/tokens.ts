@@ -75,7 +75,8 @@ export interface IssuedTokens {
 /** Creates ids, secrets and rows for a token (pair). Pure: nothing is written yet. */
 export function planTokens(request: TokenRequest, now = Date.now()): PlannedTokens {
   if (request.claims) assertCustomClaims(request.claims)
-  if (!Number.isSafeInteger(request.ttl) || request.ttl <= 0) throw new InvalidInputError('A token lifetime must be a positive number of milliseconds.')
+  if (!Number.isSafeInteger(request.ttl) || request.ttl <= 0)
+    throw new InvalidInputError('A token lifetime must be a positive number of milliseconds.')
   const jti = uuidv7(now)
   const familyId = request.familyId ?? (request.refresh ? jti : null)
   const planned: PlannedTokens = {
@@ -126,7 +127,13 @@ export function saveTokens(store: Store, planned: PlannedTokens): void {
 /** Signs the access token (RFC 9068 `at+jwt`) and assembles the token response. */
 export async function finishTokens(issuer: string, keys: SigningKeys, planned: PlannedTokens): Promise<IssuedTokens> {
   const {accessRow, request} = planned
-  const accessToken = await signAccessToken(issuer, keys, accessRow, request.act === undefined ? request.claims : {...request.claims, act: request.act}, request.jkt)
+  const accessToken = await signAccessToken(
+    issuer,
+    keys,
+    accessRow,
+    request.act === undefined ? request.claims : {...request.claims, act: request.act},
+    request.jkt,
+  )
   const response: TokenResponse = {
     access_token: accessToken,
     token_type: request.jkt === undefined ? 'Bearer' : 'DPoP',
@@ -144,7 +151,11 @@ export async function finishTokens(issuer: string, keys: SigningKeys, planned: P
  * Issues an access token (and refresh token when asked): the one function behind
  * `passport token`, personal access tokens and the client-credentials grant.
  */
-export async function issueTokens(authority: Authority, request: TokenRequest, now = authority.clock.now()): Promise<IssuedTokens> {
+export async function issueTokens(
+  authority: Authority,
+  request: TokenRequest,
+  now = authority.clock.now(),
+): Promise<IssuedTokens> {
   const keys = await authority.signingKeys()
   const planned = planTokens(request, now)
   if (planned.refreshRow) {
@@ -169,7 +180,12 @@ export function signAccessToken(
   jkt?: string,
 ): Promise<string> {
   // Claim order as jose's SignJWT(payload).setIssuer().setSubject()… would write it.
-  const payload: Record<string, unknown> = {...claims, client_id: row.clientId, scope: formatScope(row.scopes), scopes: row.scopes}
+  const payload: Record<string, unknown> = {
+    ...claims,
+    client_id: row.clientId,
+    scope: formatScope(row.scopes),
+    scopes: row.scopes,
+  }
   payload.iss = issuer
   payload.sub = row.userId ?? row.clientId
   payload.aud = row.audience

@@ -39,7 +39,11 @@ export function isLoopbackAddress(address: string): boolean {
  * matched later by {@link redirectUriMatches}. Post-logout redirect URIs (RP-Initiated Logout
  * §3.1) follow the same rules; `kind` names which one a message is about.
  */
-export function validateRedirectUri(uri: string, allowInsecure = false, kind: 'Redirect URI' | 'Post-logout redirect URI' = 'Redirect URI'): string {
+export function validateRedirectUri(
+  uri: string,
+  allowInsecure = false,
+  kind: 'Redirect URI' | 'Post-logout redirect URI' = 'Redirect URI',
+): string {
   let url: URL
   try {
     url = new URL(uri)
@@ -49,13 +53,17 @@ export function validateRedirectUri(uri: string, allowInsecure = false, kind: 'R
   if (uri.includes('#')) throw new InvalidInputError(`${kind} "${uri}" must not contain a fragment (#).`)
   if (/\s/.test(uri)) throw new InvalidInputError(`${kind} "${uri}" must not contain whitespace.`)
   if (url.protocol === 'http:' && !allowInsecure && !isLoopbackHost(url.hostname)) {
-    throw new InvalidInputError(`${kind} "${uri}" uses plain http on a host that is not localhost or a loopback address; use https, or pass --allow-insecure-redirect.`)
+    throw new InvalidInputError(
+      `${kind} "${uri}" uses plain http on a host that is not localhost or a loopback address; use https, or pass --allow-insecure-redirect.`,
+    )
   }
   if ((url.protocol === 'https:' || url.protocol === 'http:') && url.hostname === '') {
     throw new InvalidInputError(`${kind} "${uri}" has no host.`)
   }
   if (url.protocol === 'javascript:' || url.protocol === 'data:' || url.protocol === 'file:') {
-    throw new InvalidInputError(`${kind} "${uri}" uses the ${url.protocol} scheme, which cannot receive a redirect safely.`)
+    throw new InvalidInputError(
+      `${kind} "${uri}" uses the ${url.protocol} scheme, which cannot receive a redirect safely.`,
+    )
   }
   return uri
 }
@@ -93,7 +101,9 @@ export function httpUrl(value: string): URL | undefined {
   if (value.includes('#')) return undefined
   try {
     const url = new URL(value)
-    return (url.protocol === 'http:' || url.protocol === 'https:') && url.username === '' && url.password === '' ? url : undefined
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.username === '' && url.password === ''
+      ? url
+      : undefined
   } catch {
     return undefined
   }
@@ -103,14 +113,15 @@ export function httpUrl(value: string): URL | undefined {
 export function resourceUriProblem(value: string): string | undefined {
   if (value.includes('#')) return `resource ${value} must not contain a fragment (#) (RFC 8707 section 2).`
   // eslint-disable-next-line no-control-regex
-  if (/[\s\x00-\x1f\x7f]/.test(value)) return "A resource must not contain whitespace or control characters."
+  if (/[\s\x00-\x1f\x7f]/.test(value)) return 'A resource must not contain whitespace or control characters.'
   let url: URL
   try {
     url = new URL(value)
   } catch {
     return `resource ${value} is not an absolute URI (e.g. http://localhost:3000/mcp) (RFC 8707 section 2).`
   }
-  if ((url.protocol === 'http:' || url.protocol === 'https:') && url.hostname === '') return `resource ${value} has no host.`
+  if ((url.protocol === 'http:' || url.protocol === 'https:') && url.hostname === '')
+    return `resource ${value} has no host.`
   return undefined
 }
 

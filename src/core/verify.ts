@@ -1,6 +1,14 @@
 import type {KeyObject} from 'node:crypto'
 
-import {createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, type JSONWebKeySet, jwtVerify, type JWTPayload, type JWTVerifyGetKey} from 'jose'
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  errors as joseErrors,
+  type JSONWebKeySet,
+  jwtVerify,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+} from 'jose'
 
 import type {Authority} from './authority.js'
 import {checkTokenBinding, type DpopPresentation, processDpopReplay, tokenJkt} from './dpop.js'
@@ -82,12 +90,19 @@ export interface VerifiedAccessToken {
  * {@link InvalidTokenError} or {@link InsufficientScopeError} with one sentence saying why, and
  * {@link InvalidInputError} for options it cannot use (before looking at the token).
  */
-export async function verifyAccessToken(token: string, options: VerifyAccessTokenOptions): Promise<VerifiedAccessToken> {
+export async function verifyAccessToken(
+  token: string,
+  options: VerifyAccessTokenOptions,
+): Promise<VerifiedAccessToken> {
   return prepareVerification(options, 'verifyAccessToken')(token, undefined, options.dpop)
 }
 
 /** `dpop`: the proof the token came with (the DPoP scheme); undefined for the Bearer scheme. */
-export type PreparedVerification = (token: string, extraScopes?: readonly string[], dpop?: DpopPresentation) => Promise<VerifiedAccessToken>
+export type PreparedVerification = (
+  token: string,
+  extraScopes?: readonly string[],
+  dpop?: DpopPresentation,
+) => Promise<VerifiedAccessToken>
 
 /**
  * Checks the options once and returns the verification they describe (what requireBearer runs
@@ -126,8 +141,13 @@ export function prepareVerification(options: VerifyAccessTokenOptions, who: stri
       throw new InvalidTokenError(message, reason)
     }
     const claims = payload as AccessTokenClaims
-    if (typeof claims.client_id !== 'string' || typeof claims.jti !== 'string') throw new InvalidTokenError('The token is missing client_id or jti.', 'claim')
-    const scopes = Array.isArray(claims.scopes) ? claims.scopes.filter((s): s is string => typeof s === 'string') : typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : []
+    if (typeof claims.client_id !== 'string' || typeof claims.jti !== 'string')
+      throw new InvalidTokenError('The token is missing client_id or jti.', 'claim')
+    const scopes = Array.isArray(claims.scopes)
+      ? claims.scopes.filter((s): s is string => typeof s === 'string')
+      : typeof claims.scope === 'string'
+        ? claims.scope.split(' ').filter(Boolean)
+        : []
     const result: VerifiedAccessToken = {
       claims,
       jti: claims.jti,
@@ -139,9 +159,11 @@ export function prepareVerification(options: VerifyAccessTokenOptions, who: stri
     }
     if (store) {
       const record = store.accessTokens.find(claims.jti)
-      if (!record) throw new InvalidTokenError('The token is not recorded by this authority (unknown jti).', 'unrecorded')
+      if (!record)
+        throw new InvalidTokenError('The token is not recorded by this authority (unknown jti).', 'unrecorded')
       if (record.revokedAt !== null) throw new InvalidTokenError('The token has been revoked.', 'revoked')
-      if (record.clientId !== claims.client_id) throw new InvalidTokenError('The token does not match its record (client_id differs).', 'unrecorded')
+      if (record.clientId !== claims.client_id)
+        throw new InvalidTokenError('The token does not match its record (client_id differs).', 'unrecorded')
       if (record.expiresAt <= (now ?? Date.now())) throw new InvalidTokenError('The token has expired.', 'expired')
       result.record = record
       // The record, not the claims, says whether a user stands behind the token.
@@ -149,12 +171,16 @@ export function prepareVerification(options: VerifyAccessTokenOptions, who: stri
     }
     const jkt = tokenJkt(claims)
     // A plain bearer token sent as Bearer has no binding to check: no extra await on that path.
-    if (!checked.ignoreDpopBinding && (jkt !== undefined || dpop !== undefined)) await checkTokenBinding(token, jkt, dpop, now ?? Date.now(), replay, claims.client_id)
+    if (!checked.ignoreDpopBinding && (jkt !== undefined || dpop !== undefined))
+      await checkTokenBinding(token, jkt, dpop, now ?? Date.now(), replay, claims.client_id)
     if (jkt !== undefined) result.jkt = jkt
     const needed = extraScopes && extraScopes.length > 0 ? [...new Set([...required, ...extraScopes])] : required
     const missing = needed.filter((scope) => !tokenCan(scopes, scope))
     if (missing.length > 0) {
-      throw new InsufficientScopeError(`The token lacks the scope${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (it has: ${scopes.join(' ') || 'none'}).`, missing)
+      throw new InsufficientScopeError(
+        `The token lacks the scope${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (it has: ${scopes.join(' ') || 'none'}).`,
+        missing,
+      )
     }
     return result
   }
@@ -217,7 +243,9 @@ function keyResolver(options: VerifyAccessTokenOptions, who: string): JWTVerifyG
     try {
       return localKeySet(jwks)
     } catch {
-      throw new InvalidInputError(`${who}: jwks is not a JWK Set (an object with a "keys" array), a key resolver function, or the http(s) URL of a JWKS.`)
+      throw new InvalidInputError(
+        `${who}: jwks is not a JWK Set (an object with a "keys" array), a key resolver function, or the http(s) URL of a JWKS.`,
+      )
     }
   }
   return publicKeyResolver(options.publicKey!)
@@ -233,59 +261,107 @@ function jwksUrl(value: string | URL, who: string): URL {
   try {
     url = new URL(value)
   } catch {
-    throw new InvalidInputError(`${who}: jwks "${String(value).slice(0, 100)}" is not a URL; give the http(s) URL of the JWKS (e.g. http://127.0.0.1:9000/.well-known/jwks.json), a JWK Set object, or a key resolver.`)
+    throw new InvalidInputError(
+      `${who}: jwks "${String(value).slice(0, 100)}" is not a URL; give the http(s) URL of the JWKS (e.g. http://127.0.0.1:9000/.well-known/jwks.json), a JWK Set object, or a key resolver.`,
+    )
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new InvalidInputError(`${who}: the jwks URL must be http or https, not ${url.protocol}`)
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new InvalidInputError(`${who}: the jwks URL must be http or https, not ${url.protocol}`)
   return url
 }
 
 /** The options, checked: every problem is one InvalidInputError naming the option (never a jose or TypeError stack). */
 function checkOptions(options: VerifyAccessTokenOptions, who: string): VerifyAccessTokenOptions {
-  if (typeof options !== 'object' || options === null) throw new InvalidInputError(`${who} needs an options object: {issuer, jwks} or {authority}.`)
+  if (typeof options !== 'object' || options === null)
+    throw new InvalidInputError(`${who} needs an options object: {issuer, jwks} or {authority}.`)
   const fail = (message: string): never => {
     throw new InvalidInputError(`${who}: ${message}`)
   }
   if (options.authority === undefined) {
-    if (typeof options.issuer !== 'string' || options.issuer === '') fail('issuer is required (the issuer the tokens name, e.g. http://127.0.0.1:9000), unless an authority is given.')
-    if (options.jwks === undefined && options.publicKey === undefined) fail('jwks is required (the JWKS URL, e.g. http://127.0.0.1:9000/.well-known/jwks.json, a JWK Set or a key resolver), unless an authority is given.')
-  } else if (typeof options.authority !== 'object' || options.authority === null || typeof options.authority.signingKeys !== 'function') {
+    if (typeof options.issuer !== 'string' || options.issuer === '')
+      fail('issuer is required (the issuer the tokens name, e.g. http://127.0.0.1:9000), unless an authority is given.')
+    if (options.jwks === undefined && options.publicKey === undefined)
+      fail(
+        'jwks is required (the JWKS URL, e.g. http://127.0.0.1:9000/.well-known/jwks.json, a JWK Set or a key resolver), unless an authority is given.',
+      )
+  } else if (
+    typeof options.authority !== 'object' ||
+    options.authority === null ||
+    typeof options.authority.signingKeys !== 'function'
+  ) {
     fail('authority must be a passport Authority.')
   }
-  if (options.jwks !== undefined && typeof options.jwks !== 'function' && typeof options.jwks !== 'string' && !(options.jwks instanceof URL) && (typeof options.jwks !== 'object' || options.jwks === null)) {
+  if (
+    options.jwks !== undefined &&
+    typeof options.jwks !== 'function' &&
+    typeof options.jwks !== 'string' &&
+    !(options.jwks instanceof URL) &&
+    (typeof options.jwks !== 'object' || options.jwks === null)
+  ) {
     fail('jwks must be a JWK Set, a key resolver function, or the http(s) URL of a JWKS.')
   }
   if (options.resource !== undefined) {
     // The one RFC 8707 resource rule (core/uris.ts), as config, serve --resource and the endpoints apply it.
-    const problem = typeof options.resource === 'string' ? resourceUriProblem(options.resource) : `${JSON.stringify(options.resource)} is not a string.`
-    if (problem !== undefined) fail(`resource must be an absolute URL without a fragment (the protected resource's identifier): ${problem}`)
+    const problem =
+      typeof options.resource === 'string'
+        ? resourceUriProblem(options.resource)
+        : `${JSON.stringify(options.resource)} is not a string.`
+    if (problem !== undefined)
+      fail(`resource must be an absolute URL without a fragment (the protected resource's identifier): ${problem}`)
   }
   const audience = options.audience
-  if (audience !== undefined && !(typeof audience === 'string' && audience !== '') && !(Array.isArray(audience) && audience.length > 0 && audience.every((a) => typeof a === 'string' && a !== ''))) {
+  if (
+    audience !== undefined &&
+    !(typeof audience === 'string' && audience !== '') &&
+    !(Array.isArray(audience) && audience.length > 0 && audience.every((a) => typeof a === 'string' && a !== ''))
+  ) {
     fail('audience must be a non-empty string or a non-empty list of them.')
   }
-  if (options.scopes !== undefined && !(Array.isArray(options.scopes) && options.scopes.every((s) => typeof s === 'string' && s !== '' && !/\s/.test(s)))) {
+  if (
+    options.scopes !== undefined &&
+    !(Array.isArray(options.scopes) && options.scopes.every((s) => typeof s === 'string' && s !== '' && !/\s/.test(s)))
+  ) {
     fail('scopes must be a list of scope names (strings without spaces).')
   }
   return options
 }
 
-function describeJoseError(error: unknown, issuer: string, audience: string | string[] | undefined): {message: string; reason: InvalidTokenReason} {
+function describeJoseError(
+  error: unknown,
+  issuer: string,
+  audience: string | string[] | undefined,
+): {message: string; reason: InvalidTokenReason} {
   if (error instanceof joseErrors.JWTExpired) return {message: 'The token has expired.', reason: 'expired'}
   if (error instanceof joseErrors.JWTClaimValidationFailed) {
     if (error.claim === 'iss') return {message: `The token's issuer is not ${issuer}.`, reason: 'issuer'}
-    if (error.claim === 'aud') return {message: `The token is meant for another audience (this resource accepts ${[audience ?? []].flat().join(', ')}).`, reason: 'audience'}
-    if (error.claim === 'typ') return {message: 'The token is not an access token (its typ is not at+jwt; id tokens are not accepted).', reason: 'type'}
+    if (error.claim === 'aud')
+      return {
+        message: `The token is meant for another audience (this resource accepts ${[audience ?? []].flat().join(', ')}).`,
+        reason: 'audience',
+      }
+    if (error.claim === 'typ')
+      return {
+        message: 'The token is not an access token (its typ is not at+jwt; id tokens are not accepted).',
+        reason: 'type',
+      }
     if (error.reason === 'missing') return {message: `The token is missing the ${error.claim} claim.`, reason: 'claim'}
     return {message: `The token's ${error.claim} claim is invalid (${error.reason}).`, reason: 'claim'}
   }
-  if (error instanceof joseErrors.JOSEAlgNotAllowed) return {message: `The token is not signed with an accepted algorithm (${SIGNING_ALGORITHMS.join(', ')}).`, reason: 'algorithm'}
+  if (error instanceof joseErrors.JOSEAlgNotAllowed)
+    return {
+      message: `The token is not signed with an accepted algorithm (${SIGNING_ALGORITHMS.join(', ')}).`,
+      reason: 'algorithm',
+    }
   if (error instanceof joseErrors.JWKSNoMatchingKey) {
     return error.message.includes(' signs ')
       ? {message: `The token's alg is not the one its key is published for (${error.message}).`, reason: 'algorithm'}
       : {message: 'The token is signed by a key this authority does not publish (unknown kid).', reason: 'unknown_key'}
   }
-  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return {message: 'The token signature does not verify.', reason: 'signature'}
-  if (error instanceof joseErrors.JWSInvalid || error instanceof joseErrors.JWTInvalid) return {message: 'The token is not a well-formed JWT.', reason: 'malformed'}
-  if (error instanceof joseErrors.JOSENotSupported) return {message: 'The token uses an unsupported algorithm or key.', reason: 'algorithm'}
+  if (error instanceof joseErrors.JWSSignatureVerificationFailed)
+    return {message: 'The token signature does not verify.', reason: 'signature'}
+  if (error instanceof joseErrors.JWSInvalid || error instanceof joseErrors.JWTInvalid)
+    return {message: 'The token is not a well-formed JWT.', reason: 'malformed'}
+  if (error instanceof joseErrors.JOSENotSupported)
+    return {message: 'The token uses an unsupported algorithm or key.', reason: 'algorithm'}
   return {message: 'The token could not be verified.', reason: 'malformed'}
 }

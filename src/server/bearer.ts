@@ -23,7 +23,11 @@ export interface RequireBearerOptions extends VerifyAccessTokenOptions {
 /** A request that passed the guard carries the verified token as `auth` (the shape the MCP SDK reads as `AuthInfo`). */
 export type BearerRequest = IncomingMessage & {auth?: VerifiedAccessToken; body?: unknown}
 
-export type BearerGuard = (req: IncomingMessage, res: ServerResponse, next?: (error?: unknown) => void) => Promise<VerifiedAccessToken | undefined>
+export type BearerGuard = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  next?: (error?: unknown) => void,
+) => Promise<VerifiedAccessToken | undefined>
 
 /** What the guard does beyond the public options: the authority's own endpoints use these. */
 interface GuardOptions extends RequireBearerOptions {
@@ -48,7 +52,8 @@ interface GuardOptions extends RequireBearerOptions {
  * tokens requested with RFC 8707 `resource` carry as `aud`) or an explicit `audience`.
  */
 export function requireBearer(options: RequireBearerOptions): BearerGuard {
-  if (typeof options !== 'object' || options === null) throw new InvalidInputError('requireBearer needs an options object: {issuer, jwks, resource, scopes}.')
+  if (typeof options !== 'object' || options === null)
+    throw new InvalidInputError('requireBearer needs an options object: {issuer, jwks, resource, scopes}.')
   if (options.resource === undefined && options.audience === undefined) {
     throw new InvalidInputError(
       'requireBearer needs the audience its tokens must carry (RFC 9068 §4): resource (the URL of the protected resource, e.g. http://127.0.0.1:3000/mcp) or audience (e.g. a client id).',
@@ -84,12 +89,21 @@ export function bearerGuard(options: GuardOptions, who = 'requireBearer'): Beare
     }
     let verified: VerifiedAccessToken
     try {
-      verified = await verify(token, undefined, scheme === 'dpop' ? {proof: req.headers.dpop, method: req.method ?? 'GET', url: requestUrl(req)} : undefined)
+      verified = await verify(
+        token,
+        undefined,
+        scheme === 'dpop' ? {proof: req.headers.dpop, method: req.method ?? 'GET', url: requestUrl(req)} : undefined,
+      )
     } catch (error) {
       if (error instanceof DpopTokenError) {
         // RFC 9449 §7.1: a DPoP challenge naming the proof algorithms.
         const header = `DPoP error="${error.error}", error_description="${rfcText(error.message)}", algs="${DPOP_ALGORITHMS.join(' ')}"`
-        sendJson(res, 401, {error: error.error, error_description: error.message}, {...NO_STORE, 'WWW-Authenticate': header})
+        sendJson(
+          res,
+          401,
+          {error: error.error, error_description: error.message},
+          {...NO_STORE, 'WWW-Authenticate': header},
+        )
         return undefined
       }
       if (error instanceof InvalidTokenError) {
@@ -129,15 +143,30 @@ function challengeHeader(challenge: Challenge, error?: string, description?: str
   return parts.length === 0 ? 'Bearer' : `Bearer ${parts.join(', ')}`
 }
 
-function sendChallenge(res: ServerResponse, status: number, challenge: Challenge, error: string, description: string): void {
-  sendJson(res, status, {error, error_description: description}, {...NO_STORE, 'WWW-Authenticate': challengeHeader(challenge, error, description)})
+function sendChallenge(
+  res: ServerResponse,
+  status: number,
+  challenge: Challenge,
+  error: string,
+  description: string,
+): void {
+  sendJson(
+    res,
+    status,
+    {error, error_description: description},
+    {...NO_STORE, 'WWW-Authenticate': challengeHeader(challenge, error, description)},
+  )
 }
 
 function checkMetadataUrl(options: RequireBearerOptions, who: string): string | undefined {
   const given = options.resourceMetadataUrl
-  if (given === undefined) return options.resource === undefined ? undefined : protectedResourceMetadataUrl(options.resource)
+  if (given === undefined)
+    return options.resource === undefined ? undefined : protectedResourceMetadataUrl(options.resource)
   const text = String(given)
-  if (httpUrl(text) === undefined) throw new InvalidInputError(`${who}: resourceMetadataUrl must be an absolute http(s) URL, not ${JSON.stringify(text.slice(0, 100))}.`)
+  if (httpUrl(text) === undefined)
+    throw new InvalidInputError(
+      `${who}: resourceMetadataUrl must be an absolute http(s) URL, not ${JSON.stringify(text.slice(0, 100))}.`,
+    )
   return new URL(text).href
 }
 
@@ -152,7 +181,14 @@ export function protectedResourceMetadataUrl(resource: string): string {
 }
 
 /** RFC 6750 §3: an error answer with its challenge, and the same in a JSON body. */
-export function sendBearerError(res: ServerResponse, status: number, realm: string, error: string, description: string, scopes?: readonly string[]): void {
+export function sendBearerError(
+  res: ServerResponse,
+  status: number,
+  realm: string,
+  error: string,
+  description: string,
+  scopes?: readonly string[],
+): void {
   let challenge = `Bearer realm="${rfcText(realm)}", error="${error}", error_description="${rfcText(description)}"`
   if (scopes && scopes.length > 0) challenge += `, scope="${rfcText(scopes.join(' '))}"`
   sendJson(res, status, {error, error_description: description}, {...NO_STORE, 'WWW-Authenticate': challenge})
@@ -166,7 +202,10 @@ const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/
  * the caller owns the body) — both at once is `invalid_request`. `?access_token=`
  * in the query is ignored (§2.3 is not supported: URLs end up in logs).
  */
-async function presentedToken(req: IncomingMessage, ownsBody: boolean): Promise<{token: string | undefined; scheme: 'bearer' | 'dpop'}> {
+async function presentedToken(
+  req: IncomingMessage,
+  ownsBody: boolean,
+): Promise<{token: string | undefined; scheme: 'bearer' | 'dpop'}> {
   let fromHeader: string | undefined
   let scheme: 'bearer' | 'dpop' = 'bearer'
   const header = req.headers.authorization
@@ -176,7 +215,11 @@ async function presentedToken(req: IncomingMessage, ownsBody: boolean): Promise<
     // RFC 9449 §7.1: `Authorization: DPoP <token>`, with the proof in the DPoP header.
     if (match && (name === 'bearer' || name === 'dpop')) {
       const value = (match[2] ?? '').trim()
-      if (!B64TOKEN.test(value)) throw new OAuthError('invalid_request', `The Authorization header holds no well-formed ${name === 'dpop' ? 'DPoP' : 'bearer'} token.`)
+      if (!B64TOKEN.test(value))
+        throw new OAuthError(
+          'invalid_request',
+          `The Authorization header holds no well-formed ${name === 'dpop' ? 'DPoP' : 'bearer'} token.`,
+        )
       fromHeader = value
       scheme = name
     }
@@ -184,7 +227,10 @@ async function presentedToken(req: IncomingMessage, ownsBody: boolean): Promise<
   // Only a POST can carry the token in its body: no await on the GET path.
   const fromBody = req.method === 'POST' ? await bodyToken(req, ownsBody) : undefined
   if (fromHeader !== undefined && fromBody !== undefined) {
-    throw new OAuthError('invalid_request', 'The access token was sent both in the Authorization header and in the body; send it once.')
+    throw new OAuthError(
+      'invalid_request',
+      'The access token was sent both in the Authorization header and in the body; send it once.',
+    )
   }
   return {token: fromHeader ?? fromBody, scheme}
 }
@@ -196,7 +242,10 @@ async function presentedToken(req: IncomingMessage, ownsBody: boolean): Promise<
  */
 export function dpopRequestUrl(req: IncomingMessage, resource?: string): string {
   const path = (req.url ?? '/').split(/[?#]/)[0]!
-  const origin = resource !== undefined && URL.canParse(resource) ? new URL(resource).origin : `http://${req.headers.host ?? 'localhost'}`
+  const origin =
+    resource !== undefined && URL.canParse(resource)
+      ? new URL(resource).origin
+      : `http://${req.headers.host ?? 'localhost'}`
   return `${origin}${path.startsWith('/') ? path : `/${path}`}`
 }
 
@@ -207,7 +256,8 @@ async function bodyToken(req: BearerRequest, ownsBody: boolean): Promise<string 
   if (typeof req.body === 'object' && req.body !== null) {
     // Already parsed by a framework.
     const value = (req.body as Record<string, unknown>).access_token
-    if (Array.isArray(value)) throw new OAuthError('invalid_request', 'The "access_token" parameter is repeated; send it once.')
+    if (Array.isArray(value))
+      throw new OAuthError('invalid_request', 'The "access_token" parameter is repeated; send it once.')
     return typeof value === 'string' && value !== '' ? value : undefined
   }
   // The stream belongs to the next handler unless the caller owns the body: never read it here.

@@ -1,4 +1,13 @@
-import {createLocalJWKSet, decodeJwt, decodeProtectedHeader, errors as joseErrors, type JSONWebKeySet, type JWTPayload, jwtVerify, type JWTVerifyGetKey} from 'jose'
+import {
+  createLocalJWKSet,
+  decodeJwt,
+  decodeProtectedHeader,
+  errors as joseErrors,
+  type JSONWebKeySet,
+  type JWTPayload,
+  jwtVerify,
+  type JWTVerifyGetKey,
+} from 'jose'
 
 import {jwksUriMayReachPrivateNetworks, jwksUriProblem} from '../core/client-keys.js'
 import {FenceError, fencedGet} from '../core/fenced-fetch.js'
@@ -21,10 +30,15 @@ const MAX_LIFETIME_S = 600
 const CLOCK_SKEW_S = 30
 
 /** A client row with the private_key_jwt columns (registration, config, `passport client --jwks`). */
-export type KeyedClient = ClientRow & {jwks?: JSONWebKeySet | {keys: Record<string, unknown>[]} | null; jwksUri?: string | null; tokenEndpointAuthMethod?: string | null}
+export type KeyedClient = ClientRow & {
+  jwks?: JSONWebKeySet | {keys: Record<string, unknown>[]} | null
+  jwksUri?: string | null
+  tokenEndpointAuthMethod?: string | null
+}
 
 const challenge = {'WWW-Authenticate': 'Basic realm="passport"'}
-const fail = (description: string) => new OAuthError('invalid_client', `Client assertion: ${description}`, 401, {...challenge})
+const fail = (description: string) =>
+  new OAuthError('invalid_client', `Client assertion: ${description}`, 401, {...challenge})
 
 export interface AssertionContext {
   /** The issuer and the endpoint URLs an assertion's `aud` may name. */
@@ -56,7 +70,11 @@ export function assertionClientId(assertion: string): string {
  * `exp` in the future and at most 10 minutes ahead, and a `jti` not seen before within its
  * lifetime. Every failure is `invalid_client` saying which check failed.
  */
-export async function verifyClientAssertion(client: KeyedClient, assertion: string, context: AssertionContext): Promise<void> {
+export async function verifyClientAssertion(
+  client: KeyedClient,
+  assertion: string,
+  context: AssertionContext,
+): Promise<void> {
   let alg: unknown
   try {
     alg = decodeProtectedHeader(assertion).alg
@@ -64,11 +82,16 @@ export async function verifyClientAssertion(client: KeyedClient, assertion: stri
     throw fail('client_assertion is not a well-formed JWT.')
   }
   if (alg === 'none') throw fail('alg none is refused; sign the assertion with RS256, PS256, ES256 or EdDSA.')
-  if (typeof alg === 'string' && alg.startsWith('HS')) throw fail(`${alg} (a shared-secret MAC) is refused for private_key_jwt; sign with the private key (RS256, PS256, ES256 or EdDSA).`)
-  if (!(ASSERTION_ALGORITHMS as readonly unknown[]).includes(alg)) throw fail(`alg ${JSON.stringify(alg)} is not supported; use RS256, PS256, ES256 or EdDSA (Ed25519).`)
+  if (typeof alg === 'string' && alg.startsWith('HS'))
+    throw fail(
+      `${alg} (a shared-secret MAC) is refused for private_key_jwt; sign with the private key (RS256, PS256, ES256 or EdDSA).`,
+    )
+  if (!(ASSERTION_ALGORITHMS as readonly unknown[]).includes(alg))
+    throw fail(`alg ${JSON.stringify(alg)} is not supported; use RS256, PS256, ES256 or EdDSA (Ed25519).`)
   const found = await clientKeys(client, context.allowPrivateNetworks)
   // A key published as EdDSA (or without alg) verifies an Ed25519 assertion too.
-  const keys: JWTVerifyGetKey = (header, token) => found(header.alg === 'Ed25519' ? {...header, alg: 'EdDSA'} : header, token)
+  const keys: JWTVerifyGetKey = (header, token) =>
+    found(header.alg === 'Ed25519' ? {...header, alg: 'EdDSA'} : header, token)
   let payload
   try {
     ;({payload} = await jwtVerify(assertion, keys, {
@@ -85,9 +108,15 @@ export async function verifyClientAssertion(client: KeyedClient, assertion: stri
   }
   const nowS = Math.floor(context.now / 1000)
   const exp = payload.exp!
-  if (exp > nowS + MAX_LIFETIME_S + CLOCK_SKEW_S) throw fail(`exp is ${exp - nowS} seconds ahead; an assertion may live at most ${MAX_LIFETIME_S} seconds.`)
+  if (exp > nowS + MAX_LIFETIME_S + CLOCK_SKEW_S)
+    throw fail(`exp is ${exp - nowS} seconds ahead; an assertion may live at most ${MAX_LIFETIME_S} seconds.`)
   if (typeof payload.jti !== 'string' || payload.jti === '') throw fail('the JWT has no jti.')
-  const use = context.replay.use(client.id, `${client.id}\u0000${payload.jti}`, (exp + CLOCK_SKEW_S) * 1000, context.now)
+  const use = context.replay.use(
+    client.id,
+    `${client.id}\u0000${payload.jti}`,
+    (exp + CLOCK_SKEW_S) * 1000,
+    context.now,
+  )
   if (use.accepted) return
   if (use.replay) throw fail('this jti was already used; every assertion must carry a new jti (replay refused).')
   const seconds = Math.max(1, Math.ceil(use.retryAfterMs / 1000))
@@ -110,12 +139,17 @@ function describe(error: unknown, clientId: string, audiences: readonly string[]
     if (error.claim === 'iat') return 'iat is in the future.'
     return `the ${error.claim} claim is invalid (${error.reason}).`
   }
-  if (error instanceof joseErrors.JWKSNoMatchingKey) return `no key of client ${clientId} matches the assertion (kid/alg); the keys registered for it did not sign it.`
-  if (error instanceof joseErrors.JWKSMultipleMatchingKeys) return `several keys of client ${clientId} match; give the assertion a kid.`
-  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return `the signature does not verify with the keys registered for client ${clientId}.`
-  if (error instanceof joseErrors.JOSEAlgNotAllowed) return 'the algorithm is not allowed; use RS256, PS256, ES256 or EdDSA.'
+  if (error instanceof joseErrors.JWKSNoMatchingKey)
+    return `no key of client ${clientId} matches the assertion (kid/alg); the keys registered for it did not sign it.`
+  if (error instanceof joseErrors.JWKSMultipleMatchingKeys)
+    return `several keys of client ${clientId} match; give the assertion a kid.`
+  if (error instanceof joseErrors.JWSSignatureVerificationFailed)
+    return `the signature does not verify with the keys registered for client ${clientId}.`
+  if (error instanceof joseErrors.JOSEAlgNotAllowed)
+    return 'the algorithm is not allowed; use RS256, PS256, ES256 or EdDSA.'
   if (error instanceof OAuthError) return error.description.replace(/^Client assertion: /, '')
-  if (error instanceof joseErrors.JWSInvalid || error instanceof joseErrors.JWTInvalid) return 'client_assertion is not a well-formed JWT.'
+  if (error instanceof joseErrors.JWSInvalid || error instanceof joseErrors.JWTInvalid)
+    return 'client_assertion is not a well-formed JWT.'
   return 'it could not be verified.'
 }
 
@@ -128,7 +162,9 @@ async function clientKeys(client: KeyedClient, allowPrivateNetworks: boolean): P
     }
   }
   if (client.jwksUri) return remoteKeys(client.jwksUri, jwksUriMayReachPrivateNetworks(client, allowPrivateNetworks))
-  throw fail(`client ${client.id} has no keys registered (jwks or jwks_uri) to verify a private_key_jwt assertion with.`)
+  throw fail(
+    `client ${client.id} has no keys registered (jwks or jwks_uri) to verify a private_key_jwt assertion with.`,
+  )
 }
 
 /** jwks_uri fetches: at most this long, this big, never redirected (core/fenced-fetch.ts). */
@@ -166,7 +202,11 @@ function remoteKeys(uri: string, allowPrivateNetworks: boolean): JWTVerifyGetKey
   }
 }
 
-async function refresh(cacheKey: string, previous: CachedKeys | undefined, fetchIt: () => Promise<JWTVerifyGetKey>): Promise<CachedKeys> {
+async function refresh(
+  cacheKey: string,
+  previous: CachedKeys | undefined,
+  fetchIt: () => Promise<JWTVerifyGetKey>,
+): Promise<CachedKeys> {
   if (previous?.pending) {
     await previous.pending
     return remote.get(cacheKey)!
@@ -187,7 +227,13 @@ async function refresh(cacheKey: string, previous: CachedKeys | undefined, fetch
 async function fetchKeySet(url: URL, allowPrivateNetworks: boolean): Promise<JWTVerifyGetKey> {
   let fetched
   try {
-    fetched = await fencedGet(url, {allowPrivateNetworks, timeoutMs: FETCH_TIMEOUT_MS, maxBytes: MAX_JWKS_BYTES, accept: 'application/jwk-set+json, application/json', what: 'the jwks_uri'})
+    fetched = await fencedGet(url, {
+      allowPrivateNetworks,
+      timeoutMs: FETCH_TIMEOUT_MS,
+      maxBytes: MAX_JWKS_BYTES,
+      accept: 'application/jwk-set+json, application/json',
+      what: 'the jwks_uri',
+    })
   } catch (error) {
     if (error instanceof FenceError) throw fail(error.message)
     throw error

@@ -41,7 +41,10 @@ const NOBODY: ClientRow = {
 /** Does the client authenticate with signed assertions (registered keys, or that method named)? */
 export function usesPrivateKeyJwt(client: ClientRow): boolean {
   const keyed = client as KeyedClient
-  return keyed.tokenEndpointAuthMethod === 'private_key_jwt' || (!keyed.tokenEndpointAuthMethod && (Boolean(keyed.jwks) || Boolean(keyed.jwksUri)))
+  return (
+    keyed.tokenEndpointAuthMethod === 'private_key_jwt' ||
+    (!keyed.tokenEndpointAuthMethod && (Boolean(keyed.jwks) || Boolean(keyed.jwksUri)))
+  )
 }
 
 /**
@@ -51,12 +54,16 @@ export function usesPrivateKeyJwt(client: ClientRow): boolean {
  * (a public client naming itself with `client_id`). Two methods at once are `invalid_request`;
  * everything else that fails is `invalid_client` (401).
  */
-export async function authenticateClient(ctx: Pick<RequestContext, 'req' | 'authority' | 'endpoint'>, params: Params): Promise<AuthenticatedClient> {
+export async function authenticateClient(
+  ctx: Pick<RequestContext, 'req' | 'authority' | 'endpoint'>,
+  params: Params,
+): Promise<AuthenticatedClient> {
   const req = ctx.req
   const store = ctx.authority.store
   const assertion = params.get('client_assertion')
   const assertionType = params.get('client_assertion_type')
-  if (assertion !== undefined || assertionType !== undefined) return authenticateByAssertion(ctx, params, assertion, assertionType)
+  if (assertion !== undefined || assertionType !== undefined)
+    return authenticateByAssertion(ctx, params, assertion, assertionType)
 
   const basic = readBasicCredentials(req.headers.authorization)
   const bodyId = params.get('client_id')
@@ -66,14 +73,22 @@ export async function authenticateClient(ctx: Pick<RequestContext, 'req' | 'auth
   let secret: string | undefined
   let method: ClientAuthMethod
   if (basic) {
-    if (bodySecret !== undefined) throw invalidRequest('Client credentials were sent both in the Authorization header and in the body; use one method.')
-    if (bodyId !== undefined && bodyId !== basic.id) throw invalidRequest('The client_id in the body differs from the one in the Authorization header.')
+    if (bodySecret !== undefined)
+      throw invalidRequest(
+        'Client credentials were sent both in the Authorization header and in the body; use one method.',
+      )
+    if (bodyId !== undefined && bodyId !== basic.id)
+      throw invalidRequest('The client_id in the body differs from the one in the Authorization header.')
     clientId = basic.id
     secret = basic.secret
     method = 'client_secret_basic'
   } else {
     if (bodyId === undefined) {
-      throw invalidClient(bodySecret === undefined ? 'No client authentication: send client_id (and client_secret), or HTTP Basic credentials.' : 'client_secret was sent without client_id.')
+      throw invalidClient(
+        bodySecret === undefined
+          ? 'No client authentication: send client_id (and client_secret), or HTTP Basic credentials.'
+          : 'client_secret was sent without client_id.',
+      )
     }
     clientId = bodyId
     secret = bodySecret
@@ -83,12 +98,18 @@ export async function authenticateClient(ctx: Pick<RequestContext, 'req' | 'auth
   const client = store.clients.find(clientId)
   if (secret === undefined) {
     if (client?.type === 'public') {
-      if (client.id === DEMO_CLIENT_ID && !isLoopbackPeer(req)) throw invalidClient(`The built-in client ${DEMO_CLIENT_ID} works only from this machine.`)
+      if (client.id === DEMO_CLIENT_ID && !isLoopbackPeer(req))
+        throw invalidClient(`The built-in client ${DEMO_CLIENT_ID} works only from this machine.`)
       return {client, method: 'none'}
     }
     if (!client) throw invalidClient()
-    if (usesPrivateKeyJwt(client)) throw invalidClient(`Client ${client.id} authenticates with private_key_jwt: send client_assertion_type=${JWT_BEARER_ASSERTION} and a signed client_assertion.`)
-    throw invalidClient(`Client ${client.id} is confidential and must authenticate with its secret (client_secret_basic or client_secret_post).`)
+    if (usesPrivateKeyJwt(client))
+      throw invalidClient(
+        `Client ${client.id} authenticates with private_key_jwt: send client_assertion_type=${JWT_BEARER_ASSERTION} and a signed client_assertion.`,
+      )
+    throw invalidClient(
+      `Client ${client.id} is confidential and must authenticate with its secret (client_secret_basic or client_secret_post).`,
+    )
   }
   // Always one constant-time comparison, whether or not the client exists or has a secret.
   const matches = secretMatches(client ?? NOBODY, secret)
@@ -104,14 +125,23 @@ async function authenticateByAssertion(
   assertionType: string | undefined,
 ): Promise<AuthenticatedClient> {
   if (assertion === undefined) throw invalidRequest('client_assertion_type was sent without client_assertion.')
-  if (assertionType === undefined) throw invalidRequest(`client_assertion was sent without client_assertion_type (it must be ${JWT_BEARER_ASSERTION}).`)
-  if (assertionType !== JWT_BEARER_ASSERTION) throw invalidClient(`client_assertion_type must be ${JWT_BEARER_ASSERTION}.`)
+  if (assertionType === undefined)
+    throw invalidRequest(
+      `client_assertion was sent without client_assertion_type (it must be ${JWT_BEARER_ASSERTION}).`,
+    )
+  if (assertionType !== JWT_BEARER_ASSERTION)
+    throw invalidClient(`client_assertion_type must be ${JWT_BEARER_ASSERTION}.`)
   const header = ctx.req.headers.authorization
-  if (header !== undefined && header.trim() !== '') throw invalidRequest('A client assertion and an Authorization header were both sent; use one client authentication method.')
-  if (params.get('client_secret') !== undefined) throw invalidRequest('A client assertion and a client_secret were both sent; use one client authentication method.')
+  if (header !== undefined && header.trim() !== '')
+    throw invalidRequest(
+      'A client assertion and an Authorization header were both sent; use one client authentication method.',
+    )
+  if (params.get('client_secret') !== undefined)
+    throw invalidRequest('A client assertion and a client_secret were both sent; use one client authentication method.')
   const clientId = assertionClientId(assertion)
   const bodyId = params.get('client_id')
-  if (bodyId !== undefined && bodyId !== clientId) throw invalidClient(`Client assertion: client_id ${bodyId} differs from the assertion's sub.`)
+  if (bodyId !== undefined && bodyId !== clientId)
+    throw invalidClient(`Client assertion: client_id ${bodyId} differs from the assertion's sub.`)
   const client = ctx.authority.store.clients.find(clientId)
   if (!client) throw invalidClient()
   const keyed = client as KeyedClient
@@ -120,7 +150,12 @@ async function authenticateByAssertion(
   }
   const authority = ctx.authority
   const audiences = [...new Set([authority.issuer, ctx.endpoint('/token'), ctx.endpoint('/par')])]
-  await verifyClientAssertion(keyed, assertion, {audiences, now: authority.clock.now(), replay: authority.assertionReplay, allowPrivateNetworks: authority.config.clientIdMetadataDocuments.allowPrivateNetworks})
+  await verifyClientAssertion(keyed, assertion, {
+    audiences,
+    now: authority.clock.now(),
+    replay: authority.assertionReplay,
+    allowPrivateNetworks: authority.config.clientIdMetadataDocuments.allowPrivateNetworks,
+  })
   return {client, method: 'private_key_jwt'}
 }
 
@@ -138,7 +173,8 @@ export function readBasicCredentials(header: string | undefined): {id: string; s
   if (colon === -1) throw invalidClient('The Basic credentials are malformed (no ":" between client id and secret).')
   const id = formDecode(decoded.slice(0, colon))
   const secret = formDecode(decoded.slice(colon + 1))
-  if (id === undefined || secret === undefined) throw invalidClient('The Basic credentials are not properly form-encoded (RFC 6749 §2.3.1).')
+  if (id === undefined || secret === undefined)
+    throw invalidClient('The Basic credentials are not properly form-encoded (RFC 6749 §2.3.1).')
   if (id === '') throw invalidClient('The Basic credentials name no client id.')
   return {id, secret: secret === '' ? undefined : secret}
 }

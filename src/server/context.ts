@@ -5,7 +5,16 @@ import type {Authority} from '../core/authority.js'
 import type {UserCodeLockout} from '../core/device/lockout.js'
 import type {SessionStore} from './session.js'
 
-export const ROUTE_GROUPS = ['authorize', 'token', 'revoke', 'introspect', 'scopes', 'device', 'userinfo', 'par'] as const
+export const ROUTE_GROUPS = [
+  'authorize',
+  'token',
+  'revoke',
+  'introspect',
+  'scopes',
+  'device',
+  'userinfo',
+  'par',
+] as const
 export type RouteGroup = (typeof ROUTE_GROUPS)[number]
 
 export interface ServerOptions {

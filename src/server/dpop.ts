@@ -19,7 +19,11 @@ export function dpopNoncesOf(options: ServerOptions): DpopNonces | undefined {
  * the (authenticated) client's share of the replay cache. Throws `invalid_dpop_proof` or
  * `use_dpop_nonce`.
  */
-export async function endpointDpopProof(ctx: RequestContext, path: string, client: Pick<ClientRow, 'id'>): Promise<VerifiedDpopProof | undefined> {
+export async function endpointDpopProof(
+  ctx: RequestContext,
+  path: string,
+  client: Pick<ClientRow, 'id'>,
+): Promise<VerifiedDpopProof | undefined> {
   const header = ctx.req.headers.dpop
   if (header === undefined) return undefined
   const nonces = dpopNoncesOf(ctx.options)
@@ -42,9 +46,16 @@ export function dpopNonceHeader(ctx: RequestContext): Record<string, string> {
 const requiring = new WeakMap<PassportConfig, Set<string>>()
 
 /** A configured client with `requireDpop` gets no bearer tokens: its token requests need a proof. */
-export function assertDpopIfRequired(config: PassportConfig, client: Pick<ClientRow, 'id'>, proof: VerifiedDpopProof | undefined): void {
+export function assertDpopIfRequired(
+  config: PassportConfig,
+  client: Pick<ClientRow, 'id'>,
+  proof: VerifiedDpopProof | undefined,
+): void {
   if (proof !== undefined) return
   let ids = requiring.get(config)
   if (!ids) requiring.set(config, (ids = new Set(config.clients.filter((c) => c.requireDpop).map((c) => c.id))))
-  if (ids.has(client.id)) throw invalidDpopProof(`Client ${client.id} requires DPoP-bound tokens (requireDpop): send a DPoP proof with the token request.`)
+  if (ids.has(client.id))
+    throw invalidDpopProof(
+      `Client ${client.id} requires DPoP-bound tokens (requireDpop): send a DPoP proof with the token request.`,
+    )
 }

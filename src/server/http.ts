@@ -72,7 +72,8 @@ export class Params {
     const values: string[] = []
     for (const value of list) {
       if (value === undefined || value === null || value === '') continue
-      if (typeof value !== 'string') throw invalidRequest(`The "${name}" parameter must be a string (or repeated strings).`)
+      if (typeof value !== 'string')
+        throw invalidRequest(`The "${name}" parameter must be a string (or repeated strings).`)
       values.push(value)
     }
     return values
@@ -141,14 +142,18 @@ export async function readParams(req: IncomingMessage): Promise<Params> {
     } catch {
       throw invalidRequest('The request body is not valid JSON.')
     }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw invalidRequest('The JSON request body must be an object.')
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+      throw invalidRequest('The JSON request body must be an object.')
     // JSON.parse keeps the last of repeated keys: that would bypass the repeated-parameter rule.
     const repeated = repeatedJsonMember(text, 1)
-    if (repeated !== undefined) throw invalidRequest(`The "${repeated}" parameter is repeated in the JSON body; send it once.`)
+    if (repeated !== undefined)
+      throw invalidRequest(`The "${repeated}" parameter is repeated in the JSON body; send it once.`)
     return Params.fromObject(parsed as Record<string, unknown>)
   }
   if (type === '' && body.length === 0) return Params.empty()
-  throw invalidRequest(`Content-Type must be application/x-www-form-urlencoded or application/json${type ? `, not ${type}` : ''}.`)
+  throw invalidRequest(
+    `Content-Type must be application/x-www-form-urlencoded or application/json${type ? `, not ${type}` : ''}.`,
+  )
 }
 
 /** The request body's media type, lower case, without parameters ('' when none is declared). */
@@ -165,10 +170,19 @@ export function isJsonBody(req: IncomingMessage): boolean {
  * Sends JSON. An OAuth error body (`{error, error_description}`) always leaves with its
  * description in the RFC 6749 §5.2 character set, whichever endpoint wrote it.
  */
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   if (isErrorBody(body)) noteError(res, body.error)
   const text = JSON.stringify(isErrorBody(body) ? {...body, error_description: rfcText(body.error_description)} : body)
-  res.writeHead(status, {'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text), ...headers})
+  res.writeHead(status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(text),
+    ...headers,
+  })
   res.end(text)
 }
 
@@ -179,22 +193,36 @@ export const PAGE_HEADERS = {
   'Referrer-Policy': 'no-referrer',
   'X-Content-Type-Options': 'nosniff',
   'Cache-Control': 'no-store',
-  'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self' http: https:; frame-ancestors 'none'; base-uri 'none'",
+  'Content-Security-Policy':
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self' http: https:; frame-ancestors 'none'; base-uri 'none'",
 } as const
 
 /**
  * The CSP of a page that loads passport's one script, `/assets/passport.js` (same origin, no
  * inline code): the device code field and the dashboard's copy buttons. Every page works without it.
  */
-export const SCRIPT_PAGE_CSP = PAGE_HEADERS['Content-Security-Policy'].replace("default-src 'none';", "default-src 'none'; script-src 'self';")
+export const SCRIPT_PAGE_CSP = PAGE_HEADERS['Content-Security-Policy'].replace(
+  "default-src 'none';",
+  "default-src 'none'; script-src 'self';",
+)
 
-export function sendHtml(res: ServerResponse, status: number, html: string, headers: Record<string, string> = {}): void {
+export function sendHtml(
+  res: ServerResponse,
+  status: number,
+  html: string,
+  headers: Record<string, string> = {},
+): void {
   res.writeHead(status, {...PAGE_HEADERS, 'Content-Length': Buffer.byteLength(html), ...headers})
   res.end(html)
 }
 
 /** 302 (GET) or 303 (after a POST: never 307, which would re-post the form). */
-export function redirect(res: ServerResponse, location: string, status: 302 | 303 = 302, headers: Record<string, string> = {}): void {
+export function redirect(
+  res: ServerResponse,
+  location: string,
+  status: 302 | 303 = 302,
+  headers: Record<string, string> = {},
+): void {
   const error = redirectError(location)
   if (error !== undefined) noteError(res, error)
   res.writeHead(status, {Location: location, 'Cache-Control': 'no-store', 'Content-Length': 0, ...headers})
@@ -229,9 +257,13 @@ function redirectError(location: string): string | undefined {
   return error !== null && /^[a-z_]{1,64}$/.test(error) ? error : undefined
 }
 
-
 function isErrorBody(body: unknown): body is {error: string; error_description: string} {
-  return typeof body === 'object' && body !== null && typeof (body as {error?: unknown}).error === 'string' && typeof (body as {error_description?: unknown}).error_description === 'string'
+  return (
+    typeof body === 'object' &&
+    body !== null &&
+    typeof (body as {error?: unknown}).error === 'string' &&
+    typeof (body as {error_description?: unknown}).error_description === 'string'
+  )
 }
 
 /**

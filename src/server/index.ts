@@ -56,7 +56,14 @@ const SERVER_LOCK_WAIT_MS = 250
  * {@link MAX_CONNECTIONS} are open at once (Node closes the ones beyond at once, so they hold no
  * file descriptor).
  */
-const CONNECTION_LIMITS = {maxHeaderSize: 32 * 1024, headersTimeout: 10_000, requestTimeout: 30_000, keepAliveTimeout: 5_000, connectionsCheckingInterval: 1_000, maxRequestsPerSocket: 10_000} as const
+const CONNECTION_LIMITS = {
+  maxHeaderSize: 32 * 1024,
+  headersTimeout: 10_000,
+  requestTimeout: 30_000,
+  keepAliveTimeout: 5_000,
+  connectionsCheckingInterval: 1_000,
+  maxRequestsPerSocket: 10_000,
+} as const
 export const MAX_CONNECTIONS = 1_000
 /** The request line and headers passport accepts (Node's default limit). */
 const MAX_HEADER_BYTES = 16 * 1024
@@ -79,9 +86,14 @@ function parseTarget(target: string): URL {
  * Serves an authority over HTTP. The issuer is the configured one; without one it becomes
  * `http://HOST:PORT` once the socket listens (never taken from a request's Host header).
  */
-export async function serve(authority: Authority, options: ServerOptions, explicitIssuer?: string): Promise<RunningServer> {
+export async function serve(
+  authority: Authority,
+  options: ServerOptions,
+  explicitIssuer?: string,
+): Promise<RunningServer> {
   if (options.loginAs !== undefined) assertSubject(options.loginAs, '--login-as')
-  if (options.requirePar && options.except.includes('par')) throw new InvalidInputError('--require-par needs the par route group: remove --except par.')
+  if (options.requirePar && options.except.includes('par'))
+    throw new InvalidInputError('--require-par needs the par route group: remove --except par.')
   authority.store.limitPageCache(SERVER_PAGE_CACHE_KIB)
   authority.store.limitLockWait(SERVER_LOCK_WAIT_MS)
   const sessions = new SessionStore(authority.clock)
@@ -101,7 +113,9 @@ export async function serve(authority: Authority, options: ServerOptions, explic
         // Path only: a query string can carry codes or state.
         // The OAuth error code, never its description (which may quote request data).
         const error = answeredError(res)
-        log(`${req.method} ${(req.url ?? '').split('?')[0]} ${res.statusCode} ${(performance.now() - started).toFixed(1)}ms${error === undefined ? '' : ` ${error}`}`)
+        log(
+          `${req.method} ${(req.url ?? '').split('?')[0]} ${res.statusCode} ${(performance.now() - started).toFixed(1)}ms${error === undefined ? '' : ` ${error}`}`,
+        )
       })
     }
     control?.track(req, res, started)
@@ -114,7 +128,12 @@ export async function serve(authority: Authority, options: ServerOptions, explic
       // Node parses up to 32 KiB of headers (so it knows the method); passport's limit is 16 KiB,
       // answered here so that a HEAD request gets its 431 without a body.
       if (headerBytes(req) > MAX_HEADER_BYTES) {
-        sendJson(res, 431, {error: 'invalid_request', error_description: 'The request line or headers are too large.'}, {Connection: 'close', 'Cache-Control': 'no-store'})
+        sendJson(
+          res,
+          431,
+          {error: 'invalid_request', error_description: 'The request line or headers are too large.'},
+          {Connection: 'close', 'Cache-Control': 'no-store'},
+        )
         return
       }
       const target = req.url ?? '/'
@@ -141,7 +160,12 @@ export async function serve(authority: Authority, options: ServerOptions, explic
       const route = byMethod.get(req.method ?? '') ?? (req.method === 'HEAD' ? byMethod.get('GET') : undefined)
       if (!route) {
         const allowed = [...byMethod.keys(), ...(byMethod.has('GET') ? ['HEAD'] : [])].join(', ')
-        sendJson(res, 405, {error: 'invalid_request', error_description: `${req.method} is not allowed on ${pathname}; use ${allowed}.`}, {Allow: allowed})
+        sendJson(
+          res,
+          405,
+          {error: 'invalid_request', error_description: `${req.method} is not allowed on ${pathname}; use ${allowed}.`},
+          {Allow: allowed},
+        )
         return
       }
       if (control !== undefined && control.faults.size > 0 && (await control.intercept(req, res, route))) return
@@ -173,12 +197,26 @@ export async function serve(authority: Authority, options: ServerOptions, explic
     if (!socket.writable) return
     const tooLarge = error.code === 'HPE_HEADER_OVERFLOW'
     const timeout = error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-    const status = tooLarge ? '431 Request Header Fields Too Large' : timeout ? '408 Request Timeout' : '400 Bad Request'
-    const description = tooLarge ? 'The request line or headers are too large.' : timeout ? 'The request took too long to arrive.' : 'The HTTP request is malformed.'
+    const status = tooLarge
+      ? '431 Request Header Fields Too Large'
+      : timeout
+        ? '408 Request Timeout'
+        : '400 Bad Request'
+    const description = tooLarge
+      ? 'The request line or headers are too large.'
+      : timeout
+        ? 'The request took too long to arrive.'
+        : 'The HTTP request is malformed.'
     const packet = error.rawPacket
-    const notHead = packet instanceof Buffer && packet.length === socket.bytesRead && !carriedRequest.has(socket) && /^(?!HEAD )[A-Z]+ /.test(packet.subarray(0, 16).toString('latin1'))
+    const notHead =
+      packet instanceof Buffer &&
+      packet.length === socket.bytesRead &&
+      !carriedRequest.has(socket) &&
+      /^(?!HEAD )[A-Z]+ /.test(packet.subarray(0, 16).toString('latin1'))
     const body = notHead ? JSON.stringify({error: 'invalid_request', error_description: description}) : ''
-    const content = notHead ? `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}` : 'Content-Length: 0'
+    const content = notHead
+      ? `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}`
+      : 'Content-Length: 0'
     socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n${content}\r\nCache-Control: no-store\r\n\r\n${body}`)
   })
 
@@ -193,8 +231,14 @@ export async function serve(authority: Authority, options: ServerOptions, explic
   const port = (server.address() as AddressInfo).port
   // One cookie per port: servers on other localhost ports (which the browser sends it to as well)
   // do not overwrite it; an https issuer adds the __Host- prefix (no Domain, Secure, Path=/).
-  sessions.useCookieName(`${(explicitIssuer ?? authority.config.issuer ?? '').startsWith('https:') ? '__Host-' : ''}${SESSION_COOKIE}_${port}`)
-  const host = options.host.includes(':') ? `[${options.host}]` : options.host === '0.0.0.0' || options.host === '::' ? 'localhost' : options.host
+  sessions.useCookieName(
+    `${(explicitIssuer ?? authority.config.issuer ?? '').startsWith('https:') ? '__Host-' : ''}${SESSION_COOKIE}_${port}`,
+  )
+  const host = options.host.includes(':')
+    ? `[${options.host}]`
+    : options.host === '0.0.0.0' || options.host === '::'
+      ? 'localhost'
+      : options.host
   const url = `http://${host}:${port}`
   const mismatch = explicitIssuer === undefined ? loopbackPortMismatch(authority.config.issuer, port) : undefined
   if (mismatch) {
@@ -229,16 +273,24 @@ export async function serve(authority: Authority, options: ServerOptions, explic
 function listenError(error: NodeJS.ErrnoException, host: string, port: number): Error {
   switch (error.code) {
     case 'EADDRINUSE':
-      return new UserError(`Port ${port} on ${host} is already in use, perhaps by another passport serve (npm start serves on 9000); stop that process, or choose another port with --port (0 picks a free one).`)
+      return new UserError(
+        `Port ${port} on ${host} is already in use, perhaps by another passport serve (npm start serves on 9000); stop that process, or choose another port with --port (0 picks a free one).`,
+      )
     case 'EACCES':
-      return new UserError(`Listening on port ${port} needs privileges this user does not have; choose a port above 1023 with --port (0 picks a free one).`)
+      return new UserError(
+        `Listening on port ${port} needs privileges this user does not have; choose a port above 1023 with --port (0 picks a free one).`,
+      )
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
     case 'EAI_FAIL':
     case 'EINVAL':
-      return new UserError(`--host ${host} is not an address or host name this machine can resolve (${error.code}); use an interface address such as 127.0.0.1 (the default), ::1 or 0.0.0.0.`)
+      return new UserError(
+        `--host ${host} is not an address or host name this machine can resolve (${error.code}); use an interface address such as 127.0.0.1 (the default), ::1 or 0.0.0.0.`,
+      )
     case 'EADDRNOTAVAIL':
-      return new UserError(`--host ${host} is not an address of this machine (EADDRNOTAVAIL); use one of its interface addresses, such as 127.0.0.1 (the default).`)
+      return new UserError(
+        `--host ${host} is not an address of this machine (EADDRNOTAVAIL); use one of its interface addresses, such as 127.0.0.1 (the default).`,
+      )
     default:
       return error
   }
@@ -260,7 +312,11 @@ function loopbackPortMismatch(issuer: string | undefined, port: number): number 
   return named === port ? undefined : named
 }
 
-function buildRouteTable(all: Route[], options: ServerOptions, corsPaths?: Set<string>): Map<string, Map<string, Route>> {
+function buildRouteTable(
+  all: Route[],
+  options: ServerOptions,
+  corsPaths?: Set<string>,
+): Map<string, Map<string, Route>> {
   const table = new Map<string, Map<string, Route>>()
   for (const route of all) {
     if (route.group && options.except.includes(route.group)) continue

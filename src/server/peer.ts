@@ -6,4 +6,3 @@ export function isLoopbackPeer(req: IncomingMessage): boolean {
   const address = req.socket.remoteAddress
   return address !== undefined && isLoopbackAddress(address)
 }
-

@@ -1,4 +1,11 @@
-import {createServer, type IncomingHttpHeaders, type IncomingMessage, request as httpRequest, type Server, type ServerResponse} from 'node:http'
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  request as httpRequest,
+  type Server,
+  type ServerResponse,
+} from 'node:http'
 import {request as httpsRequest} from 'node:https'
 import type {AddressInfo} from 'node:net'
 
@@ -43,7 +50,18 @@ export interface RunningProxy {
 }
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) and those the proxy sets itself: never forwarded as received. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'proxy-authenticate', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host'])
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authorization',
+  'proxy-authenticate',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+])
 
 /**
  * `passport protect`: a reverse proxy (node:http) that puts bearer-token protection in front of
@@ -64,7 +82,11 @@ export async function protect(options: ProtectOptions): Promise<RunningProxy> {
   const server = createServer({requestTimeout: 0, headersTimeout: 15_000, keepAliveTimeout: 5_000}, (req, res) => {
     if (log) {
       const started = performance.now()
-      res.on('finish', () => log(`${req.method} ${(req.url ?? '').split('?')[0]} ${res.statusCode} ${(performance.now() - started).toFixed(1)}ms`))
+      res.on('finish', () =>
+        log(
+          `${req.method} ${(req.url ?? '').split('?')[0]} ${res.statusCode} ${(performance.now() - started).toFixed(1)}ms`,
+        ),
+      )
     }
     handle!(req, res)
   })
@@ -81,14 +103,21 @@ export async function protect(options: ProtectOptions): Promise<RunningProxy> {
   const url = `http://${shownHost}:${port}`
   const resource = options.resource ?? `${url}${upstream.pathname === '/' ? '' : upstream.pathname}`
   const issuer = options.issuer ?? options.verify.authority?.issuer ?? options.verify.issuer
-  if (issuer === undefined) throw new InvalidInputError('protect needs the issuer of the authority whose tokens it accepts.')
+  if (issuer === undefined)
+    throw new InvalidInputError('protect needs the issuer of the authority whose tokens it accepts.')
 
   const registry = options.register !== false ? options.verify.authority?.store : undefined
   try {
     if (registry) {
       const existing = registry.resources.all().find((r) => r.uri === resource)
       if (!existing || existing.source === 'protect') {
-        registry.resources.upsert({uri: resource, name: `${upstream.host}${upstream.pathname === '/' ? '' : upstream.pathname} (passport protect)`, scopes: null, source: 'protect', createdAt: Date.now()})
+        registry.resources.upsert({
+          uri: resource,
+          name: `${upstream.host}${upstream.pathname === '/' ? '' : upstream.pathname} (passport protect)`,
+          scopes: null,
+          source: 'protect',
+          createdAt: Date.now(),
+        })
       }
     }
     const metadata = protectedResourceMetadataHandler({resource, issuer, scopes})
@@ -118,7 +147,11 @@ export async function protect(options: ProtectOptions): Promise<RunningProxy> {
     throw error
   }
 
-  function forward(req: IncomingMessage, res: ServerResponse, identity: {sub: string; clientId: string; scope: string} | undefined): void {
+  function forward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    identity: {sub: string; clientId: string; scope: string} | undefined,
+  ): void {
     const headers = forwardedHeaders(req.headers, upstream, req)
     if (identity) {
       headers['x-passport-sub'] = identity.sub
@@ -126,7 +159,14 @@ export async function protect(options: ProtectOptions): Promise<RunningProxy> {
       headers['x-passport-scope'] = identity.scope
     }
     const outgoing = send(
-      {protocol: upstream.protocol, hostname: upstream.hostname.replace(/^\[|\]$/g, ''), port: upstream.port, method: req.method, path: req.url ?? '/', headers},
+      {
+        protocol: upstream.protocol,
+        hostname: upstream.hostname.replace(/^\[|\]$/g, ''),
+        port: upstream.port,
+        method: req.method,
+        path: req.url ?? '/',
+        headers,
+      },
       (incoming) => {
         const answer: Record<string, string | string[]> = {}
         for (const [name, value] of Object.entries(incoming.headers)) {
@@ -183,9 +223,18 @@ export async function protect(options: ProtectOptions): Promise<RunningProxy> {
   }
 }
 
-function forwardedHeaders(incoming: IncomingHttpHeaders, upstream: URL, req: IncomingMessage): Record<string, string | string[]> {
+function forwardedHeaders(
+  incoming: IncomingHttpHeaders,
+  upstream: URL,
+  req: IncomingMessage,
+): Record<string, string | string[]> {
   const headers: Record<string, string | string[]> = {}
-  const connectionListed = new Set(String(incoming.connection ?? '').toLowerCase().split(',').map((s) => s.trim()))
+  const connectionListed = new Set(
+    String(incoming.connection ?? '')
+      .toLowerCase()
+      .split(',')
+      .map((s) => s.trim()),
+  )
   for (const [name, value] of Object.entries(incoming)) {
     if (value === undefined || HOP_BY_HOP.has(name) || connectionListed.has(name)) continue
     // Identity headers come from the proxy alone; the token stays with it.
@@ -196,7 +245,8 @@ function forwardedHeaders(incoming: IncomingHttpHeaders, upstream: URL, req: Inc
   headers['x-forwarded-host'] = incoming.host ?? ''
   headers['x-forwarded-proto'] = 'http'
   const remote = req.socket.remoteAddress ?? ''
-  headers['x-forwarded-for'] = typeof incoming['x-forwarded-for'] === 'string' ? `${incoming['x-forwarded-for']}, ${remote}` : remote
+  headers['x-forwarded-for'] =
+    typeof incoming['x-forwarded-for'] === 'string' ? `${incoming['x-forwarded-for']}, ${remote}` : remote
   return headers
 }
 
@@ -206,7 +256,11 @@ function fail(res: ServerResponse, status: number, error: string, description: s
     return
   }
   const text = JSON.stringify({error, error_description: description})
-  res.writeHead(status, {'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-store'})
+  res.writeHead(status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(text),
+    'Cache-Control': 'no-store',
+  })
   res.end(text)
 }
 
@@ -215,9 +269,15 @@ function checkUpstream(value: string): URL {
   try {
     url = new URL(value)
   } catch {
-    throw new InvalidInputError(`--upstream ${JSON.stringify(value)} is not a URL; give the address of the service to protect, e.g. http://127.0.0.1:3001/mcp.`)
+    throw new InvalidInputError(
+      `--upstream ${JSON.stringify(value)} is not a URL; give the address of the service to protect, e.g. http://127.0.0.1:3001/mcp.`,
+    )
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidInputError(`--upstream must be an http or https URL, not ${url.protocol}`)
-  if (url.search !== '' || url.hash !== '') throw new InvalidInputError('--upstream must not have a query or fragment: it names the service and the resource path.')
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new InvalidInputError(`--upstream must be an http or https URL, not ${url.protocol}`)
+  if (url.search !== '' || url.hash !== '')
+    throw new InvalidInputError(
+      '--upstream must not have a query or fragment: it names the service and the resource path.',
+    )
   return url
 }

@@ -23,21 +23,29 @@ export interface ProtectedResourceMetadataOptions {
  * (tokens in the Authorization header only). Serve it with {@link protectedResourceMetadataHandler}.
  */
 export function protectedResourceMetadata(options: ProtectedResourceMetadataOptions): Record<string, unknown> {
-  if (typeof options !== 'object' || options === null) throw new InvalidInputError('protectedResourceMetadata needs {resource, issuer, scopes}.')
+  if (typeof options !== 'object' || options === null)
+    throw new InvalidInputError('protectedResourceMetadata needs {resource, issuer, scopes}.')
   // The RFC 8707 resource rule and the issuer rule of core/uris.ts, as the authority applies them.
   const resource = options.resource
-  const notHttp = new InvalidInputError(`protectedResourceMetadata: resource must be an absolute http(s) URL, not ${JSON.stringify(resource)}.`)
+  const notHttp = new InvalidInputError(
+    `protectedResourceMetadata: resource must be an absolute http(s) URL, not ${JSON.stringify(resource)}.`,
+  )
   if (typeof resource !== 'string' || !URL.canParse(resource)) throw notHttp
   const problem = resourceUriProblem(resource)
   if (problem !== undefined) throw new InvalidInputError(`protectedResourceMetadata: ${problem}`)
   if (httpUrl(resource) === undefined) throw notHttp
   const issuers = Array.isArray(options.issuer) ? options.issuer : [options.issuer]
-  if (issuers.length === 0) throw new InvalidInputError('protectedResourceMetadata: issuer names no authorization server.')
+  if (issuers.length === 0)
+    throw new InvalidInputError('protectedResourceMetadata: issuer names no authorization server.')
   for (const issuer of issuers) {
-    if (typeof issuer !== 'string' || !isIssuerUrl(issuer)) throw new InvalidInputError(`protectedResourceMetadata: issuer must be ${ISSUER_RULE}, not ${JSON.stringify(issuer)}.`)
+    if (typeof issuer !== 'string' || !isIssuerUrl(issuer))
+      throw new InvalidInputError(
+        `protectedResourceMetadata: issuer must be ${ISSUER_RULE}, not ${JSON.stringify(issuer)}.`,
+      )
   }
   const scopes = options.scopes ?? []
-  if (!Array.isArray(scopes) || !scopes.every((s) => typeof s === 'string' && s !== '' && !/\s/.test(s))) throw new InvalidInputError('protectedResourceMetadata: scopes must be a list of scope names.')
+  if (!Array.isArray(scopes) || !scopes.every((s) => typeof s === 'string' && s !== '' && !/\s/.test(s)))
+    throw new InvalidInputError('protectedResourceMetadata: scopes must be a list of scope names.')
   return {
     ...options.extra,
     resource,
@@ -57,27 +65,49 @@ const CORS = {'Access-Control-Allow-Origin': '*'} as const
  * look at the root, `/.well-known/oauth-protected-resource`. It answers GET (and HEAD, OPTIONS) and
  * returns true for those paths; for every other request it returns false and touches nothing.
  */
-export function protectedResourceMetadataHandler(options: ProtectedResourceMetadataOptions): (req: IncomingMessage, res: ServerResponse) => boolean {
+export function protectedResourceMetadataHandler(
+  options: ProtectedResourceMetadataOptions,
+): (req: IncomingMessage, res: ServerResponse) => boolean {
   const document = protectedResourceMetadata(options)
   const body = JSON.stringify(document)
-  const paths = new Set([new URL(protectedResourceMetadataUrl(document.resource as string)).pathname, '/.well-known/oauth-protected-resource'])
+  const paths = new Set([
+    new URL(protectedResourceMetadataUrl(document.resource as string)).pathname,
+    '/.well-known/oauth-protected-resource',
+  ])
   return (req, res) => {
     const path = (req.url ?? '/').split('?')[0]!
     if (!paths.has(path)) return false
     if (req.method === 'OPTIONS') {
-      res.writeHead(204, {...CORS, 'Access-Control-Allow-Methods': 'GET, HEAD, OPTIONS', 'Access-Control-Allow-Headers': 'MCP-Protocol-Version', 'Access-Control-Max-Age': '600'})
+      res.writeHead(204, {
+        ...CORS,
+        'Access-Control-Allow-Methods': 'GET, HEAD, OPTIONS',
+        'Access-Control-Allow-Headers': 'MCP-Protocol-Version',
+        'Access-Control-Max-Age': '600',
+      })
       res.end()
       return true
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      const text = JSON.stringify({error: 'invalid_request', error_description: `${req.method} is not allowed on ${path}; use GET.`})
-      res.writeHead(405, {...CORS, Allow: 'GET, HEAD, OPTIONS', 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text)})
+      const text = JSON.stringify({
+        error: 'invalid_request',
+        error_description: `${req.method} is not allowed on ${path}; use GET.`,
+      })
+      res.writeHead(405, {
+        ...CORS,
+        Allow: 'GET, HEAD, OPTIONS',
+        'Content-Type': 'application/json; charset=utf-8',
+        'Content-Length': Buffer.byteLength(text),
+      })
       res.end(text)
       return true
     }
-    res.writeHead(200, {...CORS, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'public, max-age=60'})
+    res.writeHead(200, {
+      ...CORS,
+      'Content-Type': 'application/json; charset=utf-8',
+      'Content-Length': Buffer.byteLength(body),
+      'Cache-Control': 'public, max-age=60',
+    })
     res.end(req.method === 'HEAD' ? undefined : body)
     return true
   }
 }
-

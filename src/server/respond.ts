@@ -65,12 +65,22 @@ export function respond(exchange: Exchange, answer: Answer, fallback: 'html' | '
 }
 
 /** An error page, or `{error, error_description}` (message and fix) for API callers; never a redirect. */
-export function respondError(exchange: Exchange, status: number, view: ErrorView & {error: string}, headers: Record<string, string> = {}, fallback: 'html' | 'json' = 'html'): void {
+export function respondError(
+  exchange: Exchange,
+  status: number,
+  view: ErrorView & {error: string},
+  headers: Record<string, string> = {},
+  fallback: 'html' | 'json' = 'html',
+): void {
   noteError(exchange.res, view.error)
   respond(
     exchange,
     {
-      json: () => ({status, body: {error: view.error, error_description: view.fix ? `${view.message} ${view.fix}` : view.message}, headers}),
+      json: () => ({
+        status,
+        body: {error: view.error, error_description: view.fix ? `${view.message} ${view.fix}` : view.message},
+        headers,
+      }),
       html: () => ({status, page: errorPage(view), headers}),
     },
     fallback,
@@ -97,7 +107,14 @@ export function respondNotFound(exchange: Exchange, pathname: string): void {
     exchange,
     {
       json: () => ({status: 404, body: {error: 'not_found', error_description: `No route ${pathname}.`}}),
-      html: () => ({status: 404, page: errorPage({title: 'Page not found', message: `There is no page at ${pathname} on this server.`, fix: 'Check the address; the dashboard lists every endpoint.'})}),
+      html: () => ({
+        status: 404,
+        page: errorPage({
+          title: 'Page not found',
+          message: `There is no page at ${pathname} on this server.`,
+          fix: 'Check the address; the dashboard lists every endpoint.',
+        }),
+      }),
     },
     'json',
   )
@@ -114,8 +131,13 @@ export function respondToClient(
   result: {code: string} | {error: string; description: string},
   status: 302 | 303,
 ): void {
-  const response = 'code' in result ? {code: result.code} : {error: result.error, error_description: rfcText(result.description)}
-  redirect(ctx.res, authorizationResponseUri(target.redirectUri, {...response, state: target.state, iss: ctx.authority.issuer}), status)
+  const response =
+    'code' in result ? {code: result.code} : {error: result.error, error_description: rfcText(result.description)}
+  redirect(
+    ctx.res,
+    authorizationResponseUri(target.redirectUri, {...response, state: target.state, iss: ctx.authority.issuer}),
+    status,
+  )
 }
 
 export interface SignInOptions {
@@ -162,7 +184,10 @@ export function sendSignInPage(ctx: RequestContext, options: SignInOptions): voi
  */
 export function respondSignIn(ctx: RequestContext, signIn: SignInRequired): void {
   respond(ctx, {
-    json: () => ({status: signIn.error === 'login_required' ? 401 : 400, body: {error: signIn.error, error_description: signIn.description}}),
+    json: () => ({
+      status: signIn.error === 'login_required' ? 401 : 400,
+      body: {error: signIn.error, error_description: signIn.description},
+    }),
     html: () =>
       signInAnswer(ctx, {
         returnTo: currentPath(ctx),
@@ -184,13 +209,28 @@ export function sendError(res: ServerResponse, error: unknown, log?: (line: stri
     return
   }
   if (error instanceof OAuthError) {
-    sendJson(res, error.status, {error: error.code, error_description: rfcText(error.message)}, {...NO_STORE, ...error.headers})
+    sendJson(
+      res,
+      error.status,
+      {error: error.code, error_description: rfcText(error.message)},
+      {...NO_STORE, ...error.headers},
+    )
     return
   }
   const storage = isStorageError(error)
   log?.(`error: ${storage ? 'storage unavailable' : 'unexpected fault'}: ${describe(error)}`)
   const status = storage ? 503 : 500
-  sendJson(res, status, {error: storage ? 'temporarily_unavailable' : 'server_error', error_description: storage ? 'The database is busy or unavailable; retry shortly.' : 'An unexpected error occurred.'}, {...NO_STORE})
+  sendJson(
+    res,
+    status,
+    {
+      error: storage ? 'temporarily_unavailable' : 'server_error',
+      error_description: storage
+        ? 'The database is busy or unavailable; retry shortly.'
+        : 'An unexpected error occurred.',
+    },
+    {...NO_STORE},
+  )
 }
 
 function isStorageError(error: unknown): boolean {
@@ -199,6 +239,7 @@ function isStorageError(error: unknown): boolean {
 
 /** The error's class and code only: messages may quote request data, which may hold secrets. */
 function describe(error: unknown): string {
-  if (error instanceof Error) return `${error.name}${(error as {code?: string}).code ? ` (${(error as {code?: string}).code})` : ''}`
+  if (error instanceof Error)
+    return `${error.name}${(error as {code?: string}).code ? ` (${(error as {code?: string}).code})` : ''}`
   return typeof error
 }

@@ -188,7 +188,10 @@ export class SessionStore {
     this.expirePending(now)
     const {client, ...rest} = request
     const packed = Buffer.from(JSON.stringify({...rest, clientId: client.id}))
-    while (this.pending.size > 0 && (this.pending.size >= this.limits.pending || this.pendingBytes + packed.length > this.limits.pendingBytes)) {
+    while (
+      this.pending.size > 0 &&
+      (this.pending.size >= this.limits.pending || this.pendingBytes + packed.length > this.limits.pendingBytes)
+    ) {
       this.dropPending(this.pending.keys().next().value!)
     }
     const id = randomToken()
@@ -203,7 +206,12 @@ export class SessionStore {
     if (!entry || entry.sessionId !== session.id) return undefined
     this.dropPending(id)
     if (entry.expiresAt <= now) return undefined
-    return {id, request: JSON.parse(entry.packed.toString()) as PendingAuthorization['request'], userId: entry.userId, expiresAt: entry.expiresAt}
+    return {
+      id,
+      request: JSON.parse(entry.packed.toString()) as PendingAuthorization['request'],
+      userId: entry.userId,
+      expiresAt: entry.expiresAt,
+    }
   }
 
   /** Set-Cookie value: HttpOnly, SameSite=Lax, scoped to the whole server. */

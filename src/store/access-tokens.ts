@@ -73,7 +73,9 @@ export class AccessTokenRepository extends RevocableTable {
        VALUES (@id, @client_id, @user_id, @name, @scopes, @audience, @grant_type, @family_id, NULL, @created_at, @expires_at)`,
     )
     this.byId = db.prepare<[string], Raw>('SELECT * FROM oauth_access_tokens WHERE id = ?')
-    this.maxExpiryStmt = db.prepare<[], {max: number | null}>('SELECT MAX(expires_at) AS max FROM oauth_access_tokens WHERE revoked_at IS NULL')
+    this.maxExpiryStmt = db.prepare<[], {max: number | null}>(
+      'SELECT MAX(expires_at) AS max FROM oauth_access_tokens WHERE revoked_at IS NULL',
+    )
   }
 
   insert(row: Omit<AccessTokenRow, 'revokedAt'>): void {
@@ -125,7 +127,6 @@ export class AccessTokenRepository extends RevocableTable {
     const sql = `SELECT * FROM oauth_access_tokens ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order} DESC LIMIT ${Math.max(1, Math.floor(filter.limit ?? 1000))}`
     return (this.db.prepare(sql).all(params) as Raw[]).map(fromRaw)
   }
-
 
   /** The latest expiry of any unrevoked token: how long the keys that signed them must stay published. */
   latestExpiry(): number | null {

@@ -76,7 +76,10 @@ export class AuthCodeRepository {
     )
     this.byHash = db.prepare<[string], Raw>('SELECT * FROM oauth_auth_codes WHERE code_hash = ?')
     this.spend = singleUse(db, 'oauth_auth_codes', 'redeemed_at', 'revoked_at IS NULL')
-    this.revokeStmt = prepareWrite<[number, string]>(db, 'UPDATE oauth_auth_codes SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL')
+    this.revokeStmt = prepareWrite<[number, string]>(
+      db,
+      'UPDATE oauth_auth_codes SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL',
+    )
   }
 
   insert(row: Omit<AuthCodeRow, 'redeemedAt' | 'revokedAt' | 'dpopJkt'> & {dpopJkt?: string | null}): void {

@@ -66,7 +66,8 @@ const fromRaw = (r: Raw): ClientRow => ({
   jwks: r.jwks === null ? null : (JSON.parse(r.jwks) as {keys: Record<string, unknown>[]}),
   jwksUri: r.jwks_uri,
   metadata: r.metadata === null ? null : (JSON.parse(r.metadata) as Record<string, unknown>),
-  postLogoutRedirectUris: r.post_logout_redirect_uris === null ? null : (JSON.parse(r.post_logout_redirect_uris) as string[]),
+  postLogoutRedirectUris:
+    r.post_logout_redirect_uris === null ? null : (JSON.parse(r.post_logout_redirect_uris) as string[]),
 })
 
 function freeze(client: ClientRow): ClientRow {
@@ -144,8 +145,15 @@ export class ClientRepository {
     )
     this.deleteStmt = prepareWrite<[string]>(db, 'DELETE FROM oauth_clients WHERE id = ?')
     this.countSourceStmt = db.prepare<[string], number>('SELECT COUNT(*) FROM oauth_clients WHERE source = ?').pluck()
-    this.oldestSourceStmt = db.prepare<[string, number], string>('SELECT id FROM oauth_clients WHERE source = ? ORDER BY created_at, id LIMIT ?').pluck()
-    this.secretStmt = prepareWrite<[string | null, number, string]>(db, 'UPDATE oauth_clients SET secret_hash = ?, updated_at = ? WHERE id = ?')
+    this.oldestSourceStmt = db
+      .prepare<[string, number], string>(
+        'SELECT id FROM oauth_clients WHERE source = ? ORDER BY created_at, id LIMIT ?',
+      )
+      .pluck()
+    this.secretStmt = prepareWrite<[string | null, number, string]>(
+      db,
+      'UPDATE oauth_clients SET secret_hash = ?, updated_at = ? WHERE id = ?',
+    )
   }
 
   /** The client, or undefined. The row is frozen: it may be shared with other callers. */

@@ -54,16 +54,27 @@ function prepareDatabaseFile(path: string): void {
     const link = lstatIfExists(file)
     if (!link) continue
     // A link of the user's own may name the database file; the `-wal` and `-shm` are SQLite's to make.
-    const linkProblem = !link.isSymbolicLink() ? undefined : file !== path ? 'is a symbolic link' : process.getuid && link.uid !== process.getuid() ? `is a symbolic link owned by another user (uid ${link.uid})` : undefined
+    const linkProblem = !link.isSymbolicLink()
+      ? undefined
+      : file !== path
+        ? 'is a symbolic link'
+        : process.getuid && link.uid !== process.getuid()
+          ? `is a symbolic link owned by another user (uid ${link.uid})`
+          : undefined
     const problem = linkProblem ?? ownershipProblem(link.isSymbolicLink() ? statSync(file) : link)
-    if (problem) throw new UserError(`Database file ${file} ${problem}; passport will not use it. Remove it or choose another --database.`)
+    if (problem)
+      throw new UserError(
+        `Database file ${file} ${problem}; passport will not use it. Remove it or choose another --database.`,
+      )
   }
 }
 
 export function migrate(db: Db): void {
   const current = db.pragma('user_version', {simple: true}) as number
   if (current > MIGRATIONS.length) {
-    throw new UserError(`The database schema (version ${current}) is newer than this passport understands (${MIGRATIONS.length}); upgrade passport.`)
+    throw new UserError(
+      `The database schema (version ${current}) is newer than this passport understands (${MIGRATIONS.length}); upgrade passport.`,
+    )
   }
   if (current === MIGRATIONS.length) return
   // A step may rebuild a table (SQLite cannot change a CHECK constraint in place): with foreign
@@ -78,7 +89,10 @@ export function migrate(db: Db): void {
         // Another process may have migrated while we waited for the write lock.
         if ((db.pragma('user_version', {simple: true}) as number) !== version) return
         db.exec(MIGRATIONS[version]!)
-        if ((db.pragma('foreign_key_check') as unknown[]).length > 0) throw new UserError(`Migration ${version + 1} would leave rows referring to missing ones; the database was not changed.`)
+        if ((db.pragma('foreign_key_check') as unknown[]).length > 0)
+          throw new UserError(
+            `Migration ${version + 1} would leave rows referring to missing ones; the database was not changed.`,
+          )
         db.pragma(`user_version = ${version + 1}`)
       })
       step.immediate()
@@ -176,14 +190,19 @@ function busyHandler(db: Db): {off: Database.Statement; on: Database.Statement} 
   let handler = busyHandlers.get(db)
   if (!handler) {
     const timeout = lockWaitLimits.get(db)?.ms ?? BUSY_TIMEOUT_MS
-    handler = {off: db.prepare('PRAGMA busy_timeout = 0').pluck(), on: db.prepare(`PRAGMA busy_timeout = ${timeout}`).pluck()}
+    handler = {
+      off: db.prepare('PRAGMA busy_timeout = 0').pluck(),
+      on: db.prepare(`PRAGMA busy_timeout = ${timeout}`).pluck(),
+    }
     busyHandlers.set(db, handler)
   }
   return handler
 }
 
 function isBusy(error: unknown): boolean {
-  return typeof (error as {code?: unknown})?.code === 'string' && (error as {code: string}).code.startsWith('SQLITE_BUSY')
+  return (
+    typeof (error as {code?: unknown})?.code === 'string' && (error as {code: string}).code.startsWith('SQLITE_BUSY')
+  )
 }
 
 /**

@@ -78,7 +78,9 @@ export class DeviceCodeRepository {
     )
     this.byDeviceHash = db.prepare<[string], Raw>('SELECT * FROM oauth_device_codes WHERE device_code_hash = ?')
     // The newest code with this user code: an old expired one must not shadow a new one.
-    this.byUserHash = db.prepare<[string], Raw>('SELECT * FROM oauth_device_codes WHERE user_code_hash = ? ORDER BY id DESC LIMIT 1')
+    this.byUserHash = db.prepare<[string], Raw>(
+      'SELECT * FROM oauth_device_codes WHERE user_code_hash = ? ORDER BY id DESC LIMIT 1',
+    )
     this.decideStmt = prepareWrite<[string, string, number, string, number]>(
       db,
       "UPDATE oauth_device_codes SET status = ?, user_id = ?, decided_at = ? WHERE id = ? AND status = 'pending' AND expires_at > ?",
@@ -88,8 +90,13 @@ export class DeviceCodeRepository {
       "UPDATE oauth_device_codes SET status = 'redeemed', redeemed_at = ? WHERE id = ? AND status = 'approved' AND expires_at > ?",
     )
     this.pollStmt = prepareWrite<[number, string]>(db, 'UPDATE oauth_device_codes SET last_polled_at = ? WHERE id = ?')
-    this.slowDownStmt = prepareWrite<[number, string]>(db, 'UPDATE oauth_device_codes SET interval = interval + 5, last_polled_at = ? WHERE id = ?')
-    this.pendingStmt = db.prepare<[number], {count: number; oldest: number | null}>("SELECT COUNT(*) AS count, MIN(expires_at) AS oldest FROM oauth_device_codes WHERE expires_at > ? AND status = 'pending'")
+    this.slowDownStmt = prepareWrite<[number, string]>(
+      db,
+      'UPDATE oauth_device_codes SET interval = interval + 5, last_polled_at = ? WHERE id = ?',
+    )
+    this.pendingStmt = db.prepare<[number], {count: number; oldest: number | null}>(
+      "SELECT COUNT(*) AS count, MIN(expires_at) AS oldest FROM oauth_device_codes WHERE expires_at > ? AND status = 'pending'",
+    )
     this.pendingByClientStmt = db.prepare<[number, string], {count: number; oldest: number | null}>(
       "SELECT COUNT(*) AS count, MIN(expires_at) AS oldest FROM oauth_device_codes WHERE expires_at > ? AND status = 'pending' AND client_id = ?",
     )
@@ -101,7 +108,20 @@ export class DeviceCodeRepository {
     return {count: row.count, oldestExpiresAt: row.oldest}
   }
 
-  insert(row: Pick<DeviceCodeRow, 'id' | 'deviceCodeHash' | 'userCodeHash' | 'clientId' | 'scopes' | 'interval' | 'createdAt' | 'expiresAt' | 'resources'>): void {
+  insert(
+    row: Pick<
+      DeviceCodeRow,
+      | 'id'
+      | 'deviceCodeHash'
+      | 'userCodeHash'
+      | 'clientId'
+      | 'scopes'
+      | 'interval'
+      | 'createdAt'
+      | 'expiresAt'
+      | 'resources'
+    >,
+  ): void {
     this.insertStmt.run({
       id: row.id,
       device_code_hash: row.deviceCodeHash,
@@ -126,7 +146,10 @@ export class DeviceCodeRepository {
    * the table without the key.
    */
   hashUserCode(normalized: string): string {
-    this.userCodeKey ??= Buffer.from(this.db.prepare<[], string>("SELECT value FROM passport_settings WHERE name = 'user_code_key'").pluck().get()!, 'hex')
+    this.userCodeKey ??= Buffer.from(
+      this.db.prepare<[], string>("SELECT value FROM passport_settings WHERE name = 'user_code_key'").pluck().get()!,
+      'hex',
+    )
     return createHmac('sha256', this.userCodeKey).update(normalized).digest('hex')
   }
 

@@ -113,5 +113,4 @@ export class RefreshTokenRepository extends RevocableTable {
   rotate(id: string, now: number): boolean {
     return this.rotateStmt.run(now, now, id).changes === 1
   }
-
 }

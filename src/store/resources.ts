@@ -45,7 +45,13 @@ export class ResourceRepository {
   all(): ResourceRow[] {
     const version = this.dataVersion.get()!
     if (version !== this.cachedVersion || this.wrote) {
-      this.cached = this.allStmt.all().map((r) => ({uri: r.uri, name: r.name, scopes: r.scopes === null ? null : (JSON.parse(r.scopes) as string[]), source: r.source, createdAt: r.created_at}))
+      this.cached = this.allStmt.all().map((r) => ({
+        uri: r.uri,
+        name: r.name,
+        scopes: r.scopes === null ? null : (JSON.parse(r.scopes) as string[]),
+        source: r.source,
+        createdAt: r.created_at,
+      }))
       this.cachedVersion = version
       this.wrote = false
     }
@@ -60,7 +66,13 @@ export class ResourceRepository {
 
   upsert(row: ResourceRow): void {
     this.wrote = true
-    this.upsertStmt.run({uri: row.uri, name: row.name, scopes: row.scopes === null ? null : JSON.stringify(row.scopes), source: row.source, created_at: row.createdAt})
+    this.upsertStmt.run({
+      uri: row.uri,
+      name: row.name,
+      scopes: row.scopes === null ? null : JSON.stringify(row.scopes),
+      source: row.source,
+      created_at: row.createdAt,
+    })
   }
 
   delete(uri: string, source: string): boolean {

@@ -14,9 +14,18 @@ export abstract class RevocableTable {
   private readonly revokeUserStmt
 
   protected constructor(db: Db, table: string) {
-    this.revokeStmt = prepareWrite<[number, string]>(db, `UPDATE ${table} SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`)
-    this.revokeFamilyStmt = prepareWrite<[number, string]>(db, `UPDATE ${table} SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL`)
-    this.revokeUserStmt = prepareWrite<[number, string, number]>(db, `UPDATE ${table} SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ?`)
+    this.revokeStmt = prepareWrite<[number, string]>(
+      db,
+      `UPDATE ${table} SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`,
+    )
+    this.revokeFamilyStmt = prepareWrite<[number, string]>(
+      db,
+      `UPDATE ${table} SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL`,
+    )
+    this.revokeUserStmt = prepareWrite<[number, string, number]>(
+      db,
+      `UPDATE ${table} SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ?`,
+    )
   }
 
   /** True when this call revoked the row (false: unknown, or already revoked). */

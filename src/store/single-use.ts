@@ -10,6 +10,9 @@ import {type Db, prepareWrite} from './database.js'
  * `table`, `column` and `also` are this module's callers' constants, never input.
  */
 export function singleUse(db: Db, table: string, column: string, also?: string): (id: string, now: number) => boolean {
-  const statement = prepareWrite<[number, string, number]>(db, `UPDATE ${table} SET ${column} = ? WHERE id = ? AND ${column} IS NULL${also === undefined ? '' : ` AND ${also}`} AND expires_at > ?`)
+  const statement = prepareWrite<[number, string, number]>(
+    db,
+    `UPDATE ${table} SET ${column} = ? WHERE id = ? AND ${column} IS NULL${also === undefined ? '' : ` AND ${also}`} AND expires_at > ?`,
+  )
   return (id, now) => statement.run(now, id, now).changes === 1
 }

@@ -12,7 +12,10 @@ let server: {url: string; issuer: string; close(): Promise<void>}
 let limited: {url: string; issuer: string; close(): Promise<void>}
 
 beforeAll(async () => {
-  const config = {users: {alice: {name: 'Alice'}}, clients: [{id: 'web', name: 'Web', secret: 'web-secret-123456', redirectUris: ['http://localhost:3000/cb']}]}
+  const config = {
+    users: {alice: {name: 'Alice'}},
+    clients: [{id: 'web', name: 'Web', secret: 'web-secret-123456', redirectUris: ['http://localhost:3000/cb']}],
+  }
   server = await startServer({config, port: 0}).then((h) => ({...h, url: h.url()}))
   limited = await startServer({config, port: 0, except: ['token']}).then((h) => ({...h, url: h.url()}))
 })
@@ -23,7 +26,7 @@ afterAll(async () => {
 })
 
 describe('dashboard and demo over HTTP', () => {
-  test('GET / is a page with the strict headers, allowing only passport\'s own script; the script is served with nosniff', async () => {
+  test("GET / is a page with the strict headers, allowing only passport's own script; the script is served with nosniff", async () => {
     const res = await fetch(`${server.url}/`)
     expect(res.status).toBe(200)
     expectPageHeaders(res)
@@ -48,7 +51,13 @@ describe('dashboard and demo over HTTP', () => {
     expect(start.status).toBe(302)
     const {base, params} = location(start)
     expect(base).toBe('/oauth/authorize')
-    expect(Object.fromEntries(params)).toMatchObject({response_type: 'code', client_id: '__demo__', redirect_uri: `${server.issuer}/demo/callback`, scope: 'openid profile email', code_challenge_method: 'S256'})
+    expect(Object.fromEntries(params)).toMatchObject({
+      response_type: 'code',
+      client_id: '__demo__',
+      redirect_uri: `${server.issuer}/demo/callback`,
+      scope: 'openid profile email',
+      code_challenge_method: 'S256',
+    })
     expect(params.get('code_challenge')).toMatch(/^[\w-]{43}$/)
     expect(params.get('state')).toBeTruthy()
     expect(params.get('nonce')).toBeTruthy()
@@ -73,17 +82,23 @@ describe('dashboard and demo over HTTP', () => {
     expect(await wrongState.text()).toContain('does not match the one this session sent')
 
     const s2 = await state()
-    const wrongIss = await browser.get(`/demo/callback?code=x&state=${s2}&iss=${encodeURIComponent('http://evil.test')}`)
+    const wrongIss = await browser.get(
+      `/demo/callback?code=x&state=${s2}&iss=${encodeURIComponent('http://evil.test')}`,
+    )
     expect(wrongIss.status).toBe(400)
     expect(await wrongIss.text()).toContain('not this server&#39;s issuer')
 
     const s3 = await state()
-    const denied = await browser.get(`/demo/callback?error=access_denied&state=${s3}&iss=${encodeURIComponent(server.issuer)}`)
+    const denied = await browser.get(
+      `/demo/callback?error=access_denied&state=${s3}&iss=${encodeURIComponent(server.issuer)}`,
+    )
     expect(denied.status).toBe(403)
     expect(await denied.text()).toContain('You denied the demo client')
 
     const s4 = await state()
-    const badCode = await browser.get(`/demo/callback?code=not-a-code&state=${s4}&iss=${encodeURIComponent(server.issuer)}`)
+    const badCode = await browser.get(
+      `/demo/callback?code=not-a-code&state=${s4}&iss=${encodeURIComponent(server.issuer)}`,
+    )
     expect(badCode.status).toBe(400)
     expect(await badCode.text()).toContain('invalid_grant — The authorization code is unknown.')
   })

@@ -20,7 +20,8 @@ export const CHROMIUM = '/usr/bin/chromium'
  * Screenshots land in docs/images/ only with PASSPORT_SCREENSHOTS=1 (`npm run screenshots`), so an
  * ordinary test run leaves the tracked images alone; otherwise they go to .tmp/screenshots/.
  */
-export const IMAGES = process.env.PASSPORT_SCREENSHOTS === '1' ? join(ROOT, 'docs', 'images') : join(ROOT, '.tmp', 'screenshots')
+export const IMAGES =
+  process.env.PASSPORT_SCREENSHOTS === '1' ? join(ROOT, 'docs', 'images') : join(ROOT, '.tmp', 'screenshots')
 export const VIEWPORT = {width: 1000, height: 700}
 
 const AXE_SOURCE = readFileSync(join(ROOT, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8')
@@ -28,7 +29,9 @@ const AXE_SOURCE = readFileSync(join(ROOT, 'node_modules', 'axe-core', 'axe.min.
 /** One Chromium for the whole file; fails with a clear message when it is not installed. */
 export async function launchChromium(): Promise<{browser: Browser; close(): Promise<void>}> {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`The browser tests need Debian's Chromium at ${CHROMIUM}, which is missing: install it with "apt-get install -y chromium" (.ci/run does this).`)
+    throw new Error(
+      `The browser tests need Debian's Chromium at ${CHROMIUM}, which is missing: install it with "apt-get install -y chromium" (.ci/run does this).`,
+    )
   }
   const profile = mkdtempSync(join(tmpdir(), 'passport-chromium-'))
   const browser = await chromium.launch({
@@ -67,7 +70,10 @@ export class Tab {
     readonly page: Page,
   ) {}
 
-  static async open(browser: Browser, options: {javaScriptEnabled?: boolean; colorScheme?: 'light' | 'dark'} = {}): Promise<Tab> {
+  static async open(
+    browser: Browser,
+    options: {javaScriptEnabled?: boolean; colorScheme?: 'light' | 'dark'} = {},
+  ): Promise<Tab> {
     const context = await browser.newContext({
       viewport: VIEWPORT,
       deviceScaleFactor: 1,
@@ -88,7 +94,11 @@ export class Tab {
     page.on('console', (message) => {
       if (message.type() !== 'error') return
       const at = message.location().url
-      if (message.text().startsWith('Failed to load resource: the server responded with a status of 4') && documents.has(at)) return
+      if (
+        message.text().startsWith('Failed to load resource: the server responded with a status of 4') &&
+        documents.has(at)
+      )
+        return
       tab.consoleErrors.push(`${at || page.url()}: ${message.text()}`)
     })
     page.on('pageerror', (error) => tab.consoleErrors.push(`${page.url()}: ${error.message}`))
@@ -108,7 +118,9 @@ export class Tab {
   async expectAccessible(label: string): Promise<void> {
     await this.page.evaluate(AXE_SOURCE)
     // A string, evaluated in the page (the test code has no DOM types).
-    const violations = await this.page.evaluate<Array<{id: string; impact: string | null; help: string; nodes: string[]}>>(`axe.run(document, {resultTypes: ['violations']}).then((result) =>
+    const violations = await this.page.evaluate<
+      Array<{id: string; impact: string | null; help: string; nodes: string[]}>
+    >(`axe.run(document, {resultTypes: ['violations']}).then((result) =>
       result.violations.map((v) => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => JSON.stringify(n.target) + ': ' + n.failureSummary)})))`)
     const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
     expect(bad, `axe violations on ${label}`).toEqual([])
@@ -117,7 +129,9 @@ export class Tab {
   /** At phone width (375 px) the page needs no horizontal scrolling (wide tables scroll inside their own box). */
   async expectFitsPhone(label: string): Promise<void> {
     await this.page.setViewportSize({width: 375, height: 700})
-    const overflow = await this.page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth')
+    const overflow = await this.page.evaluate(
+      'document.documentElement.scrollWidth - document.documentElement.clientWidth',
+    )
     await this.page.setViewportSize(VIEWPORT)
     expect(overflow, `horizontal overflow of ${label} at 375 px`).toBe(0)
   }
@@ -149,7 +163,10 @@ export async function startClientApp(): Promise<{url: string; callbacks: URLSear
     }
     if (url.pathname === '/callback') callbacks.push(url.searchParams)
     const body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Client app</title></head><body><main><h1>Client app callback</h1><p id="query">${url.searchParams.has('code') ? 'code received' : `error: ${url.searchParams.get('error') ?? 'none'}`}</p></main></body></html>`
-    res.writeHead(url.pathname === '/callback' ? 200 : 404, {'Content-Type': 'text/html; charset=utf-8', 'Content-Length': Buffer.byteLength(body)})
+    res.writeHead(url.pathname === '/callback' ? 200 : 404, {
+      'Content-Type': 'text/html; charset=utf-8',
+      'Content-Length': Buffer.byteLength(body),
+    })
     res.end(body)
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))

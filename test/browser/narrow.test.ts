@@ -10,11 +10,23 @@ let chromium: {browser: Browser; close(): Promise<void>}
 let server: {url: string; close(): Promise<void>}
 
 beforeAll(async () => {
-  server = await startFileServer({
-    port: 0,
-    host: '127.0.0.1',
-    config: {clients: [{id: 'web', name: 'Acme Shop', secret: 'web-secret-narrow-123', redirectUris: ['http://localhost:3000/a/rather/long/callback/path/that/does/not/wrap']}]},
-  }, 'passport-narrow-').then((running) => ({url: running.handle.url(), close: () => running.close()}))
+  server = await startFileServer(
+    {
+      port: 0,
+      host: '127.0.0.1',
+      config: {
+        clients: [
+          {
+            id: 'web',
+            name: 'Acme Shop',
+            secret: 'web-secret-narrow-123',
+            redirectUris: ['http://localhost:3000/a/rather/long/callback/path/that/does/not/wrap'],
+          },
+        ],
+      },
+    },
+    'passport-narrow-',
+  ).then((running) => ({url: running.handle.url(), close: () => running.close()}))
   chromium = await launchChromium()
 })
 
@@ -31,7 +43,12 @@ describe('dashboard at 390 px', () => {
       const res = await page.goto(`${server.url}/`)
       expect(res?.status()).toBe(200)
       // A string, evaluated in the page (the test code has no DOM types).
-      const widths = await page.evaluate<{scroll: number; endpointTable: number; endpointWrap: {scrollWidth: number; clientWidth: number}; narrowestUrl: number}>(`(() => {
+      const widths = await page.evaluate<{
+        scroll: number
+        endpointTable: number
+        endpointWrap: {scrollWidth: number; clientWidth: number}
+        narrowestUrl: number
+      }>(`(() => {
         const wrap = document.querySelector('.table-wrap')
         const table = document.querySelector('table')
         return {

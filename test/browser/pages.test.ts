@@ -23,21 +23,29 @@ let callback: string
 beforeAll(async () => {
   app = await startClientApp()
   callback = `${app.url}/callback`
-  server = await startFileServer({
-    port: 0,
-    host: '127.0.0.1',
-    config: {
-      scopes: {'orders:read': 'Read your orders', 'orders:write': 'Place and cancel orders'},
-      users: {
-        alice: {name: 'Alice Example', email: 'alice@example.test'},
-        bob: {name: 'Bob Builder', email: 'bob@example.test'},
+  server = await startFileServer(
+    {
+      port: 0,
+      host: '127.0.0.1',
+      config: {
+        scopes: {'orders:read': 'Read your orders', 'orders:write': 'Place and cancel orders'},
+        users: {
+          alice: {name: 'Alice Example', email: 'alice@example.test'},
+          bob: {name: 'Bob Builder', email: 'bob@example.test'},
+        },
+        clients: [
+          {id: 'web', name: 'Acme Shop', secret: WEB_SECRET, redirectUris: [callback]},
+          {id: 'tv', name: 'Living-room TV', grants: ['device_code'], scopes: ['openid', 'orders:read']},
+        ],
       },
-      clients: [
-        {id: 'web', name: 'Acme Shop', secret: WEB_SECRET, redirectUris: [callback]},
-        {id: 'tv', name: 'Living-room TV', grants: ['device_code'], scopes: ['openid', 'orders:read']},
-      ],
     },
-  }, 'passport-browser-').then((running) => ({url: running.handle.url(), issuer: running.handle.issuer, dbPath: running.dbPath, close: () => running.close()}))
+    'passport-browser-',
+  ).then((running) => ({
+    url: running.handle.url(),
+    issuer: running.handle.issuer,
+    dbPath: running.dbPath,
+    close: () => running.close(),
+  }))
   chromium = await launchChromium()
 })
 
@@ -75,7 +83,9 @@ describe('pages in Chromium', () => {
     await withTab(async (tab) => {
       const {page} = tab
       const {challenge} = pkce()
-      const response = await page.goto(authorizeUrl({scope: 'orders:read', state: 's1', code_challenge: challenge, code_challenge_method: 'S256'}))
+      const response = await page.goto(
+        authorizeUrl({scope: 'orders:read', state: 's1', code_challenge: challenge, code_challenge_method: 'S256'}),
+      )
       expect(response?.status()).toBe(200)
       const headers = response!.headers()
       expect(headers['x-frame-options']).toBe('DENY')
@@ -104,12 +114,24 @@ describe('pages in Chromium', () => {
     await withTab(async (tab) => {
       const {page} = tab
       const {verifier, challenge} = pkce()
-      await page.goto(authorizeUrl({scope: 'openid orders:read orders:write', state: 'approve-me', nonce: 'n-1', code_challenge: challenge, code_challenge_method: 'S256'}))
+      await page.goto(
+        authorizeUrl({
+          scope: 'openid orders:read orders:write',
+          state: 'approve-me',
+          nonce: 'n-1',
+          code_challenge: challenge,
+          code_challenge_method: 'S256',
+        }),
+      )
       await page.getByRole('button', {name: /Alice Example/}).click()
       await page.waitForURL(/\/oauth\/authorize\?/)
       expect(await page.locator('h1').innerText()).toBe('Acme Shop wants to access your account')
       const scopes = await page.locator('ul.scopes li').allInnerTexts()
-      expect(scopes).toEqual(['openid — Sign you in (OpenID Connect)', 'orders:read — Read your orders', 'orders:write — Place and cancel orders'])
+      expect(scopes).toEqual([
+        'openid — Sign you in (OpenID Connect)',
+        'orders:read — Read your orders',
+        'orders:write — Place and cancel orders',
+      ])
       expect(await page.locator('.facts').innerText()).toContain(callback)
       await tab.screenshot('consent.png')
       await tab.expectAccessible('consent (light)')
@@ -129,7 +151,12 @@ describe('pages in Chromium', () => {
       const token = await fetch(`${server.url}/oauth/token`, {
         method: 'POST',
         headers: {'Content-Type': 'application/x-www-form-urlencoded', Authorization: basic('web', WEB_SECRET)},
-        body: new URLSearchParams({grant_type: 'authorization_code', code, redirect_uri: callback, code_verifier: verifier}).toString(),
+        body: new URLSearchParams({
+          grant_type: 'authorization_code',
+          code,
+          redirect_uri: callback,
+          code_verifier: verifier,
+        }).toString(),
       })
       expect(token.status).toBe(200)
       const body = (await token.json()) as {scope: string; id_token?: string}
@@ -142,7 +169,14 @@ describe('pages in Chromium', () => {
     await withTab(async (tab) => {
       const {page} = tab
       const {challenge} = pkce()
-      await page.goto(authorizeUrl({scope: 'orders:write', state: 'deny-me', code_challenge: challenge, code_challenge_method: 'S256'}))
+      await page.goto(
+        authorizeUrl({
+          scope: 'orders:write',
+          state: 'deny-me',
+          code_challenge: challenge,
+          code_challenge_method: 'S256',
+        }),
+      )
       await page.getByRole('button', {name: /Bob Builder/}).click()
       await page.waitForURL(/\/oauth\/authorize\?/)
       const codesBefore = query(server.dbPath, "SELECT id FROM oauth_auth_codes WHERE user_id = 'bob'").length
@@ -202,7 +236,10 @@ describe('pages in Chromium', () => {
       await page.waitForURL(/user_code=/)
       expect(await page.locator('h1').innerText()).toBe('Connect Living-room TV?')
       expect(await page.locator('.usercode-display').innerText()).toBe(device.user_code)
-      expect(await page.locator('ul.scopes li').allInnerTexts()).toEqual(['openid — Sign you in (OpenID Connect)', 'orders:read — Read your orders'])
+      expect(await page.locator('ul.scopes li').allInnerTexts()).toEqual([
+        'openid — Sign you in (OpenID Connect)',
+        'orders:read — Read your orders',
+      ])
       await tab.screenshot('device-confirm.png')
       await tab.expectAccessible('device: confirm')
       await page.getByRole('button', {name: 'Approve'}).click()
@@ -213,7 +250,11 @@ describe('pages in Chromium', () => {
       const polled = await fetch(`${server.url}/oauth/token`, {
         method: 'POST',
         headers: {'Content-Type': 'application/x-www-form-urlencoded'},
-        body: new URLSearchParams({grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: device.device_code, client_id: 'tv'}).toString(),
+        body: new URLSearchParams({
+          grant_type: 'urn:ietf:params:oauth:grant-type:device_code',
+          device_code: device.device_code,
+          client_id: 'tv',
+        }).toString(),
       })
       expect(polled.status).toBe(200)
 
@@ -224,7 +265,11 @@ describe('pages in Chromium', () => {
 
     // Without JavaScript the page still works: the unformatted code is accepted as typed.
     const second = (await (
-      await fetch(`${server.url}/oauth/device/code`, {method: 'POST', headers: {'Content-Type': 'application/x-www-form-urlencoded'}, body: 'client_id=tv&scope=orders:read'})
+      await fetch(`${server.url}/oauth/device/code`, {
+        method: 'POST',
+        headers: {'Content-Type': 'application/x-www-form-urlencoded'},
+        body: 'client_id=tv&scope=orders:read',
+      })
     ).json()) as {user_code: string}
     await withTab(
       async ({page}) => {
@@ -248,18 +293,29 @@ describe('pages in Chromium', () => {
       const {page} = tab
       const wrong = `${app.url}/elsewhere`
       const before = app.callbacks.length
-      const response = await page.goto(authorizeUrl({redirect_uri: wrong, state: 'x', code_challenge: pkce().challenge, code_challenge_method: 'S256'}))
+      const response = await page.goto(
+        authorizeUrl({
+          redirect_uri: wrong,
+          state: 'x',
+          code_challenge: pkce().challenge,
+          code_challenge_method: 'S256',
+        }),
+      )
       expect(response?.status()).toBe(400)
       expect(response!.headers()['x-frame-options']).toBe('DENY')
       expect(await page.locator('h1').innerText()).toBe('Redirect URI not accepted')
-      expect(await page.getByRole('alert').innerText()).toBe(`redirect_uri ${wrong} is not registered for client web; registered: ${callback}.`)
+      expect(await page.getByRole('alert').innerText()).toBe(
+        `redirect_uri ${wrong} is not registered for client web; registered: ${callback}.`,
+      )
       expect(await page.locator('.fix').innerText()).toContain(`Add ${wrong} to "redirectUris" of client "web"`)
       expect(page.url()).toContain('/oauth/authorize?')
       expect(app.callbacks.length).toBe(before)
       await tab.screenshot('error.png')
       await tab.expectAccessible('error: redirect_uri')
 
-      const unknown = await page.goto(`${server.url}/oauth/authorize?response_type=code&client_id=nobody&redirect_uri=${encodeURIComponent(callback)}`)
+      const unknown = await page.goto(
+        `${server.url}/oauth/authorize?response_type=code&client_id=nobody&redirect_uri=${encodeURIComponent(callback)}`,
+      )
       expect(unknown?.status()).toBe(400)
       expect(await page.locator('h1').innerText()).toBe('Unknown client')
       expect(await page.getByRole('alert').innerText()).toBe('No client with id nobody.')
@@ -283,7 +339,15 @@ describe('pages in Chromium', () => {
       const clientRows = await page.locator('section[aria-labelledby="clients-heading"] tbody tr').allInnerTexts()
       expect(clientRows.map((r) => r.split('\t')[0])).toEqual(['Living-room TV', 'Acme Shop'])
       const tokenRows = await page.locator('section[aria-labelledby="tokens-heading"] tbody tr').allInnerTexts()
-      expect(tokenRows.some((r) => r.includes('alice') && r.includes('Acme Shop') && r.includes('openid orders:read orders:write') && r.includes('active'))).toBe(true)
+      expect(
+        tokenRows.some(
+          (r) =>
+            r.includes('alice') &&
+            r.includes('Acme Shop') &&
+            r.includes('openid orders:read orders:write') &&
+            r.includes('active'),
+        ),
+      ).toBe(true)
 
       // Copy buttons appear with JavaScript and copy the URL.
       await page.getByRole('button', {name: 'Copy issuer URL'}).click()
@@ -302,9 +366,20 @@ describe('pages in Chromium', () => {
       await page.waitForURL(/\/demo\/callback\?/)
       expect(await page.locator('h1').innerText()).toBe('It worked: the demo client got its tokens')
       const access = JSON.parse(await page.getByLabel('Access token payload').innerText()) as Record<string, unknown>
-      expect(access).toMatchObject({iss: server.issuer, sub: 'alice', client_id: '__demo__', scope: 'openid profile email'})
+      expect(access).toMatchObject({
+        iss: server.issuer,
+        sub: 'alice',
+        client_id: '__demo__',
+        scope: 'openid profile email',
+      })
       const id = JSON.parse(await page.getByLabel('ID token payload').innerText()) as Record<string, unknown>
-      expect(id).toMatchObject({iss: server.issuer, sub: 'alice', aud: '__demo__', name: 'Alice Example', email: 'alice@example.test'})
+      expect(id).toMatchObject({
+        iss: server.issuer,
+        sub: 'alice',
+        aud: '__demo__',
+        name: 'Alice Example',
+        email: 'alice@example.test',
+      })
       expect(JSON.parse(await page.getByLabel('ID token header').innerText())).toMatchObject({alg: 'RS256'})
       expect(await page.locator('main').innerText()).toContain('Nonce matches the one sent')
       expect(await page.content()).not.toMatch(/refresh_token|eyJ[\w-]+\.eyJ/)

@@ -11,7 +11,9 @@ describe('several processes on one database', () => {
 
   it('10 parallel `passport client` runs (and purges) on a fresh database all succeed without SQLITE_BUSY', async () => {
     const runs = await Promise.all([
-      ...Array.from({length: 10}, (_, i) => passport(dir, ['client', `App ${i}`, '--id', `app-${i}`, '--client-credentials', '--json'], {spawn: true})),
+      ...Array.from({length: 10}, (_, i) =>
+        passport(dir, ['client', `App ${i}`, '--id', `app-${i}`, '--client-credentials', '--json'], {spawn: true}),
+      ),
       passport(dir, ['purge', '--json'], {spawn: true}),
       passport(dir, ['client:list', '--json'], {spawn: true}),
     ])
@@ -21,7 +23,9 @@ describe('several processes on one database', () => {
       JSON.parse(run.stdout)
     }
     const db = openDb(defaultDb(dir))
-    expect((db.prepare('SELECT id FROM oauth_clients ORDER BY id').all() as Array<{id: string}>).map((r) => r.id)).toEqual(Array.from({length: 10}, (_, i) => `app-${i}`))
+    expect(
+      (db.prepare('SELECT id FROM oauth_clients ORDER BY id').all() as Array<{id: string}>).map((r) => r.id),
+    ).toEqual(Array.from({length: 10}, (_, i) => `app-${i}`))
     expect(db.pragma('journal_mode', {simple: true})).toBe('wal')
     db.close()
   })

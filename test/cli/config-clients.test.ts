@@ -26,7 +26,10 @@ describe('clients that leave the configuration file', () => {
     const listed = await passport(dir, ['client:list', '--json'])
     expect(listed.code, listed.stderr).toBe(0)
     expect(listed.stderr).toBe(`Removed client "svc" and its tokens: it is no longer in ${config}.\n`)
-    expect((JSON.parse(listed.stdout) as Array<{client_id: string}>).map((c) => c.client_id).sort()).toEqual(['cli-made', 'web'])
+    expect((JSON.parse(listed.stdout) as Array<{client_id: string}>).map((c) => c.client_id).sort()).toEqual([
+      'cli-made',
+      'web',
+    ])
 
     const db = openDb(defaultDb(dir))
     expect(db.prepare(`SELECT count(*) AS n FROM oauth_access_tokens WHERE client_id = 'svc'`).get()).toEqual({n: 0})

@@ -24,7 +24,10 @@ describe('passport.config.schema.json', () => {
   })
 
   it('describes every top-level key parseConfig accepts, and refuses others', () => {
-    const schema = JSON.parse(committed) as {properties: Record<string, {description?: string}>; additionalProperties: boolean}
+    const schema = JSON.parse(committed) as {
+      properties: Record<string, {description?: string}>
+      additionalProperties: boolean
+    }
     expect(schema.additionalProperties).toBe(false)
     for (const [key, property] of Object.entries(schema.properties)) {
       expect(property.description, key).toBeTruthy()

@@ -4,7 +4,16 @@ import {join} from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
 import {tempDir} from '../helpers.js'
-import {defaultDb, expectOneLineError, hasScript, openDb, passport, passportJson, passportOnTty, sha256Hex} from './support.js'
+import {
+  defaultDb,
+  expectOneLineError,
+  hasScript,
+  openDb,
+  passport,
+  passportJson,
+  passportOnTty,
+  sha256Hex,
+} from './support.js'
 
 describe('passport init', () => {
   let dir: string
@@ -31,7 +40,16 @@ describe('passport init', () => {
       refreshTokensExpireIn: '30d',
       personalAccessTokensExpireIn: '180d',
       users: {alice: {name: 'Alice Example', email: 'alice@example.test', claims: {role: 'admin'}}},
-      clients: [{id: 'web', name: 'Web app', redirectUris: ['http://localhost:3000/callback'], grants: ['authorization_code', 'refresh_token'], scopes: ['read', 'write'], autoApprove: true}],
+      clients: [
+        {
+          id: 'web',
+          name: 'Web app',
+          redirectUris: ['http://localhost:3000/callback'],
+          grants: ['authorization_code', 'refresh_token'],
+          scopes: ['read', 'write'],
+          autoApprove: true,
+        },
+      ],
     })
     expect(config.clients[0].secret).toMatch(/^[\w-]{32}$/)
     expect(result.stdout).not.toContain(config.clients[0].secret)
@@ -75,10 +93,14 @@ describe('passport init', () => {
 
   it('asks for the issuer and the example client on a terminal', async (ctx) => {
     if (!(await hasScript())) ctx.skip()
-    const result = await passportOnTty(dir, ['init'], [
-      {expect: /Issuer URL/, send: 'http://localhost:7000\r'},
-      {expect: /example client/, send: 'n\r'},
-    ])
+    const result = await passportOnTty(
+      dir,
+      ['init'],
+      [
+        {expect: /Issuer URL/, send: 'http://localhost:7000\r'},
+        {expect: /example client/, send: 'n\r'},
+      ],
+    )
     expect(result.code, result.output).toBe(0)
     const config = JSON.parse(readFileSync(join(dir, 'passport.config.json'), 'utf8'))
     expect(config.issuer).toBe('http://localhost:7000')

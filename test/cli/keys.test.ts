@@ -19,7 +19,9 @@ describe('passport keys', () => {
   it('generates a 0600 private key in a 0700 directory, refuses to overwrite without --force', async () => {
     const created = await passport(dir, ['keys'])
     expect(created.code).toBe(0)
-    expect(created.stdout).toMatch(/^Private key: .*storage\/oauth-private\.key\nPublic key: {2}.*storage\/oauth-public\.key\nKey id: {6}[\w-]{43}\nAlgorithm: {3}RS256 \(RSA 2048 bits\)\n$/)
+    expect(created.stdout).toMatch(
+      /^Private key: .*storage\/oauth-private\.key\nPublic key: {2}.*storage\/oauth-public\.key\nKey id: {6}[\w-]{43}\nAlgorithm: {3}RS256 \(RSA 2048 bits\)\n$/,
+    )
     expect(statSync(join(dir, 'storage', 'oauth-private.key')).mode & 0o777).toBe(0o600)
     expect(statSync(join(dir, 'storage')).mode & 0o777).toBe(0o700)
     expect(readFileSync(join(dir, 'storage', 'oauth-private.key'), 'utf8')).toMatch(/^-----BEGIN PRIVATE KEY-----\n/)
@@ -50,7 +52,7 @@ describe('passport keys', () => {
     expect(await passportJson(dir, ['keys:jwks'])).toEqual(jwks)
   })
 
-  it('keys:jwks and token:verify need only the public key (a resource server\'s copy of oauth-public.key)', async () => {
+  it("keys:jwks and token:verify need only the public key (a resource server's copy of oauth-public.key)", async () => {
     const {kid} = await passportJson<{kid: string}>(dir, ['keys'])
     const token = (await passport(dir, ['token', '--scope', 'read'])).stdout.trim()
     const copy = tempDir()
@@ -58,10 +60,23 @@ describe('passport keys', () => {
       copyFileSync(join(dir, 'storage', 'oauth-public.key'), join(copy.dir, 'oauth-public.key'))
       const jwks = await passportJson<Jwks>(copy.dir, ['keys:jwks', '--key-path', copy.dir])
       expect(jwks.keys.map((k) => k.kid)).toEqual([kid])
-      const verified = await passportJson<{active: boolean}>(copy.dir, ['token:verify', token, '--key-path', copy.dir, '--database', defaultDb(dir), '--scope', 'read'])
+      const verified = await passportJson<{active: boolean}>(copy.dir, [
+        'token:verify',
+        token,
+        '--key-path',
+        copy.dir,
+        '--database',
+        defaultDb(dir),
+        '--scope',
+        'read',
+      ])
       expect(verified.active).toBe(true)
       const none = await passport(copy.dir, ['keys:jwks', '--key-path', join(copy.dir, 'empty')])
-      expectOneLineError(none, 1, /^Error: No public key at .*empty\/oauth-public\.key; run "passport keys" to create a key pair, copy the authority's oauth-public\.key there, or set PASSPORT_PUBLIC_KEY\.$/)
+      expectOneLineError(
+        none,
+        1,
+        /^Error: No public key at .*empty\/oauth-public\.key; run "passport keys" to create a key pair, copy the authority's oauth-public\.key there, or set PASSPORT_PUBLIC_KEY\.$/,
+      )
     } finally {
       copy.cleanup()
     }
@@ -72,7 +87,9 @@ describe('passport keys', () => {
     chmodSync(join(dir, 'storage', 'oauth-private.key'), 0o644)
     const result = await passport(dir, ['token'])
     expect(result.code).toBe(0)
-    expect(result.stderr).toMatch(/^Warning: Private key .*oauth-private\.key is readable by other users \(mode 0644\); run chmod 600 on it\.\n$/)
+    expect(result.stderr).toMatch(
+      /^Warning: Private key .*oauth-private\.key is readable by other users \(mode 0644\); run chmod 600 on it\.\n$/,
+    )
     expect(result.stdout).toMatch(/^eyJ/)
   })
 
@@ -83,7 +100,10 @@ describe('passport keys', () => {
       const env = {
         PASSPORT_PRIVATE_KEY: readFileSync(join(source.dir, 'storage', 'oauth-private.key'), 'utf8'),
         // Escaped newlines, as CI secrets often carry them.
-        PASSPORT_PUBLIC_KEY: readFileSync(join(source.dir, 'storage', 'oauth-public.key'), 'utf8').replace(/\n/g, '\\n'),
+        PASSPORT_PUBLIC_KEY: readFileSync(join(source.dir, 'storage', 'oauth-public.key'), 'utf8').replace(
+          /\n/g,
+          '\\n',
+        ),
       }
       await passportJson(dir, ['keys']) // different files in this directory: env must win
       const jwks = await passportJson<Jwks>(dir, ['keys:jwks'], {env})
@@ -121,7 +141,9 @@ describe('passport keys', () => {
     const newKid = /^New key id: +([\w-]{43}) \(RS256\)$/m.exec(plain.stdout)?.[1]
     expect(newKid).toBeDefined()
     expect(newKid).not.toBe(oldKid)
-    expect(plain.stdout).toContain(`Retired key id: ${oldKid} (RS256; stays published in the JWKS until ${new Date(expiresAt).toISOString()})`)
+    expect(plain.stdout).toContain(
+      `Retired key id: ${oldKid} (RS256; stays published in the JWKS until ${new Date(expiresAt).toISOString()})`,
+    )
 
     const jwks = await passportJson<Jwks>(dir, ['keys:jwks'])
     expect(jwks.keys.map((k) => k.kid)).toEqual([newKid, oldKid])
@@ -129,7 +151,11 @@ describe('passport keys', () => {
     expect(await passportJson(dir, ['keys:prune'])).toEqual({removed: [], live_tokens_invalidated: 0})
     // --all would break the live token: without a terminal it needs --force, and says how many.
     const refused = await passport(dir, ['keys:prune', '--all'])
-    expectOneLineError(refused, 2, /^Error: keys:prune --all would remove 1 retired key still published for tokens that have not expired \(1 live access token in the database were made before it was retired and would stop verifying\); pass --force/)
+    expectOneLineError(
+      refused,
+      2,
+      /^Error: keys:prune --all would remove 1 retired key still published for tokens that have not expired \(1 live access token in the database were made before it was retired and would stop verifying\); pass --force/,
+    )
     expect((await passportJson<Jwks>(dir, ['keys:jwks'])).keys.map((k) => k.kid)).toEqual([newKid, oldKid])
     const pruned = await passport(dir, ['keys:prune', '--all', '--force'])
     expect(pruned.stdout).toBe(`Removed 1 retired key: ${oldKid}\n`)
@@ -141,7 +167,11 @@ describe('passport keys', () => {
   it('keys:rotate --json publishes the old key at least as long as an id token lives', async () => {
     const {kid: oldKid} = await passportJson<{kid: string}>(dir, ['keys'])
     const before = Date.now()
-    const out = await passportJson<{kid: string; retired_kid: string; retired_published_until: string}>(dir, ['keys:rotate', '--bits', '2048'])
+    const out = await passportJson<{kid: string; retired_kid: string; retired_published_until: string}>(dir, [
+      'keys:rotate',
+      '--bits',
+      '2048',
+    ])
     expect(out.retired_kid).toBe(oldKid)
     expect(out.kid).not.toBe(oldKid)
     expect(Date.parse(out.retired_published_until)).toBeGreaterThanOrEqual(before + 3_600_000)

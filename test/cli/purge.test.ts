@@ -67,7 +67,8 @@ function seed(path: string, now = Date.now()): void {
 
 function remaining(path: string): Record<string, string[]> {
   const db = openDb(path)
-  const ids = (table: string) => (db.prepare(`SELECT id FROM ${table} ORDER BY id`).all() as Array<{id: string}>).map((r) => r.id)
+  const ids = (table: string) =>
+    (db.prepare(`SELECT id FROM ${table} ORDER BY id`).all() as Array<{id: string}>).map((r) => r.id)
   const result = {
     oauth_refresh_tokens: ids('oauth_refresh_tokens'),
     oauth_access_tokens: ids('oauth_access_tokens'),
@@ -94,7 +95,11 @@ describe('passport purge', () => {
     const result = await passport(dir, ['purge'])
     expect(result.code, result.stderr).toBe(0)
     expect(result.stdout).toBe(
-      'TABLE                 DELETED\n' + 'oauth_refresh_tokens  2\n' + 'oauth_access_tokens   5\n' + 'oauth_auth_codes      2\n' + 'oauth_device_codes    1\n',
+      'TABLE                 DELETED\n' +
+        'oauth_refresh_tokens  2\n' +
+        'oauth_access_tokens   5\n' +
+        'oauth_auth_codes      2\n' +
+        'oauth_device_codes    1\n',
     )
     expect(remaining(db)).toEqual({
       oauth_refresh_tokens: ['r2-rotated-live-family', 'r3-live', 'r4-expired-live-family', 'r5-live'],
@@ -103,32 +108,70 @@ describe('passport purge', () => {
       oauth_device_codes: ['d2-live'],
     })
     // Nothing left to do: a second run deletes nothing.
-    expect(await passportJson(dir, ['purge'])).toEqual({oauth_refresh_tokens: 0, oauth_access_tokens: 0, oauth_auth_codes: 0, oauth_device_codes: 0})
+    expect(await passportJson(dir, ['purge'])).toEqual({
+      oauth_refresh_tokens: 0,
+      oauth_access_tokens: 0,
+      oauth_auth_codes: 0,
+      oauth_device_codes: 0,
+    })
   })
 
   it('--expired removes only expired rows', async () => {
-    expect(await passportJson(dir, ['purge', '--expired'])).toEqual({oauth_refresh_tokens: 1, oauth_access_tokens: 2, oauth_auth_codes: 1, oauth_device_codes: 1})
+    expect(await passportJson(dir, ['purge', '--expired'])).toEqual({
+      oauth_refresh_tokens: 1,
+      oauth_access_tokens: 2,
+      oauth_auth_codes: 1,
+      oauth_device_codes: 1,
+    })
     const left = remaining(db)
     expect(left.oauth_refresh_tokens).not.toContain('r1-expired-dead-family')
     expect(left.oauth_refresh_tokens).toContain('r6-revoked-dead-family')
-    expect(left.oauth_access_tokens).toEqual(expect.arrayContaining(['a2-expired-needed', 'a8-expired-needed', 'a5-revoked', 'a10-revoked']))
+    expect(left.oauth_access_tokens).toEqual(
+      expect.arrayContaining(['a2-expired-needed', 'a8-expired-needed', 'a5-revoked', 'a10-revoked']),
+    )
   })
 
   it('--revoked removes only revoked rows (and no device codes: they are never revoked)', async () => {
-    expect(await passportJson(dir, ['purge', '--revoked'])).toEqual({oauth_refresh_tokens: 1, oauth_access_tokens: 3, oauth_auth_codes: 1, oauth_device_codes: 0})
+    expect(await passportJson(dir, ['purge', '--revoked'])).toEqual({
+      oauth_refresh_tokens: 1,
+      oauth_access_tokens: 3,
+      oauth_auth_codes: 1,
+      oauth_device_codes: 0,
+    })
     const left = remaining(db)
-    expect(left.oauth_refresh_tokens).toEqual(['r1-expired-dead-family', 'r2-rotated-live-family', 'r3-live', 'r4-expired-live-family', 'r5-live'])
+    expect(left.oauth_refresh_tokens).toEqual([
+      'r1-expired-dead-family',
+      'r2-rotated-live-family',
+      'r3-live',
+      'r4-expired-live-family',
+      'r5-live',
+    ])
     expect(left.oauth_access_tokens).not.toEqual(expect.arrayContaining(['a5-revoked']))
   })
 
   it('--revoked --expired is the same as no flag', async () => {
-    expect(await passportJson(dir, ['purge', '--revoked', '--expired'])).toEqual({oauth_refresh_tokens: 2, oauth_access_tokens: 5, oauth_auth_codes: 2, oauth_device_codes: 1})
+    expect(await passportJson(dir, ['purge', '--revoked', '--expired'])).toEqual({
+      oauth_refresh_tokens: 2,
+      oauth_access_tokens: 5,
+      oauth_auth_codes: 2,
+      oauth_device_codes: 1,
+    })
   })
 
   it('--hours N keeps rows expired or revoked less than N hours ago', async () => {
-    expect(await passportJson(dir, ['purge', '--hours', '2'])).toEqual({oauth_refresh_tokens: 2, oauth_access_tokens: 4, oauth_auth_codes: 2, oauth_device_codes: 1})
+    expect(await passportJson(dir, ['purge', '--hours', '2'])).toEqual({
+      oauth_refresh_tokens: 2,
+      oauth_access_tokens: 4,
+      oauth_auth_codes: 2,
+      oauth_device_codes: 1,
+    })
     expect(remaining(db).oauth_access_tokens).toContain('a7-revoked-an-hour-ago')
-    expect(await passportJson(dir, ['purge', '--hours', '200'])).toEqual({oauth_refresh_tokens: 0, oauth_access_tokens: 0, oauth_auth_codes: 0, oauth_device_codes: 0})
+    expect(await passportJson(dir, ['purge', '--hours', '200'])).toEqual({
+      oauth_refresh_tokens: 0,
+      oauth_access_tokens: 0,
+      oauth_auth_codes: 0,
+      oauth_device_codes: 0,
+    })
     expectOneLineError(await passport(dir, ['purge', '--hours', '-1']), 2, /--hours/)
   })
 })
@@ -142,9 +185,17 @@ describe('purge (core) over many windows', () => {
     const store = Store.open(`${dir}/db.sqlite`)
     try {
       const now = Date.now()
-      store.db.prepare(`INSERT INTO oauth_clients (id, name, type, grant_types, redirect_uris, created_at, updated_at) VALUES ('web', 'Web', 'confidential', '[]', '[]', 0, 0)`).run()
-      const access = store.db.prepare(`INSERT INTO oauth_access_tokens (id, client_id, user_id, scopes, audience, grant_type, family_id, created_at, expires_at) VALUES (?, 'web', 'u', '[]', 'web', 'authorization_code', ?, ?, ?)`)
-      const refresh = store.db.prepare(`INSERT INTO oauth_refresh_tokens (id, token_hash, access_token_id, family_id, client_id, user_id, scopes, revoked_at, created_at, expires_at) VALUES (?, ?, ?, ?, 'web', 'u', '[]', ?, ?, ?)`)
+      store.db
+        .prepare(
+          `INSERT INTO oauth_clients (id, name, type, grant_types, redirect_uris, created_at, updated_at) VALUES ('web', 'Web', 'confidential', '[]', '[]', 0, 0)`,
+        )
+        .run()
+      const access = store.db.prepare(
+        `INSERT INTO oauth_access_tokens (id, client_id, user_id, scopes, audience, grant_type, family_id, created_at, expires_at) VALUES (?, 'web', 'u', '[]', 'web', 'authorization_code', ?, ?, ?)`,
+      )
+      const refresh = store.db.prepare(
+        `INSERT INTO oauth_refresh_tokens (id, token_hash, access_token_id, family_id, client_id, user_id, scopes, revoked_at, created_at, expires_at) VALUES (?, ?, ?, ?, 'web', 'u', '[]', ?, ?, ?)`,
+      )
       store.transaction(() => {
         for (let i = 0; i < 3000; i++) {
           const id = String(i).padStart(6, '0')
@@ -157,9 +208,18 @@ describe('purge (core) over many windows', () => {
       })
       const counts = await purge(store, {...options, now})
       const liveFamilies = Math.ceil(3000 / 7)
-      expect(counts).toEqual({oauth_refresh_tokens: 3000 - liveFamilies, oauth_access_tokens: 3000 - liveFamilies, oauth_auth_codes: 0, oauth_device_codes: 0})
+      expect(counts).toEqual({
+        oauth_refresh_tokens: 3000 - liveFamilies,
+        oauth_access_tokens: 3000 - liveFamilies,
+        oauth_auth_codes: 0,
+        oauth_device_codes: 0,
+      })
       expect(store.db.prepare('SELECT COUNT(*) AS n FROM oauth_refresh_tokens').get()).toEqual({n: 2 * liveFamilies})
-      const orphans = store.db.prepare('SELECT COUNT(*) AS n FROM oauth_refresh_tokens r WHERE NOT EXISTS (SELECT 1 FROM oauth_access_tokens a WHERE a.id = r.access_token_id)').get()
+      const orphans = store.db
+        .prepare(
+          'SELECT COUNT(*) AS n FROM oauth_refresh_tokens r WHERE NOT EXISTS (SELECT 1 FROM oauth_access_tokens a WHERE a.id = r.access_token_id)',
+        )
+        .get()
       expect(orphans).toEqual({n: 0})
       // purge checkpoints after each batch itself, and leaves the connection's setting as it was.
       expect(store.db.pragma('wal_autocheckpoint', {simple: true})).toBe(1000)

@@ -15,18 +15,27 @@ describe.skipIf(!hasScript)('passport --help at a terminal', () => {
   const {dir, cleanup} = tempDir()
   afterAll(cleanup)
   const probe = join(dir, 'probe.cjs')
-  writeFileSync(probe, `process.on('exit', () => require('node:fs').writeFileSync(process.env.PROBE_OUT, String(Object.keys(require.cache).some((f) => f.includes('@oclif/core')))))\n`)
-  const cache = JSON.parse(readFileSync(join(ROOT, 'dist', 'root-help.json'), 'utf8')) as {terminal: {widths: Record<string, string>; wideFrom: number; wide: string}}
+  writeFileSync(
+    probe,
+    `process.on('exit', () => require('node:fs').writeFileSync(process.env.PROBE_OUT, String(Object.keys(require.cache).some((f) => f.includes('@oclif/core')))))\n`,
+  )
+  const cache = JSON.parse(readFileSync(join(ROOT, 'dist', 'root-help.json'), 'utf8')) as {
+    terminal: {widths: Record<string, string>; wideFrom: number; wide: string}
+  }
 
   /** stdout of `passport --help` in a pseudo-terminal `columns` wide, and whether oclif was loaded. */
   function atTerminal(columns: number, env: Record<string, string> = {}): {stdout: string; oclifLoaded: boolean} {
     const out = join(dir, `probe-${columns}-${Object.keys(env).join('-')}`)
-    const stdout = execFileSync('script', ['-qec', `stty cols ${columns} rows 50; exec "${process.execPath}" "${BIN}" --help`, '/dev/null'], {
-      cwd: dir,
-      env: cleanEnv({TERM: 'xterm', NO_COLOR: undefined, NODE_OPTIONS: `--require ${probe}`, PROBE_OUT: out, ...env}),
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
+    const stdout = execFileSync(
+      'script',
+      ['-qec', `stty cols ${columns} rows 50; exec "${process.execPath}" "${BIN}" --help`, '/dev/null'],
+      {
+        cwd: dir,
+        env: cleanEnv({TERM: 'xterm', NO_COLOR: undefined, NODE_OPTIONS: `--require ${probe}`, PROBE_OUT: out, ...env}),
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    )
     return {stdout: stdout.replace(/\r\n/g, '\n'), oclifLoaded: readFileSync(out, 'utf8') === 'true'}
   }
 
@@ -36,17 +45,20 @@ describe.skipIf(!hasScript)('passport --help at a terminal', () => {
     expect(cache.terminal.wideFrom).toBeGreaterThan(120)
   })
 
-  it.each([80, 100, 120, 'wide'] as const)('at %s columns prints what oclif prints, colours included, without loading oclif', (which) => {
-    const columns = which === 'wide' ? cache.terminal.wideFrom + 7 : which
-    const fast = atTerminal(columns)
-    const oclif = atTerminal(columns, {PASSPORT_HELP_CACHE: 'off'})
-    expect(oclif.oclifLoaded).toBe(true)
-    expect(fast.oclifLoaded).toBe(false)
-    expect(fast.stdout).toBe(oclif.stdout)
-    expect(fast.stdout).toBe(which === 'wide' ? cache.terminal.wide : cache.terminal.widths[String(which)])
-  })
+  it.each([80, 100, 120, 'wide'] as const)(
+    'at %s columns prints what oclif prints, colours included, without loading oclif',
+    (which) => {
+      const columns = which === 'wide' ? cache.terminal.wideFrom + 7 : which
+      const fast = atTerminal(columns)
+      const oclif = atTerminal(columns, {PASSPORT_HELP_CACHE: 'off'})
+      expect(oclif.oclifLoaded).toBe(true)
+      expect(fast.oclifLoaded).toBe(false)
+      expect(fast.stdout).toBe(oclif.stdout)
+      expect(fast.stdout).toBe(which === 'wide' ? cache.terminal.wide : cache.terminal.widths[String(which)])
+    },
+  )
 
-  it('without colour (NO_COLOR) prints oclif\'s uncoloured text, without loading oclif', () => {
+  it("without colour (NO_COLOR) prints oclif's uncoloured text, without loading oclif", () => {
     const fast = atTerminal(100, {NO_COLOR: '1'})
     const oclif = atTerminal(100, {NO_COLOR: '1', PASSPORT_HELP_CACHE: 'off'})
     expect(fast.stdout).not.toContain('\u001b[')

@@ -13,7 +13,10 @@ describe('passport --help from the build-time rendering', () => {
   afterAll(cleanup)
 
   it('was rendered at build for --help and help', () => {
-    const cache = JSON.parse(readFileSync(join(ROOT, 'dist', 'root-help.json'), 'utf8')) as {forms: string[]; text: string}
+    const cache = JSON.parse(readFileSync(join(ROOT, 'dist', 'root-help.json'), 'utf8')) as {
+      forms: string[]
+      text: string
+    }
     expect(cache.forms).toEqual(['--help', 'help'])
     expect(cache.text).toContain('USAGE\n  $ passport [COMMAND]')
   })

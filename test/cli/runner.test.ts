@@ -53,13 +53,20 @@ describe('the in-process runner', () => {
 
   it('leaves the working directory, the environment and the exit code as they were', async () => {
     const before = {cwd: process.cwd(), env: {...process.env}, exitCode: process.exitCode}
-    const failed = await runCli(['client:show', 'nope'], {cwd: inProcess.dir, env: {PASSPORT_DATABASE: 'other.sqlite', EXTRA: '1'}})
+    const failed = await runCli(['client:show', 'nope'], {
+      cwd: inProcess.dir,
+      env: {PASSPORT_DATABASE: 'other.sqlite', EXTRA: '1'},
+    })
     expect(failed.code).toBe(1)
     expect({cwd: process.cwd(), env: {...process.env}, exitCode: process.exitCode}).toEqual(before)
   })
 
   it('serializes runs started together: each gets only its own output', async () => {
-    const results = await Promise.all(['a', 'b', 'c'].map((id) => runCli(['client', id, '--id', id, '--client-credentials', '--json'], {cwd: inProcess.dir})))
+    const results = await Promise.all(
+      ['a', 'b', 'c'].map((id) =>
+        runCli(['client', id, '--id', id, '--client-credentials', '--json'], {cwd: inProcess.dir}),
+      ),
+    )
     expect(results.map((r) => [r.code, (JSON.parse(r.stdout) as {client_id: string}).client_id, r.stderr])).toEqual([
       [0, 'a', ''],
       [0, 'b', ''],

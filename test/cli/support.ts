@@ -14,7 +14,11 @@ const STACK_LINE = /^\s+at .+(:\d+:\d+\)?|\(native\)|<anonymous>)$/m
  * Runs `passport ARGS` (in this process unless `spawn: true`, see runCli) and checks what every run
  * must satisfy: no stack trace on stderr.
  */
-export async function passport(cwd: string, args: string[], options: {env?: Record<string, string | undefined>; input?: string; spawn?: boolean} = {}): Promise<CliResult> {
+export async function passport(
+  cwd: string,
+  args: string[],
+  options: {env?: Record<string, string | undefined>; input?: string; spawn?: boolean} = {},
+): Promise<CliResult> {
   const result = await runCli(args, {cwd, ...options})
   expect(result.stderr, `stderr of passport ${args.join(' ')}`).not.toMatch(STACK_LINE)
   expect(result.stderr).not.toMatch(/Unexpected error/)
@@ -22,7 +26,11 @@ export async function passport(cwd: string, args: string[], options: {env?: Reco
 }
 
 /** Runs the CLI and parses its stdout as the one JSON document `--json` promises. */
-export async function passportJson<T = unknown>(cwd: string, args: string[], options: {env?: Record<string, string | undefined>; spawn?: boolean} = {}): Promise<T> {
+export async function passportJson<T = unknown>(
+  cwd: string,
+  args: string[],
+  options: {env?: Record<string, string | undefined>; spawn?: boolean} = {},
+): Promise<T> {
   const result = await passport(cwd, [...args, '--json'], options)
   expect(result.code, `exit code of passport ${args.join(' ')}: ${result.stderr}`).toBe(0)
   return JSON.parse(result.stdout) as T
@@ -62,7 +70,12 @@ export async function hasScript(): Promise<boolean> {
  * Runs the CLI on a pseudo-terminal (`script -qfec`), answering prompts: each step waits until the
  * output so far matches `expect`, then types `send`. Returns the exit code and everything shown.
  */
-export function passportOnTty(cwd: string, args: string[], steps: Array<{expect: RegExp; send: string}>, timeoutMs = 20_000): Promise<{code: number | null; output: string}> {
+export function passportOnTty(
+  cwd: string,
+  args: string[],
+  steps: Array<{expect: RegExp; send: string}>,
+  timeoutMs = 20_000,
+): Promise<{code: number | null; output: string}> {
   const quoted = [process.execPath, BIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ')
   const env = cleanEnv({CI: undefined, GITHUB_ACTIONS: undefined, TERM: 'xterm'})
   return new Promise((resolve, reject) => {

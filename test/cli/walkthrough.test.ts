@@ -11,7 +11,11 @@ import {expectOneLineError, passport, passportJson} from './support.js'
 /** Starts `passport serve … --json` and resolves with its first stdout line (then stops it). */
 function serveJson(cwd: string, args: string[]): Promise<{code: number | null; line: string; stderr: string}> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'serve', ...args, '--json', '--quiet'], {cwd, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe']})
+    const child = spawn(process.execPath, [BIN, 'serve', ...args, '--json', '--quiet'], {
+      cwd,
+      env: cleanEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     let stdout = ''
     let stderr = ''
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
@@ -46,7 +50,14 @@ describe('the newcomer walkthrough: issuer and port', () => {
     const refused = await passport(dir, ['serve', '--port', '0', '--json', '--quiet'])
     const served = {...refused, line: refused.stdout.split('\n')[0]!}
     expect(served.code).toBe(1)
-    expect(JSON.parse(served.line)).toEqual({error: {code: 'ERR_USER', message: expect.stringMatching(/^The issuer http:\/\/localhost:9000 \(from .*passport\.config\.json\) names port 9000, but the server listens on port \d+, .*remove "issuer" from the configuration .*pass --issuer/)}})
+    expect(JSON.parse(served.line)).toEqual({
+      error: {
+        code: 'ERR_USER',
+        message: expect.stringMatching(
+          /^The issuer http:\/\/localhost:9000 \(from .*passport\.config\.json\) names port 9000, but the server listens on port \d+, .*remove "issuer" from the configuration .*pass --issuer/,
+        ),
+      },
+    })
     expect(served.stderr.split('\n').filter((l) => l.startsWith('Error:'))).toHaveLength(1)
 
     // --issuer says so explicitly: then it is published as given.
@@ -55,7 +66,9 @@ describe('the newcomer walkthrough: issuer and port', () => {
   })
 
   it('startServer refuses the same mismatch, and accepts it with an explicit issuer or a non-loopback issuer', async () => {
-    await expect(startServer({config: {issuer: 'http://127.0.0.1:9000'}})).rejects.toThrow(/names port 9000, but the server listens on port \d+/)
+    await expect(startServer({config: {issuer: 'http://127.0.0.1:9000'}})).rejects.toThrow(
+      /names port 9000, but the server listens on port \d+/,
+    )
     const explicit = await startServer({config: {issuer: 'http://127.0.0.1:9000'}, issuer: 'http://127.0.0.1:9000'})
     expect(explicit.issuer).toBe('http://127.0.0.1:9000')
     await explicit.close()
@@ -72,7 +85,11 @@ describe('the newcomer walkthrough: issuer and port', () => {
 
   it('a failing database leaves neither the configuration nor the new keys behind', async () => {
     const result = await passport(dir, ['init', '--yes', '--database', '/proc/nodb/passport.sqlite'])
-    expectOneLineError(result, 1, /^Error: Cannot create the directory for database \/proc\/nodb\/passport\.sqlite \(ENOENT\)\.$/)
+    expectOneLineError(
+      result,
+      1,
+      /^Error: Cannot create the directory for database \/proc\/nodb\/passport\.sqlite \(ENOENT\)\.$/,
+    )
     expect(existsSync(join(dir, 'passport.config.json'))).toBe(false)
     expect(existsSync(join(dir, 'storage', 'oauth-private.key'))).toBe(false)
   })

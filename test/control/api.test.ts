@@ -13,21 +13,43 @@ beforeAll(async () => {
 afterAll(() => server.close())
 
 /** A control call: JSON body, the control token unless told otherwise. */
-async function call(method: string, path: string, body?: unknown, auth: string | null = `Bearer ${token}`): Promise<Reply> {
+async function call(
+  method: string,
+  path: string,
+  body?: unknown,
+  auth: string | null = `Bearer ${token}`,
+): Promise<Reply> {
   const headers: Record<string, string> = {}
   if (auth !== null) headers.authorization = auth
   if (body !== undefined) headers['content-type'] = 'application/json'
-  return read(await fetch(server.url(`/_passport/${path}`), {method, headers, ...(body === undefined ? {} : {body: typeof body === 'string' ? body : JSON.stringify(body)})}))
+  return read(
+    await fetch(server.url(`/_passport/${path}`), {
+      method,
+      headers,
+      ...(body === undefined ? {} : {body: typeof body === 'string' ? body : JSON.stringify(body)}),
+    }),
+  )
 }
 
 describe('the control API under /_passport/', () => {
   it('is on with control: true; the handle carries its URL and a random token', () => {
-    expect(server.control).toEqual({url: `${server.url()}/_passport`, token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/)})
+    expect(server.control).toEqual({
+      url: `${server.url()}/_passport`,
+      token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+    })
   })
 
   it('checklist 93: a missing or wrong token is 401 on every route, and nothing is applied', async () => {
     const before = server.clock.now()
-    for (const [method, path, body] of [['POST', 'clock', {advance: '16d'}], ['GET', 'clock'], ['POST', 'faults', {endpoint: 'token', status: 503}], ['DELETE', 'faults'], ['PUT', 'users/mallory', {name: 'M'}], ['GET', 'requests'], ['GET', 'nowhere']] as const) {
+    for (const [method, path, body] of [
+      ['POST', 'clock', {advance: '16d'}],
+      ['GET', 'clock'],
+      ['POST', 'faults', {endpoint: 'token', status: 503}],
+      ['DELETE', 'faults'],
+      ['PUT', 'users/mallory', {name: 'M'}],
+      ['GET', 'requests'],
+      ['GET', 'nowhere'],
+    ] as const) {
       for (const auth of [null, 'Bearer wrong', `Bearer ${token}x`, `Basic ${token}`, `Bearer ${token.slice(0, -1)}`]) {
         const reply = await call(method, path, body, auth)
         expect([reply.status, reply.json.error], `${method} ${path} ${auth}`).toEqual([401, 'invalid_token'])
@@ -61,8 +83,16 @@ describe('the control API under /_passport/', () => {
   })
 
   it('POST /faults arms an HTTP fault or a named protocol fault; GET lists them; DELETE clears them', async () => {
-    const armed = await call('POST', 'faults', {endpoint: 'token', status: 503, error: 'temporarily_unavailable', times: 1})
-    expect([armed.status, armed.json]).toEqual([201, {fault: {kind: 'http', endpoint: 'token', status: 503, error: 'temporarily_unavailable', remaining: 1}}])
+    const armed = await call('POST', 'faults', {
+      endpoint: 'token',
+      status: 503,
+      error: 'temporarily_unavailable',
+      times: 1,
+    })
+    expect([armed.status, armed.json]).toEqual([
+      201,
+      {fault: {kind: 'http', endpoint: 'token', status: 503, error: 'temporarily_unavailable', remaining: 1}},
+    ])
     const failed = await clientCredentials(server)
     expect([failed.status, failed.json.error]).toEqual([503, 'temporarily_unavailable'])
     expect((await clientCredentials(server)).status).toBe(200)
@@ -84,12 +114,26 @@ describe('the control API under /_passport/', () => {
   })
 
   it('PUT /users/{sub} sets a user the next login sees; DELETE removes it; the subject rules apply', async () => {
-    const put = await call('PUT', 'users/alice', {name: 'Alice Remote', email: 'alice@remote.test', claims: {role: 'viewer'}})
-    expect([put.status, put.json]).toEqual([200, {sub: 'alice', name: 'Alice Remote', email: 'alice@remote.test', claims: {role: 'viewer'}}])
-    expect((await openidClientLogin(server)).claims()).toMatchObject({sub: 'alice', name: 'Alice Remote', role: 'viewer'})
+    const put = await call('PUT', 'users/alice', {
+      name: 'Alice Remote',
+      email: 'alice@remote.test',
+      claims: {role: 'viewer'},
+    })
+    expect([put.status, put.json]).toEqual([
+      200,
+      {sub: 'alice', name: 'Alice Remote', email: 'alice@remote.test', claims: {role: 'viewer'}},
+    ])
+    expect((await openidClientLogin(server)).claims()).toMatchObject({
+      sub: 'alice',
+      name: 'Alice Remote',
+      role: 'viewer',
+    })
     const encoded = await call('PUT', `users/${encodeURIComponent('user@example.test')}`, {name: 'Encoded'})
     expect([encoded.status, encoded.json.sub]).toEqual([200, 'user@example.test'])
-    expect((await call('DELETE', `users/${encodeURIComponent('user@example.test')}`)).json).toEqual({sub: 'user@example.test', deleted: true})
+    expect((await call('DELETE', `users/${encodeURIComponent('user@example.test')}`)).json).toEqual({
+      sub: 'user@example.test',
+      deleted: true,
+    })
     expect((await call('DELETE', 'users/nobody')).status).toBe(404)
     const spaced = await call('PUT', `users/${encodeURIComponent(' alice')}`, {name: 'x'})
     expect([spaced.status, spaced.json.field]).toEqual([400, 'sub'])
@@ -99,7 +143,13 @@ describe('the control API under /_passport/', () => {
     await clientCredentials(server)
     const log = await call('GET', 'requests')
     const requests = log.json.requests as {path: string; client: string | null; grant: string | null; status: number}[]
-    expect(requests.at(-1)).toMatchObject({method: 'POST', path: '/oauth/token', status: 200, client: 'svc', grant: 'client_credentials'})
+    expect(requests.at(-1)).toMatchObject({
+      method: 'POST',
+      path: '/oauth/token',
+      status: 200,
+      client: 'svc',
+      grant: 'client_credentials',
+    })
     expect(requests.some((r) => r.path.startsWith('/_passport/'))).toBe(false)
     expect(log.text).not.toContain('svc-secret')
     expect((await call('DELETE', 'requests')).json).toEqual({cleared: true})
@@ -117,34 +167,120 @@ describe('the control API under /_passport/', () => {
     server.users.set('alice', {name: 'Alice Example'})
     const now = server.clock.now()
     const cases: [string, string, unknown, string, string][] = [
-      ['POST', 'clock', {advance: '16 days'}, 'advance', '"advance" must be milliseconds or a duration like "15m", "1h", "30d"; got "16 days".'],
-      ['POST', 'clock', {advance: '-1d'}, 'advance', '"advance" must be milliseconds or a duration like "15m", "1h", "30d"; got "-1d".'],
-      ['POST', 'clock', {advance: '16d', set: '2027-01-01T00:00:00Z'}, 'advance', 'Send exactly one of "advance" (a duration such as "16d") or "set" (an ISO 8601 date-time).'],
-      ['POST', 'clock', {set: 'next tuesday'}, 'set', '"set" must be an ISO 8601 date-time with its zone (e.g. 2027-01-01T00:00:00Z) or Unix seconds; got "next tuesday".'],
+      [
+        'POST',
+        'clock',
+        {advance: '16 days'},
+        'advance',
+        '"advance" must be milliseconds or a duration like "15m", "1h", "30d"; got "16 days".',
+      ],
+      [
+        'POST',
+        'clock',
+        {advance: '-1d'},
+        'advance',
+        '"advance" must be milliseconds or a duration like "15m", "1h", "30d"; got "-1d".',
+      ],
+      [
+        'POST',
+        'clock',
+        {advance: '16d', set: '2027-01-01T00:00:00Z'},
+        'advance',
+        'Send exactly one of "advance" (a duration such as "16d") or "set" (an ISO 8601 date-time).',
+      ],
+      [
+        'POST',
+        'clock',
+        {set: 'next tuesday'},
+        'set',
+        '"set" must be an ISO 8601 date-time with its zone (e.g. 2027-01-01T00:00:00Z) or Unix seconds; got "next tuesday".',
+      ],
       ['POST', 'clock', {speed: 2}, 'speed', '"speed" is not accepted here; send "advance" or "set".'],
       ['POST', 'clock', '{"advance": ', 'body', '"body" is not valid JSON.'],
       ['POST', 'clock', [1], 'body', '"body" must be a JSON object.'],
       ['POST', 'faults', {endpoint: 'tokens', status: 503}, 'endpoint', '"endpoint" must be one of '],
       ['POST', 'faults', {status: 503}, 'endpoint', '"endpoint" is missing; send one of '],
       ['POST', 'faults', {fault: 'wrong-is'}, 'fault', '"fault" must be one of wrong-iss, '],
-      ['POST', 'faults', {endpoint: 'token', status: 503, times: -1}, 'times', '"times" must be a whole number of at least 1; got -1.'],
-      ['POST', 'faults', {endpoint: 'token', status: 503, times: 0}, 'times', '"times" must be a whole number of at least 1; got 0.'],
-      ['POST', 'faults', {endpoint: 'token', status: 503, times: '2'}, 'times', '"times" must be a whole number of at least 1; got "2".'],
-      ['POST', 'faults', {endpoint: 'token', status: '503'}, 'status', '"status" must be an HTTP error status from 400 to 599; got "503".'],
-      ['POST', 'faults', {endpoint: 'token', delayMs: 1e9}, 'delayMs', '"delayMs" must be whole milliseconds from 0 to 60000; got 1000000000.'],
+      [
+        'POST',
+        'faults',
+        {endpoint: 'token', status: 503, times: -1},
+        'times',
+        '"times" must be a whole number of at least 1; got -1.',
+      ],
+      [
+        'POST',
+        'faults',
+        {endpoint: 'token', status: 503, times: 0},
+        'times',
+        '"times" must be a whole number of at least 1; got 0.',
+      ],
+      [
+        'POST',
+        'faults',
+        {endpoint: 'token', status: 503, times: '2'},
+        'times',
+        '"times" must be a whole number of at least 1; got "2".',
+      ],
+      [
+        'POST',
+        'faults',
+        {endpoint: 'token', status: '503'},
+        'status',
+        '"status" must be an HTTP error status from 400 to 599; got "503".',
+      ],
+      [
+        'POST',
+        'faults',
+        {endpoint: 'token', delayMs: 1e9},
+        'delayMs',
+        '"delayMs" must be whole milliseconds from 0 to 60000; got 1000000000.',
+      ],
       ['POST', 'faults', {endpoint: 'token', drop: 'yes'}, 'drop', '"drop" must be true or false.'],
-      ['POST', 'faults', {fault: 'wrong-iss', times: -2}, 'times', '"times" must be a whole number of at least 1; got -2.'],
-      ['PUT', 'users/alice', {name: 'A', claims: {iss: 'x'}}, 'claims.iss', '"claims.iss" is not allowed: "iss" is set by passport itself and cannot be configured.'],
+      [
+        'POST',
+        'faults',
+        {fault: 'wrong-iss', times: -2},
+        'times',
+        '"times" must be a whole number of at least 1; got -2.',
+      ],
+      [
+        'PUT',
+        'users/alice',
+        {name: 'A', claims: {iss: 'x'}},
+        'claims.iss',
+        '"claims.iss" is not allowed: "iss" is set by passport itself and cannot be configured.',
+      ],
       ['PUT', 'users/alice', {name: 'A', email: 7}, 'email', '"email" must be a string.'],
-      ['PUT', 'users/alice', {name: 'A', nick: 'a'}, 'nick', '"nick" is not a user key; use name, email, email_verified, claims.'],
+      [
+        'PUT',
+        'users/alice',
+        {name: 'A', nick: 'a'},
+        'nick',
+        '"nick" is not a user key; use name, email, email_verified, claims.',
+      ],
     ]
     for (const [method, path, body, field, description] of cases) {
       const reply = await call(method, path, body)
-      expect([reply.status, reply.json.error, reply.json.field], `${method} ${path} ${JSON.stringify(body)}`).toEqual([400, 'invalid_request', field])
+      expect([reply.status, reply.json.error, reply.json.field], `${method} ${path} ${JSON.stringify(body)}`).toEqual([
+        400,
+        'invalid_request',
+        field,
+      ])
       expect(reply.json.error_description as string).toContain(description)
     }
-    const plain = await read(await fetch(server.url('/_passport/clock'), {method: 'POST', headers: {authorization: `Bearer ${token}`, 'content-type': 'text/plain'}, body: 'advance=1d'}))
-    expect([plain.status, plain.json.field, plain.json.error_description]).toEqual([400, 'body', '"body" must be JSON (Content-Type: application/json, not text/plain).'])
+    const plain = await read(
+      await fetch(server.url('/_passport/clock'), {
+        method: 'POST',
+        headers: {authorization: `Bearer ${token}`, 'content-type': 'text/plain'},
+        body: 'advance=1d',
+      }),
+    )
+    expect([plain.status, plain.json.field, plain.json.error_description]).toEqual([
+      400,
+      'body',
+      '"body" must be JSON (Content-Type: application/json, not text/plain).',
+    ])
     expect(Math.abs(server.clock.now() - now)).toBeLessThan(60_000)
     expect(server.faults.list()).toEqual([])
     expect((await openidClientLogin(server)).claims()).toMatchObject({name: 'Alice Example'})
@@ -180,16 +316,21 @@ describe('control calls during load', () => {
     const faults = (await call('GET', 'faults')).json.faults as unknown[]
     expect(faults).toHaveLength(50)
     const introspections: number[] = []
-    for (let i = 0; i < 51; i++) introspections.push((await post(server.endpoints.introspection, {token: 'x'}, {auth: svc})).status)
+    for (let i = 0; i < 51; i++)
+      introspections.push((await post(server.endpoints.introspection, {token: 'x'}, {auth: svc})).status)
     expect(introspections).toEqual([...Array<number>(50).fill(503), 200])
     // Every user set under load is there: userinfo of a token for each.
     for (let n = 0; n < 50; n++) {
       const minted = await server.mint({user: `user-${n}`, scopes: ['openid', 'profile']})
-      const info = await (await fetch(server.endpoints.userinfo, {headers: {authorization: `Bearer ${minted.access_token}`}})).json()
+      const info = await (
+        await fetch(server.endpoints.userinfo, {headers: {authorization: `Bearer ${minted.access_token}`}})
+      ).json()
       expect(info).toEqual({sub: `user-${n}`, name: `User ${n}`, n})
     }
 
-    const log = ((await call('GET', 'requests')).json.requests as {path: string; status: number}[]).filter((r) => r.path !== '/oauth/userinfo')
+    const log = ((await call('GET', 'requests')).json.requests as {path: string; status: number}[]).filter(
+      (r) => r.path !== '/oauth/userinfo',
+    )
     expect(log.length).toBeGreaterThanOrEqual(949)
     expect(log.slice(-51).map((r) => r.status)).toEqual([...Array<number>(50).fill(503), 200])
     expect(log.slice(0, -51).every((r) => r.path === '/oauth/token' && r.status === 200)).toBe(true)

@@ -16,7 +16,14 @@ const CONFIG = {
   scopes: {read: 'Read access'},
   users: {alice: {name: 'Alice Example'}},
   clients: [
-    {id: 'web', name: 'Web app', secret: 'web-secret', redirectUris: [REDIRECT], grants: ['authorization_code', 'refresh_token'], autoApprove: true},
+    {
+      id: 'web',
+      name: 'Web app',
+      secret: 'web-secret',
+      redirectUris: [REDIRECT],
+      grants: ['authorization_code', 'refresh_token'],
+      autoApprove: true,
+    },
     {id: 'svc', name: 'Service', secret: 'svc-secret', grants: ['client_credentials'], scopes: ['read']},
     {id: 'tv', name: 'Television', grants: ['device_code']},
   ],
@@ -25,7 +32,13 @@ const CONFIG = {
 type Server = Awaited<ReturnType<typeof startServer>>
 
 /** A server on its own database file and key directory, so that the CLI can work on the same ones. */
-async function startClockServer(): Promise<{server: Server; dir: string; database: string; keyPath: string; cleanup: () => Promise<void>}> {
+async function startClockServer(): Promise<{
+  server: Server
+  dir: string
+  database: string
+  keyPath: string
+  cleanup: () => Promise<void>
+}> {
   const {dir, cleanup} = tempDir('passport-clock-')
   const keyPath = join(dir, 'keys')
   await generateKeys(keyPath)
@@ -56,7 +69,16 @@ function introspect(server: Server, token: string, auth = web): Promise<Reply> {
 
 /** A code from GET /authorize (signed in by --login-as, approved by the client's autoApprove). */
 async function authorize(server: Server): Promise<string> {
-  const query = new URLSearchParams({response_type: 'code', client_id: 'web', redirect_uri: REDIRECT, scope: 'openid read', state: 's', nonce: 'n', code_challenge: CHALLENGE, code_challenge_method: 'S256'})
+  const query = new URLSearchParams({
+    response_type: 'code',
+    client_id: 'web',
+    redirect_uri: REDIRECT,
+    scope: 'openid read',
+    state: 's',
+    nonce: 'n',
+    code_challenge: CHALLENGE,
+    code_challenge_method: 'S256',
+  })
   const response = await fetch(`${server.url()}/oauth/authorize?${query.toString()}`, {redirect: 'manual'})
   expect(response.status).toBe(302)
   const code = new URL(response.headers.get('location')!).searchParams.get('code')
@@ -65,7 +87,11 @@ async function authorize(server: Server): Promise<string> {
 }
 
 function redeem(server: Server, code: string): Promise<Reply> {
-  return post(`${server.url()}/oauth/token`, {grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: VERIFIER}, {auth: web})
+  return post(
+    `${server.url()}/oauth/token`,
+    {grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: VERIFIER},
+    {auth: web},
+  )
 }
 
 function refresh(server: Server, token: string): Promise<Reply> {
@@ -97,10 +123,20 @@ describe('one clock: the authority reads its clock for every expiry and timestam
     expect((await introspect(server, access, svc)).json).toEqual({active: false})
     expect((await introspect(server, first.json.access_token as string)).json).toEqual({active: false})
     const expiredCode = await redeem(server, code)
-    expect([expiredCode.status, expiredCode.json.error, expiredCode.json.error_description]).toEqual([400, 'invalid_grant', 'The authorization code has expired; start the authorization again.'])
-    const expiredDevice = await post(`${server.url()}/oauth/token`, {grant_type: DEVICE_GRANT, device_code: device.json.device_code as string, client_id: 'tv'})
+    expect([expiredCode.status, expiredCode.json.error, expiredCode.json.error_description]).toEqual([
+      400,
+      'invalid_grant',
+      'The authorization code has expired; start the authorization again.',
+    ])
+    const expiredDevice = await post(`${server.url()}/oauth/token`, {
+      grant_type: DEVICE_GRANT,
+      device_code: device.json.device_code as string,
+      client_id: 'tv',
+    })
     expect([expiredDevice.status, expiredDevice.json.error]).toEqual([400, 'expired_token'])
-    const bearer = await fetch(`${server.url()}/oauth/userinfo`, {headers: {authorization: `Bearer ${first.json.access_token as string}`}})
+    const bearer = await fetch(`${server.url()}/oauth/userinfo`, {
+      headers: {authorization: `Bearer ${first.json.access_token as string}`},
+    })
     expect(bearer.status).toBe(401)
     expect(bearer.headers.get('www-authenticate')).toContain('The token has expired.')
 
@@ -133,7 +169,11 @@ describe('one clock: the authority reads its clock for every expiry and timestam
     const other = await redeem(server, await authorize(server))
     server.clock.advance('2d')
     const expired = await refresh(server, tokens.json.refresh_token as string)
-    expect([expired.status, expired.json.error, expired.json.error_description]).toEqual([400, 'invalid_grant', 'The refresh token has expired; sign in again.'])
+    expect([expired.status, expired.json.error, expired.json.error_description]).toEqual([
+      400,
+      'invalid_grant',
+      'The refresh token has expired; sign in again.',
+    ])
     expect((await introspect(server, tokens.json.refresh_token as string)).json).toEqual({active: false})
     expect((await refresh(server, other.json.refresh_token as string)).status).toBe(200)
   })
@@ -158,19 +198,38 @@ describe('the CLI agrees with a moved clock (--now, PASSPORT_NOW)', () => {
     server.clock.advance('16d')
     const now = new Date(server.clock.now()).toISOString()
 
-    const withFlag = await runCli(['token:verify', access, '--issuer', server.issuer, '--now', now, ...global], {cwd: dir})
+    const withFlag = await runCli(['token:verify', access, '--issuer', server.issuer, '--now', now, ...global], {
+      cwd: dir,
+    })
     expect([withFlag.code, withFlag.stderr.trim()]).toEqual([1, 'Error: The token has expired.'])
-    const withEnv = await runCli(['token:verify', access, '--issuer', server.issuer, ...global], {cwd: dir, env: {PASSPORT_NOW: String(Math.floor(server.clock.now() / 1000))}})
+    const withEnv = await runCli(['token:verify', access, '--issuer', server.issuer, ...global], {
+      cwd: dir,
+      env: {PASSPORT_NOW: String(Math.floor(server.clock.now() / 1000))},
+    })
     expect([withEnv.code, withEnv.stderr.trim()]).toEqual([1, 'Error: The token has expired.'])
-    const badNow = await runCli(['token:verify', access, '--issuer', server.issuer, '--now', 'tomorrow', ...global], {cwd: dir})
+    const badNow = await runCli(['token:verify', access, '--issuer', server.issuer, '--now', 'tomorrow', ...global], {
+      cwd: dir,
+    })
     expect(badNow.code).toBe(1)
-    expect(badNow.stderr).toContain('--now (or PASSPORT_NOW) must be an ISO 8601 date-time with its zone (e.g. 2027-01-01T00:00:00Z) or Unix seconds; got "tomorrow".')
+    expect(badNow.stderr).toContain(
+      '--now (or PASSPORT_NOW) must be an ISO 8601 date-time with its zone (e.g. 2027-01-01T00:00:00Z) or Unix seconds; got "tomorrow".',
+    )
 
     // On real time nothing has expired yet; on the moved clock the token, the code and the device code have.
     const realTime = await runCli(['purge', '--expired', '--json', ...global], {cwd: dir})
-    expect(JSON.parse(realTime.stdout)).toEqual({oauth_refresh_tokens: 0, oauth_access_tokens: 0, oauth_auth_codes: 0, oauth_device_codes: 0})
+    expect(JSON.parse(realTime.stdout)).toEqual({
+      oauth_refresh_tokens: 0,
+      oauth_access_tokens: 0,
+      oauth_auth_codes: 0,
+      oauth_device_codes: 0,
+    })
     const moved = await runCli(['purge', '--expired', '--json', ...global], {cwd: dir, env: {PASSPORT_NOW: now}})
-    expect(JSON.parse(moved.stdout)).toEqual({oauth_refresh_tokens: 0, oauth_access_tokens: 1, oauth_auth_codes: 1, oauth_device_codes: 1})
+    expect(JSON.parse(moved.stdout)).toEqual({
+      oauth_refresh_tokens: 0,
+      oauth_access_tokens: 1,
+      oauth_auth_codes: 1,
+      oauth_device_codes: 1,
+    })
     expect((await introspect(server, access, svc)).json).toEqual({active: false})
   })
 })
@@ -186,7 +245,9 @@ describe('OffsetClock and parseInstant', () => {
     expect(parseInstant('2027-01-01')).toBe(Date.parse('2027-01-01T00:00:00Z'))
     expect(parseInstant('2027-01-01T01:00:00+01:00')).toBe(Date.parse('2027-01-01T00:00:00Z'))
     expect(() => parseInstant('2027-01-01T00:00:00')).toThrow('must be an ISO 8601 date-time with its zone')
-    expect(() => clock.advance('-1d')).toThrow('The clock advance must be milliseconds or a duration like "15m", "1h", "30d"; got "-1d".')
+    expect(() => clock.advance('-1d')).toThrow(
+      'The clock advance must be milliseconds or a duration like "15m", "1h", "30d"; got "-1d".',
+    )
     expect(() => clock.advance(0)).toThrow('The clock advance must be a positive whole number of milliseconds')
   })
 })

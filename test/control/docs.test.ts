@@ -13,7 +13,8 @@ const DOC = readFileSync(join(ROOT, 'docs', 'testing.md'), 'utf8')
 /** The fenced block after each `<!-- KIND: NAME -->` marker of docs/testing.md. */
 function blocks(kind: 'file' | 'run'): Map<string, string> {
   const found = new Map<string, string>()
-  for (const match of DOC.matchAll(new RegExp(`<!-- ${kind}: ([^ ]+) -->\\n\`\`\`[a-z]*\\n([\\s\\S]*?)\`\`\`\\n`, 'g'))) found.set(match[1]!, match[2]!)
+  for (const match of DOC.matchAll(new RegExp(`<!-- ${kind}: ([^ ]+) -->\\n\`\`\`[a-z]*\\n([\\s\\S]*?)\`\`\`\\n`, 'g')))
+    found.set(match[1]!, match[2]!)
   return found
 }
 
@@ -42,7 +43,8 @@ describe('docs/testing.md', () => {
       'vitest-project/passport.setup.ts',
       'vitest-project/vitest.config.ts',
     ])
-    for (const [file, text] of files) expect(text, file).toBe(readFileSync(join(ROOT, 'test', 'fixtures', file), 'utf8'))
+    for (const [file, text] of files)
+      expect(text, file).toBe(readFileSync(join(ROOT, 'test', 'fixtures', file), 'utf8'))
   })
 
   it('the command-line recipes run as written: serve --control, healthcheck, clock, faults, users, requests', async () => {
@@ -71,7 +73,11 @@ describe('docs/testing.md', () => {
     ].join('\n')
     const port = await freePort()
     const result = await new Promise<{code: number | null; out: string; err: string}>((resolve) => {
-      const child = spawn('bash', ['-c', script], {cwd: dir, env: cleanEnv({PATH: `${join(dir, 'bin')}:${process.env.PATH}`, PORT: String(port)}), stdio: ['ignore', 'pipe', 'pipe']})
+      const child = spawn('bash', ['-c', script], {
+        cwd: dir,
+        env: cleanEnv({PATH: `${join(dir, 'bin')}:${process.env.PATH}`, PORT: String(port)}),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
       let out = ''
       let err = ''
       child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d))
@@ -80,12 +86,24 @@ describe('docs/testing.md', () => {
     })
     expect(result.code, `${result.out}\n${result.err}`).toBe(0)
     // The access log on stderr names paths only: never the control token.
-    expect(result.err).not.toContain(readFileSync(join(dir, 'passport.json'), 'utf8').match(/"control_token":"([^"]+)"/)![1]!)
+    expect(result.err).not.toContain(
+      readFileSync(join(dir, 'passport.json'), 'utf8').match(/"control_token":"([^"]+)"/)![1]!,
+    )
     const section = (name: string) => result.out.split(`== ${name}\n`)[1]!.split('\n== ')[0]!
     expect(section('clock')).toMatch(/^\{"now":"[^"]+"\}\{"now":"2027-01-01T00:00:0\d\.\d{3}Z"\}/)
-    expect(section('faults')).toContain('{"faults":[{"kind":"http","endpoint":"token","status":503,"error":"temporarily_unavailable","remaining":1},{"kind":"http","endpoint":"userinfo","delayMs":2000,"persistent":true},{"kind":"protocol","name":"id-token-wrong-nonce","endpoint":"token","remaining":1}]}{"cleared":3}')
-    expect(section('users').trim()).toBe('{"sub":"carol","name":"Carol","email":"carol@example.test","claims":{"role":"admin"}}')
+    expect(section('faults')).toContain(
+      '{"faults":[{"kind":"http","endpoint":"token","status":503,"error":"temporarily_unavailable","remaining":1},{"kind":"http","endpoint":"userinfo","delayMs":2000,"persistent":true},{"kind":"protocol","name":"id-token-wrong-nonce","endpoint":"token","remaining":1}]}{"cleared":3}',
+    )
+    expect(section('users').trim()).toBe(
+      '{"sub":"carol","name":"Carol","email":"carol@example.test","claims":{"role":"admin"}}',
+    )
     const requests = JSON.parse(section('requests').trim()) as {requests: Record<string, unknown>[]}
-    expect(requests.requests.at(-1)).toMatchObject({method: 'POST', path: '/oauth/token', status: 200, client: 'svc', grant: 'client_credentials'})
+    expect(requests.requests.at(-1)).toMatchObject({
+      method: 'POST',
+      path: '/oauth/token',
+      status: 200,
+      client: 'svc',
+      grant: 'client_credentials',
+    })
   })
 })

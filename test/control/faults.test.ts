@@ -2,7 +2,16 @@ import * as oauth from 'oauth4webapi'
 import * as client from 'openid-client'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {clientCredentials, oauth4webapiLogin, oauthServer, openidClientLogin, rejection, relyingParty, startHandle, type Handle} from './support.js'
+import {
+  clientCredentials,
+  oauth4webapiLogin,
+  oauthServer,
+  openidClientLogin,
+  rejection,
+  relyingParty,
+  startHandle,
+  type Handle,
+} from './support.js'
 
 let server: Handle
 beforeAll(async () => {
@@ -14,9 +23,16 @@ const token = () => clientCredentials(server)
 
 describe('HTTP faults per endpoint: status + OAuth error, delay, dropped connection', () => {
   it('one-shot by default: the next request answers the injected error, the one after is served', async () => {
-    server.faults.inject('token', {status: 503, error: 'temporarily_unavailable', description: 'Try again in a moment.'})
+    server.faults.inject('token', {
+      status: 503,
+      error: 'temporarily_unavailable',
+      description: 'Try again in a moment.',
+    })
     const failed = await token()
-    expect([failed.status, failed.json]).toEqual([503, {error: 'temporarily_unavailable', error_description: 'Try again in a moment.'}])
+    expect([failed.status, failed.json]).toEqual([
+      503,
+      {error: 'temporarily_unavailable', error_description: 'Try again in a moment.'},
+    ])
     expect(failed.headers.get('cache-control')).toBe('no-store')
     expect((await token()).status).toBe(200)
     expect(server.faults.list()).toEqual([])
@@ -25,7 +41,11 @@ describe('HTTP faults per endpoint: status + OAuth error, delay, dropped connect
   it('times: N hits N requests; persistent hits until clear(); the default error follows the status', async () => {
     server.faults.inject('token', {status: 500, times: 2})
     const first = await token()
-    expect([first.status, first.json.error, first.json.error_description]).toEqual([500, 'server_error', "Injected fault: this POST request was answered 500 by passport's test control."])
+    expect([first.status, first.json.error, first.json.error_description]).toEqual([
+      500,
+      'server_error',
+      "Injected fault: this POST request was answered 500 by passport's test control.",
+    ])
     expect((await token()).status).toBe(500)
     expect((await token()).status).toBe(200)
 
@@ -86,13 +106,25 @@ describe('HTTP faults per endpoint: status + OAuth error, delay, dropped connect
       ['token', {status: 400, error: 'bad"quote'}, '"error" must be a non-empty OAuth error code'],
       ['token', {}, '"status" is missing: a fault needs a "status", a "delayMs" or "drop": true.'],
       ['token', {status: 503, retry: true}, '"retry" is not a fault setting'],
-      ['token', {fault: 'no-such-fault'}, '"fault" must be one of wrong-iss, id-token-wrong-aud, id-token-wrong-nonce, id-token-expired, unpublished-key, metadata-without-pkce, token-response-without-token-type; got "no-such-fault".'],
-      ['authorize', {fault: 'id-token-expired'}, '"endpoint" must be token for the id-token-expired fault (or left out); got "authorize".'],
+      [
+        'token',
+        {fault: 'no-such-fault'},
+        '"fault" must be one of wrong-iss, id-token-wrong-aud, id-token-wrong-nonce, id-token-expired, unpublished-key, metadata-without-pkce, token-response-without-token-type; got "no-such-fault".',
+      ],
+      [
+        'authorize',
+        {fault: 'id-token-expired'},
+        '"endpoint" must be token for the id-token-expired fault (or left out); got "authorize".',
+      ],
     ]
     for (const [endpoint, spec, message] of refused) {
-      expect(() => server.faults.inject(endpoint, spec as never), `${endpoint} ${JSON.stringify(spec)}`).toThrow(message)
+      expect(() => server.faults.inject(endpoint, spec as never), `${endpoint} ${JSON.stringify(spec)}`).toThrow(
+        message,
+      )
     }
-    expect(() => server.faults.inject('wrong-iss', {times: 0})).toThrow('"times" must be a whole number of at least 1; got 0.')
+    expect(() => server.faults.inject('wrong-iss', {times: 0})).toThrow(
+      '"times" must be a whole number of at least 1; got 0.',
+    )
     expect(server.faults.list()).toEqual([])
   })
 })
@@ -103,9 +135,17 @@ describe('protocol faults: oauth4webapi and openid-client reject each with the e
     ['wrong-iss', oauth.INVALID_RESPONSE, 'unexpected "iss" (issuer) response parameter value'],
     ['id-token-wrong-aud', oauth.JWT_CLAIM_COMPARISON, 'unexpected JWT "aud" (audience) claim value'],
     ['id-token-wrong-nonce', oauth.JWT_CLAIM_COMPARISON, 'unexpected ID Token "nonce" claim value'],
-    ['id-token-expired', oauth.JWT_TIMESTAMP_CHECK, 'unexpected JWT "exp" (expiration time) claim value, expiration is past current timestamp'],
+    [
+      'id-token-expired',
+      oauth.JWT_TIMESTAMP_CHECK,
+      'unexpected JWT "exp" (expiration time) claim value, expiration is past current timestamp',
+    ],
     ['unpublished-key', oauth.KEY_SELECTION, 'error when selecting a JWT verification key, no applicable keys found'],
-    ['token-response-without-token-type', oauth.INVALID_RESPONSE, '"response" body "token_type" property must be a string'],
+    [
+      'token-response-without-token-type',
+      oauth.INVALID_RESPONSE,
+      '"response" body "token_type" property must be a string',
+    ],
   ]
 
   for (const [fault, code, message] of cases) {
@@ -134,9 +174,16 @@ describe('protocol faults: oauth4webapi and openid-client reject each with the e
     const as = await oauthServer(server)
     server.faults.inject('unpublished-key')
     const minted = await token()
-    const request = new Request(server.url('/api'), {headers: {authorization: `Bearer ${minted.json.access_token as string}`}})
-    const error = await rejection(oauth.validateJwtAccessToken(as, request, 'svc', {[oauth.allowInsecureRequests]: true}))
-    expect([error.code, error.message]).toEqual([oauth.KEY_SELECTION, 'error when selecting a JWT verification key, no applicable keys found'])
+    const request = new Request(server.url('/api'), {
+      headers: {authorization: `Bearer ${minted.json.access_token as string}`},
+    })
+    const error = await rejection(
+      oauth.validateJwtAccessToken(as, request, 'svc', {[oauth.allowInsecureRequests]: true}),
+    )
+    expect([error.code, error.message]).toEqual([
+      oauth.KEY_SELECTION,
+      'error when selecting a JWT verification key, no applicable keys found',
+    ])
   })
 
   it('metadata-without-pkce: the metadata lacks code_challenge_methods_supported (openid-client: supportsPKCE() is false), one-shot and persistent', async () => {
@@ -156,7 +203,10 @@ describe('protocol faults: oauth4webapi and openid-client reject each with the e
   it('startServer({faults}) arms named faults until cleared, as serve --fault does', async () => {
     const other = await startHandle({faults: ['wrong-iss']})
     try {
-      for (let i = 0; i < 2; i++) expect((await rejection(oauth4webapiLogin(other))).message).toBe('unexpected "iss" (issuer) response parameter value')
+      for (let i = 0; i < 2; i++)
+        expect((await rejection(oauth4webapiLogin(other))).message).toBe(
+          'unexpected "iss" (issuer) response parameter value',
+        )
       other.faults.clear()
       await oauth4webapiLogin(other)
     } finally {

@@ -38,20 +38,30 @@ describe('the handle startServer() returns', () => {
     expect(decodeJwt(minted.access_token)).toMatchObject({iss: server.issuer, sub: 'alice', tenant: 'acme'})
     const answer = await post(server.endpoints.introspection, {token: minted.access_token}, {auth: svc})
     expect(answer.json).toMatchObject({active: true, sub: 'alice', scope: 'read'})
-    await expect(server.mint({claims: {sub: 'x'}})).rejects.toThrow('Claim "sub" is set by passport itself and cannot be overridden.')
+    await expect(server.mint({claims: {sub: 'x'}})).rejects.toThrow(
+      'Claim "sub" is set by passport itself and cannot be overridden.',
+    )
   })
 
   it('users.set(sub, user) changes the id token and userinfo of the next login; bad users are refused, nothing changed', async () => {
     server.users.set('alice', {name: 'Alice Changed', email: 'alice@new.test', claims: {role: 'auditor', team: 'blue'}})
     const tokens = await openidClientLogin(server)
     expect(tokens.claims()).toMatchObject({sub: 'alice', name: 'Alice Changed', role: 'auditor', team: 'blue'})
-    const info = (await (await fetch(server.endpoints.userinfo, {headers: {authorization: `Bearer ${tokens.access_token}`}})).json()) as Record<string, unknown>
+    const info = (await (
+      await fetch(server.endpoints.userinfo, {headers: {authorization: `Bearer ${tokens.access_token}`}})
+    ).json()) as Record<string, unknown>
     expect(info).toEqual({sub: 'alice', name: 'Alice Changed', role: 'auditor', team: 'blue'})
 
-    expect(() => server.users.set('alice', {claims: {sub: 'bob'}})).toThrow('"claims.sub" is not allowed: "sub" is set by passport itself and cannot be configured.')
-    expect(() => server.users.set(' alice', {})).toThrow('"sub" is not a usable subject: A subject must not start or end with spaces.')
+    expect(() => server.users.set('alice', {claims: {sub: 'bob'}})).toThrow(
+      '"claims.sub" is not allowed: "sub" is set by passport itself and cannot be configured.',
+    )
+    expect(() => server.users.set(' alice', {})).toThrow(
+      '"sub" is not a usable subject: A subject must not start or end with spaces.',
+    )
     expect(() => server.users.set('alice', {name: 42} as never)).toThrow('"name" must be a string.')
-    expect(() => server.users.set('alice', {nickname: 'x'} as never)).toThrow('"nickname" is not a user key; use name, email, email_verified, claims.')
+    expect(() => server.users.set('alice', {nickname: 'x'} as never)).toThrow(
+      '"nickname" is not a user key; use name, email, email_verified, claims.',
+    )
     expect((await openidClientLogin(server)).claims()).toMatchObject({name: 'Alice Changed', role: 'auditor'})
     expect(server.users.delete('alice')).toBe(true)
     expect(server.users.delete('alice')).toBe(false)
@@ -67,10 +77,22 @@ describe('the handle startServer() returns', () => {
     const log = server.requests
     const oauthRequests = log.filter((r) => r.path.startsWith('/oauth/'))
     const [cc, introspection, refused] = oauthRequests.slice(-6, -3)
-    expect(cc).toMatchObject({method: 'POST', path: '/oauth/token', status: 200, client: 'svc', grant: 'client_credentials'})
+    expect(cc).toMatchObject({
+      method: 'POST',
+      path: '/oauth/token',
+      status: 200,
+      client: 'svc',
+      grant: 'client_credentials',
+    })
     expect(cc!.duration).toBeGreaterThan(0)
     expect(Date.parse(cc!.at)).toBeGreaterThan(0)
-    expect(introspection).toMatchObject({method: 'POST', path: '/oauth/introspect', status: 200, client: 'svc', grant: null})
+    expect(introspection).toMatchObject({
+      method: 'POST',
+      path: '/oauth/introspect',
+      status: 200,
+      client: 'svc',
+      grant: null,
+    })
     expect(refused).toMatchObject({path: '/oauth/token', status: 400, client: 'web', grant: 'client_credentials'})
     expect(oauthRequests.slice(-3).map((r) => [r.method, r.path, r.status, r.client, r.grant])).toEqual([
       ['GET', '/oauth/authorize', 302, 'web', null],
@@ -78,7 +100,17 @@ describe('the handle startServer() returns', () => {
       ['POST', '/oauth/token', 200, 'web', 'refresh_token'],
     ])
     const text = JSON.stringify(log)
-    for (const secret of ['svc-secret', 'web-secret', issued.json.access_token as string, tokens.access_token, tokens.refresh_token!, tokens.id_token!, '?', 'code=', encodeURIComponent(REDIRECT)]) {
+    for (const secret of [
+      'svc-secret',
+      'web-secret',
+      issued.json.access_token as string,
+      tokens.access_token,
+      tokens.refresh_token!,
+      tokens.id_token!,
+      '?',
+      'code=',
+      encodeURIComponent(REDIRECT),
+    ]) {
       expect(text).not.toContain(secret)
     }
     expect(Object.keys(cc!).sort()).toEqual(['at', 'client', 'duration', 'grant', 'method', 'path', 'status'])
@@ -97,6 +129,17 @@ describe('the handle startServer() returns', () => {
 
 /** The claims beyond the id token's protocol claims. */
 function userPart(claims: Record<string, unknown>): Record<string, unknown> {
-  const {iss: _iss, aud: _aud, exp: _exp, iat: _iat, auth_time: _authTime, nonce: _nonce, at_hash: _atHash, azp: _azp, sid: _sid, ...rest} = claims
+  const {
+    iss: _iss,
+    aud: _aud,
+    exp: _exp,
+    iat: _iat,
+    auth_time: _authTime,
+    nonce: _nonce,
+    at_hash: _atHash,
+    azp: _azp,
+    sid: _sid,
+    ...rest
+  } = claims
   return rest
 }

@@ -38,10 +38,20 @@ describe('passport healthcheck [--url URL] [--timeout 10s]', () => {
   it('exits 1 with one sentence when nothing answers within --timeout', async () => {
     const port = await freePort()
     const down = await runCli(['healthcheck', '--url', `http://127.0.0.1:${port}`, '--timeout', '1s'], {cwd: cwd()})
-    expect([down.code, down.stdout, down.stderr.trim()]).toEqual([1, '', `Error: No passport authority answered http://127.0.0.1:${port}/healthz within 1s (last try: connection refused).`])
-    const json = await runCli(['healthcheck', '--url', `http://127.0.0.1:${port}`, '--timeout', '1s', '--json'], {cwd: cwd()})
+    expect([down.code, down.stdout, down.stderr.trim()]).toEqual([
+      1,
+      '',
+      `Error: No passport authority answered http://127.0.0.1:${port}/healthz within 1s (last try: connection refused).`,
+    ])
+    const json = await runCli(['healthcheck', '--url', `http://127.0.0.1:${port}`, '--timeout', '1s', '--json'], {
+      cwd: cwd(),
+    })
     expect(json.code).toBe(1)
-    expect(JSON.parse(json.stdout)).toMatchObject({error: {message: `No passport authority answered http://127.0.0.1:${port}/healthz within 1s (last try: connection refused).`}})
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      error: {
+        message: `No passport authority answered http://127.0.0.1:${port}/healthz within 1s (last try: connection refused).`,
+      },
+    })
   })
 
   it('waits for an authority that starts later', async () => {
@@ -56,7 +66,10 @@ describe('passport healthcheck [--url URL] [--timeout 10s]', () => {
     )
     await new Promise<void>((resolve) => gate.listen(0, '127.0.0.1', resolve))
     const port = (gate.address() as {port: number}).port
-    const waiting = runCli(['healthcheck', '--url', `http://127.0.0.1:${port}`, '--timeout', '60s'], {cwd: cwd(), timeoutMs: 70_000})
+    const waiting = runCli(['healthcheck', '--url', `http://127.0.0.1:${port}`, '--timeout', '60s'], {
+      cwd: cwd(),
+      timeoutMs: 70_000,
+    })
     await tried
     await new Promise((resolve) => gate.close(resolve))
     let server: Handle | undefined
@@ -74,6 +87,8 @@ describe('passport healthcheck [--url URL] [--timeout 10s]', () => {
     expect([bad.code, bad.stderr.trim()]).toEqual([2, 'Error: --url must be an http(s) URL; got "localhost:9000".'])
     const timeout = await runCli(['healthcheck', '--timeout', 'soon'], {cwd: cwd()})
     expect(timeout.code).toBe(1)
-    expect(timeout.stderr.trim()).toBe('Error: --timeout must be milliseconds or a duration like "15m", "1h", "30d"; got "soon".')
+    expect(timeout.stderr.trim()).toBe(
+      'Error: --timeout must be milliseconds or a duration like "15m", "1h", "30d"; got "soon".',
+    )
   })
 })

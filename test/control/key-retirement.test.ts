@@ -14,7 +14,13 @@ import {CONFIG, serve, stopServed, svc} from './support.js'
 const DAY = 86_400_000
 
 /** A key directory, a database file and the test config in one temporary directory. */
-async function keyDirectory(): Promise<{dir: string; keyPath: string; database: string; firstKid: string; cleanup: () => void}> {
+async function keyDirectory(): Promise<{
+  dir: string
+  keyPath: string
+  database: string
+  firstKid: string
+  cleanup: () => void
+}> {
   const {dir, cleanup} = tempDir('passport-key-retirement-')
   writeJson(join(dir, 'passport.config.json'), CONFIG)
   const keyPath = join(dir, 'keys')
@@ -72,7 +78,11 @@ describe('key retirement on the one clock: serve --control and the CLI', () => {
     expect(await jwksKids(jwks)).toEqual([active, retiredKid])
 
     const setClock = async (at: number): Promise<void> => {
-      const moved = await fetch(control, {method: 'POST', headers, body: JSON.stringify({set: new Date(at).toISOString()})})
+      const moved = await fetch(control, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({set: new Date(at).toISOString()}),
+      })
       expect(moved.status).toBe(200)
       expect(Date.parse(((await moved.json()) as {now: string}).now)).toBeGreaterThanOrEqual(at)
     }
@@ -81,7 +91,9 @@ describe('key retirement on the one clock: serve --control and the CLI', () => {
     await setClock(publishUntil)
     expect(await jwksKids(jwks)).toEqual([active])
     // Discovery follows the same set (one algorithm, the active key's).
-    const discovery = (await (await fetch(`${served.line.url}/.well-known/openid-configuration`)).json()) as {id_token_signing_alg_values_supported: string[]}
+    const discovery = (await (await fetch(`${served.line.url}/.well-known/openid-configuration`)).json()) as {
+      id_token_signing_alg_values_supported: string[]
+    }
     expect(discovery.id_token_signing_alg_values_supported).toEqual(['RS256'])
     await setClock(publishUntil - 60_000)
     expect(await jwksKids(jwks)).toEqual([active, retiredKid])
@@ -90,7 +102,10 @@ describe('key retirement on the one clock: serve --control and the CLI', () => {
   })
 
   it('keys:jwks and keys:prune read the CLI clock (--now or PASSPORT_NOW), not real time', async () => {
-    const jwks = async (env: Record<string, string> = {}, args: string[] = []) => ((await cli(k.dir, ['keys:jwks', '--key-path', k.keyPath, ...args], env)).keys as Array<{kid: string}>).map((key) => key.kid)
+    const jwks = async (env: Record<string, string> = {}, args: string[] = []) =>
+      ((await cli(k.dir, ['keys:jwks', '--key-path', k.keyPath, ...args], env)).keys as Array<{kid: string}>).map(
+        (key) => key.kid,
+      )
     const [active] = await jwks()
     expect(await jwks()).toEqual([active, retiredKid])
     expect(await jwks({PASSPORT_NOW: seconds(publishUntil - 60_000)})).toEqual([active, retiredKid])
@@ -98,16 +113,29 @@ describe('key retirement on the one clock: serve --control and the CLI', () => {
     expect(await jwks({}, ['--now', new Date(publishUntil + 1000).toISOString()])).toEqual([active])
 
     // Real time: the key is still needed, so keys:prune keeps it.
-    expect(await cli(k.dir, ['keys:prune', '--key-path', k.keyPath, '--database', k.database])).toEqual({removed: [], live_tokens_invalidated: 0})
-    expect(await cli(k.dir, ['keys:prune', '--key-path', k.keyPath, '--database', k.database], {PASSPORT_NOW: seconds(publishUntil - 60_000)})).toEqual({removed: [], live_tokens_invalidated: 0})
+    expect(await cli(k.dir, ['keys:prune', '--key-path', k.keyPath, '--database', k.database])).toEqual({
+      removed: [],
+      live_tokens_invalidated: 0,
+    })
+    expect(
+      await cli(k.dir, ['keys:prune', '--key-path', k.keyPath, '--database', k.database], {
+        PASSPORT_NOW: seconds(publishUntil - 60_000),
+      }),
+    ).toEqual({removed: [], live_tokens_invalidated: 0})
     // Past the retirement on the CLI's clock, it goes.
-    expect(await cli(k.dir, ['keys:prune', '--key-path', k.keyPath, '--database', k.database], {PASSPORT_NOW: seconds(publishUntil + 1000)})).toEqual({removed: [retiredKid], live_tokens_invalidated: 0})
+    expect(
+      await cli(k.dir, ['keys:prune', '--key-path', k.keyPath, '--database', k.database], {
+        PASSPORT_NOW: seconds(publishUntil + 1000),
+      }),
+    ).toEqual({removed: [retiredKid], live_tokens_invalidated: 0})
     expect(await jwks()).toEqual([active])
     expect(JSON.parse(readFileSync(join(k.keyPath, RETIRED_KEYS_FILE), 'utf8'))).toEqual({keys: []})
 
     const badNow = await runCli(['keys:prune', '--key-path', k.keyPath, '--now', 'tomorrow'], {cwd: k.dir})
     expect(badNow.code).toBe(1)
-    expect(badNow.stderr).toBe('Error: --now (or PASSPORT_NOW) must be an ISO 8601 date-time with its zone (e.g. 2027-01-01T00:00:00Z) or Unix seconds; got "tomorrow".\n')
+    expect(badNow.stderr).toBe(
+      'Error: --now (or PASSPORT_NOW) must be an ISO 8601 date-time with its zone (e.g. 2027-01-01T00:00:00Z) or Unix seconds; got "tomorrow".\n',
+    )
   }, 180_000)
 })
 
@@ -116,7 +144,17 @@ describe('key retirement on the one clock: startServer().clock', () => {
     const k = await keyDirectory()
     try {
       // A token from the first key, then a rotation: the old key must outlive that token.
-      const token = await cli(k.dir, ['token', '--client', 'svc', '--scope', 'read', '--key-path', k.keyPath, '--database', k.database])
+      const token = await cli(k.dir, [
+        'token',
+        '--client',
+        'svc',
+        '--scope',
+        'read',
+        '--key-path',
+        k.keyPath,
+        '--database',
+        k.database,
+      ])
       const accessToken = token.access_token as string
       expect(decodeProtectedHeader(accessToken).kid).toBe(k.firstKid)
       const rotated = await cli(k.dir, ['keys:rotate', '--key-path', k.keyPath, '--database', k.database])
@@ -124,9 +162,15 @@ describe('key retirement on the one clock: startServer().clock', () => {
       expect(publishUntil - Date.now()).toBeGreaterThan(15 * DAY - 60_000)
 
       // The issuer the CLI signed with (its default), so that the server accepts the CLI's token.
-      const server = await startServer({config: CONFIG, database: k.database, keyPath: k.keyPath, issuer: 'http://127.0.0.1:9000'})
+      const server = await startServer({
+        config: CONFIG,
+        database: k.database,
+        keyPath: k.keyPath,
+        issuer: 'http://127.0.0.1:9000',
+      })
       try {
-        const introspect = async () => (await post(server.url('/oauth/introspect'), {token: accessToken}, {auth: svc})).json
+        const introspect = async () =>
+          (await post(server.url('/oauth/introspect'), {token: accessToken}, {auth: svc})).json
         expect(await jwksKids(server.url('/.well-known/jwks.json'))).toEqual([rotated.kid, k.firstKid])
         expect(await introspect()).toMatchObject({active: true, client_id: 'svc'})
 

@@ -27,7 +27,19 @@ function project(fixture: string, links: string[]): string {
 
 function run(cwd: string, args: string[]): Promise<{code: number | null; output: string}> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, {cwd, env: cleanEnv({CI: '1', NO_COLOR: '1', VITEST: undefined, VITEST_MODE: undefined, VITEST_POOL_ID: undefined, VITEST_WORKER_ID: undefined, NODE_ENV: undefined}), stdio: ['ignore', 'pipe', 'pipe']})
+    const child = spawn(process.execPath, args, {
+      cwd,
+      env: cleanEnv({
+        CI: '1',
+        NO_COLOR: '1',
+        VITEST: undefined,
+        VITEST_MODE: undefined,
+        VITEST_POOL_ID: undefined,
+        VITEST_WORKER_ID: undefined,
+        NODE_ENV: undefined,
+      }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     let output = ''
     child.stdout.setEncoding('utf8').on('data', (d: string) => (output += d))
     child.stderr.setEncoding('utf8').on('data', (d: string) => (output += d))

@@ -35,18 +35,41 @@ export async function oauthServer(server: Handle): Promise<oauth.AuthorizationSe
  * The authorization code flow with oauth4webapi, each step validated as its docs say (the id
  * token's signature too); throws what oauth4webapi throws.
  */
-export async function oauth4webapiLogin(server: Handle, as?: oauth.AuthorizationServer): Promise<oauth.TokenEndpointResponse> {
+export async function oauth4webapiLogin(
+  server: Handle,
+  as?: oauth.AuthorizationServer,
+): Promise<oauth.TokenEndpointResponse> {
   as ??= await oauthServer(server)
   const c: oauth.Client = {client_id: 'web'}
   const verifier = oauth.generateRandomCodeVerifier()
   const nonce = oauth.generateRandomNonce()
   const state = oauth.generateRandomState()
   const url = new URL(as.authorization_endpoint!)
-  url.search = new URLSearchParams({response_type: 'code', client_id: 'web', redirect_uri: REDIRECT, scope: 'openid profile', state, nonce, code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256'}).toString()
+  url.search = new URLSearchParams({
+    response_type: 'code',
+    client_id: 'web',
+    redirect_uri: REDIRECT,
+    scope: 'openid profile',
+    state,
+    nonce,
+    code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+  }).toString()
   const answer = await fetch(url, {redirect: 'manual'})
   const params = oauth.validateAuthResponse(as, c, new URL(answer.headers.get('location')!), state)
-  const response = await oauth.authorizationCodeGrantRequest(as, c, oauth.ClientSecretBasic('web-secret'), params, REDIRECT, verifier, insecure)
-  const tokens = await oauth.processAuthorizationCodeResponse(as, c, response, {expectedNonce: nonce, requireIdToken: true})
+  const response = await oauth.authorizationCodeGrantRequest(
+    as,
+    c,
+    oauth.ClientSecretBasic('web-secret'),
+    params,
+    REDIRECT,
+    verifier,
+    insecure,
+  )
+  const tokens = await oauth.processAuthorizationCodeResponse(as, c, response, {
+    expectedNonce: nonce,
+    requireIdToken: true,
+  })
   // Non-repudiation: the id token's signature against the published JWKS (oauth4webapi leaves it optional).
   await oauth.validateApplicationLevelSignature(as, response, insecure)
   return tokens
@@ -54,20 +77,41 @@ export async function oauth4webapiLogin(server: Handle, as?: oauth.Authorization
 
 /** openid-client as a Relying Party with its non-repudiation (id token signature) checks on. */
 export async function relyingParty(server: Handle): Promise<client.Configuration> {
-  const config = await client.discovery(new URL(server.issuer), 'web', 'web-secret', client.ClientSecretBasic('web-secret'), {execute: [client.allowInsecureRequests]})
+  const config = await client.discovery(
+    new URL(server.issuer),
+    'web',
+    'web-secret',
+    client.ClientSecretBasic('web-secret'),
+    {execute: [client.allowInsecureRequests]},
+  )
   client.enableNonRepudiationChecks(config)
   return config
 }
 
 /** The authorization code flow with openid-client; throws what openid-client throws. */
-export async function openidClientLogin(server: Handle, config?: client.Configuration): Promise<client.TokenEndpointResponse & client.TokenEndpointResponseHelpers> {
+export async function openidClientLogin(
+  server: Handle,
+  config?: client.Configuration,
+): Promise<client.TokenEndpointResponse & client.TokenEndpointResponseHelpers> {
   config ??= await relyingParty(server)
   const verifier = client.randomPKCECodeVerifier()
   const nonce = client.randomNonce()
   const state = client.randomState()
-  const url = client.buildAuthorizationUrl(config, {redirect_uri: REDIRECT, scope: 'openid profile', code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', nonce, state})
+  const url = client.buildAuthorizationUrl(config, {
+    redirect_uri: REDIRECT,
+    scope: 'openid profile',
+    code_challenge: await client.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    nonce,
+    state,
+  })
   const answer = await fetch(url, {redirect: 'manual'})
-  return client.authorizationCodeGrant(config, new URL(answer.headers.get('location')!), {pkceCodeVerifier: verifier, expectedNonce: nonce, expectedState: state, idTokenExpected: true})
+  return client.authorizationCodeGrant(config, new URL(answer.headers.get('location')!), {
+    pkceCodeVerifier: verifier,
+    expectedNonce: nonce,
+    expectedState: state,
+    idTokenExpected: true,
+  })
 }
 
 /** What a rejected promise rejected with. */

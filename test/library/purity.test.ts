@@ -78,7 +78,11 @@ describe('library purity (SPEC §9)', () => {
   it('the passport command does install Uint8Array.prototype.toBase64 where Node lacks it (the check above would see it)', () => {
     const main = pathToFileURL(join(ROOT, 'dist', 'cli', 'main.js')).href
     const probe = `const had = typeof Uint8Array.prototype.toBase64; const {run} = await import(process.argv[1]); await run(['--version']); process.stdout.write(JSON.stringify({had, has: typeof Uint8Array.prototype.toBase64}))`
-    const run = spawnSync(process.execPath, ['--input-type=module', '-e', probe, main], {cwd: ROOT, encoding: 'utf8', timeout: 60_000})
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', probe, main], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 60_000,
+    })
     const last = run.stdout.trim().split('\n').at(-1)!
     expect(JSON.parse(last)).toEqual({had: expect.any(String), has: 'function'})
   })

@@ -89,13 +89,20 @@ function headerPattern(template: string): {pattern: RegExp; names: string[]} {
  * Checks an answer body against the page's: only the members shown, `"…"` any value, `"$NAME"`
  * any string (kept); arrays element by element.
  */
-function matchJson(expected: unknown, actual: unknown, where: string, values: Map<string, string>, problems: string[]): void {
+function matchJson(
+  expected: unknown,
+  actual: unknown,
+  where: string,
+  values: Map<string, string>,
+  problems: string[],
+): void {
   if (expected === '…') {
     if (actual === undefined) problems.push(`${where}: missing`)
     return
   }
   if (typeof expected === 'string' && /^\$[A-Z_]+$/.test(expected)) {
-    if (typeof actual !== 'string' || actual === '') problems.push(`${where}: expected a string to keep as ${expected}, got ${JSON.stringify(actual)}`)
+    if (typeof actual !== 'string' || actual === '')
+      problems.push(`${where}: expected a string to keep as ${expected}, got ${JSON.stringify(actual)}`)
     else values.set(expected.slice(1), actual)
     return
   }
@@ -112,10 +119,12 @@ function matchJson(expected: unknown, actual: unknown, where: string, values: Ma
       problems.push(`${where}: expected an object, got ${JSON.stringify(actual)}`)
       return
     }
-    for (const [key, value] of Object.entries(expected)) matchJson(value, (actual as Record<string, unknown>)[key], `${where}.${key}`, values, problems)
+    for (const [key, value] of Object.entries(expected))
+      matchJson(value, (actual as Record<string, unknown>)[key], `${where}.${key}`, values, problems)
     return
   }
-  if (expected !== actual) problems.push(`${where}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`)
+  if (expected !== actual)
+    problems.push(`${where}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`)
 }
 
 describe('docs/mcp.md: the exact HTTP sequence, replayed step by step', () => {
@@ -168,7 +177,12 @@ describe('docs/mcp.md: the exact HTTP sequence, replayed step by step', () => {
       const expected = parseHttp(ports(http[i + 1]!.code))
       sent.push({step, request})
       const [method = '', url = ''] = request.start
-      const response = await fetch(url, {method, headers: request.headers, redirect: 'manual', ...(request.body === '' ? {} : {body: request.body})})
+      const response = await fetch(url, {
+        method,
+        headers: request.headers,
+        redirect: 'manual',
+        ...(request.body === '' ? {} : {body: request.body}),
+      })
       const problems: string[] = []
       const status = Number(expected.start[1])
       if (response.status !== status) problems.push(`status: expected ${status}, got ${response.status}`)

@@ -9,14 +9,31 @@ beforeAll(async () => {
   server = await startMcpServer({
     config: {
       clients: [
-        {id: 'native', name: 'Native', redirectUris: ['http://localhost/cb', 'http://127.0.0.1:3000/cb?x=1', 'http://[::1]/cb', 'https://localhost:8443/cb', 'http://app.example.test:3000/cb']},
+        {
+          id: 'native',
+          name: 'Native',
+          redirectUris: [
+            'http://localhost/cb',
+            'http://127.0.0.1:3000/cb?x=1',
+            'http://[::1]/cb',
+            'https://localhost:8443/cb',
+            'http://app.example.test:3000/cb',
+          ],
+        },
       ],
     },
   })
 })
 afterAll(() => server.close())
 
-const request = (redirect: string, client = 'native') => ({response_type: 'code', client_id: client, redirect_uri: redirect, code_challenge: CHALLENGE, code_challenge_method: 'S256', state: 'st'})
+const request = (redirect: string, client = 'native') => ({
+  response_type: 'code',
+  client_id: client,
+  redirect_uri: redirect,
+  code_challenge: CHALLENGE,
+  code_challenge_method: 'S256',
+  state: 'st',
+})
 
 async function accepted(redirect: string, client = 'native'): Promise<string> {
   const reply = await authorize(server, request(redirect, client))
@@ -34,7 +51,15 @@ async function refused(redirect: string): Promise<void> {
 
 describe('loopback redirect URIs', () => {
   it('checklist 123: http on localhost, 127.0.0.1 and [::1] matches on any port (or none), path and query exact', async () => {
-    for (const uri of ['http://localhost:53123/cb', 'http://localhost/cb', 'http://localhost:1/cb', 'http://127.0.0.1:49152/cb?x=1', 'http://127.0.0.1/cb?x=1', 'http://[::1]:8080/cb']) await accepted(uri)
+    for (const uri of [
+      'http://localhost:53123/cb',
+      'http://localhost/cb',
+      'http://localhost:1/cb',
+      'http://127.0.0.1:49152/cb?x=1',
+      'http://127.0.0.1/cb?x=1',
+      'http://[::1]:8080/cb',
+    ])
+      await accepted(uri)
   })
 
   it('checklist 123: scheme, host, path and query still match exactly; other hosts and https keep their port', async () => {
@@ -61,14 +86,33 @@ describe('loopback redirect URIs', () => {
   })
 
   it('checklist 123: a registered MCP client with http://127.0.0.1/callback completes the flow from an ephemeral port', async () => {
-    const registered = await postJson(server.endpoint('/register'), {redirect_uris: ['http://127.0.0.1/callback'], token_endpoint_auth_method: 'none', grant_types: ['authorization_code']})
+    const registered = await postJson(server.endpoint('/register'), {
+      redirect_uris: ['http://127.0.0.1/callback'],
+      token_endpoint_auth_method: 'none',
+      grant_types: ['authorization_code'],
+    })
     const clientId = registered.json.client_id as string
     const redirect = 'http://127.0.0.1:61234/callback'
     const code = await accepted(redirect, clientId)
-    const tokens = await postForm(server.endpoint('/token'), {grant_type: 'authorization_code', client_id: clientId, code, redirect_uri: redirect, code_verifier: VERIFIER})
+    const tokens = await postForm(server.endpoint('/token'), {
+      grant_type: 'authorization_code',
+      client_id: clientId,
+      code,
+      redirect_uri: redirect,
+      code_verifier: VERIFIER,
+    })
     expect(tokens.status).toBe(200)
     // The token request repeats the redirect URI of the authorization request exactly.
-    const again = await postForm(server.endpoint('/token'), {grant_type: 'authorization_code', client_id: clientId, code: await accepted(redirect, clientId), redirect_uri: 'http://127.0.0.1:61235/callback', code_verifier: VERIFIER})
-    expect(again.json).toEqual({error: 'invalid_grant', error_description: 'The redirect_uri differs from the one used in the authorization request.'})
+    const again = await postForm(server.endpoint('/token'), {
+      grant_type: 'authorization_code',
+      client_id: clientId,
+      code: await accepted(redirect, clientId),
+      redirect_uri: 'http://127.0.0.1:61235/callback',
+      code_verifier: VERIFIER,
+    })
+    expect(again.json).toEqual({
+      error: 'invalid_grant',
+      error_description: 'The redirect_uri differs from the one used in the authorization request.',
+    })
   })
 })

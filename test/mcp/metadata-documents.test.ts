@@ -18,7 +18,14 @@ const hanging = new Set<ServerResponse>()
 const CALLBACK = 'http://127.0.0.1:6274/oauth/callback'
 
 function doc(path: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return {client_id: `${base}${path}`, client_name: 'Document client', redirect_uris: [CALLBACK], grant_types: ['authorization_code', 'refresh_token'], token_endpoint_auth_method: 'none', ...extra}
+  return {
+    client_id: `${base}${path}`,
+    client_name: 'Document client',
+    redirect_uris: [CALLBACK],
+    grant_types: ['authorization_code', 'refresh_token'],
+    token_endpoint_auth_method: 'none',
+    ...extra,
+  }
 }
 
 beforeAll(async () => {
@@ -55,7 +62,9 @@ beforeAll(async () => {
         return res.end('{"client_id": ')
       case '/repeated.json':
         res.writeHead(200, {'content-type': 'application/json'})
-        return void res.end(JSON.stringify(doc(path)).replace('{', '{"client_id":"https://someone-else.example.test/client.json",'))
+        return void res.end(
+          JSON.stringify(doc(path)).replace('{', '{"client_id":"https://someone-else.example.test/client.json",'),
+        )
       case '/liar.json':
         return json(doc(path, {client_id: 'https://someone-else.example.test/client.json'}))
       case '/no-redirect.json':
@@ -93,13 +102,21 @@ const request = (clientId: string, extra: Record<string, string> = {}) => ({
 })
 
 /** The refusal page: 400, no redirect, its title naming the check and the description. */
-async function refused(clientId: string, check: string, description: string | RegExp, extra: Record<string, string> = {}): Promise<void> {
+async function refused(
+  clientId: string,
+  check: string,
+  description: string | RegExp,
+  extra: Record<string, string> = {},
+): Promise<void> {
   const reply = await authorize(server, request(clientId, extra))
   expect(reply.status, reply.text.slice(0, 300)).toBe(400)
   expect(reply.location).toBeUndefined()
   expect(reply.headers.get('content-type')).toMatch(/^text\/html/)
   expect(reply.text).toContain(`Client ID metadata document refused (${check})`)
-  const text = reply.text.replace(/&#39;/g, "'").replace(/&quot;/g, '"').replace(/&amp;/g, '&')
+  const text = reply.text
+    .replace(/&#39;/g, "'")
+    .replace(/&quot;/g, '"')
+    .replace(/&amp;/g, '&')
   if (typeof description === 'string') expect(text).toContain(description)
   else expect(text).toMatch(description)
   expect(server.db.prepare('SELECT COUNT(*) AS n FROM oauth_clients WHERE id = ?').get(clientId)).toEqual({n: 0})
@@ -118,38 +135,82 @@ describe('refused documents: each with its own check and description, never a re
   }, 15_000)
 
   it('checklist 126: 1 MB (declared, or streamed without a length) is refused at 5 KB', async () => {
-    await refused(`${base}/big.json`, 'size', `The client ID metadata document at ${base}/big.json is larger than 5120 bytes.`)
-    await refused(`${base}/chunked-big.json`, 'size', `The client ID metadata document at ${base}/chunked-big.json is larger than 5120 bytes.`)
+    await refused(
+      `${base}/big.json`,
+      'size',
+      `The client ID metadata document at ${base}/big.json is larger than 5120 bytes.`,
+    )
+    await refused(
+      `${base}/chunked-big.json`,
+      'size',
+      `The client ID metadata document at ${base}/chunked-big.json is larger than 5120 bytes.`,
+    )
   })
 
   it('checklist 127: a document that is not JSON (content type or syntax) is refused', async () => {
     await refused(`${base}/text.json`, 'JSON', 'is not JSON (Content-Type text/html; application/json expected).')
-    await refused(`${base}/broken.json`, 'JSON', `The client ID metadata document at ${base}/broken.json is not valid JSON.`)
+    await refused(
+      `${base}/broken.json`,
+      'JSON',
+      `The client ID metadata document at ${base}/broken.json is not valid JSON.`,
+    )
     await refused(`${base}/missing.json`, 'status', 'answered HTTP 404, not 200.')
   })
 
   it('checklist 127: a document that lies about its client_id is refused', async () => {
-    await refused(`${base}/liar.json`, 'client_id', `names another client_id (https://someone-else.example.test/client.json); it must be exactly its own URL.`)
+    await refused(
+      `${base}/liar.json`,
+      'client_id',
+      `names another client_id (https://someone-else.example.test/client.json); it must be exactly its own URL.`,
+    )
   })
 
   it('checklist 157: a document that repeats a member is refused naming it (JSON.parse would keep the last)', async () => {
-    await refused(`${base}/repeated.json`, 'JSON', `The client ID metadata document at ${base}/repeated.json repeats the member client_id; each member must appear once.`)
+    await refused(
+      `${base}/repeated.json`,
+      'JSON',
+      `The client ID metadata document at ${base}/repeated.json repeats the member client_id; each member must appear once.`,
+    )
   })
 
   it('checklist 127: a redirect_uri the document does not list is refused', async () => {
-    await refused(`${base}/no-redirect.json`, 'redirect_uri', `redirect_uri ${CALLBACK} is not one of the redirect_uris of the client ID metadata document at ${base}/no-redirect.json (http://127.0.0.1:6274/other).`)
+    await refused(
+      `${base}/no-redirect.json`,
+      'redirect_uri',
+      `redirect_uri ${CALLBACK} is not one of the redirect_uris of the client ID metadata document at ${base}/no-redirect.json (http://127.0.0.1:6274/other).`,
+    )
   })
 
   it('checklist 127: a shared-secret method is refused', async () => {
-    await refused(`${base}/secret.json`, 'token_endpoint_auth_method', 'asks for token_endpoint_auth_method client_secret_basic; only none and private_key_jwt are allowed')
+    await refused(
+      `${base}/secret.json`,
+      'token_endpoint_auth_method',
+      'asks for token_endpoint_auth_method client_secret_basic; only none and private_key_jwt are allowed',
+    )
   })
 
   it('checklist 128: http off loopback, no path, credentials and private network addresses are refused before any fetch', async () => {
-    await refused('http://client.example.test/client.json', 'client_id URL', 'uses plain http on a host that is not a loopback address')
+    await refused(
+      'http://client.example.test/client.json',
+      'client_id URL',
+      'uses plain http on a host that is not a loopback address',
+    )
     await refused(`${base}/`, 'client_id URL', 'must have a path')
     await refused(`http://user:pw@127.0.0.1:1/c.json`, 'client_id URL', 'must not contain a user name or password')
-    for (const address of ['10.1.2.3', '192.168.1.1', '172.16.0.9', '169.254.169.254', '[fe80::1]', '[fd00::1]', '100.64.0.1']) {
-      await refused(`https://${address}/client.json`, 'network address', /resolves to the private or link-local address .*allowPrivateNetworks/)
+    for (const address of [
+      '10.1.2.3',
+      '192.168.1.1',
+      '172.16.0.9',
+      '169.254.169.254',
+      '[fe80::1]',
+      '[fd00::1]',
+      '100.64.0.1',
+    ]) {
+      await refused(
+        `https://${address}/client.json`,
+        'network address',
+        /resolves to the private or link-local address .*allowPrivateNetworks/,
+      )
     }
     expect(addressProblem('10.0.0.1', true)).toBeUndefined()
     expect(addressProblem('127.0.0.1', false)).toBeUndefined()
@@ -159,13 +220,22 @@ describe('refused documents: each with its own check and description, never a re
 })
 
 describe('accepted documents', () => {
-  it('checklist 129: the consent page shows the document\'s host prominently', async () => {
+  it("checklist 129: the consent page shows the document's host prominently", async () => {
     const reply = await authorize(server, request(`${base}/good.json`))
     expect(reply.status).toBe(200)
     const host = new URL(base).host
     expect(reply.text).toContain(`Published by <strong class="client-host">${host}</strong>`)
     expect(reply.text).toContain('Document client')
-    expect(server.db.prepare('SELECT source, type, token_endpoint_auth_method, redirect_uris FROM oauth_clients WHERE id = ?').get(`${base}/good.json`)).toEqual({source: 'metadata', type: 'public', token_endpoint_auth_method: 'none', redirect_uris: JSON.stringify([CALLBACK])})
+    expect(
+      server.db
+        .prepare('SELECT source, type, token_endpoint_auth_method, redirect_uris FROM oauth_clients WHERE id = ?')
+        .get(`${base}/good.json`),
+    ).toEqual({
+      source: 'metadata',
+      type: 'public',
+      token_endpoint_auth_method: 'none',
+      redirect_uris: JSON.stringify([CALLBACK]),
+    })
   })
 
   it('checklist 129: cached per Cache-Control, at most 24 hours; without it fetched again', async () => {
@@ -187,19 +257,48 @@ describe('accepted documents', () => {
     try {
       const issuer = new URL(headless.issuer)
       const options = {[oauth.allowInsecureRequests]: true} as const
-      const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, {algorithm: 'oauth2', ...options}))
+      const as = await oauth.processDiscoveryResponse(
+        issuer,
+        await oauth.discoveryRequest(issuer, {algorithm: 'oauth2', ...options}),
+      )
       expect(as.client_id_metadata_document_supported).toBe(true)
       const client: oauth.Client = {client_id: `${base}/good.json`, token_endpoint_auth_method: 'none'}
       const verifier = oauth.generateRandomCodeVerifier()
       const url = new URL(as.authorization_endpoint!)
-      for (const [key, value] of Object.entries({client_id: client.client_id, redirect_uri: CALLBACK, response_type: 'code', scope: 'read', code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', resource: MCP})) url.searchParams.set(key, value)
+      for (const [key, value] of Object.entries({
+        client_id: client.client_id,
+        redirect_uri: CALLBACK,
+        response_type: 'code',
+        scope: 'read',
+        code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
+        resource: MCP,
+      }))
+        url.searchParams.set(key, value)
       const answer = await fetch(url, {redirect: 'manual'})
       expect(answer.status).toBe(302)
-      const params = oauth.validateAuthResponse(as, client, new URL(answer.headers.get('location')!), oauth.expectNoState)
-      const response = await oauth.authorizationCodeGrantRequest(as, client, oauth.None(), params, CALLBACK, verifier, {...options, additionalParameters: {resource: MCP}})
+      const params = oauth.validateAuthResponse(
+        as,
+        client,
+        new URL(answer.headers.get('location')!),
+        oauth.expectNoState,
+      )
+      const response = await oauth.authorizationCodeGrantRequest(as, client, oauth.None(), params, CALLBACK, verifier, {
+        ...options,
+        additionalParameters: {resource: MCP},
+      })
       const tokens = await oauth.processAuthorizationCodeResponse(as, client, response)
-      expect(claims(tokens.access_token)).toMatchObject({client_id: `${base}/good.json`, aud: MCP, sub: 'alice', scope: 'read'})
-      const refreshed = await oauth.processRefreshTokenResponse(as, client, await oauth.refreshTokenGrantRequest(as, client, oauth.None(), tokens.refresh_token!, options))
+      expect(claims(tokens.access_token)).toMatchObject({
+        client_id: `${base}/good.json`,
+        aud: MCP,
+        sub: 'alice',
+        scope: 'read',
+      })
+      const refreshed = await oauth.processRefreshTokenResponse(
+        as,
+        client,
+        await oauth.refreshTokenGrantRequest(as, client, oauth.None(), tokens.refresh_token!, options),
+      )
       expect(claims(refreshed.access_token).aud).toBe(MCP)
     } finally {
       await headless.close()

@@ -15,7 +15,10 @@ import {HeadlessProvider, plainMcp, spawnPassport, type Spawned} from './sdk-sup
 
 /** The README's "Protect an MCP server in two minutes", run as written (its ports swapped for free ones). */
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8')
-const section = README.slice(README.indexOf('### Protect an MCP server in two minutes'), README.indexOf('### Key rotation'))
+const section = README.slice(
+  README.indexOf('### Protect an MCP server in two minutes'),
+  README.indexOf('### Key rotation'),
+)
 const blocks = [...section.matchAll(/```(\w+)\n([\s\S]*?)```/g)].map((m) => ({lang: m[1]!, code: m[2]!}))
 
 async function freePort(): Promise<number> {
@@ -51,7 +54,12 @@ afterEach(async () => {
 })
 
 async function mcpCall(url: string): Promise<{whoami: Record<string, unknown>; provider: HeadlessProvider}> {
-  const provider = new HeadlessProvider('http://127.0.0.1:7790/callback', {client_name: 'recipe client', grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none'})
+  const provider = new HeadlessProvider('http://127.0.0.1:7790/callback', {
+    client_name: 'recipe client',
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    token_endpoint_auth_method: 'none',
+  })
   let client = new Client({name: 'recipe', version: '1.0.0'})
   try {
     await client.connect(new StreamableHTTPClientTransport(new URL(url), {authProvider: provider}))
@@ -71,7 +79,9 @@ describe('README recipe: Protect an MCP server in two minutes', () => {
   it('has the two shell commands, the kit program and the serve line', () => {
     expect(blocks.map((b) => b.lang)).toEqual(['sh', 'ts'])
     expect(passportCommands(blocks[0]!.code).map((c) => c[0])).toEqual(['serve', 'protect'])
-    expect(section).toContain('`npx passport serve --login-as alice --auto-approve --resource http://127.0.0.1:3000/mcp`')
+    expect(section).toContain(
+      '`npx passport serve --login-as alice --auto-approve --resource http://127.0.0.1:3000/mcp`',
+    )
   })
 
   it('with passport protect: an SDK client reaches the unauthenticated MCP server through the proxy', async () => {
@@ -86,7 +96,9 @@ describe('README recipe: Protect an MCP server in two minutes', () => {
     const authority = await spawnPassport([...serveArgs!, '--port', ports('9000'), '--quiet'], dir)
     running.push(authority)
     // protect's default issuer is http://127.0.0.1:9000, the swapped port is given the same way.
-    const proxy: Spawned = await spawnPassport([...protectArgs!, '--quiet'], dir, {PASSPORT_ISSUER: authority.json.issuer as string})
+    const proxy: Spawned = await spawnPassport([...protectArgs!, '--quiet'], dir, {
+      PASSPORT_ISSUER: authority.json.issuer as string,
+    })
     running.push(proxy)
     const resource = `http://127.0.0.1:${ports('3000')}/mcp`
     expect(proxy.json.resource).toBe(resource)
@@ -103,7 +115,8 @@ describe('README recipe: Protect an MCP server in two minutes', () => {
     const authority = await spawnPassport(['serve', ...serveLine, '--port', ports('9000'), '--quiet'], dir)
     running.push(authority)
     const dist = pathToFileURL(join(ROOT, 'dist', 'index.js')).href
-    const sdk = (path: string) => pathToFileURL(join(ROOT, 'node_modules', '@modelcontextprotocol', 'sdk', 'dist', 'esm', path)).href
+    const sdk = (path: string) =>
+      pathToFileURL(join(ROOT, 'node_modules', '@modelcontextprotocol', 'sdk', 'dist', 'esm', path)).href
     const prelude = [
       `import {McpServer} from '${sdk('server/mcp.js')}'`,
       `import {StreamableHTTPServerTransport} from '${sdk('server/streamableHttp.js')}'`,
@@ -120,14 +133,22 @@ describe('README recipe: Protect an MCP server in two minutes', () => {
     const file = join(dir, 'server.mjs')
     writeFileSync(file, `${prelude}\n${program}\n`)
     const child = spawn(process.execPath, [file], {cwd: dir, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe']})
-    running.push({stop: () => new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : (child.once('exit', () => resolve()), child.kill('SIGTERM'))))})
+    running.push({
+      stop: () =>
+        new Promise<void>((resolve) =>
+          child.exitCode !== null ? resolve() : (child.once('exit', () => resolve()), child.kill('SIGTERM')),
+        ),
+    })
     let stderr = ''
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
     const resource = `http://127.0.0.1:${ports('3000')}/mcp`
     // The program prints nothing: wait until its metadata answers (or it exits).
     for (let attempt = 0; ; attempt++) {
       if (child.exitCode !== null) throw new Error(`the recipe's server exited with ${child.exitCode}: ${stderr}`)
-      const ok = await fetch(`http://127.0.0.1:${ports('3000')}/.well-known/oauth-protected-resource/mcp`).then((r) => r.ok, () => false)
+      const ok = await fetch(`http://127.0.0.1:${ports('3000')}/.well-known/oauth-protected-resource/mcp`).then(
+        (r) => r.ok,
+        () => false,
+      )
       if (ok) break
       if (attempt > 200) throw new Error(`the recipe's server did not start: ${stderr}`)
       await new Promise((resolve) => setTimeout(resolve, 50))

@@ -7,7 +7,22 @@ import {parseConfig} from '../../src/core/config.js'
 import {generateKeys} from '../../src/core/keys.js'
 import {serveJson} from '../fixtures/serve.js'
 import {runCli, tempDir, writeJson} from '../helpers.js'
-import {API, CHALLENGE, CONFIG, MCP, REDIRECT, VERIFIER, authorize, basic, claims, postForm, postJson, read, startMcpServer, type McpServer} from './support.js'
+import {
+  API,
+  CHALLENGE,
+  CONFIG,
+  MCP,
+  REDIRECT,
+  VERIFIER,
+  authorize,
+  basic,
+  claims,
+  postForm,
+  postJson,
+  read,
+  startMcpServer,
+  type McpServer,
+} from './support.js'
 
 // SPEC §10.1: RFC 8707 resources and audiences.
 
@@ -37,14 +52,29 @@ async function code(extra: Record<string, string | string[]> = {}): Promise<stri
 }
 
 const redeem = (value: string, extra: Record<string, string | string[]> = {}) =>
-  postForm(server.endpoint('/token'), {grant_type: 'authorization_code', client_id: 'spa', code: value, redirect_uri: REDIRECT, code_verifier: VERIFIER, ...extra})
-const refresh = (token: string, extra: Record<string, string | string[]> = {}) => postForm(server.endpoint('/token'), {grant_type: 'refresh_token', client_id: 'spa', refresh_token: token, ...extra})
-const cc = (extra: Record<string, string | string[]>) => postForm(server.endpoint('/token'), {grant_type: 'client_credentials', ...extra}, {authorization: basic('svc', 'svc-secret-123')})
+  postForm(server.endpoint('/token'), {
+    grant_type: 'authorization_code',
+    client_id: 'spa',
+    code: value,
+    redirect_uri: REDIRECT,
+    code_verifier: VERIFIER,
+    ...extra,
+  })
+const refresh = (token: string, extra: Record<string, string | string[]> = {}) =>
+  postForm(server.endpoint('/token'), {grant_type: 'refresh_token', client_id: 'spa', refresh_token: token, ...extra})
+const cc = (extra: Record<string, string | string[]>) =>
+  postForm(
+    server.endpoint('/token'),
+    {grant_type: 'client_credentials', ...extra},
+    {authorization: basic('svc', 'svc-secret-123')},
+  )
 
 describe('resource on /authorize and the authorization code', () => {
-  it('checklist 114: one resource → the code remembers it and the token\'s aud is that resource (a string)', async () => {
+  it("checklist 114: one resource → the code remembers it and the token's aud is that resource (a string)", async () => {
     const value = await code({resource: MCP})
-    const row = server.db.prepare('SELECT resource FROM oauth_auth_codes ORDER BY id DESC LIMIT 1').get() as {resource: string}
+    const row = server.db.prepare('SELECT resource FROM oauth_auth_codes ORDER BY id DESC LIMIT 1').get() as {
+      resource: string
+    }
     expect(JSON.parse(row.resource)).toEqual([MCP])
     const reply = await redeem(value)
     expect(reply.status).toBe(200)
@@ -79,7 +109,10 @@ describe('resource on /authorize and the authorization code', () => {
 
   it('checklist 113: an unregistered, relative or fragment resource → redirect with error=invalid_target, state and iss', async () => {
     for (const [resource, description] of [
-      ['http://localhost:9/unknown', `resource http://localhost:9/unknown is not registered with this authority (registered: ${MCP}, ${API}); add it to resources in the configuration or start passport serve with --resource http://localhost:9/unknown.`],
+      [
+        'http://localhost:9/unknown',
+        `resource http://localhost:9/unknown is not registered with this authority (registered: ${MCP}, ${API}); add it to resources in the configuration or start passport serve with --resource http://localhost:9/unknown.`,
+      ],
       ['/mcp', 'resource /mcp is not an absolute URI (e.g. http://localhost:3000/mcp) (RFC 8707 section 2).'],
       [`${MCP}#frag`, `resource ${MCP}#frag must not contain a fragment (#) (RFC 8707 section 2).`],
     ] as const) {
@@ -87,7 +120,12 @@ describe('resource on /authorize and the authorization code', () => {
       expect(reply.status).toBe(302)
       const location = reply.location!
       expect(`${location.origin}${location.pathname}`).toBe(REDIRECT)
-      expect(Object.fromEntries(location.searchParams)).toEqual({error: 'invalid_target', error_description: description, state: 's-1', iss: server.issuer})
+      expect(Object.fromEntries(location.searchParams)).toEqual({
+        error: 'invalid_target',
+        error_description: description,
+        state: 's-1',
+        iss: server.issuer,
+      })
     }
   })
 
@@ -97,9 +135,12 @@ describe('resource on /authorize and the authorization code', () => {
     expect(reply.location).toBeUndefined()
   })
 
-  it('checklist 116: a resource\'s scopes limit what may be granted for it (invalid_scope), OpenID Connect scopes excepted', async () => {
+  it("checklist 116: a resource's scopes limit what may be granted for it (invalid_scope), OpenID Connect scopes excepted", async () => {
     const reply = await authorize(server, codeParams({resource: MCP, scope: 'read write'}))
-    expect(Object.fromEntries(reply.location!.searchParams)).toMatchObject({error: 'invalid_scope', error_description: `Scope write may not be granted for resource ${MCP}; allowed: read.`})
+    expect(Object.fromEntries(reply.location!.searchParams)).toMatchObject({
+      error: 'invalid_scope',
+      error_description: `Scope write may not be granted for resource ${MCP}; allowed: read.`,
+    })
     const oidc = await redeem(await code({resource: MCP, scope: 'openid read'}))
     expect(oidc.status).toBe(200)
     expect(claims(oidc.json.access_token)).toMatchObject({aud: MCP, scope: 'openid read'})
@@ -123,7 +164,9 @@ describe('refresh narrows, never widens', () => {
     const wider = await refresh(again.json.refresh_token as string, {resource: 'https://other.example.test/'})
     expect(wider.status).toBe(400)
     expect(wider.json.error).toBe('invalid_target')
-    expect(wider.json.error_description).toBe(`resource https://other.example.test/ was not part of the grant of the refresh token (granted: ${MCP}, ${API}); a token request may only ask for the same resources or fewer.`)
+    expect(wider.json.error_description).toBe(
+      `resource https://other.example.test/ was not part of the grant of the refresh token (granted: ${MCP}, ${API}); a token request may only ask for the same resources or fewer.`,
+    )
   })
 })
 
@@ -139,7 +182,10 @@ describe('client credentials, device authorization, introspection', () => {
     expect(unknown.json.error).toBe('invalid_target')
     const scope = await cc({resource: MCP, scope: 'write'})
     expect(scope.status).toBe(400)
-    expect(scope.json).toEqual({error: 'invalid_scope', error_description: `Scope write may not be granted for resource ${MCP}; allowed: read.`})
+    expect(scope.json).toEqual({
+      error: 'invalid_scope',
+      error_description: `Scope write may not be granted for resource ${MCP}; allowed: read.`,
+    })
   })
 
   it('checklist 117: device authorization remembers its resources; an unregistered one → 400 invalid_target', async () => {
@@ -157,25 +203,40 @@ describe('client credentials, device authorization, introspection', () => {
     } finally {
       store.close()
     }
-    const tokens = await postForm(server.endpoint('/token'), {grant_type: 'urn:ietf:params:oauth:grant-type:device_code', client_id: 'tv', device_code: started.json.device_code as string})
+    const tokens = await postForm(server.endpoint('/token'), {
+      grant_type: 'urn:ietf:params:oauth:grant-type:device_code',
+      client_id: 'tv',
+      device_code: started.json.device_code as string,
+    })
     expect(tokens.status).toBe(200)
     expect(claims(tokens.json.access_token).aud).toBe(MCP)
   })
 
   it('checklist 114: introspection reports aud (an array for several resources)', async () => {
     const two = await cc({resource: [MCP, API], scope: 'read'})
-    const reply = await postForm(server.endpoint('/introspect'), {token: two.json.access_token as string}, {authorization: basic('svc', 'svc-secret-123')})
+    const reply = await postForm(
+      server.endpoint('/introspect'),
+      {token: two.json.access_token as string},
+      {authorization: basic('svc', 'svc-secret-123')},
+    )
     expect(reply.json).toMatchObject({active: true, aud: [MCP, API], client_id: 'svc'})
   })
 })
 
 describe('configuration and command line', () => {
   it('"resources" in the config: URIs checked, scopes known, unknown keys named', () => {
-    expect(parseConfig({resources: {[MCP]: {name: 'x', scopes: ['read']}}}).resources[MCP]).toEqual({name: 'x', scopes: ['read']})
+    expect(parseConfig({resources: {[MCP]: {name: 'x', scopes: ['read']}}}).resources[MCP]).toEqual({
+      name: 'x',
+      scopes: ['read'],
+    })
     expect(parseConfig({resources: {[MCP]: {}}}).resources[MCP]).toEqual({name: MCP, scopes: null})
-    expect(() => parseConfig({resources: {'/relative': {}}})).toThrow(/"resources\.\/relative" must be keyed by an absolute URI without a fragment/)
+    expect(() => parseConfig({resources: {'/relative': {}}})).toThrow(
+      /"resources\.\/relative" must be keyed by an absolute URI without a fragment/,
+    )
     expect(() => parseConfig({resources: {[MCP]: {scopes: ['nope']}}})).toThrow(/unknown "nope"/)
-    expect(() => parseConfig({resources: {[MCP]: {audience: 'x'}}})).toThrow(/"resources\.http:\/\/localhost:3000\/mcp\.audience" must be one of name, scopes/)
+    expect(() => parseConfig({resources: {[MCP]: {audience: 'x'}}})).toThrow(
+      /"resources\.http:\/\/localhost:3000\/mcp\.audience" must be one of name, scopes/,
+    )
   })
 
   it('checklist 117: serve --resource registers a resource; passport token --resource sets aud (lean path and oclif alike)', async () => {
@@ -185,11 +246,17 @@ describe('configuration and command line', () => {
       await generateKeys(join(dir, 'storage'))
       writeJson(join(dir, 'passport.config.json'), {scopes: CONFIG.scopes, resources: {[MCP]: {scopes: ['read']}}})
       for (const env of [{}, {PASSPORT_LEAN_TOKEN: 'off'}] as Record<string, string>[]) {
-        const minted = await runCli(['token', '--user', 'alice', '--scope', 'read', '--resource', MCP, '--resource', API], {cwd: dir, env})
+        const minted = await runCli(
+          ['token', '--user', 'alice', '--scope', 'read', '--resource', MCP, '--resource', API],
+          {cwd: dir, env},
+        )
         expect(minted.stderr).toBe('')
         expect(claims(minted.stdout.trim()).aud).toEqual([MCP, API])
         if (env.PASSPORT_LEAN_TOKEN === 'off') continue
-        const refused = await runCli(['token', '--user', 'alice', '--scope', 'write', '--resource', MCP], {cwd: dir, env})
+        const refused = await runCli(['token', '--user', 'alice', '--scope', 'write', '--resource', MCP], {
+          cwd: dir,
+          env,
+        })
         expect(refused.code).toBe(1)
         expect(refused.stderr).toContain(`Scope write may not be granted for resource ${MCP}; allowed: read.`)
         const fragment = await runCli(['token', '--resource', `${MCP}#x`], {cwd: dir, env})
@@ -204,13 +271,23 @@ describe('configuration and command line', () => {
 
 describe('serve --resource', () => {
   it('a resource given on the command line is accepted at the token endpoint; --no-registration turns registration off', async () => {
-    const served = await serveJson(['--resource', 'http://localhost:7777/mcp', '--no-registration'], {config: {clients: [CONFIG.clients[2]]}})
+    const served = await serveJson(['--resource', 'http://localhost:7777/mcp', '--no-registration'], {
+      config: {clients: [CONFIG.clients[2]]},
+    })
     try {
       const {issuer} = served.line
-      const ok = await postForm(`${issuer}/oauth/token`, {grant_type: 'client_credentials', resource: 'http://localhost:7777/mcp'}, {authorization: basic('svc', 'svc-secret-123')})
+      const ok = await postForm(
+        `${issuer}/oauth/token`,
+        {grant_type: 'client_credentials', resource: 'http://localhost:7777/mcp'},
+        {authorization: basic('svc', 'svc-secret-123')},
+      )
       expect(ok.status).toBe(200)
       expect(claims(ok.json.access_token).aud).toBe('http://localhost:7777/mcp')
-      const other = await postForm(`${issuer}/oauth/token`, {grant_type: 'client_credentials', resource: MCP}, {authorization: basic('svc', 'svc-secret-123')})
+      const other = await postForm(
+        `${issuer}/oauth/token`,
+        {grant_type: 'client_credentials', resource: MCP},
+        {authorization: basic('svc', 'svc-secret-123')},
+      )
       expect(other.json.error).toBe('invalid_target')
       const meta = (await read(await fetch(`${issuer}/.well-known/oauth-authorization-server`))).json
       expect(meta.registration_endpoint).toBeUndefined()

@@ -9,10 +9,16 @@ import {protectedResourceMetadataHandler, requireBearer} from '../../src/index.j
 import {spawnPassport as spawnCommand} from '../fixtures/serve.js'
 
 /** The tools of the test MCP server: `whoami` (scope mcp) and `admin-action` (scopes mcp and admin). */
-function buildMcpServer(identity: (extra: {authInfo?: unknown; requestInfo?: {headers: Record<string, unknown>}}) => Record<string, unknown>): McpServer {
+function buildMcpServer(
+  identity: (extra: {authInfo?: unknown; requestInfo?: {headers: Record<string, unknown>}}) => Record<string, unknown>,
+): McpServer {
   const server = new McpServer({name: 'passport-test', version: '1.0.0'})
-  server.tool('whoami', 'Who is calling', (extra) => ({content: [{type: 'text', text: JSON.stringify(identity(extra))}]}))
-  server.tool('admin-action', 'Needs the admin scope', (extra) => ({content: [{type: 'text', text: JSON.stringify({done: true, ...identity(extra)})}]}))
+  server.tool('whoami', 'Who is calling', (extra) => ({
+    content: [{type: 'text', text: JSON.stringify(identity(extra))}],
+  }))
+  server.tool('admin-action', 'Needs the admin scope', (extra) => ({
+    content: [{type: 'text', text: JSON.stringify({done: true, ...identity(extra)})}],
+  }))
   return server
 }
 
@@ -24,7 +30,12 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
 }
 
 /** Stateless Streamable HTTP: one McpServer and transport per request. */
-async function serveMcp(req: IncomingMessage, res: ServerResponse, body: unknown, identity: Parameters<typeof buildMcpServer>[0]): Promise<void> {
+async function serveMcp(
+  req: IncomingMessage,
+  res: ServerResponse,
+  body: unknown,
+  identity: Parameters<typeof buildMcpServer>[0],
+): Promise<void> {
   const server = buildMcpServer(identity)
   // No sessionIdGenerator: stateless mode.
   const transport = new StreamableHTTPServerTransport({enableJsonResponse: true})
@@ -36,7 +47,14 @@ async function serveMcp(req: IncomingMessage, res: ServerResponse, body: unknown
   await transport.handleRequest(req, res, body)
 }
 
-const callsAdmin = (body: unknown) => [body].flat().some((m) => (m as {method?: string; params?: {name?: string}} | undefined)?.method === 'tools/call' && (m as {params: {name?: string}}).params.name === 'admin-action')
+const callsAdmin = (body: unknown) =>
+  [body]
+    .flat()
+    .some(
+      (m) =>
+        (m as {method?: string; params?: {name?: string}} | undefined)?.method === 'tools/call' &&
+        (m as {params: {name?: string}}).params.name === 'admin-action',
+    )
 
 export interface Listening {
   server: Server
@@ -87,7 +105,12 @@ export async function kitProtectedMcp(): Promise<Listening & {resource: string; 
         const verified = await (callsAdmin(body) ? admin : base)(req, res)
         if (!verified) return
         await serveMcp(req, res, body, (extra) => {
-          const info = extra.authInfo as {clientId: string; scopes: string[]; userId: string | null; claims: {aud: unknown}}
+          const info = extra.authInfo as {
+            clientId: string
+            scopes: string[]
+            userId: string | null
+            claims: {aud: unknown}
+          }
           return {clientId: info.clientId, userId: info.userId, scopes: info.scopes, aud: info.claims.aud}
         })
       }
@@ -107,13 +130,22 @@ export async function plainMcp(port = 0): Promise<Listening> {
       const scopes = String(req.headers['x-passport-scope'] ?? '').split(' ')
       if (callsAdmin(body) && !scopes.includes('admin')) {
         // The service's own per-tool check: the proxy passes its 403 through, and the client steps up.
-        res.writeHead(403, {'WWW-Authenticate': 'Bearer error="insufficient_scope", error_description="admin-action needs admin", scope="mcp admin"', 'Content-Type': 'application/json'})
+        res.writeHead(403, {
+          'WWW-Authenticate':
+            'Bearer error="insufficient_scope", error_description="admin-action needs admin", scope="mcp admin"',
+          'Content-Type': 'application/json',
+        })
         res.end(JSON.stringify({error: 'insufficient_scope', error_description: 'admin-action needs admin'}))
         return
       }
       await serveMcp(req, res, body, (extra) => {
         const headers = extra.requestInfo?.headers ?? {}
-        return {sub: headers['x-passport-sub'], clientId: headers['x-passport-client-id'], scope: headers['x-passport-scope'], authorization: headers.authorization ?? null}
+        return {
+          sub: headers['x-passport-sub'],
+          clientId: headers['x-passport-client-id'],
+          scope: headers['x-passport-scope'],
+          authorization: headers.authorization ?? null,
+        }
       })
     })().catch(() => {
       if (!res.headersSent) res.writeHead(500).end()

@@ -10,7 +10,14 @@ import {decodeJwt, exportJWK, importSPKI} from 'jose'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {tempDir, writeJson} from '../helpers.js'
-import {HeadlessProvider, kitProtectedMcp, type Listening, plainMcp, spawnPassport, type Spawned} from './sdk-support.js'
+import {
+  HeadlessProvider,
+  kitProtectedMcp,
+  type Listening,
+  plainMcp,
+  spawnPassport,
+  type Spawned,
+} from './sdk-support.js'
 
 /**
  * The official MCP TypeScript SDK (1.32, client and server) against `passport serve --login-as
@@ -19,7 +26,11 @@ import {HeadlessProvider, kitProtectedMcp, type Listening, plainMcp, spawnPasspo
  * protected by the kit and with an unauthenticated one behind `passport protect`.
  */
 
-const signer = generateKeyPairSync('ec', {namedCurve: 'P-256', publicKeyEncoding: {type: 'spki', format: 'pem'}, privateKeyEncoding: {type: 'pkcs8', format: 'pem'}})
+const signer = generateKeyPairSync('ec', {
+  namedCurve: 'P-256',
+  publicKeyEncoding: {type: 'spki', format: 'pem'},
+  privateKeyEncoding: {type: 'pkcs8', format: 'pem'},
+})
 let dir: {dir: string; cleanup: () => void}
 let kit: Awaited<ReturnType<typeof kitProtectedMcp>>
 let upstream: Listening
@@ -31,7 +42,12 @@ beforeAll(async () => {
   dir = tempDir('passport-mcp-')
   kit = await kitProtectedMcp()
   upstream = await plainMcp()
-  const jwk = {...(await exportJWK(await importSPKI(signer.publicKey, 'ES256'))), alg: 'ES256', use: 'sig', kid: 'signer-1'}
+  const jwk = {
+    ...(await exportJWK(await importSPKI(signer.publicKey, 'ES256'))),
+    alg: 'ES256',
+    use: 'sig',
+    kid: 'signer-1',
+  }
   writeJson(join(dir.dir, 'passport.config.json'), {
     scopes: {mcp: 'Use the MCP server', admin: 'Administer the MCP server'},
     users: {alice: {name: 'Alice'}},
@@ -45,7 +61,10 @@ beforeAll(async () => {
   issuer = authority.json.issuer as string
   kit.protectWith(issuer)
   // passport protect registers its resource with the authority through the shared database.
-  proxy = await spawnPassport(['protect', '--upstream', `${upstream.url}/mcp`, '--scope', 'mcp', '--issuer', issuer, '--quiet'], dir.dir)
+  proxy = await spawnPassport(
+    ['protect', '--upstream', `${upstream.url}/mcp`, '--scope', 'mcp', '--issuer', issuer, '--quiet'],
+    dir.dir,
+  )
 }, 60_000)
 
 afterAll(async () => {
@@ -56,7 +75,8 @@ afterAll(async () => {
   dir?.cleanup()
 })
 
-const text = (result: unknown) => JSON.parse(((result as {content: Array<{text: string}>}).content[0]!).text) as Record<string, unknown>
+const text = (result: unknown) =>
+  JSON.parse((result as {content: Array<{text: string}>}).content[0]!.text) as Record<string, unknown>
 
 /** Connects a client through the SDK's auth flow, doing the (headless) browser step when asked. */
 async function connectInteractive(serverUrl: string, provider: HeadlessProvider): Promise<Client> {
@@ -76,17 +96,35 @@ async function connectInteractive(serverUrl: string, provider: HeadlessProvider)
 
 describe('MCP SDK 1.32, interactive, kit-protected server', () => {
   it('401 → RFC 9728 → RFC 8414 → RFC 7591 → authorize (PKCE, resource) → token → tool call → refresh → call', async () => {
-    const provider = new HeadlessProvider('http://127.0.0.1:7777/callback', {client_name: 'MCP test client', grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none'})
+    const provider = new HeadlessProvider('http://127.0.0.1:7777/callback', {
+      client_name: 'MCP test client',
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+    })
     const client = await connectInteractive(kit.resource, provider)
     // Registered over RFC 7591, with the scope the 401 challenge named.
-    expect(provider.clientInfo).toMatchObject({client_id: expect.any(String), redirect_uris: ['http://127.0.0.1:7777/callback']})
+    expect(provider.clientInfo).toMatchObject({
+      client_id: expect.any(String),
+      redirect_uris: ['http://127.0.0.1:7777/callback'],
+    })
     const authorizeUrl = provider.authorizationUrls[0]!
     expect(`${authorizeUrl.origin}${authorizeUrl.pathname}`).toBe(`${issuer}/oauth/authorize`)
-    expect(Object.fromEntries(authorizeUrl.searchParams)).toMatchObject({response_type: 'code', code_challenge_method: 'S256', resource: kit.resource, scope: 'mcp'})
+    expect(Object.fromEntries(authorizeUrl.searchParams)).toMatchObject({
+      response_type: 'code',
+      code_challenge_method: 'S256',
+      resource: kit.resource,
+      scope: 'mcp',
+    })
     expect(provider.callback!.get('iss')).toBe(issuer)
     const access = decodeJwt(provider.savedTokens!.access_token as string)
     expect(access).toMatchObject({iss: issuer, sub: 'alice', aud: kit.resource, scope: 'mcp'})
-    expect(text(await client.callTool({name: 'whoami'}))).toEqual({clientId: provider.clientInfo!.client_id, userId: 'alice', scopes: ['mcp'], aud: kit.resource})
+    expect(text(await client.callTool({name: 'whoami'}))).toEqual({
+      clientId: provider.clientInfo!.client_id,
+      userId: 'alice',
+      scopes: ['mcp'],
+      aud: kit.resource,
+    })
 
     // auth() with a refresh token refreshes, with resource: the new token is for the same resource.
     const before = provider.savedTokens!.access_token
@@ -100,7 +138,12 @@ describe('MCP SDK 1.32, interactive, kit-protected server', () => {
   it('step-up: a tool needing admin gets 403 insufficient_scope, and the SDK obtains mcp admin', async () => {
     // SDK 1.x refreshes before re-authorizing and a refresh cannot widen scope (SDK issue #2255):
     // this client registers without refresh tokens, so the step-up goes to /authorize.
-    const provider = new HeadlessProvider('http://127.0.0.1:7778/callback', {client_name: 'MCP step-up client', grant_types: ['authorization_code'], response_types: ['code'], token_endpoint_auth_method: 'none'})
+    const provider = new HeadlessProvider('http://127.0.0.1:7778/callback', {
+      client_name: 'MCP step-up client',
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+    })
     const client = await connectInteractive(kit.resource, provider)
     expect(decodeJwt(provider.savedTokens!.access_token as string).scope).toBe('mcp')
     // The 403 makes the SDK authorize again with the challenge's scope ("mcp admin"); the browser
@@ -123,13 +166,29 @@ describe('MCP SDK 1.32, interactive, kit-protected server', () => {
 describe('MCP SDK 1.32, machine clients', () => {
   it('ClientCredentialsProvider (client_secret_basic) and PrivateKeyJwtProvider (ES256) call the kit-protected server', async () => {
     for (const provider of [
-      new ClientCredentialsProvider({clientId: 'robot', clientSecret: 'robot-secret-1', scope: 'mcp', expectedIssuer: issuer}),
-      new PrivateKeyJwtProvider({clientId: 'signer', privateKey: signer.privateKey, algorithm: 'ES256', scope: 'mcp', expectedIssuer: issuer}),
+      new ClientCredentialsProvider({
+        clientId: 'robot',
+        clientSecret: 'robot-secret-1',
+        scope: 'mcp',
+        expectedIssuer: issuer,
+      }),
+      new PrivateKeyJwtProvider({
+        clientId: 'signer',
+        privateKey: signer.privateKey,
+        algorithm: 'ES256',
+        scope: 'mcp',
+        expectedIssuer: issuer,
+      }),
     ]) {
       const client = new Client({name: 'machine', version: '1.0.0'})
       await client.connect(new StreamableHTTPClientTransport(new URL(kit.resource), {authProvider: provider}))
       const id = provider.clientInformation().client_id
-      expect(text(await client.callTool({name: 'whoami'}))).toEqual({clientId: id, userId: null, scopes: ['mcp'], aud: kit.resource})
+      expect(text(await client.callTool({name: 'whoami'}))).toEqual({
+        clientId: id,
+        userId: null,
+        scopes: ['mcp'],
+        aud: kit.resource,
+      })
       expect(decodeJwt(provider.tokens()!.access_token)).toMatchObject({sub: id, aud: kit.resource})
       await client.close()
     }
@@ -139,10 +198,20 @@ describe('MCP SDK 1.32, machine clients', () => {
 describe('MCP SDK 1.32 through passport protect (an unauthenticated MCP server behind it)', () => {
   it('interactive: the same discovery, registration, authorization and call; the upstream sees X-Passport-* and no token', async () => {
     const resource = proxy.json.resource as string
-    const provider = new HeadlessProvider('http://127.0.0.1:7779/callback', {client_name: 'MCP via protect', grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none'})
+    const provider = new HeadlessProvider('http://127.0.0.1:7779/callback', {
+      client_name: 'MCP via protect',
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+    })
     const client = await connectInteractive(resource, provider)
     expect(decodeJwt(provider.savedTokens!.access_token as string)).toMatchObject({aud: resource, sub: 'alice'})
-    expect(text(await client.callTool({name: 'whoami'}))).toEqual({sub: 'alice', clientId: provider.clientInfo!.client_id, scope: 'mcp', authorization: null})
+    expect(text(await client.callTool({name: 'whoami'}))).toEqual({
+      sub: 'alice',
+      clientId: provider.clientInfo!.client_id,
+      scope: 'mcp',
+      authorization: null,
+    })
     expect(await auth(provider as never, {serverUrl: resource})).toBe('AUTHORIZED')
     expect(text(await client.callTool({name: 'whoami'})).sub).toBe('alice')
     await client.close()
@@ -151,13 +220,29 @@ describe('MCP SDK 1.32 through passport protect (an unauthenticated MCP server b
   it('machine: ClientCredentialsProvider and PrivateKeyJwtProvider', async () => {
     const resource = proxy.json.resource as string
     for (const provider of [
-      new ClientCredentialsProvider({clientId: 'robot', clientSecret: 'robot-secret-1', scope: 'mcp', expectedIssuer: issuer}),
-      new PrivateKeyJwtProvider({clientId: 'signer', privateKey: signer.privateKey, algorithm: 'ES256', scope: 'mcp', expectedIssuer: issuer}),
+      new ClientCredentialsProvider({
+        clientId: 'robot',
+        clientSecret: 'robot-secret-1',
+        scope: 'mcp',
+        expectedIssuer: issuer,
+      }),
+      new PrivateKeyJwtProvider({
+        clientId: 'signer',
+        privateKey: signer.privateKey,
+        algorithm: 'ES256',
+        scope: 'mcp',
+        expectedIssuer: issuer,
+      }),
     ]) {
       const client = new Client({name: 'machine', version: '1.0.0'})
       await client.connect(new StreamableHTTPClientTransport(new URL(resource), {authProvider: provider}))
       const id = provider.clientInformation().client_id
-      expect(text(await client.callTool({name: 'whoami'}))).toEqual({sub: id, clientId: id, scope: 'mcp', authorization: null})
+      expect(text(await client.callTool({name: 'whoami'}))).toEqual({
+        sub: id,
+        clientId: id,
+        scope: 'mcp',
+        authorization: null,
+      })
       await client.close()
     }
   })
@@ -182,7 +267,12 @@ async function connectV2(serverUrl: string, provider: HeadlessProvider): Promise
 
 describe('MCP client 2.x (@modelcontextprotocol/client), interactive, kit-protected server', () => {
   it('the whole flow; discovery echoes the issuer, the callback carries iss, credentials are stamped with the issuer; refresh with resource', async () => {
-    const provider = new HeadlessProvider('http://127.0.0.1:7780/callback', {client_name: 'MCP v2 client', grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none'})
+    const provider = new HeadlessProvider('http://127.0.0.1:7780/callback', {
+      client_name: 'MCP v2 client',
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+    })
     const client = await connectV2(kit.resource, provider)
     expect(provider.callback!.get('iss')).toBe(issuer)
     expect(provider.clientInfo!.issuer).toBe(issuer)
@@ -198,7 +288,12 @@ describe('MCP client 2.x (@modelcontextprotocol/client), interactive, kit-protec
   })
 
   it('step-up with a refresh token held: the client skips the refresh (it cannot widen scope) and authorizes mcp admin', async () => {
-    const provider = new HeadlessProvider('http://127.0.0.1:7781/callback', {client_name: 'MCP v2 step-up', grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none'})
+    const provider = new HeadlessProvider('http://127.0.0.1:7781/callback', {
+      client_name: 'MCP v2 step-up',
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+    })
     const client = await connectV2(kit.resource, provider)
     expect(provider.savedTokens!.refresh_token).toEqual(expect.any(String))
     await expect(client.callTool({name: 'admin-action'})).rejects.toThrow(v2.UnauthorizedError)
@@ -217,8 +312,19 @@ describe('MCP client 2.x (@modelcontextprotocol/client), interactive, kit-protec
   it('machine: ClientCredentialsProvider and PrivateKeyJwtProvider, direct and through passport protect', async () => {
     for (const url of [kit.resource, proxy.json.resource as string]) {
       for (const provider of [
-        new v2.ClientCredentialsProvider({clientId: 'robot', clientSecret: 'robot-secret-1', scope: 'mcp', expectedIssuer: issuer}),
-        new v2.PrivateKeyJwtProvider({clientId: 'signer', privateKey: signer.privateKey, algorithm: 'ES256', scope: 'mcp', expectedIssuer: issuer}),
+        new v2.ClientCredentialsProvider({
+          clientId: 'robot',
+          clientSecret: 'robot-secret-1',
+          scope: 'mcp',
+          expectedIssuer: issuer,
+        }),
+        new v2.PrivateKeyJwtProvider({
+          clientId: 'signer',
+          privateKey: signer.privateKey,
+          algorithm: 'ES256',
+          scope: 'mcp',
+          expectedIssuer: issuer,
+        }),
       ]) {
         const client = new v2.Client({name: 'machine-v2', version: '1.0.0'})
         await client.connect(new v2.StreamableHTTPClientTransport(new URL(url), {authProvider: provider}))
@@ -231,10 +337,17 @@ describe('MCP client 2.x (@modelcontextprotocol/client), interactive, kit-protec
 
   it('step-up through passport protect: the service behind it answers 403 insufficient_scope for a tool, the client obtains admin', async () => {
     const resource = proxy.json.resource as string
-    const provider = new HeadlessProvider('http://127.0.0.1:7783/callback', {client_name: 'MCP v2 step-up via protect', grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none'})
+    const provider = new HeadlessProvider('http://127.0.0.1:7783/callback', {
+      client_name: 'MCP v2 step-up via protect',
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+    })
     const client = await connectV2(resource, provider)
     await expect(client.callTool({name: 'admin-action'})).rejects.toThrow(v2.UnauthorizedError)
-    expect(provider.authorizationUrls.at(-1)!.searchParams.get('scope')?.split(' ')).toEqual(expect.arrayContaining(['admin', 'mcp']))
+    expect(provider.authorizationUrls.at(-1)!.searchParams.get('scope')?.split(' ')).toEqual(
+      expect.arrayContaining(['admin', 'mcp']),
+    )
     const transport = new v2.StreamableHTTPClientTransport(new URL(resource), {authProvider: provider as never})
     await transport.finishAuth(provider.callback!)
     const again = new v2.Client({name: 'test-v2', version: '1.0.0'})
@@ -248,7 +361,12 @@ describe('MCP client 2.x (@modelcontextprotocol/client), interactive, kit-protec
 
   it('interactive through passport protect', async () => {
     const resource = proxy.json.resource as string
-    const provider = new HeadlessProvider('http://127.0.0.1:7782/callback', {client_name: 'MCP v2 via protect', grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none'})
+    const provider = new HeadlessProvider('http://127.0.0.1:7782/callback', {
+      client_name: 'MCP v2 via protect',
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+    })
     const client = await connectV2(resource, provider)
     const whoami = text(await client.callTool({name: 'whoami'}))
     expect(whoami).toMatchObject({sub: 'alice', authorization: null})

@@ -22,9 +22,14 @@ export interface McpServer {
 }
 
 /** A headless server (`--login-as alice --auto-approve`) on 127.0.0.1 port 0 with a database file in a temp dir. */
-export async function startMcpServer(options: Omit<Partial<StartServerOptions>, 'config'> & {config?: Record<string, unknown>} = {}): Promise<McpServer> {
+export async function startMcpServer(
+  options: Omit<Partial<StartServerOptions>, 'config'> & {config?: Record<string, unknown>} = {},
+): Promise<McpServer> {
   const {config, ...rest} = options
-  const server = await startFileServer({loginAs: 'alice', autoApprove: true, ...rest, config: {...CONFIG, ...(config ?? {})}}, 'passport-mcp-')
+  const server = await startFileServer(
+    {loginAs: 'alice', autoApprove: true, ...rest, config: {...CONFIG, ...(config ?? {})}},
+    'passport-mcp-',
+  )
   return {
     url: server.handle.url(),
     issuer: server.handle.issuer,
@@ -35,8 +40,16 @@ export async function startMcpServer(options: Omit<Partial<StartServerOptions>, 
 }
 
 /** GET /authorize without following the redirect; a list value repeats the parameter. */
-export async function authorize(server: McpServer, params: Record<string, string | string[]>): Promise<{status: number; location: URL | undefined; text: string; headers: Headers}> {
+export async function authorize(
+  server: McpServer,
+  params: Record<string, string | string[]>,
+): Promise<{status: number; location: URL | undefined; text: string; headers: Headers}> {
   const response = await fetch(`${server.endpoint('/authorize')}?${formBody(params)}`, {redirect: 'manual'})
   const location = response.headers.get('location')
-  return {status: response.status, location: location ? new URL(location) : undefined, text: await response.text(), headers: response.headers}
+  return {
+    status: response.status,
+    location: location ? new URL(location) : undefined,
+    text: await response.text(),
+    headers: response.headers,
+  }
 }

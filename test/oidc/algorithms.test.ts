@@ -28,7 +28,12 @@ const PUBLIC_MEMBERS: Record<string, string[]> = {
   ES256: ['alg', 'crv', 'kid', 'kty', 'use', 'x', 'y'],
   EdDSA: ['alg', 'crv', 'kid', 'kty', 'use', 'x'],
 }
-const KTY = {RS256: ['RSA', undefined], PS256: ['RSA', undefined], ES256: ['EC', 'P-256'], EdDSA: ['OKP', 'Ed25519']} as const
+const KTY = {
+  RS256: ['RSA', undefined],
+  PS256: ['RSA', undefined],
+  ES256: ['EC', 'P-256'],
+  EdDSA: ['OKP', 'Ed25519'],
+} as const
 
 async function clientCredentials(server: OidcServer): Promise<string> {
   const res = await fetch(`${server.url}/oauth/token`, {
@@ -41,11 +46,18 @@ async function clientCredentials(server: OidcServer): Promise<string> {
   return body.access_token
 }
 
-async function signIn(config: client.Configuration): Promise<client.TokenEndpointResponse & client.TokenEndpointResponseHelpers> {
+async function signIn(
+  config: client.Configuration,
+): Promise<client.TokenEndpointResponse & client.TokenEndpointResponseHelpers> {
   const login = await authorizationUrl(config, WEB.redirect, {scope: 'openid profile'})
   const res = await fetch(login.url, {redirect: 'manual'})
   expect(res.status).toBe(302)
-  return client.authorizationCodeGrant(config, new URL(res.headers.get('location')!), {pkceCodeVerifier: login.verifier, expectedNonce: login.nonce, expectedState: login.state, idTokenExpected: true})
+  return client.authorizationCodeGrant(config, new URL(res.headers.get('location')!), {
+    pkceCodeVerifier: login.verifier,
+    expectedNonce: login.nonce,
+    expectedState: login.state,
+    idTokenExpected: true,
+  })
 }
 
 describe.each(ALGORITHMS)('a %s signing key, end to end', (alg) => {
@@ -71,7 +83,10 @@ describe.each(ALGORITHMS)('a %s signing key, end to end', (alg) => {
     expect(Object.keys(key!).sort()).toEqual(PUBLIC_MEMBERS[alg])
     expect(key).toMatchObject({alg, use: 'sig', kty: KTY[alg][0]})
     expect(key!.crv).toBe(KTY[alg][1])
-    const meta = (await (await fetch(`${server.url}/.well-known/openid-configuration`)).json()) as Record<string, unknown>
+    const meta = (await (await fetch(`${server.url}/.well-known/openid-configuration`)).json()) as Record<
+      string,
+      unknown
+    >
     expect(meta.id_token_signing_alg_values_supported).toEqual([alg])
   })
 
@@ -85,7 +100,12 @@ describe.each(ALGORITHMS)('a %s signing key, end to end', (alg) => {
     const verified = await verifyAccessToken(token, {issuer: server.issuer, jwks, scopes: ['read']})
     expect(verified.clientId).toBe('svc')
     // The library's guard, fed the JWKS URL, on a plain node:http request.
-    const guard = requireBearer({issuer: server.issuer, jwks: `${server.url}/.well-known/jwks.json`, audience: 'svc', scopes: ['read']})
+    const guard = requireBearer({
+      issuer: server.issuer,
+      jwks: `${server.url}/.well-known/jwks.json`,
+      audience: 'svc',
+      scopes: ['read'],
+    })
     const answer = await callGuard(guard, `Bearer ${token}`)
     expect(answer).toEqual({status: 200, sub: 'svc'})
   })
@@ -100,11 +120,16 @@ describe.each(ALGORITHMS)('a %s signing key, end to end', (alg) => {
     expect(info).toMatchObject({sub: 'alice', name: 'Alice Example'})
     // And with jose directly against the published keys.
     const jwks = createLocalJWKSet((await (await fetch(`${server.url}/.well-known/jwks.json`)).json()) as JSONWebKeySet)
-    await expect(jwtVerify(tokens.id_token!, jwks, {issuer: server.issuer, audience: 'web', algorithms: [alg]})).resolves.toBeDefined()
+    await expect(
+      jwtVerify(tokens.id_token!, jwks, {issuer: server.issuer, audience: 'web', algorithms: [alg]}),
+    ).resolves.toBeDefined()
     // PyJWT, when a Python with it is installed (Debian: apt-get install python3-jwt).
     if (PYTHON) {
       const published = await (await fetch(`${server.url}/.well-known/jwks.json`)).text()
-      const out = execFileSync(PYTHON, ['-c', PYJWT_VERIFY, server.issuer, 'web'], {input: JSON.stringify({jwks: JSON.parse(published), token: tokens.id_token}), encoding: 'utf8'})
+      const out = execFileSync(PYTHON, ['-c', PYJWT_VERIFY, server.issuer, 'web'], {
+        input: JSON.stringify({jwks: JSON.parse(published), token: tokens.id_token}),
+        encoding: 'utf8',
+      })
       expect(JSON.parse(out)).toMatchObject({alg, sub: 'alice', aud: 'web'})
     }
   })
@@ -165,7 +190,10 @@ describe('rotation from RS256 to ES256 (and on to EdDSA)', () => {
     await rotateKeys(keyPath, Date.now() + 86_400_000, {alg: 'ES256'})
     const jwks = await publishedKeys(2)
     expect(jwks.keys.map((k) => k.alg)).toEqual(['ES256', 'RS256'])
-    const meta = (await (await fetch(`${server.url}/.well-known/openid-configuration`)).json()) as Record<string, unknown>
+    const meta = (await (await fetch(`${server.url}/.well-known/openid-configuration`)).json()) as Record<
+      string,
+      unknown
+    >
     expect(meta.id_token_signing_alg_values_supported).toEqual(['ES256', 'RS256'])
 
     const newToken = await clientCredentials(server)
@@ -195,7 +223,9 @@ describe('rotation from RS256 to ES256 (and on to EdDSA)', () => {
     // The RS256 key's kid with a PS256 header: refused before any signature check.
     const [, payload, signature] = (await clientCredentials(server)).split('.')
     const header = Buffer.from(JSON.stringify({alg: 'PS256', typ: 'at+jwt', kid: rsa.kid})).toString('base64url')
-    await expect(verifyAccessToken(`${header}.${payload}.${signature}`, {issuer: server.issuer, publicKey: keys.publicKeys})).rejects.toThrow(
+    await expect(
+      verifyAccessToken(`${header}.${payload}.${signature}`, {issuer: server.issuer, publicKey: keys.publicKeys}),
+    ).rejects.toThrow(
       `The token's alg is not the one its key is published for (the key ${rsa.kid} signs RS256, not PS256).`,
     )
   })
@@ -242,7 +272,10 @@ describe('the CLI: passport keys --alg, token, token:verify, keys:rotate --alg',
 })
 
 /** Runs a guard on a real node:http server and reports what the handler saw. */
-async function callGuard(guard: ReturnType<typeof requireBearer>, authorization: string): Promise<{status: number; sub?: string}> {
+async function callGuard(
+  guard: ReturnType<typeof requireBearer>,
+  authorization: string,
+): Promise<{status: number; sub?: string}> {
   const {createServer} = await import('node:http')
   const http = createServer((req, res) => {
     void guard(req, res).then((verified) => {
@@ -268,11 +301,16 @@ describe('keys from the environment (PASSPORT_PRIVATE_KEY / PASSPORT_PUBLIC_KEY)
     try {
       const rsa = await generateKeys(join(dir, 'rsa'))
       const ec = await generateKeys(join(dir, 'ec'), {alg: 'ES256'})
-      const pems = (g: {privateKeyPath: string; publicKeyPath: string}) => ({privateKeyPem: readFileSync(g.privateKeyPath, 'utf8'), publicKeyPem: readFileSync(g.publicKeyPath, 'utf8')})
+      const pems = (g: {privateKeyPath: string; publicKeyPath: string}) => ({
+        privateKeyPem: readFileSync(g.privateKeyPath, 'utf8'),
+        publicKeyPem: readFileSync(g.publicKeyPath, 'utf8'),
+      })
       expect((await loadKeys({directory: dir, ...pems(rsa)})).alg).toBe('RS256')
       expect((await loadKeys({directory: dir, ...pems(rsa), algorithm: 'PS256'})).alg).toBe('PS256')
       expect((await loadKeys({directory: dir, ...pems(ec)})).alg).toBe('ES256')
-      await expect(loadKeys({directory: dir, ...pems(ec), algorithm: 'PS256'})).rejects.toThrow('PASSPORT_KEY_ALG: "PS256" is not an algorithm for this ec key (use ES256).')
+      await expect(loadKeys({directory: dir, ...pems(ec), algorithm: 'PS256'})).rejects.toThrow(
+        'PASSPORT_KEY_ALG: "PS256" is not an algorithm for this ec key (use ES256).',
+      )
     } finally {
       cleanup()
     }

@@ -26,7 +26,13 @@ export async function startOidcServer(options: Partial<StartServerOptions> = {})
 
 /** openid-client as the Relying Party: discovery, client_secret_basic, http allowed on loopback, id token signatures checked. */
 export async function relyingParty(server: OidcServer, id: string, secret?: string): Promise<client.Configuration> {
-  const config = await client.discovery(new URL(server.issuer), id, secret, secret === undefined ? client.None() : client.ClientSecretBasic(secret), {execute: [client.allowInsecureRequests]})
+  const config = await client.discovery(
+    new URL(server.issuer),
+    id,
+    secret,
+    secret === undefined ? client.None() : client.ClientSecretBasic(secret),
+    {execute: [client.allowInsecureRequests]},
+  )
   client.enableNonRepudiationChecks(config)
   return config
 }
@@ -39,7 +45,11 @@ export interface StartedLogin {
 }
 
 /** An authorization URL with PKCE S256, nonce and state, as an RP builds it. */
-export async function authorizationUrl(config: client.Configuration, redirect: string, params: Record<string, string>): Promise<StartedLogin> {
+export async function authorizationUrl(
+  config: client.Configuration,
+  redirect: string,
+  params: Record<string, string>,
+): Promise<StartedLogin> {
   const verifier = client.randomPKCECodeVerifier()
   const nonce = client.randomNonce()
   const state = client.randomState()

@@ -2,7 +2,16 @@ import {decodeProtectedHeader} from 'jose'
 import * as client from 'openid-client'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {AUTO, WEB, atHash, authorizationUrl, relyingParty, startOidcServer, type OidcServer, type StartedLogin} from './harness.js'
+import {
+  AUTO,
+  WEB,
+  atHash,
+  authorizationUrl,
+  relyingParty,
+  startOidcServer,
+  type OidcServer,
+  type StartedLogin,
+} from './harness.js'
 
 /**
  * openid-client v6 as a real Relying Party against `passport serve --login-as alice
@@ -27,13 +36,28 @@ async function callback(login: StartedLogin): Promise<URL> {
 
 async function signIn(scope: string, extra: Record<string, string> = {}, config = web, redirect = WEB.redirect) {
   const login = await authorizationUrl(config, redirect, {scope, ...extra})
-  const tokens = await client.authorizationCodeGrant(config, await callback(login), {pkceCodeVerifier: login.verifier, expectedNonce: login.nonce, expectedState: login.state, idTokenExpected: true})
+  const tokens = await client.authorizationCodeGrant(config, await callback(login), {
+    pkceCodeVerifier: login.verifier,
+    expectedNonce: login.nonce,
+    expectedState: login.state,
+    idTokenExpected: true,
+  })
   return {login, tokens, claims: tokens.claims()!}
 }
 
 /** The claims beyond the id token's protocol claims. */
 function userPart(claims: Record<string, unknown>): Record<string, unknown> {
-  const {iss: _iss, aud: _aud, exp: _exp, iat: _iat, auth_time: _authTime, nonce: _nonce, at_hash: _atHash, azp: _azp, ...rest} = claims
+  const {
+    iss: _iss,
+    aud: _aud,
+    exp: _exp,
+    iat: _iat,
+    auth_time: _authTime,
+    nonce: _nonce,
+    at_hash: _atHash,
+    azp: _azp,
+    ...rest
+  } = claims
   return rest
 }
 
@@ -57,22 +81,72 @@ describe('discovery', () => {
       prompt_values_supported: ['none', 'login', 'consent', 'select_account'],
       request_uri_parameter_supported: false,
     })
-    expect(meta.claims_supported).toEqual(expect.arrayContaining(['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'at_hash', 'azp', 'name', 'given_name', 'preferred_username', 'email', 'email_verified', 'role', 'groups', 'tenant']))
+    expect(meta.claims_supported).toEqual(
+      expect.arrayContaining([
+        'sub',
+        'iss',
+        'aud',
+        'exp',
+        'iat',
+        'auth_time',
+        'nonce',
+        'at_hash',
+        'azp',
+        'name',
+        'given_name',
+        'preferred_username',
+        'email',
+        'email_verified',
+        'role',
+        'groups',
+        'tenant',
+      ]),
+    )
     expect(meta.claims_supported).not.toContain('phone_number')
     expect(new Set(meta.claims_supported).size).toBe(meta.claims_supported!.length)
   })
 
   it('says nothing more: the exact set of metadata fields, the same at both well-known addresses', async () => {
-    const oidc = (await (await fetch(`${server.url}/.well-known/openid-configuration`)).json()) as Record<string, unknown>
-    const oauth = (await (await fetch(`${server.url}/.well-known/oauth-authorization-server`)).json()) as Record<string, unknown>
+    const oidc = (await (await fetch(`${server.url}/.well-known/openid-configuration`)).json()) as Record<
+      string,
+      unknown
+    >
+    const oauth = (await (await fetch(`${server.url}/.well-known/oauth-authorization-server`)).json()) as Record<
+      string,
+      unknown
+    >
     expect(oauth).toEqual(oidc)
     expect(Object.keys(oidc).sort()).toEqual([
-      'authorization_endpoint', 'authorization_response_iss_parameter_supported', 'claims_supported', 'client_id_metadata_document_supported', 'code_challenge_methods_supported',
-      'device_authorization_endpoint', 'dpop_signing_alg_values_supported', 'end_session_endpoint', 'grant_types_supported', 'id_token_signing_alg_values_supported',
-      'introspection_endpoint', 'introspection_endpoint_auth_methods_supported', 'introspection_endpoint_auth_signing_alg_values_supported', 'issuer', 'jwks_uri', 'prompt_values_supported', 'pushed_authorization_request_endpoint',
-      'registration_endpoint', 'request_uri_parameter_supported', 'response_modes_supported', 'response_types_supported', 'revocation_endpoint',
-      'revocation_endpoint_auth_methods_supported', 'revocation_endpoint_auth_signing_alg_values_supported', 'scopes_supported', 'subject_types_supported', 'token_endpoint',
-      'token_endpoint_auth_methods_supported', 'token_endpoint_auth_signing_alg_values_supported', 'userinfo_endpoint',
+      'authorization_endpoint',
+      'authorization_response_iss_parameter_supported',
+      'claims_supported',
+      'client_id_metadata_document_supported',
+      'code_challenge_methods_supported',
+      'device_authorization_endpoint',
+      'dpop_signing_alg_values_supported',
+      'end_session_endpoint',
+      'grant_types_supported',
+      'id_token_signing_alg_values_supported',
+      'introspection_endpoint',
+      'introspection_endpoint_auth_methods_supported',
+      'introspection_endpoint_auth_signing_alg_values_supported',
+      'issuer',
+      'jwks_uri',
+      'prompt_values_supported',
+      'pushed_authorization_request_endpoint',
+      'registration_endpoint',
+      'request_uri_parameter_supported',
+      'response_modes_supported',
+      'response_types_supported',
+      'revocation_endpoint',
+      'revocation_endpoint_auth_methods_supported',
+      'revocation_endpoint_auth_signing_alg_values_supported',
+      'scopes_supported',
+      'subject_types_supported',
+      'token_endpoint',
+      'token_endpoint_auth_methods_supported',
+      'token_endpoint_auth_signing_alg_values_supported',
+      'userinfo_endpoint',
     ])
   })
 })
@@ -100,10 +174,22 @@ describe('authorization code + PKCE + nonce, headless (--login-as alice --auto-a
       return new Response(JSON.stringify(body), {status: res.status, headers: res.headers})
     }
     const login = await authorizationUrl(tampering, WEB.redirect, {scope: 'openid'})
-    const error = await client.authorizationCodeGrant(tampering, await callback(login), {pkceCodeVerifier: login.verifier, expectedNonce: login.nonce, expectedState: login.state}).catch((e: unknown) => e)
+    const error = await client
+      .authorizationCodeGrant(tampering, await callback(login), {
+        pkceCodeVerifier: login.verifier,
+        expectedNonce: login.nonce,
+        expectedState: login.state,
+      })
+      .catch((e: unknown) => e)
     expect((error as Error & {cause?: Error}).cause?.message).toBe('JWT signature verification failed')
     const wrongNonce = await authorizationUrl(web, WEB.redirect, {scope: 'openid'})
-    const nonceError = await client.authorizationCodeGrant(web, await callback(wrongNonce), {pkceCodeVerifier: wrongNonce.verifier, expectedNonce: 'another-nonce', expectedState: wrongNonce.state}).catch((e: unknown) => e)
+    const nonceError = await client
+      .authorizationCodeGrant(web, await callback(wrongNonce), {
+        pkceCodeVerifier: wrongNonce.verifier,
+        expectedNonce: 'another-nonce',
+        expectedState: wrongNonce.state,
+      })
+      .catch((e: unknown) => e)
     expect((nonceError as Error & {cause?: Error}).cause?.message ?? (nonceError as Error).message).toMatch(/nonce/)
   })
 
@@ -111,13 +197,28 @@ describe('authorization code + PKCE + nonce, headless (--login-as alice --auto-a
     const openid = await signIn('openid')
     expect(userPart(openid.claims)).toEqual({sub: 'alice'})
     const profile = await signIn('openid profile')
-    expect(userPart(profile.claims)).toEqual({sub: 'alice', name: 'Alice Example', given_name: 'Alice', preferred_username: 'ally', role: 'admin'})
+    expect(userPart(profile.claims)).toEqual({
+      sub: 'alice',
+      name: 'Alice Example',
+      given_name: 'Alice',
+      preferred_username: 'ally',
+      role: 'admin',
+    })
     const email = await signIn('openid email')
     expect(userPart(email.claims)).toEqual({sub: 'alice', email: 'alice@example.test', email_verified: true})
     const groups = await signIn('openid groups')
     expect(userPart(groups.claims)).toEqual({sub: 'alice', groups: ['dev', 'ops']})
     const all = await signIn('openid profile email groups read')
-    expect(userPart(all.claims)).toEqual({sub: 'alice', name: 'Alice Example', given_name: 'Alice', preferred_username: 'ally', role: 'admin', email: 'alice@example.test', email_verified: true, groups: ['dev', 'ops']})
+    expect(userPart(all.claims)).toEqual({
+      sub: 'alice',
+      name: 'Alice Example',
+      given_name: 'Alice',
+      preferred_username: 'ally',
+      role: 'admin',
+      email: 'alice@example.test',
+      email_verified: true,
+      groups: ['dev', 'ops'],
+    })
   })
 
   it('userinfo through the library returns the same claims as the id token, per scope', async () => {
@@ -133,13 +234,20 @@ describe('authorization code + PKCE + nonce, headless (--login-as alice --auto-a
     expect(userPart(claims)).toEqual({sub: 'bob', tenant: 'acme'})
     expect(await client.fetchUserInfo(web, tokens.access_token, 'bob')).toEqual({sub: 'bob', tenant: 'acme'})
     const email = await signIn('openid email', {login_hint: 'bob'})
-    expect(userPart(email.claims)).toEqual({sub: 'bob', tenant: 'acme', email: 'bob@example.test', email_verified: false})
+    expect(userPart(email.claims)).toEqual({
+      sub: 'bob',
+      tenant: 'acme',
+      email: 'bob@example.test',
+      email_verified: false,
+    })
   })
 
   it('an ad-hoc user (login_hint not in the configuration) has only sub, whatever the scopes', async () => {
     const {tokens, claims} = await signIn('openid profile email groups', {login_hint: 'carol@example.test'})
     expect(userPart(claims)).toEqual({sub: 'carol@example.test'})
-    expect(await client.fetchUserInfo(web, tokens.access_token, 'carol@example.test')).toEqual({sub: 'carol@example.test'})
+    expect(await client.fetchUserInfo(web, tokens.access_token, 'carol@example.test')).toEqual({
+      sub: 'carol@example.test',
+    })
   })
 
   it('a refresh returns a new id token: same sub, aud, azp and auth_time, newer iat, same nonce; it validates in the library', async () => {
@@ -148,7 +256,14 @@ describe('authorization code + PKCE + nonce, headless (--login-as alice --auto-a
     expect(refreshed.id_token).toBeDefined()
     expect(refreshed.id_token).not.toBe(tokens.id_token)
     const again = refreshed.claims()!
-    expect(again).toMatchObject({iss: server.issuer, sub: 'alice', aud: WEB.id, azp: WEB.id, auth_time: claims.auth_time, name: 'Alice Example'})
+    expect(again).toMatchObject({
+      iss: server.issuer,
+      sub: 'alice',
+      aud: WEB.id,
+      azp: WEB.id,
+      auth_time: claims.auth_time,
+      name: 'Alice Example',
+    })
     expect(again.at_hash).toBe(atHash(refreshed.access_token))
     // OIDC Core §12.2 allows either; passport keeps the original nonce (as node-oidc-provider does).
     expect(again.nonce).toBe(claims.nonce)
@@ -167,7 +282,12 @@ describe('authorization code + PKCE + nonce, headless (--login-as alice --auto-a
     expect(login.claims.auth_time).toBeGreaterThanOrEqual(login.claims.iat - 1)
     // The library's own max_age check passes (auth_time is required and recent).
     const start = await authorizationUrl(web, WEB.redirect, {scope: 'openid', max_age: '60'})
-    const tokens = await client.authorizationCodeGrant(web, await callback(start), {pkceCodeVerifier: start.verifier, expectedNonce: start.nonce, expectedState: start.state, maxAge: 60})
+    const tokens = await client.authorizationCodeGrant(web, await callback(start), {
+      pkceCodeVerifier: start.verifier,
+      expectedNonce: start.nonce,
+      expectedState: start.state,
+      maxAge: 60,
+    })
     expect(tokens.claims()!.sub).toBe('alice')
   })
 })
@@ -175,17 +295,25 @@ describe('authorization code + PKCE + nonce, headless (--login-as alice --auto-a
 describe('userinfo refuses what is not a user access token', () => {
   it('an id token as bearer → 401 invalid_token', async () => {
     const {tokens} = await signIn('openid profile')
-    const res = await fetch(web.serverMetadata().userinfo_endpoint!, {headers: {Authorization: `Bearer ${tokens.id_token}`}})
+    const res = await fetch(web.serverMetadata().userinfo_endpoint!, {
+      headers: {Authorization: `Bearer ${tokens.id_token}`},
+    })
     expect(res.status).toBe(401)
-    expect(res.headers.get('www-authenticate')).toMatch(/^Bearer realm="passport", error="invalid_token", error_description="[^"]*id tokens are not accepted[^"]*"$/)
-    await expect(client.fetchUserInfo(web, tokens.id_token!, 'alice')).rejects.toMatchObject({code: 'OAUTH_WWW_AUTHENTICATE_CHALLENGE'})
+    expect(res.headers.get('www-authenticate')).toMatch(
+      /^Bearer realm="passport", error="invalid_token", error_description="[^"]*id tokens are not accepted[^"]*"$/,
+    )
+    await expect(client.fetchUserInfo(web, tokens.id_token!, 'alice')).rejects.toMatchObject({
+      code: 'OAUTH_WWW_AUTHENTICATE_CHALLENGE',
+    })
   })
 
   it('a client-credentials token → 403 insufficient_scope', async () => {
     const svc = await relyingParty(server, 'svc', 'svc-secret-123')
     const tokens = await client.clientCredentialsGrant(svc, {scope: 'read'})
     expect(tokens.id_token).toBeUndefined()
-    const res = await fetch(svc.serverMetadata().userinfo_endpoint!, {headers: {Authorization: `Bearer ${tokens.access_token}`}})
+    const res = await fetch(svc.serverMetadata().userinfo_endpoint!, {
+      headers: {Authorization: `Bearer ${tokens.access_token}`},
+    })
     expect(res.status).toBe(403)
     expect(res.headers.get('www-authenticate')).toMatch(/error="insufficient_scope"/)
     expect(await res.json()).toMatchObject({error: 'insufficient_scope'})
@@ -193,18 +321,29 @@ describe('userinfo refuses what is not a user access token', () => {
 
   it('an access token without openid → 403 insufficient_scope, and no id token was issued', async () => {
     const login = await authorizationUrl(web, WEB.redirect, {scope: 'read'})
-    const tokens = await client.authorizationCodeGrant(web, await callback(login), {pkceCodeVerifier: login.verifier, expectedState: login.state})
+    const tokens = await client.authorizationCodeGrant(web, await callback(login), {
+      pkceCodeVerifier: login.verifier,
+      expectedState: login.state,
+    })
     expect(tokens.id_token).toBeUndefined()
-    const res = await fetch(web.serverMetadata().userinfo_endpoint!, {headers: {Authorization: `Bearer ${tokens.access_token}`}})
+    const res = await fetch(web.serverMetadata().userinfo_endpoint!, {
+      headers: {Authorization: `Bearer ${tokens.access_token}`},
+    })
     expect(res.status).toBe(403)
-    expect(res.headers.get('www-authenticate')).toMatch(/error="insufficient_scope", error_description="[^"]*", scope="openid"/)
+    expect(res.headers.get('www-authenticate')).toMatch(
+      /error="insufficient_scope", error_description="[^"]*", scope="openid"/,
+    )
   })
 })
 
 describe('RP-initiated logout (end_session_endpoint)', () => {
   it('id_token_hint + a registered post_logout_redirect_uri → redirect there with state', async () => {
     const {tokens} = await signIn('openid')
-    const url = client.buildEndSessionUrl(web, {id_token_hint: tokens.id_token!, post_logout_redirect_uri: 'http://localhost:3000/signed-out', state: 'bye-1'})
+    const url = client.buildEndSessionUrl(web, {
+      id_token_hint: tokens.id_token!,
+      post_logout_redirect_uri: 'http://localhost:3000/signed-out',
+      state: 'bye-1',
+    })
     expect(url.href.startsWith(`${server.issuer}/oauth/end_session?`)).toBe(true)
     const res = await fetch(url, {redirect: 'manual'})
     expect(res.status).toBe(302)
@@ -224,8 +363,16 @@ describe('RP-initiated logout (end_session_endpoint)', () => {
 
   it('checklist 151: an unregistered post_logout_redirect_uri → 400 invalid_request, an HTML error page for browsers and JSON for API callers, no redirect', async () => {
     const {tokens} = await signIn('openid')
-    for (const uri of ['http://evil.test/cb', 'http://localhost:3001/signed-out', 'https://localhost:3000/signed-out', AUTO.redirect]) {
-      const res = await fetch(client.buildEndSessionUrl(web, {id_token_hint: tokens.id_token!, post_logout_redirect_uri: uri, state: 's'}), {redirect: 'manual', headers: {accept: 'text/html'}})
+    for (const uri of [
+      'http://evil.test/cb',
+      'http://localhost:3001/signed-out',
+      'https://localhost:3000/signed-out',
+      AUTO.redirect,
+    ]) {
+      const res = await fetch(
+        client.buildEndSessionUrl(web, {id_token_hint: tokens.id_token!, post_logout_redirect_uri: uri, state: 's'}),
+        {redirect: 'manual', headers: {accept: 'text/html'}},
+      )
       expect(res.status).toBe(400)
       expect(res.headers.get('location')).toBeNull()
       expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8')
@@ -233,7 +380,13 @@ describe('RP-initiated logout (end_session_endpoint)', () => {
       expect(html).toContain('<h1>Sign-out refused</h1>')
       expect(html).toContain(`post_logout_redirect_uri ${uri} is not registered for client web`)
     }
-    const json = await fetch(client.buildEndSessionUrl(web, {id_token_hint: tokens.id_token!, post_logout_redirect_uri: 'http://evil.test/cb'}), {redirect: 'manual', headers: {accept: 'application/json'}})
+    const json = await fetch(
+      client.buildEndSessionUrl(web, {
+        id_token_hint: tokens.id_token!,
+        post_logout_redirect_uri: 'http://evil.test/cb',
+      }),
+      {redirect: 'manual', headers: {accept: 'application/json'}},
+    )
     expect(json.status).toBe(400)
     expect(await json.json()).toEqual({
       error: 'invalid_request',
@@ -253,13 +406,26 @@ describe('RP-initiated logout (end_session_endpoint)', () => {
       ['auto', 'http://localhost:4000/cb2'],
     ]
     for (const [clientId, uri] of cases) {
-      const res = await fetch(`${server.issuer}/oauth/end_session?${new URLSearchParams({client_id: clientId, post_logout_redirect_uri: uri, state: 's'})}`, {redirect: 'manual'})
+      const res = await fetch(
+        `${server.issuer}/oauth/end_session?${new URLSearchParams({client_id: clientId, post_logout_redirect_uri: uri, state: 's'})}`,
+        {redirect: 'manual'},
+      )
       expect(res.status).toBe(400)
       expect(res.headers.get('location')).toBeNull()
-      expect(await res.text()).toContain(`post_logout_redirect_uri ${uri.replaceAll('&', '&amp;')} is not registered for client ${clientId}: it must be exactly one of`)
+      expect(await res.text()).toContain(
+        `post_logout_redirect_uri ${uri.replaceAll('&', '&amp;')} is not registered for client ${clientId}: it must be exactly one of`,
+      )
     }
-    for (const [clientId, uri] of [['spa', 'http://127.0.0.1/cb'], ['web', 'http://localhost:3000/callback'], ['web', 'http://localhost:3000/signed-out'], ['auto', 'http://localhost:4000/']]) {
-      const res = await fetch(`${server.issuer}/oauth/end_session?${new URLSearchParams({client_id: clientId!, post_logout_redirect_uri: uri!})}`, {redirect: 'manual'})
+    for (const [clientId, uri] of [
+      ['spa', 'http://127.0.0.1/cb'],
+      ['web', 'http://localhost:3000/callback'],
+      ['web', 'http://localhost:3000/signed-out'],
+      ['auto', 'http://localhost:4000/'],
+    ]) {
+      const res = await fetch(
+        `${server.issuer}/oauth/end_session?${new URLSearchParams({client_id: clientId!, post_logout_redirect_uri: uri!})}`,
+        {redirect: 'manual'},
+      )
       expect(res.status).toBe(302)
       expect(res.headers.get('location')).toBe(uri)
     }
@@ -269,9 +435,18 @@ describe('RP-initiated logout (end_session_endpoint)', () => {
     const {tokens} = await signIn('openid')
     const cases: {params: Record<string, string>; says: string}[] = [
       {params: {post_logout_redirect_uri: WEB.redirect}, says: 'only followed when the request names its client'},
-      {params: {id_token_hint: tokens.access_token, post_logout_redirect_uri: WEB.redirect}, says: 'The id_token_hint is not an id token (its typ is not JWT).'},
-      {params: {id_token_hint: `${tokens.id_token!.slice(0, -4)}AAAA`, post_logout_redirect_uri: WEB.redirect}, says: 'not an id token signed by this authority'},
-      {params: {id_token_hint: tokens.id_token!, client_id: AUTO.id, post_logout_redirect_uri: AUTO.redirect}, says: 'client_id auto is not the audience of the id_token_hint.'},
+      {
+        params: {id_token_hint: tokens.access_token, post_logout_redirect_uri: WEB.redirect},
+        says: 'The id_token_hint is not an id token (its typ is not JWT).',
+      },
+      {
+        params: {id_token_hint: `${tokens.id_token!.slice(0, -4)}AAAA`, post_logout_redirect_uri: WEB.redirect},
+        says: 'not an id token signed by this authority',
+      },
+      {
+        params: {id_token_hint: tokens.id_token!, client_id: AUTO.id, post_logout_redirect_uri: AUTO.redirect},
+        says: 'client_id auto is not the audience of the id_token_hint.',
+      },
       {params: {client_id: 'nobody', post_logout_redirect_uri: WEB.redirect}, says: 'No client with id nobody.'},
     ]
     for (const {params, says} of cases) {

@@ -1,7 +1,17 @@
 import * as client from 'openid-client'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {AUTO, Browser, WEB, authorizationUrl, field, relyingParty, startOidcServer, type OidcServer, type StartedLogin} from './harness.js'
+import {
+  AUTO,
+  Browser,
+  WEB,
+  authorizationUrl,
+  field,
+  relyingParty,
+  startOidcServer,
+  type OidcServer,
+  type StartedLogin,
+} from './harness.js'
 
 /**
  * The browser side of OpenID Connect (no --login-as): a sign-in session driven through the login
@@ -26,13 +36,24 @@ async function start(config: client.Configuration, params: Record<string, string
 
 /** Exchanges the callback URL through the library; returns the validated id token claims. */
 async function finish(config: client.Configuration, login: StartedLogin, location: string) {
-  const tokens = await client.authorizationCodeGrant(config, new URL(location), {pkceCodeVerifier: login.verifier, expectedNonce: login.nonce, expectedState: login.state, idTokenExpected: true})
+  const tokens = await client.authorizationCodeGrant(config, new URL(location), {
+    pkceCodeVerifier: login.verifier,
+    expectedNonce: login.nonce,
+    expectedState: login.state,
+    idTokenExpected: true,
+  })
   return {tokens, claims: tokens.claims()!}
 }
 
 /** The error the library reads from a callback URL (prompt=none failures). */
 async function callbackError(config: client.Configuration, login: StartedLogin, location: string) {
-  const error = await client.authorizationCodeGrant(config, new URL(location), {pkceCodeVerifier: login.verifier, expectedNonce: login.nonce, expectedState: login.state}).catch((e: unknown) => e)
+  const error = await client
+    .authorizationCodeGrant(config, new URL(location), {
+      pkceCodeVerifier: login.verifier,
+      expectedNonce: login.nonce,
+      expectedState: login.state,
+    })
+    .catch((e: unknown) => e)
   expect(error).toBeInstanceOf(client.AuthorizationResponseError)
   return (error as client.AuthorizationResponseError).error
 }
@@ -43,7 +64,11 @@ async function signInThroughForm(browser: Browser, url: URL | string, subject: s
   expect(page.status).toBe(200)
   const html = await page.text()
   expect(html).toContain('name="subject"')
-  const res = await browser.post(`${server.url}/oauth/login`, {csrf: field(html, 'csrf'), return_to: field(html, 'return_to'), subject})
+  const res = await browser.post(`${server.url}/oauth/login`, {
+    csrf: field(html, 'csrf'),
+    return_to: field(html, 'return_to'),
+    subject,
+  })
   expect(res.status).toBe(303)
   return browser.get(`${server.url}${res.headers.get('location')!}`)
 }
@@ -52,7 +77,11 @@ async function approve(browser: Browser, consent: Response): Promise<string> {
   expect(consent.status).toBe(200)
   const html = await consent.text()
   expect(html).toContain('wants to access your account')
-  const res = await browser.post(`${server.url}/oauth/authorize`, {csrf: field(html, 'csrf'), request_id: field(html, 'request_id'), action: 'approve'})
+  const res = await browser.post(`${server.url}/oauth/authorize`, {
+    csrf: field(html, 'csrf'),
+    request_id: field(html, 'request_id'),
+    action: 'approve',
+  })
   expect(res.status).toBe(303)
   return res.headers.get('location')!
 }
@@ -115,8 +144,16 @@ describe('prompt=login and max_age', () => {
     expect(html).toContain('again to continue to')
     expect(field(html, 'subject')).toBe('alice')
     // Signed in again as alice: back at the same request, the remembered consent applies.
-    const post = await browser.post(`${server.url}/oauth/login`, {csrf: field(html, 'csrf'), return_to: field(html, 'return_to'), subject: 'alice'})
-    const result = await finish(web, login, codeRedirect(await browser.get(`${server.url}${post.headers.get('location')!}`)))
+    const post = await browser.post(`${server.url}/oauth/login`, {
+      csrf: field(html, 'csrf'),
+      return_to: field(html, 'return_to'),
+      subject: 'alice',
+    })
+    const result = await finish(
+      web,
+      login,
+      codeRedirect(await browser.get(`${server.url}${post.headers.get('location')!}`)),
+    )
     expect(result.claims.sub).toBe('alice')
 
     // The same URL again is a new request: prompt=login asks again.
@@ -140,13 +177,20 @@ describe('prompt=login and max_age', () => {
     const signedIn = await finish(auto, first, codeRedirect(await signInThroughForm(browser, first.url, 'alice')))
 
     const recent = await start(auto, {max_age: '3600'})
-    const ok = await client.authorizationCodeGrant(auto, new URL(codeRedirect(await browser.get(recent.url))), {pkceCodeVerifier: recent.verifier, expectedNonce: recent.nonce, expectedState: recent.state, maxAge: 3600})
+    const ok = await client.authorizationCodeGrant(auto, new URL(codeRedirect(await browser.get(recent.url))), {
+      pkceCodeVerifier: recent.verifier,
+      expectedNonce: recent.nonce,
+      expectedState: recent.state,
+      maxAge: 3600,
+    })
     expect(ok.claims()!.auth_time).toBe(signedIn.claims.auth_time)
 
     const silent = await start(auto, {max_age: '0', prompt: 'none'})
     const refused = await browser.get(silent.url)
     expect(await callbackError(auto, silent, refused.headers.get('location')!)).toBe('login_required')
-    expect(new URL(refused.headers.get('location')!).searchParams.get('error_description')).toBe('The sign-in is older than max_age=0 seconds and prompt=none forbids showing the sign-in page.')
+    expect(new URL(refused.headers.get('location')!).searchParams.get('error_description')).toBe(
+      'The sign-in is older than max_age=0 seconds and prompt=none forbids showing the sign-in page.',
+    )
 
     const stale = await start(auto, {max_age: '0'})
     const page = await browser.get(stale.url)
@@ -162,25 +206,41 @@ describe('RP-initiated logout with a session', () => {
     const browser = new Browser()
     const first = await start(auto)
     const {tokens} = await finish(auto, first, codeRedirect(await signInThroughForm(browser, first.url, 'alice')))
-    const res = await browser.get(client.buildEndSessionUrl(auto, {id_token_hint: tokens.id_token!, post_logout_redirect_uri: 'http://localhost:4000/', state: 'bye'}))
+    const res = await browser.get(
+      client.buildEndSessionUrl(auto, {
+        id_token_hint: tokens.id_token!,
+        post_logout_redirect_uri: 'http://localhost:4000/',
+        state: 'bye',
+      }),
+    )
     expect(res.status).toBe(302)
     expect(res.headers.get('location')).toBe('http://localhost:4000/?state=bye')
     expect(browser.hasSession()).toBe(false)
     const silent = await start(auto, {prompt: 'none'})
-    expect(await callbackError(auto, silent, (await browser.get(silent.url)).headers.get('location')!)).toBe('login_required')
+    expect(await callbackError(auto, silent, (await browser.get(silent.url)).headers.get('location')!)).toBe(
+      'login_required',
+    )
   })
 
   it('checklist 151: an unregistered URI → 400 invalid_request error page saying why, and the session lives on (no redirect, nobody signed out)', async () => {
     const browser = new Browser()
     const first = await start(auto)
     const {tokens} = await finish(auto, first, codeRedirect(await signInThroughForm(browser, first.url, 'alice')))
-    const res = await browser.get(client.buildEndSessionUrl(auto, {id_token_hint: tokens.id_token!, post_logout_redirect_uri: 'http://localhost:3000/callback', state: 'bye'}))
+    const res = await browser.get(
+      client.buildEndSessionUrl(auto, {
+        id_token_hint: tokens.id_token!,
+        post_logout_redirect_uri: 'http://localhost:3000/callback',
+        state: 'bye',
+      }),
+    )
     expect(res.status).toBe(400)
     expect(res.headers.get('location')).toBeNull()
     expect(res.headers.get('set-cookie')).toBeNull()
     const html = await res.text()
     expect(html).toContain('<h1>Sign-out refused</h1>')
-    expect(html).toContain('post_logout_redirect_uri http://localhost:3000/callback is not registered for client auto: it must be exactly one of its postLogoutRedirectUris or redirect URIs (http://localhost:4000/, http://localhost:4000/cb).')
+    expect(html).toContain(
+      'post_logout_redirect_uri http://localhost:3000/callback is not registered for client auto: it must be exactly one of its postLogoutRedirectUris or redirect URIs (http://localhost:4000/, http://localhost:4000/cb).',
+    )
     expect(html).toContain('Nobody was signed out.')
     expect(browser.hasSession()).toBe(true)
     const still = await start(auto, {prompt: 'none'})
@@ -191,14 +251,22 @@ describe('RP-initiated logout with a session', () => {
     const browser = new Browser()
     const first = await start(auto)
     await finish(auto, first, codeRedirect(await signInThroughForm(browser, first.url, 'alice')))
-    const ask = await browser.get(`${server.url}/oauth/end_session?${new URLSearchParams({client_id: AUTO.id, post_logout_redirect_uri: AUTO.redirect, state: 'x'})}`)
+    const ask = await browser.get(
+      `${server.url}/oauth/end_session?${new URLSearchParams({client_id: AUTO.id, post_logout_redirect_uri: AUTO.redirect, state: 'x'})}`,
+    )
     expect(ask.status).toBe(200)
     const html = await ask.text()
     expect(html).toContain('Sign out of passport?')
     const still = await start(auto, {prompt: 'none'})
     codeRedirect(await browser.get(still.url))
 
-    const forged = await browser.post(`${server.url}/oauth/end_session`, {client_id: AUTO.id, post_logout_redirect_uri: AUTO.redirect, state: 'x', confirm: 'yes', csrf: 'wrong'})
+    const forged = await browser.post(`${server.url}/oauth/end_session`, {
+      client_id: AUTO.id,
+      post_logout_redirect_uri: AUTO.redirect,
+      state: 'x',
+      confirm: 'yes',
+      csrf: 'wrong',
+    })
     expect(forged.status).toBe(403)
     const confirmed = await browser.post(`${server.url}/oauth/end_session`, {
       csrf: field(html, 'csrf'),
@@ -210,6 +278,8 @@ describe('RP-initiated logout with a session', () => {
     expect(confirmed.status).toBe(303)
     expect(confirmed.headers.get('location')).toBe(`${AUTO.redirect}?state=x`)
     const after = await start(auto, {prompt: 'none'})
-    expect(await callbackError(auto, after, (await browser.get(after.url)).headers.get('location')!)).toBe('login_required')
+    expect(await callbackError(auto, after, (await browser.get(after.url)).headers.get('location')!)).toBe(
+      'login_required',
+    )
   })
 })

@@ -33,7 +33,14 @@ describe.concurrent('passport user:list', () => {
         claims: {given_name: 'Alice', preferred_username: 'ally', role: 'admin', groups: ['dev', 'ops']},
         claim_scopes: {given_name: 'profile', preferred_username: 'profile', role: 'profile', groups: 'groups'},
       },
-      {sub: 'bob', name: 'Bob', email: 'bob@example.test', email_verified: false, claims: {tenant: 'acme'}, claim_scopes: {tenant: 'openid'}},
+      {
+        sub: 'bob',
+        name: 'Bob',
+        email: 'bob@example.test',
+        email_verified: false,
+        claims: {tenant: 'acme'},
+        claim_scopes: {tenant: 'openid'},
+      },
     ])
     expect(existsSync(join(dir, 'storage'))).toBe(false)
   })
@@ -52,12 +59,16 @@ describe.concurrent('passport user:list', () => {
   it('no users: one line saying where to add them', async () => {
     const result = await runCli(['user:list', '--config', 'empty.json'], {cwd: dir})
     expect(result.code).toBe(0)
-    expect(result.stdout).toBe(`No users are configured in ${join(dir, 'empty.json')}; add them under "users", e.g. {"users": {"alice": {"name": "Alice", "email": "alice@example.test"}}}.\n`)
+    expect(result.stdout).toBe(
+      `No users are configured in ${join(dir, 'empty.json')}; add them under "users", e.g. {"users": {"alice": {"name": "Alice", "email": "alice@example.test"}}}.\n`,
+    )
   })
 
   it('a configuration error (a claim mapped to an unknown scope) → exit 1, one sentence', async () => {
     const scope = await runCli(['user:list', '--config', 'bad-scope.json'], {cwd: dir})
     expect(scope.code).toBe(1)
-    expect(scope.stderr).toBe(`Error: ${join(dir, 'bad-scope.json')}: "claims.role" must be the name of a known scope (one of openid, profile, email, offline_access, read, write, admin; got "admins").\n`)
+    expect(scope.stderr).toBe(
+      `Error: ${join(dir, 'bad-scope.json')}: "claims.role" must be the name of a known scope (one of openid, profile, email, offline_access, read, write, admin; got "admins").\n`,
+    )
   })
 })

@@ -25,7 +25,15 @@ const CONFIG = {
   users: {alice: {name: 'Alice'}},
   scopes: {read: 'Read'},
   clients: [
-    {id: 'web', name: 'Web', secret: 'web-secret', redirectUris: [REDIRECT], grants: ['authorization_code', 'refresh_token'], scopes: ['read'], autoApprove: true},
+    {
+      id: 'web',
+      name: 'Web',
+      secret: 'web-secret',
+      redirectUris: [REDIRECT],
+      grants: ['authorization_code', 'refresh_token'],
+      scopes: ['read'],
+      autoApprove: true,
+    },
     {id: 'svc', name: 'Service', secret: 'svc-secret', grants: ['client_credentials'], scopes: ['read']},
   ],
 }
@@ -52,12 +60,18 @@ beforeAll(async () => {
 })
 
 afterAll(() => {
-  console.log(`crash: ${stats.kills} kills, ${stats.requests} requests, ${stats.ok} ok, ${stats.transportErrors} cut off, ${stats.serverErrors} 5xx`)
+  console.log(
+    `crash: ${stats.kills} kills, ${stats.requests} requests, ${stats.ok} ok, ${stats.transportErrors} cut off, ${stats.serverErrors} 5xx`,
+  )
   cleanup?.()
 })
 
 function serve(): Promise<{child: ChildProcess; url: string; exited: Promise<unknown>}> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--json', '--quiet', '--login-as', 'alice', '--database', dbPath], {cwd: dir, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe']})
+  const child = spawn(
+    process.execPath,
+    [BIN, 'serve', '--port', '0', '--json', '--quiet', '--login-as', 'alice', '--database', dbPath],
+    {cwd: dir, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe']},
+  )
   const exited = new Promise((resolve) => child.on('exit', resolve))
   let stdout = ''
   let stderr = ''
@@ -72,7 +86,10 @@ function serve(): Promise<{child: ChildProcess; url: string; exited: Promise<unk
   })
 }
 
-async function call(url: string, init: RequestInit): Promise<{status: number; json: Record<string, unknown>; location: string | null} | undefined> {
+async function call(
+  url: string,
+  init: RequestInit,
+): Promise<{status: number; json: Record<string, unknown>; location: string | null} | undefined> {
   stats.requests++
   try {
     const response = await fetch(url, {...init, redirect: 'manual', signal: AbortSignal.timeout(10_000)})
@@ -81,7 +98,11 @@ async function call(url: string, init: RequestInit): Promise<{status: number; js
       stats.serverErrors++
       serverErrors.push(`${init.method ?? 'GET'} ${new URL(url).pathname} → ${response.status} ${text}`)
     }
-    return {status: response.status, json: text.startsWith('{') ? (JSON.parse(text) as Record<string, unknown>) : {}, location: response.headers.get('location')}
+    return {
+      status: response.status,
+      json: text.startsWith('{') ? (JSON.parse(text) as Record<string, unknown>) : {},
+      location: response.headers.get('location'),
+    }
   } catch {
     stats.transportErrors++ // the server was killed mid-request
     return undefined
@@ -89,30 +110,50 @@ async function call(url: string, init: RequestInit): Promise<{status: number; js
 }
 
 function tokenRequest(url: string, body: Record<string, string>, auth: string) {
-  return call(`${url}/oauth/token`, {method: 'POST', headers: {'content-type': 'application/x-www-form-urlencoded', authorization: auth}, body: new URLSearchParams(body).toString()})
+  return call(`${url}/oauth/token`, {
+    method: 'POST',
+    headers: {'content-type': 'application/x-www-form-urlencoded', authorization: auth},
+    body: new URLSearchParams(body).toString(),
+  })
 }
 
 function received(answer: {status: number; json: Record<string, unknown>} | undefined): boolean {
   if (answer?.status !== 200) return false
   stats.ok++
   jtis.push(decodeJwt(answer.json.access_token as string).jti!)
-  if (typeof answer.json.refresh_token === 'string') refreshWins.set(answer.json.refresh_token, refreshWins.get(answer.json.refresh_token) ?? 0)
+  if (typeof answer.json.refresh_token === 'string')
+    refreshWins.set(answer.json.refresh_token, refreshWins.get(answer.json.refresh_token) ?? 0)
   return true
 }
 
 async function redeem(url: string, code: string): Promise<void> {
-  const answer = await tokenRequest(url, {grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: VERIFIER}, basic('web', 'web-secret'))
+  const answer = await tokenRequest(
+    url,
+    {grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: VERIFIER},
+    basic('web', 'web-secret'),
+  )
   if (received(answer)) codeWins.set(code, codeWins.get(code)! + 1)
 }
 
 async function refresh(url: string, token: string): Promise<void> {
-  const answer = await tokenRequest(url, {grant_type: 'refresh_token', refresh_token: token}, basic('web', 'web-secret'))
+  const answer = await tokenRequest(
+    url,
+    {grant_type: 'refresh_token', refresh_token: token},
+    basic('web', 'web-secret'),
+  )
   if (received(answer)) refreshWins.set(token, refreshWins.get(token)! + 1)
 }
 
 /** One worker: authorize → redeem (sometimes twice at once) → refresh (sometimes twice at once), client credentials, replays. */
 async function worker(url: string, alive: () => boolean): Promise<void> {
-  const query = new URLSearchParams({response_type: 'code', client_id: 'web', redirect_uri: REDIRECT, code_challenge: s256(VERIFIER), code_challenge_method: 'S256', scope: 'read'})
+  const query = new URLSearchParams({
+    response_type: 'code',
+    client_id: 'web',
+    redirect_uri: REDIRECT,
+    code_challenge: s256(VERIFIER),
+    code_challenge_method: 'S256',
+    scope: 'read',
+  })
   while (alive()) {
     const roll = random()
     if (roll < 0.35) {
@@ -138,56 +179,76 @@ async function worker(url: string, alive: () => boolean): Promise<void> {
 }
 
 describe('crash safety (checklist 71)', () => {
-  it(`checklist 71: ${CYCLES} SIGKILLs of passport serve under load → integrity ok, no code or refresh token honoured twice, every received token in the database`, async () => {
-    for (let cycle = 0; cycle < CYCLES; cycle++) {
+  it(
+    `checklist 71: ${CYCLES} SIGKILLs of passport serve under load → integrity ok, no code or refresh token honoured twice, every received token in the database`,
+    async () => {
+      for (let cycle = 0; cycle < CYCLES; cycle++) {
+        const {child, url, exited} = await serve()
+        let alive = true
+        const workers = Array.from({length: WORKERS}, () => worker(url, () => alive))
+        // Kill after a random moment of load (50–450 ms).
+        await new Promise((resolve) => setTimeout(resolve, 50 + Math.floor(random() * 400)))
+        child.kill('SIGKILL')
+        stats.kills++
+        await exited
+        alive = false
+        await Promise.all(workers)
+      }
+
+      // One more start: the server comes up on the crashed database and serves.
       const {child, url, exited} = await serve()
-      let alive = true
-      const workers = Array.from({length: WORKERS}, () => worker(url, () => alive))
-      // Kill after a random moment of load (50–450 ms).
-      await new Promise((resolve) => setTimeout(resolve, 50 + Math.floor(random() * 400)))
-      child.kill('SIGKILL')
-      stats.kills++
+      const health = await call(`${url}/healthz`, {})
+      expect(health?.status).toBe(200)
+      // A replayed code is refused after all the crashes.
+      const used = [...codeWins].find(([, wins]) => wins === 1)?.[0]
+      if (used)
+        expect(
+          (
+            await tokenRequest(
+              url,
+              {grant_type: 'authorization_code', code: used, redirect_uri: REDIRECT, code_verifier: VERIFIER},
+              basic('web', 'web-secret'),
+            )
+          )?.json.error,
+        ).toBe('invalid_grant')
+      child.kill('SIGTERM')
       await exited
-      alive = false
-      await Promise.all(workers)
-    }
 
-    // One more start: the server comes up on the crashed database and serves.
-    const {child, url, exited} = await serve()
-    const health = await call(`${url}/healthz`, {})
-    expect(health?.status).toBe(200)
-    // A replayed code is refused after all the crashes.
-    const used = [...codeWins].find(([, wins]) => wins === 1)?.[0]
-    if (used) expect((await tokenRequest(url, {grant_type: 'authorization_code', code: used, redirect_uri: REDIRECT, code_verifier: VERIFIER}, basic('web', 'web-secret')))?.json.error).toBe('invalid_grant')
-    child.kill('SIGTERM')
-    await exited
-
-    expect(serverErrors).toEqual([])
-    expect(stats.ok).toBeGreaterThan(0)
-    const db = new Database(dbPath, {readonly: true})
-    try {
-      expect(db.pragma('integrity_check', {simple: true})).toBe('ok')
-      // No code and no refresh token was honoured twice.
-      expect([...codeWins.values()].filter((wins) => wins > 1)).toEqual([])
-      expect([...refreshWins.values()].filter((wins) => wins > 1)).toEqual([])
-      // A code that was honoured is recorded as redeemed (consumed and issued go together).
-      const codeRow = db.prepare('SELECT redeemed_at FROM oauth_auth_codes WHERE code_hash = ?').pluck()
-      for (const [code, wins] of codeWins) {
-        if (wins === 1) expect(codeRow.get(sha256(code)), 'a redeemed code').not.toBeNull()
+      expect(serverErrors).toEqual([])
+      expect(stats.ok).toBeGreaterThan(0)
+      const db = new Database(dbPath, {readonly: true})
+      try {
+        expect(db.pragma('integrity_check', {simple: true})).toBe('ok')
+        // No code and no refresh token was honoured twice.
+        expect([...codeWins.values()].filter((wins) => wins > 1)).toEqual([])
+        expect([...refreshWins.values()].filter((wins) => wins > 1)).toEqual([])
+        // A code that was honoured is recorded as redeemed (consumed and issued go together).
+        const codeRow = db.prepare('SELECT redeemed_at FROM oauth_auth_codes WHERE code_hash = ?').pluck()
+        for (const [code, wins] of codeWins) {
+          if (wins === 1) expect(codeRow.get(sha256(code)), 'a redeemed code').not.toBeNull()
+        }
+        const refreshRow = db.prepare('SELECT rotated_at FROM oauth_refresh_tokens WHERE token_hash = ?').pluck()
+        for (const [token, wins] of refreshWins) {
+          expect(refreshRow.get(sha256(token)), 'every refresh token received is stored').not.toBeUndefined()
+          if (wins === 1) expect(refreshRow.get(sha256(token)), 'a used refresh token is rotated').not.toBeNull()
+        }
+        // Every access token a client received is in the database, and none twice.
+        expect(new Set(jtis).size).toBe(jtis.length)
+        const known = db.prepare('SELECT 1 FROM oauth_access_tokens WHERE id = ?').pluck()
+        expect(jtis.filter((jti) => known.get(jti) === undefined)).toEqual([])
+        // Nothing issued twice: one access-token row per jti, at most one unrotated refresh token per code family.
+        expect(
+          db
+            .prepare(
+              'SELECT COUNT(*) FROM (SELECT family_id FROM oauth_refresh_tokens WHERE rotated_at IS NULL AND revoked_at IS NULL GROUP BY family_id HAVING COUNT(*) > 1)',
+            )
+            .pluck()
+            .get(),
+        ).toBe(0)
+      } finally {
+        db.close()
       }
-      const refreshRow = db.prepare('SELECT rotated_at FROM oauth_refresh_tokens WHERE token_hash = ?').pluck()
-      for (const [token, wins] of refreshWins) {
-        expect(refreshRow.get(sha256(token)), 'every refresh token received is stored').not.toBeUndefined()
-        if (wins === 1) expect(refreshRow.get(sha256(token)), 'a used refresh token is rotated').not.toBeNull()
-      }
-      // Every access token a client received is in the database, and none twice.
-      expect(new Set(jtis).size).toBe(jtis.length)
-      const known = db.prepare('SELECT 1 FROM oauth_access_tokens WHERE id = ?').pluck()
-      expect(jtis.filter((jti) => known.get(jti) === undefined)).toEqual([])
-      // Nothing issued twice: one access-token row per jti, at most one unrotated refresh token per code family.
-      expect(db.prepare('SELECT COUNT(*) FROM (SELECT family_id FROM oauth_refresh_tokens WHERE rotated_at IS NULL AND revoked_at IS NULL GROUP BY family_id HAVING COUNT(*) > 1)').pluck().get()).toBe(0)
-    } finally {
-      db.close()
-    }
-  }, Math.max(120_000, CYCLES * 5_000))
+    },
+    Math.max(120_000, CYCLES * 5_000),
+  )
 })

@@ -23,7 +23,13 @@ describe('files passport writes and the ones it finds', () => {
     const created = await passport(dir, ['client', 'Svc', '--client-credentials', '--database', database, '--json'])
     expect(created.code, created.stderr).toBe(0)
     // A token keeps the WAL open while it writes: every file SQLite made is there afterwards.
-    const token = await passport(dir, ['token', '--client', JSON.parse(created.stdout).client_id, '--database', database])
+    const token = await passport(dir, [
+      'token',
+      '--client',
+      JSON.parse(created.stdout).client_id,
+      '--database',
+      database,
+    ])
     expect(token.code, token.stderr).toBe(0)
     expect(mode(join(dir, 'data'))).toBe(0o700)
     expect(mode(join(dir, 'data', 'nested'))).toBe(0o700)
@@ -37,15 +43,29 @@ describe('files passport writes and the ones it finds', () => {
     const database = join(dir, 'planted.sqlite')
     writeFileSync(database, '')
     chownSync(database, OTHER_UID, OTHER_UID)
-    expectOneLineError(await passport(dir, ['client:list', '--database', database]), 1, new RegExp(`^Error: Database file ${database} is owned by another user \\(uid ${OTHER_UID}, not \\d+\\); passport will not use it\\.`))
+    expectOneLineError(
+      await passport(dir, ['client:list', '--database', database]),
+      1,
+      new RegExp(
+        `^Error: Database file ${database} is owned by another user \\(uid ${OTHER_UID}, not \\d+\\); passport will not use it\\.`,
+      ),
+    )
 
     chownSync(database, process.getuid!(), process.getgid!())
     chmodSync(database, 0o666)
-    expectOneLineError(await passport(dir, ['client:list', '--database', database]), 1, /is writable by every user \(mode 0666\); passport will not use it\./)
+    expectOneLineError(
+      await passport(dir, ['client:list', '--database', database]),
+      1,
+      /is writable by every user \(mode 0666\); passport will not use it\./,
+    )
 
     chmodSync(database, 0o600)
     symlinkSync(join(dir, 'elsewhere'), `${database}-wal`)
-    expectOneLineError(await passport(dir, ['client:list', '--database', database]), 1, /planted\.sqlite-wal is a symbolic link; passport will not use it\./)
+    expectOneLineError(
+      await passport(dir, ['client:list', '--database', database]),
+      1,
+      /planted\.sqlite-wal is a symbolic link; passport will not use it\./,
+    )
     expect(existsSync(join(dir, 'elsewhere'))).toBe(false)
   })
 
@@ -54,18 +74,32 @@ describe('files passport writes and the ones it finds', () => {
     mkdirSync(shared)
     chmodSync(shared, 0o1777)
     const result = await passport(dir, ['keys', '--key-path', shared])
-    expectOneLineError(result, 1, new RegExp(`^Error: Key directory ${shared} is writable by every user \\(mode 1777\\); use a directory of your own`))
+    expectOneLineError(
+      result,
+      1,
+      new RegExp(
+        `^Error: Key directory ${shared} is writable by every user \\(mode 1777\\); use a directory of your own`,
+      ),
+    )
     expect(mode(shared)).toBe(0o1777)
     expect(existsSync(join(shared, 'oauth-private.key'))).toBe(false)
 
     const theirs = join(dir, 'theirs')
     mkdirSync(theirs, {mode: 0o700})
     chownSync(theirs, OTHER_UID, OTHER_UID)
-    expectOneLineError(await passport(dir, ['keys', '--key-path', theirs]), 1, /Key directory .*theirs is owned by another user \(uid 65534/)
+    expectOneLineError(
+      await passport(dir, ['keys', '--key-path', theirs]),
+      1,
+      /Key directory .*theirs is owned by another user \(uid 65534/,
+    )
     // Reading keys from such a directory is refused as well.
     await passportJson(dir, ['keys', '--key-path', join(dir, 'mine')])
     chownSync(join(dir, 'mine'), OTHER_UID, OTHER_UID)
-    expectOneLineError(await passport(dir, ['keys:jwks', '--key-path', join(dir, 'mine')]), 1, /Key directory .*mine is owned by another user/)
+    expectOneLineError(
+      await passport(dir, ['keys:jwks', '--key-path', join(dir, 'mine')]),
+      1,
+      /Key directory .*mine is owned by another user/,
+    )
   })
 
   it('checklist 81: key files are written through a new temporary file, never through a link planted at the old temporary name', async () => {

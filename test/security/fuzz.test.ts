@@ -26,7 +26,13 @@ const CONFIG = {
   scopes: {read: 'Read access', write: 'Write access'},
   users: {alice: {name: 'Alice Example', email: 'alice@example.test'}},
   clients: [
-    {id: 'web', name: 'Web app', secret: 'web-secret', redirectUris: [REDIRECT], grants: ['authorization_code', 'refresh_token']},
+    {
+      id: 'web',
+      name: 'Web app',
+      secret: 'web-secret',
+      redirectUris: [REDIRECT],
+      grants: ['authorization_code', 'refresh_token'],
+    },
     {id: 'spa', name: 'SPA', redirectUris: [REDIRECT], grants: ['authorization_code', 'refresh_token']},
     {id: 'svc', name: 'Service', secret: 'svc-secret', grants: ['client_credentials'], scopes: ['read']},
     {id: 'tv', name: 'TV', grants: ['device_code', 'refresh_token'], scopes: ['read', 'openid']},
@@ -46,7 +52,9 @@ beforeAll(async () => {
   const temp = tempDir('passport-fuzz-')
   cleanup = temp.cleanup
   const database = join(temp.dir, 'passport.sqlite')
-  server = await startServer({database, config: CONFIG, loginAs: 'alice', log: (line) => logLines.push(line)}).then((h) => ({...h, url: h.url()}))
+  server = await startServer({database, config: CONFIG, loginAs: 'alice', log: (line) => logLines.push(line)}).then(
+    (h) => ({...h, url: h.url()}),
+  )
   const store = Store.open(database)
   const codes: string[] = []
   const userCodes: string[] = []
@@ -55,7 +63,17 @@ beforeAll(async () => {
     codes.push(
       createAuthorizationCode(
         store,
-        {clientId: i % 2 ? 'web' : 'spa', userId: 'alice', scopes: ['read'], redirectUri: REDIRECT, codeChallenge: s256(VERIFIER), codeChallengeMethod: 'S256', nonce: null, resource: null, authTime: Date.now()},
+        {
+          clientId: i % 2 ? 'web' : 'spa',
+          userId: 'alice',
+          scopes: ['read'],
+          redirectUri: REDIRECT,
+          codeChallenge: s256(VERIFIER),
+          codeChallengeMethod: 'S256',
+          nonce: null,
+          resource: null,
+          authTime: Date.now(),
+        },
         600_000,
       ).code,
     )
@@ -71,7 +89,12 @@ beforeAll(async () => {
     const answer = await send(`${server.url}/oauth/token`, {
       method: 'POST',
       headers: {'content-type': 'application/x-www-form-urlencoded', authorization: basic('web', 'web-secret')},
-      body: new URLSearchParams({grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: VERIFIER}).toString(),
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: REDIRECT,
+        code_verifier: VERIFIER,
+      }).toString(),
     })
     if (answer.status === 200) {
       refresh.push(answer.json.refresh_token as string)
@@ -80,12 +103,22 @@ beforeAll(async () => {
   }
   // A session with its CSRF token (the device page's JSON API).
   const page = await fetch(`${server.url}/oauth/device`, {headers: {accept: 'application/json'}})
-  const cookie = page.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ')
+  const cookie = page.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0])
+    .join('; ')
   const {csrf_token: csrf} = (await page.json()) as {csrf_token: string}
   Object.assign(good, {
     client_id: ['web', 'spa', 'svc', 'tv', 'nope', '__cli__'],
     client_secret: ['web-secret', 'svc-secret', 'wrong'],
-    grant_type: ['authorization_code', 'client_credentials', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code', 'password', 'implicit'],
+    grant_type: [
+      'authorization_code',
+      'client_credentials',
+      'refresh_token',
+      'urn:ietf:params:oauth:grant-type:device_code',
+      'password',
+      'implicit',
+    ],
     code: codes,
     code_verifier: [VERIFIER, 'short'],
     redirect_uri: [REDIRECT, `${REDIRECT}/`, 'http://evil.test/cb'],
@@ -121,16 +154,59 @@ afterAll(async () => {
 // ---- generators -----------------------------------------------------------------------------
 
 const PARAM_NAMES = [
-  'grant_type', 'client_id', 'client_secret', 'code', 'code_verifier', 'redirect_uri', 'refresh_token', 'device_code', 'user_code', 'token', 'token_type_hint',
-  'scope', 'response_type', 'code_challenge', 'code_challenge_method', 'state', 'nonce', 'approved', 'action', 'csrf', 'access_token', 'prompt', 'login_hint', 'resource',
+  'grant_type',
+  'client_id',
+  'client_secret',
+  'code',
+  'code_verifier',
+  'redirect_uri',
+  'refresh_token',
+  'device_code',
+  'user_code',
+  'token',
+  'token_type_hint',
+  'scope',
+  'response_type',
+  'code_challenge',
+  'code_challenge_method',
+  'state',
+  'nonce',
+  'approved',
+  'action',
+  'csrf',
+  'access_token',
+  'prompt',
+  'login_hint',
+  'resource',
 ]
 
 const anyText = fc.oneof(
   fc.string({maxLength: 40}),
   fc.string({unit: 'binary', maxLength: 40}),
-  fc.constantFrom('', ' ', '%', '%zz', '%ff%fe', '\u0000', '\r\n', '\t', '"', '\\', '\ud800', '😀', 'null', '[]', '{}', '=', '&', '+'),
+  fc.constantFrom(
+    '',
+    ' ',
+    '%',
+    '%zz',
+    '%ff%fe',
+    '\u0000',
+    '\r\n',
+    '\t',
+    '"',
+    '\\',
+    '\ud800',
+    '😀',
+    'null',
+    '[]',
+    '{}',
+    '=',
+    '&',
+    '+',
+  ),
 )
-const hugeText = fc.tuple(fc.constantFrom('a', '%', '€', 'Z9'), fc.integer({min: 1_000, max: 40_000})).map(([s, n]) => s.repeat(n))
+const hugeText = fc
+  .tuple(fc.constantFrom('a', '%', '€', 'Z9'), fc.integer({min: 1_000, max: 40_000}))
+  .map(([s, n]) => s.repeat(n))
 
 function valueFor(name: string): fc.Arbitrary<string> {
   const known = good[name]
@@ -142,7 +218,12 @@ function valueFor(name: string): fc.Arbitrary<string> {
 /** Pairs (a name may repeat), mostly known names with good or random values. */
 const pairs = fc.array(
   fc.oneof(
-    {arbitrary: fc.constantFrom(...PARAM_NAMES).chain((name) => valueFor(name).map((value) => [name, value] as [string, string])), weight: 6},
+    {
+      arbitrary: fc
+        .constantFrom(...PARAM_NAMES)
+        .chain((name) => valueFor(name).map((value) => [name, value] as [string, string])),
+      weight: 6,
+    },
     {arbitrary: fc.tuple(anyText, anyText), weight: 1},
   ),
   {maxLength: 8},
@@ -150,39 +231,82 @@ const pairs = fc.array(
 
 type Body = {kind: string; contentType?: string; data?: Uint8Array | string}
 
-const jsonBody: fc.Arbitrary<Body> = fc.oneof(
-  pairs.map((list) => JSON.stringify(Object.fromEntries(list))),
-  fc.record({key: fc.constantFrom(...PARAM_NAMES), value: fc.jsonValue({maxDepth: 2})}).map(({key, value}) => JSON.stringify({[key]: value, grant_type: 'client_credentials'})),
-  fc.jsonValue({maxDepth: 3}).map((v) => JSON.stringify(v) ?? 'null'),
-  fc.string({maxLength: 60}).map((s) => `{"grant_type": ${s}`),
-  fc.constantFrom('', '{', '{"a":', '[1,2', '{"__proto__": {"x": 1}}', '{"constructor": {"prototype": {}}}', '{"grant_type": ["a", "b"]}', '{"client_id": {"$ne": 1}}', 'nul'),
-).map((data) => ({kind: 'json', contentType: 'application/json', data}))
+const jsonBody: fc.Arbitrary<Body> = fc
+  .oneof(
+    pairs.map((list) => JSON.stringify(Object.fromEntries(list))),
+    fc
+      .record({key: fc.constantFrom(...PARAM_NAMES), value: fc.jsonValue({maxDepth: 2})})
+      .map(({key, value}) => JSON.stringify({[key]: value, grant_type: 'client_credentials'})),
+    fc.jsonValue({maxDepth: 3}).map((v) => JSON.stringify(v) ?? 'null'),
+    fc.string({maxLength: 60}).map((s) => `{"grant_type": ${s}`),
+    fc.constantFrom(
+      '',
+      '{',
+      '{"a":',
+      '[1,2',
+      '{"__proto__": {"x": 1}}',
+      '{"constructor": {"prototype": {}}}',
+      '{"grant_type": ["a", "b"]}',
+      '{"client_id": {"$ne": 1}}',
+      'nul',
+    ),
+  )
+  .map((data) => ({kind: 'json', contentType: 'application/json', data}))
 
-const formBody: fc.Arbitrary<Body> = fc.oneof(
-  pairs.map((list) => new URLSearchParams(list).toString()),
-  // Raw, not re-encoded: stray %, &&, ===, bare names.
-  fc.tuple(fc.array(fc.oneof(fc.constantFrom(...PARAM_NAMES), anyText), {maxLength: 6}), fc.constantFrom('&', '=', '&&', '==')).map(([parts, glue]) => parts.join(glue)),
-).map((data) => ({kind: 'form', contentType: 'application/x-www-form-urlencoded', data}))
+const formBody: fc.Arbitrary<Body> = fc
+  .oneof(
+    pairs.map((list) => new URLSearchParams(list).toString()),
+    // Raw, not re-encoded: stray %, &&, ===, bare names.
+    fc
+      .tuple(
+        fc.array(fc.oneof(fc.constantFrom(...PARAM_NAMES), anyText), {maxLength: 6}),
+        fc.constantFrom('&', '=', '&&', '=='),
+      )
+      .map(([parts, glue]) => parts.join(glue)),
+  )
+  .map((data) => ({kind: 'form', contentType: 'application/x-www-form-urlencoded', data}))
 
-const bytesBody: fc.Arbitrary<Body> = fc.tuple(fc.uint8Array({maxLength: 200}), fc.constantFrom('application/x-www-form-urlencoded', 'application/json')).map(([bytes, contentType]) => ({
-  kind: 'bytes',
-  contentType,
-  // Make sure some of it is invalid UTF-8.
-  data: new Uint8Array([...bytes, 0xff, 0xc3, 0x28]),
-}))
+const bytesBody: fc.Arbitrary<Body> = fc
+  .tuple(fc.uint8Array({maxLength: 200}), fc.constantFrom('application/x-www-form-urlencoded', 'application/json'))
+  .map(([bytes, contentType]) => ({
+    kind: 'bytes',
+    contentType,
+    // Make sure some of it is invalid UTF-8.
+    data: new Uint8Array([...bytes, 0xff, 0xc3, 0x28]),
+  }))
 
-const oddTypeBody: fc.Arbitrary<Body> = fc.tuple(
-  fc.constantFrom('text/plain', 'multipart/form-data; boundary=x', 'application/xml', 'APPLICATION/JSON', 'application/x-www-form-urlencoded; charset=iso-8859-1', 'application/json; charset=utf-16', '*/*', ';', 'application/x-www-form-urlencoded, application/json'),
-  pairs.map((list) => new URLSearchParams(list).toString()),
-).map(([contentType, data]) => ({kind: 'odd-type', contentType, data}))
+const oddTypeBody: fc.Arbitrary<Body> = fc
+  .tuple(
+    fc.constantFrom(
+      'text/plain',
+      'multipart/form-data; boundary=x',
+      'application/xml',
+      'APPLICATION/JSON',
+      'application/x-www-form-urlencoded; charset=iso-8859-1',
+      'application/json; charset=utf-16',
+      '*/*',
+      ';',
+      'application/x-www-form-urlencoded, application/json',
+    ),
+    pairs.map((list) => new URLSearchParams(list).toString()),
+  )
+  .map(([contentType, data]) => ({kind: 'odd-type', contentType, data}))
 
-const noTypeBody: fc.Arbitrary<Body> = fc.option(fc.string({maxLength: 40}), {nil: undefined}).map((data) => ({kind: 'no-type', ...(data === undefined ? {} : {data})}))
+const noTypeBody: fc.Arbitrary<Body> = fc
+  .option(fc.string({maxLength: 40}), {nil: undefined})
+  .map((data) => ({kind: 'no-type', ...(data === undefined ? {} : {data})}))
 
-const oversized: fc.Arbitrary<Body> = fc.tuple(fc.integer({min: MAX_BODY + 1, max: MAX_BODY + 20_000}), fc.constantFrom('application/x-www-form-urlencoded', 'application/json', 'text/plain')).map(([size, contentType]) => ({
-  kind: 'oversized',
-  contentType,
-  data: contentType === 'application/json' ? `{"grant_type":"${'a'.repeat(size)}"}` : `grant_type=${'a'.repeat(size)}`,
-}))
+const oversized: fc.Arbitrary<Body> = fc
+  .tuple(
+    fc.integer({min: MAX_BODY + 1, max: MAX_BODY + 20_000}),
+    fc.constantFrom('application/x-www-form-urlencoded', 'application/json', 'text/plain'),
+  )
+  .map(([size, contentType]) => ({
+    kind: 'oversized',
+    contentType,
+    data:
+      contentType === 'application/json' ? `{"grant_type":"${'a'.repeat(size)}"}` : `grant_type=${'a'.repeat(size)}`,
+  }))
 
 const body: fc.Arbitrary<Body> = fc.oneof(
   {arbitrary: formBody, weight: 8},
@@ -194,11 +318,18 @@ const body: fc.Arbitrary<Body> = fc.oneof(
 )
 
 /** Header values a valid HTTP request can carry (visible ASCII and spaces). */
-const headerText = fc.string({unit: fc.integer({min: 0x20, max: 0x7e}).map((c) => String.fromCharCode(c)), maxLength: 60}).map((s) => s.trim())
+const headerText = fc
+  .string({unit: fc.integer({min: 0x20, max: 0x7e}).map((c) => String.fromCharCode(c)), maxLength: 60})
+  .map((s) => s.trim())
 const authorization = fc.oneof(
   fc.constant(undefined),
   fc.constant(undefined),
-  fc.tuple(fc.constantFrom('web', 'svc', 'spa', 'tv', 'nope', 'web:x', '%zz', ''), fc.constantFrom('web-secret', 'svc-secret', 'wrong', '', ':', '%')).map(([id, secret]) => basic(id, secret)),
+  fc
+    .tuple(
+      fc.constantFrom('web', 'svc', 'spa', 'tv', 'nope', 'web:x', '%zz', ''),
+      fc.constantFrom('web-secret', 'svc-secret', 'wrong', '', ':', '%'),
+    )
+    .map(([id, secret]) => basic(id, secret)),
   fc.uint8Array({maxLength: 40}).map((bytes) => `Basic ${Buffer.from(bytes).toString('base64')}`),
   headerText.map((s) => `Basic ${s}`),
   headerText.map((s) => `Bearer ${s}`),
@@ -213,7 +344,12 @@ const headers = fc.record(
     'x-csrf-token': fc.oneof(fc.constant(undefined), headerText, fc.constant('__good__')),
     'x-extra': fc.oneof(fc.constant(undefined), headerText),
     // Oversized headers (issue 18 finding 12): over passport's 16 KiB limit, and over Node's own.
-    'x-padding': fc.oneof(fc.constant(undefined), fc.constant(undefined), fc.constant(undefined), fc.constantFrom('p'.repeat(17 * 1024), 'p'.repeat(40 * 1024))),
+    'x-padding': fc.oneof(
+      fc.constant(undefined),
+      fc.constant(undefined),
+      fc.constant(undefined),
+      fc.constantFrom('p'.repeat(17 * 1024), 'p'.repeat(40 * 1024)),
+    ),
   },
   {requiredKeys: []},
 )
@@ -229,32 +365,52 @@ interface Req {
 const query = fc.oneof(
   pairs.map((list) => new URLSearchParams(list).toString()),
   // A well-formed authorization request with one part perturbed.
-  fc.record({
-    response_type: fc.oneof(fc.constant('code'), anyText),
-    client_id: fc.oneof(fc.constantFrom('web', 'spa', 'svc', 'nope'), anyText),
-    redirect_uri: fc.oneof(fc.constantFrom(REDIRECT, `${REDIRECT}/`, 'http://evil.test/'), anyText),
-    code_challenge: fc.oneof(fc.constant(s256(VERIFIER)), anyText),
-    code_challenge_method: fc.oneof(fc.constant('S256'), anyText),
-    scope: fc.oneof(fc.constantFrom('read', 'openid read', 'admin'), anyText),
-    state: anyText,
-  }, {requiredKeys: ['response_type', 'client_id']}).map((q) => new URLSearchParams(q as Record<string, string>).toString()),
+  fc
+    .record(
+      {
+        response_type: fc.oneof(fc.constant('code'), anyText),
+        client_id: fc.oneof(fc.constantFrom('web', 'spa', 'svc', 'nope'), anyText),
+        redirect_uri: fc.oneof(fc.constantFrom(REDIRECT, `${REDIRECT}/`, 'http://evil.test/'), anyText),
+        code_challenge: fc.oneof(fc.constant(s256(VERIFIER)), anyText),
+        code_challenge_method: fc.oneof(fc.constant('S256'), anyText),
+        scope: fc.oneof(fc.constantFrom('read', 'openid read', 'admin'), anyText),
+        state: anyText,
+      },
+      {requiredKeys: ['response_type', 'client_id']},
+    )
+    .map((q) => new URLSearchParams(q as Record<string, string>).toString()),
   fc.constantFrom('%', '%zz', 'a=%ff%fe', 'client_id=web&client_id=web', '&&&', '=', 'a'.repeat(8000)),
 )
 
 function requests(paths: Array<{method: string; path: string; weight?: number}>): fc.Arbitrary<Req> {
-  return fc.tuple(fc.constantFrom(...paths), body, headers, query, fc.integer({min: 0, max: 9})).map(([route, b, h, q, coin]) => ({
-    method: route.method,
-    path: route.path,
-    query: route.method === 'GET' || route.method === 'HEAD' || coin === 0 ? q : '',
-    ...(route.method === 'GET' || route.method === 'HEAD' ? {} : {body: b}),
-    headers: h,
-  }))
+  return fc
+    .tuple(fc.constantFrom(...paths), body, headers, query, fc.integer({min: 0, max: 9}))
+    .map(([route, b, h, q, coin]) => ({
+      method: route.method,
+      path: route.path,
+      query: route.method === 'GET' || route.method === 'HEAD' || coin === 0 ? q : '',
+      ...(route.method === 'GET' || route.method === 'HEAD' ? {} : {body: b}),
+      headers: h,
+    }))
 }
 
 // ---- the oracle -----------------------------------------------------------------------------
 
-const HTML_ALLOWED = new Set(['/oauth/authorize', '/oauth/device', '/oauth/device/approve', '/oauth/login', '/oauth/logout'])
-const READS_BODY_FIRST = new Set(['/oauth/token', '/oauth/revoke', '/oauth/introspect', '/oauth/device/code', '/oauth/device/approve', '/oauth/login'])
+const HTML_ALLOWED = new Set([
+  '/oauth/authorize',
+  '/oauth/device',
+  '/oauth/device/approve',
+  '/oauth/login',
+  '/oauth/logout',
+])
+const READS_BODY_FIRST = new Set([
+  '/oauth/token',
+  '/oauth/revoke',
+  '/oauth/introspect',
+  '/oauth/device/code',
+  '/oauth/device/approve',
+  '/oauth/login',
+])
 
 async function exercise(req: Req): Promise<void> {
   const init: RequestInit & {timeoutMs: number} = {method: req.method, headers: {}, timeoutMs: 5_000}
@@ -274,7 +430,9 @@ async function exercise(req: Req): Promise<void> {
   try {
     answer = await send(url, init)
   } catch (error) {
-    throw new Error(`${req.method} ${req.path} failed at the transport: ${(error as Error).message} (${(error as {cause?: Error}).cause?.message ?? ''})`)
+    throw new Error(
+      `${req.method} ${req.path} failed at the transport: ${(error as Error).message} (${(error as {cause?: Error}).cause?.message ?? ''})`,
+    )
   }
   statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1)
   const where = `${req.method} ${req.path} [${req.body?.kind ?? 'no body'}] → ${answer.status} ${answer.text.slice(0, 200)}`
@@ -301,10 +459,16 @@ async function exercise(req: Req): Promise<void> {
       if (!isOAuthError(answer.json)) throw new Error(`4xx JSON is not a well-formed OAuth error: ${where}`)
     } else if (type.startsWith('text/html')) {
       // Unknown routes show browsers the error page too (issue 18 walkthrough).
-      if (!HTML_ALLOWED.has(req.path) && answer.status !== 404) throw new Error(`HTML error page outside the browser routes: ${where}`)
-    } else if (!(answer.text === '' && (answer.headers.get('www-authenticate') || req.method === 'HEAD' || answer.status === 431))) {
+      if (!HTML_ALLOWED.has(req.path) && answer.status !== 404)
+        throw new Error(`HTML error page outside the browser routes: ${where}`)
+    } else if (!(
+      answer.text === '' &&
+      (answer.headers.get('www-authenticate') || req.method === 'HEAD' || answer.status === 431)
+    )) {
       // A bodiless 431: headers too large to tell whether the request was a HEAD (src/server/index.ts).
-      throw new Error(`4xx with neither an OAuth error nor a page: ${where} (${type}) ${JSON.stringify({...req, query: req.query.slice(0, 300), body: {...req.body, data: String(req.body?.data).slice(0, 300)}})} ${JSON.stringify([...answer.headers])}`)
+      throw new Error(
+        `4xx with neither an OAuth error nor a page: ${where} (${type}) ${JSON.stringify({...req, query: req.query.slice(0, 300), body: {...req.body, data: String(req.body?.data).slice(0, 300)}})} ${JSON.stringify([...answer.headers])}`,
+      )
     }
   }
 }
@@ -315,10 +479,18 @@ async function fuzz(name: string, paths: Array<{method: string; path: string}>, 
     await Promise.all(batch.map(exercise))
   })
   // No shrinking (batches of huge values shrink slowly); the seed and path replay the failure.
-  const result = await fc.check(property, {seed: SEED, numRuns, endOnFailure: true, interruptAfterTimeLimit: 240_000, markInterruptAsFailure: true})
+  const result = await fc.check(property, {
+    seed: SEED,
+    numRuns,
+    endOnFailure: true,
+    interruptAfterTimeLimit: 240_000,
+    markInterruptAsFailure: true,
+  })
   if (result.failed) {
     const error = result.errorInstance instanceof Error ? result.errorInstance.message : String(result.errorInstance)
-    throw new Error(`${name}: failed after ${result.numRuns} runs (FUZZ_SEED=${SEED}, path ${result.counterexamplePath}): ${error.slice(0, 2_000)}`)
+    throw new Error(
+      `${name}: failed after ${result.numRuns} runs (FUZZ_SEED=${SEED}, path ${result.counterexamplePath}): ${error.slice(0, 2_000)}`,
+    )
   }
 }
 
@@ -328,29 +500,77 @@ describe('checklist 73: fuzzing every endpoint with generated requests (fast-che
   }, 300_000)
 
   it('checklist 73: /authorize (GET and POST), sign-in and sign-out → never a 5xx; JSON errors well-formed, HTML error pages allowed', async () => {
-    await fuzz('authorize', [{method: 'GET', path: '/oauth/authorize'}, {method: 'GET', path: '/oauth/authorize'}, {method: 'POST', path: '/oauth/authorize'}, {method: 'POST', path: '/oauth/login'}, {method: 'POST', path: '/oauth/logout'}], 0.15)
+    await fuzz(
+      'authorize',
+      [
+        {method: 'GET', path: '/oauth/authorize'},
+        {method: 'GET', path: '/oauth/authorize'},
+        {method: 'POST', path: '/oauth/authorize'},
+        {method: 'POST', path: '/oauth/login'},
+        {method: 'POST', path: '/oauth/logout'},
+      ],
+      0.15,
+    )
   }, 300_000)
 
   it('checklist 73: device code, device page and device approval → never a 5xx', async () => {
-    await fuzz('device', [{method: 'POST', path: '/oauth/device/code'}, {method: 'POST', path: '/oauth/device/approve'}, {method: 'GET', path: '/oauth/device'}], 0.15)
+    await fuzz(
+      'device',
+      [
+        {method: 'POST', path: '/oauth/device/code'},
+        {method: 'POST', path: '/oauth/device/approve'},
+        {method: 'GET', path: '/oauth/device'},
+      ],
+      0.15,
+    )
   }, 300_000)
 
   it('checklist 73: revoke and introspect → never a 5xx', async () => {
-    await fuzz('revoke-introspect', [{method: 'POST', path: '/oauth/revoke'}, {method: 'POST', path: '/oauth/introspect'}], 0.2)
+    await fuzz(
+      'revoke-introspect',
+      [
+        {method: 'POST', path: '/oauth/revoke'},
+        {method: 'POST', path: '/oauth/introspect'},
+      ],
+      0.2,
+    )
   }, 300_000)
 
   it('checklist 73: userinfo (GET and POST, random Authorization) → never a 5xx', async () => {
-    await fuzz('userinfo', [{method: 'GET', path: '/oauth/userinfo'}, {method: 'POST', path: '/oauth/userinfo'}], 0.1)
+    await fuzz(
+      'userinfo',
+      [
+        {method: 'GET', path: '/oauth/userinfo'},
+        {method: 'POST', path: '/oauth/userinfo'},
+      ],
+      0.1,
+    )
   }, 300_000)
 
   it('checklist 73: unknown routes and methods, HEAD, OPTIONS and oversized headers → 404 / 405 / 431, no body for HEAD', async () => {
-    await fuzz('routes', [
-      {method: 'PUT', path: '/oauth/token'}, {method: 'DELETE', path: '/oauth/revoke'}, {method: 'GET', path: '/oauth/token'}, {method: 'PATCH', path: '/oauth/authorize'},
-      {method: 'GET', path: '/nope'}, {method: 'POST', path: '/.well-known/jwks.json'}, {method: 'GET', path: '/oauth/../oauth/token'}, {method: 'OPTIONS', path: '/oauth/token'},
-      // HEAD and OPTIONS everywhere (issue 18 finding 12): HEAD answers as GET without a body.
-      {method: 'HEAD', path: '/healthz'}, {method: 'HEAD', path: '/oauth/authorize'}, {method: 'HEAD', path: '/oauth/token'}, {method: 'HEAD', path: '/nope'},
-      {method: 'HEAD', path: '/.well-known/openid-configuration'}, {method: 'OPTIONS', path: '/oauth/authorize'}, {method: 'OPTIONS', path: '/healthz'}, {method: 'OPTIONS', path: '/nope'},
-    ], 0.1)
+    await fuzz(
+      'routes',
+      [
+        {method: 'PUT', path: '/oauth/token'},
+        {method: 'DELETE', path: '/oauth/revoke'},
+        {method: 'GET', path: '/oauth/token'},
+        {method: 'PATCH', path: '/oauth/authorize'},
+        {method: 'GET', path: '/nope'},
+        {method: 'POST', path: '/.well-known/jwks.json'},
+        {method: 'GET', path: '/oauth/../oauth/token'},
+        {method: 'OPTIONS', path: '/oauth/token'},
+        // HEAD and OPTIONS everywhere (issue 18 finding 12): HEAD answers as GET without a body.
+        {method: 'HEAD', path: '/healthz'},
+        {method: 'HEAD', path: '/oauth/authorize'},
+        {method: 'HEAD', path: '/oauth/token'},
+        {method: 'HEAD', path: '/nope'},
+        {method: 'HEAD', path: '/.well-known/openid-configuration'},
+        {method: 'OPTIONS', path: '/oauth/authorize'},
+        {method: 'OPTIONS', path: '/healthz'},
+        {method: 'OPTIONS', path: '/nope'},
+      ],
+      0.1,
+    )
   }, 300_000)
 
   it('checklist 73: afterwards the server is healthy, every request was answered, none with a 5xx', async () => {

@@ -42,7 +42,11 @@ beforeAll(async () => {
   const temp = tempDir('passport-jwks-uri-')
   cleanup = temp.cleanup
   await generateKeys(join(temp.dir, 'keys'))
-  authority = Authority.open({config: parseConfig({scopes: {read: 'Read'}}), database: join(temp.dir, 'passport.sqlite'), keys: keyLocation(join(temp.dir, 'keys'), {})})
+  authority = Authority.open({
+    config: parseConfig({scopes: {read: 'Read'}}),
+    database: join(temp.dir, 'passport.sqlite'),
+    keys: keyLocation(join(temp.dir, 'keys'), {}),
+  })
   running = await serve(authority, {host: '127.0.0.1', port: 0, prefix: '/oauth', except: [], autoApprove: false})
 })
 
@@ -52,16 +56,44 @@ afterAll(async () => {
   cleanup?.()
 })
 
-async function post(path: string, body: string, type: string): Promise<{status: number; json: Record<string, unknown>}> {
-  const response = await fetch(`${running.issuer}/oauth${path}`, {method: 'POST', headers: {'content-type': type}, body})
+async function post(
+  path: string,
+  body: string,
+  type: string,
+): Promise<{status: number; json: Record<string, unknown>}> {
+  const response = await fetch(`${running.issuer}/oauth${path}`, {
+    method: 'POST',
+    headers: {'content-type': type},
+    body,
+  })
   return {status: response.status, json: (await response.json()) as Record<string, unknown>}
 }
-const register = (metadata: Record<string, unknown>) => post('/register', JSON.stringify({grant_types: ['client_credentials'], token_endpoint_auth_method: 'private_key_jwt', ...metadata}), 'application/json')
+const register = (metadata: Record<string, unknown>) =>
+  post(
+    '/register',
+    JSON.stringify({grant_types: ['client_credentials'], token_endpoint_auth_method: 'private_key_jwt', ...metadata}),
+    'application/json',
+  )
 
 async function tokenWithAssertion(clientId: string): Promise<{status: number; json: Record<string, unknown>}> {
   const now = Math.floor(authority.clock.now() / 1000)
-  const assertion = await new SignJWT({jti: randomUUID()}).setProtectedHeader({alg: 'ES256', kid: 'k1'}).setIssuer(clientId).setSubject(clientId).setAudience(running.issuer).setIssuedAt(now).setExpirationTime(now + 60).sign(privateKey)
-  return post('/token', new URLSearchParams({grant_type: 'client_credentials', client_assertion_type: ASSERTION_TYPE, client_assertion: assertion}).toString(), 'application/x-www-form-urlencoded')
+  const assertion = await new SignJWT({jti: randomUUID()})
+    .setProtectedHeader({alg: 'ES256', kid: 'k1'})
+    .setIssuer(clientId)
+    .setSubject(clientId)
+    .setAudience(running.issuer)
+    .setIssuedAt(now)
+    .setExpirationTime(now + 60)
+    .sign(privateKey)
+  return post(
+    '/token',
+    new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_assertion_type: ASSERTION_TYPE,
+      client_assertion: assertion,
+    }).toString(),
+    'application/x-www-form-urlencoded',
+  )
 }
 
 const PRIVATE = '"clientIdMetadataDocuments": {"allowPrivateNetworks": true}'.replace(/"/g, "'")
@@ -76,18 +108,38 @@ describe('jwks_uri: the fences of a client ID metadata document for what anyone 
     ]) {
       const reply = await register({jwks_uri: uri})
       expect(reply.status).toBe(400)
-      expect(reply.json).toEqual({error: 'invalid_client_metadata', error_description: `jwks_uri ${uri} cannot be used: it resolves to the private or link-local address ${address}; set ${PRIVATE} in the configuration to allow it.`})
+      expect(reply.json).toEqual({
+        error: 'invalid_client_metadata',
+        error_description: `jwks_uri ${uri} cannot be used: it resolves to the private or link-local address ${address}; set ${PRIVATE} in the configuration to allow it.`,
+      })
     }
     expect(authority.store.clients.countBySource('registered')).toBe(0)
   })
 
-  it('checklist 155: at the token endpoint a registered client\'s jwks_uri on a private address is not fetched (invalid_client naming the check)', async () => {
+  it("checklist 155: at the token endpoint a registered client's jwks_uri on a private address is not fetched (invalid_client naming the check)", async () => {
     // Registered while allowPrivateNetworks was on, say; the configuration decides at every fetch.
     const now = authority.clock.now()
-    authority.store.clients.upsert({id: 'stranger', name: 'Stranger', secretHash: null, type: 'confidential', grantTypes: ['client_credentials'], redirectUris: [], scopes: null, autoApprove: false, source: 'registered', createdAt: now, updatedAt: now, tokenEndpointAuthMethod: 'private_key_jwt', jwksUri: 'https://10.0.0.1/jwks'})
+    authority.store.clients.upsert({
+      id: 'stranger',
+      name: 'Stranger',
+      secretHash: null,
+      type: 'confidential',
+      grantTypes: ['client_credentials'],
+      redirectUris: [],
+      scopes: null,
+      autoApprove: false,
+      source: 'registered',
+      createdAt: now,
+      updatedAt: now,
+      tokenEndpointAuthMethod: 'private_key_jwt',
+      jwksUri: 'https://10.0.0.1/jwks',
+    })
     const reply = await tokenWithAssertion('stranger')
     expect(reply.status).toBe(401)
-    expect(reply.json).toEqual({error: 'invalid_client', error_description: `Client assertion: the jwks_uri at https://10.0.0.1/jwks was not fetched: it resolves to the private or link-local address 10.0.0.1; set ${PRIVATE} in the configuration to allow it.`})
+    expect(reply.json).toEqual({
+      error: 'invalid_client',
+      error_description: `Client assertion: the jwks_uri at https://10.0.0.1/jwks was not fetched: it resolves to the private or link-local address 10.0.0.1; set ${PRIVATE} in the configuration to allow it.`,
+    })
   })
 
   it('checklist 155: a registered jwks_uri on loopback is fetched (local development, as for metadata documents) and its keys authenticate', async () => {

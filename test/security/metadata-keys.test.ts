@@ -26,9 +26,25 @@ describe('JWKS and discovery', () => {
       authorization_endpoint: `${p}/authorize`,
       token_endpoint: `${p}/token`,
       device_authorization_endpoint: `${p}/device/code`,
-      dpop_signing_alg_values_supported: ['ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512', 'RS256', 'RS384', 'RS512', 'EdDSA'],
+      dpop_signing_alg_values_supported: [
+        'ES256',
+        'ES384',
+        'ES512',
+        'PS256',
+        'PS384',
+        'PS512',
+        'RS256',
+        'RS384',
+        'RS512',
+        'EdDSA',
+      ],
       revocation_endpoint: `${p}/revoke`,
-      revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
+      revocation_endpoint_auth_methods_supported: [
+        'client_secret_basic',
+        'client_secret_post',
+        'private_key_jwt',
+        'none',
+      ],
       revocation_endpoint_auth_signing_alg_values_supported: ['RS256', 'PS256', 'ES256', 'EdDSA', 'Ed25519'],
       introspection_endpoint: `${p}/introspect`,
       introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
@@ -43,7 +59,13 @@ describe('JWKS and discovery', () => {
       claims_supported: expect.arrayContaining(['sub', 'name', 'email', 'email_verified']) as unknown as string[],
       response_types_supported: ['code'],
       response_modes_supported: ['query'],
-      grant_types_supported: ['authorization_code', 'client_credentials', 'refresh_token', DEVICE_URN, 'urn:ietf:params:oauth:grant-type:token-exchange'],
+      grant_types_supported: [
+        'authorization_code',
+        'client_credentials',
+        'refresh_token',
+        DEVICE_URN,
+        'urn:ietf:params:oauth:grant-type:token-exchange',
+      ],
       code_challenge_methods_supported: ['S256'],
       token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
       token_endpoint_auth_signing_alg_values_supported: ['RS256', 'PS256', 'ES256', 'EdDSA', 'Ed25519'],
@@ -56,7 +78,10 @@ describe('JWKS and discovery', () => {
       const answer = await send(`${server.url}${path}`)
       expect(answer.status, path).toBe(200)
       expect(answer.headers.get('content-type')).toBe('application/json; charset=utf-8')
-      expect({...answer.json, scopes_supported: [...(answer.json.scopes_supported as string[])].sort()}).toEqual({...expected, scopes_supported: [...expected.scopes_supported].sort()})
+      expect({...answer.json, scopes_supported: [...(answer.json.scopes_supported as string[])].sort()}).toEqual({
+        ...expected,
+        scopes_supported: [...expected.scopes_supported].sort(),
+      })
       // Byte for byte: the raw text carries the issuer exactly as configured.
       expect(answer.text).toContain(`"issuer":${JSON.stringify(issuer)}`)
     }
@@ -94,7 +119,9 @@ describe('JWKS and discovery', () => {
   async function publishedKids(expected: string[]): Promise<string[]> {
     const deadline = Date.now() + 3000
     for (;;) {
-      const kids = ((await send(`${server.url}/.well-known/jwks.json`)).json.keys as Array<{kid: string}>).map((k) => k.kid)
+      const kids = ((await send(`${server.url}/.well-known/jwks.json`)).json.keys as Array<{kid: string}>).map(
+        (k) => k.kid,
+      )
       if (JSON.stringify(kids) === JSON.stringify(expected) || Date.now() > deadline) return kids
       await new Promise((resolve) => setTimeout(resolve, 100))
     }
@@ -107,7 +134,10 @@ describe('JWKS and discovery', () => {
     const oldToken = first.json.access_token as string
     expect(decodeProtectedHeader(oldToken).kid).toBe(oldKid)
 
-    const rotated = await runCli(['keys:rotate', '--json', '--key-path', server.keyPath!, '--database', server.dbPath], {cwd: server.keyPath!})
+    const rotated = await runCli(
+      ['keys:rotate', '--json', '--key-path', server.keyPath!, '--database', server.dbPath],
+      {cwd: server.keyPath!},
+    )
     expect(rotated.code, rotated.stderr).toBe(0)
     const {kid: newKid, retired_kid: retiredKid} = JSON.parse(rotated.stdout) as {kid: string; retired_kid: string}
     expect(retiredKid).toBe(oldKid)
@@ -126,16 +156,24 @@ describe('JWKS and discovery', () => {
     const refreshed = await send(server.token, {
       method: 'POST',
       headers: {'content-type': 'application/x-www-form-urlencoded', authorization: basic('web', WEB_SECRET)},
-      body: new URLSearchParams({grant_type: 'refresh_token', refresh_token: first.json.refresh_token as string}).toString(),
+      body: new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: first.json.refresh_token as string,
+      }).toString(),
     })
     expect(refreshed.status).toBe(200)
     expect(decodeProtectedHeader(refreshed.json.access_token as string).kid).toBe(newKid)
 
     // Pruning the retired key (all its tokens given up) makes the old token unverifiable.
-    const pruned = await runCli(['keys:prune', '--all', '--force', '--json', '--key-path', server.keyPath!, '--database', server.dbPath], {cwd: server.keyPath!})
+    const pruned = await runCli(
+      ['keys:prune', '--all', '--force', '--json', '--key-path', server.keyPath!, '--database', server.dbPath],
+      {cwd: server.keyPath!},
+    )
     expect(pruned.code, pruned.stderr).toBe(0)
     expect(await publishedKids([newKid])).toEqual([newKid])
-    const refused = await send(`${server.url}/oauth/userinfo`, {headers: {authorization: `Bearer ${second.json.access_token as string}`}})
+    const refused = await send(`${server.url}/oauth/userinfo`, {
+      headers: {authorization: `Bearer ${second.json.access_token as string}`},
+    })
     expect(refused.status).toBe(200)
     const old = await send(`${server.url}/oauth/userinfo`, {headers: {authorization: `Bearer ${oldToken}`}})
     expect(old.status).toBe(401)
@@ -164,7 +202,9 @@ describe('private key file', () => {
         chmodSync(key, mode)
         const warned = await runCli(['token', '--user', 'alice'], {cwd: dir})
         expect(warned.code, warned.stderr).toBe(0)
-        expect(warned.stderr).toBe(`Warning: Private key ${key} is readable by other users (mode 0${mode.toString(8)}); run chmod 600 on it.\n`)
+        expect(warned.stderr).toBe(
+          `Warning: Private key ${key} is readable by other users (mode 0${mode.toString(8)}); run chmod 600 on it.\n`,
+        )
         // The token is still printed on stdout alone.
         expect(warned.stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/)
       }

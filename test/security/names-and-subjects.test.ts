@@ -20,13 +20,31 @@ import {Browser, authorizePath, field, location, pkce} from '../web/harness.js'
  */
 
 const PROTOTYPE_NAMES = ['toString', 'constructor', '__proto__', 'hasOwnProperty']
-const BAD_SUBJECTS = [' bob', 'bob ', '', 'a\u0000b', 'a\u0085b', 'a\u009bb', 'evil\u202egnp.exe', 'a\u2066b', 'a\u200eb', 'a\u061cb', 'x'.repeat(256)]
+const BAD_SUBJECTS = [
+  ' bob',
+  'bob ',
+  '',
+  'a\u0000b',
+  'a\u0085b',
+  'a\u009bb',
+  'evil\u202egnp.exe',
+  'a\u2066b',
+  'a\u200eb',
+  'a\u061cb',
+  'x'.repeat(256),
+]
 
 const CONFIG = {
   scopes: {read: 'Read your data', write: 'Change your data'},
   users: {alice: {name: 'Alice'}},
   clients: [
-    {id: 'web', name: 'Web app', secret: 'web-secret-123', redirectUris: ['http://localhost:3000/callback'], scopes: ['read', 'write', 'openid']},
+    {
+      id: 'web',
+      name: 'Web app',
+      secret: 'web-secret-123',
+      redirectUris: ['http://localhost:3000/callback'],
+      scopes: ['read', 'write', 'openid'],
+    },
     {id: 'spa', name: 'Single-page app', redirectUris: ['http://localhost:4000/cb']},
     {id: 'machine', name: 'Cron job', secret: 'machine-secret-123', grants: ['client_credentials']},
     {id: 'tv', name: 'TV', grants: ['device_code']},
@@ -36,14 +54,17 @@ const CONFIG = {
 describe('subject rule (core/subjects.ts)', () => {
   test('checklist 111: refuses empty, padded, over-long, C0/C1 control and bidi-control subjects; accepts ordinary ones', () => {
     for (const subject of BAD_SUBJECTS) expect(subjectProblem(subject), JSON.stringify(subject)).toBeDefined()
-    for (const subject of ['alice', 'user@example.test', 'Zoë', '名前', 'a b', 'x'.repeat(255)]) expect(subjectProblem(subject), subject).toBeUndefined()
+    for (const subject of ['alice', 'user@example.test', 'Zoë', '名前', 'a b', 'x'.repeat(255)])
+      expect(subjectProblem(subject), subject).toBeUndefined()
   })
 
   test('checklist 111: the configuration refuses a user keyed by a bad subject (" bob" was accepted before)', () => {
     for (const subject of [' bob', 'evil\u202egnp', 'a\u0085b']) {
       expect(() => parseConfig({users: {[subject]: {}}}, 'passport.config.json')).toThrow(ConfigError)
     }
-    expect(() => parseConfig({users: {' bob': {}}}, 'passport.config.json')).toThrow('passport.config.json: "users. bob" is not a subject: A subject must not start or end with spaces.')
+    expect(() => parseConfig({users: {' bob': {}}}, 'passport.config.json')).toThrow(
+      'passport.config.json: "users. bob" is not a subject: A subject must not start or end with spaces.',
+    )
   })
 
   test('checklist 110: Object.prototype names are ordinary user names: a user keyed "__proto__" or "toString" is listed with its claims', () => {
@@ -88,7 +109,9 @@ describe('library: mintToken and device approval', () => {
 
   test('checklist 111, 112: device approval refuses a bad subject and a subject equal to the client id; the code stays pending', () => {
     const created = createDeviceAuthorization(authority.store, {id: 'tv'}, [], 600_000)
-    expect(() => decideDeviceAuthorization(authority.store, created.userCode, 'evil\u202egnp', true)).toThrow(SubjectError)
+    expect(() => decideDeviceAuthorization(authority.store, created.userCode, 'evil\u202egnp', true)).toThrow(
+      SubjectError,
+    )
     expect(() => decideDeviceAuthorization(authority.store, created.userCode, 'tv', true)).toThrow(
       'The user "tv" has the id of the client it would be issued to; such a token would read as a client-credentials token (sub = client_id).',
     )
@@ -109,11 +132,23 @@ describe('server', () => {
   test('checklist 110: authorize: Object.prototype names as scopes are invalid_scope, never a consent page', async () => {
     for (const scope of PROTOTYPE_NAMES) {
       const browser = new Browser(server.url())
-      const res = await browser.get(authorizePath('/oauth', {response_type: 'code', client_id: 'spa', redirect_uri: 'http://localhost:4000/cb', scope, state: 's', code_challenge: pkce().challenge, code_challenge_method: 'S256'}))
+      const res = await browser.get(
+        authorizePath('/oauth', {
+          response_type: 'code',
+          client_id: 'spa',
+          redirect_uri: 'http://localhost:4000/cb',
+          scope,
+          state: 's',
+          code_challenge: pkce().challenge,
+          code_challenge_method: 'S256',
+        }),
+      )
       expect(res.status, scope).toBe(302)
       const {params} = location(res)
       expect(params.get('error')).toBe('invalid_scope')
-      expect(params.get('error_description')).toBe(`Unknown scope '${scope}'; known scopes: openid, profile, email, offline_access, read, write.`)
+      expect(params.get('error_description')).toBe(
+        `Unknown scope '${scope}'; known scopes: openid, profile, email, offline_access, read, write.`,
+      )
     }
   })
 
@@ -121,11 +156,17 @@ describe('server', () => {
     for (const scope of PROTOTYPE_NAMES) {
       const res = await fetch(`${server.url()}/oauth/token`, {
         method: 'POST',
-        headers: {'Content-Type': 'application/x-www-form-urlencoded', Authorization: `Basic ${Buffer.from('machine:machine-secret-123').toString('base64')}`},
+        headers: {
+          'Content-Type': 'application/x-www-form-urlencoded',
+          Authorization: `Basic ${Buffer.from('machine:machine-secret-123').toString('base64')}`,
+        },
         body: new URLSearchParams({grant_type: 'client_credentials', scope}).toString(),
       })
       expect(res.status, scope).toBe(400)
-      expect(await res.json()).toEqual({error: 'invalid_scope', error_description: `Unknown scope '${scope}'; known scopes: openid, profile, email, offline_access, read, write.`})
+      expect(await res.json()).toEqual({
+        error: 'invalid_scope',
+        error_description: `Unknown scope '${scope}'; known scopes: openid, profile, email, offline_access, read, write.`,
+      })
     }
   })
 
@@ -133,7 +174,11 @@ describe('server', () => {
     for (const subject of ['evil\u202egnp', 'a\u0085b']) {
       const browser = new Browser(server.url())
       const page = await (await browser.get('/oauth/device')).text()
-      const res = await browser.post('/oauth/login', {csrf: field(page, 'csrf'), return_to: field(page, 'return_to'), subject})
+      const res = await browser.post('/oauth/login', {
+        csrf: field(page, 'csrf'),
+        return_to: field(page, 'return_to'),
+        subject,
+      })
       expect(res.status).toBe(400)
       expect(await res.text()).toContain('A subject must not contain')
     }
@@ -141,9 +186,20 @@ describe('server', () => {
 
   test('checklist 112: a subject equal to the client id signs in but gets no code for that client (400, sign-in page again)', async () => {
     const browser = new Browser(server.url())
-    const path = authorizePath('/oauth', {response_type: 'code', client_id: 'spa', redirect_uri: 'http://localhost:4000/cb', state: 's', code_challenge: pkce().challenge, code_challenge_method: 'S256'})
+    const path = authorizePath('/oauth', {
+      response_type: 'code',
+      client_id: 'spa',
+      redirect_uri: 'http://localhost:4000/cb',
+      state: 's',
+      code_challenge: pkce().challenge,
+      code_challenge_method: 'S256',
+    })
     const page = await (await browser.get(path)).text()
-    const login = await browser.post('/oauth/login', {csrf: field(page, 'csrf'), return_to: field(page, 'return_to'), subject: 'spa'})
+    const login = await browser.post('/oauth/login', {
+      csrf: field(page, 'csrf'),
+      return_to: field(page, 'return_to'),
+      subject: 'spa',
+    })
     expect(login.status).toBe(303)
     const again = await browser.get(login.headers.get('location')!)
     expect(again.status).toBe(400)
@@ -152,7 +208,8 @@ describe('server', () => {
     expect(json.status).toBe(400)
     expect(await json.json()).toEqual({
       error: 'invalid_request',
-      error_description: "The signed-in user cannot use client spa: The user 'spa' has the id of the client it would be issued to; such a token would read as a client-credentials token (sub = client_id).",
+      error_description:
+        "The signed-in user cannot use client spa: The user 'spa' has the id of the client it would be issued to; such a token would read as a client-credentials token (sub = client_id).",
     })
   })
 
@@ -160,11 +217,21 @@ describe('server', () => {
     const browser = new Browser(server.url())
     const page = await (await browser.get('/oauth/device')).text()
     await browser.post('/oauth/login', {csrf: field(page, 'csrf'), return_to: field(page, 'return_to'), subject: 'tv'})
-    const {csrf_token: csrf} = (await (await browser.get('/oauth/device', {Accept: 'application/json'})).json()) as {csrf_token: string}
-    const res = await fetch(`${server.url()}/oauth/device/code`, {method: 'POST', headers: {'Content-Type': 'application/x-www-form-urlencoded'}, body: 'client_id=tv'})
+    const {csrf_token: csrf} = (await (await browser.get('/oauth/device', {Accept: 'application/json'})).json()) as {
+      csrf_token: string
+    }
+    const res = await fetch(`${server.url()}/oauth/device/code`, {
+      method: 'POST',
+      headers: {'Content-Type': 'application/x-www-form-urlencoded'},
+      body: 'client_id=tv',
+    })
     const {user_code: userCode} = (await res.json()) as {user_code: string}
     for (let i = 0; i < 6; i++) {
-      const answer = await browser.postJson('/oauth/device/approve', {user_code: userCode, approved: true}, {'X-CSRF-Token': csrf})
+      const answer = await browser.postJson(
+        '/oauth/device/approve',
+        {user_code: userCode, approved: true},
+        {'X-CSRF-Token': csrf},
+      )
       expect(answer.status).toBe(400)
       expect(((await answer.json()) as {error: string}).error).toBe('invalid_request')
     }
@@ -173,14 +240,20 @@ describe('server', () => {
 
 describe('startServer and the CLI', () => {
   test('checklist 111, 112: --login-as must be a subject; --login-as equal to the client id redirects invalid_request', async () => {
-    for (const loginAs of ['', ' bob', 'evil\u202egnp']) await expect(startServer({config: CONFIG, loginAs})).rejects.toThrow(SubjectError)
+    for (const loginAs of ['', ' bob', 'evil\u202egnp'])
+      await expect(startServer({config: CONFIG, loginAs})).rejects.toThrow(SubjectError)
     const server = await startServer({config: CONFIG, loginAs: 'spa', autoApprove: true})
     try {
-      const res = await fetch(`${server.url()}${authorizePath('/oauth', {response_type: 'code', client_id: 'spa', redirect_uri: 'http://localhost:4000/cb', state: 's', code_challenge: pkce().challenge, code_challenge_method: 'S256'})}`, {redirect: 'manual'})
+      const res = await fetch(
+        `${server.url()}${authorizePath('/oauth', {response_type: 'code', client_id: 'spa', redirect_uri: 'http://localhost:4000/cb', state: 's', code_challenge: pkce().challenge, code_challenge_method: 'S256'})}`,
+        {redirect: 'manual'},
+      )
       expect(res.status).toBe(302)
       const {params} = location(res)
       expect(params.get('error')).toBe('invalid_request')
-      expect(params.get('error_description')).toMatch(/^login_hint cannot be used as a subject: The user 'spa' has the id of the client/)
+      expect(params.get('error_description')).toMatch(
+        /^login_hint cannot be used as a subject: The user 'spa' has the id of the client/,
+      )
       expect(params.get('code')).toBeNull()
     } finally {
       await server.close()
@@ -199,7 +272,9 @@ describe('startServer and the CLI', () => {
       }
       const bidi = await runCli(['token', '--user', 'evil\u202egnp'], {cwd: dir})
       expect(bidi.code).toBe(1)
-      expect(bidi.stderr).toContain('The user "evil\\u{202e}gnp" is not a subject: A subject must not contain bidirectional control characters')
+      expect(bidi.stderr).toContain(
+        'The user "evil\\u{202e}gnp" is not a subject: A subject must not contain bidirectional control characters',
+      )
       expect(bidi.stderr).not.toContain('\u202e')
     } finally {
       cleanup()

@@ -34,13 +34,21 @@ beforeAll(async () => {
   // Keys on disk, shared by the server and the CLI.
   const keys = await runCli(['keys', '--key-path', join(dir, 'keys')], {cwd: dir})
   expect(keys.code, keys.stderr).toBe(0)
-  const running = await startServer({database: dbPath, config: join(dir, 'passport.config.json'), keyPath: join(dir, 'keys'), loginAs: 'alice'})
+  const running = await startServer({
+    database: dbPath,
+    config: join(dir, 'passport.config.json'),
+    keyPath: join(dir, 'keys'),
+    loginAs: 'alice',
+  })
   url = running.url()
   close = () => running.close()
   db = new Database(dbPath, {readonly: true})
   db.pragma('busy_timeout = 10000')
   const page = await fetch(`${url}/oauth/device`, {headers: {accept: 'application/json'}})
-  cookie = page.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ')
+  cookie = page.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0])
+    .join('; ')
   csrf = ((await page.json()) as {csrf_token: string}).csrf_token
 })
 
@@ -68,8 +76,16 @@ function poll(deviceCode: string): Promise<Answer> {
   return form(`${url}/oauth/token`, {grant_type: DEVICE, device_code: deviceCode, client_id: 'tv'})
 }
 
-function deviceRow(deviceCode: string): {status: string; user_id: string | null; decided_at: number | null; redeemed_at: number | null; id: string} {
-  return db.prepare('SELECT id, status, user_id, decided_at, redeemed_at FROM oauth_device_codes WHERE device_code_hash = ?').get(sha256(deviceCode)) as never
+function deviceRow(deviceCode: string): {
+  status: string
+  user_id: string | null
+  decided_at: number | null
+  redeemed_at: number | null
+  id: string
+} {
+  return db
+    .prepare('SELECT id, status, user_id, decided_at, redeemed_at FROM oauth_device_codes WHERE device_code_hash = ?')
+    .get(sha256(deviceCode)) as never
 }
 
 describe('device races (checklist 44)', () => {
@@ -95,7 +111,12 @@ describe('device races (checklist 44)', () => {
     // The device row is the family: exactly one access token and one refresh token descend from it.
     expect(db.prepare('SELECT COUNT(*) FROM oauth_access_tokens WHERE family_id = ?').pluck().get(row.id)).toBe(1)
     expect(db.prepare('SELECT COUNT(*) FROM oauth_refresh_tokens WHERE family_id = ?').pluck().get(row.id)).toBe(1)
-    expect(db.prepare('SELECT family_id FROM oauth_access_tokens WHERE id = ?').pluck().get(decodeJwt(ok[0]!.json.access_token as string).jti)).toBe(row.id)
+    expect(
+      db
+        .prepare('SELECT family_id FROM oauth_access_tokens WHERE id = ?')
+        .pluck()
+        .get(decodeJwt(ok[0]!.json.access_token as string).jti),
+    ).toBe(row.id)
   })
 })
 
@@ -121,7 +142,11 @@ describe('the CLI and a running server on one database (checklist 72)', () => {
         const step = n++ % 3
         let answer: Answer
         if (step === 0) {
-          answer = await form(`${url}/oauth/token`, {grant_type: 'client_credentials', scope: 'read'}, {authorization: basic('svc', 'svc-secret')})
+          answer = await form(
+            `${url}/oauth/token`,
+            {grant_type: 'client_credentials', scope: 'read'},
+            {authorization: basic('svc', 'svc-secret')},
+          )
           if (answer.status === 200) issued.push(decodeJwt(answer.json.access_token as string).jti!)
         } else if (step === 1) {
           answer = await form(`${url}/oauth/device/code`, {client_id: 'tv', scope: 'read'})
@@ -137,7 +162,13 @@ describe('the CLI and a running server on one database (checklist 72)', () => {
       const results = []
       // Two CLI processes at a time, each a separate connection to the same file.
       for (let i = 0; i < commands.length; i += 2) {
-        results.push(...(await Promise.all(commands.slice(i, i + 2).map((args) => runCli([...args, '--config', config], {cwd: dir, timeoutMs: 60_000, spawn: true})))))
+        results.push(
+          ...(await Promise.all(
+            commands
+              .slice(i, i + 2)
+              .map((args) => runCli([...args, '--config', config], {cwd: dir, timeoutMs: 60_000, spawn: true})),
+          )),
+        )
       }
       cliDone = true
       return results
@@ -156,11 +187,21 @@ describe('the CLI and a running server on one database (checklist 72)', () => {
     for (const [i, run] of results.entries()) {
       const kind = i % 4
       const out = JSON.parse(run.stdout) as Record<string, unknown>
-      if (kind === 0) expect(db.prepare('SELECT user_id FROM oauth_access_tokens WHERE id = ?').pluck().get(decodeJwt(out.access_token as string).jti)).toBe(`cli-user-${i}`)
-      if (kind === 1) expect(db.prepare('SELECT COUNT(*) FROM oauth_clients WHERE id = ?').pluck().get(`race-${i}`)).toBe(1)
+      if (kind === 0)
+        expect(
+          db
+            .prepare('SELECT user_id FROM oauth_access_tokens WHERE id = ?')
+            .pluck()
+            .get(decodeJwt(out.access_token as string).jti),
+        ).toBe(`cli-user-${i}`)
+      if (kind === 1)
+        expect(db.prepare('SELECT COUNT(*) FROM oauth_clients WHERE id = ?').pluck().get(`race-${i}`)).toBe(1)
       if (kind === 3) expect(deviceRow(codes[i]!.device_code).status).toBe('approved')
     }
-    const stored = db.prepare(`SELECT COUNT(*) FROM oauth_access_tokens WHERE id IN (${issued.map(() => '?').join(',')})`).pluck().get(...issued)
+    const stored = db
+      .prepare(`SELECT COUNT(*) FROM oauth_access_tokens WHERE id IN (${issued.map(() => '?').join(',')})`)
+      .pluck()
+      .get(...issued)
     expect(stored).toBe(issued.length)
     expect(db.pragma('integrity_check', {simple: true})).toBe('ok')
   }, 120_000)

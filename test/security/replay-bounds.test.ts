@@ -53,15 +53,26 @@ afterAll(async () => {
   cleanup?.()
 })
 
-async function tokenRequest(form: Record<string, string>, headers: Record<string, string> = {}): Promise<{status: number; json: Record<string, unknown>; headers: Headers}> {
-  const response = await fetch(tokenUrl, {method: 'POST', headers: {'content-type': 'application/x-www-form-urlencoded', ...headers}, body: new URLSearchParams(form)})
+async function tokenRequest(
+  form: Record<string, string>,
+  headers: Record<string, string> = {},
+): Promise<{status: number; json: Record<string, unknown>; headers: Headers}> {
+  const response = await fetch(tokenUrl, {
+    method: 'POST',
+    headers: {'content-type': 'application/x-www-form-urlencoded', ...headers},
+    body: new URLSearchParams(form),
+  })
   return {status: response.status, json: (await response.json()) as Record<string, unknown>, headers: response.headers}
 }
 
 describe('DPoP proof jtis: bounded per client, a full client forgets its own oldest', () => {
   const dpopKeys = webcrypto.subtle.generateKey({name: 'ECDSA', namedCurve: 'P-256'}, true, ['sign', 'verify'])
   const newProof = async () => proof(await dpopKeys, 'POST', tokenUrl, {iat: Math.floor(authority.clock.now() / 1000)})
-  const withProof = (client: string, dpop: string) => tokenRequest({grant_type: 'client_credentials', scope: 'read', client_id: client, client_secret: `${client}-secret-123`}, {dpop})
+  const withProof = (client: string, dpop: string) =>
+    tokenRequest(
+      {grant_type: 'client_credentials', scope: 'read', client_id: client, client_secret: `${client}-secret-123`},
+      {dpop},
+    )
 
   it('checklist 153: a client sending more proofs than its share is never refused; the others keep every entry and their replays are still refused', async () => {
     const quietProof = await newProof()
@@ -75,7 +86,11 @@ describe('DPoP proof jtis: bounded per client, a full client forgets its own old
     }
     expect([authority.dpopReplay.held('flood'), authority.dpopReplay.held('quiet')]).toEqual([3, 1])
     // The quiet client's proof is still remembered: its replay is refused, and it keeps working.
-    expect((await withProof('quiet', quietProof)).json).toEqual({error: 'invalid_dpop_proof', error_description: 'The DPoP proof was already used (its jti was seen before); make a new proof for every request.'})
+    expect((await withProof('quiet', quietProof)).json).toEqual({
+      error: 'invalid_dpop_proof',
+      error_description:
+        'The DPoP proof was already used (its jti was seen before); make a new proof for every request.',
+    })
     expect((await withProof('quiet', await newProof())).status).toBe(200)
     // The flooding client's recent proofs are remembered too; only its own oldest were forgotten.
     expect((await withProof('flood', flood.at(-1)!)).json.error).toBe('invalid_dpop_proof')
@@ -85,12 +100,18 @@ describe('DPoP proof jtis: bounded per client, a full client forgets its own old
 
   it('checklist 153: at the total, the client holding the most entries loses its oldest, not one within its fair share', async () => {
     // flood holds 3 and quiet 2: the total (5) is reached; a third client takes flood's oldest.
-    expect([authority.dpopReplay.size, authority.dpopReplay.held('flood'), authority.dpopReplay.held('quiet')]).toEqual([5, 3, 2])
+    expect([authority.dpopReplay.size, authority.dpopReplay.held('flood'), authority.dpopReplay.held('quiet')]).toEqual(
+      [5, 3, 2],
+    )
     expect((await withProof('third', await newProof())).status).toBe(200)
-    expect([authority.dpopReplay.held('flood'), authority.dpopReplay.held('quiet'), authority.dpopReplay.held('third')]).toEqual([2, 2, 1])
+    expect([
+      authority.dpopReplay.held('flood'),
+      authority.dpopReplay.held('quiet'),
+      authority.dpopReplay.held('third'),
+    ]).toEqual([2, 2, 1])
   })
 
-  it('checklist 153: entries expire with their proof\'s iat window on the authority\'s clock', async () => {
+  it("checklist 153: entries expire with their proof's iat window on the authority's clock", async () => {
     authority.clock.advance('121s')
     expect((await withProof('quiet', await newProof())).status).toBe(200)
     // Every earlier entry had expired; a full sweep happens when the total is reached.
@@ -101,9 +122,22 @@ describe('DPoP proof jtis: bounded per client, a full client forgets its own old
 describe('private_key_jwt jtis: bounded per client, a full client is refused until its oldest expires', () => {
   async function assertion(client: string, jti = randomUUID()): Promise<string> {
     const now = Math.floor(authority.clock.now() / 1000)
-    return new SignJWT({jti}).setProtectedHeader({alg: 'ES256', kid: 'k1'}).setIssuer(client).setSubject(client).setAudience(running.issuer).setIssuedAt(now).setExpirationTime(now + 60).sign(signer.privateKey)
+    return new SignJWT({jti})
+      .setProtectedHeader({alg: 'ES256', kid: 'k1'})
+      .setIssuer(client)
+      .setSubject(client)
+      .setAudience(running.issuer)
+      .setIssuedAt(now)
+      .setExpirationTime(now + 60)
+      .sign(signer.privateKey)
   }
-  const withAssertion = (clientAssertion: string) => tokenRequest({grant_type: 'client_credentials', scope: 'read', client_assertion_type: ASSERTION_TYPE, client_assertion: clientAssertion})
+  const withAssertion = (clientAssertion: string) =>
+    tokenRequest({
+      grant_type: 'client_credentials',
+      scope: 'read',
+      client_assertion_type: ASSERTION_TYPE,
+      client_assertion: clientAssertion,
+    })
 
   it('checklist 154: a client over its share gets 429 temporarily_unavailable with Retry-After; other clients keep working and replays stay refused', async () => {
     const first = await assertion('kflood')
@@ -121,7 +155,11 @@ describe('private_key_jwt jtis: bounded per client, a full client is refused unt
     })
     // Another client is not affected; a replay is still a replay, full or not.
     expect((await withAssertion(await assertion('kquiet'))).status).toBe(200)
-    expect((await withAssertion(first)).json).toEqual({error: 'invalid_client', error_description: 'Client assertion: this jti was already used; every assertion must carry a new jti (replay refused).'})
+    expect((await withAssertion(first)).json).toEqual({
+      error: 'invalid_client',
+      error_description:
+        'Client assertion: this jti was already used; every assertion must carry a new jti (replay refused).',
+    })
   })
 
   it('checklist 154: at the total, the largest client loses its oldest entry; the newcomer is not refused', async () => {
@@ -129,11 +167,15 @@ describe('private_key_jwt jtis: bounded per client, a full client is refused unt
     expect((await withAssertion(quiet)).status).toBe(200)
     // kflood 2 + kquiet 2 = the total (4): kthird is served, kflood (first among the largest) loses its oldest.
     expect((await withAssertion(await assertion('kthird'))).status).toBe(200)
-    expect([authority.assertionReplay.held('kflood'), authority.assertionReplay.held('kquiet'), authority.assertionReplay.held('kthird')]).toEqual([1, 2, 1])
+    expect([
+      authority.assertionReplay.held('kflood'),
+      authority.assertionReplay.held('kquiet'),
+      authority.assertionReplay.held('kthird'),
+    ]).toEqual([1, 2, 1])
     expect((await withAssertion(quiet)).json.error).toBe('invalid_client')
   })
 
-  it('checklist 154: each jti is remembered until its assertion\'s exp (plus 30 s of clock leeway), then the client is served again', async () => {
+  it("checklist 154: each jti is remembered until its assertion's exp (plus 30 s of clock leeway), then the client is served again", async () => {
     authority.clock.advance('91s')
     for (let i = 0; i < 2; i++) expect((await withAssertion(await assertion('kflood'))).status).toBe(200)
     expect(authority.assertionReplay.held('kflood')).toBe(2)

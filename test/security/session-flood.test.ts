@@ -25,10 +25,28 @@ beforeAll(async () => {
   const temp = tempDir('passport-flood-')
   cleanup = temp.cleanup
   const config = join(temp.dir, 'passport.config.json')
-  writeJson(config, {clients: [{id: 'web', name: 'Web app', secret: 'web-secret-123', redirectUris: [REDIRECT], scopes: ['read']}], scopes: {read: 'Read'}})
+  writeJson(config, {
+    clients: [{id: 'web', name: 'Web app', secret: 'web-secret-123', redirectUris: [REDIRECT], scopes: ['read']}],
+    scopes: {read: 'Read'},
+  })
   child = spawn(
     process.execPath,
-    [BIN, 'serve', '--port', '0', '--json', '--quiet', '--login-as', 'alice', '--config', config, '--database', join(temp.dir, 'db.sqlite'), '--key-path', join(temp.dir, 'keys')],
+    [
+      BIN,
+      'serve',
+      '--port',
+      '0',
+      '--json',
+      '--quiet',
+      '--login-as',
+      'alice',
+      '--config',
+      config,
+      '--database',
+      join(temp.dir, 'db.sqlite'),
+      '--key-path',
+      join(temp.dir, 'keys'),
+    ],
     // NODE_ENV=production: the built server as installed (vitest's NODE_ENV=test puts oclif in development mode).
     {cwd: temp.dir, env: cleanEnv({NODE_ENV: 'production'}), stdio: ['ignore', 'pipe', 'inherit']},
   )
@@ -55,12 +73,22 @@ function memory(): {rss: number; peak: number} {
   return {rss: kb('VmRSS'), peak: kb('VmHWM')}
 }
 
-function get(agent: Agent, path: string, headers: Record<string, string> = {}): Promise<{status: number; body: string; cookie?: string}> {
+function get(
+  agent: Agent,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{status: number; body: string; cookie?: string}> {
   return new Promise((resolve, reject) => {
     const req = request(`${base}${path}`, {agent, headers}, (res) => {
       let body = ''
       res.setEncoding('utf8').on('data', (d: string) => (body += d))
-      res.on('end', () => resolve({status: res.statusCode!, body, ...(res.headers['set-cookie'] ? {cookie: res.headers['set-cookie'][0]!.split(';')[0]!} : {})}))
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode!,
+          body,
+          ...(res.headers['set-cookie'] ? {cookie: res.headers['set-cookie'][0]!.split(';')[0]!} : {}),
+        }),
+      )
     })
     req.on('error', reject)
     req.end()
@@ -68,7 +96,15 @@ function get(agent: Agent, path: string, headers: Record<string, string> = {}): 
 }
 
 function authorizePath(state: string): string {
-  const query = new URLSearchParams({response_type: 'code', client_id: 'web', redirect_uri: REDIRECT, scope: 'read', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256', state})
+  const query = new URLSearchParams({
+    response_type: 'code',
+    client_id: 'web',
+    redirect_uri: REDIRECT,
+    scope: 'read',
+    code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+    code_challenge_method: 'S256',
+    state,
+  })
   return `/oauth/authorize?${query.toString()}`
 }
 
@@ -136,15 +172,30 @@ describe('session flood (issue 18 finding 1)', () => {
 
     // The first consent request was evicted (the oldest goes first): deciding it now is refused.
     const decision = await new Promise<{status: number; body: string}>((resolve, reject) => {
-      const req = request(`${base}/oauth/authorize`, {method: 'POST', headers: {'content-type': 'application/json', accept: 'application/json', cookie: first.cookie!, 'x-csrf-token': firstConsent.csrf_token}}, (res) => {
-        let body = ''
-        res.setEncoding('utf8').on('data', (d: string) => (body += d))
-        res.on('end', () => resolve({status: res.statusCode!, body}))
-      })
+      const req = request(
+        `${base}/oauth/authorize`,
+        {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            accept: 'application/json',
+            cookie: first.cookie!,
+            'x-csrf-token': firstConsent.csrf_token,
+          },
+        },
+        (res) => {
+          let body = ''
+          res.setEncoding('utf8').on('data', (d: string) => (body += d))
+          res.on('end', () => resolve({status: res.statusCode!, body}))
+        },
+      )
       req.on('error', reject)
       req.end(JSON.stringify({request_id: firstConsent.request_id, approved: true}))
     })
     expect(decision.status).toBe(400)
-    expect(JSON.parse(decision.body)).toMatchObject({error: 'invalid_request', error_description: expect.stringContaining('no longer waiting for an answer') as string})
+    expect(JSON.parse(decision.body)).toMatchObject({
+      error: 'invalid_request',
+      error_description: expect.stringContaining('no longer waiting for an answer') as string,
+    })
   }, 180_000)
 })

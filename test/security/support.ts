@@ -31,14 +31,19 @@ export async function send(url: string, init: RequestInit & {timeoutMs?: number}
 }
 
 export function form(url: string, body: Record<string, string>, headers: Record<string, string> = {}): Promise<Answer> {
-  return send(url, {method: 'POST', headers: {'content-type': 'application/x-www-form-urlencoded', ...headers}, body: new URLSearchParams(body).toString()})
+  return send(url, {
+    method: 'POST',
+    headers: {'content-type': 'application/x-www-form-urlencoded', ...headers},
+    body: new URLSearchParams(body).toString(),
+  })
 }
 
 /** An OAuth error document (RFC 6749 §5.2) with the RFC character sets. */
 export function isOAuthError(json: Record<string, unknown>): boolean {
   const {error, error_description: description} = json
   if (typeof error !== 'string' || !ERROR_CHARSET.test(error)) return false
-  if (description !== undefined && (typeof description !== 'string' || !DESCRIPTION_CHARSET.test(description))) return false
+  if (description !== undefined && (typeof description !== 'string' || !DESCRIPTION_CHARSET.test(description)))
+    return false
   return true
 }
 

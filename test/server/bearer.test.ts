@@ -31,10 +31,18 @@ async function userToken(scopes = ['openid', 'profile', 'email']): Promise<strin
   return reply.json.access_token as string
 }
 
-const get = (token?: string, scheme = 'Bearer') => fetch(userinfo, token === undefined ? {} : {headers: {authorization: `${scheme} ${token}`}}).then(read)
+const get = (token?: string, scheme = 'Bearer') =>
+  fetch(userinfo, token === undefined ? {} : {headers: {authorization: `${scheme} ${token}`}}).then(read)
 
 /** A token like the server's, signed by `key` with overrides: for forgery tests. */
-function forge(options: {header?: Record<string, unknown>; claims?: Record<string, unknown>; key?: ReturnType<typeof createPrivateKey> | Uint8Array; alg?: string} = {}): Promise<string> {
+function forge(
+  options: {
+    header?: Record<string, unknown>
+    claims?: Record<string, unknown>
+    key?: ReturnType<typeof createPrivateKey> | Uint8Array
+    alg?: string
+  } = {},
+): Promise<string> {
   const now = Math.floor(Date.now() / 1000)
   return new SignJWT({client_id: 'web', scope: 'openid', scopes: ['openid'], ...options.claims})
     .setProtectedHeader({alg: options.alg ?? 'RS256', typ: 'at+jwt', kid, ...options.header})
@@ -49,7 +57,9 @@ function forge(options: {header?: Record<string, unknown>; claims?: Record<strin
 
 function expectInvalidToken(reply: Awaited<ReturnType<typeof get>>): void {
   expect(reply.status).toBe(401)
-  expect(reply.headers.get('www-authenticate')).toMatch(/^Bearer realm="passport", error="invalid_token", error_description="[\x20\x21\x23-\x5b\x5d-\x7e]+"$/)
+  expect(reply.headers.get('www-authenticate')).toMatch(
+    /^Bearer realm="passport", error="invalid_token", error_description="[\x20\x21\x23-\x5b\x5d-\x7e]+"$/,
+  )
   expect(reply.json.error).toBe('invalid_token')
 }
 
@@ -58,7 +68,14 @@ describe('bearer-protected userinfo', () => {
     const reply = await get(await userToken())
     expect(reply.status).toBe(200)
     expect(reply.headers.get('cache-control')).toBe('no-store')
-    expect(reply.json).toEqual({sub: 'alice', name: 'Alice Example', given_name: 'Alice', email: 'alice@example.test', email_verified: true, role: 'admin'})
+    expect(reply.json).toEqual({
+      sub: 'alice',
+      name: 'Alice Example',
+      given_name: 'Alice',
+      email: 'alice@example.test',
+      email_verified: true,
+      role: 'admin',
+    })
     const openidOnly = await get(await userToken(['openid']))
     // Custom claims are released with profile unless the configuration maps them elsewhere.
     expect(openidOnly.json).toEqual({sub: 'alice'})
@@ -92,7 +109,9 @@ describe('bearer-protected userinfo', () => {
   it('checklist 58: a valid token without the needed scope → 403 insufficient_scope with scope="openid"', async () => {
     const reply = await get(await userToken(['read']))
     expect(reply.status).toBe(403)
-    expect(reply.headers.get('www-authenticate')).toMatch(/^Bearer realm="passport", error="insufficient_scope", error_description="[^"]+", scope="openid"$/)
+    expect(reply.headers.get('www-authenticate')).toMatch(
+      /^Bearer realm="passport", error="insufficient_scope", error_description="[^"]+", scope="openid"$/,
+    )
     expect(reply.json.error).toBe('insufficient_scope')
   })
 
@@ -112,7 +131,19 @@ describe('bearer-protected userinfo', () => {
   it('checklist 60: alg none, HS256 with the public key, unknown kid, an id token (typ JWT), wrong iss, past exp → invalid_token', async () => {
     const now = Math.floor(Date.now() / 1000)
     const header = base64url.encode(JSON.stringify({alg: 'none', typ: 'at+jwt', kid}))
-    const body = base64url.encode(JSON.stringify({iss: server.issuer, sub: 'alice', aud: 'web', client_id: 'web', scope: 'openid', scopes: ['openid'], jti: randomUUID(), iat: now, exp: now + 600}))
+    const body = base64url.encode(
+      JSON.stringify({
+        iss: server.issuer,
+        sub: 'alice',
+        aud: 'web',
+        client_id: 'web',
+        scope: 'openid',
+        scopes: ['openid'],
+        jti: randomUUID(),
+        iat: now,
+        exp: now + 600,
+      }),
+    )
     expectInvalidToken(await get(`${header}.${body}.`))
 
     const publicPem = readFileSync(join(server.keyPath!, 'oauth-public.key'))
@@ -144,7 +175,12 @@ describe('requireBearer (the library guard) against the published JWKS', () => {
   let api: Server
   let apiUrl: string
   beforeAll(async () => {
-    const guard = requireBearer({issuer: server.issuer, jwks: `${server.url}/.well-known/jwks.json`, scopes: ['read'], audience: 'web'})
+    const guard = requireBearer({
+      issuer: server.issuer,
+      jwks: `${server.url}/.well-known/jwks.json`,
+      scopes: ['read'],
+      audience: 'web',
+    })
     api = createServer((req, res) => {
       void guard(req, res, () => {
         res.writeHead(200, {'content-type': 'application/json'})
@@ -156,7 +192,8 @@ describe('requireBearer (the library guard) against the published JWKS', () => {
   })
   afterAll(() => new Promise<void>((resolve) => api.close(() => resolve())))
 
-  const call = (token?: string) => fetch(apiUrl, token === undefined ? {} : {headers: {authorization: `Bearer ${token}`}}).then(read)
+  const call = (token?: string) =>
+    fetch(apiUrl, token === undefined ? {} : {headers: {authorization: `Bearer ${token}`}}).then(read)
 
   it('passes a valid token and sets req.auth', async () => {
     const reply = await call(await userToken(['read']))
@@ -172,10 +209,14 @@ describe('requireBearer (the library guard) against the published JWKS', () => {
     expect(wrongAud.headers.get('www-authenticate')).toMatch(/error="invalid_token"/)
     expect(wrongAud.json.error_description).toMatch(/audience/)
     const header = base64url.encode(JSON.stringify({alg: 'none', typ: 'at+jwt'}))
-    const noneReply = await call(`${header}.${base64url.encode(JSON.stringify({iss: server.issuer, sub: 'a', aud: 'web', client_id: 'web', jti: 'x', iat: 1, exp: 9999999999}))}.`)
+    const noneReply = await call(
+      `${header}.${base64url.encode(JSON.stringify({iss: server.issuer, sub: 'a', aud: 'web', client_id: 'web', jti: 'x', iat: 1, exp: 9999999999}))}.`,
+    )
     expect(noneReply.status).toBe(401)
     const noScope = await call(await userToken(['write']))
     expect(noScope.status).toBe(403)
-    expect(noScope.headers.get('www-authenticate')).toMatch(/error="insufficient_scope", error_description="[^"]+", scope="read"$/)
+    expect(noScope.headers.get('www-authenticate')).toMatch(
+      /error="insufficient_scope", error_description="[^"]+", scope="read"$/,
+    )
   })
 })

@@ -37,7 +37,9 @@ function exchange(packets: string[]): Promise<string> {
     socket.setEncoding('latin1')
     socket.on('data', (data: string) => (received += data))
     // The server may close while later packets are still on their way: the answer is what counts.
-    socket.on('error', (error: NodeJS.ErrnoException) => (error.code === 'EPIPE' || error.code === 'ECONNRESET' ? undefined : reject(error)))
+    socket.on('error', (error: NodeJS.ErrnoException) =>
+      error.code === 'EPIPE' || error.code === 'ECONNRESET' ? undefined : reject(error),
+    )
     socket.on('close', () => resolve(received))
     socket.once('connect', () => {
       void (async () => {
@@ -56,7 +58,9 @@ function parse(answer: string): {statusLine: string; headers: Record<string, str
   const end = answer.indexOf('\r\n\r\n')
   expect(end, answer).toBeGreaterThan(0)
   const [statusLine, ...lines] = answer.slice(0, end).split('\r\n')
-  const headers = Object.fromEntries(lines.map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]))
+  const headers = Object.fromEntries(
+    lines.map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]),
+  )
   return {statusLine: statusLine!, headers, body: answer.slice(end + 4)}
 }
 
@@ -69,37 +73,67 @@ const TOO_LARGE = '{"error":"invalid_request","error_description":"The request l
 function expectBodyless(answer: string, statusLine: string): void {
   const {statusLine: line, headers, body} = parse(answer)
   expect(line).toBe(statusLine)
-  expect(headers).toEqual({'connection': 'close', 'content-length': '0', 'cache-control': 'no-store'})
+  expect(headers).toEqual({connection: 'close', 'content-length': '0', 'cache-control': 'no-store'})
   expect(body).toBe('')
 }
 
 describe('answers to requests node:http cannot parse (issue 18 finding 12)', () => {
   it('checklist 149: HEAD with oversized headers gets a 431 without a body, in one packet or several', async () => {
-    expectBodyless(await exchange([`HEAD /healthz HTTP/1.1\r\nHost: localhost\r\n${bigHeaders().join('')}\r\n`]), 'HTTP/1.1 431 Request Header Fields Too Large')
+    expectBodyless(
+      await exchange([`HEAD /healthz HTTP/1.1\r\nHost: localhost\r\n${bigHeaders().join('')}\r\n`]),
+      'HTTP/1.1 431 Request Header Fields Too Large',
+    )
     // The request line first, then the headers in packets: the failing packet is not the request's start.
-    expectBodyless(await exchange(['HEAD /healthz HTTP/1.1\r\nHost: localhost\r\n', ...bigHeaders(), '\r\n']), 'HTTP/1.1 431 Request Header Fields Too Large')
+    expectBodyless(
+      await exchange(['HEAD /healthz HTTP/1.1\r\nHost: localhost\r\n', ...bigHeaders(), '\r\n']),
+      'HTTP/1.1 431 Request Header Fields Too Large',
+    )
     // A second request on a keep-alive connection, and one pipelined behind a GET in the same packet.
-    const second = await exchange(['GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n', `HEAD /healthz HTTP/1.1\r\nHost: localhost\r\n${bigHeaders().join('')}\r\n`])
+    const second = await exchange([
+      'GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n',
+      `HEAD /healthz HTTP/1.1\r\nHost: localhost\r\n${bigHeaders().join('')}\r\n`,
+    ])
     expect(second.startsWith('HTTP/1.1 200 OK\r\n')).toBe(true)
     expectBodyless(second.slice(second.indexOf('HTTP/1.1 431')), 'HTTP/1.1 431 Request Header Fields Too Large')
-    const pipelined = await exchange([`GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\nHEAD /healthz HTTP/1.1\r\nHost: localhost\r\n${bigHeaders().join('')}\r\n`])
+    const pipelined = await exchange([
+      `GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\nHEAD /healthz HTTP/1.1\r\nHost: localhost\r\n${bigHeaders().join('')}\r\n`,
+    ])
     expectBodyless(pipelined.slice(pipelined.indexOf('HTTP/1.1 431')), 'HTTP/1.1 431 Request Header Fields Too Large')
   })
 
   it('checklist 149: a malformed HEAD gets a 400 without a body, in one packet or several', async () => {
-    expectBodyless(await exchange(['HEAD /healthz HTTP/1.1\r\nHost: localhost\r\nno colon here\r\n\r\n']), 'HTTP/1.1 400 Bad Request')
-    expectBodyless(await exchange(['HEAD /healthz HTTP/1.1\r\nHost: localhost\r\n', 'no colon here\r\n\r\n']), 'HTTP/1.1 400 Bad Request')
+    expectBodyless(
+      await exchange(['HEAD /healthz HTTP/1.1\r\nHost: localhost\r\nno colon here\r\n\r\n']),
+      'HTTP/1.1 400 Bad Request',
+    )
+    expectBodyless(
+      await exchange(['HEAD /healthz HTTP/1.1\r\nHost: localhost\r\n', 'no colon here\r\n\r\n']),
+      'HTTP/1.1 400 Bad Request',
+    )
   })
 
   it('checklist 149: a GET whose request line is in the failing packet gets the JSON error; split over packets it gets the body-less answer', async () => {
-    const {statusLine, headers, body} = parse(await exchange([`GET /healthz HTTP/1.1\r\nHost: localhost\r\n${bigHeaders().join('')}\r\n`]))
+    const {statusLine, headers, body} = parse(
+      await exchange([`GET /healthz HTTP/1.1\r\nHost: localhost\r\n${bigHeaders().join('')}\r\n`]),
+    )
     expect(statusLine).toBe('HTTP/1.1 431 Request Header Fields Too Large')
-    expect(headers).toEqual({'connection': 'close', 'content-type': 'application/json; charset=utf-8', 'content-length': String(TOO_LARGE.length), 'cache-control': 'no-store'})
+    expect(headers).toEqual({
+      connection: 'close',
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': String(TOO_LARGE.length),
+      'cache-control': 'no-store',
+    })
     expect(body).toBe(TOO_LARGE)
     const malformed = parse(await exchange(['GET /healthz HTTP/1.1\r\nHost: localhost\r\nno colon here\r\n\r\n']))
-    expect([malformed.statusLine, malformed.body]).toEqual(['HTTP/1.1 400 Bad Request', '{"error":"invalid_request","error_description":"The HTTP request is malformed."}'])
+    expect([malformed.statusLine, malformed.body]).toEqual([
+      'HTTP/1.1 400 Bad Request',
+      '{"error":"invalid_request","error_description":"The HTTP request is malformed."}',
+    ])
     // The server cannot tell this GET from a HEAD: a correct answer for both.
-    expectBodyless(await exchange(['GET /healthz HTTP/1.1\r\nHost: localhost\r\n', ...bigHeaders(), '\r\n']), 'HTTP/1.1 431 Request Header Fields Too Large')
+    expectBodyless(
+      await exchange(['GET /healthz HTTP/1.1\r\nHost: localhost\r\n', ...bigHeaders(), '\r\n']),
+      'HTTP/1.1 431 Request Header Fields Too Large',
+    )
   })
 
   describe('through a proxy that forwards in 4 KiB packets', () => {

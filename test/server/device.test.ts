@@ -15,14 +15,19 @@ afterAll(() => server.close())
 
 const start = (form: Record<string, string> = {client_id: 'tv', scope: 'read'}, auth?: string) =>
   post(`${server.url}/oauth/device/code`, form, auth === undefined ? {} : {auth})
-const poll = (deviceCode: string, clientId = 'tv') => post(server.token, {grant_type: DEVICE_GRANT, device_code: deviceCode, client_id: clientId})
+const poll = (deviceCode: string, clientId = 'tv') =>
+  post(server.token, {grant_type: DEVICE_GRANT, device_code: deviceCode, client_id: clientId})
 const deviceRow = (deviceCode: string) =>
   server.row<{id: string; status: string; interval: number; last_polled_at: number | null}>(
     'SELECT id, status, interval, last_polled_at FROM oauth_device_codes WHERE device_code_hash = ?',
     sha256(deviceCode),
   )!
 /** Lets the stored poll interval pass without waiting: moves the last poll into the past. */
-const afterInterval = (deviceCode: string) => server.exec('UPDATE oauth_device_codes SET last_polled_at = last_polled_at - interval * 1000 - 1 WHERE id = ?', deviceRow(deviceCode).id)
+const afterInterval = (deviceCode: string) =>
+  server.exec(
+    'UPDATE oauth_device_codes SET last_polled_at = last_polled_at - interval * 1000 - 1 WHERE id = ?',
+    deviceRow(deviceCode).id,
+  )
 
 function sha256(value: string): string {
   return createHash('sha256').update(value).digest('hex')
@@ -34,13 +39,23 @@ describe('device authorization (RFC 8628)', () => {
     expect(reply.status).toBe(200)
     expectNoStore(reply)
     const body = reply.json
-    expect(Object.keys(body).sort()).toEqual(['device_code', 'expires_in', 'interval', 'user_code', 'verification_uri', 'verification_uri_complete'])
+    expect(Object.keys(body).sort()).toEqual([
+      'device_code',
+      'expires_in',
+      'interval',
+      'user_code',
+      'verification_uri',
+      'verification_uri_complete',
+    ])
     expect(body.user_code).toMatch(/^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$/)
     expect(body.verification_uri).toBe(`${server.issuer}/oauth/device`)
     expect(body.verification_uri_complete).toBe(`${server.issuer}/oauth/device?user_code=${body.user_code as string}`)
     expect(body).toMatchObject({expires_in: 600, interval: 5})
     expect((body.device_code as string).length).toBeGreaterThanOrEqual(43)
-    const row = server.row<Record<string, unknown>>('SELECT * FROM oauth_device_codes WHERE device_code_hash = ?', sha256(body.device_code as string))!
+    const row = server.row<Record<string, unknown>>(
+      'SELECT * FROM oauth_device_codes WHERE device_code_hash = ?',
+      sha256(body.device_code as string),
+    )!
     expect(row).toMatchObject({client_id: 'tv', status: 'pending', scopes: '["read"]', interval: 5})
     expect(JSON.stringify(row)).not.toContain(body.device_code as string)
   })
@@ -72,7 +87,11 @@ describe('device authorization (RFC 8628)', () => {
     expect([fast.status, fast.json.error]).toEqual([400, 'slow_down'])
     expect(deviceRow(deviceCode).interval).toBe(10)
     // After 5 s (the old interval) it is still too fast: the new interval holds.
-    server.exec('UPDATE oauth_device_codes SET last_polled_at = ? WHERE id = ?', Date.now() - 6000, deviceRow(deviceCode).id)
+    server.exec(
+      'UPDATE oauth_device_codes SET last_polled_at = ? WHERE id = ?',
+      Date.now() - 6000,
+      deviceRow(deviceCode).id,
+    )
     const stillFast = await poll(deviceCode)
     expect(stillFast.json.error).toBe('slow_down')
     expect(deviceRow(deviceCode).interval).toBe(15)
@@ -91,12 +110,22 @@ describe('device authorization (RFC 8628)', () => {
     }
     const expired = await start()
     approveDevice(server, expired.json.user_code as string)
-    server.exec('UPDATE oauth_device_codes SET expires_at = ? WHERE id = ?', Date.now() - 1, deviceRow(expired.json.device_code as string).id)
+    server.exec(
+      'UPDATE oauth_device_codes SET expires_at = ? WHERE id = ?',
+      Date.now() - 1,
+      deviceRow(expired.json.device_code as string).id,
+    )
     for (let i = 0; i < 2; i++) {
       const reply = await poll(expired.json.device_code as string)
       expect([reply.status, reply.json.error]).toEqual([400, 'expired_token'])
     }
-    expect(server.row<{n: number}>("SELECT COUNT(*) AS n FROM oauth_access_tokens WHERE family_id IN (?, ?)", deviceRow(denied.json.device_code as string).id, deviceRow(expired.json.device_code as string).id)!.n).toBe(0)
+    expect(
+      server.row<{n: number}>(
+        'SELECT COUNT(*) AS n FROM oauth_access_tokens WHERE family_id IN (?, ?)',
+        deviceRow(denied.json.device_code as string).id,
+        deviceRow(expired.json.device_code as string).id,
+      )!.n,
+    ).toBe(0)
   })
 
   it('checklist 44: approved → 200 exactly once (family = device row); a second poll → invalid_grant', async () => {

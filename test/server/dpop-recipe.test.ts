@@ -14,7 +14,17 @@ let server: FileServer['handle']
 beforeAll(async () => {
   running = await startFileServer(
     {
-      config: {scopes: {read: 'Read'}, clients: [{id: 'spa', name: 'SPA', redirectUris: ['http://localhost:5173/callback'], grants: ['authorization_code', 'refresh_token']}]},
+      config: {
+        scopes: {read: 'Read'},
+        clients: [
+          {
+            id: 'spa',
+            name: 'SPA',
+            redirectUris: ['http://localhost:5173/callback'],
+            grants: ['authorization_code', 'refresh_token'],
+          },
+        ],
+      },
       loginAs: 'alice',
       autoApprove: true,
     },
@@ -30,7 +40,11 @@ describe('README recipe "DPoP-bound tokens for an SPA"', () => {
     const section = readme.slice(readme.indexOf('### DPoP-bound tokens for an SPA'))
     const script = /```js\n([\s\S]*?)```/.exec(section)![1]!.replaceAll('http://127.0.0.1:9000', server.issuer)
     // Run from the checkout, so that `import 'oauth4webapi'` resolves as in a project that installed it.
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {cwd: ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe']})
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: ROOT,
+      env: cleanEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     let stdout = ''
     let stderr = ''
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))

@@ -29,7 +29,10 @@ let base: string
 let token: string
 let pair: Pair
 
-async function handleO4w(req: IncomingMessage, seen: Set<string>): Promise<{status: number; body: Record<string, unknown>}> {
+async function handleO4w(
+  req: IncomingMessage,
+  seen: Set<string>,
+): Promise<{status: number; body: Record<string, unknown>}> {
   const headers = new Headers()
   for (const [name, value] of Object.entries(req.headers)) {
     if (Array.isArray(value)) for (const v of value) headers.append(name, v)
@@ -39,7 +42,8 @@ async function handleO4w(req: IncomingMessage, seen: Set<string>): Promise<{stat
   try {
     const claims = await oauth.validateJwtAccessToken(as, request, 'svc', {requireDPoP: true, ...insecure})
     // The resource's own replay check of the proof's jti (RFC 9449 §11.1).
-    const jti = (JSON.parse(Buffer.from(headers.get('dpop')!.split('.')[1]!, 'base64url').toString()) as {jti: string}).jti
+    const jti = (JSON.parse(Buffer.from(headers.get('dpop')!.split('.')[1]!, 'base64url').toString()) as {jti: string})
+      .jti
     if (seen.has(jti)) return {status: 401, body: {error: 'invalid_dpop_proof', error_description: 'replayed jti'}}
     seen.add(jti)
     return {status: 200, body: {sub: claims.sub}}
@@ -50,7 +54,14 @@ async function handleO4w(req: IncomingMessage, seen: Set<string>): Promise<{stat
 
 beforeAll(async () => {
   const started = await startFileServer(
-    {config: {scopes: {read: 'Read'}, clients: [{id: 'svc', name: 'Service', secret: 'svc-secret-123', grants: ['client_credentials'], scopes: ['read']}]}},
+    {
+      config: {
+        scopes: {read: 'Read'},
+        clients: [
+          {id: 'svc', name: 'Service', secret: 'svc-secret-123', grants: ['client_credentials'], scopes: ['read']},
+        ],
+      },
+    },
     'passport-dpop-rs-',
   )
   const running = started.handle
@@ -75,7 +86,13 @@ beforeAll(async () => {
 
   pair = await keyPair()
   const svc: oauth.Client = {client_id: 'svc'}
-  const response = await oauth.clientCredentialsGrantRequest(as, svc, oauth.ClientSecretBasic('svc-secret-123'), new URLSearchParams({scope: 'read'}), {DPoP: oauth.DPoP({}, pair), ...insecure})
+  const response = await oauth.clientCredentialsGrantRequest(
+    as,
+    svc,
+    oauth.ClientSecretBasic('svc-secret-123'),
+    new URLSearchParams({scope: 'read'}),
+    {DPoP: oauth.DPoP({}, pair), ...insecure},
+  )
   token = (await oauth.processClientCredentialsResponse(as, svc, response)).access_token
 })
 afterAll(async () => {
@@ -97,12 +114,25 @@ const CASES: Case[] = [
   ['wrong ath', async (url) => proof(pair, 'GET', url, {ath: accessTokenHashForDpop(`${token}x`)})],
   ['no ath', async (url) => proof(pair, 'GET', url)],
   ['another key', async (url) => proof(await keyPair(), 'GET', url, {ath: accessTokenHashForDpop(token)})],
-  ['iat 10 minutes old', async (url) => proof(pair, 'GET', url, {ath: accessTokenHashForDpop(token), iat: now() - 600})],
-  ['iat 10 minutes ahead', async (url) => proof(pair, 'GET', url, {ath: accessTokenHashForDpop(token), iat: now() + 600})],
+  [
+    'iat 10 minutes old',
+    async (url) => proof(pair, 'GET', url, {ath: accessTokenHashForDpop(token), iat: now() - 600}),
+  ],
+  [
+    'iat 10 minutes ahead',
+    async (url) => proof(pair, 'GET', url, {ath: accessTokenHashForDpop(token), iat: now() + 600}),
+  ],
   ['typ JWT', async (url) => proof(pair, 'GET', url, {ath: accessTokenHashForDpop(token), typ: 'JWT'})],
   ['alg none', async (url) => unsigned(pair, 'GET', url)],
-  ['private key in jwk', async (url) => proof(pair, 'GET', url, {ath: accessTokenHashForDpop(token), privateJwk: true})],
-  ['signature by another key', async (url) => proof(pair, 'GET', url, {ath: accessTokenHashForDpop(token), signWith: (await keyPair()).privateKey})],
+  [
+    'private key in jwk',
+    async (url) => proof(pair, 'GET', url, {ath: accessTokenHashForDpop(token), privateJwk: true}),
+  ],
+  [
+    'signature by another key',
+    async (url) =>
+      proof(pair, 'GET', url, {ath: accessTokenHashForDpop(token), signWith: (await keyPair()).privateKey}),
+  ],
 ]
 
 describe('a resource server: oauth4webapi validateJwtAccessToken and passport requireBearer agree', () => {
@@ -126,13 +156,23 @@ describe('a resource server: oauth4webapi validateJwtAccessToken and passport re
       expect(await call(path, good, 'Bearer'), path).toBe(401)
     }
     const res = await fetch(`${base}/passport/data`, {headers: {authorization: `Bearer ${token}`}})
-    expect(res.headers.get('www-authenticate')).toMatch(/^DPoP error="invalid_token", error_description="The token is DPoP-bound \(cnf\.jkt\): .*", algs="ES256 /)
+    expect(res.headers.get('www-authenticate')).toMatch(
+      /^DPoP error="invalid_token", error_description="The token is DPoP-bound \(cnf\.jkt\): .*", algs="ES256 /,
+    )
   })
 
   it('requireBearer names the failed check in its DPoP challenge', async () => {
-    const res = await fetch(`${base}/passport/data`, {headers: {authorization: `DPoP ${token}`, dpop: await proof(pair, 'GET', `${base}/passport/data`, {ath: accessTokenHashForDpop(`${token}x`)})}})
+    const res = await fetch(`${base}/passport/data`, {
+      headers: {
+        authorization: `DPoP ${token}`,
+        dpop: await proof(pair, 'GET', `${base}/passport/data`, {ath: accessTokenHashForDpop(`${token}x`)}),
+      },
+    })
     expect(res.status).toBe(401)
-    expect(await res.json()).toEqual({error: 'invalid_dpop_proof', error_description: "The DPoP proof's ath does not match the access token it is sent with."})
+    expect(await res.json()).toEqual({
+      error: 'invalid_dpop_proof',
+      error_description: "The DPoP proof's ath does not match the access token it is sent with.",
+    })
     expect(res.headers.get('www-authenticate')).toBe(
       `DPoP error="invalid_dpop_proof", error_description="The DPoP proof's ath does not match the access token it is sent with.", algs="ES256 ES384 ES512 PS256 PS384 PS512 RS256 RS384 RS512 EdDSA"`,
     )

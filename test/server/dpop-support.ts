@@ -17,7 +17,12 @@ export interface ProofOptions {
 }
 
 /** A DPoP proof built by hand (jose), so that every field can be wrong on purpose. */
-export async function proof(pair: CryptoKeyPair, htm: string, htu: string, options: ProofOptions = {}): Promise<string> {
+export async function proof(
+  pair: CryptoKeyPair,
+  htm: string,
+  htu: string,
+  options: ProofOptions = {},
+): Promise<string> {
   const jwk: JWK = options.privateJwk ? await exportJWK(pair.privateKey) : await exportJWK(pair.publicKey)
   const claims: Record<string, unknown> = {htm, htu, iat: options.iat ?? Math.floor(Date.now() / 1000)}
   if (options.jti !== null) claims.jti = options.jti ?? crypto.randomUUID()
@@ -33,4 +38,3 @@ export async function unsigned(pair: CryptoKeyPair, htm: string, htu: string): P
   const enc = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url')
   return `${enc({alg: 'none', typ: 'dpop+jwt', jwk: await exportJWK(pair.publicKey)})}.${enc({htm, htu, iat: Math.floor(Date.now() / 1000), jti: crypto.randomUUID()})}.`
 }
-

@@ -16,7 +16,14 @@ afterEach(async () => {
 
 /** `passport serve` in a child process (a production environment); its port, stderr so far and the child. */
 async function serveCli(args: string[]) {
-  const served = await serveJson(args, {env: {NODE_ENV: 'production'}, config: {clients: [{id: 'web', name: 'Web app', secret: 'web-secret-123', redirectUris: ['http://localhost:3000/callback']}]}})
+  const served = await serveJson(args, {
+    env: {NODE_ENV: 'production'},
+    config: {
+      clients: [
+        {id: 'web', name: 'Web app', secret: 'web-secret-123', redirectUris: ['http://localhost:3000/callback']},
+      ],
+    },
+  })
   return {child: served.child, port: served.line.port, stderr: () => served.output().stderr}
 }
 
@@ -30,8 +37,12 @@ function outsideAddress(): string | undefined {
 describe('a server reachable from the network (issue 18 finding 2)', () => {
   it('checklist 131: serve on a non-loopback host warns on stderr naming what becomes reachable; on 127.0.0.1 it does not', async () => {
     const open = await serveCli(['--host', '0.0.0.0', '--login-as', 'alice'])
-    expect(open.stderr()).toContain('Listening on 0.0.0.0: every machine that can reach this one can use this server: every authorization request is signed in as alice without a page')
-    expect(open.stderr()).toContain('the authorization, token, device, revocation, introspection and userinfo endpoints, the dashboard (clients and recent tokens) and discovery')
+    expect(open.stderr()).toContain(
+      'Listening on 0.0.0.0: every machine that can reach this one can use this server: every authorization request is signed in as alice without a page',
+    )
+    expect(open.stderr()).toContain(
+      'the authorization, token, device, revocation, introspection and userinfo endpoints, the dashboard (clients and recent tokens) and discovery',
+    )
     expect(open.stderr()).toContain('Use --host 127.0.0.1 to keep passport local.')
     const local = await serveCli(['--host', '127.0.0.1'])
     expect((await fetch(`http://127.0.0.1:${local.port}/healthz`)).status).toBe(200)
@@ -53,17 +64,34 @@ describe('a server reachable from the network (issue 18 finding 2)', () => {
     expect(authorize.searchParams.get('client_id')).toBe('__demo__')
 
     // From another machine: the demo, the authorization request and the token endpoint refuse it.
-    const remoteStart = await fetch(`${outside}/demo/start`, {redirect: 'manual', headers: {accept: 'application/json'}})
+    const remoteStart = await fetch(`${outside}/demo/start`, {
+      redirect: 'manual',
+      headers: {accept: 'application/json'},
+    })
     expect(remoteStart.status).toBe(403)
     expect(await remoteStart.json()).toMatchObject({error: 'unauthorized_client'})
-    const remoteAuthorize = await fetch(`${outside}${authorize.pathname}${authorize.search}`, {redirect: 'manual', headers: {accept: 'application/json'}})
+    const remoteAuthorize = await fetch(`${outside}${authorize.pathname}${authorize.search}`, {
+      redirect: 'manual',
+      headers: {accept: 'application/json'},
+    })
     expect(remoteAuthorize.status).toBe(403)
-    expect(await remoteAuthorize.json()).toEqual({error: 'unauthorized_client', error_description: "The built-in client __demo__ (the dashboard's 'Try it') works only from this machine. Use a client of your own from other machines."})
+    expect(await remoteAuthorize.json()).toEqual({
+      error: 'unauthorized_client',
+      error_description:
+        "The built-in client __demo__ (the dashboard's 'Try it') works only from this machine. Use a client of your own from other machines.",
+    })
     const token = (base: string) =>
-      fetch(`${base}/oauth/token`, {method: 'POST', headers: {'content-type': 'application/x-www-form-urlencoded'}, body: 'grant_type=authorization_code&client_id=__demo__&code=nothing&code_verifier=' + 'v'.repeat(43)})
+      fetch(`${base}/oauth/token`, {
+        method: 'POST',
+        headers: {'content-type': 'application/x-www-form-urlencoded'},
+        body: 'grant_type=authorization_code&client_id=__demo__&code=nothing&code_verifier=' + 'v'.repeat(43),
+      })
     const remoteToken = await token(outside)
     expect(remoteToken.status).toBe(401)
-    expect(await remoteToken.json()).toEqual({error: 'invalid_client', error_description: 'The built-in client __demo__ works only from this machine.'})
+    expect(await remoteToken.json()).toEqual({
+      error: 'invalid_client',
+      error_description: 'The built-in client __demo__ works only from this machine.',
+    })
     // Locally the same request reaches the grant (and fails there, on the made-up code).
     expect(((await (await token(local)).json()) as {error: string}).error).toBe('invalid_grant')
 
@@ -73,13 +101,16 @@ describe('a server reachable from the network (issue 18 finding 2)', () => {
     expect(wider.status).toBe(302)
     const back = new URL(wider.headers.get('location')!)
     expect(back.searchParams.get('error')).toBe('invalid_scope')
-    expect(back.searchParams.get('error_description')).toContain("Scope 'offline_access' is not allowed for client __demo__; allowed: openid, profile, email.")
+    expect(back.searchParams.get('error_description')).toContain(
+      "Scope 'offline_access' is not allowed for client __demo__; allowed: openid, profile, email.",
+    )
   })
 })
 
 describe('the serve banner (issue 18 walkthrough)', () => {
   it('says which sign-in mode runs: --login-as and --auto-approve, or the sign-in and consent pages', async () => {
-    const banner = (args: string[]) => spawnServe(['--port', '0', '--quiet', ...args], {env: {NODE_ENV: 'production'}}).untilStdout('Press Ctrl+C')
+    const banner = (args: string[]) =>
+      spawnServe(['--port', '0', '--quiet', ...args], {env: {NODE_ENV: 'production'}}).untilStdout('Press Ctrl+C')
     expect(await banner(['--login-as', 'alice', '--auto-approve'])).toContain(
       '  Sign-in:    --login-as alice (every authorization request is signed in as alice; a login_hint overrides it); --auto-approve (no consent page for any client)',
     )

@@ -33,11 +33,16 @@ export interface TestServer {
   close(): Promise<void>
 }
 
-export async function startTestServer(options: {config?: Record<string, unknown>; withKeys?: boolean} = {}): Promise<TestServer> {
+export async function startTestServer(
+  options: {config?: Record<string, unknown>; withKeys?: boolean} = {},
+): Promise<TestServer> {
   const keyDir = options.withKeys ? tempDir('passport-server-keys-') : undefined
   const keyPath = keyDir ? join(keyDir.dir, 'keys') : undefined
   if (keyPath) await generateKeys(keyPath)
-  const server = await startFileServer({config: {...CONFIG, ...options.config}, ...(keyPath ? {keyPath} : {})}, 'passport-server-')
+  const server = await startFileServer(
+    {config: {...CONFIG, ...options.config}, ...(keyPath ? {keyPath} : {})},
+    'passport-server-',
+  )
   const store = Store.open(server.dbPath)
   const db = new Database(server.dbPath)
   return {
@@ -65,7 +70,16 @@ export const CHALLENGE = s256(VERIFIER)
 /** An authorization code as /authorize would issue it (through the core, not the browser). */
 export function issueCode(
   server: TestServer,
-  input: {clientId?: string; userId?: string; scopes?: string[]; redirectUri?: string | null; challenge?: string | null; nonce?: string | null; ttl?: number; now?: number} = {},
+  input: {
+    clientId?: string
+    userId?: string
+    scopes?: string[]
+    redirectUri?: string | null
+    challenge?: string | null
+    nonce?: string | null
+    ttl?: number
+    now?: number
+  } = {},
 ): {code: string; id: string} {
   const challenge = input.challenge === undefined ? CHALLENGE : input.challenge
   const {code, row} = createAuthorizationCode(
@@ -88,8 +102,17 @@ export function issueCode(
 }
 
 /** Redeems a code as the `web` client with the default verifier and redirect URI. */
-export function redeem(server: TestServer, code: string, extra: Record<string, string> = {}, auth = basic('web', WEB_SECRET)): Promise<Reply> {
-  return post(server.token, {grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: VERIFIER, ...extra}, {auth})
+export function redeem(
+  server: TestServer,
+  code: string,
+  extra: Record<string, string> = {},
+  auth = basic('web', WEB_SECRET),
+): Promise<Reply> {
+  return post(
+    server.token,
+    {grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: VERIFIER, ...extra},
+    {auth},
+  )
 }
 
 export function approveDevice(server: TestServer, userCode: string, userId = 'alice', approve = true): void {
@@ -103,6 +126,8 @@ export function introspect(server: TestServer, token: string, auth = basic('web'
 
 export function expectNoStore(reply: Reply): void {
   if (reply.headers.get('cache-control') !== 'no-store' || reply.headers.get('pragma') !== 'no-cache') {
-    throw new Error(`expected Cache-Control: no-store and Pragma: no-cache, got ${reply.headers.get('cache-control')} / ${reply.headers.get('pragma')}`)
+    throw new Error(
+      `expected Cache-Control: no-store and Pragma: no-cache, got ${reply.headers.get('cache-control')} / ${reply.headers.get('pragma')}`,
+    )
   }
 }

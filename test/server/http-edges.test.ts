@@ -19,7 +19,19 @@ let close: () => Promise<void>
 
 beforeAll(async () => {
   const running = await startServer({
-    config: {scopes: {read: 'Read'}, clients: [{id: 'web', name: 'Web app', secret: 'web-secret-123', redirectUris: [REDIRECT], scopes: ['read'], grants: ['authorization_code', 'client_credentials']}]},
+    config: {
+      scopes: {read: 'Read'},
+      clients: [
+        {
+          id: 'web',
+          name: 'Web app',
+          secret: 'web-secret-123',
+          redirectUris: [REDIRECT],
+          scopes: ['read'],
+          grants: ['authorization_code', 'client_credentials'],
+        },
+      ],
+    },
     log: (line) => {
       log.push(line)
       for (const wake of logWaiters.splice(0)) wake()
@@ -35,7 +47,12 @@ afterAll(async () => {
 })
 
 /** A raw request through node:http (fetch forbids HEAD bodies checks and huge headers). */
-function raw(method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<{status: number; headers: Record<string, string | string[] | undefined>; body: string}> {
+function raw(
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  body?: string,
+): Promise<{status: number; headers: Record<string, string | string[] | undefined>; body: string}> {
   return new Promise((resolve, reject) => {
     const req = request(`${base}${path}`, {method, headers}, (res) => {
       let text = ''
@@ -67,7 +84,10 @@ describe('HEAD and oversized headers (issue 18 finding 12)', () => {
     expect([headTooLarge.status, headTooLarge.body]).toEqual([431, ''])
     const getTooLarge = await raw('GET', '/healthz', big)
     expect(getTooLarge.status).toBe(431)
-    expect(JSON.parse(getTooLarge.body)).toEqual({error: 'invalid_request', error_description: 'The request line or headers are too large.'})
+    expect(JSON.parse(getTooLarge.body)).toEqual({
+      error: 'invalid_request',
+      error_description: 'The request line or headers are too large.',
+    })
     // The same keep-alive client still works afterwards.
     expect((await raw('HEAD', '/healthz')).status).toBe(200)
   })
@@ -75,16 +95,38 @@ describe('HEAD and oversized headers (issue 18 finding 12)', () => {
 
 describe('smaller server items (issue 18 finding 13)', () => {
   it('checklist 135: a JSON body with a repeated key is invalid_request naming the key', async () => {
-    const answer = await raw('POST', '/oauth/token', {'content-type': 'application/json'}, '{"grant_type":"client_credentials","client_id":"web","client_secret":"web-secret-123","scope":"read","scope":"admin"}')
+    const answer = await raw(
+      'POST',
+      '/oauth/token',
+      {'content-type': 'application/json'},
+      '{"grant_type":"client_credentials","client_id":"web","client_secret":"web-secret-123","scope":"read","scope":"admin"}',
+    )
     expect(answer.status).toBe(400)
-    expect(JSON.parse(answer.body)).toEqual({error: 'invalid_request', error_description: "The 'scope' parameter is repeated in the JSON body; send it once."})
+    expect(JSON.parse(answer.body)).toEqual({
+      error: 'invalid_request',
+      error_description: "The 'scope' parameter is repeated in the JSON body; send it once.",
+    })
     // Keys inside nested values or strings do not count.
-    const nested = await raw('POST', '/oauth/token', {'content-type': 'application/json'}, '{"grant_type":"client_credentials","x":{"a":1,"a":2},"y":"\\"scope\\":","client_id":"web","client_secret":"web-secret-123","scope":"read"}')
+    const nested = await raw(
+      'POST',
+      '/oauth/token',
+      {'content-type': 'application/json'},
+      '{"grant_type":"client_credentials","x":{"a":1,"a":2},"y":"\\"scope\\":","client_id":"web","client_secret":"web-secret-123","scope":"read"}',
+    )
     expect(nested.status, nested.body).toBe(200)
   })
 
   it('checklist 136: an authorization request with a request object is refused with request_not_supported, not silently ignored', async () => {
-    const query = new URLSearchParams({response_type: 'code', client_id: 'web', redirect_uri: REDIRECT, scope: 'read', state: 's1', code_challenge: CHALLENGE, code_challenge_method: 'S256', request: 'eyJhbGciOiJub25lIn0.eyJzY29wZSI6ImFkbWluIn0.'})
+    const query = new URLSearchParams({
+      response_type: 'code',
+      client_id: 'web',
+      redirect_uri: REDIRECT,
+      scope: 'read',
+      state: 's1',
+      code_challenge: CHALLENGE,
+      code_challenge_method: 'S256',
+      request: 'eyJhbGciOiJub25lIn0.eyJzY29wZSI6ImFkbWluIn0.',
+    })
     const answer = await raw('GET', `/oauth/authorize?${query.toString()}`)
     expect(answer.status).toBe(302)
     const location = new URL(String(answer.headers.location))
@@ -93,9 +135,15 @@ describe('smaller server items (issue 18 finding 13)', () => {
   })
 
   it('checklist 137: the session cookie is named after the port (passport_session_PORT), so servers on other localhost ports do not overwrite it', async () => {
-    const answer = await raw('GET', `/oauth/authorize?${new URLSearchParams({response_type: 'code', client_id: 'web', redirect_uri: REDIRECT, scope: 'read', code_challenge: CHALLENGE, code_challenge_method: 'S256'}).toString()}`, {accept: 'text/html'})
+    const answer = await raw(
+      'GET',
+      `/oauth/authorize?${new URLSearchParams({response_type: 'code', client_id: 'web', redirect_uri: REDIRECT, scope: 'read', code_challenge: CHALLENGE, code_challenge_method: 'S256'}).toString()}`,
+      {accept: 'text/html'},
+    )
     expect(answer.status).toBe(200)
-    expect(String(answer.headers['set-cookie'])).toMatch(new RegExp(`^passport_session_${port}=[\\w-]{43}; Path=/; HttpOnly; SameSite=Lax`))
+    expect(String(answer.headers['set-cookie'])).toMatch(
+      new RegExp(`^passport_session_${port}=[\\w-]{43}; Path=/; HttpOnly; SameSite=Lax`),
+    )
   })
 })
 
@@ -124,9 +172,17 @@ describe('the walkthrough, server side (issue 18 finding 14)', () => {
 
   it('access-log lines end with the OAuth error code (JSON errors, error pages, error redirects), never its description', async () => {
     log.length = 0
-    await raw('POST', '/oauth/token', {'content-type': 'application/x-www-form-urlencoded'}, 'grant_type=client_credentials&client_id=web&client_secret=wrong-secret')
+    await raw(
+      'POST',
+      '/oauth/token',
+      {'content-type': 'application/x-www-form-urlencoded'},
+      'grant_type=client_credentials&client_id=web&client_secret=wrong-secret',
+    )
     await raw('POST', '/oauth/token', {'content-type': 'application/x-www-form-urlencoded'}, 'grant_type=nope')
-    await raw('GET', `/oauth/authorize?${new URLSearchParams({response_type: 'code', client_id: 'web', redirect_uri: REDIRECT, scope: 'admin', code_challenge: CHALLENGE, code_challenge_method: 'S256'}).toString()}`)
+    await raw(
+      'GET',
+      `/oauth/authorize?${new URLSearchParams({response_type: 'code', client_id: 'web', redirect_uri: REDIRECT, scope: 'admin', code_challenge: CHALLENGE, code_challenge_method: 'S256'}).toString()}`,
+    )
     await raw('GET', '/oauth/authorize?client_id=unknown', {accept: 'text/html'})
     await raw('GET', '/healthz')
     await logLines(5)

@@ -23,10 +23,17 @@ function holdWriteLock(database: string): Promise<ChildProcess> {
 
 describe('a database lock held by another program', () => {
   it('checklist 79: writes answer 503 quickly and /healthz stays responsive instead of the event loop waiting 10 s', async () => {
-    const server = await startFileServer({config: {clients: [{id: 'svc', secret: 'svc-secret-1', grants: ['client_credentials']}]}}, 'passport-lock-wait-')
+    const server = await startFileServer(
+      {config: {clients: [{id: 'svc', secret: 'svc-secret-1', grants: ['client_credentials']}]}},
+      'passport-lock-wait-',
+    )
     const database = server.dbPath
     const token = () =>
-      fetch(server.handle.url('/oauth/token'), {method: 'POST', headers: {'content-type': 'application/x-www-form-urlencoded'}, body: 'grant_type=client_credentials&client_id=svc&client_secret=svc-secret-1'})
+      fetch(server.handle.url('/oauth/token'), {
+        method: 'POST',
+        headers: {'content-type': 'application/x-www-form-urlencoded'},
+        body: 'grant_type=client_credentials&client_id=svc&client_secret=svc-secret-1',
+      })
     try {
       expect((await token()).status).toBe(200)
       const holder = await holdWriteLock(database)
@@ -54,7 +61,13 @@ describe('a database lock held by another program', () => {
       expect(holderAlive).toBe(true)
       expect(health).toBe(200)
       for (const answer of answers) {
-        expect(answer).toEqual({status: 503, body: {error: 'temporarily_unavailable', error_description: 'The database is busy or unavailable; retry shortly.'}})
+        expect(answer).toEqual({
+          status: 503,
+          body: {
+            error: 'temporarily_unavailable',
+            error_description: 'The database is busy or unavailable; retry shortly.',
+          },
+        })
       }
       // Once the lock is free, writes go through again.
       expect((await token()).status).toBe(200)

@@ -17,11 +17,21 @@ describe("the server's SQLite page cache", () => {
   })
   afterEach(() => cleanup())
 
-  it('is capped at 4 MB on the connection passport serve uses; other connections keep better-sqlite3\'s 16 MB', async () => {
+  it("is capped at 4 MB on the connection passport serve uses; other connections keep better-sqlite3's 16 MB", async () => {
     await generateKeys(join(dir, 'keys'))
-    const authority = Authority.open({config: parseConfig({}), database: join(dir, 'passport.sqlite'), keys: keyLocation(join(dir, 'keys'), {})})
+    const authority = Authority.open({
+      config: parseConfig({}),
+      database: join(dir, 'passport.sqlite'),
+      keys: keyLocation(join(dir, 'keys'), {}),
+    })
     expect(authority.store.db.pragma('cache_size', {simple: true})).toBe(-16000)
-    const running = await serve(authority, {host: '127.0.0.1', port: 0, prefix: '/oauth', except: [], autoApprove: false})
+    const running = await serve(authority, {
+      host: '127.0.0.1',
+      port: 0,
+      prefix: '/oauth',
+      except: [],
+      autoApprove: false,
+    })
     try {
       expect(authority.store.db.pragma('cache_size', {simple: true})).toBe(-4096)
       const other = Store.open(join(dir, 'passport.sqlite'))

@@ -46,7 +46,15 @@ interface Running {
 }
 
 async function start(options: {requirePar?: boolean; autoApprove?: boolean} = {}): Promise<Running> {
-  const server = await startFileServer({config: CONFIG, loginAs: 'alice', autoApprove: options.autoApprove ?? true, ...(options.requirePar ? {requirePar: true} : {})}, 'passport-par-')
+  const server = await startFileServer(
+    {
+      config: CONFIG,
+      loginAs: 'alice',
+      autoApprove: options.autoApprove ?? true,
+      ...(options.requirePar ? {requirePar: true} : {}),
+    },
+    'passport-par-',
+  )
   const db = new Database(server.dbPath)
   return {
     url: server.handle.url(),
@@ -64,29 +72,60 @@ const VERIFIER = 'a'.repeat(43)
 const CHALLENGE = challengeOf(VERIFIER)
 
 function codeRequest(extra: Record<string, string> = {}): Record<string, string> {
-  return {response_type: 'code', redirect_uri: REDIRECT, code_challenge: CHALLENGE, code_challenge_method: 'S256', scope: 'read', state: 'st-1', ...extra}
+  return {
+    response_type: 'code',
+    redirect_uri: REDIRECT,
+    code_challenge: CHALLENGE,
+    code_challenge_method: 'S256',
+    scope: 'read',
+    state: 'st-1',
+    ...extra,
+  }
 }
 
-async function push(server: Running, body: Record<string, string>, auth: string | undefined = basic('web', 'web-secret-123')) {
+async function push(
+  server: Running,
+  body: Record<string, string>,
+  auth: string | undefined = basic('web', 'web-secret-123'),
+) {
   const response = await fetch(`${server.url}/oauth/par`, {
     method: 'POST',
     headers: {'content-type': 'application/x-www-form-urlencoded', ...(auth ? {authorization: auth} : {})},
     body: new URLSearchParams(body).toString(),
   })
-  return {status: response.status, headers: response.headers, json: (await response.json()) as Record<string, string | number>}
+  return {
+    status: response.status,
+    headers: response.headers,
+    json: (await response.json()) as Record<string, string | number>,
+  }
 }
 
 async function authorize(server: Running, query: Record<string, string>) {
-  const response = await fetch(`${server.url}/oauth/authorize?${new URLSearchParams(query).toString()}`, {redirect: 'manual', headers: {accept: 'application/json'}})
+  const response = await fetch(`${server.url}/oauth/authorize?${new URLSearchParams(query).toString()}`, {
+    redirect: 'manual',
+    headers: {accept: 'application/json'},
+  })
   const location = response.headers.get('location')
   const text = await response.text()
-  return {status: response.status, location: location === null ? undefined : new URL(location), json: text ? (JSON.parse(text) as Record<string, string>) : {}}
+  return {
+    status: response.status,
+    location: location === null ? undefined : new URL(location),
+    json: text ? (JSON.parse(text) as Record<string, string>) : {},
+  }
 }
 
 const rows = (server: Running, clientId: string) =>
-  server.db.prepare('SELECT * FROM oauth_pushed_requests WHERE client_id = ? ORDER BY id').all(clientId) as Array<{id: string; request_uri_hash: string; parameters: string; used_at: number | null; expires_at: number}>
-const stored = (server: Running) => (server.db.prepare('SELECT COUNT(*) AS n FROM oauth_pushed_requests').get() as {n: number}).n
-const codes = (server: Running) => (server.db.prepare('SELECT COUNT(*) AS n FROM oauth_auth_codes').get() as {n: number}).n
+  server.db.prepare('SELECT * FROM oauth_pushed_requests WHERE client_id = ? ORDER BY id').all(clientId) as Array<{
+    id: string
+    request_uri_hash: string
+    parameters: string
+    used_at: number | null
+    expires_at: number
+  }>
+const stored = (server: Running) =>
+  (server.db.prepare('SELECT COUNT(*) AS n FROM oauth_pushed_requests').get() as {n: number}).n
+const codes = (server: Running) =>
+  (server.db.prepare('SELECT COUNT(*) AS n FROM oauth_auth_codes').get() as {n: number}).n
 
 let server: Running
 beforeAll(async () => {
@@ -105,13 +144,27 @@ describe('PAR with real clients (headless: --login-as alice --auto-approve)', ()
 
   it('oauth4webapi: pushedAuthorizationRequest (client_secret_basic), authorize with request_uri, code grant', async () => {
     const issuer = new URL(server.issuer)
-    const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, {algorithm: 'oauth2', ...insecure}))
+    const as = await oauth.processDiscoveryResponse(
+      issuer,
+      await oauth.discoveryRequest(issuer, {algorithm: 'oauth2', ...insecure}),
+    )
     const web: oauth.Client = {client_id: 'web'}
     const auth = oauth.ClientSecretBasic('web-secret-123')
     const verifier = oauth.generateRandomCodeVerifier()
     const state = oauth.generateRandomState()
-    const params = new URLSearchParams({redirect_uri: REDIRECT, scope: 'read', response_type: 'code', state, code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256'})
-    const pushed = await oauth.processPushedAuthorizationResponse(as, web, await oauth.pushedAuthorizationRequest(as, web, auth, params, insecure))
+    const params = new URLSearchParams({
+      redirect_uri: REDIRECT,
+      scope: 'read',
+      response_type: 'code',
+      state,
+      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+    })
+    const pushed = await oauth.processPushedAuthorizationResponse(
+      as,
+      web,
+      await oauth.pushedAuthorizationRequest(as, web, auth, params, insecure),
+    )
     expect(pushed.expires_in).toBe(60)
     expect(pushed.request_uri).toMatch(/^urn:ietf:params:oauth:request_uri:[A-Za-z0-9_-]{43}$/)
 
@@ -121,68 +174,156 @@ describe('PAR with real clients (headless: --login-as alice --auto-approve)', ()
     const answer = await fetch(url, {redirect: 'manual'})
     expect(answer.status).toBe(302)
     const callback = oauth.validateAuthResponse(as, web, new URL(answer.headers.get('location')!), state)
-    const tokens = await oauth.processAuthorizationCodeResponse(as, web, await oauth.authorizationCodeGrantRequest(as, web, auth, callback, REDIRECT, verifier, insecure))
+    const tokens = await oauth.processAuthorizationCodeResponse(
+      as,
+      web,
+      await oauth.authorizationCodeGrantRequest(as, web, auth, callback, REDIRECT, verifier, insecure),
+    )
     expect(tokens).toMatchObject({token_type: 'bearer', scope: 'read'})
   })
 
   it('checklist 83: oauth4webapi with private_key_jwt (RFC 7523): the PAR endpoint authenticates it as the token endpoint does', async () => {
     const issuer = new URL(server.issuer)
-    const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, {algorithm: 'oauth2', ...insecure}))
+    const as = await oauth.processDiscoveryResponse(
+      issuer,
+      await oauth.discoveryRequest(issuer, {algorithm: 'oauth2', ...insecure}),
+    )
     const keyed: oauth.Client = {client_id: 'keyed'}
     const auth = oauth.PrivateKeyJwt({key: SIGNER.privateKey, kid: 'signer-1'})
     const verifier = oauth.generateRandomCodeVerifier()
-    const params = new URLSearchParams({redirect_uri: REDIRECT, scope: 'read', response_type: 'code', code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256'})
-    const pushed = await oauth.processPushedAuthorizationResponse(as, keyed, await oauth.pushedAuthorizationRequest(as, keyed, auth, params, insecure))
-    const answer = await fetch(`${as.authorization_endpoint}?client_id=keyed&request_uri=${encodeURIComponent(pushed.request_uri)}`, {redirect: 'manual'})
-    const callback = oauth.validateAuthResponse(as, keyed, new URL(answer.headers.get('location')!), oauth.expectNoState)
-    const tokens = await oauth.processAuthorizationCodeResponse(as, keyed, await oauth.authorizationCodeGrantRequest(as, keyed, auth, callback, REDIRECT, verifier, insecure))
+    const params = new URLSearchParams({
+      redirect_uri: REDIRECT,
+      scope: 'read',
+      response_type: 'code',
+      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+    })
+    const pushed = await oauth.processPushedAuthorizationResponse(
+      as,
+      keyed,
+      await oauth.pushedAuthorizationRequest(as, keyed, auth, params, insecure),
+    )
+    const answer = await fetch(
+      `${as.authorization_endpoint}?client_id=keyed&request_uri=${encodeURIComponent(pushed.request_uri)}`,
+      {redirect: 'manual'},
+    )
+    const callback = oauth.validateAuthResponse(
+      as,
+      keyed,
+      new URL(answer.headers.get('location')!),
+      oauth.expectNoState,
+    )
+    const tokens = await oauth.processAuthorizationCodeResponse(
+      as,
+      keyed,
+      await oauth.authorizationCodeGrantRequest(as, keyed, auth, callback, REDIRECT, verifier, insecure),
+    )
     expect(tokens.scope).toBe('read')
     // The assertion is never stored with the pushed request.
-    const stored = server.db.prepare("SELECT parameters FROM oauth_pushed_requests WHERE client_id = 'keyed'").all() as Array<{parameters: string}>
+    const stored = server.db
+      .prepare("SELECT parameters FROM oauth_pushed_requests WHERE client_id = 'keyed'")
+      .all() as Array<{parameters: string}>
     expect(stored.map((r) => r.parameters).join()).not.toContain('client_assertion')
 
     // An assertion signed by another key is invalid_client, as at the token endpoint.
     const stranger = await generateKeyPair('ES256')
-    const refused = await oauth.pushedAuthorizationRequest(as, keyed, oauth.PrivateKeyJwt({key: stranger.privateKey, kid: 'signer-1'}), params, insecure)
+    const refused = await oauth.pushedAuthorizationRequest(
+      as,
+      keyed,
+      oauth.PrivateKeyJwt({key: stranger.privateKey, kid: 'signer-1'}),
+      params,
+      insecure,
+    )
     expect(refused.status).toBe(401)
     expect(((await refused.json()) as {error: string}).error).toBe('invalid_client')
   })
 
   it('checklist 84: DPoP (RFC 9449 section 10.1): a proof on the push binds the code to its key; a dpop_jkt for another key is refused', async () => {
     const issuer = new URL(server.issuer)
-    const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, {algorithm: 'oauth2', ...insecure}))
+    const as = await oauth.processDiscoveryResponse(
+      issuer,
+      await oauth.discoveryRequest(issuer, {algorithm: 'oauth2', ...insecure}),
+    )
     const spa: oauth.Client = {client_id: 'spa'}
-    const pair = (await generateKeyPair('ES256', {extractable: true}))
+    const pair = await generateKeyPair('ES256', {extractable: true})
     const jkt = await calculateJwkThumbprint(await exportJWK(pair.publicKey))
     const verifier = oauth.generateRandomCodeVerifier()
-    const params = new URLSearchParams({redirect_uri: REDIRECT, scope: 'read', response_type: 'code', code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256'})
-    const pushed = await oauth.processPushedAuthorizationResponse(as, spa, await oauth.pushedAuthorizationRequest(as, spa, oauth.None(), params, {DPoP: oauth.DPoP(spa, pair), ...insecure}))
-    const stored = server.db.prepare("SELECT parameters FROM oauth_pushed_requests WHERE client_id = 'spa' ORDER BY id DESC LIMIT 1").get() as {parameters: string}
+    const params = new URLSearchParams({
+      redirect_uri: REDIRECT,
+      scope: 'read',
+      response_type: 'code',
+      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+    })
+    const pushed = await oauth.processPushedAuthorizationResponse(
+      as,
+      spa,
+      await oauth.pushedAuthorizationRequest(as, spa, oauth.None(), params, {DPoP: oauth.DPoP(spa, pair), ...insecure}),
+    )
+    const stored = server.db
+      .prepare("SELECT parameters FROM oauth_pushed_requests WHERE client_id = 'spa' ORDER BY id DESC LIMIT 1")
+      .get() as {parameters: string}
     expect(JSON.parse(stored.parameters)).toContainEqual(['dpop_jkt', jkt])
-    const answer = await fetch(`${as.authorization_endpoint}?client_id=spa&request_uri=${encodeURIComponent(pushed.request_uri)}`, {redirect: 'manual'})
+    const answer = await fetch(
+      `${as.authorization_endpoint}?client_id=spa&request_uri=${encodeURIComponent(pushed.request_uri)}`,
+      {redirect: 'manual'},
+    )
     const callback = oauth.validateAuthResponse(as, spa, new URL(answer.headers.get('location')!), oauth.expectNoState)
     // Without the key the code is refused; with it the tokens are bound to it.
-    const bare = await oauth.authorizationCodeGrantRequest(as, spa, oauth.None(), callback, REDIRECT, verifier, insecure)
+    const bare = await oauth.authorizationCodeGrantRequest(
+      as,
+      spa,
+      oauth.None(),
+      callback,
+      REDIRECT,
+      verifier,
+      insecure,
+    )
     expect([bare.status, ((await bare.json()) as {error: string}).error]).toEqual([400, 'invalid_grant'])
 
-    const pushedAgain = await oauth.processPushedAuthorizationResponse(as, spa, await oauth.pushedAuthorizationRequest(as, spa, oauth.None(), params, {DPoP: oauth.DPoP(spa, pair), ...insecure}))
-    const again = await fetch(`${as.authorization_endpoint}?client_id=spa&request_uri=${encodeURIComponent(pushedAgain.request_uri)}`, {redirect: 'manual'})
+    const pushedAgain = await oauth.processPushedAuthorizationResponse(
+      as,
+      spa,
+      await oauth.pushedAuthorizationRequest(as, spa, oauth.None(), params, {DPoP: oauth.DPoP(spa, pair), ...insecure}),
+    )
+    const again = await fetch(
+      `${as.authorization_endpoint}?client_id=spa&request_uri=${encodeURIComponent(pushedAgain.request_uri)}`,
+      {redirect: 'manual'},
+    )
     const code = oauth.validateAuthResponse(as, spa, new URL(again.headers.get('location')!), oauth.expectNoState)
-    const tokens = await oauth.processAuthorizationCodeResponse(as, spa, await oauth.authorizationCodeGrantRequest(as, spa, oauth.None(), code, REDIRECT, verifier, {DPoP: oauth.DPoP(spa, pair), ...insecure}))
+    const tokens = await oauth.processAuthorizationCodeResponse(
+      as,
+      spa,
+      await oauth.authorizationCodeGrantRequest(as, spa, oauth.None(), code, REDIRECT, verifier, {
+        DPoP: oauth.DPoP(spa, pair),
+        ...insecure,
+      }),
+    )
     expect(tokens.token_type).toBe('dpop')
     expect(decodeJwt(tokens.access_token).cnf).toEqual({jkt})
 
     const other = await generateKeyPair('ES256', {extractable: true})
     const otherJkt = await calculateJwkThumbprint(await exportJWK(other.publicKey))
     const before = (server.db.prepare('SELECT COUNT(*) AS n FROM oauth_pushed_requests').get() as {n: number}).n
-    const mismatch = await oauth.pushedAuthorizationRequest(as, spa, oauth.None(), new URLSearchParams([...params, ['dpop_jkt', otherJkt]]), {DPoP: oauth.DPoP(spa, pair), ...insecure})
+    const mismatch = await oauth.pushedAuthorizationRequest(
+      as,
+      spa,
+      oauth.None(),
+      new URLSearchParams([...params, ['dpop_jkt', otherJkt]]),
+      {DPoP: oauth.DPoP(spa, pair), ...insecure},
+    )
     expect(mismatch.status).toBe(400)
-    expect(await mismatch.json()).toMatchObject({error: 'invalid_request', error_description: expect.stringMatching(/dpop_jkt .* is not the thumbprint of the DPoP proof's key/) as string})
+    expect(await mismatch.json()).toMatchObject({
+      error: 'invalid_request',
+      error_description: expect.stringMatching(/dpop_jkt .* is not the thumbprint of the DPoP proof's key/) as string,
+    })
     expect((server.db.prepare('SELECT COUNT(*) AS n FROM oauth_pushed_requests').get() as {n: number}).n).toBe(before)
   })
 
   it('openid-client v6: buildAuthorizationUrlWithPAR (public client, none), then the code grant with PKCE and nonce', async () => {
-    const config = await client.discovery(new URL(server.issuer), 'spa', undefined, client.None(), {execute: [client.allowInsecureRequests]})
+    const config = await client.discovery(new URL(server.issuer), 'spa', undefined, client.None(), {
+      execute: [client.allowInsecureRequests],
+    })
     const verifier = client.randomPKCECodeVerifier()
     const state = client.randomState()
     const nonce = client.randomNonce()
@@ -197,7 +338,12 @@ describe('PAR with real clients (headless: --login-as alice --auto-approve)', ()
     expect([...url.searchParams.keys()].sort()).toEqual(['client_id', 'request_uri'])
     const answer = await fetch(url, {redirect: 'manual'})
     expect(answer.status).toBe(302)
-    const tokens = await client.authorizationCodeGrant(config, new URL(answer.headers.get('location')!), {pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce, idTokenExpected: true})
+    const tokens = await client.authorizationCodeGrant(config, new URL(answer.headers.get('location')!), {
+      pkceCodeVerifier: verifier,
+      expectedState: state,
+      expectedNonce: nonce,
+      idTokenExpected: true,
+    })
     expect(tokens.claims()).toMatchObject({sub: 'alice', aud: 'spa', nonce})
     expect(tokens.scope).toBe('openid read')
   })
@@ -208,7 +354,11 @@ describe('POST /par: the answer and every refusal', () => {
     const reply = await fetch(`${server.url}/oauth/par`, {
       method: 'POST',
       headers: {'content-type': 'application/x-www-form-urlencoded'},
-      body: new URLSearchParams({client_id: 'other', client_secret: 'other-secret-123', ...codeRequest({state: 'kept'})}).toString(),
+      body: new URLSearchParams({
+        client_id: 'other',
+        client_secret: 'other-secret-123',
+        ...codeRequest({state: 'kept'}),
+      }).toString(),
     })
     expect(reply.status).toBe(201)
     expect(reply.headers.get('cache-control')).toBe('no-store')
@@ -240,19 +390,59 @@ describe('POST /par: the answer and every refusal', () => {
   })
 
   const refusals: Array<[string, Record<string, string>, string, RegExp, string?]> = [
-    ['a request_uri in the body (RFC 9126 §2.1)', codeRequest({request_uri: `${URN}abc`}), 'invalid_request', /request_uri must not be sent to the pushed authorization request endpoint \(RFC 9126 section 2\.1\)/],
-    ['a request object', codeRequest({request: 'eyJhbGciOiJub25lIn0.e30.'}), 'request_not_supported', /Request objects/],
-    ['an unregistered redirect_uri', codeRequest({redirect_uri: 'http://localhost:3000/callback/'}), 'invalid_request', /redirect_uri http:\/\/localhost:3000\/callback\/ is not registered for client web/],
+    [
+      'a request_uri in the body (RFC 9126 §2.1)',
+      codeRequest({request_uri: `${URN}abc`}),
+      'invalid_request',
+      /request_uri must not be sent to the pushed authorization request endpoint \(RFC 9126 section 2\.1\)/,
+    ],
+    [
+      'a request object',
+      codeRequest({request: 'eyJhbGciOiJub25lIn0.e30.'}),
+      'request_not_supported',
+      /Request objects/,
+    ],
+    [
+      'an unregistered redirect_uri',
+      codeRequest({redirect_uri: 'http://localhost:3000/callback/'}),
+      'invalid_request',
+      /redirect_uri http:\/\/localhost:3000\/callback\/ is not registered for client web/,
+    ],
     ['a repeated parameter', {...codeRequest(), 'scope&scope': ''}, 'invalid_request', /'scope' parameter is repeated/],
-    ['response_type missing', codeRequest({response_type: ''}), 'invalid_request', /'response_type' parameter is missing/],
-    ['response_type token', codeRequest({response_type: 'token'}), 'unsupported_response_type', /'token' is not supported; only 'code'/],
-    ['code_challenge_method plain', codeRequest({code_challenge_method: 'plain'}), 'invalid_request', /'plain' is not supported; use S256/],
+    [
+      'response_type missing',
+      codeRequest({response_type: ''}),
+      'invalid_request',
+      /'response_type' parameter is missing/,
+    ],
+    [
+      'response_type token',
+      codeRequest({response_type: 'token'}),
+      'unsupported_response_type',
+      /'token' is not supported; only 'code'/,
+    ],
+    [
+      'code_challenge_method plain',
+      codeRequest({code_challenge_method: 'plain'}),
+      'invalid_request',
+      /'plain' is not supported; use S256/,
+    ],
     ['a short code_challenge', codeRequest({code_challenge: 'abc'}), 'invalid_request', /43 to 128 characters/],
     ['a scope the client may not have', codeRequest({scope: 'write'}), 'invalid_scope', /write/],
     ['an unknown scope', codeRequest({scope: 'nope'}), 'invalid_scope', /nope/],
     ['a bad prompt', codeRequest({prompt: 'sometimes'}), 'invalid_request', /prompt 'sometimes' is not one of/],
-    ['an unregistered resource (RFC 8707)', codeRequest({resource: 'http://localhost:9/other'}), 'invalid_target', /resource http:\/\/localhost:9\/other is not registered/],
-    ['a body client_id that is not the Basic one', codeRequest({client_id: 'other'}), 'invalid_request', /client_id in the body differs/],
+    [
+      'an unregistered resource (RFC 8707)',
+      codeRequest({resource: 'http://localhost:9/other'}),
+      'invalid_target',
+      /resource http:\/\/localhost:9\/other is not registered/,
+    ],
+    [
+      'a body client_id that is not the Basic one',
+      codeRequest({client_id: 'other'}),
+      'invalid_request',
+      /client_id in the body differs/,
+    ],
   ]
   for (const [what, body, error, description] of refusals) {
     it(`checklist 84: ${what} → 400 ${error}, nothing stored`, async () => {
@@ -262,7 +452,11 @@ describe('POST /par: the answer and every refusal', () => {
         const {'scope&scope': _, ...rest} = body
         const form = new URLSearchParams(rest)
         form.append('scope', 'read')
-        const response = await fetch(`${server.url}/oauth/par`, {method: 'POST', headers: {'content-type': 'application/x-www-form-urlencoded', authorization: basic('web', 'web-secret-123')}, body: form.toString()})
+        const response = await fetch(`${server.url}/oauth/par`, {
+          method: 'POST',
+          headers: {'content-type': 'application/x-www-form-urlencoded', authorization: basic('web', 'web-secret-123')},
+          body: form.toString(),
+        })
         reply = {status: response.status, json: (await response.json()) as Record<string, string>}
       } else {
         reply = await push(server, body)
@@ -274,7 +468,14 @@ describe('POST /par: the answer and every refusal', () => {
   }
 
   it('CORS (SPEC §10.5): a preflight is 204 allowing Authorization, Content-Type and DPoP; answers and errors carry Access-Control-Allow-Origin: *', async () => {
-    const preflight = await fetch(`${server.url}/oauth/par`, {method: 'OPTIONS', headers: {origin: 'http://localhost:5173', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, dpop'}})
+    const preflight = await fetch(`${server.url}/oauth/par`, {
+      method: 'OPTIONS',
+      headers: {
+        origin: 'http://localhost:5173',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization, dpop',
+      },
+    })
     expect(preflight.status).toBe(204)
     expect(preflight.headers.get('access-control-allow-origin')).toBe('*')
     expect(preflight.headers.get('access-control-allow-methods')).toContain('POST')
@@ -300,12 +501,21 @@ describe('POST /par: the answer and every refusal', () => {
 describe('GET /authorize with a request_uri', () => {
   it('checklist 87: every other parameter on /authorize is ignored (RFC 9126 §4): the pushed ones count', async () => {
     const pushed = await push(server, codeRequest({state: 'pushed-state'}))
-    const reply = await authorize(server, {client_id: 'web', request_uri: String(pushed.json.request_uri), state: 'evil', redirect_uri: 'http://evil.test/cb', scope: 'openid', response_type: 'token'})
+    const reply = await authorize(server, {
+      client_id: 'web',
+      request_uri: String(pushed.json.request_uri),
+      state: 'evil',
+      redirect_uri: 'http://evil.test/cb',
+      scope: 'openid',
+      response_type: 'token',
+    })
     expect(reply.status).toBe(302)
     expect(reply.location!.origin + reply.location!.pathname).toBe(REDIRECT)
     expect(reply.location!.searchParams.get('state')).toBe('pushed-state')
     expect(reply.location!.searchParams.get('code')).toMatch(/^[A-Za-z0-9_-]{43}$/)
-    const code = server.db.prepare('SELECT scopes FROM oauth_auth_codes ORDER BY id DESC LIMIT 1').get() as {scopes: string}
+    const code = server.db.prepare('SELECT scopes FROM oauth_auth_codes ORDER BY id DESC LIMIT 1').get() as {
+      scopes: string
+    }
     expect(JSON.parse(code.scopes)).toEqual(['read'])
   })
 
@@ -313,7 +523,11 @@ describe('GET /authorize with a request_uri', () => {
     const form = new URLSearchParams(codeRequest())
     form.append('resource', 'http://localhost:4000/mcp')
     form.append('resource', 'http://localhost:5000/api')
-    const response = await fetch(`${server.url}/oauth/par`, {method: 'POST', headers: {'content-type': 'application/x-www-form-urlencoded', authorization: basic('web', 'web-secret-123')}, body: form.toString()})
+    const response = await fetch(`${server.url}/oauth/par`, {
+      method: 'POST',
+      headers: {'content-type': 'application/x-www-form-urlencoded', authorization: basic('web', 'web-secret-123')},
+      body: form.toString(),
+    })
     expect(response.status).toBe(201)
     const {request_uri: uri} = (await response.json()) as {request_uri: string}
     const reply = await authorize(server, {client_id: 'web', request_uri: uri})
@@ -321,10 +535,18 @@ describe('GET /authorize with a request_uri', () => {
     const token = await fetch(`${server.url}/oauth/token`, {
       method: 'POST',
       headers: {'content-type': 'application/x-www-form-urlencoded', authorization: basic('web', 'web-secret-123')},
-      body: new URLSearchParams({grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: VERIFIER}).toString(),
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: REDIRECT,
+        code_verifier: VERIFIER,
+      }).toString(),
     })
     const {access_token: accessToken} = (await token.json()) as {access_token: string}
-    expect(JSON.parse(Buffer.from(accessToken.split('.')[1]!, 'base64url').toString()).aud).toEqual(['http://localhost:4000/mcp', 'http://localhost:5000/api'])
+    expect(JSON.parse(Buffer.from(accessToken.split('.')[1]!, 'base64url').toString()).aud).toEqual([
+      'http://localhost:4000/mcp',
+      'http://localhost:5000/api',
+    ])
   })
 
   it('checklist 86: single use: the second use → 400 invalid_request_uri "already used", no second code', async () => {
@@ -341,7 +563,11 @@ describe('GET /authorize with a request_uri', () => {
   it('checklist 86: 50 parallel uses of one request_uri → exactly one code, 49 invalid_request_uri', async () => {
     const pushed = await push(server, codeRequest())
     const before = codes(server)
-    const replies = await Promise.all(Array.from({length: 50}, () => authorize(server, {client_id: 'web', request_uri: String(pushed.json.request_uri)})))
+    const replies = await Promise.all(
+      Array.from({length: 50}, () =>
+        authorize(server, {client_id: 'web', request_uri: String(pushed.json.request_uri)}),
+      ),
+    )
     expect(replies.filter((r) => r.status === 302 && r.location?.searchParams.has('code'))).toHaveLength(1)
     expect(replies.filter((r) => r.status === 400 && r.json.error === 'invalid_request_uri')).toHaveLength(49)
     expect(codes(server)).toBe(before + 1)
@@ -352,7 +578,11 @@ describe('GET /authorize with a request_uri', () => {
     const cases: Array<[Record<string, string>, string, RegExp]> = [
       [{client_id: 'other', request_uri: pushed}, 'invalid_request_uri', /pushed by another client, not by other/],
       [{client_id: 'web', request_uri: `${URN}never-issued`}, 'invalid_request_uri', /unknown/],
-      [{client_id: 'web', request_uri: 'https://client.example/request.jwt'}, 'invalid_request_uri', /not issued by this server/],
+      [
+        {client_id: 'web', request_uri: 'https://client.example/request.jwt'},
+        'invalid_request_uri',
+        /not issued by this server/,
+      ],
       [{request_uri: pushed}, 'invalid_request', /request_uri but no client_id/],
     ]
     for (const [query, error, description] of cases) {
@@ -361,9 +591,15 @@ describe('GET /authorize with a request_uri', () => {
       expect(reply.json.error_description).toMatch(description)
       expect(reply.location).toBeUndefined()
     }
-    const repeated = await fetch(`${server.url}/oauth/authorize?client_id=web&request_uri=${encodeURIComponent(pushed)}&request_uri=${encodeURIComponent(pushed)}`, {redirect: 'manual', headers: {accept: 'application/json'}})
+    const repeated = await fetch(
+      `${server.url}/oauth/authorize?client_id=web&request_uri=${encodeURIComponent(pushed)}&request_uri=${encodeURIComponent(pushed)}`,
+      {redirect: 'manual', headers: {accept: 'application/json'}},
+    )
     expect(repeated.status).toBe(400)
-    expect(await repeated.json()).toMatchObject({error: 'invalid_request', error_description: expect.stringMatching(/request_uri parameter is repeated/) as string})
+    expect(await repeated.json()).toMatchObject({
+      error: 'invalid_request',
+      error_description: expect.stringMatching(/request_uri parameter is repeated/) as string,
+    })
     // None of these used it: the right client still can.
     expect((await authorize(server, {client_id: 'web', request_uri: pushed})).status).toBe(302)
   })
@@ -385,7 +621,8 @@ describe('GET /authorize with a request_uri', () => {
 
   it('checklist 88: bounded: a client keeps at most 100 live pushed requests (its oldest go first); expired ones are swept on every push', async () => {
     const first = String((await push(server, codeRequest(), basic('other', 'other-secret-123'))).json.request_uri)
-    for (let i = 0; i < 100; i++) expect((await push(server, codeRequest(), basic('other', 'other-secret-123'))).status).toBe(201)
+    for (let i = 0; i < 100; i++)
+      expect((await push(server, codeRequest(), basic('other', 'other-secret-123'))).status).toBe(201)
     expect(rows(server, 'other')).toHaveLength(100)
     const gone = await authorize(server, {client_id: 'other', request_uri: first})
     expect(gone.json.error_description).toMatch(/unknown/)
@@ -396,34 +633,48 @@ describe('GET /authorize with a request_uri', () => {
   })
 })
 
-describe('--require-par and a client\'s requirePar', () => {
+describe("--require-par and a client's requirePar", () => {
   it('checklist 89: requirePar (config): a plain request is redirected back with invalid_request; a pushed one succeeds', async () => {
     const plain = await authorize(server, {client_id: 'strict', ...codeRequest()})
     expect(plain.status).toBe(302)
     expect(plain.location!.searchParams.get('error')).toBe('invalid_request')
-    expect(plain.location!.searchParams.get('error_description')).toMatch(/Client strict requires pushed authorization requests/)
+    expect(plain.location!.searchParams.get('error_description')).toMatch(
+      /Client strict requires pushed authorization requests/,
+    )
     expect(plain.location!.searchParams.get('state')).toBe('st-1')
     const pushed = await push(server, codeRequest(), basic('strict', 'strict-secret-123'))
     const ok = await authorize(server, {client_id: 'strict', request_uri: String(pushed.json.request_uri)})
     expect(ok.location!.searchParams.has('code')).toBe(true)
     // Other clients are not affected.
-    expect((await authorize(server, {client_id: 'web', ...codeRequest()})).location!.searchParams.has('code')).toBe(true)
+    expect((await authorize(server, {client_id: 'web', ...codeRequest()})).location!.searchParams.has('code')).toBe(
+      true,
+    )
   })
 
   it('a requirePar that is not a boolean is a configuration error naming the key', async () => {
-    await expect(startServer({config: {...CONFIG, clients: [{id: 'x', name: 'X', requirePar: 'yes'}]}})).rejects.toThrow(/clients\[0\]\.requirePar.*true or false/)
+    await expect(
+      startServer({config: {...CONFIG, clients: [{id: 'x', name: 'X', requirePar: 'yes'}]}}),
+    ).rejects.toThrow(/clients\[0\]\.requirePar.*true or false/)
   })
 
   it('checklist 89: server-wide (with a consent page): discovery says so, plain requests refused, a pushed one is used by its consent page', async () => {
     const strict = await start({requirePar: true, autoApprove: false})
     try {
-      const meta = (await (await fetch(`${strict.url}/.well-known/oauth-authorization-server`)).json()) as Record<string, unknown>
+      const meta = (await (await fetch(`${strict.url}/.well-known/oauth-authorization-server`)).json()) as Record<
+        string,
+        unknown
+      >
       expect(meta.require_pushed_authorization_requests).toBe(true)
       const plain = await authorize(strict, {client_id: 'web', ...codeRequest()})
-      expect(plain.location!.searchParams.get('error_description')).toMatch(/This server requires pushed authorization requests \(serve --require-par\)/)
+      expect(plain.location!.searchParams.get('error_description')).toMatch(
+        /This server requires pushed authorization requests \(serve --require-par\)/,
+      )
 
       const uri = String((await push(strict, codeRequest())).json.request_uri)
-      const consent = await fetch(`${strict.url}/oauth/authorize?client_id=web&request_uri=${encodeURIComponent(uri)}`, {headers: {accept: 'application/json'}})
+      const consent = await fetch(
+        `${strict.url}/oauth/authorize?client_id=web&request_uri=${encodeURIComponent(uri)}`,
+        {headers: {accept: 'application/json'}},
+      )
       expect(consent.status).toBe(200)
       const page = (await consent.json()) as {request_id: string; csrf_token: string; state: string}
       expect(page.state).toBe('st-1')
@@ -432,7 +683,11 @@ describe('--require-par and a client\'s requirePar', () => {
       const decided = await fetch(`${strict.url}/oauth/authorize`, {
         method: 'POST',
         redirect: 'manual',
-        headers: {'content-type': 'application/json', cookie: consent.headers.get('set-cookie')!.split(';')[0]!, 'x-csrf-token': page.csrf_token},
+        headers: {
+          'content-type': 'application/json',
+          cookie: consent.headers.get('set-cookie')!.split(';')[0]!,
+          'x-csrf-token': page.csrf_token,
+        },
         body: JSON.stringify({request_id: page.request_id, approved: true}),
       })
       expect(decided.status).toBe(303)
@@ -445,29 +700,61 @@ describe('--require-par and a client\'s requirePar', () => {
   it('--except par drops the route and the metadata; --require-par with --except par is refused', async () => {
     const without = await startServer({except: ['par']})
     try {
-      const meta = (await (await fetch(`${without.url()}/.well-known/openid-configuration`)).json()) as Record<string, unknown>
+      const meta = (await (await fetch(`${without.url()}/.well-known/openid-configuration`)).json()) as Record<
+        string,
+        unknown
+      >
       expect(meta).not.toHaveProperty('pushed_authorization_request_endpoint')
       expect((await fetch(`${without.url()}/oauth/par`, {method: 'POST'})).status).toBe(404)
     } finally {
       await without.close()
     }
-    await expect(startServer({except: ['par'], requirePar: true})).rejects.toThrow(/--require-par needs the par route group/)
+    await expect(startServer({except: ['par'], requirePar: true})).rejects.toThrow(
+      /--require-par needs the par route group/,
+    )
   })
 
   it('the built CLI: serve --require-par --login-as alice --auto-approve, headless with oauth4webapi', async () => {
-    const served = await serveJson(['--require-par', '--login-as', 'alice', '--auto-approve'], {config: {clients: [CONFIG.clients[0]], scopes: CONFIG.scopes}})
+    const served = await serveJson(['--require-par', '--login-as', 'alice', '--auto-approve'], {
+      config: {clients: [CONFIG.clients[0]], scopes: CONFIG.scopes},
+    })
     try {
       const issuer = new URL(served.line.issuer)
-      const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, {algorithm: 'oidc', ...insecure}))
+      const as = await oauth.processDiscoveryResponse(
+        issuer,
+        await oauth.discoveryRequest(issuer, {algorithm: 'oidc', ...insecure}),
+      )
       expect(as.require_pushed_authorization_requests).toBe(true)
       const web: oauth.Client = {client_id: 'web'}
       const auth = oauth.ClientSecretPost('web-secret-123')
       const verifier = oauth.generateRandomCodeVerifier()
-      const params = new URLSearchParams({redirect_uri: REDIRECT, scope: 'read', response_type: 'code', code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256'})
-      const pushed = await oauth.processPushedAuthorizationResponse(as, web, await oauth.pushedAuthorizationRequest(as, web, auth, params, insecure))
-      const answer = await fetch(`${as.authorization_endpoint}?client_id=web&request_uri=${encodeURIComponent(pushed.request_uri)}`, {redirect: 'manual'})
-      const callback = oauth.validateAuthResponse(as, web, new URL(answer.headers.get('location')!), oauth.expectNoState)
-      const tokens = await oauth.processAuthorizationCodeResponse(as, web, await oauth.authorizationCodeGrantRequest(as, web, auth, callback, REDIRECT, verifier, insecure))
+      const params = new URLSearchParams({
+        redirect_uri: REDIRECT,
+        scope: 'read',
+        response_type: 'code',
+        code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
+      })
+      const pushed = await oauth.processPushedAuthorizationResponse(
+        as,
+        web,
+        await oauth.pushedAuthorizationRequest(as, web, auth, params, insecure),
+      )
+      const answer = await fetch(
+        `${as.authorization_endpoint}?client_id=web&request_uri=${encodeURIComponent(pushed.request_uri)}`,
+        {redirect: 'manual'},
+      )
+      const callback = oauth.validateAuthResponse(
+        as,
+        web,
+        new URL(answer.headers.get('location')!),
+        oauth.expectNoState,
+      )
+      const tokens = await oauth.processAuthorizationCodeResponse(
+        as,
+        web,
+        await oauth.authorizationCodeGrantRequest(as, web, auth, callback, REDIRECT, verifier, insecure),
+      )
       expect(tokens.scope).toBe('read')
     } finally {
       await served.stop()

@@ -28,7 +28,11 @@ describe('passport serve (the built CLI)', () => {
   it('--port 0 --json prints exactly one JSON line; the server answers; SIGTERM exits 0 and closes', async () => {
     const {dir, cleanup} = tempDir()
     cleanups.push(cleanup)
-    writeJson(join(dir, 'passport.config.json'), {clients: [{id: 'svc', name: 'Service', secret: 'svc-secret-123', grants: ['client_credentials'], scopes: ['read']}]})
+    writeJson(join(dir, 'passport.config.json'), {
+      clients: [
+        {id: 'svc', name: 'Service', secret: 'svc-secret-123', grants: ['client_credentials'], scopes: ['read']},
+      ],
+    })
     const running = spawnServe(['--port', '0', '--json'], {cwd: dir})
     const line = JSON.parse(await running.firstLine) as {issuer: string; port: number; url: string}
     expect(line.port).toBeGreaterThan(0)
@@ -87,23 +91,30 @@ describe('passport serve (the built CLI)', () => {
     expect(((await gone.json()) as {error: string}).error).toBe('invalid_client')
   })
 
-  it.runIf(process.platform === 'linux')('sizes libuv\'s thread pool to the cores (at least 2) unless UV_THREADPOOL_SIZE is set', async () => {
-    const {dir, cleanup} = tempDir()
-    cleanups.push(cleanup)
-    writeJson(join(dir, 'passport.config.json'), {clients: [{id: 'svc', name: 'Service', secret: 'svc-secret-123', grants: ['client_credentials'], scopes: ['read']}]})
-    // Threads of a server after it signed a token (the pool starts on first use).
-    const threadsAfterSigning = async (env: Record<string, string | undefined>) => {
-      const served = await serveJson([], {cwd: dir, env})
-      const reply = await requestToken(served.line.url, 'svc-secret-123')
-      expect(reply.status).toBe(200)
-      const threads = readdirSync(`/proc/${served.child.pid}/task`).length
-      await served.stop('SIGKILL')
-      return threads
-    }
-    // With exactly 4 cores the sizing equals Node's default; the test then shows only that an
-    // explicit UV_THREADPOOL_SIZE wins (CI's 2-core machines tell the two apart).
-    const sized = await threadsAfterSigning({UV_THREADPOOL_SIZE: undefined})
-    const explicit = await threadsAfterSigning({UV_THREADPOOL_SIZE: '7'})
-    expect(explicit - sized).toBe(7 - Math.max(2, availableParallelism()))
-  })
+  it.runIf(process.platform === 'linux')(
+    "sizes libuv's thread pool to the cores (at least 2) unless UV_THREADPOOL_SIZE is set",
+    async () => {
+      const {dir, cleanup} = tempDir()
+      cleanups.push(cleanup)
+      writeJson(join(dir, 'passport.config.json'), {
+        clients: [
+          {id: 'svc', name: 'Service', secret: 'svc-secret-123', grants: ['client_credentials'], scopes: ['read']},
+        ],
+      })
+      // Threads of a server after it signed a token (the pool starts on first use).
+      const threadsAfterSigning = async (env: Record<string, string | undefined>) => {
+        const served = await serveJson([], {cwd: dir, env})
+        const reply = await requestToken(served.line.url, 'svc-secret-123')
+        expect(reply.status).toBe(200)
+        const threads = readdirSync(`/proc/${served.child.pid}/task`).length
+        await served.stop('SIGKILL')
+        return threads
+      }
+      // With exactly 4 cores the sizing equals Node's default; the test then shows only that an
+      // explicit UV_THREADPOOL_SIZE wins (CI's 2-core machines tell the two apart).
+      const sized = await threadsAfterSigning({UV_THREADPOOL_SIZE: undefined})
+      const explicit = await threadsAfterSigning({UV_THREADPOOL_SIZE: '7'})
+      expect(explicit - sized).toBe(7 - Math.max(2, availableParallelism()))
+    },
+  )
 })

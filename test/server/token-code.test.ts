@@ -22,9 +22,21 @@ beforeAll(async () => {
 })
 afterAll(() => server.close())
 
-const codeRow = (id: string) => server.row<{redeemed_at: number | null; revoked_at: number | null}>('SELECT redeemed_at, revoked_at FROM oauth_auth_codes WHERE id = ?', id)!
-const familyAccess = (familyId: string) => server.rows<{id: string; revoked_at: number | null}>('SELECT id, revoked_at FROM oauth_access_tokens WHERE family_id = ?', familyId)
-const familyRefresh = (familyId: string) => server.rows<{id: string; revoked_at: number | null}>('SELECT id, revoked_at FROM oauth_refresh_tokens WHERE family_id = ?', familyId)
+const codeRow = (id: string) =>
+  server.row<{redeemed_at: number | null; revoked_at: number | null}>(
+    'SELECT redeemed_at, revoked_at FROM oauth_auth_codes WHERE id = ?',
+    id,
+  )!
+const familyAccess = (familyId: string) =>
+  server.rows<{id: string; revoked_at: number | null}>(
+    'SELECT id, revoked_at FROM oauth_access_tokens WHERE family_id = ?',
+    familyId,
+  )
+const familyRefresh = (familyId: string) =>
+  server.rows<{id: string; revoked_at: number | null}>(
+    'SELECT id, revoked_at FROM oauth_refresh_tokens WHERE family_id = ?',
+    familyId,
+  )
 
 describe('/token authorization_code', () => {
   it('checklist 20: success → 200 JSON, no-store, Bearer, expires_in, tokens recorded under the code family', async () => {
@@ -40,17 +52,31 @@ describe('/token authorization_code', () => {
     const access = reply.json.access_token as string
     expect(decodeProtectedHeader(access)).toMatchObject({alg: 'RS256', typ: 'at+jwt'})
     const claims = decodeJwt(access)
-    expect(claims).toMatchObject({iss: server.issuer, sub: 'alice', aud: 'web', client_id: 'web', scope: 'read write', scopes: ['read', 'write']})
+    expect(claims).toMatchObject({
+      iss: server.issuer,
+      sub: 'alice',
+      aud: 'web',
+      client_id: 'web',
+      scope: 'read write',
+      scopes: ['read', 'write'],
+    })
     expect(codeRow(id).redeemed_at).not.toBeNull()
     expect(familyAccess(id)).toEqual([{id: claims.jti, revoked_at: null}])
     expect(familyRefresh(id)).toHaveLength(1)
   })
 
-  it('checklist 20: JSON bodies (the seed\'s examples) and client_secret_post work too', async () => {
+  it("checklist 20: JSON bodies (the seed's examples) and client_secret_post work too", async () => {
     const {code} = issueCode(server)
     const reply = await post(
       server.token,
-      {grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: VERIFIER, client_id: 'web', client_secret: WEB_SECRET},
+      {
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: REDIRECT,
+        code_verifier: VERIFIER,
+        client_id: 'web',
+        client_secret: WEB_SECRET,
+      },
       {json: true},
     )
     expect(reply.status).toBe(200)
@@ -68,12 +94,24 @@ describe('/token authorization_code', () => {
     const get = await fetch(server.token)
     expect(get.status).toBe(405)
     expect(get.headers.get('allow')).toBe('POST')
-    const text = await read(await fetch(server.token, {method: 'POST', headers: {'content-type': 'text/plain'}, body: 'grant_type=client_credentials'}))
+    const text = await read(
+      await fetch(server.token, {
+        method: 'POST',
+        headers: {'content-type': 'text/plain'},
+        body: 'grant_type=client_credentials',
+      }),
+    )
     expect(text.status).toBe(400)
     expect(text.json.error).toBe('invalid_request')
     const badJson = await post(server.token, {}, {headers: {'content-type': 'application/json'}, json: false})
     expect(badJson.status).toBe(400)
-    const broken = await read(await fetch(server.token, {method: 'POST', headers: {'content-type': 'application/json'}, body: '{"grant_type":'}))
+    const broken = await read(
+      await fetch(server.token, {
+        method: 'POST',
+        headers: {'content-type': 'application/json'},
+        body: '{"grant_type":',
+      }),
+    )
     expect(broken.status).toBe(400)
     expect(broken.json.error).toBe('invalid_request')
   })
@@ -88,11 +126,17 @@ describe('/token authorization_code', () => {
     const notAllowed = await post(server.token, {grant_type: 'client_credentials'}, {auth})
     expect([notAllowed.status, notAllowed.json.error]).toEqual([400, 'unauthorized_client'])
     expect(notAllowed.json.error_description).toMatch(/client_credentials/)
-    const repeated = await read(await fetch(server.token, {method: 'POST', headers: {'content-type': 'application/x-www-form-urlencoded', authorization: auth}, body: 'grant_type=authorization_code&grant_type=client_credentials'}))
+    const repeated = await read(
+      await fetch(server.token, {
+        method: 'POST',
+        headers: {'content-type': 'application/x-www-form-urlencoded', authorization: auth},
+        body: 'grant_type=authorization_code&grant_type=client_credentials',
+      }),
+    )
     expect([repeated.status, repeated.json.error]).toEqual([400, 'invalid_request'])
   })
 
-  it('checklist 23: a reused code → invalid_grant and the first redemption\'s tokens are revoked', async () => {
+  it("checklist 23: a reused code → invalid_grant and the first redemption's tokens are revoked", async () => {
     const {code, id} = issueCode(server)
     const first = await redeem(server, code)
     expect(first.status).toBe(200)
@@ -104,8 +148,15 @@ describe('/token authorization_code', () => {
     expect(familyAccess(id).every((t) => t.revoked_at !== null)).toBe(true)
     expect(familyRefresh(id).every((t) => t.revoked_at !== null)).toBe(true)
     expect(codeRow(id).revoked_at).not.toBeNull()
-    expect(await introspect(server, first.json.access_token as string)).toMatchObject({status: 200, json: {active: false}})
-    const refresh = await post(server.token, {grant_type: 'refresh_token', refresh_token: first.json.refresh_token as string}, {auth: basic('web', WEB_SECRET)})
+    expect(await introspect(server, first.json.access_token as string)).toMatchObject({
+      status: 200,
+      json: {active: false},
+    })
+    const refresh = await post(
+      server.token,
+      {grant_type: 'refresh_token', refresh_token: first.json.refresh_token as string},
+      {auth: basic('web', WEB_SECRET)},
+    )
     expect(refresh.json.error).toBe('invalid_grant')
   })
 
@@ -147,7 +198,7 @@ describe('/token authorization_code', () => {
     expect(familyAccess(id)).toHaveLength(0)
   })
 
-  it('checklist 27: client A\'s code redeemed by client B → invalid_grant; A can still redeem it', async () => {
+  it("checklist 27: client A's code redeemed by client B → invalid_grant; A can still redeem it", async () => {
     const {code, id} = issueCode(server)
     const stolen = await redeem(server, code, {}, basic('other', 'other-secret'))
     expect([stolen.status, stolen.json.error]).toEqual([400, 'invalid_grant'])
@@ -158,7 +209,11 @@ describe('/token authorization_code', () => {
 
   it('checklist 28: verifier missing or wrong → invalid_grant; malformed → invalid_request; verifier without challenge → invalid_grant', async () => {
     const {code, id} = issueCode(server)
-    const missing = await post(server.token, {grant_type: 'authorization_code', code, redirect_uri: REDIRECT}, {auth: basic('web', WEB_SECRET)})
+    const missing = await post(
+      server.token,
+      {grant_type: 'authorization_code', code, redirect_uri: REDIRECT},
+      {auth: basic('web', WEB_SECRET)},
+    )
     expect([missing.status, missing.json.error]).toEqual([400, 'invalid_grant'])
     const wrong = await redeem(server, code, {code_verifier: 'B'.repeat(43)})
     expect(wrong.json.error).toBe('invalid_grant')
@@ -172,25 +227,46 @@ describe('/token authorization_code', () => {
     expect([downgrade.status, downgrade.json.error]).toEqual([400, 'invalid_grant'])
     expect(downgrade.json.error_description).toMatch(/no code_challenge/)
     expect(codeRow(plain.id).redeemed_at).toBeNull()
-    const withoutVerifier = await post(server.token, {grant_type: 'authorization_code', code: plain.code, redirect_uri: REDIRECT}, {auth: basic('web', WEB_SECRET)})
+    const withoutVerifier = await post(
+      server.token,
+      {grant_type: 'authorization_code', code: plain.code, redirect_uri: REDIRECT},
+      {auth: basic('web', WEB_SECRET)},
+    )
     expect(withoutVerifier.status).toBe(200)
   })
 
-  it('checklist 29: redirect_uri differing from the authorization request\'s → invalid_grant', async () => {
+  it("checklist 29: redirect_uri differing from the authorization request's → invalid_grant", async () => {
     const {code, id} = issueCode(server)
     for (const uri of [`${REDIRECT}/`, REDIRECT.toUpperCase(), `${REDIRECT}?x=1`, 'http://localhost:3000/other']) {
       const reply = await redeem(server, code, {redirect_uri: uri})
       expect([reply.status, reply.json.error]).toEqual([400, 'invalid_grant'])
     }
-    const omitted = await post(server.token, {grant_type: 'authorization_code', code, code_verifier: VERIFIER}, {auth: basic('web', WEB_SECRET)})
+    const omitted = await post(
+      server.token,
+      {grant_type: 'authorization_code', code, code_verifier: VERIFIER},
+      {auth: basic('web', WEB_SECRET)},
+    )
     expect(omitted.json.error).toBe('invalid_grant')
     expect(codeRow(id).redeemed_at).toBeNull()
     // A code issued without redirect_uri: omitting it is fine with exactly one registered URI …
     const single = issueCode(server, {redirectUri: null})
-    expect((await post(server.token, {grant_type: 'authorization_code', code: single.code, code_verifier: VERIFIER}, {auth: basic('web', WEB_SECRET)})).status).toBe(200)
+    expect(
+      (
+        await post(
+          server.token,
+          {grant_type: 'authorization_code', code: single.code, code_verifier: VERIFIER},
+          {auth: basic('web', WEB_SECRET)},
+        )
+      ).status,
+    ).toBe(200)
     // … and sending another one is not.
     const multi = issueCode(server, {clientId: 'multi', redirectUri: null})
-    const mismatch = await redeem(server, multi.code, {redirect_uri: 'http://localhost:3000/other'}, basic('multi', 'multi-secret'))
+    const mismatch = await redeem(
+      server,
+      multi.code,
+      {redirect_uri: 'http://localhost:3000/other'},
+      basic('multi', 'multi-secret'),
+    )
     expect(mismatch.json.error).toBe('invalid_grant')
   })
 
@@ -215,7 +291,17 @@ describe('/token authorization_code', () => {
     expect(decodeProtectedHeader(idToken)).toMatchObject({alg: 'RS256', typ: 'JWT'})
     expect(decodeProtectedHeader(idToken).kid).toBe(decodeProtectedHeader(reply.json.access_token as string).kid)
     const claims = decodeJwt(idToken)
-    expect(claims).toMatchObject({iss: server.issuer, sub: 'alice', aud: 'web', nonce: 'n-0S6_WzA2Mj', name: 'Alice Example', given_name: 'Alice', email: 'alice@example.test', email_verified: true, role: 'admin'})
+    expect(claims).toMatchObject({
+      iss: server.issuer,
+      sub: 'alice',
+      aud: 'web',
+      nonce: 'n-0S6_WzA2Mj',
+      name: 'Alice Example',
+      given_name: 'Alice',
+      email: 'alice@example.test',
+      email_verified: true,
+      role: 'admin',
+    })
     expect(typeof claims.at_hash).toBe('string')
     expect(typeof claims.auth_time).toBe('number')
     expect(claims.exp! - claims.iat!).toBe(3600)

@@ -3,7 +3,17 @@ import {request} from 'node:http'
 import {decodeJwt} from 'jose'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {WEB_SECRET, basic, expectNoStore, introspect, issueCode, post, redeem, startTestServer, type TestServer} from './harness.js'
+import {
+  WEB_SECRET,
+  basic,
+  expectNoStore,
+  introspect,
+  issueCode,
+  post,
+  redeem,
+  startTestServer,
+  type TestServer,
+} from './harness.js'
 
 let server: TestServer
 beforeAll(async () => {
@@ -11,7 +21,8 @@ beforeAll(async () => {
 })
 afterAll(() => server.close())
 
-const cc = (form: Record<string, string>, auth = basic('svc', 'svc-secret')) => post(server.token, {grant_type: 'client_credentials', ...form}, {auth})
+const cc = (form: Record<string, string>, auth = basic('svc', 'svc-secret')) =>
+  post(server.token, {grant_type: 'client_credentials', ...form}, {auth})
 const refresh = (token: string, extra: Record<string, string> = {}, auth = basic('web', WEB_SECRET)) =>
   post(server.token, {grant_type: 'refresh_token', refresh_token: token, ...extra}, {auth})
 
@@ -32,14 +43,22 @@ describe('/token client_credentials', () => {
     expect(reply.json.id_token).toBeUndefined()
     const claims = decodeJwt(reply.json.access_token as string)
     expect(claims).toMatchObject({sub: 'svc', client_id: 'svc', aud: 'svc'})
-    expect(server.row('SELECT user_id, grant_type, family_id FROM oauth_access_tokens WHERE id = ?', claims.jti)).toEqual({user_id: null, grant_type: 'client_credentials', family_id: null})
-    expect(server.row<{n: number}>('SELECT COUNT(*) AS n FROM oauth_refresh_tokens WHERE client_id = ?', 'svc')!.n).toBe(0)
+    expect(
+      server.row('SELECT user_id, grant_type, family_id FROM oauth_access_tokens WHERE id = ?', claims.jti),
+    ).toEqual({user_id: null, grant_type: 'client_credentials', family_id: null})
+    expect(
+      server.row<{n: number}>('SELECT COUNT(*) AS n FROM oauth_refresh_tokens WHERE client_id = ?', 'svc')!.n,
+    ).toBe(0)
   })
 
   it('checklist 31: a public client → unauthorized_client (no grant) or invalid_client (secret presented)', async () => {
     const publicClient = await post(server.token, {grant_type: 'client_credentials', client_id: 'spa'})
     expect([publicClient.status, publicClient.json.error]).toEqual([400, 'unauthorized_client'])
-    const withSecret = await post(server.token, {grant_type: 'client_credentials', client_id: 'spa', client_secret: 'anything'})
+    const withSecret = await post(server.token, {
+      grant_type: 'client_credentials',
+      client_id: 'spa',
+      client_secret: 'anything',
+    })
     expect([withSecret.status, withSecret.json.error]).toEqual([401, 'invalid_client'])
   })
 
@@ -50,13 +69,17 @@ describe('/token client_credentials', () => {
     expect(decodeJwt(reply.json.access_token as string).scopes).toEqual([])
   })
 
-  it('checklist 32: a scope beyond the client\'s allowed scopes, unknown scopes and openid → invalid_scope', async () => {
+  it("checklist 32: a scope beyond the client's allowed scopes, unknown scopes and openid → invalid_scope", async () => {
     for (const scope of ['write', 'read write', 'nonsense', 'openid']) {
       const reply = await cc({scope})
       expect([reply.status, reply.json.error]).toEqual([400, 'invalid_scope'])
       expectNoStore(reply)
     }
-    expect(server.row<{n: number}>("SELECT COUNT(*) AS n FROM oauth_access_tokens WHERE client_id = 'svc' AND scopes LIKE '%write%'")!.n).toBe(0)
+    expect(
+      server.row<{n: number}>(
+        "SELECT COUNT(*) AS n FROM oauth_access_tokens WHERE client_id = 'svc' AND scopes LIKE '%write%'",
+      )!.n,
+    ).toBe(0)
   })
 
   it('checklist 33: a client-credentials token whose sub equals a user id is never read as that user', async () => {
@@ -88,9 +111,21 @@ describe('/token refresh_token', () => {
     expect(reply.json.scope).toBe('read write')
     // Same family; old pair revoked, old refresh token marked rotated.
     const newJti = decodeJwt(reply.json.access_token as string).jti
-    expect(server.row('SELECT family_id FROM oauth_access_tokens WHERE id = ?', newJti)).toEqual({family_id: first.familyId})
-    expect(server.row('SELECT revoked_at IS NOT NULL AS revoked FROM oauth_access_tokens WHERE id = ?', decodeJwt(first.access).jti)).toEqual({revoked: 1})
-    expect(server.rows('SELECT rotated_at IS NOT NULL AS rotated, revoked_at IS NOT NULL AS revoked FROM oauth_refresh_tokens WHERE family_id = ? ORDER BY id', first.familyId)).toEqual([
+    expect(server.row('SELECT family_id FROM oauth_access_tokens WHERE id = ?', newJti)).toEqual({
+      family_id: first.familyId,
+    })
+    expect(
+      server.row(
+        'SELECT revoked_at IS NOT NULL AS revoked FROM oauth_access_tokens WHERE id = ?',
+        decodeJwt(first.access).jti,
+      ),
+    ).toEqual({revoked: 1})
+    expect(
+      server.rows(
+        'SELECT rotated_at IS NOT NULL AS rotated, revoked_at IS NOT NULL AS revoked FROM oauth_refresh_tokens WHERE family_id = ? ORDER BY id',
+        first.familyId,
+      ),
+    ).toEqual([
       {rotated: 1, revoked: 1},
       {rotated: 0, revoked: 0},
     ])
@@ -104,23 +139,39 @@ describe('/token refresh_token', () => {
     const replay = await refresh(first.refresh)
     expect([replay.status, replay.json.error]).toEqual([400, 'invalid_grant'])
     expect(replay.json.error_description).toMatch(/already used/)
-    expect(server.rows('SELECT revoked_at FROM oauth_refresh_tokens WHERE family_id = ? AND revoked_at IS NULL', first.familyId)).toEqual([])
-    expect(server.rows('SELECT revoked_at FROM oauth_access_tokens WHERE family_id = ? AND revoked_at IS NULL', first.familyId)).toEqual([])
+    expect(
+      server.rows(
+        'SELECT revoked_at FROM oauth_refresh_tokens WHERE family_id = ? AND revoked_at IS NULL',
+        first.familyId,
+      ),
+    ).toEqual([])
+    expect(
+      server.rows(
+        'SELECT revoked_at FROM oauth_access_tokens WHERE family_id = ? AND revoked_at IS NULL',
+        first.familyId,
+      ),
+    ).toEqual([])
     expect((await introspect(server, second.json.access_token as string)).json).toEqual({active: false})
     expect((await introspect(server, second.json.refresh_token as string)).json).toEqual({active: false})
     expect((await refresh(second.json.refresh_token as string)).json.error).toBe('invalid_grant')
   })
 
-  it('checklist 36: client A\'s refresh token used by client B → invalid_grant (nothing revoked); no authentication → 401 invalid_client', async () => {
+  it("checklist 36: client A's refresh token used by client B → invalid_grant (nothing revoked); no authentication → 401 invalid_client", async () => {
     const first = await codeTokens()
     const stolen = await refresh(first.refresh, {}, basic('other', 'other-secret'))
     expect([stolen.status, stolen.json.error]).toEqual([400, 'invalid_grant'])
-    const anonymous = await post(server.token, {grant_type: 'refresh_token', refresh_token: first.refresh, client_id: 'web'})
+    const anonymous = await post(server.token, {
+      grant_type: 'refresh_token',
+      refresh_token: first.refresh,
+      client_id: 'web',
+    })
     expect([anonymous.status, anonymous.json.error]).toEqual([401, 'invalid_client'])
     expect(anonymous.headers.get('www-authenticate')).toBe('Basic realm="passport"')
     const none = await post(server.token, {grant_type: 'refresh_token', refresh_token: first.refresh})
     expect([none.status, none.json.error]).toEqual([401, 'invalid_client'])
-    expect(server.rows('SELECT id FROM oauth_refresh_tokens WHERE family_id = ? AND revoked_at IS NOT NULL', first.familyId)).toEqual([])
+    expect(
+      server.rows('SELECT id FROM oauth_refresh_tokens WHERE family_id = ? AND revoked_at IS NOT NULL', first.familyId),
+    ).toEqual([])
     expect((await refresh(first.refresh)).status).toBe(200)
   })
 
@@ -132,19 +183,29 @@ describe('/token refresh_token', () => {
     expect(narrower.status).toBe(200)
     expect(narrower.json.scope).toBe('read')
     expect(decodeJwt(narrower.json.access_token as string).scopes).toEqual(['read'])
-    expect((await introspect(server, narrower.json.refresh_token as string)).json).toMatchObject({active: true, scope: 'read write', token_type: 'refresh_token'})
+    expect((await introspect(server, narrower.json.refresh_token as string)).json).toMatchObject({
+      active: true,
+      scope: 'read write',
+      token_type: 'refresh_token',
+    })
     const again = await refresh(narrower.json.refresh_token as string)
     expect(again.json.scope).toBe('read write')
   })
 
   it('checklist 38: an expired or a revoked refresh token → invalid_grant', async () => {
     const expired = await codeTokens()
-    server.exec('UPDATE oauth_refresh_tokens SET expires_at = ? WHERE family_id = ?', Date.now() - 1000, expired.familyId)
+    server.exec(
+      'UPDATE oauth_refresh_tokens SET expires_at = ? WHERE family_id = ?',
+      Date.now() - 1000,
+      expired.familyId,
+    )
     const e = await refresh(expired.refresh)
     expect([e.status, e.json.error]).toEqual([400, 'invalid_grant'])
     expect(e.json.error_description).toMatch(/expired/)
     const revoked = await codeTokens()
-    expect((await post(`${server.url}/oauth/revoke`, {token: revoked.refresh}, {auth: basic('web', WEB_SECRET)})).status).toBe(200)
+    expect(
+      (await post(`${server.url}/oauth/revoke`, {token: revoked.refresh}, {auth: basic('web', WEB_SECRET)})).status,
+    ).toBe(200)
     const r = await refresh(revoked.refresh)
     expect([r.status, r.json.error]).toEqual([400, 'invalid_grant'])
     const unknown = await refresh('not-a-refresh-token')
@@ -159,7 +220,10 @@ describe('/token refresh_token', () => {
     // One successor only (the original + one), and no refresh token of the family is still live
     // beyond at most that one successor.
     expect(server.rows('SELECT id FROM oauth_refresh_tokens WHERE family_id = ?', first.familyId)).toHaveLength(2)
-    expect(server.rows('SELECT id FROM oauth_refresh_tokens WHERE family_id = ? AND revoked_at IS NULL', first.familyId).length).toBeLessThanOrEqual(1)
+    expect(
+      server.rows('SELECT id FROM oauth_refresh_tokens WHERE family_id = ? AND revoked_at IS NULL', first.familyId)
+        .length,
+    ).toBeLessThanOrEqual(1)
   })
 
   it('OpenID Connect: a refresh of an openid grant carries a new id token for the same user', async () => {
@@ -175,7 +239,8 @@ describe('/token refresh_token', () => {
 
 describe('client authentication', () => {
   it('checklist 64: a wrong Basic secret → 401 invalid_client with WWW-Authenticate: Basic realm', async () => {
-    const count = () => server.row<{n: number}>("SELECT COUNT(*) AS n FROM oauth_access_tokens WHERE client_id = 'svc'")!.n
+    const count = () =>
+      server.row<{n: number}>("SELECT COUNT(*) AS n FROM oauth_access_tokens WHERE client_id = 'svc'")!.n
     const before = count()
     const reply = await cc({scope: 'read'}, basic('svc', 'wrong-secret'))
     expect([reply.status, reply.json.error]).toEqual([401, 'invalid_client'])
@@ -185,11 +250,23 @@ describe('client authentication', () => {
   })
 
   it('checklist 65: Basic and body credentials in one request → 400 invalid_request', async () => {
-    const reply = await post(server.token, {grant_type: 'client_credentials', client_id: 'svc', client_secret: 'svc-secret'}, {auth: basic('svc', 'svc-secret')})
+    const reply = await post(
+      server.token,
+      {grant_type: 'client_credentials', client_id: 'svc', client_secret: 'svc-secret'},
+      {auth: basic('svc', 'svc-secret')},
+    )
     expect([reply.status, reply.json.error]).toEqual([400, 'invalid_request'])
-    const mismatch = await post(server.token, {grant_type: 'client_credentials', client_id: 'other'}, {auth: basic('svc', 'svc-secret')})
+    const mismatch = await post(
+      server.token,
+      {grant_type: 'client_credentials', client_id: 'other'},
+      {auth: basic('svc', 'svc-secret')},
+    )
     expect([mismatch.status, mismatch.json.error]).toEqual([400, 'invalid_request'])
-    const same = await post(server.token, {grant_type: 'client_credentials', client_id: 'svc'}, {auth: basic('svc', 'svc-secret')})
+    const same = await post(
+      server.token,
+      {grant_type: 'client_credentials', client_id: 'svc'},
+      {auth: basic('svc', 'svc-secret')},
+    )
     expect(same.status).toBe(200)
   })
 
@@ -203,7 +280,12 @@ describe('client authentication', () => {
     const badEscape = `Basic ${Buffer.from('web:%zz').toString('base64')}`
     expect((await redeem(server, issueCode(server).code, {}, badEscape)).status).toBe(401)
     // client_secret_post takes the secret as is.
-    const postReply = await post(server.token, {grant_type: 'client_credentials', scope: 'read', client_id: 'svc', client_secret: 'svc-secret'})
+    const postReply = await post(server.token, {
+      grant_type: 'client_credentials',
+      scope: 'read',
+      client_id: 'svc',
+      client_secret: 'svc-secret',
+    })
     expect(postReply.status).toBe(200)
   })
 
@@ -213,7 +295,11 @@ describe('client authentication', () => {
     expect(unknown.status).toBe(401)
     expect(unknown.json).toEqual(wrong.json)
     expect(unknown.headers.get('www-authenticate')).toBe(wrong.headers.get('www-authenticate'))
-    const unknownPost = await post(server.token, {grant_type: 'client_credentials', client_id: 'no-such-client', client_secret: 'x'})
+    const unknownPost = await post(server.token, {
+      grant_type: 'client_credentials',
+      client_id: 'no-such-client',
+      client_secret: 'x',
+    })
     const wrongPost = await post(server.token, {grant_type: 'client_credentials', client_id: 'svc', client_secret: 'x'})
     expect(unknownPost.json).toEqual(wrongPost.json)
     expect(unknownPost.status).toBe(401)
@@ -238,10 +324,26 @@ describe('request targets', () => {
     const {hostname, port} = new URL(server.url)
     const body = 'grant_type=client_credentials'
     return new Promise((resolve, reject) => {
-      const req = request({host: hostname, port, method: 'POST', path: target, headers: {'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body), authorization: basic('svc', 'svc-secret')}}, (res) => {
-        let text = ''
-        res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk)).on('end', () => resolve({status: res.statusCode!, json: JSON.parse(text) as Record<string, unknown>}))
-      })
+      const req = request(
+        {
+          host: hostname,
+          port,
+          method: 'POST',
+          path: target,
+          headers: {
+            'content-type': 'application/x-www-form-urlencoded',
+            'content-length': Buffer.byteLength(body),
+            authorization: basic('svc', 'svc-secret'),
+          },
+        },
+        (res) => {
+          let text = ''
+          res
+            .setEncoding('utf8')
+            .on('data', (chunk: string) => (text += chunk))
+            .on('end', () => resolve({status: res.statusCode!, json: JSON.parse(text) as Record<string, unknown>}))
+        },
+      )
       req.on('error', reject)
       req.end(body)
     })
@@ -253,9 +355,21 @@ describe('request targets', () => {
       expect([target, reply.status]).toEqual([target, 200])
     }
     // A leading "//" starts an authority: the path of "//oauth/token" is "/token".
-    expect(await rawPost('//oauth/token')).toEqual({status: 404, json: {error: 'not_found', error_description: 'No route /token.'}})
-    expect(await rawPost('/oauth//token')).toEqual({status: 404, json: {error: 'not_found', error_description: 'No route /oauth//token.'}})
-    expect(await rawPost('/oauth/%74oken')).toEqual({status: 404, json: {error: 'not_found', error_description: 'No route /oauth/%74oken.'}})
-    expect(await rawPost('/oauth/token/')).toEqual({status: 404, json: {error: 'not_found', error_description: 'No route /oauth/token/.'}})
+    expect(await rawPost('//oauth/token')).toEqual({
+      status: 404,
+      json: {error: 'not_found', error_description: 'No route /token.'},
+    })
+    expect(await rawPost('/oauth//token')).toEqual({
+      status: 404,
+      json: {error: 'not_found', error_description: 'No route /oauth//token.'},
+    })
+    expect(await rawPost('/oauth/%74oken')).toEqual({
+      status: 404,
+      json: {error: 'not_found', error_description: 'No route /oauth/%74oken.'},
+    })
+    expect(await rawPost('/oauth/token/')).toEqual({
+      status: 404,
+      json: {error: 'not_found', error_description: 'No route /oauth/token/.'},
+    })
   })
 })

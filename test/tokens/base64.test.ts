@@ -13,7 +13,7 @@ function joseFallback(bytes: Uint8Array, url: boolean): string {
 const encode = (bytes: Uint8Array, options?: unknown): string => uint8ArrayToBase64.call(bytes, options)
 
 describe('Uint8Array.prototype.toBase64 for Node before 25', () => {
-  it('encodes every length and both alphabets as jose\'s own fallback does', () => {
+  it("encodes every length and both alphabets as jose's own fallback does", () => {
     for (let length = 0; length <= 300; length++) {
       const bytes = new Uint8Array(randomBytes(length))
       expect(encode(bytes, {alphabet: 'base64url', omitPadding: true})).toBe(joseFallback(bytes, true))
@@ -50,7 +50,7 @@ describe('Uint8Array.prototype.toBase64 for Node before 25', () => {
     expect(encode(pooled)).toBe('aGVsbG8=')
   })
 
-  it('throws the specification\'s TypeErrors', () => {
+  it("throws the specification's TypeErrors", () => {
     const bytes = new Uint8Array([1])
     expect(() => uint8ArrayToBase64.call(new Uint16Array(1) as unknown as Uint8Array)).toThrow(TypeError)
     expect(() => uint8ArrayToBase64.call({} as Uint8Array)).toThrow(TypeError)
@@ -78,7 +78,12 @@ describe('Uint8Array.prototype.toBase64 for Node before 25', () => {
       provideUint8ArrayToBase64()
       expect(proto.toBase64).toBe(uint8ArrayToBase64)
       expect(Object.keys(Uint8Array.prototype)).not.toContain('toBase64')
-      expect((new Uint8Array([0xff]) as Uint8Array & {toBase64(options: object): string}).toBase64({alphabet: 'base64url', omitPadding: true})).toBe('_w')
+      expect(
+        (new Uint8Array([0xff]) as Uint8Array & {toBase64(options: object): string}).toBase64({
+          alphabet: 'base64url',
+          omitPadding: true,
+        }),
+      ).toBe('_w')
     } finally {
       if (before) Object.defineProperty(Uint8Array.prototype, 'toBase64', before)
       else delete proto.toBase64

@@ -48,7 +48,11 @@ describe('minting while another process writes the same database', () => {
     writer.stdout.setEncoding('utf8').on('data', (d: string) => (output += d))
     while (!output.includes('ready')) await once(writer.stdout, 'data')
 
-    const results = await Promise.all(Array.from({length: 8}, (_, i) => runCli(['token', '--user', `user-${i}`, '--scope', 'read'], {cwd: ws.dir, timeoutMs: 90_000, spawn: true})))
+    const results = await Promise.all(
+      Array.from({length: 8}, (_, i) =>
+        runCli(['token', '--user', `user-${i}`, '--scope', 'read'], {cwd: ws.dir, timeoutMs: 90_000, spawn: true}),
+      ),
+    )
     writer.stdin.end()
     await once(writer, 'close')
 
@@ -60,14 +64,19 @@ describe('minting while another process writes the same database', () => {
     expect(written).toBeGreaterThan(1)
     const db = ws.db()
     try {
-      expect(db.prepare("SELECT COUNT(*) FROM oauth_access_tokens WHERE user_id = 'writer'").pluck().get()).toBe(written)
+      expect(db.prepare("SELECT COUNT(*) FROM oauth_access_tokens WHERE user_id = 'writer'").pluck().get()).toBe(
+        written,
+      )
       for (const [i, result] of results.entries()) {
-        expect(db.prepare('SELECT user_id FROM oauth_access_tokens WHERE id = ?').pluck().get(jtiOf(result.stdout.trim()))).toBe(`user-${i}`)
+        expect(
+          db.prepare('SELECT user_id FROM oauth_access_tokens WHERE id = ?').pluck().get(jtiOf(result.stdout.trim())),
+        ).toBe(`user-${i}`)
       }
       expect(db.pragma('integrity_check', {simple: true})).toBe('ok')
     } finally {
       db.close()
     }
-    for (const result of results.slice(0, 2)) expect((await ws.run(['token:verify', result.stdout.trim()])).code).toBe(0)
+    for (const result of results.slice(0, 2))
+      expect((await ws.run(['token:verify', result.stdout.trim()])).code).toBe(0)
   }, 180_000)
 })

@@ -8,7 +8,8 @@ describe('credential hashing', () => {
   const samples = ['', 'svc-secret', 'web-secret:with%colon+plus', 'pässwörd ✓ 🔑', 'x'.repeat(5000)]
 
   it('sha256 is the hex SHA-256 of the UTF-8 bytes', () => {
-    for (const value of samples) expect(sha256(value)).toBe(createHash('sha256').update(Buffer.from(value, 'utf8')).digest('hex'))
+    for (const value of samples)
+      expect(sha256(value)).toBe(createHash('sha256').update(Buffer.from(value, 'utf8')).digest('hex'))
   })
 
   it('matchesHash accepts exactly the credential whose hash is stored', () => {

@@ -20,7 +20,9 @@ function pair(): {privateKey: KeyObject; jwk: JWK} {
 
 let counter = 0
 function proof(signer: KeyObject, jwk: JWK, claims: Record<string, unknown> = {}): Promise<string> {
-  return new SignJWT({htm: 'POST', htu: URL_, iat: NOW / 1000, jti: `jti-${counter++}`, ...claims}).setProtectedHeader({typ: 'dpop+jwt', alg: 'ES256', jwk}).sign(signer)
+  return new SignJWT({htm: 'POST', htu: URL_, iat: NOW / 1000, jti: `jti-${counter++}`, ...claims})
+    .setProtectedHeader({typ: 'dpop+jwt', alg: 'ES256', jwk})
+    .sign(signer)
 }
 
 const expected = (replay: ReplayCache) => ({method: 'POST', url: URL_, now: NOW, replay, client: 'c'})
@@ -30,10 +32,14 @@ describe('DPoP proof keys remembered between proofs', () => {
     const replay = new ReplayCache(DPOP_REPLAY_LIMITS, 'evict')
     const {privateKey, jwk} = pair()
     const jkt = await calculateJwkThumbprint(jwk, 'sha256')
-    for (let i = 0; i < 3; i++) expect((await verifyDpopProof(await proof(privateKey, jwk), expected(replay))).jkt).toBe(jkt)
+    for (let i = 0; i < 3; i++)
+      expect((await verifyDpopProof(await proof(privateKey, jwk), expected(replay))).jkt).toBe(jkt)
     const once = await proof(privateKey, jwk, {jti: 'only-once'})
     await verifyDpopProof(once, expected(replay))
-    await expect(verifyDpopProof(once, expected(replay))).rejects.toMatchObject({code: 'invalid_dpop_proof', message: 'The DPoP proof was already used (its jti was seen before); make a new proof for every request.'})
+    await expect(verifyDpopProof(once, expected(replay))).rejects.toMatchObject({
+      code: 'invalid_dpop_proof',
+      message: 'The DPoP proof was already used (its jti was seen before); make a new proof for every request.',
+    })
   })
 
   it('a remembered jwk does not make a proof signed by another key verify', async () => {
@@ -63,9 +69,13 @@ describe('DPoP proof keys remembered between proofs', () => {
     const replay = new ReplayCache(DPOP_REPLAY_LIMITS, 'evict')
     const keys = Array.from({length: 300}, pair)
     for (const {privateKey, jwk} of keys) {
-      expect((await verifyDpopProof(await proof(privateKey, jwk), expected(replay))).jkt).toBe(await calculateJwkThumbprint(jwk, 'sha256'))
+      expect((await verifyDpopProof(await proof(privateKey, jwk), expected(replay))).jkt).toBe(
+        await calculateJwkThumbprint(jwk, 'sha256'),
+      )
     }
     const first = keys[0]!
-    expect((await verifyDpopProof(await proof(first.privateKey, first.jwk), expected(replay))).jkt).toBe(await calculateJwkThumbprint(first.jwk, 'sha256'))
+    expect((await verifyDpopProof(await proof(first.privateKey, first.jwk), expected(replay))).jkt).toBe(
+      await calculateJwkThumbprint(first.jwk, 'sha256'),
+    )
   })
 })

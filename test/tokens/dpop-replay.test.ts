@@ -40,7 +40,13 @@ describe('the replay caches: bounded in memory and in time, per client', () => {
     const cache = new ReplayCache({perClient: 2, total: 10}, 'refuse')
     cache.use('k', 'j1', 90_000, 0)
     cache.use('k', 'j2', 95_000, 1_000)
-    expect(cache.use('k', 'j3', 95_000, 5_000)).toEqual({accepted: false, replay: false, held: 2, limit: 2, retryAfterMs: 85_000})
+    expect(cache.use('k', 'j3', 95_000, 5_000)).toEqual({
+      accepted: false,
+      replay: false,
+      held: 2,
+      limit: 2,
+      retryAfterMs: 85_000,
+    })
     expect(cache.use('other', 'j3', 95_000, 5_000)).toEqual({accepted: true})
     expect(cache.use('k', 'j4', 180_000, 90_000)).toEqual({accepted: true})
     expect(cache.held('k')).toBe(2)
@@ -48,19 +54,29 @@ describe('the replay caches: bounded in memory and in time, per client', () => {
 
   it('checklist 153, 154: under 2,000 random uses it never holds more than its bounds, and a live key is always a replay', () => {
     fc.assert(
-      fc.property(fc.constantFrom('evict' as const, 'refuse' as const), fc.array(fc.tuple(fc.integer({min: 0, max: 5}), fc.integer({min: 0, max: 30}), fc.integer({min: 1, max: 50})), {maxLength: 2_000}), (mode, uses) => {
-        const cache = new ReplayCache({perClient: 4, total: 9}, mode)
-        let now = 0
-        for (const [client, key, life] of uses) {
-          now += 1
-          const before = cache.use(`c${client}`, `k${key}`, now + life, now)
-          if (before.accepted) expect(cache.use(`c${(client + 1) % 6}`, `k${key}`, now + life, now)).toEqual({accepted: false, replay: true})
-          const held = Array.from({length: 6}, (_, i) => cache.held(`c${i}`))
-          expect(Math.max(...held)).toBeLessThanOrEqual(4)
-          expect(held.reduce((a, b) => a + b, 0)).toBe(cache.size)
-          expect(cache.size).toBeLessThanOrEqual(9)
-        }
-      }),
+      fc.property(
+        fc.constantFrom('evict' as const, 'refuse' as const),
+        fc.array(fc.tuple(fc.integer({min: 0, max: 5}), fc.integer({min: 0, max: 30}), fc.integer({min: 1, max: 50})), {
+          maxLength: 2_000,
+        }),
+        (mode, uses) => {
+          const cache = new ReplayCache({perClient: 4, total: 9}, mode)
+          let now = 0
+          for (const [client, key, life] of uses) {
+            now += 1
+            const before = cache.use(`c${client}`, `k${key}`, now + life, now)
+            if (before.accepted)
+              expect(cache.use(`c${(client + 1) % 6}`, `k${key}`, now + life, now)).toEqual({
+                accepted: false,
+                replay: true,
+              })
+            const held = Array.from({length: 6}, (_, i) => cache.held(`c${i}`))
+            expect(Math.max(...held)).toBeLessThanOrEqual(4)
+            expect(held.reduce((a, b) => a + b, 0)).toBe(cache.size)
+            expect(cache.size).toBeLessThanOrEqual(9)
+          }
+        },
+      ),
       {numRuns: 50},
     )
   })

@@ -26,7 +26,8 @@ export interface Workspace {
 export async function workspace(config: object = CONFIG): Promise<Workspace> {
   const {dir, cleanup} = tempDir('passport-tokens-')
   writeJson(join(dir, 'passport.config.json'), config)
-  const run = (args: string[], env?: Record<string, string | undefined>) => runCli(args, {cwd: dir, ...(env ? {env} : {})})
+  const run = (args: string[], env?: Record<string, string | undefined>) =>
+    runCli(args, {cwd: dir, ...(env ? {env} : {})})
   const ok = async (args: string[], env?: Record<string, string | undefined>) => {
     const result = await run(args, env)
     expect(result.stderr, `passport ${args.join(' ')}`).toBe('')

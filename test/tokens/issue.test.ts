@@ -18,18 +18,35 @@ describe('core issueTokens and mintToken', () => {
   beforeEach(async () => {
     ;({dir, cleanup} = tempDir('passport-issue-'))
     await generateKeys(`${dir}/keys`)
-    authority = Authority.open({config: parseConfig({clients: [{id: 'svc', secret: 'svc-secret', grants: ['client_credentials'], scopes: ['read']}]}), database: `${dir}/db.sqlite`, keys: keyLocation(`${dir}/keys`, {})})
+    authority = Authority.open({
+      config: parseConfig({
+        clients: [{id: 'svc', secret: 'svc-secret', grants: ['client_credentials'], scopes: ['read']}],
+      }),
+      database: `${dir}/db.sqlite`,
+      keys: keyLocation(`${dir}/keys`, {}),
+    })
   })
   afterEach(() => {
     authority.close()
     cleanup()
   })
 
-  const rows = () => authority.store.db.prepare('SELECT * FROM oauth_access_tokens').all() as Array<{id: string; user_id: string | null; client_id: string}>
+  const rows = () =>
+    authority.store.db.prepare('SELECT * FROM oauth_access_tokens').all() as Array<{
+      id: string
+      user_id: string | null
+      client_id: string
+    }>
 
-  it('issueTokens writes exactly one access-token row, keyed by the token\'s jti', async () => {
+  it("issueTokens writes exactly one access-token row, keyed by the token's jti", async () => {
     const client = internalClient(authority.store, CLI_CLIENT_ID)
-    const issued = await issueTokens(authority, {client, userId: 'alice', scopes: ['read'], ttl: 60_000, grantType: 'cli'})
+    const issued = await issueTokens(authority, {
+      client,
+      userId: 'alice',
+      scopes: ['read'],
+      ttl: 60_000,
+      grantType: 'cli',
+    })
     const all = rows()
     expect(all).toHaveLength(1)
     expect(all[0]!.id).toBe(issued.jti)
@@ -42,7 +59,11 @@ describe('core issueTokens and mintToken', () => {
     expect(minted).toMatchObject({clientId: 'svc', userId: null, scopes: ['read']})
     expect(rows()).toEqual([expect.objectContaining({id: minted.jti, user_id: null, client_id: 'svc'})])
     const keys = await authority.signingKeys()
-    const verified = await verifyAccessToken(minted.response.access_token, {issuer: authority.issuer, publicKey: keys.publicKeys, store: authority.store})
+    const verified = await verifyAccessToken(minted.response.access_token, {
+      issuer: authority.issuer,
+      publicKey: keys.publicKeys,
+      store: authority.store,
+    })
     expect(verified.userId).toBeNull()
     expect(verified.claims.sub).toBe('svc')
   })
@@ -56,10 +77,18 @@ describe('core issueTokens and mintToken', () => {
   })
 
   it('mintToken refuses bad input before writing anything', async () => {
-    await expect(mintToken(authority, {claims: {sub: 'x'}})).rejects.toThrow('Claim "sub" is set by passport itself and cannot be overridden.')
-    await expect(mintToken(authority, {scopes: ['*']})).rejects.toThrow('The wildcard scope "*" is only allowed for personal access tokens.')
-    await expect(mintToken(authority, {client: 'svc', scopes: ['write']})).rejects.toThrow('Scope "write" is not allowed for client svc; allowed: read.')
-    await expect(mintToken(authority, {ttl: 'forever'})).rejects.toThrow(/The token lifetime \(ttl\) must be milliseconds/)
+    await expect(mintToken(authority, {claims: {sub: 'x'}})).rejects.toThrow(
+      'Claim "sub" is set by passport itself and cannot be overridden.',
+    )
+    await expect(mintToken(authority, {scopes: ['*']})).rejects.toThrow(
+      'The wildcard scope "*" is only allowed for personal access tokens.',
+    )
+    await expect(mintToken(authority, {client: 'svc', scopes: ['write']})).rejects.toThrow(
+      'Scope "write" is not allowed for client svc; allowed: read.',
+    )
+    await expect(mintToken(authority, {ttl: 'forever'})).rejects.toThrow(
+      /The token lifetime \(ttl\) must be milliseconds/,
+    )
     await expect(mintToken(authority, {user: ' '})).rejects.toThrow(/is not a subject/)
     expect(rows()).toEqual([])
   })
@@ -74,7 +103,13 @@ describe('core issueTokens and mintToken', () => {
       const count = 25
       await Promise.all(
         Array.from({length: count}, () =>
-          issueTokens(authority, {client, userId: null, scopes: ['read'], ttl: 60_000, grantType: 'client_credentials'}).then((issued) => {
+          issueTokens(authority, {
+            client,
+            userId: null,
+            scopes: ['read'],
+            ttl: 60_000,
+            grantType: 'client_credentials',
+          }).then((issued) => {
             seenAtReturn.push(reader.prepare('SELECT id FROM oauth_access_tokens WHERE id = ?').pluck().get(issued.jti))
             return issued.jti
           }),

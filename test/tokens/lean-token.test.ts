@@ -32,7 +32,24 @@ interface Case {
 const CASES: Case[] = [
   {args: ['--user', 'alice', '--scope', 'read'], way: 'lean', code: 0},
   {args: ['--user=alice', '--scope', 'read', '--scope', 'write', '--json'], way: 'lean', code: 0},
-  {args: ['--client', 'service', '--scope', 'read', '--claim', 'role=admin', '--claim', 'n=42', '--audience', 'https://api.example.test', '--ttl', '1h'], way: 'lean', code: 0},
+  {
+    args: [
+      '--client',
+      'service',
+      '--scope',
+      'read',
+      '--claim',
+      'role=admin',
+      '--claim',
+      'n=42',
+      '--audience',
+      'https://api.example.test',
+      '--ttl',
+      '1h',
+    ],
+    way: 'lean',
+    code: 0,
+  },
   {args: ['--user', 'alice'], env: {PASSPORT_ISSUER: 'https://issuer.example.test'}, way: 'lean', code: 0},
   {args: ['--user', 'alice', '--scope', 'nope'], way: 'lean', code: 1},
   {args: ['--user', 'alice', '--scope', 'nope', '--json'], way: 'lean', code: 1},
@@ -66,9 +83,16 @@ describe('passport token without oclif', () => {
   afterAll(() => ws.cleanup())
 
   let runs = 0
-  function run(args: string[], env: Record<string, string>): Promise<{code: number | null; stdout: string; stderr: string; way: string}> {
+  function run(
+    args: string[],
+    env: Record<string, string>,
+  ): Promise<{code: number | null; stdout: string; stderr: string; way: string}> {
     const mark = join(ws.dir, `way-${++runs}.txt`)
-    const child = spawn(process.execPath, ['--import', pathToFileURL(preload).href, BIN, 'token', ...args], {cwd: ws.dir, env: cleanEnv({...env, PATH_MARK: mark}), stdio: ['ignore', 'pipe', 'pipe']})
+    const child = spawn(process.execPath, ['--import', pathToFileURL(preload).href, BIN, 'token', ...args], {
+      cwd: ws.dir,
+      env: cleanEnv({...env, PATH_MARK: mark}),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     let stdout = ''
     let stderr = ''
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
@@ -79,21 +103,27 @@ describe('passport token without oclif', () => {
     })
   }
 
-  it.each(CASES)('passport token $args ($way, exit $code): the same output both ways', async ({args, env = {}, way, code}) => {
-    const [lean, oclif] = await Promise.all([run(args, env), runCli(['token', ...args], {cwd: ws.dir, env})])
-    expect(lean.way).toBe(way)
-    expect(lean.code).toBe(code)
-    expect(oclif.code).toBe(code)
-    expect(lean.stderr).toBe(oclif.stderr)
-    expect(normalize(lean.stdout)).toBe(normalize(oclif.stdout))
-    if (code === 0 && !args.includes('--help')) expect(lean.stdout).toMatch(/eyJ/)
-    if (code !== 0) expect(lean.stderr).toMatch(/^Error: .+\n/)
-  })
+  it.each(CASES)(
+    'passport token $args ($way, exit $code): the same output both ways',
+    async ({args, env = {}, way, code}) => {
+      const [lean, oclif] = await Promise.all([run(args, env), runCli(['token', ...args], {cwd: ws.dir, env})])
+      expect(lean.way).toBe(way)
+      expect(lean.code).toBe(code)
+      expect(oclif.code).toBe(code)
+      expect(lean.stderr).toBe(oclif.stderr)
+      expect(normalize(lean.stdout)).toBe(normalize(oclif.stdout))
+      if (code === 0 && !args.includes('--help')) expect(lean.stdout).toMatch(/eyJ/)
+      if (code !== 0) expect(lean.stderr).toMatch(/^Error: .+\n/)
+    },
+  )
 
   it('every token row either way is in the database once', () => {
     const db = ws.db()
     try {
-      const rows = db.prepare("SELECT COUNT(*) AS n, COUNT(DISTINCT id) AS ids FROM oauth_access_tokens").get() as {n: number; ids: number}
+      const rows = db.prepare('SELECT COUNT(*) AS n, COUNT(DISTINCT id) AS ids FROM oauth_access_tokens').get() as {
+        n: number
+        ids: number
+      }
       // Six cases mint (one more succeeds: --help), each run twice.
       expect(rows).toEqual({n: 12, ids: 12})
     } finally {

@@ -14,7 +14,11 @@ import {accessRow, CONFIG, jtiOf, oneError, type Workspace, workspace} from './f
 type ListedToken = TokenView
 
 function openAuthority(ws: Workspace): Authority {
-  return Authority.open({config: loadConfig(join(ws.dir, 'passport.config.json')), database: ws.dbPath, keys: keyLocation(join(ws.dir, 'storage'), {})})
+  return Authority.open({
+    config: loadConfig(join(ws.dir, 'passport.config.json')),
+    database: ws.dbPath,
+    keys: keyLocation(join(ws.dir, 'storage'), {}),
+  })
 }
 
 describe('passport token:list', () => {
@@ -36,15 +40,41 @@ describe('passport token:list', () => {
   })
   afterAll(() => ws.cleanup())
 
-  const list = async (args: string[]): Promise<ListedToken[]> => JSON.parse(await ws.ok(['token:list', '--json', ...args])) as ListedToken[]
+  const list = async (args: string[]): Promise<ListedToken[]> =>
+    JSON.parse(await ws.ok(['token:list', '--json', ...args])) as ListedToken[]
 
   it('lists active tokens, newest first, with the documented JSON shape', async () => {
     const tokens = await list([])
     expect(tokens.map((t) => t.id)).toEqual([ids.bob, ids.service, ids.alice])
     const bob = tokens[0]!
-    expect(Object.keys(bob).sort()).toEqual(['client_id', 'created_at', 'expires_at', 'grant_type', 'id', 'name', 'revoked', 'scopes', 'status', 'user_id'])
-    expect(bob).toMatchObject({client_id: '__personal_access__', user_id: 'bob', name: 'deploy', scopes: ['write'], grant_type: 'personal_access', revoked: false, status: 'active'})
-    expect(tokens[1]).toMatchObject({client_id: 'service', user_id: null, name: null, grant_type: 'client_credentials', status: 'active'})
+    expect(Object.keys(bob).sort()).toEqual([
+      'client_id',
+      'created_at',
+      'expires_at',
+      'grant_type',
+      'id',
+      'name',
+      'revoked',
+      'scopes',
+      'status',
+      'user_id',
+    ])
+    expect(bob).toMatchObject({
+      client_id: '__personal_access__',
+      user_id: 'bob',
+      name: 'deploy',
+      scopes: ['write'],
+      grant_type: 'personal_access',
+      revoked: false,
+      status: 'active',
+    })
+    expect(tokens[1]).toMatchObject({
+      client_id: 'service',
+      user_id: null,
+      name: null,
+      grant_type: 'client_credentials',
+      status: 'active',
+    })
     expect(new Date(bob.expires_at).getTime() - new Date(bob.created_at).getTime()).toBeGreaterThan(179 * 86_400_000)
   })
 
@@ -57,9 +87,11 @@ describe('passport token:list', () => {
 
   it('filters by --user and --client', async () => {
     expect((await list(['--user', 'alice'])).map((t) => t.id)).toEqual([ids.alice])
-    expect((await list(['--user', 'alice', '--all'])).map((t) => t.id).sort()).toEqual([ids.alice, ids.revoked, ids.expired].sort())
+    expect((await list(['--user', 'alice', '--all'])).map((t) => t.id).sort()).toEqual(
+      [ids.alice, ids.revoked, ids.expired].sort(),
+    )
     expect((await list(['--client', 'service'])).map((t) => t.id)).toEqual([ids.service])
-    expect((await list(['--client', '__cli__', '--user', 'bob']))).toEqual([])
+    expect(await list(['--client', '__cli__', '--user', 'bob'])).toEqual([])
   })
 
   it('--limit shows the newest tokens and says on stderr when more match', async () => {
@@ -83,8 +115,12 @@ describe('passport token:list', () => {
     expect(lines[0]).toMatch(/^ID +CLIENT +USER +NAME +SCOPES +EXPIRES +STATUS$/)
     expect(lines).toHaveLength(4)
     expect(lines.find((l) => l.startsWith(ids.service!))).toMatch(/ service +\(client\) +read +\d{4}-.* active$/)
-    expect(lines.find((l) => l.startsWith(ids.bob!))).toMatch(/ __personal_access__ +bob +deploy +write +\d{4}-.* active$/)
-    expect(await ws.ok(['token:list', '--user', 'nobody'])).toBe('No active tokens (--all also shows revoked and expired ones).')
+    expect(lines.find((l) => l.startsWith(ids.bob!))).toMatch(
+      / __personal_access__ +bob +deploy +write +\d{4}-.* active$/,
+    )
+    expect(await ws.ok(['token:list', '--user', 'nobody'])).toBe(
+      'No active tokens (--all also shows revoked and expired ones).',
+    )
   })
 })
 
@@ -101,7 +137,11 @@ describe('passport token:revoke', () => {
     const keep = await ws.ok(['token', '--user', 'alice'])
     const before = Date.now()
     expect(await ws.ok(['token:revoke', byJwt])).toBe('Revoked 1 access token and 0 refresh tokens.')
-    expect(JSON.parse(await ws.ok(['token:revoke', jtiOf(byJti), '--json']))).toEqual({kind: 'access_token', access_tokens: 1, refresh_tokens: 0})
+    expect(JSON.parse(await ws.ok(['token:revoke', jtiOf(byJti), '--json']))).toEqual({
+      kind: 'access_token',
+      access_tokens: 1,
+      refresh_tokens: 0,
+    })
     expect(accessRow(ws, jtiOf(byJwt))!.revoked_at).toBeGreaterThanOrEqual(before)
     expect(accessRow(ws, jtiOf(byJti))!.revoked_at).toBeGreaterThanOrEqual(before)
     expect(accessRow(ws, jtiOf(keep))!.revoked_at).toBeNull()
@@ -115,17 +155,30 @@ describe('passport token:revoke', () => {
     let jti: string
     try {
       const client = findClient(authority.store, 'web')
-      const issued = await issueTokens(authority, {client, userId: 'carol', scopes: ['read'], ttl: 60_000, grantType: 'authorization_code', refresh: {ttl: 120_000}})
+      const issued = await issueTokens(authority, {
+        client,
+        userId: 'carol',
+        scopes: ['read'],
+        ttl: 60_000,
+        grantType: 'authorization_code',
+        refresh: {ttl: 120_000},
+      })
       refreshToken = issued.response.refresh_token!
       jti = issued.jti
     } finally {
       authority.close()
     }
-    expect(JSON.parse(await ws.ok(['token:revoke', refreshToken, '--json']))).toEqual({kind: 'refresh_token', access_tokens: 1, refresh_tokens: 1})
+    expect(JSON.parse(await ws.ok(['token:revoke', refreshToken, '--json']))).toEqual({
+      kind: 'refresh_token',
+      access_tokens: 1,
+      refresh_tokens: 1,
+    })
     expect(accessRow(ws, jti)!.revoked_at).not.toBeNull()
     const db = ws.db()
     try {
-      expect(db.prepare('SELECT revoked_at FROM oauth_refresh_tokens WHERE access_token_id = ?').get(jti)).toEqual({revoked_at: expect.any(Number)})
+      expect(db.prepare('SELECT revoked_at FROM oauth_refresh_tokens WHERE access_token_id = ?').get(jti)).toEqual({
+        revoked_at: expect.any(Number),
+      })
     } finally {
       db.close()
     }
@@ -136,16 +189,25 @@ describe('passport token:revoke', () => {
     dave.push((await ws.run(['token:personal', 'cli', '--user', 'dave'])).stdout.trim())
     const erin = await ws.ok(['token', '--user', 'erin'])
     const service = await ws.ok(['token', '--client', 'service'])
-    expect(await ws.ok(['token:revoke', '--user', 'dave', '--all'])).toBe('Revoked 3 access tokens and 0 refresh tokens of dave.')
+    expect(await ws.ok(['token:revoke', '--user', 'dave', '--all'])).toBe(
+      'Revoked 3 access tokens and 0 refresh tokens of dave.',
+    )
     for (const token of dave) expect(accessRow(ws, jtiOf(token))!.revoked_at).not.toBeNull()
     expect(accessRow(ws, jtiOf(erin))!.revoked_at).toBeNull()
     expect(accessRow(ws, jtiOf(service))!.revoked_at).toBeNull()
-    expect(JSON.parse(await ws.ok(['token:revoke', '--user', 'dave', '--all', '--json']))).toEqual({kind: 'user', user_id: 'dave', access_tokens: 0, refresh_tokens: 0})
+    expect(JSON.parse(await ws.ok(['token:revoke', '--user', 'dave', '--all', '--json']))).toEqual({
+      kind: 'user',
+      user_id: 'dave',
+      access_tokens: 0,
+      refresh_tokens: 0,
+    })
   })
 
-  it('a user named like a client does not revoke that client\'s client-credentials tokens', async () => {
+  it("a user named like a client does not revoke that client's client-credentials tokens", async () => {
     const service = await ws.ok(['token', '--client', 'service'])
-    expect(await ws.ok(['token:revoke', '--user', 'service', '--all'])).toBe('Revoked 0 access tokens and 0 refresh tokens of service.')
+    expect(await ws.ok(['token:revoke', '--user', 'service', '--all'])).toBe(
+      'Revoked 0 access tokens and 0 refresh tokens of service.',
+    )
     expect(accessRow(ws, jtiOf(service))!.revoked_at).toBeNull()
   })
 
@@ -161,7 +223,9 @@ describe('passport token:revoke', () => {
   it('is a usage error without a token or --user --all', async () => {
     const none = await ws.run(['token:revoke'])
     expect(none.code).toBe(2)
-    expect(oneError(none)).toBe('Missing TOKEN_OR_ID: run passport token:revoke TOKEN_OR_ID, or passport token:revoke --user SUB --all (no terminal to ask on).')
+    expect(oneError(none)).toBe(
+      'Missing TOKEN_OR_ID: run passport token:revoke TOKEN_OR_ID, or passport token:revoke --user SUB --all (no terminal to ask on).',
+    )
     expect((await ws.run(['token:revoke', '--user', 'alice'])).code).toBe(2)
     expect((await ws.run(['token:revoke', '--all'])).code).toBe(2)
     const both = await ws.run(['token:revoke', 'x', '--user', 'alice', '--all'])
@@ -182,8 +246,15 @@ describe('passport token:personal', () => {
     expect(result.code).toBe(0)
     expect(result.stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/)
     const jti = jtiOf(result.stdout.trim())
-    expect(result.stderr).toBe(`Personal access token "my-cli" for alice (id ${jti}, scopes: read write, expires in 180d). Store it now; it cannot be shown again.\n`)
-    expect(accessRow(ws, jti)).toMatchObject({client_id: '__personal_access__', user_id: 'alice', name: 'my-cli', grant_type: 'personal_access'})
+    expect(result.stderr).toBe(
+      `Personal access token "my-cli" for alice (id ${jti}, scopes: read write, expires in 180d). Store it now; it cannot be shown again.\n`,
+    )
+    expect(accessRow(ws, jti)).toMatchObject({
+      client_id: '__personal_access__',
+      user_id: 'alice',
+      name: 'my-cli',
+      grant_type: 'personal_access',
+    })
     const json = JSON.parse(await ws.ok(['token:personal', 'ci', '--user', 'alice', '--json']))
     expect(Object.keys(json).sort()).toEqual(['access_token', 'expires_in', 'id', 'name', 'scope', 'token_type'])
     expect(json).toMatchObject({token_type: 'Bearer', scope: '', name: 'ci', id: jtiOf(json.access_token)})
@@ -207,7 +278,9 @@ describe('passport token:personal', () => {
     expect(oneError(unknown)).toMatch(/^Unknown scope "delete"/)
     const noUser = await ws.run(['token:personal', 'x'])
     expect(noUser.code).toBe(2)
-    expect(oneError(noUser)).toBe('Missing --user: run passport token:personal NAME --user SUB [--scope S]… (no terminal to ask on).')
+    expect(oneError(noUser)).toBe(
+      'Missing --user: run passport token:personal NAME --user SUB [--scope S]… (no terminal to ask on).',
+    )
     const noName = await ws.run(['token:personal', '--user', 'alice'])
     expect(noName.code).toBe(2)
   })
@@ -216,7 +289,11 @@ describe('passport token:personal', () => {
     const authority = openAuthority(ws)
     try {
       const token = await createPersonalAccessToken(authority, {name: 'lib', user: 'alice', scopes: ['*']})
-      expect(authority.store.accessTokens.find(token.jti)).toMatchObject({name: 'lib', grantType: 'personal_access', scopes: ['*']})
+      expect(authority.store.accessTokens.find(token.jti)).toMatchObject({
+        name: 'lib',
+        grantType: 'personal_access',
+        scopes: ['*'],
+      })
     } finally {
       authority.close()
     }

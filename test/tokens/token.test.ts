@@ -43,14 +43,39 @@ describe('passport token', () => {
     const token = await ws.ok(['token', '--user', 'alice', '--scope', 'read', '--scope', 'write'])
     const after = Math.ceil(Date.now() / 1000)
     const claims = decodeJwt(token)
-    expect(Object.keys(claims).sort()).toEqual(['aud', 'client_id', 'exp', 'iat', 'iss', 'jti', 'scope', 'scopes', 'sub'])
-    expect(claims).toMatchObject({iss: DEFAULT_ISSUER, sub: 'alice', aud: '__cli__', client_id: '__cli__', scope: 'read write', scopes: ['read', 'write']})
+    expect(Object.keys(claims).sort()).toEqual([
+      'aud',
+      'client_id',
+      'exp',
+      'iat',
+      'iss',
+      'jti',
+      'scope',
+      'scopes',
+      'sub',
+    ])
+    expect(claims).toMatchObject({
+      iss: DEFAULT_ISSUER,
+      sub: 'alice',
+      aud: '__cli__',
+      client_id: '__cli__',
+      scope: 'read write',
+      scopes: ['read', 'write'],
+    })
     expect(claims.jti).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
     expect(claims.iat).toBeGreaterThanOrEqual(before)
     expect(claims.iat).toBeLessThanOrEqual(after)
     expect(claims.exp! - claims.iat!).toBe(15 * 86_400)
     const row = accessRow(ws, claims.jti!)!
-    expect(row).toMatchObject({client_id: '__cli__', user_id: 'alice', name: null, audience: '__cli__', grant_type: 'cli', revoked_at: null, expires_at: claims.exp! * 1000})
+    expect(row).toMatchObject({
+      client_id: '__cli__',
+      user_id: 'alice',
+      name: null,
+      audience: '__cli__',
+      grant_type: 'cli',
+      revoked_at: null,
+      expires_at: claims.exp! * 1000,
+    })
     expect(JSON.parse(row.scopes)).toEqual(['read', 'write'])
   })
 
@@ -58,7 +83,11 @@ describe('passport token', () => {
     const token = await ws.ok(['token', '--client', 'service', '--scope', 'read'])
     const claims = decodeJwt(token)
     expect(claims).toMatchObject({sub: 'service', client_id: 'service', aud: 'service', scope: 'read'})
-    expect(accessRow(ws, claims.jti!)).toMatchObject({client_id: 'service', user_id: null, grant_type: 'client_credentials'})
+    expect(accessRow(ws, claims.jti!)).toMatchObject({
+      client_id: 'service',
+      user_id: null,
+      grant_type: 'client_credentials',
+    })
     const verified = await ws.ok(['token:verify', token])
     expect(verified).toContain('Valid access token for client service (client credentials)')
   })
@@ -77,7 +106,12 @@ describe('passport token', () => {
   })
 
   it('--ttl accepts duration strings and milliseconds', async () => {
-    for (const [ttl, seconds] of [['90s', 90], ['15m', 900], ['2d', 172_800], ['60000', 60]] as const) {
+    for (const [ttl, seconds] of [
+      ['90s', 90],
+      ['15m', 900],
+      ['2d', 172_800],
+      ['60000', 60],
+    ] as const) {
       const claims = decodeJwt(await ws.ok(['token', '--ttl', ttl]))
       expect(claims.exp! - claims.iat!, ttl).toBe(seconds)
     }
@@ -88,11 +122,30 @@ describe('passport token', () => {
 
   it('--claim adds claims, parsing JSON values and keeping other values as strings', async () => {
     const token = await ws.ok([
-      'token', '--user', 'alice',
-      '--claim', 'role=admin', '--claim', 'tenant=42', '--claim', 'beta=true', '--claim', 'org={"id":7,"tags":["a"]}',
-      '--claim', 'note=a=b', '--claim', 'quoted="17"',
+      'token',
+      '--user',
+      'alice',
+      '--claim',
+      'role=admin',
+      '--claim',
+      'tenant=42',
+      '--claim',
+      'beta=true',
+      '--claim',
+      'org={"id":7,"tags":["a"]}',
+      '--claim',
+      'note=a=b',
+      '--claim',
+      'quoted="17"',
     ])
-    expect(decodeJwt(token)).toMatchObject({role: 'admin', tenant: 42, beta: true, org: {id: 7, tags: ['a']}, note: 'a=b', quoted: '17'})
+    expect(decodeJwt(token)).toMatchObject({
+      role: 'admin',
+      tenant: 42,
+      beta: true,
+      org: {id: 7, tags: ['a']},
+      note: 'a=b',
+      quoted: '17',
+    })
     const malformed = await ws.run(['token', '--claim', 'novalue'])
     expect(malformed.code).toBe(2)
     expect(oneError(malformed)).toBe('--claim needs the form name=value; got "novalue".')
@@ -113,11 +166,13 @@ describe('passport token', () => {
     expect(oneError(result)).toBe(`Claim "${claim}" is set by passport itself and cannot be overridden.`)
   })
 
-  it('refuses unknown scopes, scopes outside the client\'s allowed set, and the wildcard', async () => {
+  it("refuses unknown scopes, scopes outside the client's allowed set, and the wildcard", async () => {
     const unknown = await ws.run(['token', '--scope', 'delete'])
     expect(unknown.code).toBe(1)
     expect(unknown.stdout).toBe('')
-    expect(oneError(unknown)).toBe('Unknown scope "delete"; known scopes: openid, profile, email, offline_access, read, write, admin.')
+    expect(oneError(unknown)).toBe(
+      'Unknown scope "delete"; known scopes: openid, profile, email, offline_access, read, write, admin.',
+    )
     const outside = await ws.run(['token', '--client', 'service', '--scope', 'write'])
     expect(outside.code).toBe(1)
     expect(oneError(outside)).toBe('Scope "write" is not allowed for client service; allowed: read.')
@@ -136,20 +191,27 @@ describe('passport token', () => {
   })
 
   it('takes the issuer from --issuer, then PASSPORT_ISSUER, then the config file, then the default', async () => {
-    const iss = async (args: string[], env?: Record<string, string>) => decodeJwt(await ws.ok(['token', ...args], env)).iss
+    const iss = async (args: string[], env?: Record<string, string>) =>
+      decodeJwt(await ws.ok(['token', ...args], env)).iss
     expect(await iss([])).toBe(DEFAULT_ISSUER)
     expect(await iss([], {PASSPORT_ISSUER: 'http://env.test:9000'})).toBe('http://env.test:9000')
-    expect(await iss(['--issuer', 'http://flag.test'], {PASSPORT_ISSUER: 'http://env.test:9000'})).toBe('http://flag.test')
+    expect(await iss(['--issuer', 'http://flag.test'], {PASSPORT_ISSUER: 'http://env.test:9000'})).toBe(
+      'http://flag.test',
+    )
     const configured = await workspace({issuer: 'http://config.test:8080'})
     try {
       expect(decodeJwt(await configured.ok(['token'])).iss).toBe('http://config.test:8080')
-      expect(decodeJwt(await configured.ok(['token'], {PASSPORT_ISSUER: 'http://env.test'})).iss).toBe('http://env.test')
+      expect(decodeJwt(await configured.ok(['token'], {PASSPORT_ISSUER: 'http://env.test'})).iss).toBe(
+        'http://env.test',
+      )
     } finally {
       configured.cleanup()
     }
     const bad = await ws.run(['token', '--issuer', 'not a url'])
     expect(bad.code).toBe(2)
-    expect(oneError(bad)).toBe('--issuer must be an absolute http(s) URL without query or fragment, such as http://localhost:9000; got "not a url".')
+    expect(oneError(bad)).toBe(
+      '--issuer must be an absolute http(s) URL without query or fragment, such as http://localhost:9000; got "not a url".',
+    )
   })
 
   it('a token minted with another issuer does not verify against this one', async () => {
@@ -166,7 +228,9 @@ describe('passport token', () => {
     try {
       const result = await empty.run(['token', '--key-path', 'missing'])
       expect(result.code).toBe(1)
-      expect(oneError(result)).toMatch(/^No signing key at .*missing\/oauth-private\.key; run "passport keys" to create one/)
+      expect(oneError(result)).toMatch(
+        /^No signing key at .*missing\/oauth-private\.key; run "passport keys" to create one/,
+      )
     } finally {
       empty.cleanup()
     }

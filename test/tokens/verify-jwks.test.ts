@@ -35,8 +35,19 @@ describe('verifyAccessToken with a JWK Set', () => {
     const a = await signer()
     const b = await signer()
     const set: JSONWebKeySet = {keys: [a.jwk]}
-    for (let i = 0; i < 3; i++) expect((await verifyAccessToken(await token(a.privateKey, a.jwk.kid!), {issuer: ISSUER, jwks: set, resource: RESOURCE})).claims.sub).toBe('alice')
-    await expect(verifyAccessToken(await token(b.privateKey, b.jwk.kid!), {issuer: ISSUER, jwks: set, resource: RESOURCE})).rejects.toMatchObject({
+    for (let i = 0; i < 3; i++)
+      expect(
+        (
+          await verifyAccessToken(await token(a.privateKey, a.jwk.kid!), {
+            issuer: ISSUER,
+            jwks: set,
+            resource: RESOURCE,
+          })
+        ).claims.sub,
+      ).toBe('alice')
+    await expect(
+      verifyAccessToken(await token(b.privateKey, b.jwk.kid!), {issuer: ISSUER, jwks: set, resource: RESOURCE}),
+    ).rejects.toMatchObject({
       reason: 'unknown_key',
       message: 'The token is signed by a key this authority does not publish (unknown kid).',
     })
@@ -48,22 +59,37 @@ describe('verifyAccessToken with a JWK Set', () => {
     const set: JSONWebKeySet = {keys: [a.jwk]}
     await verifyAccessToken(await token(a.privateKey, a.jwk.kid!), {issuer: ISSUER, jwks: set, resource: RESOURCE})
     set.keys = [b.jwk]
-    expect((await verifyAccessToken(await token(b.privateKey, b.jwk.kid!), {issuer: ISSUER, jwks: set, resource: RESOURCE})).claims.sub).toBe('alice')
-    await expect(verifyAccessToken(await token(a.privateKey, a.jwk.kid!), {issuer: ISSUER, jwks: set, resource: RESOURCE})).rejects.toMatchObject({reason: 'unknown_key'})
+    expect(
+      (await verifyAccessToken(await token(b.privateKey, b.jwk.kid!), {issuer: ISSUER, jwks: set, resource: RESOURCE}))
+        .claims.sub,
+    ).toBe('alice')
+    await expect(
+      verifyAccessToken(await token(a.privateKey, a.jwk.kid!), {issuer: ISSUER, jwks: set, resource: RESOURCE}),
+    ).rejects.toMatchObject({reason: 'unknown_key'})
   })
 
   it('a key published for another algorithm is refused whether or not its set was used before', async () => {
     const a = await signer()
     const wrongAlg: JSONWebKeySet = {keys: [{...a.jwk, alg: 'EdDSA'}]}
     for (let i = 0; i < 2; i++) {
-      await expect(verifyAccessToken(await token(a.privateKey, a.jwk.kid!), {issuer: ISSUER, jwks: wrongAlg, resource: RESOURCE})).rejects.toBeInstanceOf(Error)
+      await expect(
+        verifyAccessToken(await token(a.privateKey, a.jwk.kid!), {issuer: ISSUER, jwks: wrongAlg, resource: RESOURCE}),
+      ).rejects.toBeInstanceOf(Error)
     }
   })
 
   it('more sets than it keeps: each still verifies its own tokens', async () => {
     const signers = await Promise.all(Array.from({length: 20}, signer))
     for (const s of [...signers, signers[0]!]) {
-      expect((await verifyAccessToken(await token(s.privateKey, s.jwk.kid!), {issuer: ISSUER, jwks: {keys: [s.jwk]}, resource: RESOURCE})).claims.sub).toBe('alice')
+      expect(
+        (
+          await verifyAccessToken(await token(s.privateKey, s.jwk.kid!), {
+            issuer: ISSUER,
+            jwks: {keys: [s.jwk]},
+            resource: RESOURCE,
+          })
+        ).claims.sub,
+      ).toBe('alice')
     }
   })
 })

@@ -29,7 +29,9 @@ describe('passport token:verify', () => {
 
   it('accepts a valid token and prints its claims; --json prints {active, claims}', async () => {
     const out = await ws.ok(['token:verify', token, '--scope', 'read', '--scope', 'write'])
-    expect(out.split('\n')[0]).toMatch(/^Valid access token for user alice via client __cli__, expires \d{4}-\d\d-\d\dT/)
+    expect(out.split('\n')[0]).toMatch(
+      /^Valid access token for user alice via client __cli__, expires \d{4}-\d\d-\d\dT/,
+    )
     const json = JSON.parse(await ws.ok(['token:verify', token, '--json']))
     expect(json).toEqual({active: true, claims: decodeJwt(token)})
   })
@@ -61,21 +63,31 @@ describe('passport token:verify', () => {
   it('refuses alg none', async () => {
     const claims = decodeJwt(token)
     const unsigned = `${encode({alg: 'none', typ: 'at+jwt'})}.${encode(claims)}.`
-    expect(await invalid(unsigned)).toBe('The token is not signed with an accepted algorithm (RS256, PS256, ES256, EdDSA).')
+    expect(await invalid(unsigned)).toBe(
+      'The token is not signed with an accepted algorithm (RS256, PS256, ES256, EdDSA).',
+    )
   })
 
   it('refuses HS256 signed with the public key PEM as the secret', async () => {
     const claims = decodeJwt(token)
     const {kid} = decodeProtectedHeader(token)
-    const forged = await new SignJWT(claims).setProtectedHeader({alg: 'HS256', typ: 'at+jwt', kid: kid!}).sign(new TextEncoder().encode(ws.publicKeyPem()))
-    expect(await invalid(forged)).toBe('The token is not signed with an accepted algorithm (RS256, PS256, ES256, EdDSA).')
+    const forged = await new SignJWT(claims)
+      .setProtectedHeader({alg: 'HS256', typ: 'at+jwt', kid: kid!})
+      .sign(new TextEncoder().encode(ws.publicKeyPem()))
+    expect(await invalid(forged)).toBe(
+      'The token is not signed with an accepted algorithm (RS256, PS256, ES256, EdDSA).',
+    )
   })
 
   it('refuses a token with typ JWT (an id token) even when signed by our key', async () => {
     const claims = decodeJwt(token)
     const {kid} = decodeProtectedHeader(token)
-    const idToken = await new SignJWT(claims).setProtectedHeader({alg: 'RS256', typ: 'JWT', kid: kid!}).sign(createPrivateKey(ws.privateKeyPem()))
-    expect(await invalid(idToken)).toBe('The token is not an access token (its typ is not at+jwt; id tokens are not accepted).')
+    const idToken = await new SignJWT(claims)
+      .setProtectedHeader({alg: 'RS256', typ: 'JWT', kid: kid!})
+      .sign(createPrivateKey(ws.privateKeyPem()))
+    expect(await invalid(idToken)).toBe(
+      'The token is not an access token (its typ is not at+jwt; id tokens are not accepted).',
+    )
   })
 
   it('refuses a token signed by a key this authority does not publish', async () => {
@@ -124,6 +136,8 @@ describe('passport token:verify', () => {
   it('exits 2 with a usage error when TOKEN is missing and there is no terminal', async () => {
     const result = await ws.run(['token:verify'])
     expect(result.code).toBe(2)
-    expect(oneError(result)).toBe('Missing the TOKEN argument: run passport token:verify TOKEN [--scope S]… (no terminal to ask on).')
+    expect(oneError(result)).toBe(
+      'Missing the TOKEN argument: run passport token:verify TOKEN [--scope S]… (no terminal to ask on).',
+    )
   })
 })

@@ -65,13 +65,31 @@ describe('writes while another connection keeps taking the write lock', () => {
 
   const row = () => {
     const now = Date.now()
-    return {id: uuidv7(), clientId: 'c', userId: null, name: null, scopes: ['read'], audience: 'c', grantType: 'client_credentials', familyId: null, createdAt: now, expiresAt: now + 60_000}
+    return {
+      id: uuidv7(),
+      clientId: 'c',
+      userId: null,
+      name: null,
+      scopes: ['read'],
+      audience: 'c',
+      grantType: 'client_credentials',
+      familyId: null,
+      createdAt: now,
+      expiresAt: now + 60_000,
+    }
   }
 
   it('each write issued while another connection holds the lock waits for exactly that hold and takes the lock when it is freed; the busy timeout is 10 s again afterwards', async () => {
     const shared = new SharedArrayBuffer(20)
     const slots = new Int32Array(shared)
-    const holder = new Worker(HOLDER, {eval: true, workerData: {path: join(dir, 'passport.sqlite'), shared, betterSqlite: createRequire(import.meta.url).resolve('better-sqlite3')}})
+    const holder = new Worker(HOLDER, {
+      eval: true,
+      workerData: {
+        path: join(dir, 'passport.sqlite'),
+        shared,
+        betterSqlite: createRequire(import.meta.url).resolve('better-sqlite3'),
+      },
+    })
     try {
       const waited: number[] = []
       for (let i = 0; i < 12; i++) {
@@ -116,7 +134,7 @@ describe('writes while another connection keeps taking the write lock', () => {
     expect(store.db.pragma('busy_timeout', {simple: true})).toBe(10_000)
   })
 
-  it('only SQLITE_BUSY is tried again, with SQLite\'s own busy handler off while it tries', () => {
+  it("only SQLITE_BUSY is tried again, with SQLite's own busy handler off while it tries", () => {
     let attempts = 0
     const timeouts: unknown[] = []
     const result = retryWhileLocked(store.db, () => {

@@ -1,7 +1,19 @@
 import {afterAll, beforeAll, describe, expect, test} from 'vitest'
 
 import {serveJson} from '../fixtures/serve.js'
-import {Browser, CONFIG, authorizePath, expectPageHeaders, field, location, pkce, sha256Hex, signInToConsent, startTestServer, type TestServer} from './harness.js'
+import {
+  Browser,
+  CONFIG,
+  authorizePath,
+  expectPageHeaders,
+  field,
+  location,
+  pkce,
+  sha256Hex,
+  signInToConsent,
+  startTestServer,
+  type TestServer,
+} from './harness.js'
 
 let server: TestServer
 
@@ -19,7 +31,17 @@ describe('authorization code flow through the pages', () => {
   test('sign in with a configured user → consent → approve stores the code with its challenge, redirect URI, user, nonce and resource', async () => {
     const browser = new Browser(server.url)
     const {verifier, challenge} = pkce()
-    const params = {response_type: 'code', client_id: 'spa', redirect_uri: 'http://localhost:4000/cb', scope: 'openid read', state: 'flow-1', code_challenge: challenge, code_challenge_method: 'S256', nonce: 'n-1', resource: 'https://api.example.test/'}
+    const params = {
+      response_type: 'code',
+      client_id: 'spa',
+      redirect_uri: 'http://localhost:4000/cb',
+      scope: 'openid read',
+      state: 'flow-1',
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+      nonce: 'n-1',
+      resource: 'https://api.example.test/',
+    }
     const path = authorizePath(server.prefix, params)
 
     const signIn = await browser.get(path)
@@ -31,12 +53,18 @@ describe('authorization code flow through the pages', () => {
     const signInHtml = await signIn.text()
     expect(signInHtml).toContain('to continue to Single-page app')
     // Configured users as one-click choices, names escaped.
-    expect(signInHtml).toMatch(/<button type="submit" name="subject" value="alice">.*<span class="name">Alice Example<\/span><span class="email">alice@example.test<\/span>.*<\/button>/)
+    expect(signInHtml).toMatch(
+      /<button type="submit" name="subject" value="alice">.*<span class="name">Alice Example<\/span><span class="email">alice@example.test<\/span>.*<\/button>/,
+    )
     expect(signInHtml).toContain('Bob &lt;Builder&gt;')
     expect(signInHtml).not.toContain('Bob <Builder>')
     const sessionBefore = browser.cookies.get(cookie)
 
-    const login = await browser.post(`${server.prefix}/login`, {csrf: field(signInHtml, 'csrf'), return_to: field(signInHtml, 'return_to'), subject: 'bob'})
+    const login = await browser.post(`${server.prefix}/login`, {
+      csrf: field(signInHtml, 'csrf'),
+      return_to: field(signInHtml, 'return_to'),
+      subject: 'bob',
+    })
     expect(login.status).toBe(303)
     expect(login.headers.get('location')).toBe(path)
     // A new session id after signing in (no session fixation).
@@ -54,7 +82,11 @@ describe('authorization code flow through the pages', () => {
     expect(html).not.toMatch(/name="(code_challenge|redirect_uri|scope|client_id|state)"/)
     expect(server.authCodes().filter((r) => r.client_id === 'spa' && r.user_id === 'bob')).toHaveLength(0)
 
-    const approve = await browser.post(`${server.prefix}/authorize`, {csrf: field(html, 'csrf'), request_id: field(html, 'request_id'), action: 'approve'})
+    const approve = await browser.post(`${server.prefix}/authorize`, {
+      csrf: field(html, 'csrf'),
+      request_id: field(html, 'request_id'),
+      action: 'approve',
+    })
     expect(approve.status).toBe(303)
     const loc = location(approve)
     expect(loc.base).toBe('http://localhost:4000/cb')
@@ -62,7 +94,15 @@ describe('authorization code flow through the pages', () => {
     expect(loc.params.get('iss')).toBe(server.issuer)
     const code = loc.params.get('code')!
     const row = server.authCodes().find((r) => r.code_hash === sha256Hex(code))!
-    expect(row).toMatchObject({client_id: 'spa', user_id: 'bob', redirect_uri: 'http://localhost:4000/cb', code_challenge: challenge, code_challenge_method: 'S256', nonce: 'n-1', resource: '["https://api.example.test/"]'})
+    expect(row).toMatchObject({
+      client_id: 'spa',
+      user_id: 'bob',
+      redirect_uri: 'http://localhost:4000/cb',
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+      nonce: 'n-1',
+      resource: '["https://api.example.test/"]',
+    })
     expect(JSON.parse(row.scopes)).toEqual(['openid', 'read'])
     expect(row.auth_time).toBeGreaterThan(0)
     expect(verifier).toBeTruthy()
@@ -81,16 +121,34 @@ describe('authorization code flow through the pages', () => {
 
   test('typing any subject signs in as that subject; an empty one is refused', async () => {
     const browser = new Browser(server.url)
-    const path = authorizePath(server.prefix, {response_type: 'code', client_id: 'web', scope: 'read', state: 't', login_hint: 'dora@example.test'})
+    const path = authorizePath(server.prefix, {
+      response_type: 'code',
+      client_id: 'web',
+      scope: 'read',
+      state: 't',
+      login_hint: 'dora@example.test',
+    })
     const html = await (await browser.get(path)).text()
     expect(html).toContain('value="dora@example.test"')
-    const empty = await browser.post(`${server.prefix}/login`, {csrf: field(html, 'csrf'), return_to: field(html, 'return_to'), subject: '  '})
+    const empty = await browser.post(`${server.prefix}/login`, {
+      csrf: field(html, 'csrf'),
+      return_to: field(html, 'return_to'),
+      subject: '  ',
+    })
     expect(empty.status).toBe(400)
     expect(await empty.text()).toContain('Enter a subject')
-    const ok = await browser.post(`${server.prefix}/login`, {csrf: field(html, 'csrf'), return_to: field(html, 'return_to'), subject: 'dora@example.test'})
+    const ok = await browser.post(`${server.prefix}/login`, {
+      csrf: field(html, 'csrf'),
+      return_to: field(html, 'return_to'),
+      subject: 'dora@example.test',
+    })
     expect(ok.status).toBe(303)
     const consent = await (await browser.get(path)).text()
-    const approve = await browser.post(`${server.prefix}/authorize`, {csrf: field(consent, 'csrf'), request_id: field(consent, 'request_id'), action: 'approve'})
+    const approve = await browser.post(`${server.prefix}/authorize`, {
+      csrf: field(consent, 'csrf'),
+      request_id: field(consent, 'request_id'),
+      action: 'approve',
+    })
     const row = server.authCodes().find((r) => r.code_hash === sha256Hex(location(approve).params.get('code')!))!
     expect(row.user_id).toBe('dora@example.test')
     expect(row.redirect_uri).toBeNull()
@@ -98,13 +156,29 @@ describe('authorization code flow through the pages', () => {
 
   test('the sign-in form needs its CSRF token and only returns to this server', async () => {
     const browser = new Browser(server.url)
-    const html = await (await browser.get(authorizePath(server.prefix, {response_type: 'code', client_id: 'web'}))).text()
-    const forged = await browser.post(`${server.prefix}/login`, {return_to: field(html, 'return_to'), subject: 'mallory'})
+    const html = await (
+      await browser.get(authorizePath(server.prefix, {response_type: 'code', client_id: 'web'}))
+    ).text()
+    const forged = await browser.post(`${server.prefix}/login`, {
+      return_to: field(html, 'return_to'),
+      subject: 'mallory',
+    })
     expect(forged.status).toBe(403)
-    for (const target of ['https://evil.test/', '//evil.test/oauth/authorize', '/oauth/authorize/../../evil', '/elsewhere']) {
+    for (const target of [
+      'https://evil.test/',
+      '//evil.test/oauth/authorize',
+      '/oauth/authorize/../../evil',
+      '/elsewhere',
+    ]) {
       const fresh = new Browser(server.url)
-      const page = await (await fresh.get(authorizePath(server.prefix, {response_type: 'code', client_id: 'web'}))).text()
-      const res = await fresh.post(`${server.prefix}/login`, {csrf: field(page, 'csrf'), return_to: target, subject: 'alice'})
+      const page = await (
+        await fresh.get(authorizePath(server.prefix, {response_type: 'code', client_id: 'web'}))
+      ).text()
+      const res = await fresh.post(`${server.prefix}/login`, {
+        csrf: field(page, 'csrf'),
+        return_to: target,
+        subject: 'alice',
+      })
       expect(res.status).toBe(303)
       expect(res.headers.get('location')).toBe(`${server.prefix}/device`)
     }
@@ -115,7 +189,11 @@ describe('authorization code flow through the pages', () => {
     const params = {response_type: 'code', client_id: 'auto', redirect_uri: WEB_CB, scope: 'read', state: 'auto-1'}
     const html = await (await browser.get(authorizePath(server.prefix, params))).text()
     expect(html).toContain('Sign in')
-    await browser.post(`${server.prefix}/login`, {csrf: field(html, 'csrf'), return_to: field(html, 'return_to'), subject: 'alice'})
+    await browser.post(`${server.prefix}/login`, {
+      csrf: field(html, 'csrf'),
+      return_to: field(html, 'return_to'),
+      subject: 'alice',
+    })
     const res = await browser.get(authorizePath(server.prefix, params))
     expect(res.status).toBe(302)
     const loc = location(res)
@@ -137,7 +215,10 @@ describe('authorization code flow through the pages', () => {
 
   test('the seed JSON API: 401 before sign-in; {client, scopes, redirect_uri, state} after; POST {request_id, approved}', async () => {
     const params = {response_type: 'code', client_id: 'web', redirect_uri: WEB_CB, scope: 'read write', state: 'json-1'}
-    const anonymous = await fetch(`${server.url}${authorizePath(server.prefix, params)}`, {headers: {Accept: 'application/json'}, redirect: 'manual'})
+    const anonymous = await fetch(`${server.url}${authorizePath(server.prefix, params)}`, {
+      headers: {Accept: 'application/json'},
+      redirect: 'manual',
+    })
     expect(anonymous.status).toBe(401)
     expect(await anonymous.json()).toMatchObject({error: 'login_required'})
 
@@ -155,30 +236,56 @@ describe('authorization code flow through the pages', () => {
       redirect_uri: WEB_CB,
       state: 'json-1',
     })
-    const notBoolean = await browser.postJson(`${server.prefix}/authorize`, {request_id: body.request_id, approved: 'maybe'}, {'X-CSRF-Token': body.csrf_token})
+    const notBoolean = await browser.postJson(
+      `${server.prefix}/authorize`,
+      {request_id: body.request_id, approved: 'maybe'},
+      {'X-CSRF-Token': body.csrf_token},
+    )
     expect(notBoolean.status).toBe(400)
-    const approve = await browser.postJson(`${server.prefix}/authorize`, {request_id: body.request_id, approved: true}, {'X-CSRF-Token': body.csrf_token})
+    const approve = await browser.postJson(
+      `${server.prefix}/authorize`,
+      {request_id: body.request_id, approved: true},
+      {'X-CSRF-Token': body.csrf_token},
+    )
     expect(approve.status).toBe(303)
     expect(location(approve).params.get('state')).toBe('json-1')
     expect(location(approve).params.get('code')).toBeTruthy()
 
     // The seed's form: the full authorization parameters posted back with the decision.
-    const seed = await browser.postJson(`${server.prefix}/authorize`, {...params, state: 'json-2', scope: 'write', approved: false, csrf: body.csrf_token})
+    const seed = await browser.postJson(`${server.prefix}/authorize`, {
+      ...params,
+      state: 'json-2',
+      scope: 'write',
+      approved: false,
+      csrf: body.csrf_token,
+    })
     expect(seed.status).toBe(303)
     expect(location(seed).params.get('error')).toBe('access_denied')
     expect(location(seed).params.get('state')).toBe('json-2')
-    const seedBad = await browser.postJson(`${server.prefix}/authorize`, {...params, redirect_uri: 'http://evil.test/cb', approved: true, csrf: body.csrf_token})
+    const seedBad = await browser.postJson(`${server.prefix}/authorize`, {
+      ...params,
+      redirect_uri: 'http://evil.test/cb',
+      approved: true,
+      csrf: body.csrf_token,
+    })
     expect(seedBad.status).toBe(400)
     expect(seedBad.headers.get('location')).toBeNull()
   })
 
   test('error pages say exactly what is wrong and how to fix it', async () => {
-    const res = await fetch(`${server.url}${authorizePath(server.prefix, {response_type: 'code', client_id: 'web', redirect_uri: 'http://localhost:3001/cb'})}`, {redirect: 'manual'})
+    const res = await fetch(
+      `${server.url}${authorizePath(server.prefix, {response_type: 'code', client_id: 'web', redirect_uri: 'http://localhost:3001/cb'})}`,
+      {redirect: 'manual'},
+    )
     expect(res.status).toBe(400)
     const html = await res.text()
     expect(html).toContain('Redirect URI not accepted')
-    expect(html).toContain(`redirect_uri http://localhost:3001/cb is not registered for client web; registered: ${WEB_CB}.`)
-    expect(html).toContain('Add http://localhost:3001/cb to &quot;redirectUris&quot; of client &quot;web&quot; in the configuration file')
+    expect(html).toContain(
+      `redirect_uri http://localhost:3001/cb is not registered for client web; registered: ${WEB_CB}.`,
+    )
+    expect(html).toContain(
+      'Add http://localhost:3001/cb to &quot;redirectUris&quot; of client &quot;web&quot; in the configuration file',
+    )
     const unknown = await (await fetch(`${server.url}${authorizePath(server.prefix, {client_id: '<script>'})}`)).text()
     expect(unknown).toContain('No client with id &lt;script&gt;.')
     expect(unknown).not.toContain('<script>')
@@ -186,12 +293,24 @@ describe('authorization code flow through the pages', () => {
 
   test('a stale or foreign request id is refused without a code', async () => {
     const browser = new Browser(server.url)
-    const html = await signInToConsent(browser, server, {response_type: 'code', client_id: 'web', scope: 'write', state: 'stale'}, 'alice')
+    const html = await signInToConsent(
+      browser,
+      server,
+      {response_type: 'code', client_id: 'web', scope: 'write', state: 'stale'},
+      'alice',
+    )
     const before = server.authCodes().length
-    const res = await browser.post(`${server.prefix}/authorize`, {csrf: field(html, 'csrf'), request_id: 'not-a-request', action: 'approve'})
+    const res = await browser.post(`${server.prefix}/authorize`, {
+      csrf: field(html, 'csrf'),
+      request_id: 'not-a-request',
+      action: 'approve',
+    })
     expect(res.status).toBe(400)
     expect(await res.text()).toContain('no longer waiting for an answer')
-    const noAction = await browser.post(`${server.prefix}/authorize`, {csrf: field(html, 'csrf'), request_id: field(html, 'request_id')})
+    const noAction = await browser.post(`${server.prefix}/authorize`, {
+      csrf: field(html, 'csrf'),
+      request_id: field(html, 'request_id'),
+    })
     expect(noAction.status).toBe(400)
     expect(server.authCodes().length).toBe(before)
   })
@@ -200,7 +319,10 @@ describe('authorization code flow through the pages', () => {
     const browser = new Browser(server.url)
     const params = {response_type: 'code', client_id: 'web', scope: 'read', state: 'switch'}
     const html = await signInToConsent(browser, server, params, 'alice')
-    const logout = await browser.post(`${server.prefix}/logout`, {csrf: field(html, 'csrf'), return_to: authorizePath(server.prefix, params)})
+    const logout = await browser.post(`${server.prefix}/logout`, {
+      csrf: field(html, 'csrf'),
+      return_to: authorizePath(server.prefix, params),
+    })
     expect(logout.status).toBe(303)
     const page = await (await browser.get(logout.headers.get('location')!)).text()
     expect(page).toContain('name="subject"')
@@ -209,7 +331,13 @@ describe('authorization code flow through the pages', () => {
   test('a custom-scheme redirect URI is allowed as a form target of its consent page', async () => {
     const browser = new Browser(server.url)
     const {challenge} = pkce()
-    const params = {response_type: 'code', client_id: 'app-scheme', code_challenge: challenge, code_challenge_method: 'S256', state: 'm'}
+    const params = {
+      response_type: 'code',
+      client_id: 'app-scheme',
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+      state: 'm',
+    }
     await signInToConsent(browser, server, params, 'alice')
     const res = await browser.get(authorizePath(server.prefix, params))
     expect(res.headers.get('content-security-policy')).toContain("form-action 'self' http: https: com.example.app:")
@@ -221,17 +349,28 @@ describe('headless mode', () => {
     const headless = await startTestServer({loginAs: 'alice', autoApprove: true, prefix: '/auth'})
     try {
       const {challenge} = pkce()
-      const res = await fetch(`${headless.url}${authorizePath('/auth', {response_type: 'code', client_id: 'spa', redirect_uri: 'http://localhost:4000/cb', scope: 'read', state: 'h1', code_challenge: challenge, code_challenge_method: 'S256'})}`, {redirect: 'manual'})
+      const res = await fetch(
+        `${headless.url}${authorizePath('/auth', {response_type: 'code', client_id: 'spa', redirect_uri: 'http://localhost:4000/cb', scope: 'read', state: 'h1', code_challenge: challenge, code_challenge_method: 'S256'})}`,
+        {redirect: 'manual'},
+      )
       expect(res.status).toBe(302)
       expect(res.headers.get('set-cookie')).toBeNull()
       const loc = location(res)
       expect(loc.base).toBe('http://localhost:4000/cb')
       expect(loc.params.get('state')).toBe('h1')
       expect(loc.params.get('iss')).toBe(headless.issuer)
-      expect(headless.authCodes().find((r) => r.code_hash === sha256Hex(loc.params.get('code')!))).toMatchObject({user_id: 'alice', code_challenge: challenge})
+      expect(headless.authCodes().find((r) => r.code_hash === sha256Hex(loc.params.get('code')!))).toMatchObject({
+        user_id: 'alice',
+        code_challenge: challenge,
+      })
       // login_hint overrides --login-as.
-      const hinted = await fetch(`${headless.url}${authorizePath('/auth', {response_type: 'code', client_id: 'web', login_hint: 'bob', state: 'h2'})}`, {redirect: 'manual'})
-      expect(headless.authCodes().find((r) => r.code_hash === sha256Hex(location(hinted).params.get('code')!))?.user_id).toBe('bob')
+      const hinted = await fetch(
+        `${headless.url}${authorizePath('/auth', {response_type: 'code', client_id: 'web', login_hint: 'bob', state: 'h2'})}`,
+        {redirect: 'manual'},
+      )
+      expect(
+        headless.authCodes().find((r) => r.code_hash === sha256Hex(location(hinted).params.get('code')!))?.user_id,
+      ).toBe('bob')
     } finally {
       await headless.close()
     }
@@ -241,24 +380,37 @@ describe('headless mode', () => {
     const loginAs = await startTestServer({loginAs: 'alice'})
     try {
       const browser = new Browser(loginAs.url)
-      const res = await browser.get(authorizePath(loginAs.prefix, {response_type: 'code', client_id: 'web', scope: 'read', state: 'la'}))
+      const res = await browser.get(
+        authorizePath(loginAs.prefix, {response_type: 'code', client_id: 'web', scope: 'read', state: 'la'}),
+      )
       expect(res.status).toBe(200)
       const html = await res.text()
       expect(html).toContain('Signed in as <code>alice</code>')
       expect(html).not.toContain('Sign in as someone else')
-      const approve = await browser.post(`${loginAs.prefix}/authorize`, {csrf: field(html, 'csrf'), request_id: field(html, 'request_id'), action: 'approve'})
+      const approve = await browser.post(`${loginAs.prefix}/authorize`, {
+        csrf: field(html, 'csrf'),
+        request_id: field(html, 'request_id'),
+        action: 'approve',
+      })
       expect(approve.status).toBe(303)
-      expect(loginAs.authCodes().find((r) => r.code_hash === sha256Hex(location(approve).params.get('code')!))?.user_id).toBe('alice')
+      expect(
+        loginAs.authCodes().find((r) => r.code_hash === sha256Hex(location(approve).params.get('code')!))?.user_id,
+      ).toBe('alice')
     } finally {
       await loginAs.close()
     }
   })
 
   test('passport serve --port 0 --json --login-as alice --auto-approve: the flow needs no browser', async () => {
-    const served = await serveJson(['--login-as', 'alice', '--auto-approve', '--database', 'db.sqlite'], {config: CONFIG})
+    const served = await serveJson(['--login-as', 'alice', '--auto-approve', '--database', 'db.sqlite'], {
+      config: CONFIG,
+    })
     try {
       const {issuer, port} = served.line
-      const res = await fetch(`http://127.0.0.1:${port}/oauth/authorize?response_type=code&client_id=web&scope=read&state=cli`, {redirect: 'manual'})
+      const res = await fetch(
+        `http://127.0.0.1:${port}/oauth/authorize?response_type=code&client_id=web&scope=read&state=cli`,
+        {redirect: 'manual'},
+      )
       expect(res.status).toBe(302)
       const loc = location(res)
       expect(loc.base).toBe(WEB_CB)

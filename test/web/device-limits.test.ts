@@ -19,18 +19,36 @@ afterEach(async () => {
 async function signedIn(s: TestServer, subject: string): Promise<Browser> {
   const browser = new Browser(s.url)
   const html = await (await browser.get(`${s.prefix}/device`)).text()
-  const login = await browser.post(`${s.prefix}/login`, {csrf: field(html, 'csrf'), return_to: field(html, 'return_to'), subject})
+  const login = await browser.post(`${s.prefix}/login`, {
+    csrf: field(html, 'csrf'),
+    return_to: field(html, 'return_to'),
+    subject,
+  })
   expect(login.status).toBe(303)
   return browser
 }
 
-async function enter(browser: Browser, s: TestServer, code: string): Promise<{status: number; retryAfter: string | null; json: {error?: string; error_description?: string}}> {
-  const res = await browser.get(`${s.prefix}/device?user_code=${encodeURIComponent(code)}`, {Accept: 'application/json'})
-  return {status: res.status, retryAfter: res.headers.get('retry-after'), json: (await res.json()) as {error?: string; error_description?: string}}
+async function enter(
+  browser: Browser,
+  s: TestServer,
+  code: string,
+): Promise<{status: number; retryAfter: string | null; json: {error?: string; error_description?: string}}> {
+  const res = await browser.get(`${s.prefix}/device?user_code=${encodeURIComponent(code)}`, {
+    Accept: 'application/json',
+  })
+  return {
+    status: res.status,
+    retryAfter: res.headers.get('retry-after'),
+    json: (await res.json()) as {error?: string; error_description?: string},
+  }
 }
 
 function deviceCode(s: TestServer, clientId: string): Promise<Response> {
-  return fetch(`${s.url}${s.prefix}/device/code`, {method: 'POST', headers: {'content-type': 'application/x-www-form-urlencoded'}, body: new URLSearchParams({client_id: clientId, scope: 'read'}).toString()})
+  return fetch(`${s.url}${s.prefix}/device/code`, {
+    method: 'POST',
+    headers: {'content-type': 'application/x-www-form-urlencoded'},
+    body: new URLSearchParams({client_id: clientId, scope: 'read'}).toString(),
+  })
 }
 
 describe('device user-code guessing (issue 18 finding 4)', () => {
@@ -40,7 +58,10 @@ describe('device user-code guessing (issue 18 finding 4)', () => {
     const {userCode, id} = s.deviceAuthorization('tv', ['read'])
 
     // A fresh browser session per guess does not reset the subject's count.
-    for (let i = 1; i <= 4; i++) expect((await enter(await signedIn(s, 'mallory'), s, 'BBBB-BBBB')).json.error_description).toContain(`${5 - i} attempt`)
+    for (let i = 1; i <= 4; i++)
+      expect((await enter(await signedIn(s, 'mallory'), s, 'BBBB-BBBB')).json.error_description).toContain(
+        `${5 - i} attempt`,
+      )
     const fifth = await enter(await signedIn(s, 'mallory'), s, 'BBBB-BBBB')
     expect([fifth.status, fifth.json.error, fifth.retryAfter]).toEqual([429, 'too_many_attempts', '300'])
     expect((await enter(await signedIn(s, 'mallory'), s, userCode)).status).toBe(429)
@@ -66,7 +87,12 @@ describe('device user-code guessing (issue 18 finding 4)', () => {
   })
 
   test('checklist 109: at most 100 device authorizations wait per client and 1,000 in all; beyond, POST /device/code answers 429 temporarily_unavailable with Retry-After and stores nothing', async () => {
-    server = await startTestServer({config: {...CONFIG, clients: [...CONFIG.clients, {id: 'tv2', name: 'Bedroom TV', grants: ['device_code'], scopes: ['read']}]}})
+    server = await startTestServer({
+      config: {
+        ...CONFIG,
+        clients: [...CONFIG.clients, {id: 'tv2', name: 'Bedroom TV', grants: ['device_code'], scopes: ['read']}],
+      },
+    })
     const s = server
     for (let i = 0; i < 100; i++) expect((await deviceCode(s, 'tv')).status).toBe(200)
     const refused = await deviceCode(s, 'tv')
@@ -77,9 +103,15 @@ describe('device user-code guessing (issue 18 finding 4)', () => {
     expect(retry).toBeLessThanOrEqual(600)
     expect(await refused.json()).toEqual({
       error: 'temporarily_unavailable',
-      error_description: 'Client tv already has 100 device authorizations waiting for a user (the limit is 100); let them expire or complete first.',
+      error_description:
+        'Client tv already has 100 device authorizations waiting for a user (the limit is 100); let them expire or complete first.',
     })
-    const count = () => s.db().prepare("SELECT COUNT(*) FROM oauth_device_codes WHERE status = 'pending' AND expires_at > ?").pluck().get(Date.now()) as number
+    const count = () =>
+      s
+        .db()
+        .prepare("SELECT COUNT(*) FROM oauth_device_codes WHERE status = 'pending' AND expires_at > ?")
+        .pluck()
+        .get(Date.now()) as number
     expect(count()).toBe(100)
 
     // Expired codes do not count (another client here, the same rule).

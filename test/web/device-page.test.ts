@@ -19,7 +19,11 @@ async function signedIn(subject = 'alice'): Promise<Browser> {
   expect(page.status).toBe(200)
   const html = await page.text()
   expect(html).toContain('Sign in')
-  const login = await browser.post(`${server.prefix}/login`, {csrf: field(html, 'csrf'), return_to: field(html, 'return_to'), subject})
+  const login = await browser.post(`${server.prefix}/login`, {
+    csrf: field(html, 'csrf'),
+    return_to: field(html, 'return_to'),
+    subject,
+  })
   expect(login.status).toBe(303)
   expect(login.headers.get('location')).toBe(`${server.prefix}/device`)
   return browser
@@ -38,7 +42,13 @@ describe('device verification page', () => {
     expect(userCode).toMatch(/^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$/)
     const bare = userCode.replace('-', '')
     let csrf = ''
-    for (const typed of [userCode, userCode.toLowerCase(), bare, `${bare.slice(0, 2)} ${bare.slice(2, 6)} ${bare.slice(6)}`, ` ${bare.toLowerCase()}-`]) {
+    for (const typed of [
+      userCode,
+      userCode.toLowerCase(),
+      bare,
+      `${bare.slice(0, 2)} ${bare.slice(2, 6)} ${bare.slice(6)}`,
+      ` ${bare.toLowerCase()}-`,
+    ]) {
       const {res, html} = await confirmPage(browser, typed)
       expect(res.status).toBe(200)
       expect(html).toContain(userCode)
@@ -62,7 +72,11 @@ describe('device verification page', () => {
     expect(unknown.res.status).toBe(400)
     expect(unknown.html).toContain('No device authorization has the code BBBB-BBBB')
     expect((await confirmPage(browser, 'BBBB-BBBC')).res.status).toBe(400)
-    const wrongApprove = await browser.post(`${server.prefix}/device/approve`, {csrf, user_code: 'CCCC-CCCC', action: 'approve'})
+    const wrongApprove = await browser.post(`${server.prefix}/device/approve`, {
+      csrf,
+      user_code: 'CCCC-CCCC',
+      action: 'approve',
+    })
     expect(wrongApprove.status).toBe(429)
     expect(wrongApprove.headers.get('retry-after')).toBe('300')
     expect(await wrongApprove.text()).toContain('codes cannot be entered for 5 minutes')
@@ -72,7 +86,11 @@ describe('device verification page', () => {
     expect(locked.res.status).toBe(429)
     expect(locked.html).toContain('Too many wrong codes (5)')
     expect(locked.html).not.toContain('name="user_code"')
-    const approve = await browser.post(`${server.prefix}/device/approve`, {csrf, user_code: userCode, action: 'approve'})
+    const approve = await browser.post(`${server.prefix}/device/approve`, {
+      csrf,
+      user_code: userCode,
+      action: 'approve',
+    })
     expect(approve.status).toBe(429)
     expect(server.deviceRow(id)).toEqual({status: 'pending', user_id: null})
 
@@ -99,11 +117,19 @@ describe('device verification page', () => {
     expect(signIn).toContain('Sign in')
     expect(signIn).not.toContain('Living-room TV')
     expect(field(signIn, 'return_to')).toBe(`${server.prefix}/device?user_code=${userCode}`)
-    const noSession = await anonymous.post(`${server.prefix}/device/approve`, {csrf: field(signIn, 'csrf'), user_code: userCode, action: 'approve'})
+    const noSession = await anonymous.post(`${server.prefix}/device/approve`, {
+      csrf: field(signIn, 'csrf'),
+      user_code: userCode,
+      action: 'approve',
+    })
     expect(noSession.status).toBe(403)
     expect(server.deviceRow(id)).toEqual({status: 'pending', user_id: null})
 
-    const login = await anonymous.post(`${server.prefix}/login`, {csrf: field(signIn, 'csrf'), return_to: field(signIn, 'return_to'), subject: 'alice'})
+    const login = await anonymous.post(`${server.prefix}/login`, {
+      csrf: field(signIn, 'csrf'),
+      return_to: field(signIn, 'return_to'),
+      subject: 'alice',
+    })
     expect(login.status).toBe(303)
     expect(login.headers.get('location')).toBe(`${server.prefix}/device?user_code=${userCode}`)
 
@@ -126,12 +152,20 @@ describe('device verification page', () => {
     expect(server.deviceRow(id).status).toBe('pending')
 
     // Deny; the denial is final.
-    const deny = await anonymous.post(`${server.prefix}/device/approve`, {csrf: field(html, 'csrf'), user_code: userCode, action: 'deny'})
+    const deny = await anonymous.post(`${server.prefix}/device/approve`, {
+      csrf: field(html, 'csrf'),
+      user_code: userCode,
+      action: 'deny',
+    })
     expect(deny.status).toBe(200)
     expectPageHeaders(deny)
     expect(await deny.text()).toContain('Device denied')
     expect(server.deviceRow(id)).toEqual({status: 'denied', user_id: 'alice'})
-    const retry = await anonymous.post(`${server.prefix}/device/approve`, {csrf: field(html, 'csrf'), user_code: userCode, action: 'approve'})
+    const retry = await anonymous.post(`${server.prefix}/device/approve`, {
+      csrf: field(html, 'csrf'),
+      user_code: userCode,
+      action: 'approve',
+    })
     expect(retry.status).toBe(400)
     expect(await retry.text()).toContain(`The code ${userCode} was already denied.`)
     const again = await confirmPage(anonymous, userCode)
@@ -141,11 +175,19 @@ describe('device verification page', () => {
     // Approve another through the form.
     const second = server.deviceAuthorization('tv', ['read'])
     const page = await confirmPage(anonymous, second.userCode.toLowerCase())
-    const approve = await anonymous.post(`${server.prefix}/device/approve`, {csrf: field(page.html, 'csrf'), user_code: field(page.html, 'user_code'), action: 'approve'})
+    const approve = await anonymous.post(`${server.prefix}/device/approve`, {
+      csrf: field(page.html, 'csrf'),
+      user_code: field(page.html, 'user_code'),
+      action: 'approve',
+    })
     expect(approve.status).toBe(200)
     expect(await approve.text()).toContain('You approved <strong>Living-room TV</strong>')
     expect(server.deviceRow(second.id)).toEqual({status: 'approved', user_id: 'alice'})
-    const twice = await anonymous.post(`${server.prefix}/device/approve`, {csrf: field(page.html, 'csrf'), user_code: second.userCode, action: 'approve'})
+    const twice = await anonymous.post(`${server.prefix}/device/approve`, {
+      csrf: field(page.html, 'csrf'),
+      user_code: second.userCode,
+      action: 'approve',
+    })
     expect(twice.status).toBe(400)
     expect(await twice.text()).toContain('was already approved')
   })
@@ -155,28 +197,55 @@ describe('device verification page', () => {
     const {userCode, id} = server.deviceAuthorization('tv', ['read'])
     const info = await browser.get(`${server.prefix}/device?user_code=${userCode}`, {Accept: 'application/json'})
     expect(info.status).toBe(200)
-    const body = (await info.json()) as {csrf_token: string; client: {id: string; name: string}; scopes: unknown; user_code: string; user: string}
-    expect(body).toMatchObject({user: 'bob', user_code: userCode, client: {id: 'tv', name: 'Living-room TV'}, scopes: [{id: 'read', description: 'Read your data'}]})
+    const body = (await info.json()) as {
+      csrf_token: string
+      client: {id: string; name: string}
+      scopes: unknown
+      user_code: string
+      user: string
+    }
+    expect(body).toMatchObject({
+      user: 'bob',
+      user_code: userCode,
+      client: {id: 'tv', name: 'Living-room TV'},
+      scopes: [{id: 'read', description: 'Read your data'}],
+    })
 
     for (const approved of ['true', 1, null, 'yes']) {
-      const res = await browser.postJson(`${server.prefix}/device/approve`, {user_code: userCode, approved}, {'X-CSRF-Token': body.csrf_token})
+      const res = await browser.postJson(
+        `${server.prefix}/device/approve`,
+        {user_code: userCode, approved},
+        {'X-CSRF-Token': body.csrf_token},
+      )
       expect(res.status).toBe(400)
       expect(((await res.json()) as {error: string}).error).toBe('invalid_request')
     }
     expect(server.deviceRow(id).status).toBe('pending')
     const noToken = await browser.postJson(`${server.prefix}/device/approve`, {user_code: userCode, approved: true})
     expect(noToken.status).toBe(403)
-    const ok = await browser.postJson(`${server.prefix}/device/approve`, {user_code: userCode, approved: true}, {'X-CSRF-Token': body.csrf_token})
+    const ok = await browser.postJson(
+      `${server.prefix}/device/approve`,
+      {user_code: userCode, approved: true},
+      {'X-CSRF-Token': body.csrf_token},
+    )
     expect(ok.status).toBe(200)
     expect(await ok.json()).toEqual({user_code: userCode, status: 'approved', client_id: 'tv'})
     expect(server.deviceRow(id)).toEqual({status: 'approved', user_id: 'bob'})
 
     const denied = server.deviceAuthorization('tv', ['read'])
-    const no = await browser.postJson(`${server.prefix}/device/approve`, {user_code: denied.userCode, approved: false, csrf: body.csrf_token})
+    const no = await browser.postJson(`${server.prefix}/device/approve`, {
+      user_code: denied.userCode,
+      approved: false,
+      csrf: body.csrf_token,
+    })
     expect(await no.json()).toEqual({user_code: denied.userCode, status: 'denied', client_id: 'tv'})
     expect(server.deviceRow(denied.id)).toEqual({status: 'denied', user_id: 'bob'})
 
-    const used = await browser.postJson(`${server.prefix}/device/approve`, {user_code: denied.userCode, approved: true, csrf: body.csrf_token})
+    const used = await browser.postJson(`${server.prefix}/device/approve`, {
+      user_code: denied.userCode,
+      approved: true,
+      csrf: body.csrf_token,
+    })
     expect(used.status).toBe(400)
     expect(await used.json()).toMatchObject({error: 'invalid_grant'})
 
@@ -204,7 +273,11 @@ describe('device verification page', () => {
       const html = await page.text()
       expect(html).toContain('Signed in as <code>carol</code>')
       expect(headless.deviceRow(id).status).toBe('pending')
-      const approve = await browser.post(`${headless.prefix}/device/approve`, {csrf: field(html, 'csrf'), user_code: userCode, action: 'approve'})
+      const approve = await browser.post(`${headless.prefix}/device/approve`, {
+        csrf: field(html, 'csrf'),
+        user_code: userCode,
+        action: 'approve',
+      })
       expect(approve.status).toBe(200)
       expect(headless.deviceRow(id)).toEqual({status: 'approved', user_id: 'carol'})
     } finally {
@@ -212,4 +285,3 @@ describe('device verification page', () => {
     }
   })
 })
-

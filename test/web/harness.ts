@@ -22,7 +22,12 @@ export interface TestServer {
   db(): Database.Database
   authCodes(): AuthCodeRaw[]
   /** Creates a device authorization through the core, as POST /device/code would (at `now`, default the real time). */
-  deviceAuthorization(clientId: string, scopes: string[], ttl?: number, now?: number): {userCode: string; deviceCode: string; id: string}
+  deviceAuthorization(
+    clientId: string,
+    scopes: string[],
+    ttl?: number,
+    now?: number,
+  ): {userCode: string; deviceCode: string; id: string}
   deviceRow(id: string): {status: string; user_id: string | null}
 }
 
@@ -61,7 +66,11 @@ export async function startTestServer(options: Partial<StartServerOptions> = {})
         store.close()
       }
     },
-    deviceRow: (id) => db().prepare('SELECT status, user_id FROM oauth_device_codes WHERE id = ?').get(id) as {status: string; user_id: string | null},
+    deviceRow: (id) =>
+      db().prepare('SELECT status, user_id FROM oauth_device_codes WHERE id = ?').get(id) as {
+        status: string
+        user_id: string | null
+      },
     close: () => server.close(),
   }
 }
@@ -78,7 +87,11 @@ export function location(res: Response): {href: string; base: string; params: UR
   const href = res.headers.get('location')
   if (!href) throw new Error(`No Location header (status ${res.status})`)
   const index = href.indexOf('?')
-  return {href, base: index === -1 ? href : href.slice(0, index), params: new URLSearchParams(index === -1 ? '' : href.slice(index + 1))}
+  return {
+    href,
+    base: index === -1 ? href : href.slice(0, index),
+    params: new URLSearchParams(index === -1 ? '' : href.slice(index + 1)),
+  }
 }
 
 /** Every page must forbid framing, send no referrer and carry the strict CSP. */
@@ -95,16 +108,27 @@ export function expectPageHeaders(res: Response): void {
 
 /** A page that loads nothing from elsewhere: no stylesheets, images, fonts or frames, no script but passport's own file. */
 export function expectSelfContained(html: string): void {
-  expect(html.replace('<script src="/assets/passport.js" defer></script>', '')).not.toMatch(/<script|<link|<img|<iframe|@import|url\(|src=/i)
+  expect(html.replace('<script src="/assets/passport.js" defer></script>', '')).not.toMatch(
+    /<script|<link|<img|<iframe|@import|url\(|src=/i,
+  )
 }
 
 /** Opens an authorization request in `browser`, signs in as `subject`, and returns the consent page. */
-export async function signInToConsent(browser: Browser, server: TestServer, params: Record<string, string | undefined>, subject: string): Promise<string> {
+export async function signInToConsent(
+  browser: Browser,
+  server: TestServer,
+  params: Record<string, string | undefined>,
+  subject: string,
+): Promise<string> {
   const path = authorizePath(server.prefix, params)
   const first = await browser.get(path)
   let html = await first.text()
   if (html.includes('name="subject"')) {
-    const login = await browser.post(`${server.prefix}/login`, {csrf: field(html, 'csrf'), return_to: field(html, 'return_to'), subject})
+    const login = await browser.post(`${server.prefix}/login`, {
+      csrf: field(html, 'csrf'),
+      return_to: field(html, 'return_to'),
+      subject,
+    })
     expect(login.status).toBe(303)
     const consent = await browser.get(login.headers.get('location')!)
     expect(consent.status).toBe(200)

@@ -24,7 +24,11 @@ afterAll(async () => {
 
 const noSession = 'Your session has expired or your browser did not send its cookie, so nothing was changed.'
 
-function expectJsonError(reply: {status: number; headers: Headers; json: Record<string, unknown>}, status: number, error: string): void {
+function expectJsonError(
+  reply: {status: number; headers: Headers; json: Record<string, unknown>},
+  status: number,
+  error: string,
+): void {
   expect(reply.status).toBe(status)
   expect(reply.headers.get('content-type')).toBe('application/json; charset=utf-8')
   expect(reply.headers.get('cache-control')).toBe('no-store')
@@ -41,11 +45,25 @@ function expectPage(reply: {status: number; headers: Headers; text: string}, sta
 describe('one responder: HTML or JSON, chosen once from the request', () => {
   test('a JSON body gets JSON errors without an Accept header (consent and device decisions alike); a form gets the page', async () => {
     for (const path of ['/oauth/authorize', '/oauth/device/approve']) {
-      const json = await post(`${server.url}${path}`, {request_id: 'x', action: 'approve', user_code: 'BCDF-GHJK'}, {json: true})
+      const json = await post(
+        `${server.url}${path}`,
+        {request_id: 'x', action: 'approve', user_code: 'BCDF-GHJK'},
+        {json: true},
+      )
       expectJsonError(json, 403, 'invalid_request')
-      expect(json.json.error_description).toBe(`${noSession} Go back, reload the page and try again. JSON callers send the csrf token from the page or the JSON answer as 'csrf' or in an X-CSRF-Token header, with the session cookie.`)
+      expect(json.json.error_description).toBe(
+        `${noSession} Go back, reload the page and try again. JSON callers send the csrf token from the page or the JSON answer as 'csrf' or in an X-CSRF-Token header, with the session cookie.`,
+      )
       // A JSON body is an API caller even when it also accepts HTML.
-      expectJsonError(await post(`${server.url}${path}`, {action: 'approve'}, {json: true, headers: {accept: 'text/html, application/json'}}), 403, 'invalid_request')
+      expectJsonError(
+        await post(
+          `${server.url}${path}`,
+          {action: 'approve'},
+          {json: true, headers: {accept: 'text/html, application/json'}},
+        ),
+        403,
+        'invalid_request',
+      )
       const form = await post(`${server.url}${path}`, {request_id: 'x', action: 'approve'})
       expectPage(form, 403)
       expect(form.text).toContain('Request refused')
@@ -54,9 +72,16 @@ describe('one responder: HTML or JSON, chosen once from the request', () => {
   })
 
   test('Accept: application/json gets JSON on the authorization and device pages, the sign-in outcome as 401 login_required', async () => {
-    const authorize = await read(await fetch(`${server.url}/oauth/authorize?response_type=code&client_id=web&redirect_uri=${encodeURIComponent('http://localhost:3000/callback')}&scope=read`, {headers: {accept: 'application/json'}}))
+    const authorize = await read(
+      await fetch(
+        `${server.url}/oauth/authorize?response_type=code&client_id=web&redirect_uri=${encodeURIComponent('http://localhost:3000/callback')}&scope=read`,
+        {headers: {accept: 'application/json'}},
+      ),
+    )
     expectJsonError(authorize, 401, 'login_required')
-    expect(authorize.json.error_description).toBe('No user is signed in: open this URL in a browser to sign in, or start passport serve with --login-as SUB.')
+    expect(authorize.json.error_description).toBe(
+      'No user is signed in: open this URL in a browser to sign in, or start passport serve with --login-as SUB.',
+    )
     const device = await read(await fetch(`${server.url}/oauth/device`, {headers: {accept: 'application/json'}}))
     expectJsonError(device, 401, 'login_required')
     // Without Accept, the same requests get the sign-in page.

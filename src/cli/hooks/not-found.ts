@@ -15,7 +15,16 @@ const hook: Hook.CommandNotFound = async function (options) {
   const ids = options.config.commands.filter((c) => !c.hidden).map((c) => c.id)
   const nearest = closest(options.id, ids)
   const suggestion = nearest === undefined ? '' : ` Did you mean "${options.config.bin} ${nearest}"?`
-  reportError(Object.assign(new Error(`"${options.id}" is not a ${options.config.bin} command.${suggestion} "${options.config.bin} help" lists them all.`), {code: 'ERR_USAGE'}), {usage: true, known: true}, false)
+  reportError(
+    Object.assign(
+      new Error(
+        `"${options.id}" is not a ${options.config.bin} command.${suggestion} "${options.config.bin} help" lists them all.`,
+      ),
+      {code: 'ERR_USAGE'},
+    ),
+    {usage: true, known: true},
+    false,
+  )
   this.exit(2)
 }
 

@@ -14,7 +14,10 @@ export default class ClientDelete extends BaseCommand<typeof ClientDelete> {
   static override description =
     'Delete an OAuth client together with every token, authorization code and device code it holds. Asks for confirmation on a terminal; without one, needs --force.'
 
-  static override examples = ['<%= config.bin %> client:delete <client-id>', '<%= config.bin %> client:delete my-web --force --json']
+  static override examples = [
+    '<%= config.bin %> client:delete <client-id>',
+    '<%= config.bin %> client:delete my-web --force --json',
+  ]
 
   static override flags = {
     force: Flags.boolean({description: 'Delete without asking.'}),
@@ -24,12 +27,18 @@ export default class ClientDelete extends BaseCommand<typeof ClientDelete> {
     const {store} = this.authority()
     const client = findClient(store, this.args.id)
     if (client.source === 'config') {
-      throw new InvalidInputError(`Client ${client.id} comes from the configuration file and would come back on the next run; remove it from ${this.config_.file ?? 'the configuration file'} instead.`)
+      throw new InvalidInputError(
+        `Client ${client.id} comes from the configuration file and would come back on the next run; remove it from ${this.config_.file ?? 'the configuration file'} instead.`,
+      )
     }
     if (!this.flags.force) {
-      if (!interactive()) throw new UsageError(`Deleting client ${client.id} needs --force (no terminal to confirm on).`)
+      if (!interactive())
+        throw new UsageError(`Deleting client ${client.id} needs --force (no terminal to confirm on).`)
       const {confirm} = await prompts()
-      const sure = await confirm({message: `Delete client "${client.name}" (${client.id}) and revoke all its tokens?`, default: false})
+      const sure = await confirm({
+        message: `Delete client "${client.name}" (${client.id}) and revoke all its tokens?`,
+        default: false,
+      })
       if (!sure) {
         this.note('Kept the client.')
         return {...clientView(client), deleted: false}

@@ -14,7 +14,8 @@ export default class Client extends BaseCommand<typeof Client> {
     name: Args.string({description: 'Name shown on the consent page.'}),
   }
 
-  static override description = 'Create an OAuth client. A confidential client\'s secret is printed once: store it now, it cannot be shown again.'
+  static override description =
+    "Create an OAuth client. A confidential client's secret is printed once: store it now, it cannot be shown again."
 
   static override examples = [
     '<%= config.bin %> client "My App" --redirect-uri http://localhost:3000/callback',
@@ -26,23 +27,57 @@ export default class Client extends BaseCommand<typeof Client> {
   ]
 
   static override flags = {
-    public: Flags.boolean({description: 'A public client (no secret; PKCE required): SPAs, mobile and native apps.', exclusive: ['client-credentials', 'device', 'personal']}),
-    'client-credentials': Flags.boolean({description: 'A machine-to-machine client using the client_credentials grant.', exclusive: ['public', 'device', 'personal']}),
-    device: Flags.boolean({description: 'A public client using the device code grant (CLIs, TVs).', exclusive: ['public', 'client-credentials', 'personal']}),
-    personal: Flags.boolean({description: 'A personal access token issuer.', exclusive: ['public', 'client-credentials', 'device']}),
+    public: Flags.boolean({
+      description: 'A public client (no secret; PKCE required): SPAs, mobile and native apps.',
+      exclusive: ['client-credentials', 'device', 'personal'],
+    }),
+    'client-credentials': Flags.boolean({
+      description: 'A machine-to-machine client using the client_credentials grant.',
+      exclusive: ['public', 'device', 'personal'],
+    }),
+    device: Flags.boolean({
+      description: 'A public client using the device code grant (CLIs, TVs).',
+      exclusive: ['public', 'client-credentials', 'personal'],
+    }),
+    personal: Flags.boolean({
+      description: 'A personal access token issuer.',
+      exclusive: ['public', 'client-credentials', 'device'],
+    }),
     'redirect-uri': Flags.string({description: 'Allowed redirect URI, matched exactly (repeatable).', multiple: true}),
-    'post-logout-redirect-uri': Flags.string({description: 'Where end_session may send the person after signing out (post_logout_redirect_uri), matched exactly (repeatable; redirect URIs count too).', multiple: true}),
+    'post-logout-redirect-uri': Flags.string({
+      description:
+        'Where end_session may send the person after signing out (post_logout_redirect_uri), matched exactly (repeatable; redirect URIs count too).',
+      multiple: true,
+    }),
     scope: Flags.string({description: 'Allowed scope (repeatable; default: every configured scope).', multiple: true}),
     id: Flags.string({description: 'Client id to use instead of a generated one.'}),
     'auto-approve': Flags.boolean({description: 'Skip the consent page for this client.'}),
-    'allow-insecure-redirect': Flags.boolean({description: 'Allow plain-http redirect URIs on hosts other than localhost and loopback addresses.'}),
-    jwks: Flags.string({description: 'A JSON file with the client\'s public JWK Set: it authenticates with private_key_jwt (RFC 7523), no secret.', exclusive: ['jwks-uri', 'public', 'device']}),
-    'jwks-uri': Flags.string({description: 'The https URL (http on loopback) of the client\'s JWK Set: it authenticates with private_key_jwt, no secret.', exclusive: ['jwks', 'public', 'device']}),
+    'allow-insecure-redirect': Flags.boolean({
+      description: 'Allow plain-http redirect URIs on hosts other than localhost and loopback addresses.',
+    }),
+    jwks: Flags.string({
+      description:
+        "A JSON file with the client's public JWK Set: it authenticates with private_key_jwt (RFC 7523), no secret.",
+      exclusive: ['jwks-uri', 'public', 'device'],
+    }),
+    'jwks-uri': Flags.string({
+      description:
+        "The https URL (http on loopback) of the client's JWK Set: it authenticates with private_key_jwt, no secret.",
+      exclusive: ['jwks', 'public', 'device'],
+    }),
   }
 
   async run(): Promise<ClientView> {
     let name = this.args.name
-    let kind: ClientKind = this.flags.public ? 'public' : this.flags['client-credentials'] ? 'client-credentials' : this.flags.device ? 'device' : this.flags.personal ? 'personal' : 'standard'
+    let kind: ClientKind = this.flags.public
+      ? 'public'
+      : this.flags['client-credentials']
+        ? 'client-credentials'
+        : this.flags.device
+          ? 'device'
+          : this.flags.personal
+            ? 'personal'
+            : 'standard'
     let redirectUris = this.flags['redirect-uri'] ?? []
     if (name === undefined) {
       requireInteractive('Missing the client NAME argument: run passport client "My App" [flags]')
@@ -64,17 +99,23 @@ export default class Client extends BaseCommand<typeof Client> {
     if (!this.jsonEnabled()) {
       this.log(`Client created: ${client.name}`)
       this.log(`  Client ID:     ${client.id}`)
-      if (secret) this.log(`  Client secret: ${secret}\n  ${color.yellow('Store the secret now; it cannot be shown again.')}`)
+      if (secret)
+        this.log(`  Client secret: ${secret}\n  ${color.yellow('Store the secret now; it cannot be shown again.')}`)
       this.log(`  Type:          ${client.type}`)
       this.log(`  Grants:        ${client.grantTypes.join(', ')}`)
       if (client.redirectUris.length) this.log(`  Redirect URIs: ${client.redirectUris.join(', ')}`)
-      if (client.postLogoutRedirectUris?.length) this.log(`  Post-logout:   ${client.postLogoutRedirectUris.join(', ')}`)
-      if (this.flags.jwks !== undefined || this.flags['jwks-uri'] !== undefined) this.log(`  Authenticates: private_key_jwt, keys from ${this.flags['jwks-uri'] ?? this.flags.jwks}`)
+      if (client.postLogoutRedirectUris?.length)
+        this.log(`  Post-logout:   ${client.postLogoutRedirectUris.join(', ')}`)
+      if (this.flags.jwks !== undefined || this.flags['jwks-uri'] !== undefined)
+        this.log(`  Authenticates: private_key_jwt, keys from ${this.flags['jwks-uri'] ?? this.flags.jwks}`)
     }
     return view
   }
 
-  private async ask(kind: ClientKind, redirectUris: string[]): Promise<{name: string; kind: ClientKind; redirectUris: string[]}> {
+  private async ask(
+    kind: ClientKind,
+    redirectUris: string[],
+  ): Promise<{name: string; kind: ClientKind; redirectUris: string[]}> {
     const {input, select} = await prompts()
     const name = await input({message: 'Client name', validate: (v) => v.trim() !== '' || 'A name is required.'})
     if (interactive() && kind === 'standard') {
@@ -89,7 +130,10 @@ export default class Client extends BaseCommand<typeof Client> {
       })
     }
     if (redirectUris.length === 0 && (kind === 'standard' || kind === 'public')) {
-      const answer = await input({message: 'Redirect URIs (space-separated)', default: 'http://localhost:3000/callback'})
+      const answer = await input({
+        message: 'Redirect URIs (space-separated)',
+        default: 'http://localhost:3000/callback',
+      })
       redirectUris = answer.split(/\s+/).filter(Boolean)
     }
     return {name, kind, redirectUris}
@@ -102,7 +146,9 @@ function readJwksFile(path: string): unknown {
   try {
     text = readFileSync(path, 'utf8')
   } catch (error) {
-    throw new InvalidInputError(`--jwks ${path}: cannot read the file (${(error as NodeJS.ErrnoException).code ?? 'error'}).`)
+    throw new InvalidInputError(
+      `--jwks ${path}: cannot read the file (${(error as NodeJS.ErrnoException).code ?? 'error'}).`,
+    )
   }
   try {
     return JSON.parse(text)

@@ -9,9 +9,13 @@ export default class ClientSecret extends BaseCommand<typeof ClientSecret> {
     id: Args.string({description: 'Client id.', required: true}),
   }
 
-  static override description = 'Replace a confidential client\'s secret. The old secret stops working at once; the new one is printed once.'
+  static override description =
+    "Replace a confidential client's secret. The old secret stops working at once; the new one is printed once."
 
-  static override examples = ['<%= config.bin %> client:secret <client-id>', '<%= config.bin %> client:secret my-web --json']
+  static override examples = [
+    '<%= config.bin %> client:secret <client-id>',
+    '<%= config.bin %> client:secret my-web --json',
+  ]
 
   async run(): Promise<ClientView> {
     const {client, secret} = regenerateSecret(this.authority().store, this.args.id)

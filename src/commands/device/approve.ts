@@ -16,7 +16,9 @@ interface DeviceDecision {
 
 export default class DeviceApprove extends BaseCommand<typeof DeviceApprove> {
   static override args = {
-    user_code: Args.string({description: 'The code the device shows, XXXX-XXXX (case, spaces and hyphens are ignored).'}),
+    user_code: Args.string({
+      description: 'The code the device shows, XXXX-XXXX (case, spaces and hyphens are ignored).',
+    }),
   }
 
   static override description = `Approve (or with --deny, deny) a pending device authorization from the terminal, as the given user.
@@ -37,10 +39,18 @@ The device's next poll then receives tokens for that user, or access_denied. A c
     let userCode = this.args.user_code
     let user = this.flags.user
     if (userCode === undefined || user === undefined) {
-      requireInteractive(`Missing ${userCode === undefined ? 'the USER_CODE argument' : '--user'}: run passport device:approve USER_CODE --user SUB [--deny]`)
+      requireInteractive(
+        `Missing ${userCode === undefined ? 'the USER_CODE argument' : '--user'}: run passport device:approve USER_CODE --user SUB [--deny]`,
+      )
       const {input} = await prompts()
-      userCode ??= await input({message: 'Code shown on the device (XXXX-XXXX)', validate: (v) => normalizeUserCode(v) !== undefined || 'Eight letters, shown as XXXX-XXXX.'})
-      user ??= await input({message: 'Approve as user (subject)', validate: (v) => v.trim() !== '' || 'A user is required.'})
+      userCode ??= await input({
+        message: 'Code shown on the device (XXXX-XXXX)',
+        validate: (v) => normalizeUserCode(v) !== undefined || 'Eight letters, shown as XXXX-XXXX.',
+      })
+      user ??= await input({
+        message: 'Approve as user (subject)',
+        validate: (v) => v.trim() !== '' || 'A user is required.',
+      })
     }
     const approve = !this.flags.deny
     const store = this.authority().store
@@ -49,8 +59,17 @@ The device's next poll then receives tokens for that user, or access_denied. A c
     const shownCode = formatUserCode(normalizeUserCode(userCode)!)
     if (!this.jsonEnabled()) {
       const scopes = row.scopes.length ? row.scopes.join(' ') : '(none)'
-      this.log(`${approve ? 'Approved' : 'Denied'} device code ${shownCode} for ${client?.name ?? row.clientId} (${row.clientId}) as ${user}; scopes: ${scopes}.`)
+      this.log(
+        `${approve ? 'Approved' : 'Denied'} device code ${shownCode} for ${client?.name ?? row.clientId} (${row.clientId}) as ${user}; scopes: ${scopes}.`,
+      )
     }
-    return {user_code: shownCode, approved: approve, client_id: row.clientId, client_name: client?.name ?? null, scopes: row.scopes, user_id: user}
+    return {
+      user_code: shownCode,
+      approved: approve,
+      client_id: row.clientId,
+      client_name: client?.name ?? null,
+      scopes: row.scopes,
+      user_id: user,
+    }
   }
 }

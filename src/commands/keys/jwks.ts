@@ -3,9 +3,14 @@ import {nowFlag} from '../../cli/flags.js'
 import {loadPublicKeys, publicJwks} from '../../core/keys.js'
 
 export default class KeysJwks extends BaseCommand<typeof KeysJwks> {
-  static override description = 'Print the public JSON Web Key Set (RFC 7517): the active key and retired keys still published. Always JSON.'
+  static override description =
+    'Print the public JSON Web Key Set (RFC 7517): the active key and retired keys still published. Always JSON.'
 
-  static override examples = ['<%= config.bin %> keys:jwks', '<%= config.bin %> keys:jwks > jwks.json', '<%= config.bin %> keys:jwks --now 2027-01-01T00:00:00Z']
+  static override examples = [
+    '<%= config.bin %> keys:jwks',
+    '<%= config.bin %> keys:jwks > jwks.json',
+    '<%= config.bin %> keys:jwks --now 2027-01-01T00:00:00Z',
+  ]
 
   static override flags = {
     now: nowFlag('List the keys published'),

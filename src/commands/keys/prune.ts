@@ -10,10 +10,16 @@ export default class KeysPrune extends BaseCommand<typeof KeysPrune> {
   static override description =
     'Remove retired public keys from the JWKS once every token they signed has expired (--all: remove every retired key now; tokens they signed stop verifying, so it asks on a terminal and needs --force otherwise).'
 
-  static override examples = ['<%= config.bin %> keys:prune', '<%= config.bin %> keys:prune --all --force', '<%= config.bin %> keys:prune --now 2027-01-01T00:00:00Z']
+  static override examples = [
+    '<%= config.bin %> keys:prune',
+    '<%= config.bin %> keys:prune --all --force',
+    '<%= config.bin %> keys:prune --now 2027-01-01T00:00:00Z',
+  ]
 
   static override flags = {
-    all: Flags.boolean({description: 'Remove every retired key, even if tokens it signed have not expired yet (they stop verifying).'}),
+    all: Flags.boolean({
+      description: 'Remove every retired key, even if tokens it signed have not expired yet (they stop verifying).',
+    }),
     force: Flags.boolean({description: 'With --all: do not ask, even when live tokens would stop verifying.'}),
     now: nowFlag('Decide which keys have retired'),
   }
@@ -31,11 +37,18 @@ export default class KeysPrune extends BaseCommand<typeof KeysPrune> {
         // Tokens are not recorded with their key: every live access token made before the newest
         // of these keys was retired may have been signed by one of them.
         const retiredAt = Math.max(...needed.map((k) => k.retiredAt))
-        const row = this.authority().store.db.prepare('SELECT count(*) AS n FROM oauth_access_tokens WHERE revoked_at IS NULL AND expires_at > ? AND created_at <= ?').get(now, retiredAt) as {n: number}
+        const row = this.authority()
+          .store.db.prepare(
+            'SELECT count(*) AS n FROM oauth_access_tokens WHERE revoked_at IS NULL AND expires_at > ? AND created_at <= ?',
+          )
+          .get(now, retiredAt) as {n: number}
         live = row.n
         const what = `${needed.length} retired key${needed.length === 1 ? '' : 's'} still published for tokens that have not expired (${live} live access token${live === 1 ? '' : 's'} in the database were made before ${needed.length === 1 ? 'it was' : 'they were'} retired and would stop verifying)`
         if (!this.flags.force) {
-          if (!interactive()) throw new UsageError(`keys:prune --all would remove ${what}; pass --force to remove them anyway, or run keys:prune without --all to remove only keys no live token needs.`)
+          if (!interactive())
+            throw new UsageError(
+              `keys:prune --all would remove ${what}; pass --force to remove them anyway, or run keys:prune without --all to remove only keys no live token needs.`,
+            )
           const {confirm} = await prompts()
           if (!(await confirm({message: `Remove ${what}?`, default: false}))) {
             if (!this.jsonEnabled()) this.log('Nothing removed.')
@@ -51,7 +64,10 @@ export default class KeysPrune extends BaseCommand<typeof KeysPrune> {
     if (!this.jsonEnabled()) {
       if (removed.length === 0) this.log('No retired keys to remove.')
       else this.log(`Removed ${removed.length} retired key${removed.length === 1 ? '' : 's'}: ${removed.join(', ')}`)
-      if (live > 0) this.warning(`${live} live access token${live === 1 ? '' : 's'} signed before the removal may no longer verify.`)
+      if (live > 0)
+        this.warning(
+          `${live} live access token${live === 1 ? '' : 's'} signed before the removal may no longer verify.`,
+        )
     }
     return {removed, live_tokens_invalidated: removed.length === 0 ? 0 : live}
   }

@@ -5,7 +5,8 @@ import {table} from '../../cli/output.js'
 import {type TokenView, tokenView} from '../../cli/tokens.js'
 
 export default class TokenList extends BaseCommand<typeof TokenList> {
-  static override description = 'List access tokens, newest first: active ones by default, with --all also revoked and expired ones.'
+  static override description =
+    'List access tokens, newest first: active ones by default, with --all also revoked and expired ones.'
 
   static override examples = [
     '<%= config.bin %> token:list',
@@ -32,7 +33,12 @@ export default class TokenList extends BaseCommand<typeof TokenList> {
     })
     const cut = rows.length > this.flags.limit
     const views = rows.slice(0, this.flags.limit).map((row) => tokenView(row, now))
-    if (cut) this.warning(this.flags.limit === 1 ? 'Only the newest token is shown; more match (raise --limit to see them).' : `Only the newest ${this.flags.limit} tokens are shown; more match (raise --limit to see them).`)
+    if (cut)
+      this.warning(
+        this.flags.limit === 1
+          ? 'Only the newest token is shown; more match (raise --limit to see them).'
+          : `Only the newest ${this.flags.limit} tokens are shown; more match (raise --limit to see them).`,
+      )
     if (!this.jsonEnabled()) {
       if (views.length === 0) {
         this.log(this.flags.all ? 'No tokens.' : 'No active tokens (--all also shows revoked and expired ones).')
@@ -40,7 +46,15 @@ export default class TokenList extends BaseCommand<typeof TokenList> {
         this.log(
           table(
             ['ID', 'CLIENT', 'USER', 'NAME', 'SCOPES', 'EXPIRES', 'STATUS'],
-            views.map((t) => [t.id, t.client_id, t.user_id ?? '(client)', t.name ?? '', t.scopes.join(' ') || '-', t.expires_at, t.status]),
+            views.map((t) => [
+              t.id,
+              t.client_id,
+              t.user_id ?? '(client)',
+              t.name ?? '',
+              t.scopes.join(' ') || '-',
+              t.expires_at,
+              t.status,
+            ]),
           ),
         )
       }

@@ -10,7 +10,10 @@ import {formatDuration} from '../../core/duration.js'
 import {createPersonalAccessToken} from '../../core/mint.js'
 import type {TokenResponse} from '../../core/tokens.js'
 
-type PersonalTokenView = Pick<TokenResponse, 'access_token' | 'token_type' | 'expires_in' | 'scope'> & {id: string; name: string}
+type PersonalTokenView = Pick<TokenResponse, 'access_token' | 'token_type' | 'expires_in' | 'scope'> & {
+  id: string
+  name: string
+}
 
 export default class TokenPersonal extends BaseCommand<typeof TokenPersonal> {
   static override args = {
@@ -36,7 +39,9 @@ It lives for personalAccessTokensExpireIn (about 6 months) and is printed once: 
     let name = this.args.name
     let user = this.flags.user
     if (name === undefined || user === undefined) {
-      requireInteractive(`Missing ${name === undefined ? 'the token NAME argument' : '--user'}: run passport token:personal NAME --user SUB [--scope S]…`)
+      requireInteractive(
+        `Missing ${name === undefined ? 'the token NAME argument' : '--user'}: run passport token:personal NAME --user SUB [--scope S]…`,
+      )
       const {input} = await prompts()
       name ??= await input({message: 'Token name', validate: (v) => v.trim() !== '' || 'A name is required.'})
       user ??= await input({message: 'User (subject)', validate: (v) => v.trim() !== '' || 'A user is required.'})

@@ -39,22 +39,30 @@ Revoking a refresh token revokes its whole family with its access tokens; revoki
       const user = this.flags.user!
       const counts = revokeAllForUser(store, user, this.authority().clock.now())
       if (!this.jsonEnabled()) {
-        this.log(`Revoked ${plural(counts.accessTokens, 'access token')} and ${plural(counts.refreshTokens, 'refresh token')} of ${user}.`)
+        this.log(
+          `Revoked ${plural(counts.accessTokens, 'access token')} and ${plural(counts.refreshTokens, 'refresh token')} of ${user}.`,
+        )
       }
       return {kind: 'user', user_id: user, access_tokens: counts.accessTokens, refresh_tokens: counts.refreshTokens}
     }
     let value = this.args.token
     if (value === undefined) {
-      requireInteractive('Missing TOKEN_OR_ID: run passport token:revoke TOKEN_OR_ID, or passport token:revoke --user SUB --all')
+      requireInteractive(
+        'Missing TOKEN_OR_ID: run passport token:revoke TOKEN_OR_ID, or passport token:revoke --user SUB --all',
+      )
       const {password} = await prompts()
       value = await password({message: 'Token or token id to revoke', mask: true})
     }
     const result = revokeToken(store, value.trim(), {now: this.authority().clock.now()})
-    if (result.kind === 'unknown') throw new NotFoundError('No access or refresh token matches that value; nothing was revoked.')
+    if (result.kind === 'unknown')
+      throw new NotFoundError('No access or refresh token matches that value; nothing was revoked.')
     if (!this.jsonEnabled()) {
       const what = result.kind === 'access_token' ? 'access token' : 'refresh token'
       if (result.accessTokens + result.refreshTokens === 0) this.log(`The ${what} was already revoked.`)
-      else this.log(`Revoked ${plural(result.accessTokens, 'access token')} and ${plural(result.refreshTokens, 'refresh token')}.`)
+      else
+        this.log(
+          `Revoked ${plural(result.accessTokens, 'access token')} and ${plural(result.refreshTokens, 'refresh token')}.`,
+        )
     }
     return {kind: result.kind, access_tokens: result.accessTokens, refresh_tokens: result.refreshTokens}
   }

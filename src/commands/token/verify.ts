@@ -29,10 +29,20 @@ Exit 0 and print the claims when valid; exit 1 with the reason when not.`
   static override flags = {
     scope: Flags.string({description: 'Scope the token must grant (repeatable).', multiple: true}),
     issuer: issuerFlag,
-    audience: Flags.string({description: 'Audience (aud) the token must name, as an API checks it (repeatable: any one of them).', multiple: true}),
-    dpop: Flags.string({description: 'The DPoP proof (RFC 9449) a DPoP-bound token came with; needs --htu (and --htm, default GET). It must carry the token\'s hash (ath).', dependsOn: ['htu']}),
+    audience: Flags.string({
+      description: 'Audience (aud) the token must name, as an API checks it (repeatable: any one of them).',
+      multiple: true,
+    }),
+    dpop: Flags.string({
+      description:
+        "The DPoP proof (RFC 9449) a DPoP-bound token came with; needs --htu (and --htm, default GET). It must carry the token's hash (ath).",
+      dependsOn: ['htu'],
+    }),
     htm: Flags.string({description: 'HTTP method of the request the DPoP proof is for.', default: 'GET'}),
-    htu: Flags.string({description: 'URL of the request the DPoP proof is for (query and fragment ignored).', dependsOn: ['dpop']}),
+    htu: Flags.string({
+      description: 'URL of the request the DPoP proof is for (query and fragment ignored).',
+      dependsOn: ['dpop'],
+    }),
     now: nowFlag('Verify as'),
   }
 
@@ -44,7 +54,10 @@ Exit 0 and print the claims when valid; exit 1 with the reason when not.`
       token = await password({message: 'Access token to verify', mask: true})
     }
     const issuer = checkIssuer(this.flags.issuer)
-    const authority = this.authority({...(issuer === undefined ? {} : {issuer}), ...(this.flags.now === undefined ? {} : {now: this.flags.now})})
+    const authority = this.authority({
+      ...(issuer === undefined ? {} : {issuer}),
+      ...(this.flags.now === undefined ? {} : {now: this.flags.now}),
+    })
     // Public keys only: a resource server's copy of oauth-public.key is enough.
     const keys = await loadPublicKeys(authority.keyLocation, authority.clock.now())
     const verified = await verifyAccessToken(token.trim(), {
@@ -54,16 +67,24 @@ Exit 0 and print the claims when valid; exit 1 with the reason when not.`
       now: authority.clock.now(),
       scopes: (this.flags.scope ?? []).flatMap((s) => s.split(' ')).filter(Boolean),
       ...(this.flags.audience === undefined ? {} : {audience: this.flags.audience}),
-      ...(this.flags.dpop === undefined ? {} : {dpop: {proof: this.flags.dpop.trim(), method: this.flags.htm, url: this.flags.htu!}}),
+      ...(this.flags.dpop === undefined
+        ? {}
+        : {dpop: {proof: this.flags.dpop.trim(), method: this.flags.htm, url: this.flags.htu!}}),
     })
     const {claims} = verified
     if (!this.jsonEnabled()) {
-      const who = verified.userId === null ? `client ${verified.clientId} (client credentials)` : `user ${verified.userId} via client ${verified.clientId}`
+      const who =
+        verified.userId === null
+          ? `client ${verified.clientId} (client credentials)`
+          : `user ${verified.userId} via client ${verified.clientId}`
       this.log(color.green(`Valid access token for ${who}, expires ${new Date(claims.exp * 1000).toISOString()}.`))
       const width = Math.max(...Object.keys(claims).map((k) => k.length))
       for (const [name, value] of Object.entries(claims)) {
         const shown = typeof value === 'string' ? value : JSON.stringify(value)
-        const time = (name === 'iat' || name === 'exp' || name === 'nbf') && typeof value === 'number' ? `  (${new Date(value * 1000).toISOString()})` : ''
+        const time =
+          (name === 'iat' || name === 'exp' || name === 'nbf') && typeof value === 'number'
+            ? `  (${new Date(value * 1000).toISOString()})`
+            : ''
         this.log(`  ${name.padEnd(width)}  ${shown}${time}`)
       }
     }

@@ -12,7 +12,9 @@ Any other subject can sign in too (typed on the sign-in page, --login-as, login_
     const users = userViews(this.config_)
     if (!this.jsonEnabled()) {
       if (users.length === 0) {
-        this.log(`No users are configured${this.config_.file ? ` in ${this.config_.file}` : ''}; add them under "users", e.g. {"users": {"alice": {"name": "Alice", "email": "alice@example.test"}}}.`)
+        this.log(
+          `No users are configured${this.config_.file ? ` in ${this.config_.file}` : ''}; add them under "users", e.g. {"users": {"alice": {"name": "Alice", "email": "alice@example.test"}}}.`,
+        )
       } else {
         this.log(
           table(
@@ -21,7 +23,9 @@ Any other subject can sign in too (typed on the sign-in page, --login-as, login_
               u.sub,
               u.name ?? '-',
               u.email === null ? '-' : `${u.email}${u.email_verified ? ' (verified)' : ''}`,
-              Object.entries(u.claims).map(([name, value]) => `${name}=${JSON.stringify(value)} [${u.claim_scopes[name]}]`).join(', ') || '-',
+              Object.entries(u.claims)
+                .map(([name, value]) => `${name}=${JSON.stringify(value)} [${u.claim_scopes[name]}]`)
+                .join(', ') || '-',
             ]),
           ),
         )

@@ -102,12 +102,18 @@ const SIGN_IN_CHECKS: readonly SignInCheck[] = [
     sentence: (request) => `The sign-in is older than max_age=${request.maxAge} seconds`,
     purpose: 'again (your last sign-in is too old) to continue to',
     // max_age=0 is prompt=login (OIDC Core §3.1.2.1), whatever the clock's resolution.
-    applies: (request, authTime, now) => request.maxAge !== undefined && (request.maxAge === 0 || authTime === undefined || now - authTime > request.maxAge * 1000),
+    applies: (request, authTime, now) =>
+      request.maxAge !== undefined &&
+      (request.maxAge === 0 || authTime === undefined || now - authTime > request.maxAge * 1000),
   },
 ]
 
 /** The first check that sends a signed-in person back to the sign-in page, or undefined. */
-export function signInAgainReason(request: AuthorizationRequest, authTime: number | undefined, now: number): SignInCheck | undefined {
+export function signInAgainReason(
+  request: AuthorizationRequest,
+  authTime: number | undefined,
+  now: number,
+): SignInCheck | undefined {
   return SIGN_IN_CHECKS.find((check) => check.applies(request, authTime, now))
 }
 
@@ -119,10 +125,22 @@ export function signInAgainReason(request: AuthorizationRequest, authTime: numbe
  * no consent page when auto-approved or when this session already granted every scope (unless
  * `prompt=consent`); `consent_required` for `prompt=none`; else the consent page.
  */
-export function decideAuthorization(request: AuthorizationRequest, session: AuthorizationSession | undefined, options: AuthorizationOptions, now: number): AuthorizationOutcome {
+export function decideAuthorization(
+  request: AuthorizationRequest,
+  session: AuthorizationSession | undefined,
+  options: AuthorizationOptions,
+  now: number,
+): AuthorizationOutcome {
   const {client} = request
   if (client.id === DEMO_CLIENT_ID && !options.loopback) {
-    return {kind: 'page-error', status: 403, error: 'unauthorized_client', title: 'Demo client is local only', message: `The built-in client ${DEMO_CLIENT_ID} (the dashboard's "Try it") works only from this machine.`, fix: 'Use a client of your own from other machines.'}
+    return {
+      kind: 'page-error',
+      status: 403,
+      error: 'unauthorized_client',
+      title: 'Demo client is local only',
+      message: `The built-in client ${DEMO_CLIENT_ID} (the dashboard's "Try it") works only from this machine.`,
+      fix: 'Use a client of your own from other machines.',
+    }
   }
   const promptNone = request.prompt.includes('none')
 
@@ -131,35 +149,68 @@ export function decideAuthorization(request: AuthorizationRequest, session: Auth
     const {user, problem} = loginAsSubject(request, options.loginAs)
     if (problem !== undefined) return {kind: 'redirect-error', error: 'invalid_request', description: problem}
     const previous = session?.userId === user ? session.authTime : undefined
-    signIn = {user, authTime: previous !== undefined && signInAgainReason(request, previous, now) === undefined ? previous : now}
+    signIn = {
+      user,
+      authTime: previous !== undefined && signInAgainReason(request, previous, now) === undefined ? previous : now,
+    }
   } else if (session?.userId !== undefined) {
     const reason = session.justSignedIn ? undefined : signInAgainReason(request, session.authTime, now)
     if (reason !== undefined) {
       const sentence = reason.sentence(request)
-      if (promptNone) return {kind: 'redirect-error', error: 'login_required', description: `${sentence} and prompt=none forbids showing the sign-in page.`}
-      return {kind: 'sign-in', error: 'login_required', description: `${sentence}: open this URL in a browser to sign in again.`, purpose: `${reason.purpose} ${client.name}`, subject: request.loginHint ?? session.userId}
+      if (promptNone)
+        return {
+          kind: 'redirect-error',
+          error: 'login_required',
+          description: `${sentence} and prompt=none forbids showing the sign-in page.`,
+        }
+      return {
+        kind: 'sign-in',
+        error: 'login_required',
+        description: `${sentence}: open this URL in a browser to sign in again.`,
+        purpose: `${reason.purpose} ${client.name}`,
+        subject: request.loginHint ?? session.userId,
+      }
     }
     signIn = {user: session.userId, authTime: session.authTime ?? now}
     // Typed on the sign-in page: a subject equal to this client's id would make a user token that reads as the client's own.
     const problem = userSubjectProblem(signIn.user, client.id)
     if (problem) {
-      return {kind: 'sign-in', error: 'invalid_request', description: `The signed-in user cannot use client ${client.id}: ${problem}`, purpose: `with another subject to continue to ${client.name}`, problem}
+      return {
+        kind: 'sign-in',
+        error: 'invalid_request',
+        description: `The signed-in user cannot use client ${client.id}: ${problem}`,
+        purpose: `with another subject to continue to ${client.name}`,
+        problem,
+      }
     }
   } else {
-    if (promptNone) return {kind: 'redirect-error', error: 'login_required', description: 'No user is signed in and prompt=none forbids showing the sign-in page.'}
+    if (promptNone)
+      return {
+        kind: 'redirect-error',
+        error: 'login_required',
+        description: 'No user is signed in and prompt=none forbids showing the sign-in page.',
+      }
     return {
       kind: 'sign-in',
       error: 'login_required',
-      description: 'No user is signed in: open this URL in a browser to sign in, or start passport serve with --login-as SUB.',
+      description:
+        'No user is signed in: open this URL in a browser to sign in, or start passport serve with --login-as SUB.',
       purpose: `to continue to ${client.name}`,
       ...(request.loginHint === undefined ? {} : {subject: request.loginHint}),
     }
   }
 
   const granted = session !== undefined && session.userId === signIn.user ? session.consents.get(client.id) : undefined
-  const alreadyGranted = granted !== undefined && request.scopes.every((scope) => granted.has(scope)) && !request.prompt.includes('consent')
+  const alreadyGranted =
+    granted !== undefined && request.scopes.every((scope) => granted.has(scope)) && !request.prompt.includes('consent')
   if (options.autoApprove || client.autoApprove || alreadyGranted) return {kind: 'issue', signIn}
-  if (promptNone) return {kind: 'redirect-error', error: 'consent_required', description: `The user has not approved client ${client.id} and prompt=none forbids showing the consent page.`, signIn}
+  if (promptNone)
+    return {
+      kind: 'redirect-error',
+      error: 'consent_required',
+      description: `The user has not approved client ${client.id} and prompt=none forbids showing the consent page.`,
+      signIn,
+    }
   return {kind: 'consent', signIn}
 }
 
@@ -167,7 +218,10 @@ export function decideAuthorization(request: AuthorizationRequest, session: Auth
  * The subject `--login-as` signs in for this request (its `login_hint` overrides it), and why it
  * cannot be used with this client (an `invalid_request` description), if it cannot.
  */
-export function loginAsSubject(request: Pick<AuthorizationRequest, 'client' | 'loginHint'>, loginAs: string): {user: string; problem: string | undefined} {
+export function loginAsSubject(
+  request: Pick<AuthorizationRequest, 'client' | 'loginHint'>,
+  loginAs: string,
+): {user: string; problem: string | undefined} {
   const user = request.loginHint ?? loginAs
   const problem = userSubjectProblem(user, request.client.id)
   return {user, problem: problem === undefined ? undefined : `login_hint cannot be used as a subject: ${problem}`}
@@ -196,7 +250,11 @@ export function signSessionIn(session: SignedInSession, user: string, authTime: 
 }
 
 /** Remembers in the session that the user granted `scopes` to the client (the consent page is not shown again for them). */
-export function rememberConsent(session: Pick<SignedInSession, 'consents'>, clientId: string, scopes: readonly string[]): void {
+export function rememberConsent(
+  session: Pick<SignedInSession, 'consents'>,
+  clientId: string,
+  scopes: readonly string[],
+): void {
   const granted = session.consents.get(clientId) ?? new Set<string>()
   for (const scope of scopes) granted.add(scope)
   session.consents.set(clientId, granted)

@@ -140,20 +140,41 @@ export function validateAuthorizationRequest(
   const prompt = read('prompt')
   const maxAge = read('max_age')
 
-  if (responseType === undefined) fail('invalid_request', 'The "response_type" parameter is missing; send response_type=code.')
-  if (responseType !== 'code') fail('unsupported_response_type', `response_type "${responseType}" is not supported; only "code" is (the authorization code flow).`)
+  if (responseType === undefined)
+    fail('invalid_request', 'The "response_type" parameter is missing; send response_type=code.')
+  if (responseType !== 'code')
+    fail(
+      'unsupported_response_type',
+      `response_type "${responseType}" is not supported; only "code" is (the authorization code flow).`,
+    )
   if (!client.grantTypes.includes(GRANT_AUTHORIZATION_CODE)) {
-    fail('unauthorized_client', `Client ${client.id} may not use the authorization code grant; its grants are: ${client.grantTypes.join(', ') || '(none)'}.`)
+    fail(
+      'unauthorized_client',
+      `Client ${client.id} may not use the authorization code grant; its grants are: ${client.grantTypes.join(', ') || '(none)'}.`,
+    )
   }
 
   if (codeChallenge === undefined) {
-    if (codeChallengeMethod !== undefined) fail('invalid_request', 'code_challenge_method was sent without code_challenge.')
-    if (client.type === 'public') fail('invalid_request', `Client ${client.id} is public and must use PKCE: send code_challenge with code_challenge_method=S256.`)
+    if (codeChallengeMethod !== undefined)
+      fail('invalid_request', 'code_challenge_method was sent without code_challenge.')
+    if (client.type === 'public')
+      fail(
+        'invalid_request',
+        `Client ${client.id} is public and must use PKCE: send code_challenge with code_challenge_method=S256.`,
+      )
   } else {
-    if (codeChallengeMethod === undefined) fail('invalid_request', 'code_challenge_method is missing; send code_challenge_method=S256 (plain is not supported).')
-    if (codeChallengeMethod !== 'S256') fail('invalid_request', `code_challenge_method "${codeChallengeMethod}" is not supported; use S256.`)
+    if (codeChallengeMethod === undefined)
+      fail(
+        'invalid_request',
+        'code_challenge_method is missing; send code_challenge_method=S256 (plain is not supported).',
+      )
+    if (codeChallengeMethod !== 'S256')
+      fail('invalid_request', `code_challenge_method "${codeChallengeMethod}" is not supported; use S256.`)
     if (!CODE_CHALLENGE.test(codeChallenge)) {
-      fail('invalid_request', `code_challenge must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~ (got ${codeChallenge.length} characters${/^[A-Za-z0-9\-._~]*$/.test(codeChallenge) ? '' : ' including others'}).`)
+      fail(
+        'invalid_request',
+        `code_challenge must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~ (got ${codeChallenge.length} characters${/^[A-Za-z0-9\-._~]*$/.test(codeChallenge) ? '' : ' including others'}).`,
+      )
     }
   }
 
@@ -162,8 +183,11 @@ export function validateAuthorizationRequest(
   if (problem) fail('invalid_scope', problem)
 
   const prompts = prompt === undefined ? [] : parseScope(prompt)
-  for (const value of prompts) if (!PROMPT_VALUES.has(value)) fail('invalid_request', `prompt "${value}" is not one of none, login, consent, select_account.`)
-  if (prompts.includes('none') && prompts.length > 1) fail('invalid_request', 'prompt=none cannot be combined with other prompt values.')
+  for (const value of prompts)
+    if (!PROMPT_VALUES.has(value))
+      fail('invalid_request', `prompt "${value}" is not one of none, login, consent, select_account.`)
+  if (prompts.includes('none') && prompts.length > 1)
+    fail('invalid_request', 'prompt=none cannot be combined with other prompt values.')
 
   let maxAgeSeconds: number | undefined
   if (maxAge !== undefined) {
@@ -217,16 +241,34 @@ function checkOrigin(
   fail: (error: string, description: string) => never,
 ): void {
   if (origin.via === 'par') {
-    if (read('request_uri') !== undefined) fail('invalid_request', 'request_uri must not be sent to the pushed authorization request endpoint (RFC 9126 section 2.1); push the authorization parameters themselves.')
-    if (read('request') !== undefined) fail('request_not_supported', 'Request objects (the "request" parameter) are not supported; push the authorization parameters as form fields.')
+    if (read('request_uri') !== undefined)
+      fail(
+        'invalid_request',
+        'request_uri must not be sent to the pushed authorization request endpoint (RFC 9126 section 2.1); push the authorization parameters themselves.',
+      )
+    if (read('request') !== undefined)
+      fail(
+        'request_not_supported',
+        'Request objects (the "request" parameter) are not supported; push the authorization parameters as form fields.',
+      )
     return
   }
   if (origin.via !== 'authorize') return
   // Issue 18 finding 13: a request object was silently ignored; refuse it (OIDC Core section 6.1).
-  if (read('request') !== undefined) fail('request_not_supported', 'Request objects (the "request" parameter) are not supported; send the authorization parameters as query parameters.')
-  const how = 'POST the authorization parameters to the pushed authorization request endpoint (RFC 9126), then send only client_id and the request_uri it returns to /authorize.'
-  if (origin.requirePar) fail('invalid_request', `This server requires pushed authorization requests (serve --require-par): ${how}`)
-  if (clientRequiresPar(config, client.id)) fail('invalid_request', `Client ${client.id} requires pushed authorization requests ("requirePar" in the configuration): ${how}`)
+  if (read('request') !== undefined)
+    fail(
+      'request_not_supported',
+      'Request objects (the "request" parameter) are not supported; send the authorization parameters as query parameters.',
+    )
+  const how =
+    'POST the authorization parameters to the pushed authorization request endpoint (RFC 9126), then send only client_id and the request_uri it returns to /authorize.'
+  if (origin.requirePar)
+    fail('invalid_request', `This server requires pushed authorization requests (serve --require-par): ${how}`)
+  if (clientRequiresPar(config, client.id))
+    fail(
+      'invalid_request',
+      `Client ${client.id} requires pushed authorization requests ("requirePar" in the configuration): ${how}`,
+    )
 }
 
 /** Does the configuration say this client may only use pushed authorization requests? */
@@ -239,31 +281,54 @@ function verifyClient(store: Store, params: ParameterSource): ClientRow {
   try {
     clientId = params.get('client_id')
   } catch {
-    throw new AuthorizationPageError('invalid_request', 'The client_id parameter is repeated.', 'Send client_id exactly once.')
+    throw new AuthorizationPageError(
+      'invalid_request',
+      'The client_id parameter is repeated.',
+      'Send client_id exactly once.',
+    )
   }
   if (clientId === undefined) {
-    throw new AuthorizationPageError('invalid_request', 'The authorization request has no client_id.', 'Add client_id=<your client id> to the authorization URL; "passport client:list" shows the registered clients.')
+    throw new AuthorizationPageError(
+      'invalid_request',
+      'The authorization request has no client_id.',
+      'Add client_id=<your client id> to the authorization URL; "passport client:list" shows the registered clients.',
+    )
   }
   const client = store.clients.find(clientId)
   if (!client) {
-    throw new AuthorizationPageError('invalid_client', `No client with id ${clientId}.`, '"passport client:list" shows the registered clients; create one with "passport client".')
+    throw new AuthorizationPageError(
+      'invalid_client',
+      `No client with id ${clientId}.`,
+      '"passport client:list" shows the registered clients; create one with "passport client".',
+    )
   }
   return client
 }
 
-function verifyRedirectUri(client: ClientRow, params: ParameterSource): {redirectUri: string; redirectUriParam: string | null} {
+function verifyRedirectUri(
+  client: ClientRow,
+  params: ParameterSource,
+): {redirectUri: string; redirectUriParam: string | null} {
   let sent: string | undefined
   try {
     sent = params.get('redirect_uri')
   } catch {
-    throw new AuthorizationPageError('invalid_request', 'The redirect_uri parameter is repeated.', 'Send redirect_uri exactly once.')
+    throw new AuthorizationPageError(
+      'invalid_request',
+      'The redirect_uri parameter is repeated.',
+      'Send redirect_uri exactly once.',
+    )
   }
   const registered = client.redirectUris
   const list = registered.length ? registered.join(', ') : '(none)'
   if (sent === undefined) {
     if (registered.length === 1) return {redirectUri: registered[0]!, redirectUriParam: null}
     if (registered.length === 0) {
-      throw new AuthorizationPageError('invalid_request', `Client ${client.id} has no registered redirect URI.`, registerHint(client, 'http://localhost:3000/callback'))
+      throw new AuthorizationPageError(
+        'invalid_request',
+        `Client ${client.id} has no registered redirect URI.`,
+        registerHint(client, 'http://localhost:3000/callback'),
+      )
     }
     throw new AuthorizationPageError(
       'invalid_request',
@@ -280,7 +345,8 @@ function verifyRedirectUri(client: ClientRow, params: ParameterSource): {redirec
 }
 
 function registerHint(client: ClientRow, uri: string): string {
-  if (client.source === 'config') return `Add ${uri} to "redirectUris" of client "${client.id}" in the configuration file and restart passport serve.`
+  if (client.source === 'config')
+    return `Add ${uri} to "redirectUris" of client "${client.id}" in the configuration file and restart passport serve.`
   return `Use a registered URI, or add it with passport client "${client.name}" --redirect-uri ${uri} (a new client).`
 }
 

@@ -17,9 +17,16 @@ export interface LockoutLimits {
   subjects: number
 }
 
-export const DEFAULT_LOCKOUT_LIMITS: LockoutLimits = {perSubject: 5, lockMs: 5 * 60_000, global: 30, globalWindowMs: 60_000, subjects: 10_000}
+export const DEFAULT_LOCKOUT_LIMITS: LockoutLimits = {
+  perSubject: 5,
+  lockMs: 5 * 60_000,
+  global: 30,
+  globalWindowMs: 60_000,
+  subjects: 10_000,
+}
 
-export type LockoutState = {locked: false; attemptsLeft: number} | {locked: true; scope: 'subject' | 'server'; seconds: number; message: string}
+export type LockoutState =
+  {locked: false; attemptsLeft: number} | {locked: true; scope: 'subject' | 'server'; seconds: number; message: string}
 
 interface SubjectEntry {
   failures: number
@@ -77,7 +84,12 @@ export class UserCodeLockout {
   private subjectLock(until: number, now: number): LockoutState {
     const seconds = Math.ceil((until - now) / 1000)
     const minutes = Math.ceil(seconds / 60)
-    return {locked: true, scope: 'subject', seconds, message: `Too many wrong codes (${this.limits.perSubject}). For your safety, codes cannot be entered for ${minutes} more minute${minutes === 1 ? '' : 's'}.`}
+    return {
+      locked: true,
+      scope: 'subject',
+      seconds,
+      message: `Too many wrong codes (${this.limits.perSubject}). For your safety, codes cannot be entered for ${minutes} more minute${minutes === 1 ? '' : 's'}.`,
+    }
   }
 
   private serverLock(now: number): LockoutState {
@@ -115,11 +127,17 @@ export function deviceAuthorizationRefusal(
   const retry = (oldest: number | null) => Math.max(1, Math.ceil(((oldest ?? now) - now) / 1000))
   const mine = pending(clientId)
   if (mine.count >= limits.perClient) {
-    return {message: `Client ${clientId} already has ${mine.count} device authorizations waiting for a user (the limit is ${limits.perClient}); let them expire or complete first.`, retryAfter: retry(mine.oldestExpiresAt)}
+    return {
+      message: `Client ${clientId} already has ${mine.count} device authorizations waiting for a user (the limit is ${limits.perClient}); let them expire or complete first.`,
+      retryAfter: retry(mine.oldestExpiresAt),
+    }
   }
   const all = pending()
   if (all.count >= limits.global) {
-    return {message: `This server already has ${all.count} device authorizations waiting for a user (the limit is ${limits.global}); let them expire or complete first.`, retryAfter: retry(all.oldestExpiresAt)}
+    return {
+      message: `This server already has ${all.count} device authorizations waiting for a user (the limit is ${limits.global}); let them expire or complete first.`,
+      retryAfter: retry(all.oldestExpiresAt),
+    }
   }
   return undefined
 }

@@ -26,7 +26,13 @@ const VERIFIER = /^[A-Za-z0-9\-._~]{43,128}$/
  * redemption revokes everything the first one produced. The binding checks come first, so a
  * replay with a wrong verifier or by another client revokes nothing.
  */
-export async function authorizationCodeGrant({authority, client, params, dpop, now = authority.clock.now()}: GrantInput): Promise<TokenResponse> {
+export async function authorizationCodeGrant({
+  authority,
+  client,
+  params,
+  dpop,
+  now = authority.clock.now(),
+}: GrantInput): Promise<TokenResponse> {
   const {store, config} = authority
   const code = params.require('code')
   const verifier = params.get('code_verifier')
@@ -57,12 +63,22 @@ export async function authorizationCodeGrant({authority, client, params, dpop, n
       familyId: row.id,
       ...(audience === undefined ? {} : {audience}),
       ...accessBinding(dpop),
-      ...(issuesRefreshTokens(client) ? {refresh: {ttl: config.refreshTokensExpireIn, authTime: row.authTime, nonce: row.nonce, ...refreshBinding(client, dpop)}} : {}),
+      ...(issuesRefreshTokens(client)
+        ? {
+            refresh: {
+              ttl: config.refreshTokensExpireIn,
+              authTime: row.authTime,
+              nonce: row.nonce,
+              ...refreshBinding(client, dpop),
+            },
+          }
+        : {}),
     },
     now,
   )
   // The refresh token keeps the whole grant: a later refresh may ask for any of the code's resources.
-  if (planned.refreshRow && row.resource !== null && row.resource.length > 0) planned.refreshRow.audience = audienceOf(row.resource)!
+  if (planned.refreshRow && row.resource !== null && row.resource.length > 0)
+    planned.refreshRow.audience = audienceOf(row.resource)!
   const won = store.transaction(() => {
     if (!store.authCodes.redeem(row.id, now)) {
       // Redeemed (or revoked) by a concurrent request since we read it: that is a reuse too.
@@ -96,22 +112,28 @@ function revokeReused(store: Store, row: AuthCodeRow, now: number): void {
 function checkRedirectUri(row: AuthCodeRow, client: ClientRow, params: GrantParams): void {
   const sent = params.get('redirect_uri')
   if (row.redirectUri !== null) {
-    if (sent === undefined) throw invalidGrant('The redirect_uri is missing; send the one used in the authorization request.')
-    if (sent !== row.redirectUri) throw invalidGrant('The redirect_uri differs from the one used in the authorization request.')
+    if (sent === undefined)
+      throw invalidGrant('The redirect_uri is missing; send the one used in the authorization request.')
+    if (sent !== row.redirectUri)
+      throw invalidGrant('The redirect_uri differs from the one used in the authorization request.')
     return
   }
   if (sent !== undefined && !(client.redirectUris.length === 1 && client.redirectUris[0] === sent)) {
-    throw invalidGrant('The redirect_uri was not part of the authorization request and is not the client\'s only registered redirect URI.')
+    throw invalidGrant(
+      "The redirect_uri was not part of the authorization request and is not the client's only registered redirect URI.",
+    )
   }
 }
 
 /** RFC 7636 §4.6, and no PKCE downgrade (RFC 9700 §4.8.2): a verifier for a code without a challenge is refused. */
 function checkVerifier(row: AuthCodeRow, verifier: string | undefined): void {
   if (row.codeChallenge === null) {
-    if (verifier !== undefined) throw invalidGrant('A code_verifier was sent, but the authorization request had no code_challenge.')
+    if (verifier !== undefined)
+      throw invalidGrant('A code_verifier was sent, but the authorization request had no code_challenge.')
     return
   }
-  if (verifier === undefined) throw invalidGrant('The code_verifier is missing; this code was issued with a PKCE code_challenge.')
+  if (verifier === undefined)
+    throw invalidGrant('The code_verifier is missing; this code was issued with a PKCE code_challenge.')
   const expected = Buffer.from(row.codeChallenge)
   const actual = Buffer.from(s256(verifier))
   if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) {
@@ -122,6 +144,10 @@ function checkVerifier(row: AuthCodeRow, verifier: string | undefined): void {
 /** RFC 9449 §10: a code requested with `dpop_jkt` is redeemed only with a proof made by that key. */
 function checkDpopBinding(row: AuthCodeRow, dpop: VerifiedDpopProof | undefined): void {
   if (row.dpopJkt === null) return
-  if (dpop === undefined) throw invalidGrant('The authorization code is bound to a DPoP key (dpop_jkt); send a DPoP proof made with that key.')
-  if (dpop.jkt !== row.dpopJkt) throw invalidGrant('The DPoP proof is made with another key than the dpop_jkt of the authorization request.')
+  if (dpop === undefined)
+    throw invalidGrant(
+      'The authorization code is bound to a DPoP key (dpop_jkt); send a DPoP proof made with that key.',
+    )
+  if (dpop.jkt !== row.dpopJkt)
+    throw invalidGrant('The DPoP proof is made with another key than the dpop_jkt of the authorization request.')
 }

@@ -28,7 +28,13 @@ export function checkScopes(authority: Authority, client: ClientRow, scopes: rea
  * grant made for none allows any registered resource whose scopes cover the granted ones. An
  * empty list means the token's audience stays the client id.
  */
-export function grantResources(authority: Authority, params: GrantParams, granted: readonly string[] | null, scopes: readonly string[], what: string): string[] {
+export function grantResources(
+  authority: Authority,
+  params: GrantParams,
+  granted: readonly string[] | null,
+  scopes: readonly string[],
+  what: string,
+): string[] {
   const requested = params.all('resource')
   if (granted !== null && granted.length > 0) return narrowResources(granted, requested, what)
   const resources = validateResources(authority.config.resources, requested)
@@ -68,7 +74,10 @@ export async function respond(
  * RFC 9449 §5: the key the refresh token is bound to. Only a public client's: a confidential
  * client's refresh token is already bound to it by its authentication.
  */
-export function refreshBinding(client: Pick<ClientRow, 'type'>, dpop: VerifiedDpopProof | undefined): {jkt: string} | Record<string, never> {
+export function refreshBinding(
+  client: Pick<ClientRow, 'type'>,
+  dpop: VerifiedDpopProof | undefined,
+): {jkt: string} | Record<string, never> {
   return dpop !== undefined && client.type === 'public' ? {jkt: dpop.jkt} : {}
 }
 

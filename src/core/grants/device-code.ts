@@ -15,7 +15,13 @@ export const parameters = ['device_code', 'resource'] as const
  * interval grows by 5 s for good), `access_denied`, `expired_token`. An approved code yields
  * tokens exactly once, by a conditional update in the transaction that saves them.
  */
-export async function deviceCodeGrant({authority, client, params, dpop, now = authority.clock.now()}: GrantInput): Promise<TokenResponse> {
+export async function deviceCodeGrant({
+  authority,
+  client,
+  params,
+  dpop,
+  now = authority.clock.now(),
+}: GrantInput): Promise<TokenResponse> {
   const {store, config} = authority
   const deviceCode = params.require('device_code')
   const row = store.deviceCodes.findByDeviceCodeHash(sha256(deviceCode))
@@ -23,12 +29,16 @@ export async function deviceCodeGrant({authority, client, params, dpop, now = au
   if (row.clientId !== client.id) throw invalidGrant('The device_code was issued to another client.')
   if (row.status === 'redeemed') throw invalidGrant('The device_code was already exchanged for tokens.')
   if (row.status === 'denied') throw accessDenied('The user denied the authorization request.')
-  if (row.expiresAt <= now) throw new OAuthError('expired_token', 'The device_code has expired; start a new device authorization.')
+  if (row.expiresAt <= now)
+    throw new OAuthError('expired_token', 'The device_code has expired; start a new device authorization.')
 
   if (row.status === 'pending') {
     if (row.lastPolledAt !== null && now - row.lastPolledAt < row.interval * 1000) {
       store.deviceCodes.slowDown(row.id, now)
-      throw new OAuthError('slow_down', `Polling too fast: wait at least ${row.interval + 5} seconds between requests from now on.`)
+      throw new OAuthError(
+        'slow_down',
+        `Polling too fast: wait at least ${row.interval + 5} seconds between requests from now on.`,
+      )
     }
     store.deviceCodes.recordPoll(row.id, now)
     throw new OAuthError('authorization_pending', 'The user has not yet approved or denied the request.')
@@ -48,7 +58,16 @@ export async function deviceCodeGrant({authority, client, params, dpop, now = au
       familyId: row.id,
       ...(audience === undefined ? {} : {audience}),
       ...accessBinding(dpop),
-      ...(issuesRefreshTokens(client) ? {refresh: {ttl: config.refreshTokensExpireIn, authTime: row.decidedAt, nonce: null, ...refreshBinding(client, dpop)}} : {}),
+      ...(issuesRefreshTokens(client)
+        ? {
+            refresh: {
+              ttl: config.refreshTokensExpireIn,
+              authTime: row.decidedAt,
+              nonce: null,
+              ...refreshBinding(client, dpop),
+            },
+          }
+        : {}),
     },
     now,
   )

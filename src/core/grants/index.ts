@@ -1,4 +1,10 @@
-import {GRANT_AUTHORIZATION_CODE, GRANT_CLIENT_CREDENTIALS, GRANT_DEVICE_CODE, GRANT_REFRESH_TOKEN, GRANT_TOKEN_EXCHANGE} from '../clients.js'
+import {
+  GRANT_AUTHORIZATION_CODE,
+  GRANT_CLIENT_CREDENTIALS,
+  GRANT_DEVICE_CODE,
+  GRANT_REFRESH_TOKEN,
+  GRANT_TOKEN_EXCHANGE,
+} from '../clients.js'
 import {authorizationCodeGrant} from './authorization-code.js'
 import {clientCredentialsGrant} from './client-credentials.js'
 import {deviceCodeGrant} from './device-code.js'

@@ -19,7 +19,13 @@ const REUSED = 'The refresh token was already used; every token of its family ha
  * wins. Presenting a rotated token again revokes the whole family. A narrower `scope` narrows
  * the new access token only; the new refresh token keeps the original scope.
  */
-export async function refreshTokenGrant({authority, client, params, dpop, now = authority.clock.now()}: GrantInput): Promise<TokenResponse> {
+export async function refreshTokenGrant({
+  authority,
+  client,
+  params,
+  dpop,
+  now = authority.clock.now(),
+}: GrantInput): Promise<TokenResponse> {
   const {store, config} = authority
   const token = params.require('refresh_token')
   const row = store.refreshTokens.findByHash(sha256(token))
@@ -33,14 +39,18 @@ export async function refreshTokenGrant({authority, client, params, dpop, now = 
   if (row.expiresAt <= now) throw invalidGrant('The refresh token has expired; sign in again.')
   if (row.jkt !== null) {
     // RFC 9449 §5: a bound refresh token is used only with a proof made by its key.
-    if (dpop === undefined) throw invalidGrant('The refresh token is bound to a DPoP key; send a DPoP proof made with that key.')
-    if (dpop.jkt !== row.jkt) throw invalidGrant('The DPoP proof is made with another key than the one the refresh token is bound to.')
+    if (dpop === undefined)
+      throw invalidGrant('The refresh token is bound to a DPoP key; send a DPoP proof made with that key.')
+    if (dpop.jkt !== row.jkt)
+      throw invalidGrant('The DPoP proof is made with another key than the one the refresh token is bound to.')
   }
 
   const requested = parseScope(params.get('scope'))
   const wider = requested.filter((scope) => !row.scopes.includes(scope))
   if (wider.length > 0) {
-    throw invalidScope(`The refresh token was not granted ${wider.join(', ')}; a refresh may only keep or narrow the scope (granted: ${row.scopes.join(' ') || 'none'}).`)
+    throw invalidScope(
+      `The refresh token was not granted ${wider.join(', ')}; a refresh may only keep or narrow the scope (granted: ${row.scopes.join(' ') || 'none'}).`,
+    )
   }
   const scopes = requested.length > 0 ? requested : row.scopes
 
@@ -58,7 +68,12 @@ export async function refreshTokenGrant({authority, client, params, dpop, now = 
       ...(audience === undefined ? {} : {audience}),
       ...accessBinding(dpop),
       // The new refresh token keeps the family's binding (a public client's first proof's key).
-      refresh: {ttl: config.refreshTokensExpireIn, authTime: row.authTime, nonce: row.nonce, ...(row.jkt === null ? refreshBinding(client, dpop) : {jkt: row.jkt})},
+      refresh: {
+        ttl: config.refreshTokensExpireIn,
+        authTime: row.authTime,
+        nonce: row.nonce,
+        ...(row.jkt === null ? refreshBinding(client, dpop) : {jkt: row.jkt}),
+      },
     },
     now,
   )

@@ -3,10 +3,20 @@ import {
   AuthorizationPageError,
   AuthorizationRedirectError,
 } from '../../core/authorization/request.js'
-import {decideAuthorization, loginAsSubject, rememberConsent, signSessionIn} from '../../core/authorization/interaction.js'
+import {
+  decideAuthorization,
+  loginAsSubject,
+  rememberConsent,
+  signSessionIn,
+} from '../../core/authorization/interaction.js'
 import {createAuthorizationCode} from '../../core/codes.js'
 import {knownScopes} from '../../core/config.js'
-import {looksLikeMetadataDocumentUrl, MetadataDocumentCache, MetadataDocumentError, resolveMetadataDocumentClient} from '../../core/metadata-documents.js'
+import {
+  looksLikeMetadataDocumentUrl,
+  MetadataDocumentCache,
+  MetadataDocumentError,
+  resolveMetadataDocumentClient,
+} from '../../core/metadata-documents.js'
 import {readAuthorizationRequest, type ReadAuthorizationRequest, usePushedRequest} from '../../core/par.js'
 import {cspAllowingRedirect, csrfMatches, currentPath, ensureSession, formDecision, presentedCsrf} from '../browser.js'
 import type {RequestContext} from '../context.js'
@@ -36,7 +46,12 @@ export async function handleAuthorize(ctx: RequestContext): Promise<void> {
   // Back from the sign-in form at exactly this URL: that sign-in satisfies prompt=login and max_age, once.
   const justSignedIn = session?.signedInFor !== undefined && session.signedInFor === currentPath(ctx)
   if (justSignedIn) delete session.signedInFor
-  const outcome = decideAuthorization(request, session && {...session, justSignedIn}, {loginAs: ctx.options.loginAs, autoApprove: ctx.options.autoApprove, loopback: isLoopbackPeer(ctx.req)}, now)
+  const outcome = decideAuthorization(
+    request,
+    session && {...session, justSignedIn},
+    {loginAs: ctx.options.loginAs, autoApprove: ctx.options.autoApprove, loopback: isLoopbackPeer(ctx.req)},
+    now,
+  )
 
   if (outcome.kind === 'page-error') {
     respondError(ctx, outcome.status, outcome)
@@ -88,12 +103,22 @@ export async function handleAuthorize(ctx: RequestContext): Promise<void> {
         csrf: current.csrf,
         requestId: pending.id,
         user,
-        client: {id: request.client.id, name: request.client.name, ...(request.client.source === 'metadata' ? {host: new URL(request.client.id).host} : {})},
+        client: {
+          id: request.client.id,
+          name: request.client.name,
+          ...(request.client.source === 'metadata' ? {host: new URL(request.client.id).host} : {}),
+        },
         scopes,
         redirectUri: request.redirectUri,
-        switchUser: ctx.options.loginAs === undefined ? {action: `${ctx.options.prefix}/logout`, returnTo: currentPath(ctx)} : undefined,
+        switchUser:
+          ctx.options.loginAs === undefined
+            ? {action: `${ctx.options.prefix}/logout`, returnTo: currentPath(ctx)}
+            : undefined,
       }),
-      headers: {...headers, 'Content-Security-Policy': cspAllowingRedirect(PAGE_HEADERS['Content-Security-Policy'], request.redirectUri)},
+      headers: {
+        ...headers,
+        'Content-Security-Policy': cspAllowingRedirect(PAGE_HEADERS['Content-Security-Policy'], request.redirectUri),
+      },
     }),
   })
 }
@@ -107,14 +132,24 @@ export async function handleAuthorize(ctx: RequestContext): Promise<void> {
 export async function handleAuthorizeDecision(ctx: RequestContext): Promise<void> {
   const params = await readParams(ctx.req)
   const session = ctx.sessions.fromCookie(ctx.req)
-  if (!csrfMatches(session, presentedCsrf(ctx, () => params.get('csrf')))) {
+  if (
+    !csrfMatches(
+      session,
+      presentedCsrf(ctx, () => params.get('csrf')),
+    )
+  ) {
     respondCsrfFailure(ctx, session)
     return
   }
   // With --login-as the consent page needs no stored session: the user is the one it was shown to.
   const loginAs = session.userId === undefined && ctx.options.loginAs !== undefined
   if (session.userId === undefined && !loginAs) {
-    respondError(ctx, 403, {error: 'access_denied', title: 'Not signed in', message: 'Nobody is signed in in this browser session, so nothing can be approved.', fix: 'Start again from the application.'})
+    respondError(ctx, 403, {
+      error: 'access_denied',
+      title: 'Not signed in',
+      message: 'Nobody is signed in in this browser session, so nothing can be approved.',
+      fix: 'Start again from the application.',
+    })
     return
   }
   let user = session.userId
@@ -125,11 +160,22 @@ export async function handleAuthorizeDecision(ctx: RequestContext): Promise<void
     approve = formDecision(params)
     requestId = params.get('request_id')
   } catch (error) {
-    respondError(ctx, 400, {error: 'invalid_request', title: 'Invalid decision', message: (error as Error).message, user})
+    respondError(ctx, 400, {
+      error: 'invalid_request',
+      title: 'Invalid decision',
+      message: (error as Error).message,
+      user,
+    })
     return
   }
   if (approve === undefined) {
-    respondError(ctx, 400, {error: 'invalid_request', title: 'Invalid decision', message: 'The request says neither approve nor deny.', fix: 'Send action=approve or action=deny (JSON: "approved": true or false).', user})
+    respondError(ctx, 400, {
+      error: 'invalid_request',
+      title: 'Invalid decision',
+      message: 'The request says neither approve nor deny.',
+      fix: 'Send action=approve or action=deny (JSON: "approved": true or false).',
+      user,
+    })
     return
   }
 
@@ -154,7 +200,12 @@ export async function handleAuthorizeDecision(ctx: RequestContext): Promise<void
   }
 
   if (!approve) {
-    respondToClient(ctx, request, {error: 'access_denied', description: `The user denied client ${request.client.id} access.`}, 303)
+    respondToClient(
+      ctx,
+      request,
+      {error: 'access_denied', description: `The user denied client ${request.client.id} access.`},
+      303,
+    )
     return
   }
   if (session.userId === undefined) {
@@ -170,12 +221,26 @@ export async function handleAuthorizeDecision(ctx: RequestContext): Promise<void
  * Validates (the parameters, or the pushed request a request_uri names), or answers the error
  * itself (a page, or a redirect to the client) and returns undefined.
  */
-function validateOrAnswer(ctx: RequestContext, params: Params, status: 302 | 303): ReadAuthorizationRequest | undefined {
+function validateOrAnswer(
+  ctx: RequestContext,
+  params: Params,
+  status: 302 | 303,
+): ReadAuthorizationRequest | undefined {
   try {
-    return readAuthorizationRequest(ctx.authority.store, ctx.authority.config, params, {requirePar: ctx.options.requirePar === true, now: ctx.authority.clock.now()})
+    return readAuthorizationRequest(ctx.authority.store, ctx.authority.config, params, {
+      requirePar: ctx.options.requirePar === true,
+      now: ctx.authority.clock.now(),
+    })
   } catch (error) {
     if (error instanceof AuthorizationPageError) {
-      const title = error.error === 'invalid_request_uri' ? 'Pushed authorization request not usable' : error.error === 'invalid_client' ? 'Unknown client' : error.message.startsWith('redirect_uri') || error.message.includes('redirect') ? 'Redirect URI not accepted' : 'Invalid authorization request'
+      const title =
+        error.error === 'invalid_request_uri'
+          ? 'Pushed authorization request not usable'
+          : error.error === 'invalid_client'
+            ? 'Unknown client'
+            : error.message.startsWith('redirect_uri') || error.message.includes('redirect')
+              ? 'Redirect URI not accepted'
+              : 'Invalid authorization request'
       respondError(ctx, 400, {error: error.error, title, message: error.message, fix: error.fix})
       return undefined
     }
@@ -200,14 +265,27 @@ async function resolveMetadataDocument(ctx: RequestContext): Promise<boolean> {
   const search = ctx.url.searchParams
   const clientIds = search.getAll('client_id')
   const clientId = clientIds[0]
-  if (clientIds.length !== 1 || clientId === undefined || !looksLikeMetadataDocumentUrl(clientId) || search.has('request_uri')) return true
+  if (
+    clientIds.length !== 1 ||
+    clientId === undefined ||
+    !looksLikeMetadataDocumentUrl(clientId) ||
+    search.has('request_uri')
+  )
+    return true
   const known = store.clients.find(clientId)
   if (known && known.source !== 'metadata') return true
   const redirects = search.getAll('redirect_uri')
   let cache = documentCaches.get(ctx.authority)
   if (!cache) documentCaches.set(ctx.authority, (cache = new MetadataDocumentCache()))
   try {
-    await resolveMetadataDocumentClient(store, config, cache, clientId, redirects.length === 1 && redirects[0] !== '' ? redirects[0] : undefined, ctx.authority.clock.now())
+    await resolveMetadataDocumentClient(
+      store,
+      config,
+      cache,
+      clientId,
+      redirects.length === 1 && redirects[0] !== '' ? redirects[0] : undefined,
+      ctx.authority.clock.now(),
+    )
     return true
   } catch (error) {
     if (!(error instanceof MetadataDocumentError)) throw error
@@ -223,7 +301,8 @@ async function resolveMetadataDocument(ctx: RequestContext): Promise<boolean> {
 
 /** Uses the pushed request once (RFC 9126 §4); when another answer already used it, says so and returns false. */
 function claimPushed(ctx: RequestContext, read: ReadAuthorizationRequest): boolean {
-  if (read.pushedId === undefined || usePushedRequest(ctx.authority.store, read.pushedId, ctx.authority.clock.now())) return true
+  if (read.pushedId === undefined || usePushedRequest(ctx.authority.store, read.pushedId, ctx.authority.clock.now()))
+    return true
   respondError(ctx, 400, {
     error: 'invalid_request_uri',
     title: 'Pushed authorization request not usable',
@@ -234,7 +313,12 @@ function claimPushed(ctx: RequestContext, read: ReadAuthorizationRequest): boole
 }
 
 /** Issues the code (RFC 6749 §4.1.2) for the authorization response. */
-function issueCode(ctx: RequestContext, request: AuthorizationRequest, userId: string, authTime: number | null): string {
+function issueCode(
+  ctx: RequestContext,
+  request: AuthorizationRequest,
+  userId: string,
+  authTime: number | null,
+): string {
   const {code, row} = createAuthorizationCode(
     ctx.authority.store,
     {
@@ -256,21 +340,34 @@ function issueCode(ctx: RequestContext, request: AuthorizationRequest, userId: s
   return code
 }
 
-
 /**
  * The pending request for a decision, once, with the user it was shown to; answers the error page
  * itself when there is none.
  */
-function takePending(ctx: RequestContext, session: Session, requestId: string): {request: AuthorizationRequest; userId: string} | undefined {
+function takePending(
+  ctx: RequestContext,
+  session: Session,
+  requestId: string,
+): {request: AuthorizationRequest; userId: string} | undefined {
   const pending = ctx.sessions.takePending(session, requestId)
   // With --login-as and no stored session, whoever the page was shown to decides.
   const user = session.userId ?? (ctx.options.loginAs !== undefined ? pending?.userId : undefined)
   const fail = (message: string) => {
-    respondError(ctx, 400, {error: 'invalid_request', title: 'Authorization request expired', message, fix: 'Start the sign-in again from the application.', ...(user ? {user} : {})})
+    respondError(ctx, 400, {
+      error: 'invalid_request',
+      title: 'Authorization request expired',
+      message,
+      fix: 'Start the sign-in again from the application.',
+      ...(user ? {user} : {}),
+    })
     return undefined
   }
-  if (!pending) return fail('This authorization request is no longer waiting for an answer: it was already answered, it expired, or the server restarted.')
-  if (pending.userId !== user) return fail(`This consent page was shown to ${pending.userId}, but ${user ?? 'nobody'} is signed in now.`)
+  if (!pending)
+    return fail(
+      'This authorization request is no longer waiting for an answer: it was already answered, it expired, or the server restarted.',
+    )
+  if (pending.userId !== user)
+    return fail(`This consent page was shown to ${pending.userId}, but ${user ?? 'nobody'} is signed in now.`)
   const {clientId, ...request} = pending.request
   const client = ctx.authority.store.clients.find(clientId)
   if (!client) return fail(`Client ${clientId} was deleted while the consent page was open.`)

@@ -1,4 +1,10 @@
-import {GRANT_AUTHORIZATION_CODE, GRANT_CLIENT_CREDENTIALS, GRANT_DEVICE_CODE, GRANT_PERSONAL_ACCESS, GRANT_REFRESH_TOKEN} from '../../core/clients.js'
+import {
+  GRANT_AUTHORIZATION_CODE,
+  GRANT_CLIENT_CREDENTIALS,
+  GRANT_DEVICE_CODE,
+  GRANT_PERSONAL_ACCESS,
+  GRANT_REFRESH_TOKEN,
+} from '../../core/clients.js'
 import type {RequestContext} from '../context.js'
 import {SCRIPT_PAGE_CSP, sendHtml} from '../http.js'
 import {type DashboardView, dashboardPage} from '../views/dashboard.js'
@@ -25,7 +31,11 @@ export function handleDashboard(ctx: RequestContext, now = ctx.authority.clock.n
   const issuer = authority.issuer
 
   const endpoints: DashboardView['endpoints'] = [
-    {name: 'OpenID configuration', url: `${issuer}/.well-known/openid-configuration`, note: 'discovery: every URL below'},
+    {
+      name: 'OpenID configuration',
+      url: `${issuer}/.well-known/openid-configuration`,
+      note: 'discovery: every URL below',
+    },
     {name: 'OAuth metadata', url: `${issuer}/.well-known/oauth-authorization-server`, note: 'RFC 8414'},
     {name: 'JWKS', url: `${issuer}/.well-known/jwks.json`, note: 'public signing keys'},
   ]
@@ -62,10 +72,14 @@ export function handleDashboard(ctx: RequestContext, now = ctx.authority.clock.n
     scopes: t.scopes,
     expires: new Date(t.expiresAt).toISOString(),
     expiresIn: relative(t.expiresAt, now),
-    status: t.revokedAt !== null ? ('revoked' as const) : t.expiresAt <= now ? ('expired' as const) : ('active' as const),
+    status:
+      t.revokedAt !== null ? ('revoked' as const) : t.expiresAt <= now ? ('expired' as const) : ('active' as const),
   }))
 
-  const users = Object.entries(authority.config.users).map(([id, u]) => ({id, ...(u.name === undefined ? {} : {name: u.name})}))
+  const users = Object.entries(authority.config.users).map(([id, u]) => ({
+    id,
+    ...(u.name === undefined ? {} : {name: u.name}),
+  }))
   const user = ctx.sessions.find(ctx.req)?.userId
   const unavailable = demoUnavailable(ctx)
   const page = dashboardPage({
@@ -84,6 +98,13 @@ export function handleDashboard(ctx: RequestContext, now = ctx.authority.clock.n
 export function relative(at: number, now: number): string {
   const seconds = Math.round((at - now) / 1000)
   const abs = Math.abs(seconds)
-  const text = abs < 60 ? `${abs} s` : abs < 3600 ? `${Math.round(abs / 60)} min` : abs < 172_800 ? `${Math.round(abs / 3600)} h` : `${Math.round(abs / 86_400)} days`
+  const text =
+    abs < 60
+      ? `${abs} s`
+      : abs < 3600
+        ? `${Math.round(abs / 60)} min`
+        : abs < 172_800
+          ? `${Math.round(abs / 3600)} h`
+          : `${Math.round(abs / 86_400)} days`
   return seconds >= 0 ? `in ${text}` : `${text} ago`
 }

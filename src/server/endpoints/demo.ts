@@ -37,18 +37,33 @@ export function demoRedirectUri(ctx: Pick<RequestContext, 'authority'>): string 
 
 export function handleDemoStart(ctx: RequestContext): void {
   if (!isLoopbackPeer(ctx.req)) {
-    respondError(ctx, 403, {error: 'unauthorized_client', title: 'Demo is local only', message: `The dashboard's "Try it" (client ${DEMO_CLIENT_ID}) works only from this machine.`, fix: 'Open the dashboard on the machine passport runs on.'})
+    respondError(ctx, 403, {
+      error: 'unauthorized_client',
+      title: 'Demo is local only',
+      message: `The dashboard's "Try it" (client ${DEMO_CLIENT_ID}) works only from this machine.`,
+      fix: 'Open the dashboard on the machine passport runs on.',
+    })
     return
   }
   const unavailable = demoUnavailable(ctx)
   if (unavailable) {
-    respondError(ctx, 404, {error: 'invalid_request', title: 'Demo unavailable', message: unavailable, fix: 'Start passport serve without those --except groups to try the flow.'})
+    respondError(ctx, 404, {
+      error: 'invalid_request',
+      title: 'Demo unavailable',
+      message: unavailable,
+      fix: 'Start passport serve without those --except groups to try the flow.',
+    })
     return
   }
   const redirectUri = demoRedirectUri(ctx)
   internalClient(ctx.authority.store, DEMO_CLIENT_ID, ctx.authority.clock.now(), redirectUri)
   const {session, headers} = ensureSession(ctx)
-  const flow = {state: randomToken(16), nonce: randomToken(16), verifier: randomToken(32), expiresAt: ctx.authority.clock.now() + FLOW_TTL}
+  const flow = {
+    state: randomToken(16),
+    nonce: randomToken(16),
+    verifier: randomToken(32),
+    expiresAt: ctx.authority.clock.now() + FLOW_TTL,
+  }
   session.demo = flow
   ctx.sessions.keep(session)
   const query = new URLSearchParams({
@@ -68,33 +83,56 @@ export async function handleDemoCallback(ctx: RequestContext): Promise<void> {
   const session = ctx.sessions.find(ctx.req)
   const flow = session?.demo
   const user = session?.userId
-  const fail = (status: number, title: string, message: string, fix = 'Start again from the dashboard’s “Try it” button.') =>
-    respondError(ctx, status, {error: 'invalid_request', title, message, fix, ...(user ? {user} : {})})
+  const fail = (
+    status: number,
+    title: string,
+    message: string,
+    fix = 'Start again from the dashboard’s “Try it” button.',
+  ) => respondError(ctx, status, {error: 'invalid_request', title, message, fix, ...(user ? {user} : {})})
 
   let params: Record<string, string | undefined>
   try {
     const search = Params.fromSearch(ctx.url.searchParams)
-    params = Object.fromEntries(['code', 'state', 'iss', 'error', 'error_description'].map((name) => [name, search.get(name)]))
+    params = Object.fromEntries(
+      ['code', 'state', 'iss', 'error', 'error_description'].map((name) => [name, search.get(name)]),
+    )
   } catch (error) {
     fail(400, 'Invalid demo callback', (error as Error).message)
     return
   }
   if (!session || !flow || flow.expiresAt <= ctx.authority.clock.now()) {
-    fail(400, 'No demo flow in progress', 'This browser session has no “Try it” flow waiting for an answer: it was already completed, it expired, or the server restarted.')
+    fail(
+      400,
+      'No demo flow in progress',
+      'This browser session has no “Try it” flow waiting for an answer: it was already completed, it expired, or the server restarted.',
+    )
     return
   }
   if (params.state !== flow.state) {
-    fail(400, 'Demo state mismatch', 'The state parameter does not match the one this session sent, so the answer is not for this flow (RFC 6749 §10.12).')
+    fail(
+      400,
+      'Demo state mismatch',
+      'The state parameter does not match the one this session sent, so the answer is not for this flow (RFC 6749 §10.12).',
+    )
     return
   }
   delete session.demo
   if (params.iss !== ctx.authority.issuer) {
-    fail(400, 'Demo issuer mismatch', `The iss parameter is ${params.iss ?? 'missing'}, not this server's issuer ${ctx.authority.issuer} (RFC 9207).`)
+    fail(
+      400,
+      'Demo issuer mismatch',
+      `The iss parameter is ${params.iss ?? 'missing'}, not this server's issuer ${ctx.authority.issuer} (RFC 9207).`,
+    )
     return
   }
   if (params.error !== undefined) {
     const denied = params.error === 'access_denied'
-    fail(denied ? 403 : 400, denied ? 'You denied the demo client' : 'The demo authorization failed', `The authorization server answered ${params.error}${params.error_description ? `: ${params.error_description}` : '.'}`, denied ? 'That is the deny path working. Use “Try it” again and choose Approve to see the tokens.' : undefined)
+    fail(
+      denied ? 403 : 400,
+      denied ? 'You denied the demo client' : 'The demo authorization failed',
+      `The authorization server answered ${params.error}${params.error_description ? `: ${params.error_description}` : '.'}`,
+      denied ? 'That is the deny path working. Use “Try it” again and choose Approve to see the tokens.' : undefined,
+    )
     return
   }
   if (params.code === undefined) {

@@ -25,8 +25,13 @@ export async function handleDeviceCode(ctx: RequestContext): Promise<void> {
   assertResourceScopes(authority.config.resources, resources, scopes)
   // RFC 8628 §5.1–5.2: a bounded number of codes waiting, per client and in all.
   const now = authority.clock.now()
-  const refusal = deviceAuthorizationRefusal((clientId) => authority.store.deviceCodes.pending(now, clientId), client.id, now)
-  if (refusal) throw new OAuthError('temporarily_unavailable', refusal.message, 429, {'Retry-After': String(refusal.retryAfter)})
+  const refusal = deviceAuthorizationRefusal(
+    (clientId) => authority.store.deviceCodes.pending(now, clientId),
+    client.id,
+    now,
+  )
+  if (refusal)
+    throw new OAuthError('temporarily_unavailable', refusal.message, 429, {'Retry-After': String(refusal.retryAfter)})
   const ttl = authority.config.deviceCodesExpireIn
   const {deviceCode, userCode, row} = createDeviceAuthorization(authority.store, client, scopes, ttl, now, resources)
   const verificationUri = ctx.endpoint('/device')

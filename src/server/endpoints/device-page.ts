@@ -1,5 +1,10 @@
 import {knownScopes} from '../../core/config.js'
-import {decideDeviceAuthorization, findPendingDeviceAuthorization, formatUserCode, normalizeUserCode} from '../../core/device.js'
+import {
+  decideDeviceAuthorization,
+  findPendingDeviceAuthorization,
+  formatUserCode,
+  normalizeUserCode,
+} from '../../core/device.js'
 import {type LockoutState} from '../../core/device/lockout.js'
 import {ConflictError, InvalidInputError, NotFoundError, SubjectError} from '../../errors.js'
 import type {DeviceCodeRow} from '../../store/device-codes.js'
@@ -48,7 +53,12 @@ export function handleDevicePage(ctx: RequestContext): void {
   }
   const lock = ctx.deviceLockout.check(user)
   if (lock.locked) {
-    respondEnterError(ctx, user, {status: 429, error: 'too_many_attempts', message: lock.message, retryAfter: lock.seconds}, headers)
+    respondEnterError(
+      ctx,
+      user,
+      {status: 429, error: 'too_many_attempts', message: lock.message, retryAfter: lock.seconds},
+      headers,
+    )
     return
   }
   if (typed === undefined) {
@@ -71,7 +81,17 @@ export function handleDevicePage(ctx: RequestContext): void {
   const scopes = row.scopes.map((id) => ({id, description: known[id] ?? id}))
   const userCode = formatUserCode(normalizeUserCode(typed)!)
   respond(ctx, {
-    json: () => ({status: 200, body: {user, user_code: userCode, client: {id: row.clientId, name: client?.name ?? row.clientId}, scopes, csrf_token: session.csrf}, headers}),
+    json: () => ({
+      status: 200,
+      body: {
+        user,
+        user_code: userCode,
+        client: {id: row.clientId, name: client?.name ?? row.clientId},
+        scopes,
+        csrf_token: session.csrf,
+      },
+      headers,
+    }),
     html: () => ({
       status: 200,
       page: deviceConfirmPage({
@@ -90,20 +110,35 @@ export function handleDevicePage(ctx: RequestContext): void {
 export async function handleDeviceApprove(ctx: RequestContext): Promise<void> {
   const params = await readParams(ctx.req)
   const session = ctx.sessions.fromCookie(ctx.req)
-  if (!csrfMatches(session, presentedCsrf(ctx, () => params.get('csrf')))) {
+  if (
+    !csrfMatches(
+      session,
+      presentedCsrf(ctx, () => params.get('csrf')),
+    )
+  ) {
     respondCsrfFailure(ctx, session)
     return
   }
   // --login-as signs the device pages in without storing a session (see deviceUser).
   const user = ctx.options.loginAs ?? session.userId
   if (user === undefined) {
-    respondError(ctx, 403, {error: 'access_denied', title: 'Not signed in', message: 'Nobody is signed in in this browser session, so no device can be approved.', fix: `Open ${ctx.options.prefix}/device and sign in first.`})
+    respondError(ctx, 403, {
+      error: 'access_denied',
+      title: 'Not signed in',
+      message: 'Nobody is signed in in this browser session, so no device can be approved.',
+      fix: `Open ${ctx.options.prefix}/device and sign in first.`,
+    })
     return
   }
 
   const lock = ctx.deviceLockout.check(user)
   if (lock.locked) {
-    respondEnterError(ctx, user, {status: 429, error: 'too_many_attempts', message: lock.message, retryAfter: lock.seconds})
+    respondEnterError(ctx, user, {
+      status: 429,
+      error: 'too_many_attempts',
+      message: lock.message,
+      retryAfter: lock.seconds,
+    })
     return
   }
   let userCode: string | undefined
@@ -112,15 +147,30 @@ export async function handleDeviceApprove(ctx: RequestContext): Promise<void> {
     userCode = params.get('user_code')
     approve = isJsonBody(ctx.req) ? jsonDecision(params) : formDecision(params)
   } catch (error) {
-    respondEnterError(ctx, user, {status: 400, error: 'invalid_request', message: (error as Error).message, ...(userCode === undefined ? {} : {value: userCode})})
+    respondEnterError(ctx, user, {
+      status: 400,
+      error: 'invalid_request',
+      message: (error as Error).message,
+      ...(userCode === undefined ? {} : {value: userCode}),
+    })
     return
   }
   if (userCode === undefined) {
-    respondEnterError(ctx, user, {status: 400, error: 'invalid_request', message: 'Enter the code shown on the device (user_code is missing).'})
+    respondEnterError(ctx, user, {
+      status: 400,
+      error: 'invalid_request',
+      message: 'Enter the code shown on the device (user_code is missing).',
+    })
     return
   }
   if (approve === undefined) {
-    respondEnterError(ctx, user, {status: 400, error: 'invalid_request', message: 'Choose Approve or Deny (action=approve or action=deny).', jsonMessage: 'Send "approved": true or false.', value: userCode})
+    respondEnterError(ctx, user, {
+      status: 400,
+      error: 'invalid_request',
+      message: 'Choose Approve or Deny (action=approve or action=deny).',
+      jsonMessage: 'Send "approved": true or false.',
+      value: userCode,
+    })
     return
   }
 
@@ -134,8 +184,14 @@ export async function handleDeviceApprove(ctx: RequestContext): Promise<void> {
   }
   const client = ctx.authority.store.clients.find(row.clientId)
   respond(ctx, {
-    json: () => ({status: 200, body: {user_code: formatUserCode(normalizeUserCode(userCode)!), status: row.status, client_id: row.clientId}}),
-    html: () => ({status: 200, page: deviceDonePage({user, approved: approve, client: {id: row.clientId, name: client?.name ?? row.clientId}})}),
+    json: () => ({
+      status: 200,
+      body: {user_code: formatUserCode(normalizeUserCode(userCode)!), status: row.status, client_id: row.clientId},
+    }),
+    html: () => ({
+      status: 200,
+      page: deviceDonePage({user, approved: approve, client: {id: row.clientId, name: client?.name ?? row.clientId}}),
+    }),
   })
 }
 
@@ -155,22 +211,48 @@ interface CodeProblem {
  * The code entry page again with the problem (a 429 page is locked: no field, and no script),
  * or `{error, error_description}` for API callers; a lock adds `Retry-After`.
  */
-function respondEnterError(ctx: RequestContext, user: string, problem: CodeProblem, headers: Record<string, string> = {}): void {
+function respondEnterError(
+  ctx: RequestContext,
+  user: string,
+  problem: CodeProblem,
+  headers: Record<string, string> = {},
+): void {
   const all = problem.retryAfter === undefined ? headers : {...headers, 'Retry-After': String(problem.retryAfter)}
   const locked = problem.status === 429
   respond(ctx, {
-    json: () => ({status: problem.status, body: {error: problem.error, error_description: problem.jsonMessage ?? problem.message}, headers: all}),
-    html: () => enterPage(problem.status, {action: `${ctx.options.prefix}/device`, user, error: problem.message, ...(locked || problem.value === undefined ? {} : {value: problem.value}), ...(locked ? {locked} : {})}, all),
+    json: () => ({
+      status: problem.status,
+      body: {error: problem.error, error_description: problem.jsonMessage ?? problem.message},
+      headers: all,
+    }),
+    html: () =>
+      enterPage(
+        problem.status,
+        {
+          action: `${ctx.options.prefix}/device`,
+          user,
+          error: problem.message,
+          ...(locked || problem.value === undefined ? {} : {value: problem.value}),
+          ...(locked ? {locked} : {}),
+        },
+        all,
+      ),
   })
 }
 
 /** The code entry page; unless locked it loads the code-formatting script, which its CSP then allows. */
 function enterPage(status: number, view: DeviceEnterView, headers: Record<string, string>): HtmlAnswer {
-  return {status, page: deviceEnterPage(view), headers: view.locked ? headers : {...headers, 'Content-Security-Policy': SCRIPT_PAGE_CSP}}
+  return {
+    status,
+    page: deviceEnterPage(view),
+    headers: view.locked ? headers : {...headers, 'Content-Security-Policy': SCRIPT_PAGE_CSP},
+  }
 }
 
 /** The signed-in user for the device pages, or undefined after answering with the sign-in page. */
-function deviceUser(ctx: RequestContext): {session: Session; headers: Record<string, string>; user: string} | undefined {
+function deviceUser(
+  ctx: RequestContext,
+): {session: Session; headers: Record<string, string>; user: string} | undefined {
   const loginAs = ctx.options.loginAs
   if (loginAs !== undefined) {
     // Nothing to remember: the approval POST signs in as --login-as again, with this session's CSRF token.
@@ -179,7 +261,13 @@ function deviceUser(ctx: RequestContext): {session: Session; headers: Record<str
   }
   const session = ctx.sessions.find(ctx.req)
   if (session?.userId === undefined) {
-    respondSignIn(ctx, {kind: 'sign-in', error: 'login_required', description: 'No user is signed in: sign in through POST /login (or the page) first, or start passport serve with --login-as SUB.', purpose: 'to connect a device'})
+    respondSignIn(ctx, {
+      kind: 'sign-in',
+      error: 'login_required',
+      description:
+        'No user is signed in: sign in through POST /login (or the page) first, or start passport serve with --login-as SUB.',
+      purpose: 'to connect a device',
+    })
     return undefined
   }
   return {session, headers: {}, user: session.userId}
@@ -192,7 +280,8 @@ function deviceUser(ctx: RequestContext): {session: Session; headers: Record<str
  */
 function codeFailure(ctx: RequestContext, user: string, error: unknown, typed: string): CodeProblem {
   // The code was right; the signed-in user may not approve it (its subject is the client's id).
-  if (error instanceof SubjectError) return {status: 400, error: 'invalid_request', message: error.message, value: typed}
+  if (error instanceof SubjectError)
+    return {status: 400, error: 'invalid_request', message: error.message, value: typed}
   if (error instanceof InvalidInputError || error instanceof NotFoundError) {
     const state: LockoutState = ctx.deviceLockout.fail(user)
     if (state.locked) {
@@ -205,7 +294,12 @@ function codeFailure(ctx: RequestContext, user: string, error: unknown, typed: s
     }
     const left = state.attemptsLeft
     const kind = error instanceof InvalidInputError ? 'invalid_request' : 'invalid_grant'
-    return {status: 400, error: kind, message: `${error.message} Check the code on the device and try again (${left} attempt${left === 1 ? '' : 's'} left).`, value: typed}
+    return {
+      status: 400,
+      error: kind,
+      message: `${error.message} Check the code on the device and try again (${left} attempt${left === 1 ? '' : 's'} left).`,
+      value: typed,
+    }
   }
   if (error instanceof ConflictError) return {status: 400, error: 'invalid_grant', message: error.message, value: typed}
   throw error

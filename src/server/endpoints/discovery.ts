@@ -1,6 +1,12 @@
 import {supportedClaims} from '../../core/claims.js'
 import {knownScopes} from '../../core/config.js'
-import {GRANT_AUTHORIZATION_CODE, GRANT_CLIENT_CREDENTIALS, GRANT_DEVICE_CODE, GRANT_REFRESH_TOKEN, GRANT_TOKEN_EXCHANGE} from '../../core/clients.js'
+import {
+  GRANT_AUTHORIZATION_CODE,
+  GRANT_CLIENT_CREDENTIALS,
+  GRANT_DEVICE_CODE,
+  GRANT_REFRESH_TOKEN,
+  GRANT_TOKEN_EXCHANGE,
+} from '../../core/clients.js'
 import {DPOP_ALGORITHMS} from '../../core/dpop.js'
 import {publishedAlgorithms, type SigningKeys} from '../../core/keys.js'
 import {ASSERTION_ALGORITHMS} from '../client-assertion.js'
@@ -8,7 +14,10 @@ import type {RequestContext} from '../context.js'
 import {sendJson} from '../http.js'
 
 /** RFC 8414 and OpenID Connect Discovery metadata: only what the server really supports. */
-export function metadata(ctx: Pick<RequestContext, 'authority' | 'options' | 'endpoint'>, keys?: Pick<SigningKeys, 'publicKeys'>): Record<string, unknown> {
+export function metadata(
+  ctx: Pick<RequestContext, 'authority' | 'options' | 'endpoint'>,
+  keys?: Pick<SigningKeys, 'publicKeys'>,
+): Record<string, unknown> {
   const {authority, options} = ctx
   const served = (group: string) => !options.except.includes(group as never)
   const issuer = authority.issuer
@@ -17,7 +26,13 @@ export function metadata(ctx: Pick<RequestContext, 'authority' | 'options' | 'en
     jwks_uri: `${issuer}/.well-known/jwks.json`,
     response_types_supported: ['code'],
     response_modes_supported: ['query'],
-    grant_types_supported: [GRANT_AUTHORIZATION_CODE, GRANT_CLIENT_CREDENTIALS, GRANT_REFRESH_TOKEN, GRANT_DEVICE_CODE, GRANT_TOKEN_EXCHANGE],
+    grant_types_supported: [
+      GRANT_AUTHORIZATION_CODE,
+      GRANT_CLIENT_CREDENTIALS,
+      GRANT_REFRESH_TOKEN,
+      GRANT_DEVICE_CODE,
+      GRANT_TOKEN_EXCHANGE,
+    ],
     code_challenge_methods_supported: ['S256'],
     token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
     token_endpoint_auth_signing_alg_values_supported: [...ASSERTION_ALGORITHMS],
@@ -39,12 +54,21 @@ export function metadata(ctx: Pick<RequestContext, 'authority' | 'options' | 'en
   if (served('device')) meta.device_authorization_endpoint = ctx.endpoint('/device/code')
   if (served('revoke')) {
     meta.revocation_endpoint = ctx.endpoint('/revoke')
-    meta.revocation_endpoint_auth_methods_supported = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none']
+    meta.revocation_endpoint_auth_methods_supported = [
+      'client_secret_basic',
+      'client_secret_post',
+      'private_key_jwt',
+      'none',
+    ]
     meta.revocation_endpoint_auth_signing_alg_values_supported = [...ASSERTION_ALGORITHMS]
   }
   if (served('introspect')) {
     meta.introspection_endpoint = ctx.endpoint('/introspect')
-    meta.introspection_endpoint_auth_methods_supported = ['client_secret_basic', 'client_secret_post', 'private_key_jwt']
+    meta.introspection_endpoint_auth_methods_supported = [
+      'client_secret_basic',
+      'client_secret_post',
+      'private_key_jwt',
+    ]
     meta.introspection_endpoint_auth_signing_alg_values_supported = [...ASSERTION_ALGORITHMS]
   }
   if (served('userinfo')) meta.userinfo_endpoint = ctx.endpoint('/userinfo')

@@ -21,15 +21,34 @@ import {confirmLogoutPage, signedOutPage} from '../views/logout.js'
 export async function handleEndSession(ctx: RequestContext): Promise<void> {
   const post = ctx.req.method === 'POST'
   const params = post ? await readParams(ctx.req) : Params.fromSearch(ctx.url.searchParams)
-  let fields: {id_token_hint?: string; client_id?: string; post_logout_redirect_uri?: string; state?: string; confirm?: string; csrf?: string}
+  let fields: {
+    id_token_hint?: string
+    client_id?: string
+    post_logout_redirect_uri?: string
+    state?: string
+    confirm?: string
+    csrf?: string
+  }
   try {
     fields = {}
-    for (const name of ['id_token_hint', 'client_id', 'post_logout_redirect_uri', 'state', 'confirm', 'csrf'] as const) {
+    for (const name of [
+      'id_token_hint',
+      'client_id',
+      'post_logout_redirect_uri',
+      'state',
+      'confirm',
+      'csrf',
+    ] as const) {
       const value = params.get(name)
       if (value !== undefined) fields[name] = value
     }
   } catch (error) {
-    respondError(ctx, 400, {error: 'invalid_request', title: 'Invalid sign-out request', message: (error as Error).message, fix: 'Send each parameter once.'})
+    respondError(ctx, 400, {
+      error: 'invalid_request',
+      title: 'Invalid sign-out request',
+      message: (error as Error).message,
+      fix: 'Send each parameter once.',
+    })
     return
   }
 
@@ -64,7 +83,12 @@ export async function handleEndSession(ctx: RequestContext): Promise<void> {
         csrf: session.csrf,
         user,
         ...(resolved.client ? {client: {id: resolved.client.id, name: resolved.client.name}} : {}),
-        fields: {id_token_hint: fields.id_token_hint, client_id: fields.client_id, post_logout_redirect_uri: fields.post_logout_redirect_uri, state: fields.state},
+        fields: {
+          id_token_hint: fields.id_token_hint,
+          client_id: fields.client_id,
+          post_logout_redirect_uri: fields.post_logout_redirect_uri,
+          state: fields.state,
+        },
       })
       sendHtml(ctx.res, 200, page)
       return
@@ -80,5 +104,13 @@ export async function handleEndSession(ctx: RequestContext): Promise<void> {
     redirect(ctx.res, authorizationResponseUri(resolved.redirectUri, {state: fields.state}), post ? 303 : 302, headers)
     return
   }
-  sendHtml(ctx.res, 200, signedOutPage({...(user === undefined ? {} : {user}), ...(resolved.problem === undefined ? {} : {problem: resolved.problem})}), headers)
+  sendHtml(
+    ctx.res,
+    200,
+    signedOutPage({
+      ...(user === undefined ? {} : {user}),
+      ...(resolved.problem === undefined ? {} : {problem: resolved.problem}),
+    }),
+    headers,
+  )
 }

@@ -22,14 +22,22 @@ export async function handleIntrospect(ctx: RequestContext): Promise<void> {
   const params = await readParams(ctx.req)
   const {client} = await authenticateClient(ctx, params)
   noteRequest(ctx.req, {client: client.id})
-  if (client.type !== 'confidential') throw invalidClient(`Client ${client.id} is public; only confidential clients may introspect tokens.`)
+  if (client.type !== 'confidential')
+    throw invalidClient(`Client ${client.id} is public; only confidential clients may introspect tokens.`)
   const token = params.require('token')
   params.get('token_type_hint') // read only so that a repeated hint is refused; the lookup does not need it
-  const answer = (await introspectRefreshToken(ctx.authority, client, token)) ?? (await introspectAccessToken(ctx.authority, client, token)) ?? INACTIVE
+  const answer =
+    (await introspectRefreshToken(ctx.authority, client, token)) ??
+    (await introspectAccessToken(ctx.authority, client, token)) ??
+    INACTIVE
   sendJson(ctx.res, 200, answer, {...NO_STORE})
 }
 
-async function introspectRefreshToken(authority: Authority, client: ClientRow, token: string): Promise<Record<string, unknown> | undefined> {
+async function introspectRefreshToken(
+  authority: Authority,
+  client: ClientRow,
+  token: string,
+): Promise<Record<string, unknown> | undefined> {
   const row = authority.store.refreshTokens.findByHash(sha256(token))
   if (!row) return undefined
   if (row.clientId !== client.id || row.revokedAt !== null || row.expiresAt <= authority.clock.now()) return INACTIVE
@@ -46,11 +54,21 @@ async function introspectRefreshToken(authority: Authority, client: ClientRow, t
   }
 }
 
-async function introspectAccessToken(authority: Authority, client: ClientRow, token: string): Promise<Record<string, unknown> | undefined> {
+async function introspectAccessToken(
+  authority: Authority,
+  client: ClientRow,
+  token: string,
+): Promise<Record<string, unknown> | undefined> {
   const keys = await authority.signingKeys()
   let verified
   try {
-    verified = await verifyAccessToken(token, {issuer: authority.issuer, publicKey: keys.publicKeys, store: authority.store, now: authority.clock.now(), ignoreDpopBinding: true})
+    verified = await verifyAccessToken(token, {
+      issuer: authority.issuer,
+      publicKey: keys.publicKeys,
+      store: authority.store,
+      now: authority.clock.now(),
+      ignoreDpopBinding: true,
+    })
   } catch (error) {
     if (error instanceof InvalidTokenError) return undefined
     throw error

@@ -15,7 +15,12 @@ import {respondCsrfFailure, sendSignInPage} from '../respond.js'
 export async function handleLogin(ctx: RequestContext): Promise<void> {
   const params = await readParams(ctx.req)
   const session = ctx.sessions.fromCookie(ctx.req)
-  if (!csrfMatches(session, presentedCsrf(ctx, () => params.get('csrf')))) {
+  if (
+    !csrfMatches(
+      session,
+      presentedCsrf(ctx, () => params.get('csrf')),
+    )
+  ) {
     respondCsrfFailure(ctx, session)
     return
   }
@@ -29,12 +34,23 @@ export async function handleLogin(ctx: RequestContext): Promise<void> {
     claimsText = params.get('claims')
     loginClaims = parseLoginClaimsText(claimsText)
   } catch (error) {
-    sendSignInPage(ctx, {status: 400, error: (error as Error).message, ...(returnTo === undefined ? {} : {returnTo}), ...(subject === undefined ? {} : {subject}), ...(claimsText === undefined ? {} : {claims: claimsText})})
+    sendSignInPage(ctx, {
+      status: 400,
+      error: (error as Error).message,
+      ...(returnTo === undefined ? {} : {returnTo}),
+      ...(subject === undefined ? {} : {subject}),
+      ...(claimsText === undefined ? {} : {claims: claimsText}),
+    })
     return
   }
   const problem = subjectProblem(subject ?? '')
   if (problem || subject === undefined) {
-    sendSignInPage(ctx, {status: 400, error: problem ?? 'Enter a subject.', returnTo: returnTo ?? `${ctx.options.prefix}/device`, ...(subject === undefined ? {} : {subject})})
+    sendSignInPage(ctx, {
+      status: 400,
+      error: problem ?? 'Enter a subject.',
+      returnTo: returnTo ?? `${ctx.options.prefix}/device`,
+      ...(subject === undefined ? {} : {subject}),
+    })
     return
   }
   const next = ctx.sessions.rotate(session)
@@ -52,7 +68,8 @@ export async function handleLogin(ctx: RequestContext): Promise<void> {
  * what the person entered on the sign-in page of this session.
  */
 export function loginClaimsOf(ctx: RequestContext, userId: string): Record<string, unknown> | undefined {
-  if (ctx.options.loginAs !== undefined && ctx.options.loginAs === userId && ctx.options.loginClaims !== undefined) return ctx.options.loginClaims
+  if (ctx.options.loginAs !== undefined && ctx.options.loginAs === userId && ctx.options.loginClaims !== undefined)
+    return ctx.options.loginClaims
   const session = ctx.sessions.find(ctx.req)
   return session?.userId === userId ? session.loginClaims : undefined
 }
@@ -60,7 +77,12 @@ export function loginClaimsOf(ctx: RequestContext, userId: string): Record<strin
 export async function handleLogout(ctx: RequestContext): Promise<void> {
   const params = await readParams(ctx.req)
   const session = ctx.sessions.fromCookie(ctx.req)
-  if (!csrfMatches(session, presentedCsrf(ctx, () => params.get('csrf')))) {
+  if (
+    !csrfMatches(
+      session,
+      presentedCsrf(ctx, () => params.get('csrf')),
+    )
+  ) {
     respondCsrfFailure(ctx, session)
     return
   }

@@ -13,6 +13,14 @@ export async function handlePushedAuthorizationRequest(ctx: RequestContext): Pro
   const params = await readParams(ctx.req)
   const {client} = await authenticateClient(ctx, params)
   const proof = await endpointDpopProof(ctx, '/par', client)
-  const response = pushAuthorizationRequest(ctx.authority.store, ctx.authority.config, client, params, params.strings(), ctx.authority.clock.now(), proof?.jkt)
+  const response = pushAuthorizationRequest(
+    ctx.authority.store,
+    ctx.authority.config,
+    client,
+    params,
+    params.strings(),
+    ctx.authority.clock.now(),
+    proof?.jkt,
+  )
   sendJson(ctx.res, 201, response, {...NO_STORE, ...dpopNonceHeader(ctx)})
 }

@@ -15,17 +15,28 @@ const UTF8 = new TextDecoder('utf-8', {fatal: true})
 export async function handleRegister(ctx: RequestContext): Promise<void> {
   const {config, store} = ctx.authority
   if (!config.registration.enabled) {
-    sendJson(ctx.res, 404, {error: 'not_found', error_description: 'Dynamic client registration is turned off ("registration": false or --no-registration).'})
+    sendJson(ctx.res, 404, {
+      error: 'not_found',
+      error_description: 'Dynamic client registration is turned off ("registration": false or --no-registration).',
+    })
     return
   }
   if (!initialAccessTokenMatches(config, ctx.req.headers.authorization)) {
     const presented = ctx.req.headers.authorization !== undefined
-    const description = presented ? 'The initial access token is not valid for registration.' : 'Registration needs an initial access token: send Authorization: Bearer <token>.'
-    throw new OAuthError('invalid_token', description, 401, {'WWW-Authenticate': presented ? `Bearer error="invalid_token", error_description="${description}"` : 'Bearer'})
+    const description = presented
+      ? 'The initial access token is not valid for registration.'
+      : 'Registration needs an initial access token: send Authorization: Bearer <token>.'
+    throw new OAuthError('invalid_token', description, 401, {
+      'WWW-Authenticate': presented ? `Bearer error="invalid_token", error_description="${description}"` : 'Bearer',
+    })
   }
   const type = (ctx.req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase()
   const body = await readBody(ctx.req)
-  if (type !== 'application/json') throw new OAuthError('invalid_client_metadata', `The registration request must be sent as application/json${type ? `, not ${type}` : ''} (RFC 7591 section 3.1).`)
+  if (type !== 'application/json')
+    throw new OAuthError(
+      'invalid_client_metadata',
+      `The registration request must be sent as application/json${type ? `, not ${type}` : ''} (RFC 7591 section 3.1).`,
+    )
   let text: string
   let parsed: unknown
   try {
@@ -36,9 +47,16 @@ export async function handleRegister(ctx: RequestContext): Promise<void> {
   }
   // JSON.parse keeps the last of repeated members: the repeated-parameter rule (SPEC §8) applies here too.
   const repeated = repeatedJsonMember(text)
-  if (repeated !== undefined) throw new OAuthError('invalid_client_metadata', `The registration request repeats the member ${repeated}; send each member once.`)
+  if (repeated !== undefined)
+    throw new OAuthError(
+      'invalid_client_metadata',
+      `The registration request repeats the member ${repeated}; send each member once.`,
+    )
   const {client, answer} = checkRegistration(config, parsed, ctx.authority.clock.now())
   const {evicted} = saveRegisteredClient(store, client)
-  if (evicted.length > 0) ctx.options.log?.(`registration: the registered-client limit was reached; removed the oldest registration${evicted.length > 1 ? 's' : ''} ${evicted.join(', ')}`)
+  if (evicted.length > 0)
+    ctx.options.log?.(
+      `registration: the registered-client limit was reached; removed the oldest registration${evicted.length > 1 ? 's' : ''} ${evicted.join(', ')}`,
+    )
   sendJson(ctx.res, 201, answer, {...NO_STORE})
 }

@@ -25,13 +25,18 @@ export async function handleToken(ctx: RequestContext): Promise<void> {
 function selectGrant(params: Params): {grantType: string; grant: Grant} {
   const grantType = params.require('grant_type')
   const grant = GRANTS.get(grantType)
-  if (!grant) throw unsupportedGrantType(`The grant_type "${rfcText(grantType, 80)}" is not supported; use one of: ${[...GRANTS.keys()].join(', ')}.`)
+  if (!grant)
+    throw unsupportedGrantType(
+      `The grant_type "${rfcText(grantType, 80)}" is not supported; use one of: ${[...GRANTS.keys()].join(', ')}.`,
+    )
   return {grantType, grant}
 }
 
 /** A grant the client was not registered for → `unauthorized_client`. */
 function assertGrantAllowed(client: ClientRow, grantType: string): void {
   if (!client.grantTypes.includes(grantType)) {
-    throw unauthorizedClient(`Client ${client.id} may not use the ${grantType} grant (allowed: ${client.grantTypes.join(', ') || 'none'}).`)
+    throw unauthorizedClient(
+      `Client ${client.id} may not use the ${grantType} grant (allowed: ${client.grantTypes.join(', ') || 'none'}).`,
+    )
   }
 }

@@ -13,16 +13,48 @@ export async function handleUserinfo(ctx: RequestContext): Promise<void> {
   const verified = await guardOf(ctx.authority)(ctx.req, ctx.res)
   if (!verified) return
   if (verified.userId === null) {
-    sendBearerError(ctx.res, 403, 'passport', 'insufficient_scope', 'The token was issued to a client for itself (client credentials) and has no user.', ['openid'])
+    sendBearerError(
+      ctx.res,
+      403,
+      'passport',
+      'insufficient_scope',
+      'The token was issued to a client for itself (client credentials) and has no user.',
+      ['openid'],
+    )
     return
   }
-  sendJson(ctx.res, 200, {...userClaims(ctx.authority.config, verified.userId, verified.scopes, ctx.authority.loginClaims.get(verified.record?.familyId)), sub: verified.userId}, {...NO_STORE})
+  sendJson(
+    ctx.res,
+    200,
+    {
+      ...userClaims(
+        ctx.authority.config,
+        verified.userId,
+        verified.scopes,
+        ctx.authority.loginClaims.get(verified.record?.familyId),
+      ),
+      sub: verified.userId,
+    },
+    {...NO_STORE},
+  )
 }
 
 /** One guard per authority: any audience (the authority's own tokens), and the body is this endpoint's to read. */
 const guards = new WeakMap<Authority, BearerGuard>()
 function guardOf(authority: Authority): BearerGuard {
   let guard = guards.get(authority)
-  if (!guard) guards.set(authority, (guard = bearerGuard({authority, scopes: ['openid'], ownsBody: true, requestUrl: (req) => `${authority.issuer}${(req.url ?? '/').split(/[?#]/)[0]!}`}, 'userinfo')))
+  if (!guard)
+    guards.set(
+      authority,
+      (guard = bearerGuard(
+        {
+          authority,
+          scopes: ['openid'],
+          ownsBody: true,
+          requestUrl: (req) => `${authority.issuer}${(req.url ?? '/').split(/[?#]/)[0]!}`,
+        },
+        'userinfo',
+      )),
+    )
   return guard
 }

@@ -42,21 +42,25 @@ export function consentPage(view: ConsentView): string {
   return layout(
     {title: `Authorize ${view.client.name}`, user: view.user},
     html`<div class="client"><span class="avatar" aria-hidden="true">${initial(view.client.name)}</span><h1><span>${view.client.name}</span> wants to access your account</h1></div>
-${view.client.host === undefined
-  ? ''
-  : html`<p class="published-by">Published by <strong class="client-host">${view.client.host}</strong>: this application describes itself in a document at <code>${view.client.id}</code>. Anyone can publish such a document; continue only if you trust <strong>${view.client.host}</strong>.</p>`}
+${
+  view.client.host === undefined
+    ? ''
+    : html`<p class="published-by">Published by <strong class="client-host">${view.client.host}</strong>: this application describes itself in a document at <code>${view.client.id}</code>. Anyone can publish such a document; continue only if you trust <strong>${view.client.host}</strong>.</p>`
+}
 <dl class="facts">
 <dt>Signed in as</dt><dd><code>${view.user}</code></dd>
 <dt>Client id</dt><dd><code>${view.client.id}</code></dd>
 <dt>Answer goes to</dt><dd><code>${view.redirectUri}</code></dd>
 </dl>
 ${approvalForm(view.scopes, view.action, view.csrf, 'request_id', view.requestId)}
-${view.switchUser
-  ? html`<form method="post" action="${view.switchUser.action}">
+${
+  view.switchUser
+    ? html`<form method="post" action="${view.switchUser.action}">
 <input type="hidden" name="csrf" value="${view.csrf}">
 <input type="hidden" name="return_to" value="${view.switchUser.returnTo}">
 <p class="hint">Not <code>${view.user}</code>? <button type="submit" class="link">Sign in as someone else</button></p>
 </form>`
-  : ''}`,
+    : ''
+}`,
   )
 }

@@ -49,14 +49,16 @@ export function demoResultPage(view: DemoResultView): string {
 </section>
 <div class="grid">
 ${decoded('Access token', 'access-heading', view.accessToken, html`<p class="hint">A JWT signed with the server’s key (<code>${typeof view.accessToken.header.kid === 'string' ? view.accessToken.header.kid : ''}</code>); resource servers verify it against the JWKS.</p>`)}
-${view.idToken
-  ? decoded(
-      'ID token',
-      'id-heading',
-      view.idToken,
-      html`<p class="hint">OpenID Connect identity for the client; <code>aud</code> is the client id. Nonce ${view.nonceMatches ? 'matches the one sent' : 'does NOT match the one sent'}.</p>`,
-    )
-  : html`<section class="card"><h2>ID token</h2><p class="muted">None: the <code>openid</code> scope was not granted.</p></section>`}
+${
+  view.idToken
+    ? decoded(
+        'ID token',
+        'id-heading',
+        view.idToken,
+        html`<p class="hint">OpenID Connect identity for the client; <code>aud</code> is the client id. Nonce ${view.nonceMatches ? 'matches the one sent' : 'does NOT match the one sent'}.</p>`,
+      )
+    : html`<section class="card"><h2>ID token</h2><p class="muted">None: the <code>openid</code> scope was not granted.</p></section>`
+}
 </div>`,
   )
 }

@@ -18,14 +18,16 @@ export function deviceEnterPage(view: DeviceEnterView): string {
     html`<h1>Connect a device</h1>
 <p class="lead">Enter the code shown on the device or in the terminal.</p>
 ${view.error ? html`<div class="alert error" role="alert">${view.error}</div>` : ''}
-${view.locked
-  ? ''
-  : html`<form method="get" action="${view.action}">
+${
+  view.locked
+    ? ''
+    : html`<form method="get" action="${view.action}">
 <label for="user_code">Code</label>
 <input type="text" id="user_code" name="user_code" class="usercode" data-usercode value="${view.value ?? ''}" placeholder="XXXX-XXXX" autocomplete="one-time-code" spellcheck="false" autocapitalize="characters" maxlength="32" required autofocus aria-describedby="user_code_hint"${view.error ? html` aria-invalid="true"` : ''}>
 <p class="hint" id="user_code_hint">8 letters, e.g. BCDF-GHJK; case, spaces and hyphens do not matter.</p>
 <div class="actions"><button type="submit">Continue</button></div>
-</form>`}`,
+</form>`
+}`,
   )
 }
 

@@ -128,7 +128,8 @@ footer a{color:var(--muted)}
 `
 
 /** The logo, also served as /favicon.ico (an SVG). */
-export const LOGO_SVG = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32" aria-hidden="true" focusable="false"><rect width="32" height="32" rx="8" fill="#1d4ed8"/><rect x="8" y="6" width="16" height="20" rx="3" fill="none" stroke="#fff" stroke-width="2.2"/><circle cx="16" cy="14" r="3.2" fill="#fff"/><path d="M11 22c1.2-2.6 3-3.6 5-3.6s3.8 1 5 3.6" fill="none" stroke="#fff" stroke-width="2.2" stroke-linecap="round"/></svg>'
+export const LOGO_SVG =
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32" aria-hidden="true" focusable="false"><rect width="32" height="32" rx="8" fill="#1d4ed8"/><rect x="8" y="6" width="16" height="20" rx="3" fill="none" stroke="#fff" stroke-width="2.2"/><circle cx="16" cy="14" r="3.2" fill="#fff"/><path d="M11 22c1.2-2.6 3-3.6 5-3.6s3.8 1 5 3.6" fill="none" stroke="#fff" stroke-width="2.2" stroke-linecap="round"/></svg>'
 const LOGO = new Html(LOGO_SVG)
 
 export interface LayoutOptions {
@@ -169,9 +170,13 @@ ${options.script ? html`<script src="${SCRIPT_PATH}" defer></script>` : ''}
       : html`<span>Local OAuth 2 authority</span>`
   }</header>
 <main id="main">
-${options.bare ? body : html`<div class="card">
+${
+  options.bare
+    ? body
+    : html`<div class="card">
 ${body}
-</div>`}
+</div>`
+}
 </main>
 <footer>passport · a local OAuth 2 and OpenID Connect authority for development and CI</footer>
 ${options.script ? html`<div id="live" class="sr-only" role="status" aria-live="polite"></div>` : ''}

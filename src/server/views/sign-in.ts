@@ -19,7 +19,9 @@ export interface SignInView {
 /** Development sign-in: configured users as one-click choices, or any subject. */
 export function signInPage(view: SignInView): string {
   // Claims for this sign-in, in each form (a configured user's button or a typed subject).
-  const claims = (id: string): Html => html`<details class="claims"${view.claims ? ' open' : ''}><summary>Add claims for this sign-in</summary>
+  const claims = (
+    id: string,
+  ): Html => html`<details class="claims"${view.claims ? ' open' : ''}><summary>Add claims for this sign-in</summary>
 <label for="${id}">Claims (JSON object, optional)</label>
 <textarea id="${id}" name="claims" rows="3" style="width:100%;font:inherit;font-family:ui-monospace,monospace" maxlength="4096" spellcheck="false" autocapitalize="none" aria-describedby="${id}-hint">${view.claims ?? ''}</textarea>
 <p class="hint" id="${id}-hint">Added to this sign-in's id token and userinfo, e.g. <code>{"role": "admin"}</code>; passport's own claims (<code>sub</code>, <code>iss</code>, <code>aud</code>…) cannot be set.</p>
