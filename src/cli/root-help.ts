@@ -101,6 +101,8 @@ function renderingFor(cache: RootHelpCache, env: NodeJS.ProcessEnv): string | un
   )
     return undefined
   if (!process.stdout.isTTY) return colours() ? undefined : cache.text
+  // At a terminal under CI, oclif's help prints without colour where ansis would colour: let oclif answer.
+  if (env.CI !== undefined) return undefined
   const terminal = cache.terminal
   if (!terminal) return undefined
   const width = terminalWidth()

@@ -31,7 +31,14 @@ describe.skipIf(!hasScript)('passport --help at a terminal', () => {
       ['-qec', `stty cols ${columns} rows 50; exec "${process.execPath}" "${BIN}" --help`, '/dev/null'],
       {
         cwd: dir,
-        env: cleanEnv({TERM: 'xterm', NO_COLOR: undefined, NODE_OPTIONS: `--require ${probe}`, PROBE_OUT: out, ...env}),
+        env: cleanEnv({
+          TERM: 'xterm',
+          NO_COLOR: undefined,
+          CI: undefined,
+          NODE_OPTIONS: `--require ${probe}`,
+          PROBE_OUT: out,
+          ...env,
+        }),
         encoding: 'utf8',
         stdio: ['ignore', 'pipe', 'pipe'],
       },
@@ -64,6 +71,12 @@ describe.skipIf(!hasScript)('passport --help at a terminal', () => {
     expect(fast.stdout).not.toContain('\u001b[')
     expect(fast.stdout).toBe(oclif.stdout)
     expect(fast.oclifLoaded).toBe(false)
+  })
+
+  it('leaves a terminal under CI to oclif, which prints it without colour there', () => {
+    const served = atTerminal(100, {CI: 'true'})
+    expect(served.oclifLoaded).toBe(true)
+    expect(served.stdout).toBe(atTerminal(100, {CI: 'true', PASSPORT_HELP_CACHE: 'off'}).stdout)
   })
 
   it('leaves a width it has not rendered to oclif (90 columns)', () => {
