@@ -105,8 +105,16 @@ describe('writes while another connection keeps taking the write lock', () => {
         Atomics.store(slots, 4, i + 1)
         Atomics.notify(slots, 4)
       }
-      // Every write started while the lock was held, waited for that one hold and no other.
-      expect(waited).toEqual(Array.from({length: 12}, () => 1))
+      // No write waited for more than the one hold it met (the holder may release before the write
+      // reaches SQLite: then it waited for none); and writes did meet a held lock.
+      expect(
+        waited.every((w) => w === 0 || w === 1),
+        String(waited),
+      ).toBe(true)
+      expect(
+        waited.some((w) => w === 1),
+        String(waited),
+      ).toBe(true)
     } finally {
       Atomics.store(slots, 1, 1)
       Atomics.notify(slots, 3)
