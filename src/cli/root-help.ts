@@ -80,9 +80,17 @@ function packageJson(entry: string): string {
   throw new Error(`no package.json above ${entry}`)
 }
 
-/** Does oclif colour its output here? It colours help through ansis: ask the same library, resolved where oclif resolves it. */
+/**
+ * Does oclif colour its output here? It colours only when supports-color allows both stdout and
+ * stderr (@oclif/core ux/supports-color.js; off under CI, for one), and then through ansis: ask the
+ * same two libraries, resolved where oclif resolves them.
+ */
 function colours(): boolean {
-  return (createRequire(oclifEntry())('ansis') as {isSupported(): boolean}).isSupported()
+  const require = createRequire(oclifEntry())
+  const supports = require('supports-color') as {stdout: unknown; stderr: unknown}
+  return (
+    Boolean(supports.stdout) && Boolean(supports.stderr) && (require('ansis') as {isSupported(): boolean}).isSupported()
+  )
 }
 
 /** oclif's width for a terminal (@oclif/core screen.js): the window width, 80 when unknown, at least 40. */
@@ -101,8 +109,6 @@ function renderingFor(cache: RootHelpCache, env: NodeJS.ProcessEnv): string | un
   )
     return undefined
   if (!process.stdout.isTTY) return colours() ? undefined : cache.text
-  // At a terminal under CI, oclif's help prints without colour where ansis would colour: let oclif answer.
-  if (env.CI !== undefined) return undefined
   const terminal = cache.terminal
   if (!terminal) return undefined
   const width = terminalWidth()
