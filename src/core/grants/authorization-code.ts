@@ -5,12 +5,11 @@ import {s256, sha256} from '../crypto.js'
 import type {VerifiedDpopProof} from '../dpop.js'
 import {invalidGrant, invalidRequest} from '../../errors.js'
 import {revokeFamily} from '../revocation.js'
-import {planTokens, saveTokens, type TokenResponse} from '../tokens.js'
+import {saveTokens, type TokenResponse} from '../tokens.js'
 import type {AuthCodeRow} from '../../store/auth-codes.js'
 import type {ClientRow} from '../../store/clients.js'
 import type {Store} from '../../store/index.js'
-import {audienceOf} from '../resources.js'
-import {accessBinding, grantResources, issuesRefreshTokens, refreshBinding, respond} from './common.js'
+import {planUserGrant, respond} from './common.js'
 import type {GrantInput, GrantParams} from './types.js'
 
 /** Parameters this grant reads. */
@@ -33,7 +32,7 @@ export async function authorizationCodeGrant({
   dpop,
   now = authority.clock.now(),
 }: GrantInput): Promise<TokenResponse> {
-  const {store, config} = authority
+  const {store} = authority
   const code = params.require('code')
   const verifier = params.get('code_verifier')
   if (verifier !== undefined && !VERIFIER.test(verifier)) {
@@ -50,35 +49,22 @@ export async function authorizationCodeGrant({
   if (row.revokedAt !== null) throw invalidGrant('The authorization code has been revoked.')
   if (row.expiresAt <= now) throw invalidGrant('The authorization code has expired; start the authorization again.')
 
-  const resources = grantResources(authority, params, row.resource, row.scopes, 'authorization request')
-  const audience = audienceOf(resources)
   const keys = await authority.signingKeys()
-  const planned = planTokens(
+  const planned = planUserGrant(
+    authority,
+    {client, params, dpop},
     {
-      client,
+      familyId: row.id,
       userId: row.userId,
       scopes: row.scopes,
-      ttl: config.tokensExpireIn,
+      resources: row.resource,
       grantType: GRANT_AUTHORIZATION_CODE,
-      familyId: row.id,
-      ...(audience === undefined ? {} : {audience}),
-      ...accessBinding(dpop),
-      ...(issuesRefreshTokens(client)
-        ? {
-            refresh: {
-              ttl: config.refreshTokensExpireIn,
-              authTime: row.authTime,
-              nonce: row.nonce,
-              ...refreshBinding(client, dpop),
-            },
-          }
-        : {}),
+      madeAt: 'authorization request',
+      authTime: row.authTime,
+      nonce: row.nonce,
     },
     now,
   )
-  // The refresh token keeps the whole grant: a later refresh may ask for any of the code's resources.
-  if (planned.refreshRow && row.resource !== null && row.resource.length > 0)
-    planned.refreshRow.audience = audienceOf(row.resource)!
   const won = store.transaction(() => {
     if (!store.authCodes.redeem(row.id, now)) {
       // Redeemed (or revoked) by a concurrent request since we read it: that is a reuse too.

@@ -5,9 +5,9 @@ import {knownScopes} from '../config.js'
 import {invalidScope} from '../../errors.js'
 import {signIdToken} from '../id-token.js'
 import type {SigningKeys} from '../keys.js'
-import {assertResourceScopes, narrowResources, validateResources} from '../resources.js'
+import {assertResourceScopes, audienceOf, narrowResources, validateResources} from '../resources.js'
 import {scopeProblem} from '../scopes.js'
-import {finishTokens, type PlannedTokens, type TokenResponse} from '../tokens.js'
+import {finishTokens, planTokens, type PlannedTokens, type TokenResponse} from '../tokens.js'
 import type {ClientRow} from '../../store/clients.js'
 import type {GrantParams} from './types.js'
 
@@ -84,4 +84,60 @@ export function refreshBinding(
 /** The access token's binding: `cnf.jkt` of the proof's key. */
 export function accessBinding(dpop: VerifiedDpopProof | undefined): {jkt: string} | Record<string, never> {
   return dpop === undefined ? {} : {jkt: dpop.jkt}
+}
+
+/** What a user's grant (an approved authorization code or device code) holds, for {@link planUserGrant}. */
+export interface UserGrant {
+  /** The code's row id: the family every token of this grant belongs to. */
+  familyId: string
+  userId: string
+  scopes: string[]
+  /** The resources the grant was made for (null or empty: none named). */
+  resources: readonly string[] | null
+  grantType: string
+  /** Where the grant was made, for `invalid_target` messages ("authorization request"). */
+  madeAt: string
+  authTime: number | null
+  nonce: string | null
+}
+
+/**
+ * The tokens a user's grant issues: an access token for the requested resources (the grant's
+ * or fewer), bound to the DPoP key when a proof came, and, when the client uses refresh tokens,
+ * a refresh token that keeps the whole grant, so a later refresh may ask for any of its resources.
+ */
+export function planUserGrant(
+  authority: Authority,
+  {client, params, dpop}: {client: ClientRow; params: GrantParams; dpop: VerifiedDpopProof | undefined},
+  grant: UserGrant,
+  now: number,
+): PlannedTokens {
+  const {config} = authority
+  const audience = audienceOf(grantResources(authority, params, grant.resources, grant.scopes, grant.madeAt))
+  const planned = planTokens(
+    {
+      client,
+      userId: grant.userId,
+      scopes: grant.scopes,
+      ttl: config.tokensExpireIn,
+      grantType: grant.grantType,
+      familyId: grant.familyId,
+      ...(audience === undefined ? {} : {audience}),
+      ...accessBinding(dpop),
+      ...(issuesRefreshTokens(client)
+        ? {
+            refresh: {
+              ttl: config.refreshTokensExpireIn,
+              authTime: grant.authTime,
+              nonce: grant.nonce,
+              ...refreshBinding(client, dpop),
+            },
+          }
+        : {}),
+    },
+    now,
+  )
+  const whole = grant.resources === null ? undefined : audienceOf(grant.resources)
+  if (planned.refreshRow && whole !== undefined) planned.refreshRow.audience = whole
+  return planned
 }

@@ -1,9 +1,8 @@
 import {GRANT_DEVICE_CODE} from '../clients.js'
 import {sha256} from '../crypto.js'
 import {OAuthError, accessDenied, invalidGrant} from '../../errors.js'
-import {planTokens, saveTokens, type TokenResponse} from '../tokens.js'
-import {audienceOf} from '../resources.js'
-import {accessBinding, grantResources, issuesRefreshTokens, refreshBinding, respond} from './common.js'
+import {saveTokens, type TokenResponse} from '../tokens.js'
+import {planUserGrant, respond} from './common.js'
 import type {GrantInput} from './types.js'
 
 /** Parameters this grant reads. */
@@ -22,7 +21,7 @@ export async function deviceCodeGrant({
   dpop,
   now = authority.clock.now(),
 }: GrantInput): Promise<TokenResponse> {
-  const {store, config} = authority
+  const {store} = authority
   const deviceCode = params.require('device_code')
   const row = store.deviceCodes.findByDeviceCodeHash(sha256(deviceCode))
   if (!row) throw invalidGrant('The device_code is unknown.')
@@ -44,34 +43,22 @@ export async function deviceCodeGrant({
     throw new OAuthError('authorization_pending', 'The user has not yet approved or denied the request.')
   }
 
-  const userId = row.userId!
-  const granted = row.resources ?? null
-  const audience = audienceOf(grantResources(authority, params, granted, row.scopes, 'device authorization'))
   const keys = await authority.signingKeys()
-  const planned = planTokens(
+  const planned = planUserGrant(
+    authority,
+    {client, params, dpop},
     {
-      client,
-      userId,
-      scopes: row.scopes,
-      ttl: config.tokensExpireIn,
-      grantType: GRANT_DEVICE_CODE,
       familyId: row.id,
-      ...(audience === undefined ? {} : {audience}),
-      ...accessBinding(dpop),
-      ...(issuesRefreshTokens(client)
-        ? {
-            refresh: {
-              ttl: config.refreshTokensExpireIn,
-              authTime: row.decidedAt,
-              nonce: null,
-              ...refreshBinding(client, dpop),
-            },
-          }
-        : {}),
+      userId: row.userId!,
+      scopes: row.scopes,
+      resources: row.resources ?? null,
+      grantType: GRANT_DEVICE_CODE,
+      madeAt: 'device authorization',
+      authTime: row.decidedAt,
+      nonce: null,
     },
     now,
   )
-  if (planned.refreshRow && granted !== null) planned.refreshRow.audience = audienceOf(granted)!
   const won = store.transaction(() => {
     if (!store.deviceCodes.redeem(row.id, now)) return false
     saveTokens(store, planned)
