@@ -65,10 +65,24 @@ export interface FenceOptions {
   what: string
 }
 
+/**
+ * At most this many fetches at once in a process. Anyone can make passport fetch (a metadata
+ * document URL at /authorize, a registered jwks_uri at the token endpoint), and each fetch may
+ * hold a socket for its whole timeout: without a cap, a burst of slow URLs would open sockets
+ * without end. A fetch beyond the cap is refused at once (the caller answers 503, Retry-After).
+ */
+export const MAX_CONCURRENT_FETCHES = 32
+let fetchesUnderWay = 0
+
+/** How many fenced fetches are open now (for tests: every fetch, whatever its end, gives its place back). */
+export function openFetches(): number {
+  return fetchesUnderWay
+}
+
 /** A fence that held: `check` names it (as the metadata document error page does). */
 export class FenceError extends Error {
   constructor(
-    readonly check: 'network address' | 'fetch timeout' | 'fetch' | 'no redirects' | 'size',
+    readonly check: 'network address' | 'fetch timeout' | 'fetch' | 'no redirects' | 'size' | 'busy',
     message: string,
   ) {
     super(message)
@@ -84,14 +98,27 @@ export interface FetchedDocument {
 
 /** GETs `url` inside the fences (see above); rejects with a {@link FenceError} saying which one held. */
 export function fencedGet(url: URL, options: FenceOptions): Promise<FetchedDocument> {
-  const {timeoutMs, maxBytes, what} = options
+  const {what} = options
   // An IP literal is connected to without a lookup: check it here.
   const literalProblem = literalAddressProblem(url, options.allowPrivateNetworks)
   if (literalProblem)
     return Promise.reject(
       new FenceError('network address', `${what} at ${url.href} was not fetched: ${literalProblem}.`),
     )
-  return new Promise((resolve, reject) => {
+  if (fetchesUnderWay >= MAX_CONCURRENT_FETCHES)
+    return Promise.reject(
+      new FenceError(
+        'busy',
+        `${what} at ${url.href} was not fetched: ${MAX_CONCURRENT_FETCHES} other fetches are under way; try again in a few seconds.`,
+      ),
+    )
+  fetchesUnderWay++
+  return fetchInsideFences(url, options).finally(() => fetchesUnderWay--)
+}
+
+function fetchInsideFences(url: URL, options: FenceOptions): Promise<FetchedDocument> {
+  const {timeoutMs, maxBytes, what} = options
+  return new Promise<FetchedDocument>((resolve, reject) => {
     let settled = false
     const fail = (check: FenceError['check'], description: string) => {
       if (settled) return

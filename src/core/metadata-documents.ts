@@ -26,12 +26,22 @@ const CACHE_ENTRIES = 100
 export const MAX_METADATA_CLIENTS = 1000
 
 /** A failed check: the error page names it (`check`) and says what is wrong. */
+/** A refused fetch's Retry-After: the longest a fetch under way may still take. */
+const BUSY_RETRY_S = 5
+
 export class MetadataDocumentError extends OAuthError {
   constructor(
     readonly check: string,
     description: string,
   ) {
-    super('invalid_client', description)
+    // `busy`: too many fetches under way (core/fenced-fetch.ts); the document may be fine.
+    const busy = check === 'busy'
+    super(
+      busy ? 'temporarily_unavailable' : 'invalid_client',
+      description,
+      busy ? 503 : 400,
+      busy ? {'Retry-After': String(BUSY_RETRY_S)} : {},
+    )
   }
 }
 

@@ -104,6 +104,8 @@ export async function verifyClientAssertion(
       clockTolerance: CLOCK_SKEW_S,
     }))
   } catch (error) {
+    // The key set could not be had (a busy fetch): not the client's fault, so not invalid_client.
+    if (error instanceof OAuthError && error.error === 'temporarily_unavailable') throw error
     throw fail(describe(error, client.id, context.audiences))
   }
   const nowS = Math.floor(context.now / 1000)
@@ -235,6 +237,8 @@ async function fetchKeySet(url: URL, allowPrivateNetworks: boolean): Promise<JWT
       what: 'the jwks_uri',
     })
   } catch (error) {
+    if (error instanceof FenceError && error.check === 'busy')
+      throw new OAuthError('temporarily_unavailable', `Client assertion: ${error.message}`, 503, {'Retry-After': '5'})
     if (error instanceof FenceError) throw fail(error.message)
     throw error
   }

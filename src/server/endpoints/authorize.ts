@@ -289,12 +289,20 @@ async function resolveMetadataDocument(ctx: RequestContext): Promise<boolean> {
     return true
   } catch (error) {
     if (!(error instanceof MetadataDocumentError)) throw error
-    respondError(ctx, 400, {
-      error: 'invalid_client',
-      title: `Client ID metadata document refused (${error.check})`,
-      message: error.message,
-      fix: 'The client publishes this document; its developer must fix it. passport fetches it without redirects, within 5 seconds, at most 5 KB of JSON whose client_id is its own URL.',
-    })
+    respondError(
+      ctx,
+      error.status,
+      {
+        error: error.error,
+        title: `Client ID metadata document refused (${error.check})`,
+        message: error.message,
+        fix:
+          error.check === 'busy'
+            ? 'passport limits how many documents it fetches at once; nothing is wrong with this one. Try again shortly.'
+            : 'The client publishes this document; its developer must fix it. passport fetches it without redirects, within 5 seconds, at most 5 KB of JSON whose client_id is its own URL.',
+      },
+      error.headers,
+    )
     return false
   }
 }
