@@ -202,10 +202,15 @@ export class SessionStore {
 
   /** The waiting request with this id for this session, removed (a decision is taken once); undefined when gone or expired. */
   takePending(session: Session, id: string, now = this.clock.now()): PendingAuthorization | undefined {
+    const found = this.findPending(session, id, now)
+    if (this.pending.get(id)?.sessionId === session.id) this.dropPending(id)
+    return found
+  }
+
+  /** The waiting request with this id for this session, left waiting; undefined when gone or expired. */
+  findPending(session: Session, id: string, now = this.clock.now()): PendingAuthorization | undefined {
     const entry = this.pending.get(id)
-    if (!entry || entry.sessionId !== session.id) return undefined
-    this.dropPending(id)
-    if (entry.expiresAt <= now) return undefined
+    if (!entry || entry.sessionId !== session.id || entry.expiresAt <= now) return undefined
     return {
       id,
       request: JSON.parse(entry.packed.toString()) as PendingAuthorization['request'],

@@ -11,7 +11,7 @@ import {
 } from '../../src/core/authorization/interaction.js'
 import type {AuthorizationRequest} from '../../src/core/authorization/request.js'
 import {DEMO_CLIENT_ID} from '../../src/core/clients.js'
-import type {ClientRow} from '../../src/store/clients.js'
+import {CLIENT_ID_SUBJECT, client, request} from '../fixtures/authorization.js'
 
 /**
  * decideAuthorization without a server: every branch of what GET /authorize does after the
@@ -22,42 +22,6 @@ import type {ClientRow} from '../../src/store/clients.js'
 
 const NOW = Date.UTC(2026, 0, 1, 12)
 const MINUTE = 60_000
-
-function client(overrides: Partial<ClientRow> = {}): ClientRow {
-  return {
-    id: 'web',
-    name: 'Web App',
-    secretHash: null,
-    type: 'public',
-    grantTypes: ['authorization_code'],
-    redirectUris: ['http://localhost:3000/callback'],
-    scopes: null,
-    autoApprove: false,
-    source: 'config',
-    createdAt: 0,
-    updatedAt: 0,
-    ...overrides,
-  }
-}
-
-function request(overrides: Partial<AuthorizationRequest> = {}): AuthorizationRequest {
-  return {
-    client: client(),
-    redirectUri: 'http://localhost:3000/callback',
-    redirectUriParam: 'http://localhost:3000/callback',
-    state: 'xyz',
-    scopes: ['openid', 'profile'],
-    codeChallenge: null,
-    codeChallengeMethod: null,
-    nonce: null,
-    resources: [],
-    dpopJkt: null,
-    loginHint: undefined,
-    prompt: [],
-    maxAge: undefined,
-    ...overrides,
-  }
-}
 
 function session(overrides: Partial<AuthorizationSession> = {}): AuthorizationSession {
   return {userId: 'alice', authTime: NOW - 10 * MINUTE, consents: new Map(), ...overrides}
@@ -75,8 +39,6 @@ interface Case {
   expected: AuthorizationOutcome
 }
 
-const CLIENT_ID_SUBJECT =
-  'The user "web" has the id of the client it would be issued to; such a token would read as a client-credentials token (sub = client_id).'
 const noSession =
   'No user is signed in: open this URL in a browser to sign in, or start passport serve with --login-as SUB.'
 

@@ -3,12 +3,8 @@ import {
   AuthorizationPageError,
   AuthorizationRedirectError,
 } from '../../core/authorization/request.js'
-import {
-  decideAuthorization,
-  loginAsSubject,
-  rememberConsent,
-  signSessionIn,
-} from '../../core/authorization/interaction.js'
+import {type ConsentAnswer, decideConsent, type InvalidAuthorizationRequest} from '../../core/authorization/consent.js'
+import {decideAuthorization, rememberConsent, signSessionIn} from '../../core/authorization/interaction.js'
 import {createAuthorizationCode} from '../../core/codes.js'
 import {knownScopes} from '../../core/config.js'
 import {
@@ -128,6 +124,10 @@ export async function handleAuthorize(ctx: RequestContext): Promise<void> {
  * `{request_id, approved: true|false}` with the CSRF token as `csrf` or an `X-CSRF-Token` header;
  * instead of `request_id` the original authorization parameters may be sent again (they are
  * validated afresh). Always needs the session cookie of a signed-in user.
+ *
+ * Steps: read the answer and the request it names (nothing used up yet); decide
+ * (core/authorization/consent.ts); carry it out (use up the waiting or pushed request, sign the
+ * session in, remember the consent, issue the code); respond.
  */
 export async function handleAuthorizeDecision(ctx: RequestContext): Promise<void> {
   const params = await readParams(ctx.req)
@@ -141,80 +141,66 @@ export async function handleAuthorizeDecision(ctx: RequestContext): Promise<void
     respondCsrfFailure(ctx, session)
     return
   }
-  // With --login-as the consent page needs no stored session: the user is the one it was shown to.
-  const loginAs = session.userId === undefined && ctx.options.loginAs !== undefined
-  if (session.userId === undefined && !loginAs) {
-    respondError(ctx, 403, {
-      error: 'access_denied',
-      title: 'Not signed in',
-      message: 'Nobody is signed in in this browser session, so nothing can be approved.',
-      fix: 'Start again from the application.',
-    })
+  const answer = readConsentAnswer(ctx, session, params)
+  const now = ctx.authority.clock.now()
+  const outcome = decideConsent(answer, session, {loginAs: ctx.options.loginAs}, now)
+
+  if (outcome.kind === 'refused') {
+    respondError(ctx, outcome.status, outcome)
     return
   }
-  let user = session.userId
+  if (outcome.kind === 'invalid-request') {
+    respondInvalidRequest(ctx, outcome.error, 303)
+    return
+  }
+  // Any other outcome answers the request: it is used up, waiting or pushed.
+  if (!('problem' in answer) && !useUpAnsweredRequest(ctx, session, answer.about)) return
+  if (outcome.kind === 'request-gone') {
+    respondError(ctx, outcome.status, outcome)
+    return
+  }
+  if (outcome.kind === 'redirect-error') {
+    respondToClient(ctx, outcome.request, outcome, 303)
+    return
+  }
+  if (outcome.signIn !== undefined) {
+    signSessionIn(session, outcome.signIn.user, outcome.signIn.authTime)
+    ctx.sessions.keep(session)
+  }
+  rememberConsent(session, outcome.request.client.id, outcome.request.scopes)
+  respondToClient(ctx, outcome.request, {code: issueCode(ctx, outcome.request, outcome.user, outcome.authTime)}, 303)
+}
 
+/**
+ * The consent answer and the request it is about: the waiting request `request_id` names (left
+ * waiting, with its client read again), or the authorization parameters sent again, validated.
+ */
+function readConsentAnswer(ctx: RequestContext, session: Session, params: Params): ConsentAnswer {
   let approve: boolean | undefined
   let requestId: string | undefined
   try {
     approve = formDecision(params)
     requestId = params.get('request_id')
   } catch (error) {
-    respondError(ctx, 400, {
-      error: 'invalid_request',
-      title: 'Invalid decision',
-      message: (error as Error).message,
-      user,
-    })
-    return
+    return {problem: (error as Error).message}
   }
-  if (approve === undefined) {
-    respondError(ctx, 400, {
-      error: 'invalid_request',
-      title: 'Invalid decision',
-      message: 'The request says neither approve nor deny.',
-      fix: 'Send action=approve or action=deny (JSON: "approved": true or false).',
-      user,
-    })
-    return
-  }
+  if (requestId === undefined) return {approve, about: {sent: readOrInvalid(ctx, params)}}
+  const pending = ctx.sessions.findPending(session, requestId)
+  const waiting = pending && {...pending, client: ctx.authority.store.clients.find(pending.request.clientId)}
+  return {approve, about: {requestId, waiting}}
+}
 
-  let request: AuthorizationRequest | undefined
-  if (requestId !== undefined) {
-    const taken = takePending(ctx, session, requestId)
-    if (!taken) return
-    request = taken.request
-    user ??= taken.userId
-  } else {
-    const read = validateOrAnswer(ctx, params, 303)
-    if (!read || !claimPushed(ctx, read)) return
-    request = read.request
-    if (user === undefined) {
-      const subject = loginAsSubject(request, ctx.options.loginAs!)
-      if (subject.problem !== undefined) {
-        respondToClient(ctx, request, {error: 'invalid_request', description: subject.problem}, 303)
-        return
-      }
-      user = subject.user
-    }
+/** Uses up the request an answer was about; false when the pushed one was already used (and said so). */
+function useUpAnsweredRequest(
+  ctx: RequestContext,
+  session: Session,
+  about: Exclude<ConsentAnswer, {problem: string}>['about'],
+): boolean {
+  if ('requestId' in about) {
+    ctx.sessions.takePending(session, about.requestId)
+    return true
   }
-
-  if (!approve) {
-    respondToClient(
-      ctx,
-      request,
-      {error: 'access_denied', description: `The user denied client ${request.client.id} access.`},
-      303,
-    )
-    return
-  }
-  if (session.userId === undefined) {
-    // --login-as: the consent given is worth remembering, so this session is now signed in and stored.
-    signSessionIn(session, user, ctx.authority.clock.now())
-    ctx.sessions.keep(session)
-  }
-  rememberConsent(session, request.client.id, request.scopes)
-  respondToClient(ctx, request, {code: issueCode(ctx, request, user, session.authTime ?? null)}, 303)
+  return 'invalid' in about.sent || claimPushed(ctx, about.sent)
 }
 
 /**
@@ -226,30 +212,44 @@ function validateOrAnswer(
   params: Params,
   status: 302 | 303,
 ): ReadAuthorizationRequest | undefined {
+  const read = readOrInvalid(ctx, params)
+  if (!('invalid' in read)) return read
+  respondInvalidRequest(ctx, read.invalid, status)
+  return undefined
+}
+
+/** The validated request (the parameters, or the pushed request a request_uri names), or why it is not valid. */
+function readOrInvalid(ctx: RequestContext, params: Params): ReadAuthorizationRequest | InvalidAuthorizationRequest {
   try {
     return readAuthorizationRequest(ctx.authority.store, ctx.authority.config, params, {
       requirePar: ctx.options.requirePar === true,
       now: ctx.authority.clock.now(),
     })
   } catch (error) {
-    if (error instanceof AuthorizationPageError) {
-      const title =
-        error.error === 'invalid_request_uri'
-          ? 'Pushed authorization request not usable'
-          : error.error === 'invalid_client'
-            ? 'Unknown client'
-            : error.message.startsWith('redirect_uri') || error.message.includes('redirect')
-              ? 'Redirect URI not accepted'
-              : 'Invalid authorization request'
-      respondError(ctx, 400, {error: error.error, title, message: error.message, fix: error.fix})
-      return undefined
-    }
-    if (error instanceof AuthorizationRedirectError) {
-      respondToClient(ctx, error, {error: error.error, description: error.description}, status)
-      return undefined
-    }
+    if (error instanceof AuthorizationPageError || error instanceof AuthorizationRedirectError) return {invalid: error}
     throw error
   }
+}
+
+/** An invalid authorization request: a page when the client or redirect URI is not verified, else a redirect to the client. */
+function respondInvalidRequest(
+  ctx: RequestContext,
+  error: AuthorizationPageError | AuthorizationRedirectError,
+  status: 302 | 303,
+): void {
+  if (error instanceof AuthorizationPageError) {
+    const title =
+      error.error === 'invalid_request_uri'
+        ? 'Pushed authorization request not usable'
+        : error.error === 'invalid_client'
+          ? 'Unknown client'
+          : error.message.startsWith('redirect_uri') || error.message.includes('redirect')
+            ? 'Redirect URI not accepted'
+            : 'Invalid authorization request'
+    respondError(ctx, 400, {error: error.error, title, message: error.message, fix: error.fix})
+    return
+  }
+  respondToClient(ctx, error, {error: error.error, description: error.description}, status)
 }
 
 const documentCaches = new WeakMap<object, MetadataDocumentCache>()
@@ -346,40 +346,6 @@ function issueCode(
   )
   ctx.authority.loginClaims.set(row.id, loginClaimsOf(ctx, userId))
   return code
-}
-
-/**
- * The pending request for a decision, once, with the user it was shown to; answers the error page
- * itself when there is none.
- */
-function takePending(
-  ctx: RequestContext,
-  session: Session,
-  requestId: string,
-): {request: AuthorizationRequest; userId: string} | undefined {
-  const pending = ctx.sessions.takePending(session, requestId)
-  // With --login-as and no stored session, whoever the page was shown to decides.
-  const user = session.userId ?? (ctx.options.loginAs !== undefined ? pending?.userId : undefined)
-  const fail = (message: string) => {
-    respondError(ctx, 400, {
-      error: 'invalid_request',
-      title: 'Authorization request expired',
-      message,
-      fix: 'Start the sign-in again from the application.',
-      ...(user ? {user} : {}),
-    })
-    return undefined
-  }
-  if (!pending)
-    return fail(
-      'This authorization request is no longer waiting for an answer: it was already answered, it expired, or the server restarted.',
-    )
-  if (pending.userId !== user)
-    return fail(`This consent page was shown to ${pending.userId}, but ${user ?? 'nobody'} is signed in now.`)
-  const {clientId, ...request} = pending.request
-  const client = ctx.authority.store.clients.find(clientId)
-  if (!client) return fail(`Client ${clientId} was deleted while the consent page was open.`)
-  return {request: {...request, client}, userId: pending.userId}
 }
 
 function describeScopes(ctx: RequestContext, scopes: string[]): {id: string; description: string}[] {
