@@ -5,8 +5,7 @@ import {
   formatUserCode,
   normalizeUserCode,
 } from '../../core/device.js'
-import {type LockoutState} from '../../core/device/lockout.js'
-import {ConflictError, InvalidInputError, NotFoundError, SubjectError} from '../../errors.js'
+import {lockedRefusal, refuseUserCode, type UserCodeRefusal} from '../../core/device/refusal.js'
 import type {DeviceCodeRow} from '../../store/device-codes.js'
 import {csrfMatches, ensureSession, formDecision, presentedCsrf} from '../browser.js'
 import type {RequestContext} from '../context.js'
@@ -53,12 +52,7 @@ export function handleDevicePage(ctx: RequestContext): void {
   }
   const lock = ctx.deviceLockout.check(user)
   if (lock.locked) {
-    respondEnterError(
-      ctx,
-      user,
-      {status: 429, error: 'too_many_attempts', message: lock.message, retryAfter: lock.seconds},
-      headers,
-    )
+    respondEnterError(ctx, user, codeProblem(lockedRefusal(lock)), headers)
     return
   }
   if (typed === undefined) {
@@ -73,7 +67,7 @@ export function handleDevicePage(ctx: RequestContext): void {
   try {
     row = findPendingDeviceAuthorization(ctx.authority.store, typed, ctx.authority.clock.now())
   } catch (error) {
-    respondEnterError(ctx, user, codeFailure(ctx, user, error, typed), headers)
+    respondEnterError(ctx, user, codeProblem(refuseCode(ctx, user, error), typed), headers)
     return
   }
   const client = ctx.authority.store.clients.find(row.clientId)
@@ -133,12 +127,7 @@ export async function handleDeviceApprove(ctx: RequestContext): Promise<void> {
 
   const lock = ctx.deviceLockout.check(user)
   if (lock.locked) {
-    respondEnterError(ctx, user, {
-      status: 429,
-      error: 'too_many_attempts',
-      message: lock.message,
-      retryAfter: lock.seconds,
-    })
+    respondEnterError(ctx, user, codeProblem(lockedRefusal(lock)))
     return
   }
   let userCode: string | undefined
@@ -179,7 +168,7 @@ export async function handleDeviceApprove(ctx: RequestContext): Promise<void> {
     row = decideDeviceAuthorization(ctx.authority.store, userCode, user, approve, ctx.authority.clock.now())
     if (approve) ctx.authority.loginClaims.set(row.id, loginClaimsOf(ctx, user))
   } catch (error) {
-    respondEnterError(ctx, user, codeFailure(ctx, user, error, userCode))
+    respondEnterError(ctx, user, codeProblem(refuseCode(ctx, user, error), userCode))
     return
   }
   const client = ctx.authority.store.clients.find(row.clientId)
@@ -273,36 +262,18 @@ function deviceUser(
   return {session, headers: {}, user: session.userId}
 }
 
-/**
- * Explains why a code cannot be used. Malformed and unknown codes count as wrong (per subject and
- * server-wide); the one that reaches a limit locks (`retryAfter` set). Expired and already-used
- * codes are real codes and do not count.
- */
-function codeFailure(ctx: RequestContext, user: string, error: unknown, typed: string): CodeProblem {
-  // The code was right; the signed-in user may not approve it (its subject is the client's id).
-  if (error instanceof SubjectError)
-    return {status: 400, error: 'invalid_request', message: error.message, value: typed}
-  if (error instanceof InvalidInputError || error instanceof NotFoundError) {
-    const state: LockoutState = ctx.deviceLockout.fail(user)
-    if (state.locked) {
-      const limits = ctx.deviceLockout.limits
-      const why =
-        state.scope === 'subject'
-          ? `That was the ${limits.perSubject}th wrong code: codes cannot be entered for ${Math.ceil(state.seconds / 60)} minutes.`
-          : state.message
-      return {status: 429, error: 'too_many_attempts', message: `${error.message} ${why}`, retryAfter: state.seconds}
-    }
-    const left = state.attemptsLeft
-    const kind = error instanceof InvalidInputError ? 'invalid_request' : 'invalid_grant'
-    return {
-      status: 400,
-      error: kind,
-      message: `${error.message} Check the code on the device and try again (${left} attempt${left === 1 ? '' : 's'} left).`,
-      value: typed,
-    }
-  }
-  if (error instanceof ConflictError) return {status: 400, error: 'invalid_grant', message: error.message, value: typed}
-  throw error
+/** Why the code cannot be used (core/device/refusal.ts: wrong codes count towards a lock); a fault is rethrown. */
+function refuseCode(ctx: RequestContext, user: string, error: unknown): UserCodeRefusal {
+  const refusal = refuseUserCode(ctx.deviceLockout, user, error)
+  if (refusal === undefined) throw error
+  return refusal
+}
+
+/** A refusal as the entry page shows it: a lock is a 429 (no field), else a 400 keeping the code as typed. */
+function codeProblem(refusal: UserCodeRefusal, typed?: string): CodeProblem {
+  if (refusal.locked)
+    return {status: 429, error: refusal.error, message: refusal.message, retryAfter: refusal.retryAfter}
+  return {status: 400, error: refusal.error, message: refusal.message, ...(typed === undefined ? {} : {value: typed})}
 }
 
 /** JSON: `approved` must be a real boolean (the string "true" is refused); `action` also accepted. */
