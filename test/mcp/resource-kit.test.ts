@@ -251,6 +251,15 @@ describe('one options shape, checked (issue 18: 10, 14)', () => {
     ).toBeNull()
   })
 
+  it('with jwks the guard checks offline: a token revoked at the authority passes until exp; with the authority it is refused (docs/mcp.md)', async () => {
+    inner = echoAuth
+    const token = await mint()
+    const jti = decodeJwt(token).jti!
+    server.exec('UPDATE oauth_access_tokens SET revoked_at = ? WHERE id = ?', Date.now(), jti)
+    expect((await call('/mcp', token)).status).toBe(200)
+    await expect(verifyAccessToken(token, {authority, resource})).rejects.toThrow('The token has been revoked.')
+  })
+
   it('bad options are one InvalidInputError naming the option, never a stack from jose', async () => {
     const token = await mint()
     const cases: Array<[unknown, RegExp]> = [
