@@ -3,20 +3,20 @@ import type {Browser} from 'playwright-core'
 import {afterAll, beforeAll, describe, expect, test} from 'vitest'
 
 import {basic, pkce} from '../fixtures/oauth.js'
-import {startFileServer} from '../fixtures/server.js'
+import {type Handle, startFileServer} from '../fixtures/server.js'
 import {launchChromium, startClientApp, Tab} from './harness.js'
 
 /**
  * The pages in a real browser (Debian's Chromium): sign-in, consent (approve and deny), device
  * approval, an error page and the dashboard's "try it". Every test also checks for console
- * errors, requests leaving 127.0.0.1 and serious or critical axe-core violations. The tests
- * write the screenshots in docs/images/.
+ * errors, requests leaving 127.0.0.1 and serious or critical axe-core violations. With
+ * PASSPORT_SCREENSHOTS=1 (`npm run screenshots`) the tests write the screenshots in docs/images/.
  */
 
 const WEB_SECRET = 'web-secret-browser-123'
 
 let chromium: {browser: Browser; close(): Promise<void>}
-let server: {url: string; issuer: string; dbPath: string; close(): Promise<void>}
+let server: {url: string; issuer: string; dbPath: string; handle: Handle; close(): Promise<void>}
 let app: Awaited<ReturnType<typeof startClientApp>>
 let callback: string
 
@@ -44,6 +44,7 @@ beforeAll(async () => {
     url: running.handle.url(),
     issuer: running.handle.issuer,
     dbPath: running.dbPath,
+    handle: running.handle,
     close: () => running.close(),
   }))
   chromium = await launchChromium()
@@ -324,6 +325,8 @@ describe('pages in Chromium', () => {
   })
 
   test('dashboard: endpoints with copy buttons, clients without secrets, recent tokens, and "try it" shows the decoded tokens', async () => {
+    // A token of its own for the "recent tokens" table (not one another test left behind).
+    await server.handle.mint({client: 'web', user: 'alice', scopes: ['openid', 'orders:read', 'orders:write']})
     await withTab(async (tab) => {
       const {page, context} = tab
       await context.grantPermissions(['clipboard-read', 'clipboard-write'], {origin: server.url})
