@@ -31,6 +31,49 @@ export interface ResolvedLogout {
   problem?: string
 }
 
+/**
+ * What an `end_session` request leads to, once {@link resolveLogout} has read it:
+ * - `refused`: a `post_logout_redirect_uri` that cannot be followed is an error page, and nobody
+ *   is signed out (RP-Initiated Logout §3: no redirect, an error instead);
+ * - `confirm`: `user` is signed in and no valid `id_token_hint` for that user came with the
+ *   request, so the person confirms first (§2: a cross-site link alone must not sign anyone out);
+ * - `sign-out`: end the session, then redirect to `redirectUri` or show the signed-out page.
+ *   `confirmed`: it was the person's confirmation that allowed it (the confirmation form's CSRF
+ *   token must then match the session's).
+ */
+export type LogoutOutcome =
+  | {kind: 'refused'; title: string; message: string; fix: string}
+  | {kind: 'confirm'; user: string}
+  | {kind: 'sign-out'; redirectUri?: string; confirmed: boolean}
+
+/**
+ * Decides a logout request: `requested` is what it asked (`postLogoutRedirectUri`) and whether it
+ * is the posted confirmation form; `signedIn` the user of the browser's session; `autoApprove`
+ * (`serve --auto-approve`) signs out without asking.
+ */
+export function decideLogout(
+  resolved: ResolvedLogout,
+  requested: {postLogoutRedirectUri?: string | undefined; confirmation: boolean},
+  signedIn: string | undefined,
+  options: {autoApprove?: boolean | undefined},
+): LogoutOutcome {
+  if (requested.postLogoutRedirectUri !== undefined && resolved.redirectUri === undefined) {
+    return {
+      kind: 'refused',
+      title: 'Sign-out refused',
+      message: resolved.problem ?? 'The post_logout_redirect_uri cannot be followed.',
+      fix: 'Nobody was signed out. Send a post_logout_redirect_uri registered for the client, with its client_id or an id_token_hint, or none to see the signed-out page; register one with passport client NAME --post-logout-redirect-uri URI, postLogoutRedirectUris in the configuration or post_logout_redirect_uris at registration.',
+    }
+  }
+  const mustConfirm = signedIn !== undefined && resolved.hintSubject !== signedIn && !options.autoApprove
+  if (mustConfirm && !requested.confirmation) return {kind: 'confirm', user: signedIn}
+  return {
+    kind: 'sign-out',
+    ...(resolved.redirectUri === undefined ? {} : {redirectUri: resolved.redirectUri}),
+    confirmed: mustConfirm,
+  }
+}
+
 /** Decides the client and the post-logout redirect of a logout request. Never throws for bad input. */
 export async function resolveLogout(
   store: Store,

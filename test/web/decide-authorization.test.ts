@@ -7,6 +7,7 @@ import {
   decideAuthorization,
   loginAsSubject,
   rememberConsent,
+  signRotatedSessionIn,
   signSessionIn,
 } from '../../src/core/authorization/interaction.js'
 import type {AuthorizationRequest} from '../../src/core/authorization/request.js'
@@ -374,6 +375,27 @@ describe('signSessionIn', () => {
     const s: Parameters<typeof signSessionIn>[0] = {consents: new Map()}
     signSessionIn(s, 'carol', 2)
     expect(s).toEqual({userId: 'carol', authTime: 2, consents: new Map()})
+  })
+})
+
+describe('signRotatedSessionIn', () => {
+  it('the same user again keeps the consents of the previous session', () => {
+    const previous = {userId: 'alice', consents: granted('openid', 'profile')}
+    const next: Parameters<typeof signSessionIn>[0] = {consents: new Map()}
+    signRotatedSessionIn(previous, next, 'alice', 2)
+    expect(next).toEqual({userId: 'alice', authTime: 2, consents: granted('openid', 'profile')})
+  })
+
+  it('another user starts with no consents', () => {
+    const next: Parameters<typeof signSessionIn>[0] = {consents: new Map()}
+    signRotatedSessionIn({userId: 'alice', consents: granted('openid')}, next, 'carol', 2)
+    expect(next).toEqual({userId: 'carol', authTime: 2, consents: new Map()})
+  })
+
+  it('after a session nobody had signed in to', () => {
+    const next: Parameters<typeof signSessionIn>[0] = {consents: new Map()}
+    signRotatedSessionIn({consents: new Map()}, next, 'carol', 2)
+    expect(next).toEqual({userId: 'carol', authTime: 2, consents: new Map()})
   })
 })
 

@@ -249,6 +249,21 @@ export function signSessionIn(session: SignedInSession, user: string, authTime: 
   session.authTime = authTime
 }
 
+/**
+ * Signs in the fresh session a sign-in form rotated to (a new id, against session fixation):
+ * `user` at `authTime`. Signing in again as the same user (for `prompt=login` or `max_age`) keeps
+ * the consents given in the previous session; another user starts with none.
+ */
+export function signRotatedSessionIn(
+  previous: Pick<SignedInSession, 'userId' | 'consents'>,
+  next: SignedInSession,
+  user: string,
+  authTime: number,
+): void {
+  signSessionIn(next, user, authTime)
+  if (previous.userId === user) for (const [client, scopes] of previous.consents) next.consents.set(client, scopes)
+}
+
 /** Remembers in the session that the user granted `scopes` to the client (the consent page is not shown again for them). */
 export function rememberConsent(
   session: Pick<SignedInSession, 'consents'>,

@@ -1,5 +1,5 @@
 import {authorizationResponseUri} from '../../core/uris.js'
-import {resolveLogout} from '../../core/logout.js'
+import {decideLogout, resolveLogout} from '../../core/logout.js'
 import {csrfMatches} from '../browser.js'
 import type {RequestContext} from '../context.js'
 import {Params, readParams, redirect, sendHtml} from '../http.js'
@@ -61,38 +61,36 @@ export async function handleEndSession(ctx: RequestContext): Promise<void> {
 
   const session = ctx.sessions.find(ctx.req)
   const user = session?.userId
-  if (fields.post_logout_redirect_uri !== undefined && resolved.redirectUri === undefined) {
-    respondError(ctx, 400, {
-      error: 'invalid_request',
-      title: 'Sign-out refused',
-      message: resolved.problem ?? 'The post_logout_redirect_uri cannot be followed.',
-      fix: 'Nobody was signed out. Send a post_logout_redirect_uri registered for the client, with its client_id or an id_token_hint, or none to see the signed-out page; register one with passport client NAME --post-logout-redirect-uri URI, postLogoutRedirectUris in the configuration or post_logout_redirect_uris at registration.',
-      user,
-    })
+  const outcome = decideLogout(
+    resolved,
+    // Only the posted confirmation form confirms: a link (GET) with confirm=1 must not.
+    {postLogoutRedirectUri: fields.post_logout_redirect_uri, confirmation: post && fields.confirm !== undefined},
+    user,
+    {autoApprove: ctx.options.autoApprove},
+  )
+  if (outcome.kind === 'refused') {
+    respondError(ctx, 400, {error: 'invalid_request', ...outcome, user})
     return
   }
-  if (session && user !== undefined && resolved.hintSubject !== user && !ctx.options.autoApprove) {
-    if (post && fields.confirm !== undefined) {
-      if (!csrfMatches(session, fields.csrf)) {
-        respondCsrfFailure(ctx, session)
-        return
-      }
-    } else {
-      const page = confirmLogoutPage({
-        action: `${ctx.options.prefix}/end_session`,
-        csrf: session.csrf,
-        user,
-        ...(resolved.client ? {client: {id: resolved.client.id, name: resolved.client.name}} : {}),
-        fields: {
-          id_token_hint: fields.id_token_hint,
-          client_id: fields.client_id,
-          post_logout_redirect_uri: fields.post_logout_redirect_uri,
-          state: fields.state,
-        },
-      })
-      sendHtml(ctx.res, 200, page)
-      return
-    }
+  if (outcome.kind === 'confirm') {
+    const page = confirmLogoutPage({
+      action: `${ctx.options.prefix}/end_session`,
+      csrf: session!.csrf,
+      user: outcome.user,
+      ...(resolved.client ? {client: {id: resolved.client.id, name: resolved.client.name}} : {}),
+      fields: {
+        id_token_hint: fields.id_token_hint,
+        client_id: fields.client_id,
+        post_logout_redirect_uri: fields.post_logout_redirect_uri,
+        state: fields.state,
+      },
+    })
+    sendHtml(ctx.res, 200, page)
+    return
+  }
+  if (outcome.confirmed && !csrfMatches(session, fields.csrf)) {
+    respondCsrfFailure(ctx, session)
+    return
   }
 
   const headers: Record<string, string> = {}
@@ -100,8 +98,8 @@ export async function handleEndSession(ctx: RequestContext): Promise<void> {
     ctx.sessions.destroy(session)
     headers['Set-Cookie'] = ctx.sessions.clearCookie(ctx.authority.issuer.startsWith('https:'))
   }
-  if (resolved.redirectUri !== undefined) {
-    redirect(ctx.res, authorizationResponseUri(resolved.redirectUri, {state: fields.state}), post ? 303 : 302, headers)
+  if (outcome.redirectUri !== undefined) {
+    redirect(ctx.res, authorizationResponseUri(outcome.redirectUri, {state: fields.state}), post ? 303 : 302, headers)
     return
   }
   sendHtml(

@@ -1,4 +1,4 @@
-import {signSessionIn} from '../../core/authorization/interaction.js'
+import {signRotatedSessionIn} from '../../core/authorization/interaction.js'
 import {parseLoginClaimsText} from '../../core/login-claims.js'
 import {subjectProblem} from '../../core/subjects.js'
 import {cookieHeader, csrfMatches, presentedCsrf, safeReturnTo} from '../browser.js'
@@ -54,10 +54,8 @@ export async function handleLogin(ctx: RequestContext): Promise<void> {
     return
   }
   const next = ctx.sessions.rotate(session)
-  signSessionIn(next, subject, ctx.authority.clock.now())
+  signRotatedSessionIn(session, next, subject, ctx.authority.clock.now())
   if (loginClaims !== undefined) next.loginClaims = loginClaims
-  // Signing in again as the same user (prompt=login, max_age) keeps the consents of this session.
-  if (session.userId === subject) for (const [client, scopes] of session.consents) next.consents.set(client, scopes)
   if (returnTo !== undefined) next.signedInFor = returnTo
   ctx.sessions.keep(next)
   redirect(ctx.res, returnTo ?? `${ctx.options.prefix}/device`, 303, cookieHeader(ctx, next))
