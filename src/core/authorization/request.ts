@@ -55,10 +55,19 @@ export class AuthorizationPageError extends UserError {
     message: string,
     /** One sentence on how to fix it. */
     readonly fix: string,
+    /** The page's heading: what could not be verified (by default, from `error`). */
+    readonly title: string = PAGE_ERROR_TITLES[error],
   ) {
     super(message)
   }
 }
+
+const PAGE_ERROR_TITLES: Record<AuthorizationPageError['error'], string> = {
+  invalid_request: 'Invalid authorization request',
+  invalid_client: 'Unknown client',
+  invalid_request_uri: 'Pushed authorization request not usable',
+}
+const REDIRECT_URI_REFUSED = 'Redirect URI not accepted'
 
 /**
  * An authorization error with a verified client and redirect URI: sent back to the client as
@@ -317,6 +326,7 @@ function verifyRedirectUri(
       'invalid_request',
       'The redirect_uri parameter is repeated.',
       'Send redirect_uri exactly once.',
+      REDIRECT_URI_REFUSED,
     )
   }
   const registered = client.redirectUris
@@ -328,12 +338,14 @@ function verifyRedirectUri(
         'invalid_request',
         `Client ${client.id} has no registered redirect URI.`,
         registerHint(client, 'http://localhost:3000/callback'),
+        REDIRECT_URI_REFUSED,
       )
     }
     throw new AuthorizationPageError(
       'invalid_request',
       `The request has no redirect_uri, and client ${client.id} registers ${registered.length} (${list}), so the server cannot choose.`,
       'Add redirect_uri with one of the registered URIs to the authorization URL.',
+      REDIRECT_URI_REFUSED,
     )
   }
   if (registered.some((uri) => redirectUriMatches(uri, sent))) return {redirectUri: sent, redirectUriParam: sent}
@@ -341,6 +353,7 @@ function verifyRedirectUri(
     'invalid_request',
     `redirect_uri ${sent} is not registered for client ${client.id}; registered: ${list}.`,
     `${REDIRECT_URI_MATCHING} ${registerHint(client, sent)}`,
+    REDIRECT_URI_REFUSED,
   )
 }
 

@@ -238,15 +238,7 @@ function respondInvalidRequest(
   status: 302 | 303,
 ): void {
   if (error instanceof AuthorizationPageError) {
-    const title =
-      error.error === 'invalid_request_uri'
-        ? 'Pushed authorization request not usable'
-        : error.error === 'invalid_client'
-          ? 'Unknown client'
-          : error.message.startsWith('redirect_uri') || error.message.includes('redirect')
-            ? 'Redirect URI not accepted'
-            : 'Invalid authorization request'
-    respondError(ctx, 400, {error: error.error, title, message: error.message, fix: error.fix})
+    respondError(ctx, 400, {error: error.error, title: error.title, message: error.message, fix: error.fix})
     return
   }
   respondToClient(ctx, error, {error: error.error, description: error.description}, status)
