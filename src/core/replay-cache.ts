@@ -56,7 +56,7 @@ export class ReplayCache {
   /** Every live entry by identifier (what a replay is looked up in), in insertion order. */
   private readonly entries = new Map<string, Entry>()
   /** Each client's identifiers in insertion order (its oldest first) with their expiry. */
-  private readonly clients = new Map<string, Map<string, number>>()
+  private readonly clients = new Map<string, Bucket>()
   /** Clients by the number of entries they hold, and the largest such number: the largest client in O(1). */
   private readonly bySize = new Map<number, Set<string>>()
   private largest = 0
@@ -107,7 +107,7 @@ export class ReplayCache {
       }
     }
     let bucket = this.clients.get(client)
-    if (!bucket) this.clients.set(client, (bucket = new Map<string, number>()))
+    if (!bucket) this.clients.set(client, (bucket = new Bucket()))
     bucket.set(key, expiresAt)
     this.entries.set(key, {client, expiresAt})
     this.resized(client, bucket.size - 1, bucket.size)
@@ -117,7 +117,7 @@ export class ReplayCache {
   /** Forgets `victim`'s oldest entry, or (refuse mode, the victim being the caller) says why not. */
   private makeRoom(victim: string, caller: string, now: number): ReplayUse | undefined {
     const bucket = this.clients.get(victim)!
-    const [oldestKey, oldestExpiry] = bucket.entries().next().value!
+    const [oldestKey, oldestExpiry] = bucket.oldest()!
     if (victim === caller && this.whenClientFull === 'refuse') {
       return {
         accepted: false,
@@ -163,15 +163,19 @@ export class ReplayCache {
    * Drops a client's expired entries: from the front only (they are mostly inserted in expiry
    * order), or all of them.
    */
-  private dropExpired(client: string, bucket: Map<string, number>, now: number, frontOnly: boolean): void {
+  private dropExpired(client: string, bucket: Bucket, now: number, frontOnly: boolean): void {
     const before = bucket.size
-    for (const [key, expiresAt] of bucket) {
-      if (expiresAt > now) {
-        if (frontOnly) break
-        continue
+    if (frontOnly) {
+      for (let oldest = bucket.oldest(); oldest !== undefined && oldest[1] <= now; oldest = bucket.oldest()) {
+        this.entries.delete(oldest[0])
+        bucket.delete(oldest[0])
       }
-      this.entries.delete(key)
-      bucket.delete(key)
+    } else {
+      for (const [key, expiresAt] of bucket.all()) {
+        if (expiresAt > now) continue
+        this.entries.delete(key)
+        bucket.delete(key)
+      }
     }
     this.resized(client, before, bucket.size)
     if (bucket.size === 0) this.clients.delete(client)
@@ -182,5 +186,54 @@ export class ReplayCache {
     if (now - this.lastSweep < SWEEP_INTERVAL_MS && now >= this.lastSweep) return
     this.lastSweep = now
     for (const [client, bucket] of this.clients) this.dropExpired(client, bucket, now, false)
+  }
+}
+
+/**
+ * One client's identifiers and their expiry, in insertion order, with its oldest entry found in
+ * O(1). A Map alone would do, but finding its first entry with a new iterator walks every slot
+ * its deleted entries left at the front of V8's table (up to the table's size, ~15 µs a use at
+ * 10,000 entries); a kept cursor walks each slot once.
+ */
+class Bucket {
+  private readonly expiry = new Map<string, number>()
+  /** Walks {@link expiry} in insertion order; every entry before {@link front} is gone. */
+  private cursor: IterableIterator<[string, number]> | undefined
+  /** The oldest entry, once the cursor has reached it. */
+  private front: [string, number] | undefined
+
+  get size(): number {
+    return this.expiry.size
+  }
+
+  /** Records a key not held (a new key goes last in insertion order). */
+  set(key: string, expiresAt: number): void {
+    this.expiry.set(key, expiresAt)
+  }
+
+  delete(key: string): boolean {
+    if (!this.expiry.delete(key)) return false
+    // The cursor is past the front already: the next oldest is the cursor's next entry.
+    if (this.front !== undefined && this.front[0] === key) this.front = undefined
+    return true
+  }
+
+  /** The oldest entry, or undefined when empty. */
+  oldest(): [string, number] | undefined {
+    if (this.front !== undefined) return this.front
+    if (this.expiry.size === 0) return undefined
+    // A finished cursor sees no later entries: start a new one (from the first entry).
+    for (let attempt = 0; attempt < 2; attempt++) {
+      this.cursor ??= this.expiry.entries()
+      const next = this.cursor.next()
+      if (!next.done) return (this.front = next.value)
+      this.cursor = undefined
+    }
+    return undefined
+  }
+
+  /** Every entry, oldest first (deleting while walking them is safe). */
+  all(): IterableIterator<[string, number]> {
+    return this.expiry.entries()
   }
 }
