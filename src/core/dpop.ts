@@ -137,37 +137,17 @@ export async function verifyDpopProof(
   if (!COMPACT_JWS.test(proof))
     throw invalidDpopProof('The DPoP header is not a signed JWT (three base64url parts separated by dots).')
 
-  let protectedHeader: Record<string, unknown>
-  try {
-    protectedHeader = decodeProtectedHeader(proof)
-  } catch {
-    throw invalidDpopProof("The DPoP proof's header is not base64url-encoded JSON.")
-  }
-  const {typ, alg, jwk} = protectedHeader
-  if (typ !== 'dpop+jwt') throw invalidDpopProof(`The DPoP proof's typ must be dpop+jwt (got ${describe(typ)}).`)
-  if (typeof alg !== 'string' || !(DPOP_ALGORITHMS as readonly string[]).includes(alg)) {
-    throw invalidDpopProof(
-      `The DPoP proof's alg must be an asymmetric algorithm from dpop_signing_alg_values_supported (${DPOP_ALGORITHMS.join(', ')}); got ${describe(alg)}.`,
-    )
-  }
-  if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk))
-    throw invalidDpopProof('The DPoP proof has no jwk header (the public key it is signed with).')
-  const privateMember = PRIVATE_MEMBERS.find((member) => Object.hasOwn(jwk, member))
-  if (privateMember !== undefined)
-    throw invalidDpopProof(
-      `The DPoP proof's jwk header holds a private key (it has the private member ${privateMember}); send only the public key.`,
-    )
-
-  const {key, jkt} = await proofKey(jwk, alg)
+  // A known header is answered without a turn of the event loop.
+  const {alg, key, jkt, jwk} = knownProofHeader(proof) ?? (await proofHeader(proof))
   let payloadBytes: Uint8Array
   try {
-    payloadBytes = (await compactVerify(proof, key, {algorithms: [alg]})).payload
+    payloadBytes = (await compactVerify(proof, key, verifyOptions(alg))).payload
   } catch {
     throw invalidDpopProof("The DPoP proof's signature does not verify with its jwk.")
   }
   let claims: Record<string, unknown>
   try {
-    claims = JSON.parse(new TextDecoder().decode(payloadBytes)) as Record<string, unknown>
+    claims = JSON.parse(UTF8.decode(payloadBytes)) as Record<string, unknown>
   } catch {
     throw invalidDpopProof("The DPoP proof's payload is not a JSON object.")
   }
@@ -221,50 +201,117 @@ export async function verifyDpopProof(
       'The DPoP proof was already used (its jti was seen before); make a new proof for every request.',
     )
   }
-  return {jkt, jti, iat, jwk}
+  return {jkt, jti, iat, jwk: {...jwk}}
 }
 
-type ProofKey = {key: Awaited<ReturnType<typeof importJWK>>; jkt: string}
+type ProofHeader = {alg: string; jwk: JWK; key: Awaited<ReturnType<typeof importJWK>>; jkt: string}
 
 /**
- * Imported proof keys and their thumbprints, by the `jwk` header exactly as sent and the `alg`:
- * a client proves with one key over many requests, and importing it and hashing its thumbprint
- * cost as much as checking the signature. The same inputs give the same key, so a hit changes no
- * outcome; a failed import is not remembered. Bounded (least recently used goes first).
+ * Checked proof headers with their imported key and its thumbprint, by the header's base64url text
+ * exactly as sent: a client proves with one key over many requests (and so sends the same header),
+ * and decoding the header, importing the key and hashing its thumbprint cost as much as checking
+ * the signature. Decoding is deterministic, so the same text gives the same header, checks and key,
+ * and a hit changes no outcome; a header that fails a check or an import is not remembered.
+ * Bounded (least recently used goes first).
  */
-const proofKeys = new Map<string, ProofKey>()
-const PROOF_KEYS_LIMIT = 256
+const proofHeaders = new Map<string, ProofHeader>()
+const PROOF_HEADERS_LIMIT = 256
 
-async function proofKey(jwk: JWK, alg: string): Promise<ProofKey> {
-  const id = `${alg}.${JSON.stringify(jwk)}`
-  const known = proofKeys.get(id)
+/** The remembered header of a proof, when its header text was checked before. */
+function knownProofHeader(proof: string): ProofHeader | undefined {
+  const text = proof.slice(0, proof.indexOf('.'))
+  const known = proofHeaders.get(text)
   if (known !== undefined) {
-    proofKeys.delete(id)
-    proofKeys.set(id, known)
-    return known
+    proofHeaders.delete(text)
+    proofHeaders.set(text, known)
   }
-  let entry: ProofKey
+  return known
+}
+
+/**
+ * The header checks of {@link verifyDpopProof}, in its order: `typ: dpop+jwt`; an asymmetric `alg`
+ * from {@link DPOP_ALGORITHMS}; a public `jwk` header (a private key is refused); a key for `alg`.
+ */
+async function proofHeader(proof: string): Promise<ProofHeader> {
+  let protectedHeader: Record<string, unknown>
   try {
-    entry = {key: await importJWK(jwk, alg), jkt: await calculateJwkThumbprint(jwk, 'sha256')}
+    protectedHeader = decodeProtectedHeader(proof)
+  } catch {
+    throw invalidDpopProof("The DPoP proof's header is not base64url-encoded JSON.")
+  }
+  const {typ, alg, jwk} = protectedHeader
+  if (typ !== 'dpop+jwt') throw invalidDpopProof(`The DPoP proof's typ must be dpop+jwt (got ${describe(typ)}).`)
+  if (typeof alg !== 'string' || !(DPOP_ALGORITHMS as readonly string[]).includes(alg)) {
+    throw invalidDpopProof(
+      `The DPoP proof's alg must be an asymmetric algorithm from dpop_signing_alg_values_supported (${DPOP_ALGORITHMS.join(', ')}); got ${describe(alg)}.`,
+    )
+  }
+  if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk))
+    throw invalidDpopProof('The DPoP proof has no jwk header (the public key it is signed with).')
+  const privateMember = PRIVATE_MEMBERS.find((member) => Object.hasOwn(jwk, member))
+  if (privateMember !== undefined)
+    throw invalidDpopProof(
+      `The DPoP proof's jwk header holds a private key (it has the private member ${privateMember}); send only the public key.`,
+    )
+  let entry: ProofHeader
+  try {
+    entry = {alg, jwk, key: await importJWK(jwk, alg), jkt: await calculateJwkThumbprint(jwk, 'sha256')}
   } catch {
     throw invalidDpopProof(`The DPoP proof's jwk header is not a public key for ${alg}.`)
   }
-  if (proofKeys.size >= PROOF_KEYS_LIMIT) proofKeys.delete(proofKeys.keys().next().value!)
-  proofKeys.set(id, entry)
+  if (proofHeaders.size >= PROOF_HEADERS_LIMIT) proofHeaders.delete(proofHeaders.keys().next().value!)
+  proofHeaders.set(proof.slice(0, proof.indexOf('.')), entry)
   return entry
 }
 
+/** jose's verify options per proof algorithm, made once (the proof's own `alg` only). */
+const verifyOptionsByAlg = new Map<string, {algorithms: string[]}>()
+function verifyOptions(alg: string): {algorithms: string[]} {
+  let options = verifyOptionsByAlg.get(alg)
+  if (!options) verifyOptionsByAlg.set(alg, (options = {algorithms: [alg]}))
+  return options
+}
+
+const UTF8 = new TextDecoder()
+
 /** RFC 9449 §4.3 (9): `htu` matches the request URL, ignoring query and fragment. */
 function sameTarget(htu: string, url: string): boolean {
+  const target = requestTarget(url)
+  if (target === undefined) return false
+  // The proof names the request URL exactly as the server spells it: equal text, equal URL.
+  if (htu === url) return true
   let a: URL
-  let b: URL
   try {
     a = new URL(htu)
-    b = new URL(url)
   } catch {
     return false
   }
-  return a.protocol === b.protocol && a.host === b.host && a.pathname === b.pathname
+  return a.protocol === target.protocol && a.host === target.host && a.pathname === target.pathname
+}
+
+type Target = {protocol: string; host: string; pathname: string}
+
+/**
+ * The parts of a request URL that `htu` is compared with, parsed once per URL (an endpoint's or a
+ * resource's URL is the same on every request): undefined for a URL that does not parse. Bounded:
+ * the oldest goes first (a resource guard without `resource` builds the URL from the Host header).
+ */
+const targets = new Map<string, Target | undefined>()
+const TARGETS_LIMIT = 64
+
+function requestTarget(url: string): Target | undefined {
+  const known = targets.get(url)
+  if (known !== undefined || targets.has(url)) return known
+  let target: Target | undefined
+  try {
+    const {protocol, host, pathname} = new URL(url)
+    target = {protocol, host, pathname}
+  } catch {
+    target = undefined
+  }
+  if (targets.size >= TARGETS_LIMIT) targets.delete(targets.keys().next().value!)
+  targets.set(url, target)
+  return target
 }
 
 function withoutQuery(url: string): string {
