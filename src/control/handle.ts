@@ -49,6 +49,14 @@ export interface AuthorityHandle {
     list(): Fault[]
     clear(): void
   }
+  readonly keys: {
+    /**
+     * Reads the signing keys again now. A running server notices changed key files by itself on
+     * the first use at least a second after the change; after `rotateKeys()` or `passport
+     * keys:rotate` on its key directory, `reload()` makes the very next token and JWKS use them.
+     */
+    reload(): void
+  }
   /** The HTTP control API (`startServer({control: true})`): its base URL and bearer token; undefined when off. */
   readonly control?: {url: string; token: string}
   /** The last 1,000 requests, newest last: method, path, status, client, grant, duration. */
@@ -97,6 +105,7 @@ export function createHandle(
       },
     },
     clock: authority.clock,
+    keys: {reload: () => authority.reloadKeys()},
     ...(control.apiToken === undefined ? {} : {control: {url: `${running.url}/_passport`, token: control.apiToken}}),
     faults: {
       inject: (target, spec) => control.faults.inject(target, spec),

@@ -15,13 +15,20 @@ export const AUTO = {id: 'auto', secret: 'auto-secret-123', redirect: 'http://lo
 export interface OidcServer {
   issuer: string
   url: string
+  /** The handle's `keys.reload()`: the key files are read again now. */
+  reloadKeys(): void
   close(): Promise<void>
 }
 
 /** The in-process server on 127.0.0.1 port 0 with a temporary SQLite file. */
 export async function startOidcServer(options: Partial<StartServerOptions> = {}): Promise<OidcServer> {
   const server = await startFileServer({config: CONFIG, ...options}, 'passport-oidc-')
-  return {issuer: server.handle.issuer, url: server.handle.url(), close: () => server.close()}
+  return {
+    issuer: server.handle.issuer,
+    url: server.handle.url(),
+    reloadKeys: () => server.handle.keys.reload(),
+    close: () => server.close(),
+  }
 }
 
 /** openid-client as the Relying Party: discovery, client_secret_basic, http allowed on loopback, id token signatures checked. */
