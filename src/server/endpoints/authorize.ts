@@ -14,11 +14,12 @@ import {
   resolveMetadataDocumentClient,
 } from '../../core/metadata-documents.js'
 import {readAuthorizationRequest, type ReadAuthorizationRequest, usePushedRequest} from '../../core/par.js'
-import {cspAllowingRedirect, csrfMatches, currentPath, ensureSession, formDecision, presentedCsrf} from '../browser.js'
+import {cspAllowingRedirect, currentPath, ensureSession, formDecision} from '../browser.js'
+import {readCheckedPost} from '../checked-post.js'
 import type {RequestContext} from '../context.js'
 import {isLoopbackPeer} from '../peer.js'
-import {PAGE_HEADERS, Params, readParams} from '../http.js'
-import {respond, respondCsrfFailure, respondError, respondSignIn, respondToClient} from '../respond.js'
+import {PAGE_HEADERS, Params} from '../http.js'
+import {respond, respondError, respondSignIn, respondToClient} from '../respond.js'
 import type {Session} from '../session.js'
 import {consentPage} from '../views/consent.js'
 import {loginClaimsOf} from './login.js'
@@ -130,17 +131,9 @@ export async function handleAuthorize(ctx: RequestContext): Promise<void> {
  * session in, remember the consent, issue the code); respond.
  */
 export async function handleAuthorizeDecision(ctx: RequestContext): Promise<void> {
-  const params = await readParams(ctx.req)
-  const session = ctx.sessions.fromCookie(ctx.req)
-  if (
-    !csrfMatches(
-      session,
-      presentedCsrf(ctx, () => params.get('csrf')),
-    )
-  ) {
-    respondCsrfFailure(ctx, session)
-    return
-  }
+  const post = await readCheckedPost(ctx)
+  if (!post) return
+  const {params, session} = post
   const answer = readConsentAnswer(ctx, session, params)
   const now = ctx.authority.clock.now()
   const outcome = decideConsent(answer, session, {loginAs: ctx.options.loginAs}, now)

@@ -7,10 +7,11 @@ import {
 } from '../../core/device.js'
 import {lockedRefusal, refuseUserCode, type UserCodeRefusal} from '../../core/device/refusal.js'
 import type {DeviceCodeRow} from '../../store/device-codes.js'
-import {csrfMatches, ensureSession, formDecision, presentedCsrf} from '../browser.js'
+import {ensureSession, formDecision} from '../browser.js'
+import {readCheckedPost} from '../checked-post.js'
 import type {RequestContext} from '../context.js'
-import {isJsonBody, Params, SCRIPT_PAGE_CSP, readParams} from '../http.js'
-import {type HtmlAnswer, respond, respondCsrfFailure, respondError, respondSignIn} from '../respond.js'
+import {isJsonBody, Params, SCRIPT_PAGE_CSP} from '../http.js'
+import {type HtmlAnswer, respond, respondError, respondSignIn} from '../respond.js'
 import type {Session} from '../session.js'
 import {type DeviceEnterView, deviceConfirmPage, deviceDonePage, deviceEnterPage} from '../views/device.js'
 import {loginClaimsOf} from './login.js'
@@ -102,17 +103,9 @@ export function handleDevicePage(ctx: RequestContext): void {
 }
 
 export async function handleDeviceApprove(ctx: RequestContext): Promise<void> {
-  const params = await readParams(ctx.req)
-  const session = ctx.sessions.fromCookie(ctx.req)
-  if (
-    !csrfMatches(
-      session,
-      presentedCsrf(ctx, () => params.get('csrf')),
-    )
-  ) {
-    respondCsrfFailure(ctx, session)
-    return
-  }
+  const post = await readCheckedPost(ctx)
+  if (!post) return
+  const {params, session} = post
   // --login-as signs the device pages in without storing a session (see deviceUser).
   const user = ctx.options.loginAs ?? session.userId
   if (user === undefined) {

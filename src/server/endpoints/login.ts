@@ -1,10 +1,11 @@
 import {signRotatedSessionIn} from '../../core/authorization/interaction.js'
 import {parseLoginClaimsText} from '../../core/login-claims.js'
 import {subjectProblem} from '../../core/subjects.js'
-import {cookieHeader, csrfMatches, presentedCsrf, safeReturnTo} from '../browser.js'
+import {cookieHeader, safeReturnTo} from '../browser.js'
+import {readCheckedPost} from '../checked-post.js'
 import type {RequestContext} from '../context.js'
-import {readParams, redirect} from '../http.js'
-import {respondCsrfFailure, sendSignInPage} from '../respond.js'
+import {redirect} from '../http.js'
+import {sendSignInPage} from '../respond.js'
 
 /**
  * The development sign-in: `POST {prefix}/login` with a subject (a configured user picked with
@@ -13,17 +14,9 @@ import {respondCsrfFailure, sendSignInPage} from '../respond.js'
  */
 
 export async function handleLogin(ctx: RequestContext): Promise<void> {
-  const params = await readParams(ctx.req)
-  const session = ctx.sessions.fromCookie(ctx.req)
-  if (
-    !csrfMatches(
-      session,
-      presentedCsrf(ctx, () => params.get('csrf')),
-    )
-  ) {
-    respondCsrfFailure(ctx, session)
-    return
-  }
+  const post = await readCheckedPost(ctx)
+  if (!post) return
+  const {params, session} = post
   let returnTo: string | undefined
   let subject: string | undefined
   let claimsText: string | undefined
@@ -73,17 +66,9 @@ export function loginClaimsOf(ctx: RequestContext, userId: string): Record<strin
 }
 
 export async function handleLogout(ctx: RequestContext): Promise<void> {
-  const params = await readParams(ctx.req)
-  const session = ctx.sessions.fromCookie(ctx.req)
-  if (
-    !csrfMatches(
-      session,
-      presentedCsrf(ctx, () => params.get('csrf')),
-    )
-  ) {
-    respondCsrfFailure(ctx, session)
-    return
-  }
+  const post = await readCheckedPost(ctx)
+  if (!post) return
+  const {params, session} = post
   let returnTo: string | undefined
   try {
     returnTo = safeReturnTo(ctx, params.get('return_to'))
