@@ -3,7 +3,7 @@ import type {Authority} from '../../core/authority.js'
 import {sha256} from '../../core/crypto.js'
 import {InvalidTokenError} from '../../errors.js'
 import {formatScope} from '../../core/scopes.js'
-import {verifyAccessToken} from '../../core/verify.js'
+import {type PreparedVerification, prepareVerification} from '../../core/verify.js'
 import type {ClientRow} from '../../store/clients.js'
 import {authenticateClient, invalidClient} from '../client-auth.js'
 import type {RequestContext} from '../context.js'
@@ -59,16 +59,9 @@ async function introspectAccessToken(
   client: ClientRow,
   token: string,
 ): Promise<Record<string, unknown> | undefined> {
-  const keys = await authority.signingKeys()
   let verified
   try {
-    verified = await verifyAccessToken(token, {
-      issuer: authority.issuer,
-      publicKey: keys.publicKeys,
-      store: authority.store,
-      now: authority.clock.now(),
-      ignoreDpopBinding: true,
-    })
+    verified = await verificationOf(authority)(token)
   } catch (error) {
     if (error instanceof InvalidTokenError) return undefined
     throw error
@@ -93,4 +86,21 @@ async function introspectAccessToken(
     token_type: verified.jkt === undefined ? 'Bearer' : 'DPoP',
     ...(verified.jkt === undefined ? {} : {cnf: {jkt: verified.jkt}}),
   }
+}
+
+/**
+ * One verification per authority, prepared once: its key lookup is built once per loaded key set
+ * (core/verify.ts), so a rotation or a retirement on the authority's clock is seen on the next
+ * request, and nothing is rebuilt per request. The proof of a DPoP-bound token is the resource
+ * server's to check, not the introspecting client's.
+ */
+const verifications = new WeakMap<Authority, PreparedVerification>()
+function verificationOf(authority: Authority): PreparedVerification {
+  let verification = verifications.get(authority)
+  if (!verification)
+    verifications.set(
+      authority,
+      (verification = prepareVerification({authority, ignoreDpopBinding: true}, 'introspect')),
+    )
+  return verification
 }
