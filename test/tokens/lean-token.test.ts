@@ -1,5 +1,5 @@
 import {spawn} from 'node:child_process'
-import {readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {pathToFileURL} from 'node:url'
 
@@ -103,10 +103,29 @@ describe('passport token without oclif', () => {
     })
   }
 
+  /** Token rows in the workspace's database (none before the first token creates it). */
+  function tokenRows(): {n: number; ids: number} {
+    if (!existsSync(ws.dbPath)) return {n: 0, ids: 0}
+    const db = ws.db()
+    try {
+      return db.prepare('SELECT COUNT(*) AS n, COUNT(DISTINCT id) AS ids FROM oauth_access_tokens').get() as {
+        n: number
+        ids: number
+      }
+    } finally {
+      db.close()
+    }
+  }
+
   it.each(CASES)(
     'passport token $args ($way, exit $code): the same output both ways',
     async ({args, env = {}, way, code}) => {
+      const before = tokenRows()
       const [lean, oclif] = await Promise.all([run(args, env), runCli(['token', ...args], {cwd: ws.dir, env})])
+      // Each way that prints a token records it once; a refused or help run records nothing.
+      const minted = code === 0 && !args.includes('--help') ? 2 : 0
+      const after = tokenRows()
+      expect([after.n - before.n, after.ids - before.ids]).toEqual([minted, minted])
       expect(lean.way).toBe(way)
       expect(lean.code).toBe(code)
       expect(oclif.code).toBe(code)
@@ -117,15 +136,22 @@ describe('passport token without oclif', () => {
     },
   )
 
-  it('every token row either way is in the database once', () => {
+  it('every token row either way is in the database once', async () => {
+    // Its own two tokens (not the rows the cases above left): one each way, found by their jti.
+    const args = ['--user', 'alice', '--scope', 'read', '--json']
+    const before = tokenRows()
+    const [lean, oclif] = await Promise.all([run(args, {}), runCli(['token', ...args], {cwd: ws.dir})])
+    expect([lean.code, oclif.code]).toEqual([0, 0])
+    const jtis = [lean, oclif].map(
+      (result) => decodeJwt((JSON.parse(result.stdout) as {access_token: string}).access_token).jti,
+    )
+    expect(new Set(jtis).size).toBe(2)
+    const after = tokenRows()
+    expect([after.n - before.n, after.ids - before.ids]).toEqual([2, 2])
     const db = ws.db()
     try {
-      const rows = db.prepare('SELECT COUNT(*) AS n, COUNT(DISTINCT id) AS ids FROM oauth_access_tokens').get() as {
-        n: number
-        ids: number
-      }
-      // Six cases mint (one more succeeds: --help), each run twice.
-      expect(rows).toEqual({n: 12, ids: 12})
+      for (const jti of jtis)
+        expect(db.prepare('SELECT COUNT(*) AS n FROM oauth_access_tokens WHERE id = ?').get(jti)).toEqual({n: 1})
     } finally {
       db.close()
     }
