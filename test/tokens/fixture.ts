@@ -6,6 +6,7 @@ import {decodeJwt, decodeProtectedHeader} from 'jose'
 import {expect} from 'vitest'
 
 import {TOKENS_CONFIG as CONFIG} from '../fixtures/config.js'
+import {copyFixtureKeys} from '../fixtures/keys.js'
 import {type CliResult, runCli, tempDir, writeJson} from '../helpers.js'
 
 export {TOKENS_CONFIG as CONFIG} from '../fixtures/config.js'
@@ -22,8 +23,11 @@ export interface Workspace {
   db: () => Database.Database
 }
 
-/** A temp dir with a config file and a key pair (via the CLI), ready for `passport token`. */
-export async function workspace(config: object = CONFIG): Promise<Workspace> {
+/**
+ * A temp dir with a config file and a key pair (a copy of the fixture keys as `passport keys`
+ * writes them, or with `newKeys` a pair of its own made by `passport keys`), ready for `passport token`.
+ */
+export async function workspace(config: object = CONFIG, options: {newKeys?: boolean} = {}): Promise<Workspace> {
   const {dir, cleanup} = tempDir('passport-tokens-')
   writeJson(join(dir, 'passport.config.json'), config)
   const run = (args: string[], env?: Record<string, string | undefined>) =>
@@ -34,7 +38,10 @@ export async function workspace(config: object = CONFIG): Promise<Workspace> {
     expect(result.code, `passport ${args.join(' ')}: ${result.stderr}`).toBe(0)
     return result.stdout.trim()
   }
-  await ok(['keys'])
+  // What `passport keys` leaves in storage/, without generating a pair per workspace (unless the
+  // test needs keys no other workspace has).
+  if (options.newKeys) await ok(['keys'])
+  else await copyFixtureKeys(join(dir, 'storage'))
   const dbPath = join(dir, 'storage', 'passport.sqlite')
   return {
     dir,

@@ -91,7 +91,7 @@ describe('passport token:verify', () => {
   })
 
   it('refuses a token signed by a key this authority does not publish', async () => {
-    const other = await workspace()
+    const other = await workspace(undefined, {newKeys: true})
     try {
       const foreign = await other.ok(['token', '--user', 'alice'])
       expect(await invalid(foreign)).toBe('The token is signed by a key this authority does not publish (unknown kid).')
