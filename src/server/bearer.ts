@@ -70,7 +70,9 @@ export function bearerGuard(options: GuardOptions, who = 'requireBearer'): Beare
   const realm = options.realm ?? (metadataUrl === undefined ? 'passport' : undefined)
   const challenge: Challenge = {realm, metadataUrl, scopes: metadataUrl === undefined ? undefined : required}
 
-  const requestUrl = options.requestUrl ?? ((req: IncomingMessage) => dpopRequestUrl(req, options.resource))
+  // The resource's origin is parsed once, not on every DPoP request.
+  const origin = resourceOrigin(options.resource)
+  const requestUrl = options.requestUrl ?? ((req: IncomingMessage) => dpopRequestUrl(req, origin))
 
   return async (req, res, next) => {
     let token: string | undefined
@@ -240,13 +242,14 @@ async function presentedToken(
  * the protected `resource` when given (what clients call, also behind a proxy), else on the
  * request's Host.
  */
-export function dpopRequestUrl(req: IncomingMessage, resource?: string): string {
+export function dpopRequestUrl(req: IncomingMessage, origin?: string): string {
   const path = (req.url ?? '/').split(/[?#]/)[0]!
-  const origin =
-    resource !== undefined && URL.canParse(resource)
-      ? new URL(resource).origin
-      : `http://${req.headers.host ?? 'localhost'}`
-  return `${origin}${path.startsWith('/') ? path : `/${path}`}`
+  return `${origin ?? `http://${req.headers.host ?? 'localhost'}`}${path.startsWith('/') ? path : `/${path}`}`
+}
+
+/** The origin of a protected resource's identifier; undefined without one (or when it does not parse). */
+function resourceOrigin(resource: string | undefined): string | undefined {
+  return resource !== undefined && URL.canParse(resource) ? new URL(resource).origin : undefined
 }
 
 async function bodyToken(req: BearerRequest, ownsBody: boolean): Promise<string | undefined> {
