@@ -51,6 +51,7 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
+  await shared?.close()
   await chromium?.close()
   await server?.close()
   await app?.close()
@@ -60,14 +61,27 @@ function authorizeUrl(params: Record<string, string>): string {
   return `${server.url}/oauth/authorize?${new URLSearchParams({response_type: 'code', client_id: 'web', redirect_uri: callback, ...params}).toString()}`
 }
 
+/**
+ * The tab of the tests with JavaScript, reset before each (Tab.reset: no cookies, permissions or
+ * recorded errors carried over); a page without JavaScript needs a context of its own.
+ */
+let shared: Tab | undefined
+
 async function withTab(run: (tab: Tab) => Promise<void>, options: Parameters<typeof Tab.open>[1] = {}): Promise<void> {
-  const tab = await Tab.open(chromium.browser, options)
-  try {
-    await run(tab)
-    tab.expectClean()
-  } finally {
-    await tab.close()
+  if (options.javaScriptEnabled === false || options.colorScheme !== undefined) {
+    const tab = await Tab.open(chromium.browser, options)
+    try {
+      await run(tab)
+      tab.expectClean()
+    } finally {
+      await tab.close()
+    }
+    return
   }
+  shared ??= await Tab.open(chromium.browser)
+  await shared.reset()
+  await run(shared)
+  shared.expectClean()
 }
 
 function query(db: string, sql: string, ...params: unknown[]): unknown[] {
