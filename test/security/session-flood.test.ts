@@ -5,6 +5,7 @@ import {join} from 'node:path'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
+import {copyFixtureKeys} from '../fixtures/keys.js'
 import {BIN, cleanEnv, tempDir, writeJson} from '../helpers.js'
 
 /**
@@ -36,6 +37,8 @@ beforeAll(async () => {
   const temp = tempDir('passport-flood-')
   cleanup = temp.cleanup
   const config = join(temp.dir, 'passport.config.json')
+  // The fixture keys: the server need not make a pair of its own at start-up.
+  await copyFixtureKeys(join(temp.dir, 'keys'))
   writeJson(config, {
     clients: [{id: 'web', name: 'Web app', secret: 'web-secret-123', redirectUris: [REDIRECT], scopes: ['read']}],
     scopes: {read: 'Read'},
