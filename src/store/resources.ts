@@ -40,7 +40,8 @@ export class ResourceRepository {
 
   /**
    * Every registered resource, read again only when the database changed (`PRAGMA data_version`
-   * moves when another connection commits; this connection's own writes reset the cache).
+   * moves when another connection commits; this connection's own writes reset the cache). The
+   * same array until then, so a caller can tell a change by identity.
    */
   all(): ResourceRow[] {
     const version = this.dataVersion.get()!
@@ -58,10 +59,9 @@ export class ResourceRepository {
     return this.cached
   }
 
-  /** The version `all()` last read at: callers that derive state from it rebuild when it moves. */
-  version(): string {
-    this.all()
-    return `${this.cachedVersion}:${this.cached.length}:${this.cached.map((r) => r.uri).join(' ')}`
+  /** Did this connection write since `all()` last read? (`all()` then reads again, whatever the version says.) */
+  wroteHere(): boolean {
+    return this.wrote
   }
 
   upsert(row: ResourceRow): void {
