@@ -5,6 +5,13 @@ import {InvalidInputError} from '../errors.js'
 const MAX_ENTRIES = 10_000
 
 /**
+ * Longest claims for one sign-in, as JSON. Anyone who can reach the sign-in page can add claims,
+ * and they are kept in the session (up to 5,000) and by sign-in (up to 10,000): without this cap a
+ * form body (64 KB) each would let a caller fill hundreds of MB; with it, about 30 MB at most.
+ */
+export const MAX_LOGIN_CLAIMS_BYTES = 2048
+
+/**
  * Claims a person added for one sign-in (the sign-in page's claims field, `serve --login-claim`),
  * held in memory by the family they belong to: the authorization code's or device code's id, which
  * its refresh and access tokens carry. The id token and userinfo add them to the configured
@@ -38,6 +45,9 @@ export function checkLoginClaims(value: unknown, what = 'The claims'): Record<st
   }
   if ('email_verified' in value && typeof value.email_verified !== 'boolean')
     throw new InvalidInputError(`${what}: "email_verified" must be true or false.`)
+  const size = Buffer.byteLength(JSON.stringify(value))
+  if (size > MAX_LOGIN_CLAIMS_BYTES)
+    throw new InvalidInputError(`${what} are ${size} bytes of JSON; at most ${MAX_LOGIN_CLAIMS_BYTES} are kept.`)
   return value as Record<string, unknown>
 }
 

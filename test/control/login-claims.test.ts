@@ -166,7 +166,7 @@ describe('the sign-in page: claims for this sign-in (JSON, validated)', () => {
     expect(id).not.toHaveProperty('name')
   })
 
-  it('invalid JSON, a non-object or a reserved claim → 400 on the sign-in page with the reason, the text kept, nobody signed in', async () => {
+  it('checklist 159: invalid JSON, a non-object, a reserved claim or over 2 KB → 400 on the sign-in page with the reason, the text kept, nobody signed in', async () => {
     const cases: [string, string][] = [
       [
         '{"role": ',
@@ -176,6 +176,7 @@ describe('the sign-in page: claims for this sign-in (JSON, validated)', () => {
       ['{"sub": "mallory"}', 'The claims for this sign-in cannot set &quot;sub&quot;: passport sets it itself.'],
       ['{"nonce": "x"}', 'The claims for this sign-in cannot set &quot;nonce&quot;: passport sets it itself.'],
       ['{"email_verified": "yes"}', 'The claims for this sign-in: &quot;email_verified&quot; must be true or false.'],
+      [`{"bio": "${'x'.repeat(2040)}"}`, 'The claims for this sign-in are 2050 bytes of JSON; at most 2048 are kept.'],
     ]
     for (const [claims, message] of cases) {
       const browser = new Browser(server.url())
