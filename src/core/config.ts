@@ -7,6 +7,7 @@ import {nameMap, SCOPE_TOKEN} from './names.js'
 import type {JwkSet} from './client-keys.js'
 import {ConfigError} from '../errors.js'
 import {emptyResources, type ResourceRegistry} from './resources.js'
+import {onePer} from './memo.js'
 
 export interface UserConfig {
   name?: string
@@ -240,16 +241,11 @@ function clientConfig(c: NonNullable<ConfigInput['clients']>[number]): ClientCon
 
 /** Every scope the authority knows: configured ones plus the OpenID Connect scopes. */
 export function knownScopes(config: Pick<PassportConfig, 'scopes'>): Readonly<Record<string, string>> {
-  // Asked on every token request: built once per configuration (configurations are not mutated).
-  let known = KNOWN_SCOPES.get(config.scopes)
-  if (!known) {
-    known = Object.freeze(nameMap({...OIDC_SCOPES, ...config.scopes}))
-    KNOWN_SCOPES.set(config.scopes, known)
-  }
-  return known
+  return knownScopesOf(config.scopes)
 }
 
-const KNOWN_SCOPES = new WeakMap<Record<string, string>, Readonly<Record<string, string>>>()
+// Asked on every token request: built once per configuration (configurations are not mutated).
+const knownScopesOf = onePer((scopes: Record<string, string>) => Object.freeze(nameMap({...OIDC_SCOPES, ...scopes})))
 
 export function isScopeToken(value: string): boolean {
   return SCOPE_TOKEN.test(value)

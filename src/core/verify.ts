@@ -18,6 +18,7 @@ import {tokenCan} from './scopes.js'
 import {resourceUriProblem} from './uris.js'
 import type {AccessTokenRow} from '../store/access-tokens.js'
 import type {Store} from '../store/index.js'
+import {onePer} from './memo.js'
 
 export interface AccessTokenClaims extends JWTPayload {
   iss: string
@@ -190,12 +191,9 @@ export function prepareVerification(options: VerifyAccessTokenOptions, who: stri
  * The resolver of an authority's published keys, built once per loaded key set (a rotation or a
  * reload loads a new one, so it is never stale), not once per request.
  */
-const resolvers = new WeakMap<SigningKeys, KeyObject | JWTVerifyGetKey>()
+const resolverOf = onePer((keys: SigningKeys) => publicKeyResolver(keys.publicKeys))
 async function authorityKeys(authority: Authority): Promise<KeyObject | JWTVerifyGetKey> {
-  const keys = await authority.signingKeys()
-  let resolver = resolvers.get(keys)
-  if (!resolver) resolvers.set(keys, (resolver = publicKeyResolver(keys.publicKeys)))
-  return resolver
+  return resolverOf(await authority.signingKeys())
 }
 
 /** Remote key sets by JWKS URL, shared by every guard and call naming the same URL (jose caches and rate-limits refetches). */

@@ -2,15 +2,13 @@ import type {PassportConfig} from '../core/config.js'
 import {DpopNonces, invalidDpopProof, verifyDpopProof, type VerifiedDpopProof} from '../core/dpop.js'
 import type {ClientRow} from '../store/clients.js'
 import type {RequestContext, ServerOptions} from './context.js'
+import {onePer} from '../core/memo.js'
 
 /** Server nonces (`serve --dpop-nonce`), one source per running server. */
-const nonceSources = new WeakMap<ServerOptions, DpopNonces>()
+const nonceSourceOf = onePer((_options: ServerOptions) => new DpopNonces())
 
 export function dpopNoncesOf(options: ServerOptions): DpopNonces | undefined {
-  if (!options.dpopNonce) return undefined
-  let nonces = nonceSources.get(options)
-  if (!nonces) nonceSources.set(options, (nonces = new DpopNonces()))
-  return nonces
+  return options.dpopNonce ? nonceSourceOf(options) : undefined
 }
 
 /**
@@ -43,7 +41,10 @@ export function dpopNonceHeader(ctx: RequestContext): Record<string, string> {
   return nonces ? {'DPoP-Nonce': nonces.current(ctx.authority.clock.now())} : {}
 }
 
-const requiring = new WeakMap<PassportConfig, Set<string>>()
+/** The configured clients with `requireDpop`, per configuration. */
+const requiringDpop = onePer(
+  (config: PassportConfig) => new Set(config.clients.filter((c) => c.requireDpop).map((c) => c.id)),
+)
 
 /** A configured client with `requireDpop` gets no bearer tokens: its token requests need a proof. */
 export function assertDpopIfRequired(
@@ -52,9 +53,7 @@ export function assertDpopIfRequired(
   proof: VerifiedDpopProof | undefined,
 ): void {
   if (proof !== undefined) return
-  let ids = requiring.get(config)
-  if (!ids) requiring.set(config, (ids = new Set(config.clients.filter((c) => c.requireDpop).map((c) => c.id))))
-  if (ids.has(client.id))
+  if (requiringDpop(config).has(client.id))
     throw invalidDpopProof(
       `Client ${client.id} requires DPoP-bound tokens (requireDpop): send a DPoP proof with the token request.`,
     )

@@ -23,6 +23,7 @@ import {respond, respondError, respondSignIn, respondToClient} from '../respond.
 import type {Session} from '../session.js'
 import {consentPage} from '../views/consent.js'
 import {loginClaimsOf} from './login.js'
+import {onePer} from '../../core/memo.js'
 
 /**
  * `GET {prefix}/authorize` (RFC 6749 §4.1.1) and `POST {prefix}/authorize` (the consent decision).
@@ -237,7 +238,7 @@ function respondInvalidRequest(
   respondToClient(ctx, error, {error: error.error, description: error.description}, status)
 }
 
-const documentCaches = new WeakMap<object, MetadataDocumentCache>()
+const documentCacheOf = onePer((_authority: object) => new MetadataDocumentCache())
 
 /**
  * A client_id that is an http(s) URL names a client ID metadata document (SPEC §10.4): fetch and
@@ -260,8 +261,7 @@ async function resolveMetadataDocument(ctx: RequestContext): Promise<boolean> {
   const known = store.clients.find(clientId)
   if (known && known.source !== 'metadata') return true
   const redirects = search.getAll('redirect_uri')
-  let cache = documentCaches.get(ctx.authority)
-  if (!cache) documentCaches.set(ctx.authority, (cache = new MetadataDocumentCache()))
+  const cache = documentCacheOf(ctx.authority)
   try {
     await resolveMetadataDocumentClient(
       store,

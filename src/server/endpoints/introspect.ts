@@ -8,6 +8,7 @@ import type {ClientRow} from '../../store/clients.js'
 import {authenticateClient, invalidClient} from '../client-auth.js'
 import type {RequestContext} from '../context.js'
 import {NO_STORE, readParams, sendJson} from '../http.js'
+import {onePer} from '../../core/memo.js'
 
 const INACTIVE = {active: false} as const
 
@@ -94,13 +95,6 @@ async function introspectAccessToken(
  * request, and nothing is rebuilt per request. The proof of a DPoP-bound token is the resource
  * server's to check, not the introspecting client's.
  */
-const verifications = new WeakMap<Authority, PreparedVerification>()
-function verificationOf(authority: Authority): PreparedVerification {
-  let verification = verifications.get(authority)
-  if (!verification)
-    verifications.set(
-      authority,
-      (verification = prepareVerification({authority, ignoreDpopBinding: true}, 'introspect')),
-    )
-  return verification
-}
+const verificationOf = onePer((authority: Authority): PreparedVerification =>
+  prepareVerification({authority, ignoreDpopBinding: true}, 'introspect'),
+)

@@ -3,6 +3,7 @@ import type {Authority} from '../../core/authority.js'
 import {type BearerGuard, bearerGuard, sendBearerError} from '../bearer.js'
 import type {RequestContext} from '../context.js'
 import {NO_STORE, sendJson} from '../http.js'
+import {onePer} from '../../core/memo.js'
 
 /**
  * `GET|POST {prefix}/userinfo` (OpenID Connect Core §5.3): the claims of the token's user that
@@ -40,21 +41,14 @@ export async function handleUserinfo(ctx: RequestContext): Promise<void> {
 }
 
 /** One guard per authority: any audience (the authority's own tokens), and the body is this endpoint's to read. */
-const guards = new WeakMap<Authority, BearerGuard>()
-function guardOf(authority: Authority): BearerGuard {
-  let guard = guards.get(authority)
-  if (!guard)
-    guards.set(
+const guardOf = onePer((authority: Authority): BearerGuard =>
+  bearerGuard(
+    {
       authority,
-      (guard = bearerGuard(
-        {
-          authority,
-          scopes: ['openid'],
-          ownsBody: true,
-          requestUrl: (req) => `${authority.issuer}${(req.url ?? '/').split(/[?#]/)[0]!}`,
-        },
-        'userinfo',
-      )),
-    )
-  return guard
-}
+      scopes: ['openid'],
+      ownsBody: true,
+      requestUrl: (req) => `${authority.issuer}${(req.url ?? '/').split(/[?#]/)[0]!}`,
+    },
+    'userinfo',
+  ),
+)
