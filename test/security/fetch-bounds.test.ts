@@ -1,17 +1,11 @@
 import {randomUUID} from 'node:crypto'
 import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
 import type {AddressInfo} from 'node:net'
-import {join} from 'node:path'
-
 import {exportJWK, generateKeyPair, SignJWT, type CryptoKey} from 'jose'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {Authority} from '../../src/core/authority.js'
-import {parseConfig} from '../../src/core/config.js'
 import {MAX_CONCURRENT_FETCHES, openFetches} from '../../src/core/fenced-fetch.js'
-import {generateKeys, keyLocation} from '../../src/core/keys.js'
-import {serve, type RunningServer} from '../../src/server/index.js'
-import {tempDir} from '../helpers.js'
+import {startTestServer, type TestServer} from '../server/harness.js'
 
 /**
  * Anyone can make passport fetch a URL: a client ID metadata document named at /authorize, a
@@ -26,9 +20,7 @@ import {tempDir} from '../helpers.js'
  */
 const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
 
-let authority: Authority
-let running: RunningServer
-let cleanup: () => void
+let server: TestServer
 let publisher: Server
 let origin: string
 let privateKey: CryptoKey
@@ -53,29 +45,20 @@ beforeAll(async () => {
   })
   await new Promise<void>((resolve) => publisher.listen(0, '127.0.0.1', resolve))
   origin = `http://127.0.0.1:${(publisher.address() as AddressInfo).port}`
-  const temp = tempDir('passport-fetch-bounds-')
-  cleanup = temp.cleanup
-  await generateKeys(join(temp.dir, 'keys'))
-  authority = Authority.open({
-    config: parseConfig({scopes: {read: 'Read'}}),
-    database: join(temp.dir, 'passport.sqlite'),
-    keys: keyLocation(join(temp.dir, 'keys'), {}),
-  })
-  running = await serve(authority, {host: '127.0.0.1', port: 0, prefix: '/oauth', except: [], autoApprove: false})
+  server = await startTestServer()
 })
 
 afterAll(async () => {
   for (const res of held.splice(0)) res.destroy()
-  await running?.close()
+  await server?.close()
   publisher?.closeAllConnections()
   await new Promise<void>((resolve) => publisher?.close(() => resolve()))
-  cleanup?.()
 })
 
 /** GET /authorize for a metadata-document client published at `path` on the slow publisher. */
 async function authorize(path: string): Promise<{status: number; headers: Headers; json: Record<string, unknown>}> {
   const clientId = `${origin}${path}`
-  const url = new URL(`${running.issuer}/oauth/authorize`)
+  const url = new URL(`${server.issuer}/oauth/authorize`)
   url.search = new URLSearchParams({
     client_id: clientId,
     response_type: 'code',
@@ -89,16 +72,16 @@ async function authorize(path: string): Promise<{status: number; headers: Header
 }
 
 async function tokenWithAssertion(clientId: string): Promise<{status: number; headers: Headers; json: unknown}> {
-  const now = Math.floor(authority.clock.now() / 1000)
+  const now = Math.floor(Date.now() / 1000)
   const assertion = await new SignJWT({jti: randomUUID()})
     .setProtectedHeader({alg: 'ES256', kid: 'k1'})
     .setIssuer(clientId)
     .setSubject(clientId)
-    .setAudience(running.issuer)
+    .setAudience(server.issuer)
     .setIssuedAt(now)
     .setExpirationTime(now + 60)
     .sign(privateKey)
-  const response = await fetch(`${running.issuer}/oauth/token`, {
+  const response = await fetch(`${server.issuer}/oauth/token`, {
     method: 'POST',
     headers: {'content-type': 'application/x-www-form-urlencoded'},
     body: new URLSearchParams({
@@ -112,7 +95,7 @@ async function tokenWithAssertion(clientId: string): Promise<{status: number; he
 
 describe('fetches of URLs anyone can name are bounded', () => {
   it('checklist 158: at most 32 fetches at once; one more is refused with 503 and Retry-After, and every place comes back', async () => {
-    const registered = await fetch(`${running.issuer}/oauth/register`, {
+    const registered = await fetch(`${server.issuer}/oauth/register`, {
       method: 'POST',
       headers: {'content-type': 'application/json'},
       body: JSON.stringify({
@@ -163,6 +146,6 @@ describe('fetches of URLs anyone can name are bounded', () => {
     expect((await tokenWithAssertion(clientId)).status).toBe(200)
     expect((await authorize('/one-more')).status).toBe(400)
     expect(openFetches()).toBe(0)
-    expect(authority.store.clients.find(`${origin}/one-more`)).toBeUndefined()
+    expect(server.store.clients.find(`${origin}/one-more`)).toBeUndefined()
   })
 })
