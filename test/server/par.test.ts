@@ -148,37 +148,16 @@ describe('PAR with real clients (headless: --login-as alice --auto-approve)', ()
       issuer,
       await oauth.discoveryRequest(issuer, {algorithm: 'oauth2', ...insecure}),
     )
-    const web: oauth.Client = {client_id: 'web'}
-    const auth = oauth.ClientSecretBasic('web-secret-123')
-    const verifier = oauth.generateRandomCodeVerifier()
     const state = oauth.generateRandomState()
-    const params = new URLSearchParams({
-      redirect_uri: REDIRECT,
-      scope: 'read',
-      response_type: 'code',
-      state,
-      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-    })
-    const pushed = await oauth.processPushedAuthorizationResponse(
+    const {pushed, answer, tokens} = await pushAuthorizeRedeem(
       as,
-      web,
-      await oauth.pushedAuthorizationRequest(as, web, auth, params, insecure),
+      {client_id: 'web'},
+      oauth.ClientSecretBasic('web-secret-123'),
+      state,
     )
     expect(pushed.expires_in).toBe(60)
     expect(pushed.request_uri).toMatch(/^urn:ietf:params:oauth:request_uri:[A-Za-z0-9_-]{43}$/)
-
-    const url = new URL(as.authorization_endpoint!)
-    url.searchParams.set('client_id', 'web')
-    url.searchParams.set('request_uri', pushed.request_uri)
-    const answer = await fetch(url, {redirect: 'manual'})
     expect(answer.status).toBe(302)
-    const callback = oauth.validateAuthResponse(as, web, new URL(answer.headers.get('location')!), state)
-    const tokens = await oauth.processAuthorizationCodeResponse(
-      as,
-      web,
-      await oauth.authorizationCodeGrantRequest(as, web, auth, callback, REDIRECT, verifier, insecure),
-    )
     expect(tokens).toMatchObject({token_type: 'bearer', scope: 'read'})
   })
 
@@ -189,34 +168,10 @@ describe('PAR with real clients (headless: --login-as alice --auto-approve)', ()
       await oauth.discoveryRequest(issuer, {algorithm: 'oauth2', ...insecure}),
     )
     const keyed: oauth.Client = {client_id: 'keyed'}
-    const auth = oauth.PrivateKeyJwt({key: SIGNER.privateKey, kid: 'signer-1'})
-    const verifier = oauth.generateRandomCodeVerifier()
-    const params = new URLSearchParams({
-      redirect_uri: REDIRECT,
-      scope: 'read',
-      response_type: 'code',
-      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-    })
-    const pushed = await oauth.processPushedAuthorizationResponse(
+    const {tokens} = await pushAuthorizeRedeem(
       as,
       keyed,
-      await oauth.pushedAuthorizationRequest(as, keyed, auth, params, insecure),
-    )
-    const answer = await fetch(
-      `${as.authorization_endpoint}?client_id=keyed&request_uri=${encodeURIComponent(pushed.request_uri)}`,
-      {redirect: 'manual'},
-    )
-    const callback = oauth.validateAuthResponse(
-      as,
-      keyed,
-      new URL(answer.headers.get('location')!),
-      oauth.expectNoState,
-    )
-    const tokens = await oauth.processAuthorizationCodeResponse(
-      as,
-      keyed,
-      await oauth.authorizationCodeGrantRequest(as, keyed, auth, callback, REDIRECT, verifier, insecure),
+      oauth.PrivateKeyJwt({key: SIGNER.privateKey, kid: 'signer-1'}),
     )
     expect(tokens.scope).toBe('read')
     // The assertion is never stored with the pushed request.
@@ -231,7 +186,13 @@ describe('PAR with real clients (headless: --login-as alice --auto-approve)', ()
       as,
       keyed,
       oauth.PrivateKeyJwt({key: stranger.privateKey, kid: 'signer-1'}),
-      params,
+      new URLSearchParams({
+        redirect_uri: REDIRECT,
+        scope: 'read',
+        response_type: 'code',
+        code_challenge: await oauth.calculatePKCECodeChallenge(oauth.generateRandomCodeVerifier()),
+        code_challenge_method: 'S256',
+      }),
       insecure,
     )
     expect(refused.status).toBe(401)
@@ -725,39 +686,57 @@ describe("--require-par and a client's requirePar", () => {
         await oauth.discoveryRequest(issuer, {algorithm: 'oidc', ...insecure}),
       )
       expect(as.require_pushed_authorization_requests).toBe(true)
-      const web: oauth.Client = {client_id: 'web'}
-      const auth = oauth.ClientSecretPost('web-secret-123')
-      const verifier = oauth.generateRandomCodeVerifier()
-      const params = new URLSearchParams({
-        redirect_uri: REDIRECT,
-        scope: 'read',
-        response_type: 'code',
-        code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-        code_challenge_method: 'S256',
-      })
-      const pushed = await oauth.processPushedAuthorizationResponse(
-        as,
-        web,
-        await oauth.pushedAuthorizationRequest(as, web, auth, params, insecure),
-      )
-      const answer = await fetch(
-        `${as.authorization_endpoint}?client_id=web&request_uri=${encodeURIComponent(pushed.request_uri)}`,
-        {redirect: 'manual'},
-      )
-      const callback = oauth.validateAuthResponse(
-        as,
-        web,
-        new URL(answer.headers.get('location')!),
-        oauth.expectNoState,
-      )
-      const tokens = await oauth.processAuthorizationCodeResponse(
-        as,
-        web,
-        await oauth.authorizationCodeGrantRequest(as, web, auth, callback, REDIRECT, verifier, insecure),
-      )
+      const {tokens} = await pushAuthorizeRedeem(as, {client_id: 'web'}, oauth.ClientSecretPost('web-secret-123'))
       expect(tokens.scope).toBe('read')
     } finally {
       await served.stop()
     }
   })
 })
+
+/**
+ * oauth4webapi's whole PAR flow for `client` authenticating with `auth`: push the authorization
+ * request, send the browser to /authorize with only client_id and request_uri (headless: the
+ * server answers with the redirect), check the callback and redeem the code.
+ */
+async function pushAuthorizeRedeem(
+  as: oauth.AuthorizationServer,
+  client: oauth.Client,
+  auth: oauth.ClientAuth,
+  state?: string,
+): Promise<{
+  pushed: oauth.PushedAuthorizationResponse
+  answer: Response
+  tokens: oauth.TokenEndpointResponse
+}> {
+  const verifier = oauth.generateRandomCodeVerifier()
+  const params = new URLSearchParams({
+    redirect_uri: REDIRECT,
+    scope: 'read',
+    response_type: 'code',
+    ...(state === undefined ? {} : {state}),
+    code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+  })
+  const pushed = await oauth.processPushedAuthorizationResponse(
+    as,
+    client,
+    await oauth.pushedAuthorizationRequest(as, client, auth, params, insecure),
+  )
+  const url = new URL(as.authorization_endpoint!)
+  url.searchParams.set('client_id', client.client_id)
+  url.searchParams.set('request_uri', pushed.request_uri)
+  const answer = await fetch(url, {redirect: 'manual'})
+  const callback = oauth.validateAuthResponse(
+    as,
+    client,
+    new URL(answer.headers.get('location')!),
+    state ?? oauth.expectNoState,
+  )
+  const tokens = await oauth.processAuthorizationCodeResponse(
+    as,
+    client,
+    await oauth.authorizationCodeGrantRequest(as, client, auth, callback, REDIRECT, verifier, insecure),
+  )
+  return {pushed, answer, tokens}
+}
