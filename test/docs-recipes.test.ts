@@ -4,8 +4,8 @@ import {join} from 'node:path'
 
 import {describe, expect, it} from 'vitest'
 
-import {ROOT} from './helpers.js'
-import {bashWithBackground, blockAfter, freePort, inProcessPassport, projectDir} from './recipes.js'
+import {freePort, ROOT} from './helpers.js'
+import {bashWithBackground, blockAfter, inProcessPassport, projectDir} from './recipes.js'
 
 /**
  * Shell recipes of the README and docs/ not run elsewhere (issue 18 finding 14), each run as

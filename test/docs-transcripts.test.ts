@@ -3,8 +3,8 @@ import {join} from 'node:path'
 
 import {describe, expect, it} from 'vitest'
 
-import {ROOT, runCli} from './helpers.js'
-import {bashWithBackground, blockAfter, freePort, inProcessPassport, projectDir} from './recipes.js'
+import {freePort, ROOT, runCli} from './helpers.js'
+import {bashWithBackground, blockAfter, inProcessPassport, projectDir} from './recipes.js'
 
 /**
  * Transcripts in docs/tokens.md (a command and what it printed) that no recipe test runs: each

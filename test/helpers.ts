@@ -259,3 +259,12 @@ function setEnvironment(env: NodeJS.ProcessEnv): void {
 export function writeJson(path: string, value: unknown): void {
   writeFileSync(path, `${JSON.stringify(value, null, 2)}\n`)
 }
+
+/** A TCP port on 127.0.0.1 that was free a moment ago (for commands that take a fixed --port). */
+export async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const port = (server.address() as AddressInfo).port
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  return port
+}

@@ -1,6 +1,5 @@
 import {spawn, spawnSync} from 'node:child_process'
 import {mkdirSync, readFileSync, symlinkSync, writeFileSync} from 'node:fs'
-import {createServer} from 'node:net'
 import {join} from 'node:path'
 
 import {cleanEnv, passportOnPath, ROOT, tempDir} from './helpers.js'
@@ -73,15 +72,6 @@ export function bashWithBackground(
     })
     child.on('close', () => resolve({status, stdout, stderr}))
   })
-}
-
-/** A port free at the time of asking, for a recipe that names a fixed one. */
-export async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const port = (server.address() as {port: number}).port
-  await new Promise((resolve) => server.close(resolve))
-  return port
 }
 
 /**

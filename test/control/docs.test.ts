@@ -1,11 +1,10 @@
 import {spawn} from 'node:child_process'
 import {chmodSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
-import {createServer} from 'node:net'
 import {join} from 'node:path'
 
 import {afterEach, describe, expect, it} from 'vitest'
 
-import {BIN, cleanEnv, ROOT, tempDir, writeJson} from '../helpers.js'
+import {BIN, cleanEnv, freePort, ROOT, tempDir, writeJson} from '../helpers.js'
 import {CONFIG} from './support.js'
 
 const DOC = readFileSync(join(ROOT, 'docs', 'testing.md'), 'utf8')
@@ -22,14 +21,6 @@ const cleanups: Array<() => void> = []
 afterEach(() => {
   for (const cleanup of cleanups.splice(0)) cleanup()
 })
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const port = (server.address() as {port: number}).port
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
 
 describe('docs/testing.md', () => {
   it('shows the runner fixture projects exactly (runners.test.ts runs them)', () => {

@@ -2,7 +2,7 @@ import {createServer} from 'node:net'
 
 import {afterEach, describe, expect, it} from 'vitest'
 
-import {runCli, tempDir} from '../helpers.js'
+import {freePort, runCli, tempDir} from '../helpers.js'
 import {startHandle, type Handle} from './support.js'
 
 const cleanups: Array<() => unknown> = []
@@ -11,14 +11,6 @@ afterEach(async () => {
 })
 
 /** A loopback port nothing listens on (taken, then released). */
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const port = (server.address() as {port: number}).port
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
-
 function cwd(): string {
   const {dir, cleanup} = tempDir('passport-healthcheck-')
   cleanups.push(cleanup)

@@ -1,11 +1,10 @@
 import {readFileSync} from 'node:fs'
-import {createServer} from 'node:net'
 import {join} from 'node:path'
 
 import {decodeJwt} from 'jose'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {ROOT, tempDir, writeJson} from '../helpers.js'
+import {freePort, ROOT, tempDir, writeJson} from '../helpers.js'
 import {kitProtectedMcp, spawnPassport, type Spawned} from './sdk-support.js'
 
 /**
@@ -49,14 +48,6 @@ function stepLabels(): string[] {
     if (part.startsWith('```http\n') && !part.startsWith('```http\nHTTP/')) labels.push(current)
   }
   return labels
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const port = (server.address() as {port: number}).port
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
 }
 
 /** Fills `$NAME` from the values kept so far; a name never kept is a broken page. */

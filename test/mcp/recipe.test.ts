@@ -1,6 +1,5 @@
 import {spawn} from 'node:child_process'
 import {readFileSync, writeFileSync} from 'node:fs'
-import {createServer} from 'node:net'
 import {join} from 'node:path'
 import {pathToFileURL} from 'node:url'
 
@@ -10,7 +9,7 @@ import {UnauthorizedError} from '@modelcontextprotocol/sdk/client/auth.js'
 import {decodeJwt} from 'jose'
 import {afterEach, describe, expect, it} from 'vitest'
 
-import {BIN, cleanEnv, ROOT, tempDir} from '../helpers.js'
+import {BIN, cleanEnv, freePort, ROOT, tempDir} from '../helpers.js'
 import {HeadlessProvider, plainMcp, spawnPassport, type Spawned} from './sdk-support.js'
 
 /** The README's "Protect an MCP server in two minutes", run as written (its ports swapped for free ones). */
@@ -20,14 +19,6 @@ const section = README.slice(
   README.indexOf('### Key rotation'),
 )
 const blocks = [...section.matchAll(/```(\w+)\n([\s\S]*?)```/g)].map((m) => ({lang: m[1]!, code: m[2]!}))
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const port = (server.address() as {port: number}).port
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
-}
 
 /** The recipe's fixed ports (9000 authority, 3000 resource, 3001 upstream) become free ones. */
 async function portMap(): Promise<(text: string) => string> {

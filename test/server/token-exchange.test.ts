@@ -1,6 +1,5 @@
 import {spawn} from 'node:child_process'
 import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
-import {createServer} from 'node:net'
 import {join} from 'node:path'
 
 import Database from 'better-sqlite3'
@@ -12,7 +11,7 @@ import {startServer} from '../../src/api.js'
 import {post as postForm} from '../fixtures/http.js'
 import {basic, claims, pkce} from '../fixtures/oauth.js'
 import {startFileServer} from '../fixtures/server.js'
-import {BIN, cleanEnv, ROOT, tempDir} from '../helpers.js'
+import {BIN, cleanEnv, freePort, ROOT, tempDir} from '../helpers.js'
 
 /**
  * Token exchange (RFC 8693, SPEC §10.10) against the in-process server: oauth4webapi's
@@ -595,14 +594,3 @@ describe('README recipe "Exchange a user\'s token at a gateway"', () => {
     }
   }, 60_000)
 })
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer()
-    probe.once('error', reject)
-    probe.listen(0, '127.0.0.1', () => {
-      const {port} = probe.address() as {port: number}
-      probe.close(() => resolve(port))
-    })
-  })
-}
